@@ -1,0 +1,155 @@
+"""Field names -> tokens, the evidence that the name of a field gives.
+
+`userEmail`, `user_email`, `user-email` and `USER.EMAIL` all give {user, email}.
+Abbreviations and synonyms are expanded to a canonical token (`dob` -> also
+`birth`+`date`), so that classifiers list canonical hints only.
+
+Hand-written: tokenizing identifiers is a few regexes; no library does the
+abbreviation table for this taxonomy.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+# camelCase and PascalCase boundaries, digits, then any non-alphanumeric separator.
+_CAMEL = re.compile(r"([a-z0-9])([A-Z])|([A-Z]+)([A-Z][a-z])")
+_SPLIT = re.compile(r"[^A-Za-z0-9]+|(?<=[A-Za-z])(?=[0-9])|(?<=[0-9])(?=[A-Za-z])")
+
+# Common abbreviations and synonyms (several languages where cheap) -> extra tokens.
+SYNONYMS: dict[str, tuple[str, ...]] = {
+    "dob": ("birth", "date"),
+    "birthdate": ("birth", "date"),
+    "birthday": ("birth", "date"),
+    "geburtsdatum": ("birth", "date"),
+    "naissance": ("birth",),
+    "nacimiento": ("birth",),
+    "ssn": ("ssn",),
+    "socialsecurity": ("ssn",),
+    "pan": ("card", "number"),
+    "ccnum": ("card", "number"),
+    "cc": ("card",),
+    "creditcard": ("card",),
+    "cardnumber": ("card", "number"),
+    "kreditkarte": ("card",),
+    "tarjeta": ("card",),
+    "carte": ("card",),
+    "cvc": ("cvv",),
+    "cvv2": ("cvv",),
+    "cvc2": ("cvv",),
+    "cid": ("cvv",),
+    "csc": ("cvv",),
+    "securitycode": ("cvv",),
+    "exp": ("expiry",),
+    "expiration": ("expiry",),
+    "expires": ("expiry",),
+    "expdate": ("expiry", "date"),
+    "msisdn": ("phone",),
+    "tel": ("phone",),
+    "telephone": ("phone",),
+    "telefon": ("phone",),
+    "telefono": ("phone",),
+    "mobile": ("phone",),
+    "cell": ("phone",),
+    "cellphone": ("phone",),
+    "handy": ("phone",),
+    "mail": ("email",),
+    "emailaddress": ("email",),
+    "courriel": ("email",),
+    "correo": ("email",),
+    "mrn": ("mrn",),
+    "icd": ("icd",),
+    "icd10": ("icd",),
+    "icd10cm": ("icd",),
+    "dx": ("diagnosis",),
+    "memberid": ("member", "id"),
+    "mbi": ("medicare",),
+    "zip": ("postal",),
+    "zipcode": ("postal",),
+    "postcode": ("postal",),
+    "plz": ("postal",),
+    "postleitzahl": ("postal",),
+    "cp": ("postal",),
+    "fname": ("first", "name"),
+    "lname": ("last", "name"),
+    "firstname": ("first", "name"),
+    "lastname": ("last", "name"),
+    "fullname": ("full", "name"),
+    "surname": ("last", "name"),
+    "givenname": ("first", "name"),
+    "familyname": ("last", "name"),
+    "vorname": ("first", "name"),
+    "nachname": ("last", "name"),
+    "nom": ("last", "name"),
+    "prenom": ("first", "name"),
+    "nombre": ("name",),
+    "apellido": ("last", "name"),
+    "pwd": ("password",),
+    "passwd": ("password",),
+    "pass": ("password",),
+    "passphrase": ("password",),
+    "passwort": ("password",),
+    "contrasena": ("password",),
+    "apikey": ("api", "key"),
+    "accesskey": ("access", "key"),
+    "secretkey": ("secret", "key"),
+    "privatekey": ("private", "key"),
+    "authtoken": ("auth", "token"),
+    "accesstoken": ("access", "token"),
+    "jwt": ("token",),
+    "addr": ("address",),
+    "street": ("street", "address"),
+    "adresse": ("address",),
+    "direccion": ("address",),
+    "iban": ("iban",),
+    "routing": ("routing",),
+    "aba": ("routing",),
+    "acct": ("account",),
+    "ndc": ("ndc",),
+    "npi": ("npi",),
+    "dea": ("dea",),
+    "nino": ("nino",),
+    "dl": ("driver", "license"),
+    "licence": ("license",),
+    "passportno": ("passport", "number"),
+    "ip": ("ip",),
+    "ipaddr": ("ip", "address"),
+}
+
+_MAX_NAME = 256  # longer "names" are not identifiers; tokenizing them is wasted work
+
+
+@lru_cache(maxsize=65536)
+def name_tokens(name: str) -> frozenset[str]:
+    """Tokens of one identifier, lower-cased, with synonyms expanded."""
+    name = name[:_MAX_NAME]
+    spaced = _CAMEL.sub(lambda m: f"{m.group(1) or m.group(3)}_{m.group(2) or m.group(4)}", name)
+    raw = [t.lower() for t in _SPLIT.split(spaced) if t]
+    tokens: set[str] = set(raw)
+    # The joined name catches compounds written without separators (`cardnumber`).
+    joined = "".join(raw)
+    for candidate in (*raw, joined):
+        extra = SYNONYMS.get(candidate)
+        if extra:
+            tokens.update(extra)
+    # Adjacent pairs joined, so `cc_num` or `api-key` hit `ccnum` / `apikey` synonyms.
+    for a, b in zip(raw, raw[1:]):
+        extra = SYNONYMS.get(a + b)
+        if extra:
+            tokens.update(extra)
+    return frozenset(tokens)
+
+
+def last_segment(path: str) -> str:
+    """`patients[].address.zip` -> `zip`; a path of numbers keeps its last number."""
+    segment = path.rsplit(".", 1)[-1]
+    return segment.replace("[]", "")
+
+
+@lru_cache(maxsize=65536)
+def path_tokens(path: str) -> frozenset[str]:
+    tokens: set[str] = set()
+    for segment in path.split("."):
+        tokens |= name_tokens(segment.replace("[]", ""))
+    return frozenset(tokens)

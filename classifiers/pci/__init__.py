@@ -1,0 +1,1 @@
+"""PCI classifiers: one module per data type."""

@@ -1,0 +1,1 @@
+"""PHI classifiers: one module per data type."""

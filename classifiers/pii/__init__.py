@@ -1,0 +1,1 @@
+"""PII classifiers: one module per data type."""

@@ -1,0 +1,1 @@
+"""SECRET classifiers: one module per data type."""

@@ -1,0 +1,1 @@
+"""Protocol dissectors: one module per protocol, each a `protocols.base.Dissector`."""

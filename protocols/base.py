@@ -1,0 +1,200 @@
+"""The shared vocabulary of every dissector (see ../shared/ARCHITECTURE.md, "The seams").
+
+A dissector is a sans-I/O state machine in the style of h11/h2: one instance sees both
+directions of one TCP connection, is fed bytes and returns events. It never reads files,
+clocks or globals, so every behaviour can be tested from bytes.
+
+Names (`Location` values, `Message.protocol`, anomaly kinds) use the exact spelling of
+`spec/inventory.md`; outputs and tests key on them.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from enum import Enum, StrEnum
+from typing import ClassVar
+
+
+class Direction(StrEnum):
+    """`request` is client to server, `response` server to client."""
+
+    REQUEST = "request"
+    RESPONSE = "response"
+
+    @property
+    def opposite(self) -> Direction:
+        return Direction.RESPONSE if self is Direction.REQUEST else Direction.REQUEST
+
+
+class Location(StrEnum):
+    """Where in a message a field sits: the spec's location names, never renamed."""
+
+    BODY = "body"
+    QUERY = "query"
+    HEADER = "header"
+    COOKIE = "cookie"
+    PATH = "path"
+    METADATA = "metadata"
+    KEY = "key"
+    VALUE = "value"
+    COLUMN = "column"
+    PARAM = "param"
+    AUTH = "auth"
+
+
+class Probe(Enum):
+    """What a dissector says of the first bytes of one direction."""
+
+    YES = "yes"
+    NO = "no"
+    NEED_MORE = "need_more"
+
+
+class ProtocolError(Exception):
+    """Bytes that break the protocol. The message names positions and sizes, never content."""
+
+
+class MediaType(StrEnum):
+    """How `protocols.payload` turns a part's bytes into field values."""
+
+    JSON = "application/json"
+    NDJSON = "application/x-ndjson"
+    FORM = "application/x-www-form-urlencoded"
+    PROTOBUF = "application/x-protobuf"
+    TEXT = "text/plain"  # the whole part is one scalar value
+    SSE = "text/event-stream"  # `data:` lines, each JSON or text
+    BINARY = "application/octet-stream"  # not decoded into fields
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Part:
+    """One undecoded piece of a message.
+
+    `name` is the field name for single-value parts (a header, a cookie, a query
+    parameter, a column) and empty for a body. `schema` names the protobuf message type
+    (`package.Message`) or the rpc (`/package.Service/Method`) when the dissector knows
+    it. `never_indexed` marks HPACK never-indexed headers (senders use it for secrets).
+    """
+
+    location: Location
+    name: str
+    data: bytes = field(repr=False)
+    media_type: str = MediaType.TEXT
+    schema: str = ""
+    never_indexed: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Message:
+    """One request or response (a Kafka record batch, a MySQL row, an HTTP exchange half).
+
+    `api` is already in the spec's form (`POST /v1/users/{id}`, `/pkg.Svc/Method`, a
+    topic, `schema.table`, or `(unknown)`); `ts_ns` is the capture time of the segment
+    that completed the message.
+    """
+
+    protocol: str
+    direction: Direction
+    api: str
+    host: str
+    ts_ns: int
+    parts: tuple[Part, ...] = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Anomaly:
+    """A recoverable oddity, counted by `kind` (stable snake_case)."""
+
+    kind: str
+    direction: Direction | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Handoff:
+    """The connection stops speaking this protocol (HTTP Upgrade, CONNECT, STARTTLS).
+
+    `protocol` names the dissector that takes over (`http2` after `Upgrade: h2c`), or is
+    empty to let the engine probe the rest of the stream again (a CONNECT tunnel), or
+    is `opaque` when the rest must not be parsed (a raw stream, TLS).
+    `leftover` holds, per direction, bytes already received that belong to the new
+    protocol; the engine feeds them to the new dissector first.
+    """
+
+    protocol: str
+    leftover: dict[Direction, bytes] = field(repr=False, default_factory=dict)
+    ts_ns: int = 0
+
+
+Event = Message | Anomaly | Handoff
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FieldValue:
+    """One scalar found in a part: `path` follows the spec's field rules."""
+
+    location: Location
+    path: str
+    value: str = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Limits:
+    """Every bound a dissector or payload decoder applies; each hit is an `Anomaly`.
+
+    Captures are untrusted and can be huge; the machine budget is 2 cores and a few
+    hundred MB per scan, so nothing may grow with the input.
+    """
+
+    # Largest message body kept for field extraction. Real API bodies are far smaller;
+    # bigger ones (file downloads) are skipped, not buffered.
+    max_body_bytes: int = 8 * 1024 * 1024
+    # Decompressed size cap and ratio: a gzip/brotli/zstd bomb stops here.
+    max_decompressed_bytes: int = 32 * 1024 * 1024
+    max_compression_ratio: int = 200
+    # A header block bigger than this is not HTTP that any server accepts (most cap at 8-64 KB).
+    max_header_bytes: int = 64 * 1024
+    # Bytes a dissector may hold while waiting for the rest of a message.
+    max_buffer_bytes: int = 16 * 1024 * 1024
+    # JSON/protobuf nesting and field counts: deeper or wider payloads are cut there.
+    max_depth: int = 64
+    max_fields_per_part: int = 20_000
+    # Longest single value handed to the classifiers (free text beyond this is cut).
+    max_value_chars: int = 4096
+    # HTTP/2 concurrent streams tracked per connection (RFC 9113 suggests >= 100).
+    max_streams: int = 1000
+    # Kafka records per batch and MySQL rows per result set that are classified.
+    max_records: int = 100_000
+
+
+class Dissector(ABC):
+    """One protocol, one connection, both directions. Returns lists, never generators,
+    so that errors surface inside the engine's guard.
+
+    Subclasses set `name` (the protocol's registry name) and `ports` (a hint only: the
+    probe decides). `feed` may raise `ProtocolError`; anything else is a bug.
+    """
+
+    name: ClassVar[str]
+    ports: ClassVar[frozenset[int]] = frozenset()
+
+    def __init__(self, limits: Limits | None = None, options: object | None = None) -> None:
+        self.limits = limits or Limits()
+        self.options = options
+
+    @classmethod
+    @abstractmethod
+    def probe(cls, direction: Direction, data: bytes) -> Probe:
+        """Does `data`, the first bytes seen in `direction`, look like this protocol?"""
+
+    @abstractmethod
+    def feed(self, direction: Direction, data: bytes, ts_ns: int) -> list[Event]:
+        """More bytes of one direction, in order."""
+
+    @abstractmethod
+    def gap(self, direction: Direction, size: int) -> list[Event]:
+        """`size` bytes of one direction were lost; resync or stop that direction."""
+
+    @abstractmethod
+    def close(self, direction: Direction, ts_ns: int) -> list[Event]:
+        """That direction ended (FIN, RST, idle timeout or end of capture)."""
