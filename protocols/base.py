@@ -13,7 +13,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from enum import Enum, StrEnum
-from typing import ClassVar
+from typing import Any, ClassVar
 
 
 class Direction(StrEnum):
@@ -167,6 +167,17 @@ class Limits:
     max_records: int = 100_000
 
 
+@dataclass(kw_only=True)
+class DissectorOptions:
+    """Scan-wide inputs shared by every flow of one scan (not a global: one per scan).
+
+    `schemas` is the protobuf schema registry of `protocols.protobuf` (filled from
+    `--proto`, `--descriptor-set` and server reflection seen in the capture), or None.
+    """
+
+    schemas: Any = None
+
+
 class Dissector(ABC):
     """One protocol, one connection, both directions. Returns lists, never generators,
     so that errors surface inside the engine's guard.
@@ -178,9 +189,11 @@ class Dissector(ABC):
     name: ClassVar[str]
     ports: ClassVar[frozenset[int]] = frozenset()
 
-    def __init__(self, limits: Limits | None = None, options: object | None = None) -> None:
+    def __init__(
+        self, limits: Limits | None = None, options: DissectorOptions | None = None
+    ) -> None:
         self.limits = limits or Limits()
-        self.options = options
+        self.options = options or DissectorOptions()
 
     @classmethod
     @abstractmethod
