@@ -34,3 +34,23 @@ def tshark() -> str:
     if path is None:
         pytest.skip("tshark is not installed")
     return path
+
+
+def _hypothesis_profiles() -> None:
+    """CI runs Hypothesis derandomized (ARCHITECTURE.md convention 15): repeatable runs."""
+    try:
+        from hypothesis import HealthCheck, settings
+    except ImportError:
+        return
+    settings.register_profile(
+        "ci",
+        derandomize=True,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow],
+        print_blob=True,
+    )
+    settings.register_profile("dev", deadline=None)
+    settings.load_profile("ci" if os.environ.get("CI") else os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+
+_hypothesis_profiles()

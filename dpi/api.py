@@ -1,0 +1,41 @@
+"""The Python API: `dpi.scan(paths) -> pandas.DataFrame` (columns per spec/inventory.md)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from dpi.engine import Engine
+from dpi.inventory import to_dataframe
+from dpi.scanner import ScanError, expand, scan_inputs
+from protocols.base import DissectorOptions
+
+if TYPE_CHECKING:
+    import pandas
+
+
+def scan_engine(
+    paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
+    *,
+    schemas: Any = None,
+    strict: bool = False,
+) -> Engine:
+    """Scan and return the finished engine (inventory, stats and warnings)."""
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    warnings: list[str] = []
+    inputs = expand(paths, warnings)
+    engine = Engine(options=DissectorOptions(schemas=schemas), strict=strict)
+    engine.stats.warnings.extend(warnings)
+    if not inputs:
+        raise ScanError("no capture to scan")
+    if scan_inputs(engine, inputs) == 0:
+        raise ScanError("no readable capture among the inputs")
+    return engine
+
+
+def scan_to_dataframe(
+    paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]], **options: Any
+) -> pandas.DataFrame:
+    return to_dataframe(scan_engine(paths, **options).inventory.rows())

@@ -1,0 +1,397 @@
+"""The engine: segments -> reassembled streams -> dissectors -> fields -> inventory.
+
+Per flow it picks a dissector (the port hint orders the candidates, the probe decides;
+no port alone ever does), feeds it both directions, turns parts into field values,
+scores them and records the evidence in the inventory. It also decides client and
+server when the SYN was not captured: if the bytes the port guess calls "server" are
+what a dissector recognises as a request, the roles are swapped.
+
+Errors follow ARCHITECTURE.md: `ProtocolError` stops the flow (earlier messages kept);
+anything else is a bug: the flow is dropped and counted, or re-raised in strict mode.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+from enum import Enum
+
+from dpi.capture import Frame
+from dpi.classify import ClassifierSet, sibling_tokens
+from dpi.decode import DecodeError, Decoder
+from dpi.inventory import Inventory
+from dpi.reassembly import Closed, Data, Flow, Gap, Opened, Reassembler, ReassemblyLimits, Side
+from dpi.registry import dissector_by_name, dissector_classes
+from protocols.base import (
+    Anomaly,
+    Direction,
+    Dissector,
+    DissectorOptions,
+    Event,
+    Handoff,
+    Limits,
+    Message,
+    Probe,
+    ProtocolError,
+)
+from protocols.payload import decode_part
+
+log = logging.getLogger(__name__)
+
+# Bytes per direction held while no dissector has recognised the flow. Every supported
+# protocol shows itself in its first message header, far below this.
+MAX_PROBE_BYTES = 8192
+# How often (in segments) idle flows are expired.
+EXPIRE_EVERY = 4096
+
+
+class FlowStatus(Enum):
+    PROBING = "probing"
+    ACTIVE = "active"
+    OPAQUE = "opaque"  # unknown or undecodable protocol: bytes ignored
+    FAILED = "failed"  # stopped after a protocol error or a bug
+
+
+@dataclass(slots=True, eq=False)
+class _FlowState:
+    flow: Flow
+    status: FlowStatus = FlowStatus.PROBING
+    dissector: Dissector | None = None
+    # Bytes seen while probing, in arrival order: (side, data, ts_ns).
+    pending: list[tuple[Side, bytes, int]] = field(default_factory=list)
+    pending_bytes: dict[Side, int] = field(default_factory=lambda: {Side.CLIENT: 0, Side.SERVER: 0})
+    closed: set[Side] = field(default_factory=set)
+
+
+@dataclass(slots=True)
+class ScanStats:
+    """What a scan saw, for the end-of-scan summary and `--summary-json`."""
+
+    files: int = 0
+    bytes_read: int = 0
+    frames: int = 0
+    tcp_segments: int = 0
+    non_tcp: int = 0
+    decode_errors: int = 0
+    flows: int = 0
+    partial_flows: int = 0
+    gaps: int = 0
+    gap_bytes: int = 0
+    messages: Counter[str] = field(default_factory=Counter)
+    flows_by_protocol: Counter[str] = field(default_factory=Counter)
+    unidentified_flows: int = 0
+    protocol_errors: int = 0
+    bugs: int = 0
+    values: int = 0
+    anomalies: Counter[str] = field(default_factory=Counter)
+    warnings: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            name: (dict(value) if isinstance(value, Counter) else value)
+            for name, value in (
+                (n, getattr(self, n)) for n in self.__dataclass_fields__  # type: ignore[attr-defined]
+            )
+        }
+
+
+def format_endpoint(endpoint: tuple[bytes, int]) -> str:
+    ip, port = endpoint
+    if len(ip) == 16:
+        return f"[{ipaddress.IPv6Address(ip)}]:{port}"
+    return f"{ipaddress.IPv4Address(ip)}:{port}"
+
+
+class Engine:
+    """One scan: feed frames (or segments), then `finish()`; results in `inventory`."""
+
+    def __init__(
+        self,
+        *,
+        limits: Limits | None = None,
+        reassembly: ReassemblyLimits | None = None,
+        options: DissectorOptions | None = None,
+        classifiers: ClassifierSet | None = None,
+        strict: bool = False,
+    ) -> None:
+        self.limits = limits or Limits()
+        self.options = options or DissectorOptions()
+        self.classifiers = classifiers or ClassifierSet()
+        self.inventory = Inventory(
+            {c.data_type: c.min_share for c in self.classifiers.classifiers}
+        )
+        self.stats = ScanStats()
+        self.strict = strict
+        self.decoder = Decoder()
+        self.reassembler = Reassembler(reassembly)
+        self.flows: dict[int, _FlowState] = {}
+        self._dissectors = dissector_classes()
+        self._servers: dict[tuple[bytes, int], str] = {}
+        self._last_ts = 0
+
+    # -- input -------------------------------------------------------------------------
+
+    def feed_frame(self, frame: Frame) -> None:
+        self.stats.frames += 1
+        try:
+            segment = self.decoder.decode(frame)
+        except DecodeError:
+            self.stats.decode_errors += 1
+            return
+        if segment is None:
+            self.stats.non_tcp += 1
+            return
+        self.stats.tcp_segments += 1
+        ts = frame.ts_ns
+        if ts > self._last_ts:
+            self._last_ts = ts
+        self._handle(self.reassembler.feed(segment, ts))
+        if self.stats.tcp_segments % EXPIRE_EVERY == 0:
+            self._handle(self.reassembler.expire(self._last_ts))
+
+    def finish(self) -> None:
+        """End of input: flush every flow, close every dissector."""
+        self._handle(self.reassembler.flush(self._last_ts))
+        for state in list(self.flows.values()):
+            self._close_flow(state, self._last_ts)
+        self.flows.clear()
+
+    # -- stream events -----------------------------------------------------------------
+
+    def _handle(self, events: list[object]) -> None:
+        for event in events:
+            if isinstance(event, Data):
+                state = self.flows.get(event.flow.id)
+                if state is not None:
+                    self._data(state, event.side, event.data, event.ts_ns)
+            elif isinstance(event, Gap):
+                self.stats.gaps += 1
+                self.stats.gap_bytes += event.size
+                state = self.flows.get(event.flow.id)
+                if state is not None:
+                    self._gap(state, event.side, event.size)
+            elif isinstance(event, Opened):
+                self.stats.flows += 1
+                if event.flow.partial:
+                    self.stats.partial_flows += 1
+                self.flows[event.flow.id] = _FlowState(flow=event.flow)
+            elif isinstance(event, Closed):
+                state = self.flows.get(event.flow.id)
+                if state is None:
+                    continue
+                if event.side is None:
+                    self._close_flow(state, event.ts_ns)
+                    del self.flows[event.flow.id]
+                else:
+                    self._close_side(state, event.side, event.ts_ns)
+
+    def _direction(self, side: Side) -> Direction:
+        return Direction.REQUEST if side is Side.CLIENT else Direction.RESPONSE
+
+    def _data(self, state: _FlowState, side: Side, data: bytes, ts_ns: int) -> None:
+        status = state.status
+        if status is FlowStatus.ACTIVE:
+            assert state.dissector is not None
+            self._guard(state, lambda d: d.feed(self._direction(side), data, ts_ns))
+        elif status is FlowStatus.PROBING:
+            state.pending.append((side, data, ts_ns))
+            state.pending_bytes[side] += len(data)
+            self._probe(state)
+
+    def _gap(self, state: _FlowState, side: Side, size: int) -> None:
+        if state.status is FlowStatus.ACTIVE:
+            self._guard(state, lambda d: d.gap(self._direction(side), size))
+        elif state.status is FlowStatus.PROBING:
+            # What was held for that side is no longer contiguous with what follows;
+            # the dissector will meet the rest as a mid-stream start.
+            state.pending = [p for p in state.pending if p[0] is not side]
+            state.pending_bytes[side] = 0
+
+    def _close_side(self, state: _FlowState, side: Side, ts_ns: int) -> None:
+        state.closed.add(side)
+        if state.status is FlowStatus.PROBING:
+            self._probe(state, final=True)
+        if state.status is FlowStatus.ACTIVE:
+            self._guard(state, lambda d: d.close(self._direction(side), ts_ns))
+
+    def _close_flow(self, state: _FlowState, ts_ns: int) -> None:
+        if state.status is FlowStatus.PROBING:
+            self._probe(state, final=True)
+        if state.status is FlowStatus.ACTIVE:
+            for side in (Side.CLIENT, Side.SERVER):
+                if side not in state.closed:
+                    state.closed.add(side)
+                    self._guard(state, lambda d, s=side: d.close(self._direction(s), ts_ns))
+        if state.status is FlowStatus.PROBING:
+            self.stats.unidentified_flows += 1
+            state.status = FlowStatus.OPAQUE
+
+    # -- dissector choice --------------------------------------------------------------
+
+    def _joined(self, state: _FlowState, side: Side) -> bytes:
+        return b"".join(chunk for s, chunk, _ in state.pending if s is side)[:MAX_PROBE_BYTES]
+
+    def _candidates(self, flow: Flow) -> list[type[Dissector]]:
+        ports = {flow.server[1], flow.client[1]}
+        hinted = [d for d in self._dissectors if ports & d.ports]
+        return hinted + [d for d in self._dissectors if d not in hinted]
+
+    def _probe(self, state: _FlowState, final: bool = False) -> None:
+        flow = state.flow
+        client_data = self._joined(state, Side.CLIENT)
+        server_data = self._joined(state, Side.SERVER)
+        undecided = False
+        for cls in self._candidates(flow):
+            verdicts = []
+            if client_data:
+                verdicts.append(cls.probe(Direction.REQUEST, client_data))
+            if server_data:
+                verdicts.append(cls.probe(Direction.RESPONSE, server_data))
+            if Probe.YES in verdicts:
+                self._activate(state, cls)
+                return
+            if Probe.NEED_MORE in verdicts:
+                undecided = True
+        if flow.roles_from != "syn" and server_data:
+            # The port guess may be wrong: does the "server" speak a request?
+            for cls in self._candidates(flow):
+                if cls.probe(Direction.REQUEST, server_data) is Probe.YES:
+                    flow.swap_roles()
+                    state.pending = [
+                        (Side.SERVER if s is Side.CLIENT else Side.CLIENT, d, t)
+                        for s, d, t in state.pending
+                    ]
+                    state.pending_bytes = {
+                        Side.CLIENT: state.pending_bytes[Side.SERVER],
+                        Side.SERVER: state.pending_bytes[Side.CLIENT],
+                    }
+                    self._activate(state, cls)
+                    return
+        too_much = max(state.pending_bytes.values()) >= MAX_PROBE_BYTES
+        if final or too_much or not undecided:
+            if final or too_much or (client_data and server_data):
+                self.stats.unidentified_flows += 1
+                state.status = FlowStatus.OPAQUE
+                state.pending = []
+
+    def _activate(self, state: _FlowState, cls: type[Dissector]) -> None:
+        state.dissector = cls(self.limits, self.options)
+        state.status = FlowStatus.ACTIVE
+        self.stats.flows_by_protocol[cls.name] += 1
+        pending, state.pending = state.pending, []
+        for side, data, ts_ns in pending:
+            if state.status is not FlowStatus.ACTIVE:
+                if state.status is FlowStatus.PROBING:
+                    state.pending.append((side, data, ts_ns))
+                continue
+            self._guard(state, lambda d, s=side, b=data, t=ts_ns: d.feed(self._direction(s), b, t))
+        if state.status is FlowStatus.PROBING and state.pending:
+            self._probe(state)
+
+    # -- dissector output --------------------------------------------------------------
+
+    def _guard(self, state: _FlowState, call: object) -> None:
+        """Run one dissector call; isolate the flow on failure (ARCHITECTURE.md, Errors)."""
+        dissector = state.dissector
+        if dissector is None:
+            return
+        try:
+            events: list[Event] = call(dissector)  # type: ignore[operator]
+        except ProtocolError:
+            self.stats.protocol_errors += 1
+            self.stats.anomalies[f"{dissector.name}_protocol_error"] += 1
+            state.status = FlowStatus.FAILED
+            state.dissector = None
+            return
+        except Exception:
+            self.stats.bugs += 1
+            state.status = FlowStatus.FAILED
+            state.dissector = None
+            if self.strict:
+                raise
+            log.debug("dissector %s failed on flow %d", dissector.name, state.flow.id, exc_info=True)
+            return
+        for event in events:
+            if isinstance(event, Message):
+                self._message(state.flow, event)
+            elif isinstance(event, Anomaly):
+                self.stats.anomalies[event.kind] += 1
+            elif isinstance(event, Handoff):
+                self._handoff(state, event)
+
+    def _handoff(self, state: _FlowState, handoff: Handoff) -> None:
+        self.stats.anomalies[f"handoff_{handoff.protocol or 'probe'}"] += 1
+        leftovers = [
+            (Side.CLIENT if direction is Direction.REQUEST else Side.SERVER, data, handoff.ts_ns)
+            for direction, data in sorted(handoff.leftover.items(), key=lambda kv: kv[0] != Direction.REQUEST)
+            if data
+        ]
+        if handoff.protocol == "opaque":
+            state.status = FlowStatus.OPAQUE
+            state.dissector = None
+            return
+        if handoff.protocol:
+            cls = dissector_by_name(handoff.protocol)
+            if cls is None:
+                state.status = FlowStatus.OPAQUE
+                state.dissector = None
+                return
+            state.pending = leftovers
+            self._activate(state, cls)
+            return
+        state.dissector = None
+        state.status = FlowStatus.PROBING
+        state.pending = leftovers
+        state.pending_bytes = {Side.CLIENT: 0, Side.SERVER: 0}
+        for side, data, _ in leftovers:
+            state.pending_bytes[side] += len(data)
+        if leftovers:
+            self._probe(state)
+
+    def _server(self, flow: Flow) -> str:
+        key = flow.server
+        name = self._servers.get(key)
+        if name is None:
+            name = format_endpoint(key)
+            if len(self._servers) < 100_000:
+                self._servers[key] = name
+        return name
+
+    def _message(self, flow: Flow, message: Message) -> None:
+        self.stats.messages[message.protocol] += 1
+        server = self._server(flow)
+        client = flow.client[0]
+        inventory = self.inventory
+        classifiers = self.classifiers
+        direction = str(message.direction)
+        for part in message.parts:
+            try:
+                values = decode_part(part, self.limits, self.options.schemas)
+            except ProtocolError:
+                self.stats.anomalies["undecodable_part"] += 1
+                continue
+            if not values:
+                continue
+            siblings = sibling_tokens(values)
+            for value in values:
+                text = value.value
+                if not text or text.isspace():
+                    continue
+                self.stats.values += 1
+                location = str(value.location)
+                key = (message.protocol, server, message.api, direction, location, value.path)
+                evidence = inventory.field(key, message.host)
+                if evidence is None:
+                    continue
+                evidence.seen += 1
+                if not evidence.should_score():
+                    if evidence.settled_type:
+                        inventory.repeat(evidence, message.ts_ns, client)
+                    continue
+                ctx = classifiers.context(
+                    message.protocol, location, value.path, message.api, siblings
+                )
+                findings = classifiers.score(text, ctx)
+                inventory.record(evidence, findings, text, message.ts_ns, client)

@@ -1,0 +1,323 @@
+"""The data inventory: evidence per field, then one row per sensitive field (spec/inventory.md).
+
+Evidence is gathered per field `(protocol, server, api, direction, location, field)`: how
+many values were seen, and per data type how many values were hits, their confidence,
+first and last time, distinct clients and one masked sample. The per-field decision is
+made only when rows are asked for: a data type is reported for a field when the share of
+its values that hit reaches the classifier's `min_share` (one lucky checksum in a
+thousand values does not flag a field).
+
+Everything kept is mergeable (sums, minima, maxima, set unions), so partial inventories
+of separate files or workers merge exactly, in any order.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from classifiers.base import Finding
+from dpi.masking import mask
+
+if TYPE_CHECKING:
+    import pandas
+
+COLUMNS = (
+    "protocol",
+    "server",
+    "host",
+    "api",
+    "direction",
+    "location",
+    "field",
+    "data_type",
+    "category",
+    "count",
+    "first_seen",
+    "last_seen",
+    "clients",
+    "sample",
+    "confidence",
+)
+
+# (protocol, server, api, direction, location, field)
+FieldKey = tuple[str, str, str, str, str, str]
+
+# Distinct client addresses remembered per row: beyond this the count is a lower bound
+# (a public API can have millions of clients; memory must not follow them).
+MAX_CLIENTS_PER_ROW = 10_000
+# Distinct fields tracked; a hostile capture could invent endless JSON keys.
+MAX_FIELDS = 500_000
+# A field whose values matched nothing after this many is "settled clean": from then on
+# only one value in RECHECK_EVERY is scored (keeps scans of repetitive traffic fast
+# while a rare sensitive value in a busy field is still found eventually).
+SETTLE_CLEAN_AFTER = 256
+RECHECK_EVERY = 16
+# A field whose values all hit one type after this many is "settled" for it: further
+# values count as hits without being scored again.
+SETTLE_HIT_AFTER = 64
+SETTLE_HIT_SHARE = 0.97
+
+
+def iso_time(ts_ns: int) -> str:
+    dt = datetime.fromtimestamp(ts_ns // 1_000_000_000, tz=UTC)
+    millis = (ts_ns // 1_000_000) % 1000
+    return dt.strftime("%Y-%m-%dT%H:%M:%S") + f".{millis:03d}Z"
+
+
+@dataclass(slots=True)
+class TypeEvidence:
+    """What one field showed for one data type."""
+
+    category: str
+    hits: int = 0
+    validated: int = 0
+    conf_sum: float = 0.0
+    first_ns: int = 0
+    last_ns: int = 0
+    sample: str = ""
+    sample_ns: int = 0
+    clients: set[bytes] = field(default_factory=set)
+    reasons: Counter[str] = field(default_factory=Counter)
+
+    def add(self, finding: Finding, sample_value: str, ts_ns: int, client: bytes) -> None:
+        self.hits += 1
+        self.validated += finding.validated
+        self.conf_sum += finding.confidence
+        if self.hits == 1 or ts_ns < self.first_ns:
+            self.first_ns = ts_ns
+        if ts_ns > self.last_ns:
+            self.last_ns = ts_ns
+        if not self.sample or ts_ns < self.sample_ns:
+            self.sample = mask(sample_value, self.category, finding.data_type)
+            self.sample_ns = ts_ns
+        if len(self.clients) < MAX_CLIENTS_PER_ROW:
+            self.clients.add(client)
+        if len(self.reasons) < 32:
+            self.reasons[finding.reason] += 1
+
+    def repeat(self, ts_ns: int, client: bytes) -> None:
+        """One more hit of a settled field: counted, not re-scored."""
+        self.hits += 1
+        self.conf_sum += self.conf_sum / max(self.hits - 1, 1)
+        self.last_ns = max(self.last_ns, ts_ns)
+        if len(self.clients) < MAX_CLIENTS_PER_ROW:
+            self.clients.add(client)
+
+    def merge(self, other: TypeEvidence) -> None:
+        if other.hits == 0:
+            return
+        if self.hits == 0 or other.first_ns < self.first_ns:
+            self.first_ns = other.first_ns
+        self.last_ns = max(self.last_ns, other.last_ns)
+        self.hits += other.hits
+        self.validated += other.validated
+        self.conf_sum += other.conf_sum
+        if not self.sample or (other.sample and other.sample_ns < self.sample_ns):
+            self.sample, self.sample_ns = other.sample, other.sample_ns
+        for client in other.clients:
+            if len(self.clients) >= MAX_CLIENTS_PER_ROW:
+                break
+            self.clients.add(client)
+        self.reasons.update(other.reasons)
+
+
+@dataclass(slots=True)
+class FieldEvidence:
+    host: str = ""
+    seen: int = 0
+    scored: int = 0
+    types: dict[str, TypeEvidence] = field(default_factory=dict)
+    settled_type: str = ""
+
+    def should_score(self) -> bool:
+        """Whether the next value must be scored (see SETTLE_* above)."""
+        if self.settled_type:
+            return False
+        if not self.types and self.seen > SETTLE_CLEAN_AFTER:
+            return self.seen % RECHECK_EVERY == 0
+        return True
+
+    def settle(self) -> None:
+        if self.settled_type or self.scored < SETTLE_HIT_AFTER or len(self.types) != 1:
+            return
+        (data_type, evidence), = self.types.items()
+        if evidence.hits >= SETTLE_HIT_SHARE * self.scored:
+            self.settled_type = data_type
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Row:
+    protocol: str
+    server: str
+    host: str
+    api: str
+    direction: str
+    location: str
+    field: str
+    data_type: str
+    category: str
+    count: int
+    first_seen: str
+    last_seen: str
+    clients: int
+    sample: str
+    confidence: float
+
+    def as_list(self) -> list[Any]:
+        return [getattr(self, name) for name in COLUMNS]
+
+
+class Inventory:
+    """Evidence per field; rows on demand. `min_share` maps data types to the share of
+    a field's values that must hit (from the classifiers)."""
+
+    def __init__(self, min_share: dict[str, float] | None = None) -> None:
+        self.fields: dict[FieldKey, FieldEvidence] = {}
+        self.min_share = dict(min_share or {})
+        self.dropped_fields = 0
+
+    def field(self, key: FieldKey, host: str) -> FieldEvidence | None:
+        evidence = self.fields.get(key)
+        if evidence is None:
+            if len(self.fields) >= MAX_FIELDS:
+                self.dropped_fields += 1
+                return None
+            evidence = FieldEvidence(host=host)
+            self.fields[key] = evidence
+        elif not evidence.host and host:
+            evidence.host = host
+        return evidence
+
+    @staticmethod
+    def record(
+        evidence: FieldEvidence,
+        findings: list[Finding],
+        value: str,
+        ts_ns: int,
+        client: bytes,
+    ) -> None:
+        """One scored value of a field and what the classifiers found in it."""
+        evidence.scored += 1
+        for finding in findings:
+            typed = evidence.types.get(finding.data_type)
+            if typed is None:
+                typed = TypeEvidence(category=str(finding.category))
+                evidence.types[finding.data_type] = typed
+            start, end = finding.span if finding.span else (0, len(value))
+            typed.add(finding, value[start:end], ts_ns, client)
+        evidence.settle()
+
+    @staticmethod
+    def repeat(evidence: FieldEvidence, ts_ns: int, client: bytes) -> None:
+        typed = evidence.types[evidence.settled_type]
+        evidence.scored += 1
+        typed.repeat(ts_ns, client)
+
+    def merge(self, other: Inventory) -> None:
+        for key, theirs in other.fields.items():
+            mine = self.fields.get(key)
+            if mine is None:
+                self.fields[key] = mine = FieldEvidence(host=theirs.host)
+            elif not mine.host:
+                mine.host = theirs.host
+            mine.seen += theirs.seen
+            mine.scored += theirs.scored
+            for data_type, evidence in theirs.types.items():
+                typed = mine.types.get(data_type)
+                if typed is None:
+                    typed = mine.types[data_type] = TypeEvidence(category=evidence.category)
+                typed.merge(evidence)
+        self.min_share.update(other.min_share)
+        self.dropped_fields += other.dropped_fields
+
+    def decided(self) -> list[tuple[FieldKey, FieldEvidence, str, TypeEvidence]]:
+        """(field, evidence, data type, type evidence) for every reported row, sorted."""
+        out = []
+        for key, evidence in self.fields.items():
+            for data_type, typed in evidence.types.items():
+                if typed.hits == 0:
+                    continue
+                share = typed.hits / max(evidence.scored, 1)
+                if share + 1e-9 < self.min_share.get(data_type, 0.5):
+                    continue
+                out.append((key, evidence, data_type, typed))
+        out.sort(key=lambda item: (*item[0], item[2]))
+        return out
+
+    def rows(self) -> list[Row]:
+        rows = []
+        for key, evidence, data_type, typed in self.decided():
+            protocol, server, api, direction, location, field_path = key
+            rows.append(
+                Row(
+                    protocol=protocol,
+                    server=server,
+                    host=evidence.host,
+                    api=api,
+                    direction=direction,
+                    location=location,
+                    field=field_path,
+                    data_type=data_type,
+                    category=typed.category,
+                    count=typed.hits,
+                    first_seen=iso_time(typed.first_ns),
+                    last_seen=iso_time(typed.last_ns),
+                    clients=len(typed.clients),
+                    sample=typed.sample,
+                    confidence=round(typed.conf_sum / typed.hits, 2),
+                )
+            )
+        return rows
+
+    def explain(self) -> list[dict[str, Any]]:
+        """Why each row is there: pass rates and reasons, never a value."""
+        out = []
+        for key, evidence, data_type, typed in self.decided():
+            protocol, server, api, direction, location, field_path = key
+            out.append(
+                {
+                    "protocol": protocol,
+                    "server": server,
+                    "api": api,
+                    "direction": direction,
+                    "location": location,
+                    "field": field_path,
+                    "data_type": data_type,
+                    "values_seen": evidence.seen,
+                    "values_scored": evidence.scored,
+                    "hits": typed.hits,
+                    "hit_share": round(typed.hits / max(evidence.scored, 1), 3),
+                    "validated_share": round(typed.validated / typed.hits, 3),
+                    "min_share": self.min_share.get(data_type, 0.5),
+                    "reasons": dict(typed.reasons.most_common()),
+                    "settled": evidence.settled_type == data_type,
+                }
+            )
+        return out
+
+
+def to_csv(rows: list[Row]) -> str:
+    """RFC 4180 CSV, UTF-8, the contract's header and order."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(COLUMNS)
+    for row in rows:
+        writer.writerow(row.as_list())
+    return buffer.getvalue()
+
+
+def to_json(rows: list[Row]) -> str:
+    return json.dumps([dict(zip(COLUMNS, row.as_list())) for row in rows], indent=2) + "\n"
+
+
+def to_dataframe(rows: list[Row]) -> pandas.DataFrame:
+    import pandas  # the only pandas import: the library is slow to load and optional on the scan path
+
+    frame = pandas.DataFrame([row.as_list() for row in rows], columns=list(COLUMNS))
+    return frame.astype({"count": "int64", "clients": "int64", "confidence": "float64"})
