@@ -1,8 +1,44 @@
-"""Capture files -> frames. Placeholder for the types; the reader lands separately."""
+"""Capture files -> frames: a streaming reader for pcap and pcapng, with `struct`.
+
+Specs:
+- classic pcap: draft-ietf-opsawg-pcap (File Header, Packet Record); magic a1b2c3d4
+  (microseconds) and a1b23c4d (nanoseconds), written in either byte order. The link
+  type is the low 16 bits of the LinkType field (the upper bits carry FCS information).
+  Files older than format 2.3 have the two record lengths swapped (an old libpcap bug;
+  libpcap and Wireshark swap them back, and so do we).
+- pcapng: draft-ietf-opsawg-pcapng: Section Header Block (byte order per section,
+  several sections), Interface Description Block (per-interface link type, snaplen,
+  `if_tsresol` power of 10 or of 2, `if_tsoffset`), Enhanced Packet Block, Simple
+  Packet Block (no timestamp: the previous frame's is reused) and the obsolete Packet
+  Block. Every other block (NRB, ISB, DSB, custom, unknown) is skipped by its length.
+- gzip (RFC 1952) and zstd (RFC 8878) compressed captures are recognised by their
+  magic, never by the file name, and decompressed while streaming.
+
+Not supported: the "modified" pcap variants (Kuznetsov a1b2cd34, Nokia, ...) and other
+formats (snoop, erf, Windows Sniffer): they are refused with `CaptureError`. pcapng
+options other than `if_tsresol` and `if_tsoffset` are ignored.
+
+Reading is streaming and memory bounded: the file is read in `_CHUNK` pieces and
+records are sliced out of that buffer with precompiled `struct.Struct`s. Damage after a
+valid header never raises out of `frames()`: the reader stops (or skips a block whose
+length is still trustworthy) and appends a one-line warning to `reader.warnings`. No
+warning, error or repr ever quotes packet bytes.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import gzip
+import os
+import struct
+import zlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import BinaryIO, Literal, Protocol, Self
+
+from dpi.decode import SUPPORTED_LINKTYPES
 
 
 class CaptureError(Exception):
@@ -16,3 +52,554 @@ class Frame:
     linktype: int
     data: bytes = field(repr=False)
     wire_len: int = 0
+
+
+CaptureFormat = Literal["pcap", "pcapng"]
+
+
+class _Stream(Protocol):
+    """What we need of a file or decompressor: read and close."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
+
+    def close(self) -> None: ...
+
+
+# Bytes read from disk (or from the decompressor) at a time. Large reads amortise the
+# per-call cost; 1 MiB keeps the buffer far below our memory budget.
+_CHUNK = 1 << 20
+
+# A record (captured length) up to this size is always accepted: it is Wireshark's
+# standard maximum (WTAP_MAX_PACKET_SIZE_STANDARD) and no link type we decode needs more.
+MAX_RECORD_FLOOR = 256 * 1024
+# A larger snaplen in the header raises the bound, but never above this: a damaged or
+# hostile header must not make us buffer more (GSO/BIG TCP captures stay well below).
+MAX_RECORD_CAP = 4 * 1024 * 1024
+# pcapng blocks carry options and padding besides the packet: allowance on top of the
+# record bound before a block length is judged insane.
+_BLOCK_OVERHEAD_ALLOWANCE = 64 * 1024
+# Blocks we skip (NRB, ISB, DSB, custom...) are discarded while streaming, so they may be
+# larger than a packet (a DSB with many TLS secrets); beyond this a length is damage.
+MAX_SKIPPED_BLOCK = 256 * 1024 * 1024
+# Warnings kept per reader: a hostile file must not grow the list without bound.
+MAX_WARNINGS = 100
+
+_GZIP_MAGIC = b"\x1f\x8b"
+_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+
+_PCAP_MAGICS: dict[bytes, tuple[str, int]] = {
+    # magic as stored -> (struct byte order, nanoseconds per timestamp fraction unit)
+    b"\xd4\xc3\xb2\xa1": ("<", 1000),
+    b"\xa1\xb2\xc3\xd4": (">", 1000),
+    b"\x4d\x3c\xb2\xa1": ("<", 1),
+    b"\xa1\xb2\x3c\x4d": (">", 1),
+}
+_PCAP_HEADER_LEN = 24
+_PCAP_RECORD_LEN = 16
+
+_PCAPNG_SHB = 0x0A0D0D0A  # a palindrome: readable before the byte order is known
+_PCAPNG_BOM = 0x1A2B3C4D
+_BT_IDB = 0x00000001
+_BT_PB = 0x00000002  # obsolete Packet Block
+_BT_SPB = 0x00000003
+_BT_EPB = 0x00000006
+_OPT_END = 0
+_OPT_IF_TSRESOL = 9
+_OPT_IF_TSOFFSET = 14
+_PCAPNG_MIN_BLOCK = 12  # type, length, trailing length
+_SHB_MIN = 28  # + byte-order magic, version, section length
+
+_NS_PER_S = 1_000_000_000
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Interface:
+    """One pcapng interface: link type and how to turn its timestamps into ns."""
+
+    linktype: int
+    snaplen: int
+    mul: int  # ns = ts * mul // div (power-of-10 resolutions)
+    div: int
+    shift: int  # when > 0: ns = ts * 10**9 >> shift (power-of-2 resolutions)
+    offset_ns: int
+
+
+def _record_bound(snaplen: int) -> int:
+    """Largest record length accepted for a given header snaplen (see MAX_RECORD_*)."""
+    return min(max(MAX_RECORD_FLOOR, snaplen), MAX_RECORD_CAP)
+
+
+def open_capture(path: str | os.PathLike[str]) -> CaptureReader:
+    """Open a pcap/pcapng file (optionally gzip or zstd compressed) for streaming.
+
+    Raises `CaptureError` with a one-line message when the file cannot be read or is
+    not a capture we support.
+    """
+    return CaptureReader(Path(path))
+
+
+class CaptureReader:
+    """Streaming reader; use as a context manager and iterate `frames()` once."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.name = path.name
+        self.warnings: list[str] = []
+        self.linktypes: set[int] = set()
+        self.format: CaptureFormat
+        self.compression: Literal["", "gzip", "zstd"] = ""
+        self._suppressed = 0
+        self._read_error = ""
+        self._started = False
+        try:
+            self._raw: BinaryIO = open(path, "rb", buffering=0)  # noqa: SIM115 (closed in close())
+        except OSError as exc:
+            raise CaptureError(
+                f"{self.name}: cannot open ({exc.strerror or type(exc).__name__})"
+            ) from None
+        try:
+            self.size = os.fstat(self._raw.fileno()).st_size
+            self._stream: _Stream = self._raw
+            self._read: Callable[[int], bytes] = self._raw.read
+            self._open_stream()
+            self._buf = self._read_or_fail(_CHUNK)
+            self._base = 0  # offset of _buf[0] in the (decompressed) stream
+            self._detect()
+        except BaseException:
+            self.close()
+            raise
+
+    # -- context manager ------------------------------------------------------------
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._stream is not self._raw:
+            # A broken decompressor may fail to close; that must not mask the real error
+            # nor keep the file open.
+            with contextlib.suppress(Exception):
+                self._stream.close()
+        self._raw.close()
+
+    def __repr__(self) -> str:
+        fmt = getattr(self, "format", "?")
+        return f"CaptureReader(name={self.name!r}, format={fmt!r}, size={self.size})"
+
+    @property
+    def position(self) -> int:
+        """Bytes of the file on disk read so far (compressed offset for .gz/.zst), for
+        progress against `size`. It runs ahead of the frames delivered by at most one
+        read (`_CHUNK`, or the decompressor's read size) and equals `size` at the end."""
+        try:
+            return self._raw.tell()
+        except (OSError, ValueError):  # closed file: everything was consumed
+            return self.size
+
+    # -- opening --------------------------------------------------------------------
+
+    def _open_stream(self) -> None:
+        head = self._raw.read(4)
+        self._raw.seek(0)
+        if not head:
+            raise CaptureError(f"{self.name}: empty file, not a capture")
+        if head[:2] == _GZIP_MAGIC:
+            self.compression = "gzip"
+            self._stream = gzip.GzipFile(fileobj=self._raw, mode="rb")
+        elif head == _ZSTD_MAGIC:
+            import zstandard  # the .zst capture path only
+
+            self.compression = "zstd"
+            reader = zstandard.ZstdDecompressor().stream_reader(
+                self._raw, read_size=_CHUNK, read_across_frames=True, closefd=False
+            )
+            self._stream = reader
+        else:
+            return
+        self._read = self._stream.read
+
+    def _read_or_fail(self, n: int) -> bytes:
+        """First read: a decompression error here means 'not a capture'."""
+        try:
+            return self._read(n)
+        except (OSError, EOFError, zlib.error, ValueError) as exc:
+            raise CaptureError(
+                f"{self.name}: cannot read {self.compression or 'file'} data ({type(exc).__name__})"
+            ) from None
+        except Exception as exc:
+            if type(exc).__name__ == "ZstdError":
+                raise CaptureError(f"{self.name}: cannot read zstd data (ZstdError)") from None
+            raise
+
+    def _detect(self) -> None:
+        buf = self._buf
+        what = f"{self.compression} data" if self.compression else "file"
+        if not buf:
+            raise CaptureError(f"{self.name}: empty {what}, not a capture")
+        magic = buf[:4]
+        if magic in _PCAP_MAGICS:
+            self._open_pcap(magic)
+        elif len(buf) >= 4 and struct.unpack_from("<I", buf)[0] == _PCAPNG_SHB:
+            self._open_pcapng()
+        else:
+            raise CaptureError(f"{self.name}: not a pcap or pcapng {what} (unknown magic)")
+
+    def _open_pcap(self, magic: bytes) -> None:
+        self.format = "pcap"
+        if len(self._buf) < _PCAP_HEADER_LEN:
+            raise CaptureError(
+                f"{self.name}: pcap header cut short ({len(self._buf)} of {_PCAP_HEADER_LEN} bytes)"
+            )
+        order, frac_ns = _PCAP_MAGICS[magic]
+        major, minor, _zone, _sigfigs, snaplen, lt_field = struct.unpack_from(
+            order + "HHiIII", self._buf, 4
+        )
+        linktype = lt_field & 0xFFFF  # upper bits: FCS length flags (pcap draft 4.1)
+        if linktype not in SUPPORTED_LINKTYPES:
+            raise CaptureError(f"{self.name}: link type {linktype} is not supported")
+        self._order = order
+        self._frac_ns = frac_ns
+        self._snaplen = snaplen
+        self._linktype = linktype
+        # libpcap before format 2.3 wrote the captured and original lengths swapped;
+        # 2.3 files may be either way (libpcap's and Wireshark's readers fix them so).
+        self._swapped_lengths = (
+            1 if (major, minor) < (2, 3) else 2 if (major, minor) == (2, 3) else 0
+        )
+        self._off = _PCAP_HEADER_LEN
+        self.linktypes.add(linktype)
+
+    def _open_pcapng(self) -> None:
+        self.format = "pcapng"
+        if len(self._buf) < _SHB_MIN:
+            raise CaptureError(f"{self.name}: pcapng section header cut short")
+        bom = self._buf[8:12]
+        if bom not in (b"\x4d\x3c\x2b\x1a", b"\x1a\x2b\x3c\x4d"):
+            raise CaptureError(f"{self.name}: pcapng section header has no valid byte-order magic")
+        self._off = 0
+
+    # -- warnings -------------------------------------------------------------------
+
+    def _warn(self, message: str) -> None:
+        if len(self.warnings) < MAX_WARNINGS:
+            self.warnings.append(f"{self.name}: {message}")
+        else:
+            self._suppressed += 1
+            note = f"{self.name}: {self._suppressed} further warnings suppressed"
+            if self.warnings[-1].endswith("further warnings suppressed"):
+                self.warnings[-1] = note
+            else:
+                self.warnings.append(note)
+
+    def _where(self, offset: int) -> str:
+        return f"uncompressed offset {offset}" if self.compression else f"offset {offset}"
+
+    def _more(self) -> bytes:
+        """Next chunk of the stream; b'' at the end or after a read/decompression error
+        (remembered in `_read_error` for the warning that the caller writes)."""
+        if self._read_error:
+            return b""
+        try:
+            return self._read(_CHUNK)
+        except Exception as exc:  # noqa: BLE001 (damage must not raise out of frames())
+            # zlib/gzip/zstd errors, a truncated compressed stream (EOFError), I/O errors.
+            self._read_error = f"{self.compression or 'file'} read error ({type(exc).__name__})"
+            return b""
+
+    def _stopped(self, what: str, offset: int) -> None:
+        """Warn that reading stopped at `offset` (of the uncompressed stream)."""
+        cause = f"; {self._read_error}" if self._read_error else ""
+        self._warn(f"{what} at {self._where(offset)}{cause}; reading stopped")
+
+    def _ended(self, offset: int, count: int) -> None:
+        """The stream ended on a record boundary: fine, unless a read error ended it."""
+        if self._read_error:
+            self._warn(
+                f"reading stopped at {self._where(offset)} after {count} frames: {self._read_error}"
+            )
+
+    # -- frames ---------------------------------------------------------------------
+
+    def frames(self) -> Iterator[Frame]:
+        """Yield every frame, numbered from 1, timestamps in ns of capture time.
+
+        Single pass: the file is streamed, so a second call is a programming error."""
+        if self._started:
+            raise RuntimeError("CaptureReader.frames() streams the file once")
+        self._started = True
+        if self.format == "pcap":
+            return self._pcap_frames()
+        return self._pcapng_frames()
+
+    def _pcap_frames(self) -> Iterator[Frame]:
+        unpack = struct.Struct(self._order + "IIII").unpack_from
+        more = self._more
+        frac_ns = self._frac_ns
+        linktype = self._linktype
+        bound = _record_bound(self._snaplen)
+        swapped = self._swapped_lengths
+        buf = self._buf
+        off = self._off
+        base = self._base
+        number = 0
+        self._buf = b""  # the generator owns the buffer from here
+        while True:
+            end = len(buf)
+            while off + 16 <= end:
+                sec, frac, incl, orig = unpack(buf, off)
+                if swapped and (swapped == 1 or incl > orig):
+                    incl, orig = orig, incl
+                if incl > bound:
+                    self._warn(
+                        f"record {number + 1} at {self._where(base + off)}: captured length {incl} "
+                        f"exceeds the {bound}-byte bound; reading stopped (damaged file)"
+                    )
+                    return
+                nxt = off + 16 + incl
+                if nxt > end:
+                    break
+                number += 1
+                yield Frame(
+                    number, sec * _NS_PER_S + frac * frac_ns, linktype, buf[off + 16 : nxt], orig
+                )
+                off = nxt
+            chunk = more()
+            if not chunk:
+                if off < end:
+                    self._stopped(
+                        f"record {number + 1} cut short ({end - off} bytes left)", base + off
+                    )
+                else:
+                    self._ended(base + off, number)
+                return
+            buf = buf[off:] + chunk
+            base += off
+            off = 0
+
+    def _pcapng_frames(self) -> Iterator[Frame]:
+        """pcapng: one block at a time; per-section byte order and interfaces."""
+        more = self._more
+        buf = self._buf
+        off = self._off
+        base = self._base
+        self._buf = b""
+        number = 0
+        ifaces: list[_Interface] = []
+        order = "<"
+        hdr = struct.Struct("<II").unpack_from
+        u32 = struct.Struct("<I").unpack_from
+        epb = struct.Struct("<IIIII").unpack_from
+        pb = struct.Struct("<HHIIII").unpack_from
+        bound = MAX_RECORD_FLOOR + _BLOCK_OVERHEAD_ALLOWANCE
+        last_ts = 0
+        block_no = 0
+        while True:
+            # Make sure the 12-byte minimum block (or the SHB's first 12 bytes) is there.
+            if len(buf) - off < 12:
+                chunk = more()
+                if chunk:
+                    buf = buf[off:] + chunk
+                    base += off
+                    off = 0
+                    continue
+                if off < len(buf):
+                    self._stopped(
+                        f"block {block_no + 1} cut short ({len(buf) - off} bytes left)", base + off
+                    )
+                else:
+                    self._ended(base + off, number)
+                return
+            btype = u32(buf, off)[0]
+            if btype == _PCAPNG_SHB:
+                # The byte order may change at every section (pcapng draft 4.1).
+                bom_le = u32(buf, off + 8)[0]
+                if bom_le == _PCAPNG_BOM:
+                    order = "<"
+                elif bom_le == 0x4D3C2B1A:
+                    order = ">"
+                else:
+                    self._warn(
+                        f"block {block_no + 1} at {self._where(base + off)}: section header "
+                        f"without a valid byte-order magic; reading stopped"
+                    )
+                    return
+                hdr = struct.Struct(order + "II").unpack_from
+                u32 = struct.Struct(order + "I").unpack_from
+                epb = struct.Struct(order + "IIIII").unpack_from
+                pb = struct.Struct(order + "HHIIII").unpack_from
+                ifaces = []
+            btype, blen = hdr(buf, off)
+            block_no += 1
+            if blen < _PCAPNG_MIN_BLOCK or blen % 4 or (btype == _PCAPNG_SHB and blen < _SHB_MIN):
+                self._warn(
+                    f"block {block_no} at {self._where(base + off)}: invalid block length "
+                    f"{blen}; reading stopped (damaged file)"
+                )
+                return
+            parsed = btype in (_PCAPNG_SHB, _BT_IDB, _BT_EPB, _BT_SPB, _BT_PB)
+            limit = bound if parsed else MAX_SKIPPED_BLOCK
+            if blen > limit:
+                self._warn(
+                    f"block {block_no} at {self._where(base + off)}: block length {blen} "
+                    f"exceeds the {limit}-byte bound; reading stopped (damaged file)"
+                )
+                return
+            if not parsed and blen > _CHUNK and len(buf) - off < blen:
+                # Large skipped block: discard it while streaming, never buffer it whole
+                # (its trailing length is not checked).
+                start = base + off
+                need = blen - (len(buf) - off)
+                base += len(buf)
+                buf = b""
+                off = 0
+                while need > 0:
+                    chunk = more()
+                    if not chunk:
+                        self._stopped(
+                            f"block {block_no} cut short ({need} of {blen} bytes missing)", start
+                        )
+                        return
+                    if len(chunk) > need:
+                        base += need
+                        buf = chunk[need:]
+                        need = 0
+                    else:
+                        base += len(chunk)
+                        need -= len(chunk)
+                continue
+            # Bring the whole block into the buffer.
+            while len(buf) - off < blen:
+                chunk = more()
+                if not chunk:
+                    self._stopped(
+                        f"block {block_no} cut short ({len(buf) - off} of {blen} bytes)", base + off
+                    )
+                    return
+                buf = buf[off:] + chunk
+                base += off
+                off = 0
+            if u32(buf, off + blen - 4)[0] != blen:
+                self._warn(
+                    f"block {block_no} at {self._where(base + off)}: trailing length differs "
+                    f"from the leading length {blen}; reading stopped (damaged file)"
+                )
+                return
+            at = off
+            off += blen
+            if btype == _BT_EPB:
+                if blen < 32:
+                    self._skip_warn(block_no, base + at, "enhanced packet block too short")
+                    continue
+                if_id, ts_hi, ts_lo, caplen, origlen = epb(buf, at + 8)
+                if caplen > blen - 32:
+                    self._skip_warn(
+                        block_no, base + at, f"captured length {caplen} exceeds block length {blen}"
+                    )
+                    continue
+                if if_id >= len(ifaces):
+                    self._skip_warn(block_no, base + at, f"unknown interface {if_id}")
+                    continue
+                iface = ifaces[if_id]
+                ts = (ts_hi << 32) | ts_lo
+                if iface.shift:
+                    last_ts = ((ts * _NS_PER_S) >> iface.shift) + iface.offset_ns
+                else:
+                    last_ts = ts * iface.mul // iface.div + iface.offset_ns
+                number += 1
+                yield Frame(
+                    number, last_ts, iface.linktype, buf[at + 28 : at + 28 + caplen], origlen
+                )
+            elif btype == _BT_SPB:
+                if not ifaces:
+                    self._skip_warn(block_no, base + at, "simple packet block before any interface")
+                    continue
+                iface = ifaces[0]
+                origlen = u32(buf, at + 8)[0]
+                caplen = min(origlen, blen - 16)
+                if iface.snaplen:
+                    caplen = min(caplen, iface.snaplen)
+                number += 1
+                yield Frame(
+                    number, last_ts, iface.linktype, buf[at + 12 : at + 12 + caplen], origlen
+                )
+            elif btype == _BT_PB:
+                if blen < 32:
+                    self._skip_warn(block_no, base + at, "packet block too short")
+                    continue
+                if_id, _drops, ts_hi, ts_lo, caplen, origlen = pb(buf, at + 8)
+                if caplen > blen - 32 or if_id >= len(ifaces):
+                    self._skip_warn(
+                        block_no, base + at, "packet block with a bad length or interface"
+                    )
+                    continue
+                iface = ifaces[if_id]
+                ts = (ts_hi << 32) | ts_lo
+                if iface.shift:
+                    last_ts = ((ts * _NS_PER_S) >> iface.shift) + iface.offset_ns
+                else:
+                    last_ts = ts * iface.mul // iface.div + iface.offset_ns
+                number += 1
+                yield Frame(
+                    number, last_ts, iface.linktype, buf[at + 28 : at + 28 + caplen], origlen
+                )
+            elif btype == _BT_IDB:
+                if blen < 20:
+                    self._skip_warn(block_no, base + at, "interface description block too short")
+                    # keep interface numbering aligned with the writer's
+                    ifaces.append(
+                        _Interface(linktype=-1, snaplen=0, mul=1000, div=1, shift=0, offset_ns=0)
+                    )
+                    continue
+                iface = _parse_idb(buf[at + 8 : at + blen - 4], order)
+                ifaces.append(iface)
+                bound = max(bound, _record_bound(iface.snaplen) + _BLOCK_OVERHEAD_ALLOWANCE)
+                self.linktypes.add(iface.linktype)
+                if iface.linktype not in SUPPORTED_LINKTYPES:
+                    self._warn(
+                        f"interface {len(ifaces) - 1} (block {block_no}): link type "
+                        f"{iface.linktype} is not supported; its frames will not be decoded"
+                    )
+            # SHB, NRB, ISB, DSB, custom and unknown blocks: nothing more to do.
+
+    def _skip_warn(self, block_no: int, offset: int, what: str) -> None:
+        self._warn(f"block {block_no} at {self._where(offset)}: {what}; block skipped")
+
+
+def _parse_idb(body: bytes, order: str) -> _Interface:
+    """Interface Description Block body (after type and length, before the trailer)."""
+    linktype, _reserved, snaplen = struct.unpack_from(order + "HHI", body, 0)
+    mul, div, shift, offset_ns = 1000, 1, 0, 0  # default resolution: microseconds
+    opt = struct.Struct(order + "HH").unpack_from
+    pos = 8
+    while pos + 4 <= len(body):
+        code, length = opt(body, pos)
+        pos += 4
+        if code == _OPT_END or pos + length > len(body):
+            break
+        if code == _OPT_IF_TSRESOL and length >= 1:
+            res = body[pos]
+            exp = res & 0x7F
+            if res & 0x80:
+                # 2**-exp seconds per unit; exp above 63 is not a real clock.
+                if exp <= 63:
+                    mul, div, shift = 1, 1, exp
+                    if shift == 0:
+                        mul = _NS_PER_S
+            elif exp <= 9:
+                mul, div, shift = 10 ** (9 - exp), 1, 0
+            elif exp <= 30:  # finer than ns: round down to ns; beyond 1e-30 is nonsense
+                mul, div, shift = 1, 10 ** (exp - 9), 0
+        elif code == _OPT_IF_TSOFFSET and length >= 8:
+            offset_ns = struct.unpack_from(order + "q", body, pos)[0] * _NS_PER_S
+        pos += (length + 3) & ~3
+    return _Interface(
+        linktype=linktype, snaplen=snaplen, mul=mul, div=div, shift=shift, offset_ns=offset_ns
+    )
