@@ -1,0 +1,77 @@
+"""CARDHOLDER_NAME: the name printed on a payment card (PCI DSS v4.0 req. 3: cardholder
+data when stored with the PAN; ISO/IEC 7813 track 1 name field, up to 26 characters).
+
+The value must be name-shaped: two to five words of letters (any script), with the
+apostrophes, hyphens and dots of real names, and no digits. The field decides whether
+it is the card's name: `cardholder`, `name_on_card`, `card_holder`, `cc_name`; or a
+name-like field (`name`, `holder`, `billing_name`) inside a card or payment object or
+next to card fields. Names anywhere else are PERSON_NAME's business.
+
+Not covered: names inside track data (CARD_TRACK_DATA reports the whole track) and
+single-word names in card objects (too often a brand or a nickname).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import ClassVar
+
+from classifiers.base import Category, Classifier, FieldContext, Finding
+
+# Words of letters separated by one space, with name punctuation inside words
+# (O'Neil, Jean-Luc, Q.). `[^\W\d_]` is a letter in any script.
+_NAME = re.compile(r"[^\W\d_][^\W\d_'’.-]*(?:['’.-][^\W\d_]+)*\.?"
+                   r"(?: [^\W\d_][^\W\d_'’.-]*(?:['’.-][^\W\d_]+)*\.?){0,4}")
+_MAX_NAME = 64  # longer than any printed name with room for a middle name
+
+_HOLDER_TOKENS = frozenset({"cardholder", "holder"})
+_CARD_TOKENS = frozenset({"card", "cardholder", "pan", "ccnum"})
+_PAYMENT_TOKENS = frozenset({"card", "payment", "cards"})
+# Name-like fields of a card object that are not the holder's.
+_OTHER_NAMES = frozenset({"brand", "bank", "issuer", "product", "network", "type", "nick",
+                          "nickname", "file", "user", "username", "display", "scheme",
+                          "merchant", "company", "business"})
+_EMPTY = frozenset({"true", "false", "null", "none", "n/a", "unknown"})
+
+
+class CardholderNameClassifier(Classifier):
+    data_type = "CARDHOLDER_NAME"
+    category = Category.PCI
+    hints = frozenset({"cardholder", "holder"})
+    min_len = 2
+    max_len = _MAX_NAME
+    min_share = 0.5
+
+    HINTED: ClassVar[float] = 0.9
+    CARD_NAME: ClassVar[float] = 0.85  # `cc_name`, `card_name`
+    CARD_OBJECT: ClassVar[float] = 0.75  # `card.name`, `payment.billing_name`
+    SIBLINGS: ClassVar[float] = 0.6  # `name` next to `card_number`
+    ONE_WORD_HINTED: ClassVar[float] = 0.6
+
+    def score(self, value: str, ctx: FieldContext) -> Finding | None:
+        if not self.min_len <= len(value) <= self.max_len or not value[0].isalpha():
+            return None
+        names = ctx.name_tokens
+        if not _OTHER_NAMES.isdisjoint(names):
+            return None
+        holder = not _HOLDER_TOKENS.isdisjoint(names)
+        card_name = "name" in names and not _CARD_TOKENS.isdisjoint(names)
+        in_card = not _PAYMENT_TOKENS.isdisjoint(ctx.path_tokens)
+        if holder and ("cardholder" in names or "card" in names or in_card):
+            confidence, reason = self.HINTED, "field name hint: cardholder"
+        elif card_name or ({"name", "on", "card"} <= names):
+            confidence, reason = self.CARD_NAME, "field name hint: name on card"
+        elif "name" in names and in_card:
+            confidence, reason = self.CARD_OBJECT, "name field of a card object"
+        elif "name" in names and not _CARD_TOKENS.isdisjoint(ctx.sibling_tokens):
+            confidence, reason = self.SIBLINGS, "name field next to card fields"
+        else:
+            return None
+        text = value.strip()
+        if text.lower() in _EMPTY or _NAME.fullmatch(text) is None:
+            return None
+        if " " not in text:
+            if confidence < self.HINTED:
+                return None
+            confidence = self.ONE_WORD_HINTED
+        return self.finding(confidence, reason + ", name-shaped value")

@@ -1,0 +1,89 @@
+"""DIAGNOSIS_CODE: ICD-10-CM diagnosis codes (CDC/NCHS ICD-10-CM, the US clinical
+modification of WHO ICD-10).
+
+A code is a letter, two characters (digit, then digit or letter), and optionally a dot
+and one to four more characters (`E11.9`, `J45.909`, `S72.001A`); systems often store it
+without the dot (`E119`). Every candidate is checked against the real code list shipped
+by the `simple_icd_10_cm` package (its `is_valid_item`), so SKU-like values such as
+`B12.5` that are not codes are negative.
+
+Real codes collide with product and part codes (`A01`, `I10`, `K20`), so a code without
+any clinical context stays under the reporting threshold; a field-name hint
+(diagnosis, icd, dx) or a path token makes it near certain, and a clinical message
+(patient siblings, an `/encounters` API) makes it likely.
+
+Not covered: ICD-10-PCS procedure codes, WHO ICD-10 codes absent from ICD-10-CM, ICD-9
+and ICD-11, SNOMED CT, and codes inside free text.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from pathlib import Path
+from collections.abc import Callable
+from functools import lru_cache
+from typing import ClassVar
+
+from classifiers.base import Category, Classifier, FieldContext, Finding
+from classifiers.phi._clinical import clinical_context
+
+# ICD-10-CM code layout: category (letter, digit, digit-or-letter), then an optional
+# dot and up to four characters. Blocks (`A00-A09`) and chapter numbers, which the code
+# list also contains, are excluded by this shape.
+_CODE = re.compile(r"[A-Z][0-9][0-9A-Z](?:\.?[0-9A-Z]{1,4})?")
+
+_HINT_TOKENS = frozenset({"diagnosis", "diagnoses", "icd", "dx"})
+
+
+@lru_cache(maxsize=1)
+def _code_list() -> Callable[[str], bool]:
+    """Membership in the ICD-10-CM code list that `simple_icd_10_cm` bundles.
+
+    The package's own `is_valid_item` parses a 10 MB XML tabular list at import (6 s
+    here), which every CLI start would pay; its plain-text code list (one code per line,
+    no dots) holds the same codes and loads in milliseconds. The package directory is
+    located without importing it.
+    """
+    spec = importlib.util.find_spec("simple_icd_10_cm")
+    codes: frozenset[str] = frozenset()
+    if spec is not None and spec.submodule_search_locations:
+        data_dir = Path(next(iter(spec.submodule_search_locations))) / "data"
+        lists = sorted(data_dir.glob("code-list-*.txt"))
+        if lists:
+            codes = frozenset(lists[-1].read_text(encoding="ascii").split())
+    return lambda code: code.replace(".", "") in codes
+
+
+class DiagnosisCodeClassifier(Classifier):
+    data_type = "DIAGNOSIS_CODE"
+    category = Category.PHI
+    hints = frozenset({"diagnosis", "icd"})
+    min_len = 3
+    max_len = 8  # 3 + dot + 4
+    min_share = 0.6
+
+    HINTED: ClassVar[float] = 0.97
+    PATH_HINT: ClassVar[float] = 0.92
+    CONTEXT: ClassVar[float] = 0.75
+    # Real code, no clinical context: product codes collide. Under REPORT_THRESHOLD.
+    BARE_DOTTED: ClassVar[float] = 0.4
+    BARE: ClassVar[float] = 0.3
+
+    def score(self, value: str, ctx: FieldContext) -> Finding | None:
+        if not self.min_len <= len(value) <= self.max_len or not value[0].isalpha():
+            return None
+        code = value.upper()
+        if _CODE.fullmatch(code) is None or not _code_list()(code):
+            return None
+        if not _HINT_TOKENS.isdisjoint(ctx.name_tokens):
+            return self.finding(self.HINTED, "ICD-10-CM code list, field name hint",
+                                validated=True)
+        if not _HINT_TOKENS.isdisjoint(ctx.path_tokens):
+            return self.finding(self.PATH_HINT, "ICD-10-CM code list, path hint",
+                                validated=True)
+        if clinical_context(ctx):
+            return self.finding(self.CONTEXT, "ICD-10-CM code list, clinical context",
+                                validated=True)
+        bare = self.BARE_DOTTED if "." in code else self.BARE
+        return self.finding(bare, "ICD-10-CM code list, no clinical context", validated=True)

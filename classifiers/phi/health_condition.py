@@ -1,0 +1,120 @@
+"""HEALTH_CONDITION: free-text diagnoses, conditions, symptoms, allergies and
+prescriptions (HIPAA 45 CFR 160.103 "health information"; HL7 FHIR Condition,
+AllergyIntolerance and MedicationRequest carry these as text).
+
+Two kinds of evidence, never the text alone:
+- a field named for clinical text (diagnosis, symptoms, prescription, medication,
+  allergy...) holding words rather than a code, a number or an enum;
+- a term from a small bundled lexicon of common conditions and drugs, matched as whole
+  words, in a field named `condition`/`problem` or in a clinical message (clinical
+  siblings, path or API). The finding then carries the term's span.
+
+Words like diabetes or asthma in a product description, a blog post or a search query
+are not reported: the context makes the difference, not the word.
+
+Not covered: clinical NLP (negation: "no history of diabetes" is still reported), terms
+outside the lexicon in unhinted fields, languages other than English, and SNOMED CT or
+ICD descriptions as a full vocabulary.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import ClassVar
+
+from classifiers.base import Category, Classifier, FieldContext, Finding
+from classifiers.phi._clinical import clinical_context
+
+# Field names that hold clinical free text on their own.
+_STRONG_HINTS = frozenset({
+    "diagnosis", "diagnoses", "symptom", "symptoms", "prescription", "prescriptions",
+    "medication", "medications", "allergy", "allergies", "illness", "illnesses",
+    "disease", "diseases", "ailment", "ailments", "complaint", "comorbidities",
+    "comorbidity", "dx",
+})
+# Field names that hold clinical text only when the value is a clinical term or the
+# message is clinical: `condition` is also a product state and a Kubernetes status,
+# `notes` anything at all.
+_WEAK_HINTS = frozenset({"condition", "conditions", "problem", "problems", "history",
+                         "note", "notes", "reason", "indication", "drug", "drugs"})
+
+# Common conditions and drugs (the most frequent US diagnoses and prescriptions, CDC
+# NAMCS and CMS Part D top lists). Small on purpose: it is evidence, not a vocabulary.
+_LEXICON = (
+    "diabetes", "diabetic", "hypertension", "hypotension", "asthma", "copd", "hiv", "aids",
+    "hepatitis", "cancer", "carcinoma", "leukemia", "lymphoma", "tumou?r", "depression",
+    "depressive", "anxiety", "bipolar", "schizophrenia", "adhd", "autism", "dementia",
+    "alzheimer'?s?", "parkinson'?s?", "epilepsy", "seizures?", "migraines?", "stroke",
+    "arthritis", "osteoporosis", "obesity", "hyperlipidemia", "cholesterol",
+    "heart failure", "heart disease", "atrial fibrillation", "myocardial infarction",
+    "coronary artery disease", "pneumonia", "bronchitis", "influenza", "covid(?:-19)?",
+    "tuberculosis", "kidney disease", "renal failure", "cirrhosis", "anemia", "anaemia",
+    "hypothyroidism", "hyperthyroidism", "psoriasis", "eczema", "lupus",
+    "multiple sclerosis", "sickle cell", "chlamydia", "syphilis", "gonorrhea", "herpes",
+    "pregnan(?:t|cy)", "insulin", "metformin", "lisinopril", "atorvastatin",
+    "simvastatin", "amlodipine", "levothyroxine", "omeprazole", "albuterol",
+    "sertraline", "fluoxetine", "escitalopram", "bupropion", "gabapentin",
+    "hydrocodone", "oxycodone", "morphine", "fentanyl", "methadone", "buprenorphine",
+    "warfarin", "prednisone", "amoxicillin", "penicillin", "azithromycin",
+    "losartan", "metoprolol", "hydrochlorothiazide", "furosemide", "lithium",
+    "adderall", "xanax", "alprazolam", "lorazepam", "insulin glargine", "antiretroviral",
+    "chemotherapy", "dialysis",
+)
+# Whole words only (`aids` in "hearing aids" is still a hit: the context gate decides).
+_TERMS = re.compile(r"\b(?:" + "|".join(_LEXICON) + r")\b", re.IGNORECASE)
+
+# Words: letters first, then letters, digits, spaces and common punctuation of notes.
+_WORDS = re.compile(r"[^\W\d_][\w\s.,;:'()/%+&-]*", re.UNICODE)
+_MIN_LETTERS = 3
+# Values that say "nothing" in clinical fields, and booleans.
+_EMPTY_WORDS = frozenset({"none", "n/a", "na", "null", "nil", "no", "yes", "true", "false",
+                          "unknown", "nka", "nkda", "normal", "other", "-"})
+# Regex input limit (convention 5): clinical notes can be long; a term in the first
+# 2 KiB is evidence enough, and the regex cost stays bounded.
+_MAX_TEXT = 2048
+
+
+class HealthConditionClassifier(Classifier):
+    data_type = "HEALTH_CONDITION"
+    category = Category.PHI
+    hints = _STRONG_HINTS | _WEAK_HINTS
+    min_len = 3
+    max_len = 8192
+    min_share = 0.3
+
+    HINTED_TERM: ClassVar[float] = 0.92
+    HINTED_TEXT: ClassVar[float] = 0.8
+    WEAK_HINT_TERM: ClassVar[float] = 0.75
+    CONTEXT_TERM: ClassVar[float] = 0.7
+    WEAK_HINT_CONTEXT_TEXT: ClassVar[float] = 0.55
+
+    def score(self, value: str, ctx: FieldContext) -> Finding | None:
+        if len(value) < self.min_len:
+            return None
+        names = ctx.name_tokens
+        strong = not _STRONG_HINTS.isdisjoint(names)
+        weak = not strong and not _WEAK_HINTS.isdisjoint(names)
+        # Cheapest gate first: without any hint or clinical context, prose is not PHI.
+        if not strong and not weak and not clinical_context(ctx):
+            return None
+        text = value[:_MAX_TEXT].strip()
+        if _WORDS.fullmatch(text) is None or text.lower() in _EMPTY_WORDS:
+            return None
+        if sum(ch.isalpha() for ch in text[:64]) < _MIN_LETTERS:
+            return None
+        term = _TERMS.search(text)
+        if strong:
+            if term is not None:
+                return self.finding(self.HINTED_TERM, "field name hint, lexicon term")
+            return self.finding(self.HINTED_TEXT, "field name hint, free text")
+        if term is None:
+            if weak and clinical_context(ctx) and "note" not in names and "notes" not in names:
+                return self.finding(self.WEAK_HINT_CONTEXT_TEXT,
+                                    "condition field in a clinical message")
+            return None
+        span = term.span()
+        if weak and not {"note", "notes"} & names:
+            return self.finding(self.WEAK_HINT_TERM, "field name hint, lexicon term", span)
+        if clinical_context(ctx):
+            return self.finding(self.CONTEXT_TERM, "lexicon term in a clinical message", span)
+        return None

@@ -1,0 +1,104 @@
+"""HEALTH_PLAN_ID: US Medicare Beneficiary Identifier and insurers' member ids.
+
+MBI: CMS "Medicare Beneficiary Identifier (MBI) format specification" (2017): 11
+characters, no check digit, positions
+
+    1 C: 1-9            5 A          9 A
+    2 A                 6 AN        10 N: 0-9
+    3 AN                7 N: 0-9    11 N: 0-9
+    4 N: 0-9            8 A
+
+where A is an upper-case letter other than S, L, O, I, B, Z (easily confused with
+digits) and AN is such a letter or a digit. Printed forms group it 4-3-4 with dashes;
+the dashes are not part of the identifier. The pattern is specific enough to report
+without a hint (a random 11-character id matches it with a probability under 1e-5).
+
+Commercial member/subscriber/policy ids (HIPAA 45 CFR 164.514(b)(2)(i)(I), health plan
+beneficiary numbers) have no common format: they are reported only when the field name
+says so and the message is about health insurance, because `member_id` and `policy_id`
+are just as common in loyalty programs and IAM APIs.
+
+Not covered: the retired Medicare HICN (SSN-based; US_SSN finds its digits), Medicaid
+ids (state-specific formats) and ids outside the US.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import ClassVar
+
+from classifiers.base import Category, Classifier, FieldContext, Finding
+from classifiers.phi._clinical import clinical_context
+
+# CMS MBI specification, positions as in the docstring; `[AC-HJKMNP-RT-Y]` is A-Z
+# without B, I, L, O, S, Z. The optional dashes are the 4-3-4 print grouping.
+_A = "[AC-HJKMNP-RT-Y]"
+_AN = "[AC-HJKMNP-RT-Y0-9]"
+_MBI = re.compile(
+    rf"[1-9]{_A}{_AN}[0-9]-?{_A}{_AN}[0-9]-?{_A}{_A}[0-9][0-9]"
+)
+# Insurer member ids: letters and digits, 5-20 characters, optional dash or space
+# groups (`H12345678-01`, `XYZ 123456789`).
+_MEMBER_SHAPE = re.compile(r"[A-Za-z0-9]+(?:[- ][A-Za-z0-9]+){0,3}")
+_MEMBER_MIN, _MEMBER_MAX = 5, 20
+_MIN_DIGITS = 3  # an id carries digits; words and enums do not
+
+# Field-name tokens that say "health plan" on their own ...
+_PLAN_TOKENS = frozenset({"medicare", "medicaid", "insurance", "insurer", "beneficiary",
+                          "subscriber", "healthplan"})
+# ... and the ones that need a health context (`member_id` of a loyalty program).
+_WEAK_TOKENS = frozenset({"member", "policy", "plan", "group"})
+_ID_TOKENS = frozenset({"id", "number", "no", "num", "nr", "identifier"})
+# Context that makes `member`/`policy` mean health insurance.
+_INSURANCE_CONTEXT = frozenset({"insurance", "insurer", "payer", "coverage", "health",
+                                "medical", "plan", "medicare", "medicaid", "beneficiary"})
+
+
+class HealthPlanIdClassifier(Classifier):
+    data_type = "HEALTH_PLAN_ID"
+    category = Category.PHI
+    hints = _PLAN_TOKENS | _WEAK_TOKENS
+    min_len = 5
+    max_len = 24  # 20 characters plus separators
+    # An MBI is unambiguous; member ids come from hints. Half the values suffice.
+    min_share = 0.3
+
+    MBI_HINTED: ClassVar[float] = 0.97
+    MBI_BARE: ClassVar[float] = 0.8
+    MEMBER_HINTED: ClassVar[float] = 0.75
+    MEMBER_CONTEXT: ClassVar[float] = 0.6
+
+    def score(self, value: str, ctx: FieldContext) -> Finding | None:
+        if not self.min_len <= len(value) <= self.max_len:
+            return None
+        value = value.strip()
+        names = ctx.name_tokens
+        plan_hint = not _PLAN_TOKENS.isdisjoint(names)
+        if 11 <= len(value) <= 13 and value[0].isdigit():
+            candidate = value.upper() if plan_hint else value
+            if _MBI.fullmatch(candidate):
+                if plan_hint:
+                    return self.finding(self.MBI_HINTED, "pattern medicare_mbi, field name hint")
+                return self.finding(self.MBI_BARE, "pattern medicare_mbi")
+        if _ID_TOKENS.isdisjoint(names) and "mbi" not in names:
+            return None
+        if plan_hint:
+            confidence, reason = self.MEMBER_HINTED, "field name hint: health plan id"
+        elif not _WEAK_TOKENS.isdisjoint(names) and self._insurance_context(ctx):
+            confidence, reason = self.MEMBER_CONTEXT, "member id in a health insurance context"
+        else:
+            return None
+        if _MEMBER_SHAPE.fullmatch(value) is None:
+            return None
+        alnum = sum(ch.isalnum() for ch in value)
+        if not _MEMBER_MIN <= alnum <= _MEMBER_MAX:
+            return None
+        if sum(ch.isdigit() for ch in value) < _MIN_DIGITS:
+            return None
+        return self.finding(confidence, reason)
+
+    @staticmethod
+    def _insurance_context(ctx: FieldContext) -> bool:
+        if not _INSURANCE_CONTEXT.isdisjoint(ctx.path_tokens | ctx.sibling_tokens):
+            return True
+        return clinical_context(ctx)

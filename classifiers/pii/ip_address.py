@@ -1,0 +1,166 @@
+"""IP_ADDRESS: IPv4 and IPv6 addresses carried as data, whole value or inside text.
+
+Standards: IPv4 dotted quad (RFC 791; leading zeros rejected, as Python's `ipaddress`
+does since 3.9.5: `010.1.1.1` is octal to some parsers), IPv6 text form (RFC 4291
+section 2.2, RFC 5952), including `::ffff:a.b.c.d` and a `%zone` suffix (RFC 6874). The
+`ipaddress` module validates every candidate.
+
+Hard negatives:
+- version strings: a quad touching letters, dashes or more dots (`v10.0.0.1`,
+  `1.2.3.4-beta`, `release-1.2.3.4`, OIDs `1.3.6.1.4.1`), a product token before it
+  (`Firefox/115.0.1.2`), or a field named version/build/release;
+- times and MACs (`12:30:45`, `00:1a:2b:3c:4d:5e`) fail IPv6 validation;
+- C++/Rust paths (`std::vector`, `a::b`): IPv6 candidates need a group of 3+ hex digits;
+- netmasks (`255.255.255.0`) are configuration, not someone's address;
+- without a hint, quads of single digits or ending in `.0` (`1.0.0.0`, `4.2.1.3`) are
+  assembly/package versions or network addresses more often than hosts.
+Loopback, unspecified, link-local and multicast addresses identify no one: reported
+only with a hint, at a lower confidence.
+
+Not covered: IPv4 in other notations (hex, integer), CIDR prefixes as such (the address
+part is found), IPv6 with embedded IPv4 other than the `::ffff:` form.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import ClassVar
+
+from classifiers.base import Category, Classifier, FieldContext, Finding
+
+# A dotted quad not touching word characters, dashes or further `.digit` parts. A
+# trailing `.` (end of sentence) is fine; `:port` and `/prefix` are fine.
+_V4 = re.compile(r"(?<![\w.\-])\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}(?![\w\-]|\.\w)")
+# IPv6 candidates: hex groups and colons (at least two), optional trailing dotted quad
+# and zone; `ipaddress` decides.
+_V6 = re.compile(
+    r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1,4}|\d{1,3}(?:\.\d{1,3}){3})?"
+    r"(?:%[\w.]{1,16})?(?![\w:])"
+)
+# Field names saying the dotted value is a version, not an address.
+_VERSION_TOKENS = frozenset(
+    {
+        "version",
+        "ver",
+        "build",
+        "release",
+        "revision",
+        "firmware",
+        "sdk",
+        "os",
+        "agent",
+        "oid",
+        "tag",
+        "semver",
+        "app",
+    }
+)
+# At most this many candidates per value: bounded work on hostile text.
+_MAX_CANDIDATES = 16
+_MAX_CHARS = 8192  # free text is searched up to this length
+
+
+class IpAddressClassifier(Classifier):
+    data_type: ClassVar[str] = "IP_ADDRESS"
+    category: ClassVar[Category] = Category.PII
+    hints: ClassVar[frozenset[str]] = frozenset(
+        {
+            "ip",
+            "ipv4",
+            "ipv6",
+            "forwarded",
+            "remote",
+            "client",
+            "peer",
+            "origin",
+            "source",
+        }
+    )
+    min_len: ClassVar[int] = 2
+    max_len: ClassVar[int] = _MAX_CHARS
+    # Validated and distinctive: a log line carrying one sometimes is worth a row.
+    min_share: ClassVar[float] = 0.05
+
+    def score(self, value: str, ctx: FieldContext) -> Finding | None:
+        if len(value) > _MAX_CHARS:
+            return None
+        has_dot = "." in value
+        has_colon = ":" in value
+        if not (has_dot or has_colon):
+            return None
+        if not ctx.name_tokens.isdisjoint(_VERSION_TOKENS):
+            return None
+        stripped = value.strip()
+        hinted = self.hinted(ctx)
+        best: Finding | None = None
+        if has_dot:
+            for n, m in enumerate(_V4.finditer(value)):
+                if n >= _MAX_CANDIDATES:
+                    break
+                if self._product_token_before(value, m.start()):
+                    continue
+                found = self._judge(m.group(0), m.span(), stripped, hinted)
+                if found and (best is None or found.confidence > best.confidence):
+                    best = found
+        if has_colon and value.count(":") >= 2:
+            for n, m in enumerate(_V6.finditer(value)):
+                if n >= _MAX_CANDIDATES:
+                    break
+                found = self._judge(m.group(0), m.span(), stripped, hinted)
+                if found and (best is None or found.confidence > best.confidence):
+                    best = found
+        return best
+
+    def _judge(
+        self, text: str, span: tuple[int, int], stripped: str, hinted: bool
+    ) -> Finding | None:
+        is_v6 = ":" in text
+        if is_v6:
+            # `a::b`, `std::x`: one- and two-digit groups only are not addresses in text.
+            groups = text.split("%", 1)[0].replace(".", ":").split(":")
+            if text.split("%", 1)[0] != "::1" and max(len(g) for g in groups) < 3:
+                return None
+        try:
+            addr = ipaddress.ip_address(text.split("%", 1)[0])
+        except ValueError:
+            return None
+        family = "IPv6" if addr.version == 6 else "IPv4"
+        whole = text == stripped
+        out_span = None if whole else span
+        if addr.version == 4 and self._netmask(text):
+            return None
+        if addr.is_loopback or addr.is_unspecified or addr.is_link_local or addr.is_multicast:
+            # Identifies no one; worth a row only when the field says it holds an address.
+            conf = 0.6 if hinted else 0.3
+            if addr.is_link_local and not (addr.is_loopback or addr.is_unspecified):
+                conf = 0.75 if hinted else 0.45
+            return self.finding(conf, f"{family} valid, non-routable", out_span, True)
+        if hinted:
+            return self.finding(0.97, f"{family} valid, field name hint", out_span, True)
+        if addr.version == 4 and self._version_like(text):
+            return self.finding(0.45, "IPv4 valid, version-like", out_span, True)
+        return self.finding(0.9 if whole else 0.8, f"{family} valid", out_span, True)
+
+    @staticmethod
+    def _version_like(text: str) -> bool:
+        """`1.0.0.0`, `4.2.1.3`: assembly and package versions look like this; so do
+        network addresses ending in `.0` and public resolvers (`8.8.8.8`), neither of
+        which is anyone's address. Reported only with a hint."""
+        octets = text.split(".")
+        return octets[-1] == "0" or all(len(o) == 1 for o in octets)
+
+    @staticmethod
+    def _netmask(text: str) -> bool:
+        """Contiguous ones then zeros, starting with 255: `255.255.255.0`."""
+        if not text.startswith("255."):
+            return False
+        bits = int(ipaddress.IPv4Address(text))
+        inverted = ~bits & 0xFFFFFFFF
+        return inverted & (inverted + 1) == 0
+
+    @staticmethod
+    def _product_token_before(value: str, start: int) -> bool:
+        """`Firefox/115.0.1.2`: a `/` right after a word is a product version; a URL's
+        `//host` is not."""
+        return start >= 2 and value[start - 1] == "/" and value[start - 2].isalnum()

@@ -1,0 +1,290 @@
+"""PERSON_NAME: a person's first, last or full name, from the field name plus the value.
+
+No standard defines names; the evidence is the field name (`firstName`, `surname`,
+`customer.name`, synonyms in several languages via `_hints.SYNONYMS`) and a value shaped
+like a name: 1-4 capitalised words of letters (accents and scripts without case, such as
+CJK, included), with apostrophes, hyphens and initials, plus lowercase particles
+(`de la`, `van`, `von`, `bin`). Without a field-name hint a value is never a name: any two
+capitalised words would be.
+
+A bare `name` field is weaker evidence (products, files and hosts have names too): it
+needs a person-like parent path for full confidence, and is dropped when the field name
+or its parents say it is something else (`product.name`, `hostname`, `userName`, which
+is a login handle, not a name). Card-holder names are PCI's CARDHOLDER_NAME: skipped here
+when the path says card/holder so that one field gets one row.
+
+Not covered: names in free text (no NER here), all-lowercase names, names with digits.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from classifiers.base import Category, Classifier, FieldContext, Finding
+
+# Tokens that make the field a name of one part of a person.
+_SPECIFIC = frozenset({"first", "last", "full", "given", "family", "middle", "maiden"})
+# Tokens that make a `name` field the name of something else.
+_NOT_PERSON = frozenset(
+    {
+        "file",
+        "host",
+        "product",
+        "item",
+        "company",
+        "org",
+        "organization",
+        "organisation",
+        "business",
+        "brand",
+        "user",
+        "login",
+        "account",
+        "app",
+        "application",
+        "service",
+        "table",
+        "column",
+        "field",
+        "key",
+        "type",
+        "class",
+        "event",
+        "domain",
+        "bucket",
+        "topic",
+        "queue",
+        "device",
+        "model",
+        "project",
+        "repo",
+        "branch",
+        "server",
+        "db",
+        "database",
+        "schema",
+        "category",
+        "tag",
+        "label",
+        "group",
+        "team",
+        "role",
+        "plan",
+        "store",
+        "shop",
+        "merchant",
+        "city",
+        "country",
+        "street",
+        "bank",
+        "method",
+        "operation",
+        "function",
+        "module",
+        "package",
+        "image",
+        "container",
+        "node",
+        "pod",
+        "cluster",
+        "region",
+        "zone",
+        "network",
+        "path",
+        "dir",
+        "folder",
+        "screen",
+        "nick",
+        "card",
+        "holder",
+        "cardholder",
+        "drug",
+        "medication",
+        "template",
+        "campaign",
+        "job",
+        "task",
+        "metric",
+        "resource",
+        "namespace",
+        "channel",
+        "venue",
+    }
+)
+# Parents that make a bare `name` a person's.
+# Parents that make a `name` the name of a thing (compared in singular form).
+_NOT_PERSON_PARENTS = frozenset(
+    {"card", "cardholder", "holder", "product", "company", "file", "item", "sku", "category",
+     "tag", "service", "app", "team", "group", "store", "shop", "merchant", "plan", "drug",
+     "medication", "package", "dependency", "repository", "image", "container", "node",
+     "cluster", "region", "city", "country", "street", "channel", "role", "permission"}
+)
+# Sibling fields that show the object is a person.
+_PERSON_SIBLINGS = frozenset(
+    {"email", "phone", "birth", "ssn", "gender", "address", "first", "last", "surname",
+     "patient", "mrn", "nationality", "passport"}
+)
+_PERSON_PARENTS = frozenset(
+    {
+        "customer",
+        "patient",
+        "person",
+        "contact",
+        "employee",
+        "member",
+        "owner",
+        "recipient",
+        "sender",
+        "guest",
+        "passenger",
+        "traveller",
+        "traveler",
+        "student",
+        "author",
+        "applicant",
+        "beneficiary",
+        "driver",
+        "buyer",
+        "seller",
+        "shipping",
+        "billing",
+        "emergency",
+        "parent",
+        "child",
+        "spouse",
+        "doctor",
+        "physician",
+        "nurse",
+        "profile",
+        "signer",
+        "attendee",
+        "candidate",
+        "client",
+        "tenant",
+        "user",
+        "users",
+        "customers",
+        "patients",
+        "people",
+        "persons",
+        "contacts",
+        "employees",
+        "members",
+    }
+)
+# Lowercase particles allowed between capitalised name words.
+_PARTICLES = frozenset(
+    {
+        "de",
+        "del",
+        "della",
+        "der",
+        "den",
+        "di",
+        "da",
+        "das",
+        "do",
+        "dos",
+        "du",
+        "la",
+        "le",
+        "van",
+        "von",
+        "ter",
+        "ten",
+        "bin",
+        "binti",
+        "ibn",
+        "al",
+        "el",
+        "y",
+        "e",
+        "zu",
+    }
+)
+# Placeholders that are capitalised words but no one's name.
+_PLACEHOLDERS = frozenset(
+    {
+        "null",
+        "none",
+        "nil",
+        "unknown",
+        "anonymous",
+        "guest",
+        "test",
+        "admin",
+        "user",
+        "default",
+        "true",
+        "false",
+        "n/a",
+        "na",
+        "tbd",
+        "undefined",
+        "empty",
+        "system",
+        "customer",
+        "name",
+        "first",
+        "last",
+        "nobody",
+        "root",
+        "example",
+    }
+)
+_NAME_PUNCT = frozenset("'’-.")
+_MAX_WORDS = 4  # capitalised words; `Ana María de la Cruz` has 3 plus particles
+_MAX_CHARS = 64  # longer values are sentences, titles or lists
+
+
+class PersonNameClassifier(Classifier):
+    data_type: ClassVar[str] = "PERSON_NAME"
+    category: ClassVar[Category] = Category.PII
+    hints: ClassVar[frozenset[str]] = frozenset({"name", "surname", "forename"}) | _SPECIFIC
+    min_len: ClassVar[int] = 1
+    max_len: ClassVar[int] = _MAX_CHARS
+    # Name-shaped values are common (titles, labels); most of the field should look so.
+    min_share: ClassVar[float] = 0.5
+
+    def score(self, value: str, ctx: FieldContext) -> Finding | None:
+        tokens = ctx.name_tokens
+        # The hint comes first: without it nothing is a name, and it is the cheap test.
+        if "name" not in tokens and not ("surname" in tokens or "forename" in tokens):
+            return None
+        # Parents are often plural collections (`items[].name`): compare singular forms.
+        path = ctx.path_tokens | {t[:-1] for t in ctx.path_tokens if t.endswith("s")}
+        if not tokens.isdisjoint(_NOT_PERSON) or not path.isdisjoint(_NOT_PERSON_PARENTS):
+            return None
+        value = value.strip()
+        if not 1 <= len(value) <= _MAX_CHARS or not self._name_shaped(value):
+            return None
+        if not tokens.isdisjoint(_SPECIFIC) or "surname" in tokens or "forename" in tokens:
+            return self.finding(0.85, "name shape, field name hint")
+        if not path.isdisjoint(_PERSON_PARENTS):
+            return self.finding(0.85, "name shape, field name hint, person context in path")
+        # A bare `name` / `display_name`: products, places and teams have names too, so
+        # it counts only when sibling fields describe a person.
+        if not ctx.sibling_tokens.isdisjoint(_PERSON_SIBLINGS):
+            return self.finding(0.7, "name shape, generic field name hint, person siblings")
+        return self.finding(0.45, "name shape, generic field name hint, no person context")
+
+    @staticmethod
+    def _name_shaped(value: str) -> bool:
+        if value.lower() in _PLACEHOLDERS:
+            return False
+        words = value.split()
+        capitalised = 0
+        for i, word in enumerate(words):
+            if not all(ch.isalpha() or ch in _NAME_PUNCT for ch in word):
+                return False  # digits, `@`, `_`, `/`: not a name
+            if not any(ch.isalpha() for ch in word):
+                return False
+            first = word[0]
+            if first.isalpha() and not first.islower():
+                # Uppercase, or a script without case (CJK, Arabic...).
+                capitalised += 1
+            elif i > 0 and word.lower() in _PARTICLES:
+                continue
+            else:
+                return False
+        return 1 <= capitalised <= _MAX_WORDS

@@ -1,0 +1,94 @@
+"""PHONE_NUMBER: telephone numbers of any country, validated with `phonenumbers`.
+
+Standard: ITU-T E.164 (country code + national number, at most 15 digits) and each
+country's numbering plan as published in libphonenumber's metadata, which `phonenumbers`
+ports. A number counts only when `phonenumbers.is_valid_number` accepts it: phone-shaped
+digits that no numbering plan allows (`+1 555 012 3456`, unknown country codes) are
+negatives. This is the only module that imports `phonenumbers` (ARCHITECTURE.md).
+
+- `+<cc> ...` or `00<cc> ...`: parsed without a region; valid -> reported with or
+  without a field-name hint.
+- national forms (`(201) 555-0123`, `07400 123456`) carry no country: tried against a
+  short list of likely regions, and only when the field name hints a phone, except the
+  parenthesised NANP form, distinctive enough to stand alone at a modest confidence.
+
+Not covered: numbers inside free text (too many digit runs in prose), vanity letters
+(`1-800-FLOWERS`), extensions beyond what `phonenumbers` parses, short codes.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import ClassVar
+
+import phonenumbers
+
+from classifiers.base import Category, Classifier, FieldContext, Finding
+
+# E.164: at most 15 digits; the shortest valid national numbers have 5-7 digits, but
+# below 7 digit runs are ids and counters far more often than phones.
+_MIN_DIGITS = 7
+_MAX_DIGITS = 15
+# Characters a written phone number uses: digits, separators, `+`, and `x`/`ext` for an
+# extension. Anything else (letters, `:`, `,`, `$`) means it is something else.
+_PHONE_CHARS = re.compile(r"\+?[0-9 ().\-/]+(?:\s*(?:x|ext\.?)\s*[0-9]{1,6})?", re.IGNORECASE)
+# Shapes that are dates or times however valid the digits might look.
+_DATE_LIKE = re.compile(r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{4}")
+# `(201) 555-0123`: North American display form, rare for anything but a phone.
+_NANP_DISPLAY = re.compile(r"\(\d{3}\) ?\d{3}-\d{4}")
+# Regions tried for a hinted national number without a country code: the most common
+# in API traffic. The first one that validates wins.
+_REGIONS = ("US", "GB", "DE", "FR", "IN", "BR", "JP", "CN", "AU", "ES", "IT", "NL", "CA", "MX")
+
+
+class PhoneNumberClassifier(Classifier):
+    data_type: ClassVar[str] = "PHONE_NUMBER"
+    category: ClassVar[Category] = Category.PII
+    hints: ClassVar[frozenset[str]] = frozenset({"phone", "fax", "mobile", "contact", "sms"})
+    min_len: ClassVar[int] = _MIN_DIGITS
+    # Longest plausible written form: 15 digits, separators and an extension.
+    max_len: ClassVar[int] = 32
+    # Validated by the numbering plans, but many digit strings happen to be valid.
+    min_share: ClassVar[float] = 0.3
+
+    def score(self, value: str, ctx: FieldContext) -> Finding | None:
+        value = value.strip()
+        if not _MIN_DIGITS <= len(value) <= self.max_len:
+            return None
+        first = value[0]
+        if not (first.isdigit() or first in "+("):
+            return None
+        digits = sum(ch.isdigit() for ch in value)
+        if not _MIN_DIGITS <= digits <= _MAX_DIGITS + 6:  # +6: room for an extension
+            return None
+        if _PHONE_CHARS.fullmatch(value) is None or _DATE_LIKE.search(value):
+            return None
+        # `contact` alone is a weak hint: it also names e-mails and people.
+        hinted = self.hinted(ctx) and ctx.name_tokens != frozenset({"contact"})
+        if first == "+" or value.startswith("00"):
+            international = "+" + value[2:] if first == "0" else value
+            if not self._valid(international, None):
+                return None
+            if hinted:
+                return self.finding(0.97, "E.164 number valid, field name hint", validated=True)
+            return self.finding(0.85, "E.164 number valid", validated=True)
+        if hinted:
+            for region in _REGIONS:
+                if self._valid(value, region):
+                    return self.finding(
+                        0.92,
+                        "national number valid in a likely region, field name hint",
+                        validated=True,
+                    )
+            return None
+        if _NANP_DISPLAY.fullmatch(value) and self._valid(value, "US"):
+            return self.finding(0.6, "NANP display format valid", validated=True)
+        return None
+
+    @staticmethod
+    def _valid(text: str, region: str | None) -> bool:
+        try:
+            number = phonenumbers.parse(text, region)
+        except phonenumbers.NumberParseException:
+            return False
+        return bool(phonenumbers.is_valid_number(number))

@@ -1,0 +1,118 @@
+"""POSTAL_CODE: ZIP or postal codes, only in an address context.
+
+Formats (UPU postcode formats as published by each postal operator):
+US ZIP and ZIP+4 (USPS Pub 28), UK (Royal Mail PAF: `SW1A 1AA`), Canada (Canada Post:
+`K1A 0B1`, letters D F I O Q U never used), Germany and France (5 digits, shared with
+the US ZIP), Netherlands (`1234 AB`), Japan (`100-0001`), China/India/Russia (6 digits),
+Brazil CEP (`01310-100`), Poland (`00-950`), and the 4-digit codes of Austria, Belgium,
+Denmark, Switzerland, Norway, Australia and others.
+
+A postal code is a short number or code: on its own it is an id, a quantity, a year. So
+a value counts only in an address context:
+- the field name hints postal/zip/postcode/plz (`_hints` maps those to `postal`): strong;
+- or the path has `address` and the leaf is a code-like name: distinctive formats (UK,
+  CA, NL, JP, ZIP+4, BR) medium, digits-only formats weak-but-reported.
+Never without context.
+
+Not covered: validating that a code exists (no postal database here), countries whose
+codes contain free text, the rest of the address (STREET_ADDRESS).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import ClassVar
+
+from classifiers.base import Category, Classifier, FieldContext, Finding
+
+# Distinctive formats: letters and digits in a fixed layout, or separators that other
+# numbers rarely use. Matched on the upper-cased, stripped value.
+_DISTINCTIVE: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("UK postcode", re.compile(r"[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2}")),
+    (
+        "CA postal code",
+        re.compile(r"[ABCEGHJ-NPRSTVXY]\d[ABCEGHJ-NPRSTV-Z] ?\d[ABCEGHJ-NPRSTV-Z]\d"),
+    ),
+    ("NL postcode", re.compile(r"[1-9]\d{3} ?(?!SA|SD|SS)[A-Z]{2}")),
+    ("US ZIP+4", re.compile(r"\d{5}-\d{4}")),
+    ("JP postal code", re.compile(r"〒?\d{3}-\d{4}")),
+    ("BR CEP", re.compile(r"\d{5}-\d{3}")),
+    ("PL postal code", re.compile(r"\d{2}-\d{3}")),
+)
+# Digit-only formats, ambiguous with any short number: context decides.
+_DIGITS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("5-digit postal code (US ZIP, DE, FR, ES, IT)", re.compile(r"\d{5}")),
+    ("6-digit postal code (CN, IN, RU)", re.compile(r"[1-9]\d{2} ?\d{3}")),
+    ("4-digit postal code (AT, AU, BE, CH, DK, NO)", re.compile(r"[1-9]\d{3}")),
+)
+# Leaves under an `address` parent that are something other than the code.
+_NOT_CODE = frozenset(
+    {
+        "number",
+        "house",
+        "street",
+        "line",
+        "city",
+        "country",
+        "phone",
+        "id",
+        "unit",
+        "flat",
+        "apartment",
+        "floor",
+        "building",
+        "state",
+        "province",
+        "lat",
+        "lon",
+        "lng",
+        "latitude",
+        "longitude",
+        "suite",
+        "type",
+        "region",
+        "county",
+    }
+)
+_CODE_LEAVES = frozenset({"code", "postal"})
+_MAX_CHARS = 10  # `SW1A 1AA`, `12345-6789`, `〒100-0001`
+
+
+class PostalCodeClassifier(Classifier):
+    data_type: ClassVar[str] = "POSTAL_CODE"
+    category: ClassVar[Category] = Category.PII
+    hints: ClassVar[frozenset[str]] = frozenset({"postal", "pincode", "cep", "postalcode"})
+    min_len: ClassVar[int] = 4
+    max_len: ClassVar[int] = _MAX_CHARS
+    # Context-gated already; most values of a zip field are zips.
+    min_share: ClassVar[float] = 0.5
+
+    def score(self, value: str, ctx: FieldContext) -> Finding | None:
+        # Context first: it is a set test, far cheaper than the formats.
+        hinted = self.hinted(ctx)
+        in_address = (
+            not hinted
+            and "address" in ctx.path_tokens
+            and ctx.name_tokens.isdisjoint(_NOT_CODE)
+            and not ctx.name_tokens.isdisjoint(_CODE_LEAVES)
+        )
+        if not (hinted or in_address):
+            return None
+        code = value.strip().upper()
+        if not 4 <= len(code) <= _MAX_CHARS or not any(ch.isdigit() for ch in code):
+            return None
+        if code.strip("0- ") == "":
+            return None  # `00000`: a placeholder
+        for name, regex in _DISTINCTIVE:
+            if regex.fullmatch(code):
+                if hinted:
+                    return self.finding(0.95, f"pattern {name}, field name hint")
+                return self.finding(0.75, f"pattern {name}, address context in path")
+        for name, regex in _DIGITS:
+            if regex.fullmatch(code):
+                # Four digits are also years and PINs: a little less sure.
+                base = 0.75 if len(code) == 4 else 0.9
+                if hinted:
+                    return self.finding(base, f"pattern {name}, field name hint")
+                return self.finding(0.55, f"pattern {name}, address context in path")
+        return None

@@ -1,0 +1,147 @@
+"""STREET_ADDRESS: a postal street address (house number and street), several languages.
+
+No single standard: the shapes follow the postal conventions of UPU S42 as written in
+practice. Two orders are recognised:
+- number first (US, UK, FR, AU...): `742 Evergreen Terrace`, `12 rue de l'Exemple`;
+- street first, number after (DE, NL, ES, IT, PT, Nordics): `Musterstraße 12a`,
+  `Calle Ficticia 23`, `Via Inventata 7`, `Voorbeeldstraat 101`.
+Street words and suffixes: English, German, French, Spanish, Italian, Dutch, Portuguese,
+including compound German/Dutch suffixes (`-straße`, `-str.`, `-weg`, `-straat`,
+`-gracht`).
+
+Evidence: hint + shape (strong); hint alone with letters and digits (`Flat 3, Block B7`,
+medium: address lines are free-form); shape without a hint stays under the reporting
+threshold (`3 Way Handshake` and titles look alike).
+
+Not covered: addresses inside longer free text, PO boxes without street words, CJK
+addresses (block/chome forms), the city/postcode lines (POSTAL_CODE covers the code).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import ClassVar
+
+from classifiers.base import Category, Classifier, FieldContext, Finding
+
+# Street words, lower case: English (with USPS C1 abbreviations), French, Spanish,
+# Italian, Portuguese, German and Dutch as separate words.
+_STREET_WORDS = (
+    r"street|st|avenue|ave|av|road|rd|boulevard|blvd|lane|ln|drive|dr|court|ct|way|place|pl"
+    r"|terrace|ter|highway|hwy|parkway|pkwy|circle|cir|square|sq|crescent|cres|close|row"
+    r"|alley|trail|trl|mews|grove|gardens|walk|hill"
+    r"|rue|chemin|allée|allee|impasse|quai|cours|route"
+    r"|calle|c/|avenida|avda|plaza|paseo|carrera|camino|carretera|travesía|ronda"
+    r"|via|viale|piazza|corso|vicolo|largo"
+    r"|rua|travessa|praça|praca|estrada"
+    r"|straße|strasse|str|weg|gasse|platz|allee|ring|damm|ufer|chaussee"
+    r"|straat|laan|plein|gracht|kade|singel|dijk"
+)
+# Number first: `742 Evergreen Terrace`, `12 rue de l'Exemple`, `12b, Rue ...`.
+_NUMBER_FIRST = re.compile(
+    rf"\d{{1,6}}[a-z]?,?\s+(?:[\w'.-]+\s+){{0,4}}?(?:{_STREET_WORDS})\b\.?"
+    rf"|\d{{1,6}}[a-z]?,?\s+(?:{_STREET_WORDS})\b",
+    re.IGNORECASE,
+)
+# Street first: a street word (alone or as a compound suffix) then a house number.
+_STREET_FIRST = re.compile(
+    rf"(?:\w*(?:straße|strasse|str\.|weg|gasse|platz|allee|ring|damm|straat|laan|plein"
+    rf"|gracht|kade|singel)|(?:{_STREET_WORDS})\.?\s+[\w'.\- ]{{1,40}}?)\s*,?\s+\d{{1,5}}"
+    rf"\s?[a-z]?\b",
+    re.IGNORECASE,
+)
+# Field names that say `address` but mean a network or memory address.
+_NOT_POSTAL = frozenset(
+    {
+        "ip",
+        "email",
+        "mac",
+        "wallet",
+        "memory",
+        "server",
+        "host",
+        "remote",
+        "local",
+        "web",
+        "url",
+        "bitcoin",
+        "eth",
+        "contract",
+        "hardware",
+        "mail",
+        "node",
+        "peer",
+        "socket",
+        "city",
+        "country",
+        "zip",
+        "postal",
+        "state",
+        "region",
+        "phone",
+    }
+)
+# Sub-fields of an address object that hold the street line.
+_LINE_TOKENS = frozenset({"line", "line1", "street", "1", "2", "address"})
+_MAX_CHARS = 200  # a street line with flat and building fits; longer is prose
+
+
+class StreetAddressClassifier(Classifier):
+    data_type: ClassVar[str] = "STREET_ADDRESS"
+    category: ClassVar[Category] = Category.PII
+    # Canonical tokens plus street/address words of other languages not in _hints.
+    hints: ClassVar[frozenset[str]] = frozenset(
+        {
+            "address",
+            "street",
+            "residence",
+            "domicile",
+            "strasse",
+            "straße",
+            "anschrift",
+            "calle",
+            "indirizzo",
+            "endereco",
+            "adres",
+            "rue",
+        }
+    )
+    min_len: ClassVar[int] = 4
+    max_len: ClassVar[int] = _MAX_CHARS
+    # Hint-driven, with free-form values: half the values must look like addresses.
+    min_share: ClassVar[float] = 0.5
+
+    def score(self, value: str, ctx: FieldContext) -> Finding | None:
+        value = value.strip()
+        if not 4 <= len(value) <= _MAX_CHARS:
+            return None
+        # An address needs both a number and a word.
+        if not any(ch.isdigit() for ch in value) or not any(ch.isalpha() for ch in value):
+            return None
+        if "@" in value or "://" in value:
+            return None
+        hinted = self._hinted(ctx)
+        if hinted is None:
+            return None  # the field name says another kind of address
+        if not hinted and " " not in value:
+            return None  # unhinted, only the multi-word shape is worth a regex run
+        shaped = bool(_NUMBER_FIRST.match(value) or _STREET_FIRST.match(value))
+        if shaped and hinted:
+            return self.finding(0.9, "street address shape, field name hint")
+        if hinted:
+            if value.count(" ") == 0 and not value[0].isalpha():
+                return None  # `0x7f...`, `12345`: one token, no street
+            return self.finding(0.6, "letters and digits, field name hint")
+        if shaped:
+            return self.finding(0.45, "street address shape")
+        return None
+
+    def _hinted(self, ctx: FieldContext) -> bool | None:
+        """True: hinted; False: no hint; None: hinted as a non-postal address."""
+        tokens = ctx.name_tokens
+        if not tokens.isdisjoint(_NOT_POSTAL) and "street" not in tokens:
+            return None if "address" in tokens or "addr" in tokens else False
+        if not self.hints.isdisjoint(tokens):
+            return True
+        # `shipping.address.line1`: the parent says address, the leaf says street line.
+        return "address" in ctx.path_tokens and not tokens.isdisjoint(_LINE_TOKENS)

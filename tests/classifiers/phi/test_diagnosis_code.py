@@ -1,0 +1,78 @@
+"""DIAGNOSIS_CODE: ICD-10-CM codes checked against the real code list."""
+
+from __future__ import annotations
+
+import pytest
+
+from classifiers._hints import name_tokens, path_tokens
+from classifiers.base import REPORT_THRESHOLD, Category, FieldContext
+from classifiers.phi.diagnosis_code import DiagnosisCodeClassifier
+
+CLS = DiagnosisCodeClassifier()
+
+
+def ctx(path: str = "", siblings: tuple[str, ...] = (), api: str = "") -> FieldContext:
+    last = path.rsplit(".", 1)[-1].replace("[]", "")
+    sib: frozenset[str] = frozenset().union(*(name_tokens(s) for s in siblings))
+    return FieldContext(
+        path=path, api=api, name_tokens=name_tokens(last), path_tokens=path_tokens(path),
+        sibling_tokens=sib,
+    )
+
+
+HINTED = [
+    ("E11.9", ctx("diagnosis_code")),
+    ("E119", ctx("icd10")),
+    ("J45.909", ctx("dx")),
+    ("I10", ctx("diagnosis")),
+    ("Z00.00", ctx("icd_code")),
+    ("A01", ctx("diagnoses[].code")),  # path token hint
+]
+
+CONTEXT_ONLY = [
+    ("E11.9", ctx("code", siblings=("patient_id",))),
+    ("M54.5", ctx("code", api="POST /v1/encounters")),
+]
+
+
+@pytest.mark.parametrize(("value", "context"), HINTED)
+def test_real_code_with_hint_high(value: str, context: FieldContext) -> None:
+    found = CLS.score(value, context)
+    assert found is not None and found.validated
+    assert found.confidence >= 0.9
+    assert (found.data_type, found.category) == ("DIAGNOSIS_CODE", Category.PHI)
+
+
+@pytest.mark.parametrize(("value", "context"), CONTEXT_ONLY)
+def test_real_code_in_clinical_message_reported(value: str, context: FieldContext) -> None:
+    found = CLS.score(value, context)
+    assert found is not None and found.confidence >= REPORT_THRESHOLD
+
+
+@pytest.mark.parametrize("value", ["A01", "E11.9", "I10", "J45909"])
+def test_real_code_without_context_low(value: str) -> None:
+    found = CLS.score(value, ctx("code"))
+    assert found is None or found.confidence < REPORT_THRESHOLD
+
+
+@pytest.mark.parametrize(
+    ("value", "context"),
+    [
+        ("B12.5", ctx("diagnosis_code")),  # SKU shaped like a code, not in the list
+        ("B12.5", ctx("sku")),
+        ("E11.99999", ctx("diagnosis_code")),  # too many characters after the dot
+        ("A00-A09", ctx("diagnosis_code")),  # a block, not a code
+        ("1", ctx("diagnosis_code")),  # a chapter number
+        ("E1.19", ctx("diagnosis_code")),  # dot in the wrong place
+        ("v1.2.3", ctx("diagnosis_code")),
+        ("XYZ", ctx("diagnosis_code")),
+    ],
+)
+def test_not_a_real_code_negative(value: str, context: FieldContext) -> None:
+    assert CLS.score(value, context) is None
+
+
+@pytest.mark.parametrize(("value", "context"), HINTED + CONTEXT_ONLY)
+def test_reason_never_quotes_value(value: str, context: FieldContext) -> None:
+    found = CLS.score(value, context)
+    assert found is not None and value not in found.reason

@@ -1,0 +1,68 @@
+"""IBAN: ISO 13616 shape, per-country length and the mod-97 check."""
+
+from __future__ import annotations
+
+import pytest
+
+from classifiers._hints import last_segment, name_tokens, path_tokens
+from classifiers.base import REPORT_THRESHOLD, FieldContext
+from classifiers.pii.iban import IbanClassifier
+
+CLF = IbanClassifier()
+
+
+def ctx(path: str = "") -> FieldContext:
+    return FieldContext(
+        path=path, name_tokens=name_tokens(last_segment(path)), path_tokens=path_tokens(path)
+    )
+
+
+# The checksum-valid specimens published in the ISO 13616 / SWIFT registry (synthetic).
+POSITIVES = [
+    ("DE89370400440532013000", "iban", 0.97),
+    ("DE89 3704 0044 0532 0130 00", "payee.iban", 0.97),
+    ("GB82WEST12345698765432", "", 0.85),
+    ("FR1420041010050500013M02606", "account", 0.85),
+    ("NL91ABNA0417164300", "", 0.85),
+    ("BE68539007547034", "", 0.85),
+    ("gb82 west 1234 5698 7654 32", "iban", 0.9),  # lower case, as typed
+    ("pay to DE89 3704 0044 0532 0130 00 please", "memo", 0.8),
+]
+
+NEGATIVES = [
+    ("DE89370400440532013001", "iban"),  # mod-97 fails
+    ("DE8937040044053201300", "iban"),  # wrong length for DE
+    ("XX89370400440532013000", "iban"),  # unknown country
+    ("GB82WEST1234569876543", "iban"),
+    ("DE00370400440532013000", "iban"),
+    ("123e4567-e89b-12d3-a456-426614174000", "iban"),
+    ("ORDER2024011500001234", "order_id"),
+]
+
+
+@pytest.mark.parametrize(("value", "path", "minimum"), POSITIVES)
+def test_valid_iban_is_found(value: str, path: str, minimum: float) -> None:
+    found = CLF.score(value, ctx(path))
+    assert found is not None
+    assert found.confidence >= minimum
+    assert found.validated
+
+
+@pytest.mark.parametrize(("value", "path"), NEGATIVES)
+def test_bad_checksum_or_length_is_not_reported(value: str, path: str) -> None:
+    found = CLF.score(value, ctx(path))
+    assert found is None or found.confidence < REPORT_THRESHOLD
+
+
+def test_free_text_span_covers_iban() -> None:
+    text = "pay to DE89 3704 0044 0532 0130 00 please"
+    found = CLF.score(text, ctx("memo"))
+    assert found is not None and found.span is not None
+    assert text[found.span[0] : found.span[1]] == "DE89 3704 0044 0532 0130 00"
+
+
+@pytest.mark.parametrize(("value", "path", "minimum"), POSITIVES)
+def test_reason_never_quotes_value(value: str, path: str, minimum: float) -> None:
+    found = CLF.score(value, ctx(path))
+    assert found is not None
+    assert value not in found.reason and "0532" not in found.reason

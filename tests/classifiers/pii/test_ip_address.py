@@ -1,0 +1,96 @@
+"""IP_ADDRESS: IPv4/IPv6 validated by the `ipaddress` module, whole value or in text."""
+
+from __future__ import annotations
+
+import pytest
+
+from classifiers._hints import last_segment, name_tokens, path_tokens
+from classifiers.base import REPORT_THRESHOLD, FieldContext
+from classifiers.pii.ip_address import IpAddressClassifier
+
+CLF = IpAddressClassifier()
+
+
+def ctx(path: str = "") -> FieldContext:
+    return FieldContext(
+        path=path, name_tokens=name_tokens(last_segment(path)), path_tokens=path_tokens(path)
+    )
+
+
+POSITIVES = [
+    ("10.20.30.40", "client_ip", 0.95),
+    ("10.20.30.40", "origin", 0.8),
+    ("203.0.113.7", "", 0.8),
+    ("2001:db8::8a2e:370:7334", "ipAddress", 0.95),
+    ("2001:0db8:0000:0000:0000:ff00:0042:8329", "", 0.8),
+    ("fe80::1ff:fe23:4567:890a%eth0", "remote", 0.7),
+    ("::ffff:192.0.2.128", "peer", 0.7),
+    ("login from 198.51.100.23 failed", "message", 0.7),
+    ("10.20.30.40:8080", "upstream", 0.7),
+    ("http://10.20.30.40/health", "url", 0.7),
+    ("172.16.5.4, 10.0.0.1", "x-forwarded-for", 0.7),
+]
+
+NEGATIVES = [
+    ("1.2.3.4-beta", "tag"),  # version string
+    ("v10.0.0.1", "release"),
+    ("release-1.2.3.4", "image"),
+    ("10.0.0.1", "version"),  # field says version
+    ("Mozilla/5.0 Firefox/115.0.1.2", "user-agent"),
+    ("1.3.6.1.4.1.311", "oid"),  # SNMP OID, more than four parts
+    ("256.1.1.1", "ip"),
+    ("01.02.03.04", "ip"),  # leading zeros are not an address
+    ("12:30:45", "time"),
+    ("00:1a:2b:3c:4d:5e", "mac"),  # MAC, not IPv6
+    ("std::vector", "type"),
+    ("a::b", "note"),
+    ("2024-01-15T10:15:02Z", "ts"),
+    ("1.5", "price"),
+    ("123e4567-e89b-12d3-a456-426614174000", "id"),
+    ("127.0.0.1", "host"),  # loopback: lower confidence
+    ("0.0.0.0", "bind"),  # unspecified
+    ("::1", "listen"),
+    ("255.255.255.0", "netmask"),
+    ("1.0.0.0", "assembly"),  # .NET assembly version shape
+    ("4.2.1.3", "data"),  # single-digit parts: a version more often than a host
+    ("10.20.0.0", "route"),  # network address
+]
+
+
+@pytest.mark.parametrize(("value", "path", "minimum"), POSITIVES)
+def test_address_is_found(value: str, path: str, minimum: float) -> None:
+    found = CLF.score(value, ctx(path))
+    assert found is not None
+    assert found.confidence >= minimum
+
+
+@pytest.mark.parametrize(("value", "path"), NEGATIVES)
+def test_near_miss_is_not_reported(value: str, path: str) -> None:
+    found = CLF.score(value, ctx(path))
+    assert found is None or found.confidence < REPORT_THRESHOLD
+
+
+def test_loopback_with_hint_is_lower_than_routable() -> None:
+    loop = CLF.score("127.0.0.1", ctx("client_ip"))
+    routable = CLF.score("10.20.30.40", ctx("client_ip"))
+    assert loop is not None and routable is not None
+    assert loop.confidence < routable.confidence
+
+
+def test_version_like_quad_with_ip_hint_is_found() -> None:
+    found = CLF.score("10.20.0.0", ctx("client_ip"))
+    assert found is not None and found.confidence >= 0.9
+
+
+def test_free_text_span_covers_address() -> None:
+    text = "login from 198.51.100.23 failed"
+    found = CLF.score(text, ctx("message"))
+    assert found is not None and found.span is not None
+    assert text[found.span[0] : found.span[1]] == "198.51.100.23"
+
+
+@pytest.mark.parametrize(("value", "path", "minimum"), POSITIVES)
+def test_reason_never_quotes_value(value: str, path: str, minimum: float) -> None:
+    found = CLF.score(value, ctx(path))
+    assert found is not None
+    assert value not in found.reason and "30.40" not in found.reason
