@@ -176,6 +176,10 @@ class DissectorOptions:
     """
 
     schemas: Any = None
+    # Kafka topic id (KIP-516 UUID) -> topic name, learned from Metadata responses on any
+    # connection of the scan: consumers fetch by id on one connection after asking for
+    # metadata on another.
+    kafka_topic_ids: dict[str, str] = field(default_factory=dict)
 
 
 class Dissector(ABC):

@@ -1,0 +1,607 @@
+"""Kafka dissector: Produce requests and Fetch responses -> inventory messages.
+
+Spec: the Kafka protocol guide (kafka.apache.org/protocol): "Common Request and Response
+Structure" (int32 size prefix, request header v1/v2, response header v0/v1), "The
+Messages" (Produce, Fetch, Metadata, ApiVersions, SaslHandshake, SaslAuthenticate), the
+record formats of kafka.apache.org/documentation/#messageformat; KIP-482 (flexible
+versions, tagged fields), KIP-516 (topic ids), KIP-98 (record batches, transactions),
+KIP-152 (SaslAuthenticate) and the Confluent Schema Registry wire format (magic 0, int32
+schema id, then Avro, JSON or protobuf with message indexes).
+
+Events (spec/inventory.md, "kafka"): one `Message` per topic of a Produce request
+(direction request) or of a Fetch response (direction response), `api` = the topic name.
+Parts per record: `key`, `value` (empty field name) and one `header` part per record
+header (name = header key). Fetch v13+ and Produce v13+ name topics by id: the id is
+resolved with Metadata responses seen earlier in the scan, on any connection (the map
+is `DissectorOptions.kafka_topic_ids`: Metadata usually travels on one broker
+connection and Fetch on another), else `api` is `topic-id:<uuid>`. SASL/PLAIN credentials (SaslAuthenticate after a PLAIN handshake)
+become `auth` parts named `username` and `password`, api `(sasl)`.
+
+Media types of keys and values: JSON when the first non-blank byte is `{` or `[`; the
+Confluent framing is stripped (5 bytes, plus the protobuf message-index list) and the
+body is JSON, `application/x-protobuf` when it walks as protobuf wire format (decoded
+schema-less by `protocols.payload`), else binary (Avro cannot be read without its
+schema); UTF-8 text is `text/plain`; anything else protobuf if it walks as such, else
+binary.
+
+Pairing: responses carry only a correlation id, so requests are remembered per
+connection (correlation id -> api key, version), bounded by `MAX_PENDING`. A response
+whose request was not seen is skipped with anomaly `unpaired_response`: its body cannot
+be parsed without the version. Mid-stream and after a gap the request side resyncs on
+the first plausible request header; the response side on a size prefix followed by a
+pending correlation id.
+
+Not supported: SASL v0 raw tokens (pre KIP-152, sent without a Kafka header) and
+mechanisms other than PLAIN; ShareFetch records; Produce with acks=0 is parsed but never
+waits for a response.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import ClassVar
+
+from protocols import _kafka_apis as apis
+from protocols._kafka_records import Record, parse_records
+from protocols._kafka_wire import Reader, WireError
+from protocols.base import (
+    Anomaly,
+    Direction,
+    Dissector,
+    DissectorOptions,
+    Event,
+    Limits,
+    Location,
+    MediaType,
+    Message,
+    Part,
+    Probe,
+    ProtocolError,
+)
+
+PROTOCOL = "kafka"
+# Requests a client may have outstanding on one connection. Clients pipeline at most a
+# handful (max.in.flight.requests.per.connection defaults to 5); unanswered ones (acks=0
+# produce, a response lost in the capture) must not grow the table without bound.
+MAX_PENDING = 1024
+# Topic id -> name entries learnt from Metadata responses on one connection; a cluster
+# with more topics than this is rare, and the map must stay bounded.
+MAX_TOPIC_IDS = 100_000
+# Longest client id a plausible request header carries (Kafka clients use short ids;
+# the protocol allows 32767, but a probe must reject random bytes).
+MAX_CLIENT_ID = 1024
+# Bytes of a request header a probe or resync needs: size, api key, version,
+# correlation id, client id length.
+REQUEST_PROBE_BYTES = 14
+# Smallest request: api key, version, correlation id and a client id length.
+MIN_REQUEST_SIZE = 10
+# Smallest response: a correlation id.
+MIN_RESPONSE_SIZE = 4
+
+_I32 = struct.Struct(">i")
+_REQ_HEAD = struct.Struct(">ihhih")  # size, api key, version, correlation id, client id len
+_RESP_HEAD = struct.Struct(">ii")  # size, correlation id
+
+
+class _Sync(Enum):
+    """Framing state of one direction."""
+
+    START = "start"  # nothing seen yet: maybe at a message start, maybe mid-stream
+    IN_SYNC = "in_sync"  # at a message boundary (or inside a known one)
+    HUNTING = "hunting"  # lost: scanning for a plausible message start
+    STOPPED = "stopped"
+
+
+class _Edge(Enum):
+    ALIGNED = "aligned"
+    MISALIGNED = "misaligned"
+    FOUND = "found"
+    GAP = "gap"
+
+
+# One transition table (ARCHITECTURE.md convention 6): (state, edge) -> next state.
+_TRANSITIONS: dict[tuple[_Sync, _Edge], _Sync] = {
+    (_Sync.START, _Edge.ALIGNED): _Sync.IN_SYNC,
+    (_Sync.START, _Edge.MISALIGNED): _Sync.HUNTING,
+    (_Sync.START, _Edge.GAP): _Sync.HUNTING,
+    (_Sync.IN_SYNC, _Edge.GAP): _Sync.HUNTING,
+    (_Sync.HUNTING, _Edge.FOUND): _Sync.IN_SYNC,
+    (_Sync.HUNTING, _Edge.GAP): _Sync.HUNTING,
+}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Pending:
+    api_key: int
+    api_version: int
+
+
+@dataclass(slots=True)
+class _Side:
+    """Per-direction buffer; `skip` counts bytes of a message being skipped unbuffered."""
+
+    state: _Sync = _Sync.START
+    buf: bytearray = field(default_factory=bytearray)
+    skip: int = 0
+
+    def move(self, edge: _Edge) -> None:
+        self.state = _TRANSITIONS[(self.state, edge)]
+
+
+def _plausible_request(
+    data: bytes | bytearray, pos: int, max_size: int, strict: bool = False
+) -> bool | None:
+    """Does a request header start at `pos`? None: not enough bytes to say.
+
+    `strict` is for resyncing inside a stream, where zero-filled record bytes look like
+    a Produce v0 header with an empty client id: it wants a non-empty client id, all
+    of it present and printable.
+    """
+    if len(data) - pos < REQUEST_PROBE_BYTES:
+        return None
+    size, key, version, corr, client_len = _REQ_HEAD.unpack_from(data, pos)
+    if not MIN_REQUEST_SIZE <= size <= max_size:
+        return False
+    if not apis.plausible_version(key, version) or corr < 0:
+        return False
+    if client_len == -1:
+        return not strict
+    if not (1 if strict else 0) <= client_len <= MAX_CLIENT_ID:
+        return False
+    if client_len + MIN_REQUEST_SIZE > size:
+        return False
+    # The client id is printable ASCII in every client seen; check what is there.
+    start = pos + REQUEST_PROBE_BYTES
+    sample = data[start : start + min(client_len, len(data) - start)]
+    if strict and len(sample) < client_len:
+        return None
+    return all(0x20 <= byte < 0x7F for byte in sample)
+
+
+# -- payload sniffing ----------------------------------------------------------------
+
+_BLANK = b" \t\r\n"
+# Protobuf wire types that can appear (3/4, the deprecated groups, are not accepted).
+_PB_WIRE_TYPES = frozenset({0, 1, 2, 5})
+# Fields walked to judge "is this protobuf": enough to reject random bytes cheaply.
+MAX_PROTOBUF_SNIFF_FIELDS = 10_000
+
+
+def _walk_protobuf(data: bytes, pos: int = 0) -> bool:
+    """True if `data[pos:]` is a well-formed sequence of protobuf fields."""
+    reader = Reader(data, pos)
+    fields = 0
+    try:
+        while reader.remaining:
+            fields += 1
+            if fields > MAX_PROTOBUF_SNIFF_FIELDS:
+                return True
+            key = reader.uvarint(10)
+            wire = key & 7
+            if key >> 3 == 0 or wire not in _PB_WIRE_TYPES:
+                return False
+            if wire == 0:
+                reader.uvarint(10)
+            elif wire == 1:
+                reader.skip(8)
+            elif wire == 5:
+                reader.skip(4)
+            else:
+                reader.skip(reader.uvarint(10))
+    except WireError:
+        return False
+    return fields > 0
+
+
+def _is_json(data: bytes) -> bool:
+    head = data[:64].lstrip(_BLANK)
+    return head[:1] in (b"{", b"[")
+
+
+def _is_text(data: bytes) -> bool:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return all(ch.isprintable() or ch in "\t\r\n" for ch in text[:256])
+
+
+def _confluent_body(data: bytes) -> tuple[str, bytes] | None:
+    """Schema Registry framing: magic 0, int32 schema id, body. Returns (media, body)."""
+    if len(data) < 6 or data[0] != 0:
+        return None
+    body = data[5:]
+    if _is_json(body):
+        return MediaType.JSON, body
+    # Protobuf serializer: zigzag varint count of message indexes, then the indexes
+    # ([0], the first message, is written as a single 0 byte).
+    reader = Reader(body)
+    try:
+        count = reader.varint()
+        if 0 <= count <= 64:
+            for _ in range(count):
+                reader.varint()
+            if _walk_protobuf(body, reader.pos):
+                return MediaType.PROTOBUF, body[reader.pos :]
+    except WireError:
+        pass
+    # Avro has no tags: without its schema the body is not decodable into fields.
+    return MediaType.BINARY, body
+
+
+def _payload_part(location: Location, name: str, data: bytes) -> Part:
+    if _is_json(data):
+        return Part(location=location, name=name, data=data, media_type=MediaType.JSON)
+    framed = _confluent_body(data)
+    if framed is not None:
+        return Part(location=location, name=name, data=framed[1], media_type=framed[0])
+    if _is_text(data):
+        return Part(location=location, name=name, data=data, media_type=MediaType.TEXT)
+    media = MediaType.PROTOBUF if _walk_protobuf(data) else MediaType.BINARY
+    return Part(location=location, name=name, data=data, media_type=media)
+
+
+def _record_parts(record: Record) -> list[Part]:
+    parts: list[Part] = []
+    if record.key:
+        parts.append(_payload_part(Location.KEY, "", record.key))
+    if record.value:
+        parts.append(_payload_part(Location.VALUE, "", record.value))
+    for name, value in record.headers:
+        if value:
+            parts.append(_payload_part(Location.HEADER, name, value))
+    return parts
+
+
+class KafkaDissector(Dissector):
+    """One Kafka connection, both directions (see the module docstring)."""
+
+    name: ClassVar[str] = PROTOCOL
+    ports: ClassVar[frozenset[int]] = frozenset({9092, 9093, 9094})
+
+    def __init__(
+        self, limits: Limits | None = None, options: DissectorOptions | None = None
+    ) -> None:
+        super().__init__(limits, options)
+        self._sides = {Direction.REQUEST: _Side(), Direction.RESPONSE: _Side()}
+        self._pending: OrderedDict[int, _Pending] = OrderedDict()
+        # Shared by every connection of the scan (see DissectorOptions).
+        self._topic_names: dict[str, str] = self.options.kafka_topic_ids
+        self._sasl_mechanism = ""
+
+    # -- probe -----------------------------------------------------------------------
+
+    @classmethod
+    def probe(cls, direction: Direction, data: bytes) -> Probe:
+        max_size = Limits().max_buffer_bytes
+        if direction is Direction.REQUEST:
+            verdict = _plausible_request(data, 0, max_size)
+            if verdict is None:
+                return cls._probe_short_request(data, max_size)
+            return Probe.YES if verdict else Probe.NO
+        # Responses carry no api key: never certain, only sometimes certainly not.
+        if len(data) < _RESP_HEAD.size:
+            return Probe.NEED_MORE
+        size, corr = _RESP_HEAD.unpack_from(data, 0)
+        if not MIN_RESPONSE_SIZE <= size <= max_size or corr < 0:
+            return Probe.NO
+        return Probe.NEED_MORE
+
+    @staticmethod
+    def _probe_short_request(data: bytes, max_size: int) -> Probe:
+        if len(data) >= 4:
+            (size,) = _I32.unpack_from(data, 0)
+            if not MIN_REQUEST_SIZE <= size <= max_size:
+                return Probe.NO
+        if len(data) >= 8:
+            key, version = struct.unpack_from(">hh", data, 4)
+            if not apis.plausible_version(key, version):
+                return Probe.NO
+        return Probe.NEED_MORE
+
+    # -- feeding ---------------------------------------------------------------------
+
+    def feed(self, direction: Direction, data: bytes, ts_ns: int) -> list[Event]:
+        side = self._sides[direction]
+        if side.state is _Sync.STOPPED or not data:
+            return []
+        events: list[Event] = []
+        view = memoryview(data)
+        if side.skip:
+            used = min(side.skip, len(view))
+            side.skip -= used
+            view = view[used:]
+        side.buf += view
+        if direction is Direction.REQUEST:
+            self._drain_requests(side, ts_ns, events)
+        else:
+            self._drain_responses(side, ts_ns, events)
+        return events
+
+    def gap(self, direction: Direction, size: int) -> list[Event]:
+        side = self._sides[direction]
+        if side.state is _Sync.STOPPED or size <= 0:
+            return []
+        if side.skip >= size:
+            # The gap fell inside a message we were skipping anyway: still aligned.
+            side.skip -= size
+            return []
+        events: list[Event] = [Anomaly(kind="gap", direction=direction)]
+        missing = self._missing_bytes(side)
+        if side.state is _Sync.IN_SYNC and missing is not None and size < missing + side.skip:
+            # The gap cut one message whose size we know: drop it, keep alignment.
+            events.append(Anomaly(kind="gap_in_message", direction=direction))
+            side.skip = missing + side.skip - size
+            side.buf.clear()
+            return events
+        side.buf.clear()
+        side.skip = 0
+        side.move(_Edge.GAP)
+        return events
+
+    def close(self, direction: Direction, ts_ns: int) -> list[Event]:
+        side = self._sides[direction]
+        events: list[Event] = []
+        if side.state is _Sync.IN_SYNC and (side.buf or side.skip):
+            events.append(Anomaly(kind="truncated_message", direction=direction))
+        side.buf.clear()
+        side.skip = 0
+        side.state = _Sync.STOPPED
+        return events
+
+    @staticmethod
+    def _missing_bytes(side: _Side) -> int | None:
+        """Bytes still to come for the buffered partial message, if its size is known."""
+        if len(side.buf) < 4:
+            return None if side.buf else 0
+        (size,) = _I32.unpack_from(side.buf, 0)
+        return max(0, 4 + int(size) - len(side.buf))
+
+    # -- requests --------------------------------------------------------------------
+
+    def _drain_requests(self, side: _Side, ts_ns: int, events: list[Event]) -> None:
+        buf = side.buf
+        max_size = self.limits.max_buffer_bytes
+        pos = 0
+        while True:
+            if side.state is not _Sync.IN_SYNC:
+                found, pos = self._align_request(side, pos, max_size, events)
+                if not found:
+                    break
+            if len(buf) - pos < 12:
+                break
+            size, key, version, corr = struct.unpack_from(">ihhi", buf, pos)
+            if size < MIN_REQUEST_SIZE:
+                side.state = _Sync.STOPPED
+                side.buf.clear()
+                raise ProtocolError(f"request size {size} below the minimum")
+            if key not in apis.REQUEST_BODIES or size > max_size:
+                # Not inspected (or too big to buffer): remember the pairing, skip it.
+                self._note_request(key, version, corr, events)
+                if size > max_size and key in apis.REQUEST_BODIES:
+                    events.append(Anomaly(kind="message_too_large", direction=Direction.REQUEST))
+                available = len(buf) - pos - 4
+                if available >= size:
+                    pos += 4 + size
+                    continue
+                side.skip = size - available
+                pos = len(buf)
+                break
+            if len(buf) - pos < 4 + size:
+                break
+            message = bytes(buf[pos + 4 : pos + 4 + size])
+            pos += 4 + size
+            self._on_request(message, ts_ns, events)
+        del buf[:pos]
+
+    @staticmethod
+    def _align_request(
+        side: _Side, pos: int, max_size: int, events: list[Event]
+    ) -> tuple[bool, int]:
+        """Scan for a plausible request header from `pos`: (found, its position), or
+        (False, start of the tail that could still begin one)."""
+        buf = side.buf
+        while True:
+            strict = side.state is _Sync.HUNTING
+            verdict = _plausible_request(buf, pos, max_size, strict)
+            if verdict is None:
+                return False, pos
+            if verdict:
+                if side.state is _Sync.HUNTING:
+                    # Once per lost stretch, however the bytes were split.
+                    events.append(Anomaly(kind="resync", direction=Direction.REQUEST))
+                    side.move(_Edge.FOUND)
+                else:
+                    side.move(_Edge.ALIGNED)
+                return True, pos
+            if side.state is _Sync.START:
+                side.move(_Edge.MISALIGNED)
+            pos += 1
+
+    def _note_request(self, key: int, version: int, corr: int, events: list[Event]) -> None:
+        if key not in apis.API_TABLE:
+            events.append(Anomaly(kind="unknown_api_key", direction=Direction.REQUEST))
+        if len(self._pending) >= MAX_PENDING:
+            self._pending.popitem(last=False)
+            events.append(Anomaly(kind="pending_overflow", direction=Direction.REQUEST))
+        self._pending[corr] = _Pending(api_key=key, api_version=version)
+
+    def _on_request(self, message: bytes, ts_ns: int, events: list[Event]) -> None:
+        reader = Reader(message)
+        try:
+            header = apis.read_request_header(reader)
+        except WireError:
+            events.append(Anomaly(kind="malformed_request", direction=Direction.REQUEST))
+            return
+        key = header.api_key
+        version = header.api_version
+        if not apis.plausible_version(key, version):
+            self._note_request(key, version, header.correlation_id, events)
+            events.append(Anomaly(kind="unsupported_version", direction=Direction.REQUEST))
+            return
+        try:
+            body = apis.parse_request_body(key, version, reader)
+        except WireError:
+            self._note_request(key, version, header.correlation_id, events)
+            events.append(Anomaly(kind="malformed_request", direction=Direction.REQUEST))
+            return
+        if not (isinstance(body, apis.ProduceRequestBody) and body.acks == 0):
+            # acks=0: the broker never answers, so nothing to pair.
+            self._note_request(key, version, header.correlation_id, events)
+        if isinstance(body, apis.ProduceRequestBody):
+            self._emit_topics(message, body.topics, Direction.REQUEST, ts_ns, events)
+        elif isinstance(body, apis.SaslHandshakeRequestBody):
+            self._sasl_mechanism = body.mechanism.upper()
+        elif isinstance(body, apis.SaslAuthenticateRequestBody):
+            self._emit_sasl(message, body, ts_ns, events)
+
+    # -- responses -------------------------------------------------------------------
+
+    def _drain_responses(self, side: _Side, ts_ns: int, events: list[Event]) -> None:
+        buf = side.buf
+        max_size = self.limits.max_buffer_bytes
+        pos = 0
+        while True:
+            if len(buf) - pos < _RESP_HEAD.size:
+                break
+            size, corr = _RESP_HEAD.unpack_from(buf, pos)
+            if side.state is _Sync.START:
+                side.move(
+                    _Edge.ALIGNED
+                    if MIN_RESPONSE_SIZE <= size <= max_size or corr in self._pending
+                    else _Edge.MISALIGNED
+                )
+            if side.state is _Sync.HUNTING:
+                if corr in self._pending and MIN_RESPONSE_SIZE <= size <= max_size:
+                    events.append(Anomaly(kind="resync", direction=Direction.RESPONSE))
+                    side.move(_Edge.FOUND)
+                else:
+                    pos += 1
+                    continue
+            if size < MIN_RESPONSE_SIZE:
+                side.state = _Sync.STOPPED
+                side.buf.clear()
+                raise ProtocolError(f"response size {size} below the minimum")
+            pending = self._pending.get(corr)
+            parse = pending is not None and pending.api_key in apis.RESPONSE_BODIES
+            if pending is None or not parse or size > max_size:
+                if pending is None:
+                    events.append(Anomaly(kind="unpaired_response", direction=Direction.RESPONSE))
+                else:
+                    del self._pending[corr]
+                    if parse:
+                        events.append(
+                            Anomaly(kind="message_too_large", direction=Direction.RESPONSE)
+                        )
+                available = len(buf) - pos - 4
+                if available >= size:
+                    pos += 4 + size
+                    continue
+                side.skip = size - available
+                pos = len(buf)
+                break
+            if len(buf) - pos < 4 + size:
+                break
+            del self._pending[corr]
+            message = bytes(buf[pos + 4 : pos + 4 + size])
+            pos += 4 + size
+            self._on_response(message, pending, ts_ns, events)
+        del buf[:pos]
+
+    def _on_response(
+        self, message: bytes, pending: _Pending, ts_ns: int, events: list[Event]
+    ) -> None:
+        reader = Reader(message, 4)  # after the correlation id
+        try:
+            apis.skip_response_header_tags(reader, pending.api_key, pending.api_version)
+            body = apis.parse_response_body(pending.api_key, pending.api_version, reader)
+        except WireError:
+            if pending.api_key == apis.API_VERSIONS and pending.api_version > 0:
+                # A broker that does not know the asked version answers in v0 (KIP-511).
+                try:
+                    apis.parse_response_body(apis.API_VERSIONS, 0, Reader(message, 4))
+                    return
+                except WireError:
+                    pass
+            events.append(Anomaly(kind="malformed_response", direction=Direction.RESPONSE))
+            return
+        if isinstance(body, apis.FetchResponseBody):
+            self._emit_topics(message, body.topics, Direction.RESPONSE, ts_ns, events)
+        elif isinstance(body, apis.MetadataResponseBody):
+            for name, topic_id in body.topics:
+                if name and topic_id and len(self._topic_names) < MAX_TOPIC_IDS:
+                    self._topic_names[topic_id] = name
+
+    # -- events ----------------------------------------------------------------------
+
+    def _topic_api(self, topic: apis.TopicRecords) -> str:
+        if topic.topic_id is not None:
+            return self._topic_names.get(topic.topic_id, f"topic-id:{topic.topic_id}")
+        return topic.name or "(unknown)"
+
+    def _emit_topics(
+        self,
+        message: bytes,
+        topics: tuple[apis.TopicRecords, ...],
+        direction: Direction,
+        ts_ns: int,
+        events: list[Event],
+    ) -> None:
+        for topic in topics:
+            parts: list[Part] = []
+            kinds: list[str] = []
+            for partition in topic.partitions:
+                if partition.span is None:
+                    continue
+                start, end = partition.span
+                found = parse_records(memoryview(message)[start:end], self.limits)
+                kinds.extend(kind for kind in found.anomalies if kind not in kinds)
+                for record in found.records:
+                    parts.extend(_record_parts(record))
+            events.extend(Anomaly(kind=kind, direction=direction) for kind in kinds)
+            if parts:
+                events.append(
+                    Message(
+                        protocol=PROTOCOL,
+                        direction=direction,
+                        api=self._topic_api(topic),
+                        host="",
+                        ts_ns=ts_ns,
+                        parts=tuple(parts),
+                    )
+                )
+
+    def _emit_sasl(
+        self,
+        message: bytes,
+        body: apis.SaslAuthenticateRequestBody,
+        ts_ns: int,
+        events: list[Event],
+    ) -> None:
+        if self._sasl_mechanism != "PLAIN" or body.span is None:
+            return
+        start, end = body.span
+        # RFC 4616: [authzid] NUL authcid NUL passwd.
+        fields = message[start:end].split(b"\x00")
+        if len(fields) != 3:
+            events.append(Anomaly(kind="malformed_sasl", direction=Direction.REQUEST))
+            return
+        parts = tuple(
+            Part(location=Location.AUTH, name=name, data=value, media_type=MediaType.TEXT)
+            for name, value in (("username", fields[1]), ("password", fields[2]))
+            if value
+        )
+        if parts:
+            events.append(
+                Message(
+                    protocol=PROTOCOL,
+                    direction=Direction.REQUEST,
+                    api="(sasl)",
+                    host="",
+                    ts_ns=ts_ns,
+                    parts=parts,
+                )
+            )
