@@ -1,0 +1,952 @@
+"""HTTP/1.0 and HTTP/1.1 seen from the side: RFC 9112 (message syntax and framing) and
+RFC 9110 (semantics), for a passive observer that may join mid-stream and lose segments.
+
+Hand-written rather than built on h11: h11 is an endpoint state machine (one side of
+the conversation, expecting to start at the first byte) that refuses a mid-stream start
+and has no notion of lost bytes, and it is slower than the `find`/`split` parsing below.
+A passive observer must resynchronise on the next start line instead.
+
+What it does, by RFC 9112 section:
+- 2.2 / 3 / 4: request and status lines; empty lines before a start line are skipped.
+- 5: header fields (obsolete line folding, 5.2, is joined with a space).
+- 6.3: body length, in the order the RFC gives: no body for HEAD responses and 1xx/204/
+  304; a tunnel after a 2xx to CONNECT; chunked (7.1, with chunk extensions and
+  trailers, 7.1.2); Content-Length; read until close for responses without either.
+- 9.3 / RFC 9110 section 9.3.6 and 7.8: persistent connections, pipelining (responses
+  pair with requests in order), CONNECT and Upgrade (101) end HTTP/1 on the connection
+  with a `Handoff`.
+- RFC 9110 section 10.1.1: `Expect: 100-continue` (interim responses are skipped).
+- RFC 9110 section 8.4: Content-Encoding, decoded by `protocols._decompress`.
+- gRPC-Web over HTTP/1.1 (gRPC-Web protocol doc): messages with an `application/grpc*`
+  content type are protocol `grpc` with the request path as api.
+
+Bare LF line endings are accepted (RFC 9112 section 2.2 allows it; libhtp test traffic
+uses them), but not a header block that mixes LF lines with a CRLF blank line.
+
+Not supported: HTTP/0.9, multiple-member Content-Length
+lists with differing values (treated as a framing error), transfer codings other than
+chunked on requests (a framing error), `Transfer-Encoding` with `gzip` on responses
+(read until close, the coding is not undone).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from collections.abc import Callable
+from enum import Enum
+from typing import ClassVar
+
+from protocols import _decompress
+from protocols._http_headers import (
+    KNOWN_METHODS,
+    MAX_METHOD_LEN,
+    content_codings,
+    cookie_parts,
+    is_grpc,
+    media_type_for_body,
+    media_type_of,
+    set_cookie_part,
+)
+from protocols.base import (
+    Anomaly,
+    Direction,
+    Dissector,
+    DissectorOptions,
+    Event,
+    Handoff,
+    Limits,
+    Location,
+    MediaType,
+    Message,
+    Part,
+    Probe,
+    ProtocolError,
+)
+from protocols.http_api import http_api
+
+
+class _State(Enum):
+    START = "start"  # at a message boundary: a start line must come
+    RESYNC = "resync"  # scanning for a plausible start line (mid-stream start, after a gap)
+    BODY = "body"  # Content-Length body
+    CHUNK_SIZE = "chunk_size"  # chunk-size line with extensions
+    CHUNK_DATA = "chunk_data"
+    CHUNK_END = "chunk_end"  # the CRLF after chunk data
+    TRAILERS = "trailers"  # trailer section after the last chunk
+    UNTIL_CLOSE = "until_close"  # response body delimited by the connection close
+    HOLD = "hold"  # request side after CONNECT/Upgrade: wait for the response's verdict
+    DONE = "done"  # closed or handed off: bytes are ignored
+
+    # Enum's own __hash__ is Python code; states are looked up on every segment.
+    __hash__ = object.__hash__
+
+
+# The one transition table: every move of a direction's state is checked against it.
+_TRANSITIONS: dict[_State, frozenset[_State]] = {
+    _State.START: frozenset(
+        {
+            _State.START,
+            _State.RESYNC,
+            _State.BODY,
+            _State.CHUNK_SIZE,
+            _State.UNTIL_CLOSE,
+            _State.HOLD,
+            _State.DONE,
+        }
+    ),
+    _State.RESYNC: frozenset({_State.START, _State.RESYNC, _State.DONE}),
+    _State.BODY: frozenset({_State.START, _State.HOLD, _State.RESYNC, _State.DONE}),
+    _State.CHUNK_SIZE: frozenset({_State.CHUNK_DATA, _State.TRAILERS, _State.RESYNC, _State.DONE}),
+    _State.CHUNK_DATA: frozenset({_State.CHUNK_END, _State.RESYNC, _State.DONE}),
+    _State.CHUNK_END: frozenset({_State.CHUNK_SIZE, _State.RESYNC, _State.DONE}),
+    _State.TRAILERS: frozenset({_State.START, _State.HOLD, _State.RESYNC, _State.DONE}),
+    _State.UNTIL_CLOSE: frozenset({_State.START, _State.DONE}),
+    _State.HOLD: frozenset({_State.START, _State.RESYNC, _State.DONE}),
+    _State.DONE: frozenset(),
+}
+
+# Longest request line accepted while probing or resynchronising: servers cap the
+# request target at 8 KB (nginx, Apache) and anything longer is not a start line.
+MAX_START_LINE = 8192
+# Longest chunk-size line with extensions (RFC 9112 section 7.1.1 lets recipients limit it).
+MAX_CHUNK_LINE = 4096
+# Chunk sizes need at most 15 hex digits (2**60 bytes): more is an overflow attempt
+# (robustness/rawip-http-chunk-size-overflow.pcap sends 2**64).
+MAX_CHUNK_HEX_DIGITS = 15
+# Header lines per message: servers cap at about 100; beyond, the rest is not parsed.
+MAX_HEADER_LINES = 1000
+# Bytes kept at the end of a resync buffer so that a start line split across segments
+# is still found: the longest method, a space and the byte before it.
+_RESYNC_TAIL = MAX_METHOD_LEN + 1
+
+_NO_BODY_STATUS = frozenset({204, 304})
+_UNKNOWN_API = "(unknown)"
+
+# Longest first, so that a longer method is not matched by its prefix (MKCOL vs MKCALENDAR).
+_METHODS_LONGEST_FIRST: list[bytes] = sorted(KNOWN_METHODS, key=len, reverse=True)
+_METHOD_ALT = b"|".join(_METHODS_LONGEST_FIRST)
+# Resync anchors. Not tied to a line start: after a body the next start line follows
+# the last body byte directly. A candidate is confirmed by the probe (a whole start line).
+_REQUEST_ANCHOR = re.compile(rb"(?:" + _METHOD_ALT + rb") ")
+_RESPONSE_ANCHOR = re.compile(rb"HTTP/1\.[01] [1-5][0-9][0-9][ \r\n]")
+_STATUS_PREFIX = b"HTTP/1.1 200 "
+_VERSIONS = (b"HTTP/1.1", b"HTTP/1.0")
+
+
+def _probe_request(data: bytes) -> Probe:
+    sp = data.find(b" ", 0, MAX_METHOD_LEN + 1)
+    if sp < 0:
+        if len(data) <= MAX_METHOD_LEN and any(m.startswith(data) for m in KNOWN_METHODS):
+            return Probe.NEED_MORE
+        return Probe.NO
+    if data[:sp] not in KNOWN_METHODS:
+        return Probe.NO
+    eol = data.find(b"\n", sp)
+    if eol >= 0:
+        fields = data[:eol].removesuffix(b"\r").split(b" ")
+        if len(fields) == 3 and fields[1] and fields[2] in _VERSIONS:
+            return Probe.YES
+        return Probe.NO
+    line = data[:-1] if data[-1:] == b"\r" else data
+    if len(line) >= MAX_START_LINE or b"\n" in line or b"\r" in line:
+        return Probe.NO
+    fields = line.split(b" ")
+    if len(fields) > 3 or (len(fields) == 3 and not fields[1]):
+        return Probe.NO
+    # The target has no spaces (RFC 9112 section 3.2), so a third field is the version.
+    if len(fields) == 3 and not any(v.startswith(fields[2]) for v in _VERSIONS):
+        return Probe.NO
+    return Probe.NEED_MORE
+
+
+def _probe_response(data: bytes) -> Probe:
+    head = data[:13]
+    for i, byte in enumerate(head):
+        if i in (7, 9, 10, 11):
+            ok = 48 <= byte <= 57 if i != 7 else byte in (48, 49)
+        elif i == 12:
+            ok = byte in (32, 13, 10)
+        else:
+            ok = byte == _STATUS_PREFIX[i]
+        if not ok:
+            return Probe.NO
+    return Probe.YES if len(head) == 13 else Probe.NEED_MORE
+
+
+_PROBES: dict[Direction, Callable[[bytes], Probe]] = {
+    Direction.REQUEST: _probe_request,
+    Direction.RESPONSE: _probe_response,
+}
+
+
+def _head_end(buf: bytes | bytearray, start: int) -> tuple[int, int]:
+    """(end of the header block, start of the body), or (-1, -1) while incomplete.
+    CRLF is the rule; a bare LF blank line is accepted too (RFC 9112 section 2.2)."""
+    crlf = buf.find(b"\r\n\r\n", start)
+    lf = buf.find(b"\n\n", start, crlf if crlf >= 0 else len(buf))
+    if lf >= 0:
+        return lf, lf + 2
+    if crlf >= 0:
+        return crlf, crlf + 4
+    return -1, -1
+
+
+def _lines(head: bytes, terminator: int) -> list[bytes]:
+    """Header block -> lines without their CRLF or bare LF."""
+    if terminator == 4 and b"\n" not in head.replace(b"\r\n", b""):
+        return head.split(b"\r\n")
+    lines = head.replace(b"\r\n", b"\n").split(b"\n")
+    lines[-1] = lines[-1].removesuffix(b"\r")
+    return lines
+
+
+def _line_break(buf: bytes | bytearray, pos: int) -> int:
+    """Length of the CRLF (or bare LF) at `pos`: 0 if it may still come, -1 if absent."""
+    first = buf[pos : pos + 1]
+    if first == b"\n":
+        return 1
+    if first != b"\r" and first:
+        return -1
+    if len(buf) - pos < 2:
+        return 0
+    return 2 if buf[pos + 1] == 10 else -1
+
+
+class _Pending:
+    """A request whose response has not started yet (the pairing FIFO entry)."""
+
+    __slots__ = ("api", "holds", "host", "method", "protocol")
+
+    def __init__(self, method: str, api: str, host: str, protocol: str, holds: bool) -> None:
+        self.method = method
+        self.api = api
+        self.host = host
+        self.protocol = protocol
+        self.holds = holds  # CONNECT or Upgrade: the request side waits for the verdict
+
+
+_LOST = _Pending("", _UNKNOWN_API, "", "http", False)
+
+
+class _Msg:
+    """One message being read: head fields, body pieces and the body's fate."""
+
+    __slots__ = (
+        "api",
+        "codings",
+        "content_type",
+        "dropped",
+        "holds",
+        "host",
+        "keep",
+        "parts",
+        "pieces",
+        "protocol",
+        "schema",
+        "size",
+    )
+
+    def __init__(self) -> None:
+        self.protocol = "http"
+        self.api = _UNKNOWN_API
+        self.host = ""
+        self.parts: list[Part] = []
+        self.content_type = ""
+        self.codings: list[str] = []
+        self.schema = ""
+        self.pieces: list[bytes | bytearray | memoryview] = []
+        self.size = 0
+        self.keep = True  # False: the body is counted past, not buffered
+        self.dropped = ""  # anomaly kind that cost this message its body
+        self.holds = False
+
+
+class _Side:
+    """Per-direction parser state. `buf` is the caller's bytes while nothing is pending
+    (no copy), a bytearray once bytes must be kept across segments."""
+
+    __slots__ = (
+        "buf",
+        "direction",
+        "gap_pending",
+        "msg",
+        "pos",
+        "remaining",
+        "scan_from",
+        "seen",
+        "skipped",
+        "start_ok",
+        "state",
+        "ts_ns",
+    )
+
+    def __init__(self, direction: Direction) -> None:
+        self.direction = direction
+        self.state = _State.START
+        self.buf: bytes | bytearray = b""
+        self.pos = 0
+        self.scan_from = 0  # where the next search for a delimiter starts
+        self.msg: _Msg | None = None
+        self.remaining = 0  # body or chunk bytes still expected
+        self.seen = False  # a message start was parsed in this direction
+        self.skipped = 0  # bytes skipped while resynchronising
+        self.ts_ns = 0
+        self.gap_pending = False  # response side lost bytes: re-align the FIFO
+        self.start_ok = False  # the current head's first bytes were checked
+
+
+class Http1Dissector(Dissector):
+    """HTTP/1.x: both directions parsed independently, responses paired in order."""
+
+    name: ClassVar[str] = "http"
+    ports: ClassVar[frozenset[int]] = frozenset(
+        {80, 591, 3000, 5000, 8000, 8008, 8065, 8080, 8081, 8088, 8888, 9200, 2375, 15672}
+    )
+
+    def __init__(
+        self, limits: Limits | None = None, options: DissectorOptions | None = None
+    ) -> None:
+        super().__init__(limits, options)
+        self._sides = {d: _Side(d) for d in Direction}
+        self._fifo: deque[_Pending] = deque()
+        self._done = False
+        self._handlers: dict[_State, Callable[[_Side, list[Event]], bool]] = {
+            _State.START: self._on_start,
+            _State.RESYNC: self._on_resync,
+            _State.BODY: self._on_body,
+            _State.CHUNK_SIZE: self._on_chunk_size,
+            _State.CHUNK_DATA: self._on_chunk_data,
+            _State.CHUNK_END: self._on_chunk_end,
+            _State.TRAILERS: self._on_trailers,
+            _State.UNTIL_CLOSE: self._on_until_close,
+            _State.HOLD: self._on_hold,
+            _State.DONE: self._on_done,
+        }
+
+    # -- the Dissector interface ------------------------------------------------------
+
+    @classmethod
+    def probe(cls, direction: Direction, data: bytes) -> Probe:
+        if not data:
+            return Probe.NEED_MORE
+        return _PROBES[direction](bytes(data[:MAX_START_LINE]))
+
+    def feed(self, direction: Direction, data: bytes, ts_ns: int) -> list[Event]:
+        side = self._sides[direction]
+        if self._done or side.state is _State.DONE or not data:
+            return []
+        side.ts_ns = ts_ns
+        if side.pos >= len(side.buf):
+            # Nothing pending: parse the caller's bytes in place.
+            side.scan_from = 0
+            side.buf = data if isinstance(data, bytes) else bytes(data)
+            side.pos = 0
+        else:
+            if isinstance(side.buf, bytes):
+                self._rebase(side, side.pos)
+                side.buf = bytearray(memoryview(side.buf)[side.pos :])
+                side.pos = 0
+            side.buf += data
+        events: list[Event] = []
+        self._run(side, events)
+        return events
+
+    def gap(self, direction: Direction, size: int) -> list[Event]:
+        side = self._sides[direction]
+        if self._done or side.state is _State.DONE or size <= 0:
+            return []
+        events: list[Event] = []
+        state = side.state
+        msg = side.msg
+        pending = len(side.buf) - side.pos
+        if state is _State.UNTIL_CLOSE and msg is not None:
+            self._drop_body(side, msg, "body_gap", events)
+            return events
+        if state in (_State.BODY, _State.CHUNK_DATA) and msg is not None and pending == 0:
+            self._drop_body(side, msg, "body_gap", events)
+            if size <= side.remaining:
+                # Lost bytes inside a body of known length: skip them, keep the framing.
+                side.remaining -= size
+                self._run(side, events)
+                return events
+            self._finish(side, events, resync=True)
+        elif msg is not None:
+            self._drop_body(side, msg, "body_gap", events)
+            self._finish(side, events, resync=True)
+        else:
+            events.append(Anomaly(kind="gap", direction=direction))
+        if self._done:
+            return events
+        # The lost bytes began a new message (or several): resynchronise on the next one.
+        side.buf = b""
+        side.pos = side.scan_from = 0
+        side.msg = None
+        if direction is Direction.REQUEST:
+            if state is not _State.RESYNC:
+                self._fifo.append(_LOST)
+        else:
+            side.gap_pending = True
+        self._move(side, _State.RESYNC)
+        return events
+
+    def close(self, direction: Direction, ts_ns: int) -> list[Event]:
+        side = self._sides[direction]
+        if self._done or side.state is _State.DONE:
+            return []
+        side.ts_ns = ts_ns
+        events: list[Event] = []
+        msg = side.msg
+        if msg is not None:
+            if side.state is not _State.UNTIL_CLOSE:
+                self._drop_body(side, msg, "body_truncated", events)
+            self._finish(side, events)
+        elif side.state is _State.START and side.buf[side.pos :].strip(b"\r\n"):
+            events.append(Anomaly(kind="truncated_message", direction=direction))
+        if self._done:
+            return events
+        self._move(side, _State.DONE)
+        side.buf = b""
+        side.pos = 0
+        if direction is Direction.RESPONSE:
+            for pending in self._fifo:
+                if pending is not _LOST:
+                    events.append(Anomaly(kind="unanswered_request", direction=Direction.REQUEST))
+            self._fifo.clear()
+        return events
+
+    # -- the state machine ------------------------------------------------------------
+
+    def _move(self, side: _Side, new: _State) -> None:
+        if new not in _TRANSITIONS[side.state]:
+            raise AssertionError(f"http1: no transition {side.state.value} -> {new.value}")
+        side.state = new
+
+    @staticmethod
+    def _rebase(side: _Side, cut: int) -> None:
+        side.scan_from = max(0, side.scan_from - cut)
+
+    def _run(self, side: _Side, events: list[Event]) -> None:
+        handlers = self._handlers
+        while not self._done and handlers[side.state](side, events):
+            pass
+        if self._done:
+            return
+        # Compact: drop consumed bytes.
+        buf = side.buf
+        cut = side.pos
+        if cut <= 0:
+            return
+        if cut >= len(buf):
+            side.buf = b""
+            side.pos = side.scan_from = 0
+        elif isinstance(buf, bytearray):
+            del buf[:cut]
+            side.pos -= cut
+            self._rebase(side, cut)
+        # bytes buffers stay as they are: the next feed copies only the unread tail
+
+    def _garbage(self, side: _Side, events: list[Event]) -> bool:
+        kind = "resync" if side.seen else "midstream"
+        events.append(Anomaly(kind=kind, direction=side.direction))
+        side.scan_from = side.pos
+        self._move(side, _State.RESYNC)
+        return True
+
+    def _on_done(self, side: _Side, events: list[Event]) -> bool:
+        side.pos = len(side.buf)
+        return False
+
+    def _on_hold(self, side: _Side, events: list[Event]) -> bool:
+        if len(side.buf) - side.pos > self.limits.max_buffer_bytes:
+            raise ProtocolError("http1: bytes held after CONNECT/Upgrade exceed the buffer limit")
+        return False
+
+    def _on_resync(self, side: _Side, events: list[Event]) -> bool:
+        buf = side.buf
+        anchor = _REQUEST_ANCHOR if side.direction is Direction.REQUEST else _RESPONSE_ANCHOR
+        probe = _PROBES[side.direction]
+        start = max(side.pos, side.scan_from)
+        while True:
+            found = anchor.search(buf, start)
+            if found is None:
+                keep = max(start, len(buf) - _RESYNC_TAIL)
+                self._count_skipped(side, keep - side.pos)
+                side.pos = side.scan_from = keep
+                return False
+            at = found.start()
+            verdict = probe(bytes(buf[at : at + MAX_START_LINE]))
+            if verdict is Probe.YES:
+                self._count_skipped(side, at - side.pos)
+                side.pos = at
+                side.skipped = 0
+                side.start_ok = True
+                self._move(side, _State.START)
+                return True
+            if verdict is Probe.NEED_MORE:
+                self._count_skipped(side, at - side.pos)
+                side.pos = side.scan_from = at
+                return False
+            start = at + 1
+
+    def _count_skipped(self, side: _Side, count: int) -> None:
+        side.skipped += max(0, count)
+        if side.skipped > self.limits.max_buffer_bytes:
+            raise ProtocolError(
+                f"http1: no start line in {side.skipped} bytes of {side.direction.value}"
+            )
+
+    def _on_start(self, side: _Side, events: list[Event]) -> bool:
+        buf = side.buf
+        size = len(buf)
+        pos = side.pos
+        # RFC 9112 section 2.2: empty lines before a start line are ignored.
+        while pos < size and buf[pos] in (13, 10):
+            pos += 1
+        if pos != side.pos:
+            side.pos = pos
+            side.scan_from = max(side.scan_from, pos)
+        if pos >= size:
+            return False
+        end, body_at = _head_end(buf, max(pos, side.scan_from))
+        if end < 0:
+            if size - pos > self.limits.max_header_bytes:
+                raise ProtocolError(
+                    f"http1: {side.direction.value} header block over "
+                    f"{self.limits.max_header_bytes} bytes"
+                )
+            if not side.start_ok:
+                verdict = _PROBES[side.direction](bytes(buf[pos : pos + MAX_START_LINE]))
+                if verdict is Probe.NO:
+                    return self._garbage(side, events)
+                side.start_ok = verdict is Probe.YES
+            side.scan_from = max(pos, size - 3)
+            return False
+        if end - pos > self.limits.max_header_bytes:
+            raise ProtocolError(
+                f"http1: {side.direction.value} header block over "
+                f"{self.limits.max_header_bytes} bytes"
+            )
+        lines = _lines(bytes(buf[pos:end]), body_at - end)
+        if side.direction is Direction.REQUEST:
+            ok = self._request_head(side, lines, body_at, events)
+        else:
+            ok = self._response_head(side, lines, body_at, events)
+        if not ok:
+            return self._garbage(side, events)
+        return True
+
+    # -- heads ---------------------------------------------------------------------------
+
+    def _headers(
+        self, side: _Side, msg: _Msg, lines: list[bytes], events: list[Event]
+    ) -> dict[str, bytes]:
+        """Header lines -> parts; returns the framing-relevant fields by name."""
+        fields: dict[str, bytes] = {}
+        parts = msg.parts
+        folded: list[tuple[str, bytes]] = []
+        for line in lines[:MAX_HEADER_LINES]:
+            if line[:1] in (b" ", b"\t") and folded:
+                # obs-fold (RFC 9112 section 5.2): replace with a space
+                name, value = folded[-1]
+                folded[-1] = (name, value + b" " + line.strip(b" \t"))
+                continue
+            raw_name, sep, value = line.partition(b":")
+            if not sep or not raw_name or raw_name[-1:] in (b" ", b"\t"):
+                events.append(Anomaly(kind="bad_header", direction=side.direction))
+                continue
+            folded.append((raw_name.decode("latin-1").lower(), value.strip(b" \t")))
+        if len(lines) > MAX_HEADER_LINES:
+            events.append(Anomaly(kind="too_many_headers", direction=side.direction))
+        for name, value in folded:
+            if name == "cookie":
+                parts.extend(cookie_parts(value))
+            elif name == "set-cookie":
+                cookie = set_cookie_part(value)
+                if cookie is not None:
+                    parts.append(cookie)
+            else:
+                parts.append(Part(location=Location.HEADER, name=name, data=value))
+            if name in _FRAMING_FIELDS:
+                if name in fields and name == "content-length":
+                    if fields[name].strip() != value.strip():
+                        fields[name] = b"invalid"
+                elif name in fields:
+                    fields[name] = fields[name] + b"," + value
+                else:
+                    fields[name] = value
+        return fields
+
+    def _request_head(
+        self, side: _Side, lines: list[bytes], body_at: int, events: list[Event]
+    ) -> bool:
+        fields_ = lines[0].split(b" ")
+        if (
+            len(fields_) != 3
+            or fields_[0] not in KNOWN_METHODS
+            or not fields_[1]
+            or fields_[2] not in (b"HTTP/1.1", b"HTTP/1.0")
+        ):
+            return False
+        method = fields_[0].decode("ascii")
+        target = fields_[1].decode("latin-1")
+        msg = _Msg()
+        headers = self._headers(side, msg, lines[1:], events)
+        host = headers.get("host", b"").decode("latin-1").strip()
+        if target.startswith(("http://", "https://")):
+            # absolute-form (RFC 9112 section 3.2.2): the authority is the host
+            authority = target.split("://", 1)[1].split("/", 1)[0].split("?", 1)[0]
+            host = authority.rsplit("@", 1)[-1]
+        content_type = headers.get("content-type", b"").decode("latin-1")
+        msg.host = host
+        msg.content_type = content_type
+        if is_grpc(content_type):
+            path = target.split("?", 1)[0]
+            msg.protocol = "grpc"
+            msg.api = path
+            # protocols.protobuf resolves `/pkg.Svc/Method#request` to the input type.
+            msg.schema = f"{path}#request"
+        else:
+            msg.api = http_api(method, target)
+            query = target.split("#", 1)[0].partition("?")[2]
+            if query:
+                msg.parts.insert(
+                    0,
+                    Part(
+                        location=Location.QUERY,
+                        name="",
+                        data=query.encode("latin-1"),
+                        media_type=MediaType.FORM,
+                    ),
+                )
+        msg.holds = method == "CONNECT" or "upgrade" in headers
+        self._fifo.append(_Pending(method, msg.api, host, msg.protocol, msg.holds))
+        side.seen = True
+        side.start_ok = False
+        side.pos = side.scan_from = body_at
+        side.msg = msg
+        if "transfer-encoding" in headers:
+            codings = content_codings(headers["transfer-encoding"].decode("latin-1"))
+            if not codings or codings[-1] != "chunked":
+                # RFC 9112 section 6.3 item 4: a request must end with chunked
+                events.append(Anomaly(kind="bad_framing", direction=side.direction))
+                self._finish(side, events, resync=True)
+                return True
+            return self._begin_body(side, headers, None, events)
+        length = self._content_length(side, headers, events)
+        if length is None:
+            return True
+        return self._begin_body(side, headers, length, events)
+
+    def _response_head(
+        self, side: _Side, lines: list[bytes], body_at: int, events: list[Event]
+    ) -> bool:
+        status_line = lines[0]
+        if _probe_response(status_line[:13] + b" ") is not Probe.YES:
+            return False
+        status = int(status_line[9:12])
+        msg = _Msg()
+        headers = self._headers(side, msg, lines[1:], events)
+        side.seen = True
+        side.start_ok = False
+        side.pos = side.scan_from = body_at
+        if 100 <= status < 200 and status != 101:
+            # Interim response (RFC 9110 section 15.2): the final one still pairs.
+            return True
+        pending = self._pair(side, events)
+        content_type = headers.get("content-type", b"").decode("latin-1")
+        msg.content_type = content_type
+        msg.api = pending.api
+        msg.host = pending.host
+        msg.protocol = pending.protocol
+        if is_grpc(content_type) and pending is _LOST:
+            msg.protocol = "grpc"
+        if msg.protocol == "grpc":
+            msg.schema = f"{pending.api}#response" if pending is not _LOST else ""
+        side.msg = msg
+        switch = status == 101 or (pending.method == "CONNECT" and 200 <= status < 300)
+        if switch:
+            self._finish(side, events)
+            self._handoff(headers, status, events)
+            return True
+        if pending.holds:
+            self._release_hold(events)
+        if pending.method == "HEAD" or status in _NO_BODY_STATUS:
+            self._finish(side, events)
+            return True
+        if "transfer-encoding" in headers:
+            codings = content_codings(headers["transfer-encoding"].decode("latin-1"))
+            if codings and codings[-1] == "chunked":
+                return self._begin_body(side, headers, None, events)
+            # RFC 9112 section 6.3 item 4: otherwise read until the connection closes
+            return self._begin_body(side, headers, -1, events)
+        if "content-length" in headers:
+            length = self._content_length(side, headers, events)
+            if length is None:
+                return True
+            return self._begin_body(side, headers, length, events)
+        return self._begin_body(side, headers, -1, events)
+
+    def _pair(self, side: _Side, events: list[Event]) -> _Pending:
+        fifo = self._fifo
+        if side.gap_pending:
+            # Responses were lost: under keep-alive without pipelining the response
+            # that follows a loss answers the newest request; older ones stay unanswered.
+            side.gap_pending = False
+            while len(fifo) > 1:
+                fifo.popleft()
+                events.append(Anomaly(kind="unanswered_request", direction=Direction.REQUEST))
+        if not fifo:
+            events.append(Anomaly(kind="unpaired_response", direction=side.direction))
+            return _LOST
+        return fifo.popleft()
+
+    def _content_length(
+        self, side: _Side, headers: dict[str, bytes], events: list[Event]
+    ) -> int | None:
+        raw = headers.get("content-length", b"0").strip()
+        if not raw.isdigit() or len(raw) > 18:
+            events.append(Anomaly(kind="bad_content_length", direction=side.direction))
+            self._finish(side, events, resync=True)
+            return None
+        return int(raw)
+
+    def _begin_body(
+        self, side: _Side, headers: dict[str, bytes], length: int | None, events: list[Event]
+    ) -> bool:
+        """Set up the body: `length` None is chunked, -1 until close, else a length."""
+        msg = side.msg
+        assert msg is not None
+        msg.codings = content_codings(headers.get("content-encoding", b"").decode("latin-1"))
+        # Binary media (images, archives, html) give no fields: count past, never buffer.
+        msg.keep = media_type_of(msg.content_type) != MediaType.BINARY
+        if length is None:
+            self._move(side, _State.CHUNK_SIZE)
+        elif length < 0:
+            self._move(side, _State.UNTIL_CLOSE)
+        elif length == 0:
+            self._finish(side, events)
+        else:
+            side.remaining = length
+            if length > self.limits.max_body_bytes:
+                self._drop_body(side, msg, "body_too_large", events)
+            self._move(side, _State.BODY)
+        return True
+
+    # -- bodies --------------------------------------------------------------------------
+
+    def _take(self, side: _Side, msg: _Msg, count: int, events: list[Event]) -> None:
+        """Consume `count` body bytes at `pos` (keeping them if the body is kept)."""
+        buf = side.buf
+        pos = side.pos
+        if msg.keep:
+            if msg.size + count > self.limits.max_body_bytes:
+                self._drop_body(side, msg, "body_too_large", events)
+            elif isinstance(buf, bytes):
+                # immutable: a view costs nothing, the final join is the only copy
+                msg.pieces.append(
+                    buf if pos == 0 and count == len(buf) else memoryview(buf)[pos : pos + count]
+                )
+            else:
+                msg.pieces.append(buf[pos : pos + count])
+        msg.size += count
+        side.pos = pos + count
+
+    def _drop_body(self, side: _Side, msg: _Msg, kind: str, events: list[Event]) -> None:
+        """The body is lost (reported once); a body not kept anyway loses nothing."""
+        if msg.keep and not msg.dropped:
+            msg.dropped = kind
+            events.append(Anomaly(kind=kind, direction=side.direction))
+        msg.keep = False
+        msg.pieces = []
+
+    def _on_body(self, side: _Side, events: list[Event]) -> bool:
+        msg = side.msg
+        assert msg is not None
+        count = min(side.remaining, len(side.buf) - side.pos)
+        if count:
+            self._take(side, msg, count, events)
+            side.remaining -= count
+        if side.remaining:
+            return False
+        self._finish(side, events)
+        return True
+
+    def _on_until_close(self, side: _Side, events: list[Event]) -> bool:
+        msg = side.msg
+        assert msg is not None
+        count = len(side.buf) - side.pos
+        if count:
+            self._take(side, msg, count, events)
+        return False
+
+    def _on_chunk_size(self, side: _Side, events: list[Event]) -> bool:
+        buf = side.buf
+        eol = buf.find(b"\n", max(side.pos, side.scan_from))
+        if eol < 0:
+            if len(buf) - side.pos > MAX_CHUNK_LINE:
+                return self._bad_chunk(side, events, "bad_chunk")
+            side.scan_from = len(buf)
+            return False
+        if eol - side.pos > MAX_CHUNK_LINE:
+            return self._bad_chunk(side, events, "bad_chunk")
+        # chunk-ext (RFC 9112 section 7.1.1) follows `;` and is ignored
+        digits = bytes(buf[side.pos : eol]).split(b";", 1)[0].strip(b" \t\r")
+        side.pos = side.scan_from = eol + 1
+        if not digits or digits.strip(b"0123456789abcdefABCDEF"):
+            return self._bad_chunk(side, events, "bad_chunk")
+        if len(digits.lstrip(b"0")) > MAX_CHUNK_HEX_DIGITS:
+            return self._bad_chunk(side, events, "bad_chunk_size")
+        size = int(digits, 16)
+        if size == 0:
+            self._move(side, _State.TRAILERS)
+        else:
+            side.remaining = size
+            self._move(side, _State.CHUNK_DATA)
+        return True
+
+    def _bad_chunk(self, side: _Side, events: list[Event], kind: str) -> bool:
+        msg = side.msg
+        assert msg is not None
+        self._drop_body(side, msg, kind, events)
+        self._finish(side, events, resync=True)
+        return True
+
+    def _on_chunk_data(self, side: _Side, events: list[Event]) -> bool:
+        msg = side.msg
+        assert msg is not None
+        count = min(side.remaining, len(side.buf) - side.pos)
+        if count:
+            self._take(side, msg, count, events)
+            side.remaining -= count
+        if side.remaining:
+            return False
+        self._move(side, _State.CHUNK_END)
+        return True
+
+    def _on_chunk_end(self, side: _Side, events: list[Event]) -> bool:
+        used = _line_break(side.buf, side.pos)
+        if used == 0:
+            return False
+        if used < 0:
+            return self._bad_chunk(side, events, "bad_chunk")
+        side.pos = side.scan_from = side.pos + used
+        self._move(side, _State.CHUNK_SIZE)
+        return True
+
+    def _on_trailers(self, side: _Side, events: list[Event]) -> bool:
+        buf = side.buf
+        pos = side.pos
+        used = _line_break(buf, pos)
+        if used == 0:
+            return False
+        if used > 0:
+            side.pos = side.scan_from = pos + used
+            self._finish(side, events)
+            return True
+        end, body_at = _head_end(buf, max(pos, side.scan_from))
+        if end < 0:
+            if len(buf) - pos > self.limits.max_header_bytes:
+                raise ProtocolError("http1: trailer section over the header limit")
+            side.scan_from = max(pos, len(buf) - 3)
+            return False
+        msg = side.msg
+        assert msg is not None
+        # Trailer fields (RFC 9112 section 7.1.2) are kept as header parts.
+        self._headers(side, msg, _lines(bytes(buf[pos:end]), body_at - end), events)
+        side.pos = side.scan_from = body_at
+        self._finish(side, events)
+        return True
+
+    # -- completion, hand-offs -----------------------------------------------------------
+
+    def _finish(self, side: _Side, events: list[Event], resync: bool = False) -> None:
+        """Emit the current message and move to the next one (or to a resync)."""
+        msg = side.msg
+        side.msg = None
+        side.remaining = 0
+        if msg is not None:
+            parts = msg.parts
+            if msg.keep and msg.pieces:
+                body = self._decoded_body(side, msg, events)
+                if body:
+                    media = media_type_for_body(msg.content_type, body)
+                    parts.append(
+                        Part(
+                            location=Location.BODY,
+                            name="",
+                            data=body,
+                            media_type=media,
+                            schema=msg.schema,
+                        )
+                    )
+            events.append(
+                Message(
+                    protocol=msg.protocol,
+                    direction=side.direction,
+                    api=msg.api,
+                    host=msg.host,
+                    ts_ns=side.ts_ns,
+                    parts=tuple(parts),
+                )
+            )
+        if side.state is _State.DONE or self._done:
+            return
+        if resync:
+            side.scan_from = side.pos
+            self._move(side, _State.RESYNC)
+        elif msg is not None and msg.holds and side.direction is Direction.REQUEST:
+            self._move(side, _State.HOLD)
+        else:
+            self._move(side, _State.START)
+
+    def _decoded_body(self, side: _Side, msg: _Msg, events: list[Event]) -> bytes:
+        pieces = msg.pieces
+        msg.pieces = []
+        body = bytes(pieces[0]) if len(pieces) == 1 else b"".join(pieces)
+        if not msg.codings:
+            return body
+        try:
+            return _decompress.decode_content(body, msg.codings, self.limits)
+        except _decompress.DecompressionBomb:
+            kind = "decompression_bomb"
+        except _decompress.UnsupportedCoding:
+            kind = "unsupported_encoding"
+        except _decompress.DecompressionError:
+            kind = "bad_encoding"
+        events.append(Anomaly(kind=kind, direction=side.direction))
+        return b""
+
+    def _release_hold(self, events: list[Event]) -> None:
+        """The server refused the CONNECT/Upgrade: the client's bytes are HTTP again."""
+        req = self._sides[Direction.REQUEST]
+        if req.state is _State.HOLD:
+            self._move(req, _State.START)
+            self._run(req, events)
+
+    def _handoff(self, headers: dict[str, bytes], status: int, events: list[Event]) -> None:
+        if status == 101:
+            upgrade = headers.get("upgrade", b"").decode("latin-1").strip().lower()
+            protocol = "http2" if upgrade == "h2c" else "opaque"
+        else:
+            protocol = ""  # CONNECT tunnel: the engine probes what runs inside
+        leftover: dict[Direction, bytes] = {}
+        for direction, side in self._sides.items():
+            rest = bytes(side.buf[side.pos :])
+            if rest:
+                leftover[direction] = rest
+            side.buf = b""
+            side.pos = 0
+            if side.state is not _State.DONE:
+                self._move(side, _State.DONE)
+        self._done = True
+        events.append(
+            Handoff(
+                protocol=protocol, leftover=leftover, ts_ns=self._sides[Direction.RESPONSE].ts_ns
+            )
+        )
+
+
+_FRAMING_FIELDS = frozenset(
+    {"content-length", "transfer-encoding", "content-type", "content-encoding", "host", "upgrade"}
+)
