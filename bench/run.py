@@ -1,0 +1,266 @@
+"""The speed benchmark: `dpi scan` against tshark on one large generated capture.
+
+    python bench/run.py [--size-mb 200] [--file F] [--keep] [--json OUT]
+    python bench/run.py --memory-series 50 100 200
+    python bench/run.py --verify --size-mb 20      # checks the generator with tshark
+
+Measures, each as a child process: wall time, MB/s, packets/s and the child's peak RSS
+(from `os.wait4`, which reports the rusage of that one child, so dpi and tshark never
+mix their peaks as RUSAGE_CHILDREN would):
+1. `dpi scan FILE --out /dev/null`
+2. when tshark is installed, `tshark -r FILE -Y http -T fields -e http.file_data`
+   (stdout discarded), the baseline: it dissects and decodes the same HTTP bodies.
+
+`--memory-series` runs dpi on captures of several sizes to show that peak memory does
+not grow with the file. `--verify` checks a generated capture with tshark instead (the
+HTTP requests counted, every response body decoded to JSON, gzip and chunked included).
+
+Not a test: numbers depend on the machine. The capture goes to bench/out/ (ignored by
+git) and is removed afterwards unless --keep.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import struct
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+OUT_DIR = HERE / "out"
+# make_capture is a sibling script, not a package module.
+sys.path.insert(0, str(HERE))
+
+import make_capture
+
+STDERR_TAIL = 1500  # characters of a failing child's stderr worth showing
+
+
+def dpi_command() -> list[str]:
+    """The installed `dpi` entry point, else the same main() through this interpreter."""
+    path = shutil.which("dpi")
+    if path:
+        return [path]
+    return [sys.executable, "-c", "import sys; from dpi.cli import main; sys.exit(main())"]
+
+
+def count_packets(path: Path) -> int:
+    """Record count of a classic pcap (used when there is no generator metadata)."""
+    with open(path, "rb") as f:
+        magic = f.read(24)[:4]
+        endian = "<" if magic in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1") else ">"
+        rec = struct.Struct(endian + "IIII")
+        n = 0
+        while True:
+            header = f.read(16)
+            if len(header) < 16:
+                return n
+            f.seek(rec.unpack(header)[2], os.SEEK_CUR)
+            n += 1
+
+
+def capture_info(path: Path) -> dict[str, Any]:
+    meta_path = Path(str(path) + ".meta.json")
+    if meta_path.is_file():
+        meta = json.loads(meta_path.read_text())
+        if meta.get("bytes") == path.stat().st_size:
+            return meta
+    return {"file": str(path), "bytes": path.stat().st_size, "packets": count_packets(path)}
+
+
+def measure(name: str, cmd: list[str], info: dict[str, Any]) -> dict[str, Any]:
+    """Runs `cmd` once, stdout discarded; wall time and the child's own peak RSS."""
+    started = time.perf_counter()
+    try:
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE)
+    except OSError as exc:
+        return {"tool": name, "ok": False, "error": f"cannot start: {exc}"}
+    assert proc.stderr is not None
+    stderr = proc.stderr.read()  # read before waiting so a chatty child never blocks
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    wall = time.perf_counter() - started
+    mb = info["bytes"] / 1e6
+    result = {
+        "tool": name, "ok": proc.returncode == 0, "exit": proc.returncode,
+        "wall_s": round(wall, 3), "mb": round(mb, 1), "mb_per_s": round(mb / wall, 2),
+        "packets": info["packets"], "packets_per_s": round(info["packets"] / wall),
+        # ru_maxrss is in kilobytes on Linux
+        "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
+        "cpu_s": round(usage.ru_utime + usage.ru_stime, 3),
+    }
+    if proc.returncode != 0:
+        text = stderr.decode("utf-8", "replace").strip()
+        result["error"] = text[-STDERR_TAIL:] or "(no stderr)"
+    return result
+
+
+def run_dpi(path: Path, info: dict[str, Any], extra: list[str]) -> dict[str, Any]:
+    return measure("dpi", [*dpi_command(), "scan", str(path), "--out", os.devnull, *extra], info)
+
+
+def run_tshark(path: Path, info: dict[str, Any]) -> dict[str, Any] | None:
+    tshark = shutil.which("tshark")
+    if tshark is None:
+        return None
+    return measure("tshark", [tshark, "-n", "-r", str(path), "-Y", "http", "-T", "fields",
+                              "-e", "http.file_data"], info)
+
+
+def ensure_capture(size_mb: float, seed: int) -> tuple[Path, dict[str, Any]]:
+    OUT_DIR.mkdir(exist_ok=True)
+    path = OUT_DIR / f"bench-{size_mb:g}mb-seed{seed}.pcap"
+    started = time.perf_counter()
+    meta = make_capture.generate(path, size_mb, seed)
+    print(f"generated {path.relative_to(ROOT)}: {meta['bytes'] / 1e6:.1f} MB, "
+          f"{meta['packets']} packets, {meta['connections']} connections, "
+          f"{meta['http_requests']} requests in {time.perf_counter() - started:.1f} s",
+          flush=True)
+    return path, meta
+
+
+def remove(path: Path) -> None:
+    path.unlink(missing_ok=True)
+    Path(str(path) + ".meta.json").unlink(missing_ok=True)
+
+
+def print_table(results: list[dict[str, Any]]) -> None:
+    print(f"\n{'tool':<8}{'MB':>8}{'wall s':>9}{'CPU s':>9}{'MB/s':>9}{'packets/s':>12}"
+          f"{'peak RSS MB':>13}")
+    for r in results:
+        if not r.get("ok"):
+            print(f"{r['tool']:<8} FAILED (exit {r.get('exit', '-')})")
+            continue
+        print(f"{r['tool']:<8}{r['mb']:>8.1f}{r['wall_s']:>9.2f}{r['cpu_s']:>9.2f}"
+              f"{r['mb_per_s']:>9.1f}"
+              f"{r['packets_per_s']:>12,}{r['peak_rss_mb']:>13.1f}")
+    ok = {r["tool"]: r for r in results if r.get("ok")}
+    if "dpi" in ok and "tshark" in ok:
+        ratio = ok["tshark"]["wall_s"] / ok["dpi"]["wall_s"]
+        print(f"\ndpi is {ratio:.2f}x tshark's speed (tshark wall / dpi wall)")
+    for r in results:
+        if not r.get("ok"):
+            print(f"\n{r['tool']} failed; its stderr ends with:\n{r.get('error', '')}",
+                  file=sys.stderr)
+            if r["tool"] == "dpi":
+                print("(the engine may not be complete yet: run `dpi scan FILE` by hand to see "
+                      "why; the tshark figures above stand on their own)", file=sys.stderr)
+
+
+def verify(path: Path, meta: dict[str, Any]) -> bool:
+    """tshark sees every generated request and decodes every response body to JSON."""
+    tshark = shutil.which("tshark")
+    if tshark is None:
+        print("tshark is not installed: nothing to verify against", file=sys.stderr)
+        return False
+    # Reordered segments exist on purpose; tshark only reassembles them when asked.
+    base = [tshark, "-n", "-r", str(path), "-o", "tcp.reassemble_out_of_order:TRUE"]
+    req = subprocess.run([*base, "-Y", "http.request", "-T", "fields",
+                          "-e", "http.request.method", "-E", "occurrence=a"],
+                         capture_output=True, text=True, check=False)
+    requests = sum(len([m for m in line.split(",") if m]) for line in req.stdout.splitlines())
+    resp = subprocess.run([*base, "-Y", "http.response", "-T", "fields",
+                           "-e", "http.content_encoding", "-e", "http.transfer_encoding",
+                           "-e", "http.file_data"], capture_output=True, text=True, check=False)
+    responses = gz = chunked = bad = 0
+    for line in resp.stdout.splitlines():
+        encoding, transfer, body = line.split("\t", 2)
+        responses += 1
+        gz += "gzip" in encoding
+        chunked += "chunked" in transfer
+        try:
+            json.loads(body)
+        except ValueError:
+            bad += 1
+    checks = {
+        "requests": (requests, meta["http_requests"]),
+        "responses": (responses, meta["http_responses"]),
+        "gzip responses": (gz, meta["gzip_responses"]),
+        "chunked responses": (chunked, meta["chunked_responses"]),
+        "bodies not decoding to JSON": (bad, 0),
+    }
+    ok = req.returncode == 0 and resp.returncode == 0
+    for name, (seen, expected) in checks.items():
+        mark = "ok" if seen == expected else "MISMATCH"
+        ok &= seen == expected
+        print(f"{name:<30} tshark {seen:>8}  generator {expected:>8}  {mark}")
+    return ok
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--size-mb", type=float, default=200.0)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--file", type=Path, help="benchmark this capture instead of generating")
+    parser.add_argument("--keep", action="store_true", help="keep the generated capture(s)")
+    parser.add_argument("--json", type=Path, help="append the results as one JSON line here")
+    parser.add_argument("--no-tshark", action="store_true", help="skip the tshark baseline")
+    parser.add_argument("--dpi-arg", action="append", default=[], metavar="ARG",
+                        help="extra argument for `dpi scan` (repeatable)")
+    parser.add_argument("--memory-series", type=float, nargs="*", metavar="MB",
+                        help="run dpi on captures of these sizes (default 50 100 200)")
+    parser.add_argument("--verify", action="store_true",
+                        help="check the generated capture with tshark instead of timing")
+    args = parser.parse_args(argv)
+
+    record: dict[str, Any] = {"time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                              "host_cpus": os.cpu_count()}
+    status = 0
+    if args.memory_series is not None:
+        series = []
+        for size in args.memory_series or [50.0, 100.0, 200.0]:
+            path, meta = ensure_capture(size, args.seed)
+            result = run_dpi(path, meta, args.dpi_arg)
+            series.append(result)
+            if not args.keep:
+                remove(path)
+            if not result["ok"]:
+                print_table([result])
+                status = 1
+                break
+            print(f"{size:>7g} MB: {result['wall_s']:.2f} s, peak RSS "
+                  f"{result['peak_rss_mb']:.1f} MB", flush=True)
+        record["memory_series"] = series
+    else:
+        if args.file:
+            path, generated = args.file, False
+            info = capture_info(path)
+        else:
+            path, info = ensure_capture(args.size_mb, args.seed)
+            generated = True
+        try:
+            if args.verify:
+                status = 0 if verify(path, info) else 1
+                record["verify"] = status == 0
+            else:
+                results = [run_dpi(path, info, args.dpi_arg)]
+                if not args.no_tshark:
+                    tshark = run_tshark(path, info)
+                    if tshark is None:
+                        print("tshark is not installed: no baseline", file=sys.stderr)
+                    else:
+                        results.append(tshark)
+                print_table(results)
+                record["capture"] = {k: info.get(k) for k in ("file", "bytes", "packets",
+                                                              "connections", "http_requests")}
+                record["results"] = results
+                status = 0 if all(r["ok"] for r in results) else 1
+        finally:
+            if generated and not args.keep:
+                remove(path)
+    if args.json:
+        with open(args.json, "a", encoding="utf-8") as f:
+            f.write(json.dumps(record) + "\n")
+    return status
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
