@@ -26,6 +26,10 @@ def scan_engine(
         paths = [paths]
     warnings: list[str] = []
     inputs = expand(paths, warnings)
+    if schemas is None:
+        from protocols.protobuf import SchemaRegistry
+
+        schemas = SchemaRegistry()  # reflection seen in the capture lands here
     engine = Engine(options=DissectorOptions(schemas=schemas), strict=strict)
     engine.stats.warnings.extend(warnings)
     if not inputs:

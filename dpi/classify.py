@@ -54,6 +54,11 @@ class ClassifierSet:
         self._bounds = [(c, c.min_len, c.max_len) for c in classifiers]
         self._ctx_cache: dict[tuple[str, str, str, str, frozenset[str]], FieldContext] = {}
 
+    @classmethod
+    def with_extra(cls, extra: list[Classifier]) -> ClassifierSet:
+        """The registered classifiers plus user ones (config file, entry points)."""
+        return cls([c() for c in classifier_classes()] + extra)
+
     def context(
         self, protocol: str, location: str, path: str, api: str, siblings: frozenset[str]
     ) -> FieldContext:

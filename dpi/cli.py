@@ -36,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--format", choices=("csv", "json"), default="csv", help="output format (default csv)")
     scan.add_argument("--proto", action="append", default=[], metavar="DIR", help="directory of .proto files for gRPC/protobuf (repeatable)")
     scan.add_argument("--descriptor-set", action="append", default=[], metavar="FILE", help="compiled protobuf descriptor set (repeatable)")
+    scan.add_argument("--config", metavar="FILE", help="dpi.toml with extra classifiers and allow rules (default: ./dpi.toml if present)")
     scan.add_argument("--explain", metavar="FILE", help="write why each row is there (JSON; never values)")
     scan.add_argument("--summary-json", metavar="FILE", help="write the scan summary as JSON")
     scan.add_argument("--strict", action="store_true", help="exit 1 when anything was skipped; re-raise internal errors")
@@ -50,16 +51,14 @@ def _err(message: str) -> None:
 
 
 def _load_schemas(args: argparse.Namespace) -> Any:
-    if not args.proto and not args.descriptor_set:
-        return None
-    try:
-        from protocols.protobuf import SchemaError, SchemaRegistry
-    except ImportError:
-        raise _UsageError("protobuf schema support is not available in this build") from None
+    """Always a registry: server reflection seen in the capture fills it too."""
+    from protocols.protobuf import SchemaError, SchemaRegistry
+
     registry = SchemaRegistry()
     try:
         if args.proto:
-            registry.load_proto_dirs([Path(p) for p in args.proto])
+            for warning in registry.load_proto_dirs([Path(p) for p in args.proto]):
+                _err(f"warning: {warning}")
         for path in args.descriptor_set:
             registry.load_descriptor_set(Path(path))
     except SchemaError as exc:
@@ -103,21 +102,43 @@ def _summary(stats: Any, rows: list[Any], seconds: float) -> str:
     return "\n".join(lines)
 
 
+def _config(args: argparse.Namespace) -> Any:
+    from classifiers._configured import ConfigError
+    from dpi.config import load_config
+
+    path = Path(args.config) if args.config else None
+    if path is None and Path("dpi.toml").is_file():
+        path = Path("dpi.toml")
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        raise _UsageError(str(exc)) from None
+
+
 def _scan(args: argparse.Namespace) -> int:
+    from dpi.classify import ClassifierSet
     from dpi.engine import Engine
     from dpi.inventory import to_csv, to_json
     from dpi.scanner import expand, scan_inputs
     from protocols.base import DissectorOptions
 
     schemas = _load_schemas(args)
+    config = _config(args)
     warnings: list[str] = []
     inputs = expand(args.paths, warnings)
+    if not inputs:
+        for warning in warnings:
+            _err(f"error: {warning}")
+        if not warnings:
+            _err("error: no capture to scan")
+        return EXIT_USAGE
     for warning in warnings:
         _err(f"warning: {warning}")
-    if not inputs:
-        _err("error: no capture to scan")
-        return EXIT_USAGE
-    engine = Engine(options=DissectorOptions(schemas=schemas), strict=args.strict)
+    engine = Engine(
+        options=DissectorOptions(schemas=schemas),
+        classifiers=ClassifierSet.with_extra(list(config.classifiers)),
+        strict=args.strict,
+    )
     started = time.monotonic()
     bar = None
     if not args.no_progress:
@@ -139,12 +160,16 @@ def _scan(args: argparse.Namespace) -> int:
             bar.close()
     seconds = time.monotonic() - started
     stats = engine.stats
+    if scanned == 0:
+        # Nothing readable: every reason is an error, one line each.
+        for warning in stats.warnings:
+            _err(f"error: {warning}")
+        if len(inputs) > 1 or not stats.warnings:
+            _err("error: no readable capture among the inputs")
+        return EXIT_USAGE
     for warning in stats.warnings:
         _err(f"warning: {warning}")
-    if scanned == 0:
-        _err("error: no readable capture among the inputs")
-        return EXIT_USAGE
-    rows = engine.inventory.rows()
+    rows = config.allowed(engine.inventory.rows())
     text = to_csv(rows) if args.format == "csv" else to_json(rows)
     if args.out:
         Path(args.out).write_text(text, encoding="utf-8", newline="")

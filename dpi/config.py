@@ -1,0 +1,108 @@
+"""`dpi.toml`: user classifiers, allow-lists and scan defaults, without editing the package.
+
+```toml
+[[classifiers]]                # a new classifier: regexes, hints, optional checksum
+data_type = "EMPLOYEE_ID"
+category = "PII"
+patterns = ['EMP-\\d{6}']
+hints = ["employee", "staff"]
+confidence = 0.8               # of a bare match; hint_boost is added with a hint
+
+[[allow]]                      # silence rows: every key given must match (globs)
+api = "GET /health"
+[[allow]]
+field = "trace*"
+data_type = "PHONE_NUMBER"
+```
+
+Python classifiers can also come from installed packages through the entry-point group
+`dpi.classifiers` (each entry point names a `Classifier` subclass).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any
+
+from classifiers._configured import ConfigError, build_classifier
+from classifiers.base import Classifier
+from dpi.inventory import Row
+
+ENTRY_POINT_GROUP = "dpi.classifiers"
+ALLOW_KEYS = ("protocol", "server", "api", "direction", "location", "field", "data_type")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AllowRule:
+    """Silences every row whose columns match all the given glob patterns."""
+
+    patterns: tuple[tuple[str, str], ...]
+
+    def matches(self, row: Row) -> bool:
+        return all(fnmatchcase(str(getattr(row, key)), pattern) for key, pattern in self.patterns)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Config:
+    classifiers: tuple[Classifier, ...] = ()
+    allow: tuple[AllowRule, ...] = ()
+    scan: dict[str, Any] = field(default_factory=dict)
+
+    def allowed(self, rows: list[Row]) -> list[Row]:
+        """Rows that no allow rule silences."""
+        if not self.allow:
+            return rows
+        return [row for row in rows if not any(rule.matches(row) for rule in self.allow)]
+
+
+def _allow_rule(spec: Any, index: int) -> AllowRule:
+    if not isinstance(spec, dict) or not spec:
+        raise ConfigError(f"allow rule {index}: must be a table with at least one key")
+    unknown = set(spec) - set(ALLOW_KEYS)
+    if unknown:
+        raise ConfigError(f"allow rule {index}: unknown keys {', '.join(sorted(unknown))}")
+    if not all(isinstance(v, str) for v in spec.values()):
+        raise ConfigError(f"allow rule {index}: values must be strings (glob patterns)")
+    return AllowRule(patterns=tuple(sorted(spec.items())))
+
+
+def entry_point_classifiers() -> list[Classifier]:
+    found: list[Classifier] = []
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            cls = ep.load()
+        except Exception as exc:  # a broken plug-in must not take the scan down
+            raise ConfigError(f"entry point {ep.name!r} could not be loaded ({type(exc).__name__})") from None
+        if not (isinstance(cls, type) and issubclass(cls, Classifier)):
+            raise ConfigError(f"entry point {ep.name!r} is not a Classifier subclass")
+        found.append(cls())
+    return found
+
+
+def load_config(path: Path | None) -> Config:
+    """Parse `path` (None: no file). Raises ConfigError with a one-line reason."""
+    classifiers: list[Classifier] = entry_point_classifiers()
+    if path is None:
+        return Config(classifiers=tuple(classifiers))
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{path}: {exc.strerror or 'unreadable'}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML ({str(exc).splitlines()[0]})") from None
+    unknown = set(data) - {"classifiers", "allow", "scan"}
+    if unknown:
+        raise ConfigError(f"{path}: unknown sections {', '.join(sorted(unknown))}")
+    for spec in data.get("classifiers", []):
+        if not isinstance(spec, dict):
+            raise ConfigError(f"{path}: [[classifiers]] entries must be tables")
+        classifiers.append(build_classifier(spec))
+    allow = tuple(_allow_rule(spec, i + 1) for i, spec in enumerate(data.get("allow", [])))
+    scan = data.get("scan", {})
+    if not isinstance(scan, dict):
+        raise ConfigError(f"{path}: [scan] must be a table")
+    return Config(classifiers=tuple(classifiers), allow=allow, scan=scan)
