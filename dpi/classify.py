@@ -8,7 +8,9 @@ value the best whole-value finding wins, while findings on separate spans of fre
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from itertools import islice
 
 from classifiers._hints import last_segment, name_tokens, path_tokens
 from classifiers.base import REPORT_THRESHOLD, Classifier, FieldContext, Finding
@@ -93,8 +95,9 @@ class ClassifierSet:
         return found
 
 
-def sibling_tokens(values: list[FieldValue]) -> frozenset[str]:
-    names = {last_segment(v.path) for v in values[:MAX_SIBLING_NAMES]}
+def sibling_tokens(paths: Iterable[str]) -> frozenset[str]:
+    """Tokens of the names of the fields of one part (their last path segments)."""
+    names = {last_segment(p) for p in islice(paths, MAX_SIBLING_NAMES)}
     tokens: set[str] = set()
     for name in names:
         tokens |= name_tokens(name)

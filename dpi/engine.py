@@ -36,7 +36,7 @@ from protocols.base import (
     Probe,
     ProtocolError,
 )
-from protocols.payload import decode_part
+from protocols.payload import field_pairs
 
 log = logging.getLogger(__name__)
 
@@ -365,33 +365,44 @@ class Engine:
         client = flow.client[0]
         inventory = self.inventory
         classifiers = self.classifiers
+        protocol, api, host, ts_ns = message.protocol, message.api, message.host, message.ts_ns
         direction = str(message.direction)
         for part in message.parts:
             try:
-                values = decode_part(part, self.limits, self.options.schemas)
+                pairs = field_pairs(part, self.limits, self.options.schemas)
             except ProtocolError:
                 self.stats.anomalies["undecodable_part"] += 1
                 continue
-            if not values:
+            if not pairs:
                 continue
-            siblings = sibling_tokens(values)
-            for value in values:
-                text = value.value
-                if not text or text.isspace():
-                    continue
-                self.stats.values += 1
-                location = str(value.location)
-                key = (message.protocol, server, message.api, direction, location, value.path)
-                evidence = inventory.field(key, message.host)
+            # Group by path: the inventory key, the context and the settled state are
+            # looked up once per field of the part, not once per value.
+            groups: dict[str, list[str]] = {}
+            for path, text in pairs:
+                if text and not text.isspace():
+                    values = groups.get(path)
+                    if values is None:
+                        groups[path] = [text]
+                    else:
+                        values.append(text)
+            if not groups:
+                continue
+            self.stats.values += len(pairs)
+            siblings = sibling_tokens(groups)
+            location = str(part.location)
+            for path, values in groups.items():
+                evidence = inventory.field((protocol, server, api, direction, location, path), host)
                 if evidence is None:
                     continue
-                evidence.seen += 1
-                if not evidence.should_score():
-                    if evidence.settled_type:
-                        inventory.repeat(evidence, message.ts_ns, client)
+                if evidence.settled_type:
+                    evidence.seen += len(values)
+                    inventory.repeat(evidence, ts_ns, client, len(values))
                     continue
-                ctx = classifiers.context(
-                    message.protocol, location, value.path, message.api, siblings
-                )
-                findings = classifiers.score(text, ctx)
-                inventory.record(evidence, findings, text, message.ts_ns, client)
+                ctx = classifiers.context(protocol, location, path, api, siblings)
+                scored = evidence.to_score(values)
+                for i, text in enumerate(scored, 1):
+                    inventory.record(evidence, classifiers.score(text, ctx), text, ts_ns, client)
+                    if evidence.settled_type:
+                        if i < len(scored):  # settled now: the rest only count
+                            inventory.repeat(evidence, ts_ns, client, len(scored) - i)
+                        break

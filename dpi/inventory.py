@@ -101,10 +101,11 @@ class TypeEvidence:
         if len(self.reasons) < 32:
             self.reasons[finding.reason] += 1
 
-    def repeat(self, ts_ns: int, client: bytes) -> None:
-        """One more hit of a settled field: counted, not re-scored."""
-        self.hits += 1
-        self.conf_sum += self.conf_sum / max(self.hits - 1, 1)
+    def repeat(self, ts_ns: int, client: bytes, times: int = 1) -> None:
+        """More hits of a settled field: counted (at the mean confidence), not re-scored."""
+        mean = self.conf_sum / max(self.hits, 1)
+        self.hits += times
+        self.conf_sum += mean * times
         self.last_ns = max(self.last_ns, ts_ns)
         if len(self.clients) < MAX_CLIENTS_PER_ROW:
             self.clients.add(client)
@@ -135,13 +136,20 @@ class FieldEvidence:
     types: dict[str, TypeEvidence] = field(default_factory=dict)
     settled_type: str = ""
 
-    def should_score(self) -> bool:
-        """Whether the next value must be scored (see SETTLE_* above)."""
-        if self.settled_type:
-            return False
-        if not self.types and self.seen > SETTLE_CLEAN_AFTER:
-            return self.seen % RECHECK_EVERY == 0
-        return True
+    def to_score(self, values: list[str]) -> list[str]:
+        """Counts `values` as seen and returns those that must be scored: all of them,
+        or one in RECHECK_EVERY once the field is settled clean (see SETTLE_* above).
+        A field that settles on a type while these are scored counts the rest itself
+        (the caller stops scoring when `settled_type` is set)."""
+        start = self.seen
+        self.seen += len(values)
+        if self.types or start + len(values) <= SETTLE_CLEAN_AFTER:
+            return values
+        return [
+            value
+            for i, value in enumerate(values, start + 1)
+            if i <= SETTLE_CLEAN_AFTER or i % RECHECK_EVERY == 0
+        ]
 
     def settle(self) -> None:
         if self.settled_type or self.scored < SETTLE_HIT_AFTER or len(self.types) != 1:
@@ -214,10 +222,10 @@ class Inventory:
         evidence.settle()
 
     @staticmethod
-    def repeat(evidence: FieldEvidence, ts_ns: int, client: bytes) -> None:
+    def repeat(evidence: FieldEvidence, ts_ns: int, client: bytes, times: int = 1) -> None:
         typed = evidence.types[evidence.settled_type]
-        evidence.scored += 1
-        typed.repeat(ts_ns, client)
+        evidence.scored += times
+        typed.repeat(ts_ns, client, times)
 
     def merge(self, other: Inventory) -> None:
         for key, theirs in other.fields.items():

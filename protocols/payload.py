@@ -26,7 +26,7 @@ from urllib.parse import parse_qsl
 
 import orjson
 
-from protocols.base import FieldValue, Limits, Location, MediaType, Part
+from protocols.base import FieldValue, Limits, MediaType, Part
 
 # Parts of a multipart body looked at: real forms have a few dozen fields.
 MAX_MULTIPART_PARTS = 1000
@@ -36,65 +36,103 @@ MAX_MULTIPART_HEAD = 8192
 # counts towards max_fields_per_part).
 MAX_RECORDS_PER_BODY = 100_000
 
-_Decoder = Callable[[Part, Limits, object | None], list[FieldValue]]
+# (field path, value): the location is the part's. Plain tuples, not FieldValue objects:
+# a JSON body can hold thousands of values and this is the scan's hottest loop.
+Pair = tuple[str, str]
+_Decoder = Callable[[Part, Limits, object | None], list[Pair]]
 
 
-def _walk(
-    obj: object, prefix: str, location: Location, limits: Limits, out: list[FieldValue]
-) -> None:
-    """Depth-first, document order, bounded by depth, field count and value length."""
+def _walk(obj: object, prefix: str, limits: Limits, out: list[Pair]) -> None:
+    """Depth-first, document order, bounded by depth, field count and value length.
+
+    Recursive with the leaves handled inline in the container loops: measured 2-3x
+    faster than an explicit stack of (value, path, depth) tuples.
+    """
     max_depth = limits.max_depth
-    max_fields = limits.max_fields_per_part
     max_chars = limits.max_value_chars
+    room = limits.max_fields_per_part - len(out)
+    if room <= 0:
+        return
     append = out.append
-    stack: list[tuple[object, str, int]] = [(obj, prefix, 0)]
-    pop = stack.pop
-    push = stack.append
-    while stack:
-        value, path, depth = pop()
-        kind = type(value)
-        if kind is str:
-            append(FieldValue(location=location, path=path, value=value[:max_chars]))  # type: ignore[index]
-        elif kind is dict:
-            if depth >= max_depth:
-                continue
-            base = path + "." if path else ""
-            for key, item in reversed(list(value.items())):  # type: ignore[attr-defined]
-                push((item, base + key, depth + 1))
-            continue
-        elif kind is list:
-            if depth >= max_depth:
-                continue
-            elem = path + "[]"
-            for item in reversed(value):  # type: ignore[call-overload]
-                push((item, elem, depth + 1))
-            continue
-        elif kind is int:
-            append(FieldValue(location=location, path=path, value=str(value)))
-        elif kind is float:
-            append(FieldValue(location=location, path=path, value=repr(value)))
-        else:  # bool, None: no data
-            continue
-        if len(out) >= max_fields:
+    str_, int_, float_, dict_, list_ = str, int, float, dict, list
+
+    def leaf(path: str, value: object, kind: type) -> None:
+        if kind is str_:
+            append((path, value[:max_chars]))  # type: ignore[index]
+        elif kind is int_:
+            append((path, str(value)))
+        elif kind is float_:
+            append((path, repr(value)))
+
+    def walk(value: object, path: str, depth: int) -> None:
+        nonlocal room
+        if depth >= max_depth:
             return
+        if type(value) is dict_:
+            base = path + "." if path else ""
+            for key, item in value.items():  # type: ignore[attr-defined]
+                kind = type(item)
+                if kind is str_:
+                    append((base + key, item[:max_chars]))
+                elif kind is dict_ or kind is list_:
+                    walk(item, base + key, depth + 1)
+                    if room <= 0:
+                        return
+                    continue
+                elif kind is int_:
+                    append((base + key, str(item)))
+                elif kind is float_:
+                    append((base + key, repr(item)))
+                else:  # bool, None: no data
+                    continue
+                room -= 1
+                if room <= 0:
+                    return
+        else:  # a list: every element shares the path
+            elem = path + "[]"
+            for item in value:  # type: ignore[attr-defined]
+                kind = type(item)
+                if kind is str_:
+                    append((elem, item[:max_chars]))
+                elif kind is dict_ or kind is list_:
+                    walk(item, elem, depth + 1)
+                    if room <= 0:
+                        return
+                    continue
+                elif kind is int_:
+                    append((elem, str(item)))
+                elif kind is float_:
+                    append((elem, repr(item)))
+                else:
+                    continue
+                room -= 1
+                if room <= 0:
+                    return
+
+    kind = type(obj)
+    if kind is dict_ or kind is list_:
+        walk(obj, prefix, 0)
+    elif kind is str_ or kind is int_ or kind is float_:
+        leaf(prefix, obj, kind)
+    # bool and None carry no data
 
 
-def _json_fields(data: bytes, prefix: str, location: Location, limits: Limits) -> list[FieldValue]:
+def _json_fields(data: bytes, prefix: str, limits: Limits) -> list[Pair]:
     try:
         obj = orjson.loads(data)
     except orjson.JSONDecodeError:
         return []
-    out: list[FieldValue] = []
-    _walk(obj, prefix, location, limits, out)
+    out: list[Pair] = []
+    _walk(obj, prefix, limits, out)
     return out
 
 
-def _json(part: Part, limits: Limits, schemas: object | None) -> list[FieldValue]:
-    return _json_fields(part.data, "", part.location, limits)
+def _json(part: Part, limits: Limits, schemas: object | None) -> list[Pair]:
+    return _json_fields(part.data, "", limits)
 
 
-def _ndjson(part: Part, limits: Limits, schemas: object | None) -> list[FieldValue]:
-    out: list[FieldValue] = []
+def _ndjson(part: Part, limits: Limits, schemas: object | None) -> list[Pair]:
+    out: list[Pair] = []
     loads = orjson.loads
     # json-seq (RFC 7464) starts records with RS (0x1E): treat it as a line break.
     lines = part.data.replace(b"\x1e", b"\n").split(b"\n", MAX_RECORDS_PER_BODY)
@@ -105,23 +143,22 @@ def _ndjson(part: Part, limits: Limits, schemas: object | None) -> list[FieldVal
             obj = loads(line)
         except orjson.JSONDecodeError:
             continue
-        _walk(obj, "", part.location, limits, out)
+        _walk(obj, "", limits, out)
         if len(out) >= limits.max_fields_per_part:
             break
     return out
 
 
-def _text_value(data: bytes, path: str, location: Location, limits: Limits) -> list[FieldValue]:
+def _text_value(data: bytes, path: str, limits: Limits) -> list[Pair]:
     if not data:
         return []
     # Decoding more than max_value_chars * 4 bytes (UTF-8's widest) is wasted work.
     text = data[: limits.max_value_chars * 4].decode("utf-8", "replace")
-    return [FieldValue(location=location, path=path, value=text[: limits.max_value_chars])]
+    return [(path, text[: limits.max_value_chars])]
 
 
-def _sse(part: Part, limits: Limits, schemas: object | None) -> list[FieldValue]:
-    out: list[FieldValue] = []
-    location = part.location
+def _sse(part: Part, limits: Limits, schemas: object | None) -> list[Pair]:
+    out: list[Pair] = []
     lines = part.data.split(b"\n", MAX_RECORDS_PER_BODY * 4)
     event: list[bytes] = []
     for raw in lines + [b""]:
@@ -135,9 +172,9 @@ def _sse(part: Part, limits: Limits, schemas: object | None) -> list[FieldValue]
         # A blank line ends the event; its data lines are joined with LF.
         data = b"\n".join(event)
         event = []
-        fields = _json_fields(data, "", location, limits) if data[:1] in b"{[" else []
+        fields = _json_fields(data, "", limits) if data[:1] in b"{[" else []
         if not fields:
-            fields = _text_value(data, "", location, limits) if data.strip() else []
+            fields = _text_value(data, "", limits) if data.strip() else []
         out.extend(fields)
         if len(out) >= limits.max_fields_per_part:
             del out[limits.max_fields_per_part :]
@@ -145,32 +182,29 @@ def _sse(part: Part, limits: Limits, schemas: object | None) -> list[FieldValue]
     return out
 
 
-def _form_fields(data: bytes, location: Location, limits: Limits) -> list[FieldValue]:
+def _form_fields(data: bytes, limits: Limits) -> list[Pair]:
     if not data:
         return []
     # Cut at the field limit before parsing (parse_qsl's own limit raises instead).
     pairs = data.split(b"&", limits.max_fields_per_part)[: limits.max_fields_per_part]
     text = b"&".join(pairs).decode("utf-8", "replace")
     max_chars = limits.max_value_chars
-    return [
-        FieldValue(location=location, path=name, value=value[:max_chars])
-        for name, value in parse_qsl(text, keep_blank_values=False)
-    ]
+    return [(name, value[:max_chars]) for name, value in parse_qsl(text, keep_blank_values=False)]
 
 
-def _form(part: Part, limits: Limits, schemas: object | None) -> list[FieldValue]:
-    return _form_fields(part.data, part.location, limits)
+def _form(part: Part, limits: Limits, schemas: object | None) -> list[Pair]:
+    return _form_fields(part.data, limits)
 
 
-def _text(part: Part, limits: Limits, schemas: object | None) -> list[FieldValue]:
-    return _text_value(part.data, part.name, part.location, limits)
+def _text(part: Part, limits: Limits, schemas: object | None) -> list[Pair]:
+    return _text_value(part.data, part.name, limits)
 
 
-def _binary(part: Part, limits: Limits, schemas: object | None) -> list[FieldValue]:
+def _binary(part: Part, limits: Limits, schemas: object | None) -> list[Pair]:
     return []
 
 
-def _protobuf(part: Part, limits: Limits, schemas: object | None) -> list[FieldValue]:
+def _protobuf(part: Part, limits: Limits, schemas: object | None) -> list[Pair]:
     try:
         module = importlib.import_module("protocols.protobuf")
     except ImportError:
@@ -179,7 +213,7 @@ def _protobuf(part: Part, limits: Limits, schemas: object | None) -> list[FieldV
     if fields_from_part is None:
         return []
     result: list[FieldValue] = fields_from_part(part, schemas, limits)
-    return result
+    return [(f.path, f.value) for f in result]
 
 
 def _param(params: str, wanted: str) -> str:
@@ -213,13 +247,12 @@ def _disposition(head: bytes) -> tuple[str, bool, str]:
     return name, has_file, ctype
 
 
-def _multipart(part: Part, limits: Limits, schemas: object | None) -> list[FieldValue]:
+def _multipart(part: Part, limits: Limits, schemas: object | None) -> list[Pair]:
     boundary = _param(part.media_type.partition(";")[2], "boundary")
     if not boundary:
         return []
     delimiter = b"--" + boundary.encode("latin-1")
-    out: list[FieldValue] = []
-    location = part.location
+    out: list[Pair] = []
     sections = part.data.split(delimiter, MAX_MULTIPART_PARTS + 1)[1 : MAX_MULTIPART_PARTS + 1]
     for section in sections:
         if section.startswith(b"--"):
@@ -234,9 +267,9 @@ def _multipart(part: Part, limits: Limits, schemas: object | None) -> list[Field
         if body.endswith(b"\r\n"):
             body = body[:-2]
         if ctype == "application/json" or ctype.endswith("+json"):
-            out.extend(_json_fields(body, name, location, limits))
+            out.extend(_json_fields(body, name, limits))
         else:
-            out.extend(_text_value(body, name, location, limits))
+            out.extend(_text_value(body, name, limits))
         if len(out) >= limits.max_fields_per_part:
             del out[limits.max_fields_per_part :]
             break
@@ -256,6 +289,16 @@ _DECODERS: dict[str, _Decoder] = {
 
 def decode_part(part: Part, limits: Limits, schemas: object | None = None) -> list[FieldValue]:
     """The field values of one part (empty when it holds none or cannot be parsed)."""
+    location = part.location
+    return [
+        FieldValue(location=location, path=path, value=value)
+        for path, value in field_pairs(part, limits, schemas)
+    ]
+
+
+def field_pairs(part: Part, limits: Limits, schemas: object | None = None) -> list[Pair]:
+    """`decode_part` without the objects: (path, value) pairs, all in `part.location`.
+    The engine's hot path."""
     decoder = _DECODERS.get(part.media_type)
     if decoder is None:
         media = part.media_type.lower()
