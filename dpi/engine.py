@@ -22,6 +22,8 @@ from dpi.capture import Frame
 from dpi.classify import ClassifierSet, sibling_tokens
 from dpi.decode import DecodeError, Decoder
 from dpi.inventory import Inventory
+from dpi.layers import LayerError, LayerFactory, StreamLayer
+from dpi.observer import Observer
 from dpi.reassembly import Closed, Data, Flow, Gap, Opened, Reassembler, ReassemblyLimits, Side
 from dpi.registry import dissector_by_name, dissector_classes
 from protocols.base import (
@@ -63,6 +65,9 @@ class _FlowState:
     pending: list[tuple[Side, bytes, int]] = field(default_factory=list)
     pending_bytes: dict[Side, int] = field(default_factory=lambda: {Side.CLIENT: 0, Side.SERVER: 0})
     closed: set[Side] = field(default_factory=set)
+    # A stream layer (TLS) under the dissector, once one was recognised.
+    layer: StreamLayer | None = None
+    layer_checked: bool = False
 
 
 @dataclass(slots=True)
@@ -82,6 +87,9 @@ class ScanStats:
     messages: Counter[str] = field(default_factory=Counter)
     flows_by_protocol: Counter[str] = field(default_factory=Counter)
     unidentified_flows: int = 0
+    # Flows under a stream layer that could not be decrypted (TLS without keys).
+    encrypted_flows: int = 0
+    decrypted_flows: int = 0
     protocol_errors: int = 0
     bugs: int = 0
     values: int = 0
@@ -115,6 +123,8 @@ class Engine:
         options: DissectorOptions | None = None,
         classifiers: ClassifierSet | None = None,
         strict: bool = False,
+        observers: list[Observer] | None = None,
+        layers: list[LayerFactory] | None = None,
     ) -> None:
         self.limits = limits or Limits()
         self.options = options or DissectorOptions()
@@ -130,6 +140,9 @@ class Engine:
         self._dissectors = dissector_classes()
         self._servers: dict[tuple[bytes, int], str] = {}
         self._last_ts = 0
+        self.observers = list(observers or [])
+        self.layers = list(layers or [])
+        self._layers_by_name = {factory.name: factory for factory in self.layers}
 
     # -- input -------------------------------------------------------------------------
 
@@ -191,6 +204,41 @@ class Engine:
         return Direction.REQUEST if side is Side.CLIENT else Direction.RESPONSE
 
     def _data(self, state: _FlowState, side: Side, data: bytes, ts_ns: int) -> None:
+        layer = state.layer
+        if layer is None:
+            self._plain(state, side, data, ts_ns)
+        else:
+            self._through_layer(state, layer, lambda: layer.feed(side, data, ts_ns))
+
+    def _through_layer(self, state: _FlowState, layer: StreamLayer, call: object) -> None:
+        """Run one layer call; its plaintext goes on to the dissector (or its probe)."""
+        try:
+            chunks = call()  # type: ignore[operator]
+        except LayerError:
+            self.stats.anomalies[f"{layer.name}_error"] += 1
+            state.status = FlowStatus.FAILED
+            state.dissector = None
+            state.layer = None
+            return
+        for side, plain, ts_ns in chunks:
+            if state.layer is None:
+                break
+            self._plain(state, side, plain, ts_ns)
+
+    def _attach_layer(self, state: _FlowState, factory: LayerFactory) -> None:
+        """Put a layer under the flow and run what was held through it."""
+        layer = state.layer = factory.create()
+        state.layer_checked = True
+        pending, state.pending = state.pending, []
+        state.pending_bytes = {Side.CLIENT: 0, Side.SERVER: 0}
+        for observer in self.observers:
+            observer.flow_layer(state.flow, layer.name, layer.info())
+        for side, data, ts_ns in pending:
+            if state.layer is not layer:
+                break
+            self._through_layer(state, layer, lambda s=side, d=data, t=ts_ns: layer.feed(s, d, t))
+
+    def _plain(self, state: _FlowState, side: Side, data: bytes, ts_ns: int) -> None:
         status = state.status
         if status is FlowStatus.ACTIVE:
             assert state.dissector is not None
@@ -201,6 +249,11 @@ class Engine:
             self._probe(state)
 
     def _gap(self, state: _FlowState, side: Side, size: int) -> None:
+        layer = state.layer
+        if layer is not None:
+            # The layer resyncs on its own records; the plaintext lost is of unknown size.
+            self._through_layer(state, layer, lambda: layer.gap(side, size))
+            size = 0
         if state.status is FlowStatus.ACTIVE:
             self._guard(state, lambda d: d.gap(self._direction(side), size))
         elif state.status is FlowStatus.PROBING:
@@ -224,9 +277,22 @@ class Engine:
                 if side not in state.closed:
                     state.closed.add(side)
                     self._guard(state, lambda d, s=side: d.close(self._direction(s), ts_ns))
+        layer = state.layer
+        if layer is not None:
+            if layer.decrypting:
+                self.stats.decrypted_flows += 1
+            else:
+                self.stats.encrypted_flows += 1
+            for observer in self.observers:
+                observer.flow_layer(state.flow, layer.name, layer.info())
+            state.layer = None
+            if state.status is FlowStatus.PROBING and not layer.decrypting:
+                state.status = FlowStatus.OPAQUE
         if state.status is FlowStatus.PROBING:
             self.stats.unidentified_flows += 1
             state.status = FlowStatus.OPAQUE
+            for observer in self.observers:
+                observer.flow_unidentified(state.flow)
 
     # -- dissector choice --------------------------------------------------------------
 
@@ -240,8 +306,19 @@ class Engine:
 
     def _probe(self, state: _FlowState, final: bool = False) -> None:
         flow = state.flow
+        if state.layer is not None and not state.layer.decrypting:
+            return  # nothing readable will come: the flow is reported as encrypted
         client_data = self._joined(state, Side.CLIENT)
         server_data = self._joined(state, Side.SERVER)
+        if not state.layer_checked and state.layer is None and self.layers:
+            layer_pending = False
+            for factory in self.layers:
+                verdict = factory.probe(client_data, server_data)
+                if verdict is Probe.YES:
+                    self._attach_layer(state, factory)
+                    return
+                layer_pending |= verdict is Probe.NEED_MORE
+            state.layer_checked = not layer_pending
         undecided = False
         for cls in self._candidates(flow):
             verdicts = []
@@ -279,7 +356,10 @@ class Engine:
     def _activate(self, state: _FlowState, cls: type[Dissector]) -> None:
         state.dissector = cls(self.limits, self.options)
         state.status = FlowStatus.ACTIVE
+        state.layer_checked = True
         self.stats.flows_by_protocol[cls.name] += 1
+        for observer in self.observers:
+            observer.flow_identified(state.flow, cls.name)
         pending, state.pending = state.pending, []
         for side, data, ts_ns in pending:
             if state.status is not FlowStatus.ACTIVE:
@@ -328,6 +408,15 @@ class Engine:
             for direction, data in sorted(handoff.leftover.items(), key=lambda kv: kv[0] != Direction.REQUEST)
             if data
         ]
+        factory = self._layers_by_name.get(handoff.protocol)
+        if factory is not None and state.layer is None:
+            # STARTTLS-style upgrade: the dissector stays and reads the plaintext.
+            layer = state.layer = factory.create()
+            for observer in self.observers:
+                observer.flow_layer(state.flow, layer.name, layer.info())
+            for side, data, ts_ns in leftovers:
+                self._through_layer(state, layer, lambda s=side, d=data, t=ts_ns: layer.feed(s, d, t))
+            return
         if handoff.protocol == "opaque":
             state.status = FlowStatus.OPAQUE
             state.dissector = None
@@ -361,6 +450,8 @@ class Engine:
 
     def _message(self, flow: Flow, message: Message) -> None:
         self.stats.messages[message.protocol] += 1
+        for observer in self.observers:
+            observer.message(flow, message)
         server = self._server(flow)
         client = flow.client[0]
         inventory = self.inventory
@@ -379,7 +470,7 @@ class Engine:
             # looked up once per field of the part, not once per value.
             groups: dict[str, list[str]] = {}
             for path, text in pairs:
-                if text and not text.isspace():
+                if text:  # empty strings carry nothing; whitespace is rare, scored as is
                     values = groups.get(path)
                     if values is None:
                         groups[path] = [text]
