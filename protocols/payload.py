@@ -128,7 +128,8 @@ def _json_fields(data: bytes, prefix: str, limits: Limits) -> list[Pair]:
 
 
 def _json(part: Part, limits: Limits, schemas: object | None) -> list[Pair]:
-    return _json_fields(part.data, "", limits)
+    # A named part (a JSON column, a JSON header) prefixes its paths: `profile.phone`.
+    return _json_fields(part.data, part.name, limits)
 
 
 def _ndjson(part: Part, limits: Limits, schemas: object | None) -> list[Pair]:
@@ -143,7 +144,7 @@ def _ndjson(part: Part, limits: Limits, schemas: object | None) -> list[Pair]:
             obj = loads(line)
         except orjson.JSONDecodeError:
             continue
-        _walk(obj, "", limits, out)
+        _walk(obj, part.name, limits, out)
         if len(out) >= limits.max_fields_per_part:
             break
     return out
