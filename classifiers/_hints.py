@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from itertools import pairwise
 
 # camelCase and PascalCase boundaries, digits, then any non-alphanumeric separator.
 _CAMEL = re.compile(r"([a-z0-9])([A-Z])|([A-Z]+)([A-Z][a-z])")
@@ -27,6 +28,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "nacimiento": ("birth",),
     "ssn": ("ssn",),
     "socialsecurity": ("ssn",),
+    "socsec": ("ssn",),
     "pan": ("card", "number"),
     "ccnum": ("card", "number"),
     "cc": ("card",),
@@ -39,6 +41,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "cvv2": ("cvv",),
     "cvc2": ("cvv",),
     "cid": ("cvv",),
+    "cvn": ("cvv",),
     "csc": ("cvv",),
     "securitycode": ("cvv",),
     "exp": ("expiry",),
@@ -49,6 +52,9 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "tel": ("phone",),
     "telephone": ("phone",),
     "telefon": ("phone",),
+    "telefonnummer": ("phone",),
+    "rufnummer": ("phone",),
+    "telefone": ("phone",),
     "telefono": ("phone",),
     "mobile": ("phone",),
     "cell": ("phone",),
@@ -63,6 +69,8 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "icd10": ("icd",),
     "icd10cm": ("icd",),
     "dx": ("diagnosis",),
+    "diag": ("diagnosis",),
+    "diagnose": ("diagnosis",),
     "memberid": ("member", "id"),
     "mbi": ("medicare",),
     "zip": ("postal",),
@@ -85,11 +93,22 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "prenom": ("first", "name"),
     "nombre": ("name",),
     "apellido": ("last", "name"),
+    "apellidos": ("last", "name"),
+    "cognome": ("last", "name"),
+    "nome": ("name",),
+    "voornaam": ("first", "name"),
+    "achternaam": ("last", "name"),
+    # Database-column abbreviation: `first_nm`, `emp_last_nm`.
+    "nm": ("name",),
     "pwd": ("password",),
     "passwd": ("password",),
     "pass": ("password",),
     "passphrase": ("password",),
     "passwort": ("password",),
+    "kennwort": ("password",),
+    "senha": ("password",),
+    "motdepasse": ("password",),
+    "wachtwoord": ("password",),
     "contrasena": ("password",),
     "apikey": ("api", "key"),
     "accesskey": ("access", "key"),
@@ -113,6 +132,8 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "dl": ("driver", "license"),
     "licence": ("license",),
     "passportno": ("passport", "number"),
+    # ICAO 9303 calls the passport a travel document (`travelDocumentNumber`).
+    "traveldocument": ("passport",),
     "ip": ("ip",),
     "ipaddr": ("ip", "address"),
 }
@@ -134,7 +155,7 @@ def name_tokens(name: str) -> frozenset[str]:
         if extra:
             tokens.update(extra)
     # Adjacent pairs joined, so `cc_num` or `api-key` hit `ccnum` / `apikey` synonyms.
-    for a, b in zip(raw, raw[1:]):
+    for a, b in pairwise(raw):
         extra = SYNONYMS.get(a + b)
         if extra:
             tokens.update(extra)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from typing import ClassVar
 
+from classifiers._hints import name_tokens
 from classifiers.base import Category, Classifier, FieldContext, Finding
 
 # MM, separator, YY or 20YY; the month 01-12 (one-digit month allowed with a separator).
@@ -30,6 +31,10 @@ _YEAR2 = re.compile(r"[0-9]{2}")
 
 _EXPIRY_TOKENS = frozenset({"expiry", "expiration", "thru", "through"})
 _CARD_TOKENS = frozenset({"card", "cvv", "cardholder", "pan", "ccnum"})
+# An API or table about cards (`POST /v1/customers/{id}/cards`, `billing.cards`) is card
+# context too. Templates are short; a longer one would not add tokens worth the work.
+_API_CARD_TOKENS = frozenset({"card", "cards", "payment", "payments"})
+_MAX_API = 256
 # Time-to-live and token-lifetime names: `expires_in`, `expires_at`.
 _NOT_CARD = frozenset({"in", "at", "ttl", "seconds", "token"})
 
@@ -53,6 +58,8 @@ class CardExpiryClassifier(Classifier):
         names = ctx.name_tokens
         expiry = not _EXPIRY_TOKENS.isdisjoint(names) and _NOT_CARD.isdisjoint(names)
         card = not _CARD_TOKENS.isdisjoint(names | ctx.path_tokens | ctx.sibling_tokens)
+        if expiry and not card and ctx.api:
+            card = not _API_CARD_TOKENS.isdisjoint(name_tokens(ctx.api[:_MAX_API]))
         if not expiry and not card:
             return None
         value = value.strip()

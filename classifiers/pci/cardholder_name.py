@@ -31,7 +31,8 @@ _PAYMENT_TOKENS = frozenset({"card", "payment", "cards"})
 _OTHER_NAMES = frozenset({"brand", "bank", "issuer", "product", "network", "type", "nick",
                           "nickname", "file", "user", "username", "display", "scheme",
                           "merchant", "company", "business"})
-_EMPTY = frozenset({"true", "false", "null", "none", "n/a", "unknown"})
+_EMPTY = frozenset({"true", "false", "null", "none", "n/a", "unknown", "tbd", "redacted",
+                    "anonymous", "test"})
 
 
 class CardholderNameClassifier(Classifier):

@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import importlib.util
 import re
-from pathlib import Path
 from collections.abc import Callable
 from functools import lru_cache
+from pathlib import Path
 from typing import ClassVar
 
 from classifiers.base import Category, Classifier, FieldContext, Finding

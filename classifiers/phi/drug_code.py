@@ -24,6 +24,7 @@ _DASHED = re.compile(r"[0-9]{4}-[0-9]{4}-[0-9]{2}|[0-9]{5}-[0-9]{3,4}-[0-9]{1,2}
 _NOT_NDC = re.compile(r"[0-9]{5}-[0-9]{3}-[0-9]")
 
 _NDC_TOKENS = frozenset({"ndc"})
+_CODE_LEAVES = frozenset({"code", "id", "number", "identifier"})
 _DRUG_TOKENS = frozenset({"drug", "drugs", "medication", "medications", "medicine", "rx",
                           "pharmacy", "prescription"})
 
@@ -60,6 +61,10 @@ class DrugCodeClassifier(Classifier):
             return None
         if not _NDC_TOKENS.isdisjoint(names):
             return self.finding(self.DIGITS_NDC_HINT, "pattern ndc_digits, field name hint")
-        if not _DRUG_TOKENS.isdisjoint(ctx.name_tokens):
+        if not _DRUG_TOKENS.isdisjoint(ctx.name_tokens) or (
+            not _DRUG_TOKENS.isdisjoint(ctx.path_tokens)
+            and not _CODE_LEAVES.isdisjoint(ctx.name_tokens)
+        ):
+            # `drug_code`, or `medication.code`: the code of a drug object.
             return self.finding(self.DIGITS_DRUG_HINT, "pattern ndc_digits, drug field hint")
         return None

@@ -68,7 +68,8 @@ _WORDS = re.compile(r"[^\W\d_][\w\s.,;:'()/%+&-]*", re.UNICODE)
 _MIN_LETTERS = 3
 # Values that say "nothing" in clinical fields, and booleans.
 _EMPTY_WORDS = frozenset({"none", "n/a", "na", "null", "nil", "no", "yes", "true", "false",
-                          "unknown", "nka", "nkda", "normal", "other", "-"})
+                          "unknown", "nka", "nkda", "normal", "other", "-", "tbd",
+                          "redacted"})
 # Regex input limit (convention 5): clinical notes can be long; a term in the first
 # 2 KiB is evidence enough, and the regex cost stays bounded.
 _MAX_TEXT = 2048

@@ -27,6 +27,8 @@ _MIN_DIGITS = 4
 
 _ID_TOKENS = frozenset({"id", "number", "no", "num", "nr", "identifier"})
 _PATIENT_TOKENS = frozenset({"patient", "chart"})
+# Parents of an `id` leaf: a patient object or a collection of them (`patients[].id`).
+_PATIENT_PARENTS = _PATIENT_TOKENS | {"patients", "charts"}
 
 
 class MedicalRecordNumberClassifier(Classifier):
@@ -62,7 +64,7 @@ class MedicalRecordNumberClassifier(Classifier):
         elif (
             names <= _ID_TOKENS | {"mrn"}
             and names
-            and not _PATIENT_TOKENS.isdisjoint(ctx.path_tokens)
+            and not _PATIENT_PARENTS.isdisjoint(ctx.path_tokens)
         ):
             confidence, reason = self.PATIENT_PATH, "id field of a patient object"
         else:

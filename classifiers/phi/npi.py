@@ -24,7 +24,8 @@ _PROVIDER_TOKENS = frozenset({"provider", "prescriber", "physician", "practition
                               "doctor", "referring", "rendering", "billing", "attending"})
 # Names of time fields: their 10-digit epoch values pass Luhn one time in ten.
 _TIME_TOKENS = frozenset({"at", "time", "timestamp", "ts", "date", "epoch", "created",
-                          "updated", "expires", "expiry", "since", "until", "modified"})
+                          "updated", "expires", "expiry", "since", "until", "modified",
+                          "iat", "nbf", "exp"})
 _OTHER_ID_TOKENS = frozenset({"order", "invoice", "transaction", "account", "phone",
                               "customer", "user", "tracking", "sku"})
 

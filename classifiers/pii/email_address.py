@@ -23,11 +23,13 @@ from typing import ClassVar
 
 from classifiers.base import Category, Classifier, FieldContext, Finding
 
-# Atext of RFC 5322 3.2.3 plus any Unicode letter/digit (RFC 6531); a local part is at
-# most 64 octets (RFC 5321 4.5.3.1.1) and a domain label at most 63.
+# Atext of RFC 5322 3.2.3 plus any Unicode letter/digit (RFC 6531), less `/`: legal but
+# unseen in real addresses, while `dir/user@host.log` paths and `ssh://git@host` URLs
+# are everywhere; a `/` right before the local part also rules the match out. A local
+# part is at most 64 octets (RFC 5321 4.5.3.1.1) and a domain label at most 63.
 _EMAIL = re.compile(
     r"(?<![\w.!#$%&'*+/=?^`{|}~-])"
-    r"(?P<local>[\w!#$%&'*+/=?^`{|}~-][\w.!#$%&'*+/=?^`{|}~-]{0,63})"
+    r"(?P<local>[\w!#$%&'*+=?^`{|}~-][\w.!#$%&'*+=?^`{|}~-]{0,63})"
     r"@"
     r"(?P<domain>(?:[^\W_](?:[\w-]{0,61}[^\W_])?\.)+(?P<tld>[^\W\d_]{2,63}|xn--[a-z0-9-]{2,59}))"
     r"(?![\w-]|\.[^\W_])"
@@ -67,7 +69,7 @@ class EmailAddressClassifier(Classifier):
             local, domain, tld = m.group("local"), m.group("domain"), m.group("tld")
             if local.endswith(".") or ".." in local or tld.lower() in _FILE_TLDS:
                 continue
-            if self._in_url_userinfo(value, m.start()):
+            if self._in_url_userinfo(value, m.start()) or self._ssh_remote(value, m.end()):
                 continue
             whole = m.group(0) == stripped
             domain_l = domain.lower()
@@ -88,6 +90,17 @@ class EmailAddressClassifier(Classifier):
                 reasons.append("reserved example domain (RFC 2606/6761)")
             return self.finding(confidence, ", ".join(reasons), None if whole else m.span())
         return None
+
+    @staticmethod
+    def _ssh_remote(value: str, end: int) -> bool:
+        """`git@github.com:org/repo.git`: scp-like SSH syntax (user@host:path), a login
+        on a host, not a mailbox. A colon then a path character right after the domain
+        never ends an e-mail address (a sentence's colon is followed by a space)."""
+        return (
+            end + 1 < len(value)
+            and value[end] == ":"
+            and (value[end + 1].isalnum() or value[end + 1] in "~/._-")
+        )
 
     @staticmethod
     def _in_url_userinfo(value: str, start: int) -> bool:

@@ -39,6 +39,8 @@ _V6 = re.compile(
     r"(?:%[\w.]{1,16})?(?![\w:])"
 )
 # Field names saying the dotted value is a version, not an address.
+# Headers that carry the server's own address (RFC 9110 section 7.2, RFC 9113 8.3.1).
+_ADDRESSING_HEADERS = frozenset({"host", ":authority", "x-forwarded-host", "x-forwarded-server"})
 _VERSION_TOKENS = frozenset(
     {
         "version",
@@ -91,6 +93,11 @@ class IpAddressClassifier(Classifier):
             return None
         if not ctx.name_tokens.isdisjoint(_VERSION_TOKENS):
             return None
+        if ctx.location in ("header", "metadata") and ctx.path.lower() in _ADDRESSING_HEADERS:
+            # The server's own address in Host/:authority is protocol addressing, not
+            # data about anyone (spec: "an address carried as data in a payload").
+            return None
+        versions_nearby = not ctx.sibling_tokens.isdisjoint(_VERSION_TOKENS)
         stripped = value.strip()
         hinted = self.hinted(ctx)
         best: Finding | None = None
@@ -100,20 +107,25 @@ class IpAddressClassifier(Classifier):
                     break
                 if self._product_token_before(value, m.start()):
                     continue
-                found = self._judge(m.group(0), m.span(), stripped, hinted)
+                found = self._judge(m.group(0), m.span(), stripped, hinted, versions_nearby)
                 if found and (best is None or found.confidence > best.confidence):
                     best = found
         if has_colon and value.count(":") >= 2:
             for n, m in enumerate(_V6.finditer(value)):
                 if n >= _MAX_CANDIDATES:
                     break
-                found = self._judge(m.group(0), m.span(), stripped, hinted)
+                found = self._judge(m.group(0), m.span(), stripped, hinted, versions_nearby)
                 if found and (best is None or found.confidence > best.confidence):
                     best = found
         return best
 
     def _judge(
-        self, text: str, span: tuple[int, int], stripped: str, hinted: bool
+        self,
+        text: str,
+        span: tuple[int, int],
+        stripped: str,
+        hinted: bool,
+        versions_nearby: bool = False,
     ) -> Finding | None:
         is_v6 = ":" in text
         if is_v6:
@@ -138,17 +150,23 @@ class IpAddressClassifier(Classifier):
             return self.finding(conf, f"{family} valid, non-routable", out_span, True)
         if hinted:
             return self.finding(0.97, f"{family} valid, field name hint", out_span, True)
-        if addr.version == 4 and self._version_like(text):
+        if addr.version == 4 and self._version_like(text, versions_nearby):
             return self.finding(0.45, "IPv4 valid, version-like", out_span, True)
         return self.finding(0.9 if whole else 0.8, f"{family} valid", out_span, True)
 
     @staticmethod
-    def _version_like(text: str) -> bool:
-        """`1.0.0.0`, `4.2.1.3`: assembly and package versions look like this; so do
-        network addresses ending in `.0` and public resolvers (`8.8.8.8`), neither of
-        which is anyone's address. Reported only with a hint."""
+    def _version_like(text: str, versions_nearby: bool) -> bool:
+        """`1.0.0.0`, `4.2.1.3`, `3.7.101.18`: assembly and package versions look like
+        this; so do network addresses ending in `.0` and public resolvers (`8.8.8.8`),
+        neither of which is anyone's address. Two leading single-digit parts are a
+        version far more often than an address; next to fields named like versions, a
+        small first part is too. Reported only with a hint."""
         octets = text.split(".")
-        return octets[-1] == "0" or all(len(o) == 1 for o in octets)
+        if octets[-1] == "0" or all(len(o) == 1 for o in octets):
+            return True
+        if len(octets[0]) == 1 and len(octets[1]) == 1:
+            return True
+        return versions_nearby and len(octets[0]) <= 2
 
     @staticmethod
     def _netmask(text: str) -> bool:

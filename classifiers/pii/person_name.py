@@ -230,6 +230,7 @@ _PLACEHOLDERS = frozenset(
         "nobody",
         "root",
         "example",
+        "redacted",
     }
 )
 _NAME_PUNCT = frozenset("'’-.")
@@ -274,7 +275,7 @@ class PersonNameClassifier(Classifier):
             return False
         words = value.split()
         capitalised = 0
-        for i, word in enumerate(words):
+        for word in words:
             if not all(ch.isalpha() or ch in _NAME_PUNCT for ch in word):
                 return False  # digits, `@`, `_`, `/`: not a name
             if not any(ch.isalpha() for ch in word):
@@ -283,7 +284,9 @@ class PersonNameClassifier(Classifier):
             if first.isalpha() and not first.islower():
                 # Uppercase, or a script without case (CJK, Arabic...).
                 capitalised += 1
-            elif i > 0 and word.lower() in _PARTICLES:
+            elif word in _PARTICLES and len(words) > 1:
+                # Also first: a surname field holds `de Vries`, `da Silva`, `van der Berg`
+                # (the particle keeps its lower case when the surname stands alone).
                 continue
             else:
                 return False

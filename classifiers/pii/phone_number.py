@@ -36,6 +36,11 @@ _PHONE_CHARS = re.compile(r"\+?[0-9 ().\-/]+(?:\s*(?:x|ext\.?)\s*[0-9]{1,6})?", 
 _DATE_LIKE = re.compile(r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{4}")
 # `(201) 555-0123`: North American display form, rare for anything but a phone.
 _NANP_DISPLAY = re.compile(r"\(\d{3}\) ?\d{3}-\d{4}")
+# NANP layouts (`(201) 555-0123`, `201-555-0123`, `201.555.0123`): a value written this
+# way is judged as a North American number only. Tried against every likely region, ten
+# digits are valid somewhere far too often (`123-456-7890`, `(555) 555-5555` pass in
+# some numbering plan), and placeholders are exactly what test fixtures hold.
+_NANP_LAYOUT = re.compile(r"(?:\+?1[ .-]?)?(?:\(\d{3}\) ?|\d{3}-)\d{3}-\d{4}|\d{3}\.\d{3}\.\d{4}")
 # Regions tried for a hinted national number without a country code: the most common
 # in API traffic. The first one that validates wins.
 _REGIONS = ("US", "GB", "DE", "FR", "IN", "BR", "JP", "CN", "AU", "ES", "IT", "NL", "CA", "MX")
@@ -65,7 +70,10 @@ class PhoneNumberClassifier(Classifier):
             return None
         # `contact` alone is a weak hint: it also names e-mails and people.
         hinted = self.hinted(ctx) and ctx.name_tokens != frozenset({"contact"})
-        if first == "+" or value.startswith("00"):
+        # `00` is the international prefix only in a written number: a bare run of digits
+        # starting with zeros is an account or reference number far more often.
+        dialled = value.startswith("00") and (hinted or not value.isdigit())
+        if first == "+" or dialled:
             international = "+" + value[2:] if first == "0" else value
             if not self._valid(international, None):
                 return None
@@ -73,7 +81,8 @@ class PhoneNumberClassifier(Classifier):
                 return self.finding(0.97, "E.164 number valid, field name hint", validated=True)
             return self.finding(0.85, "E.164 number valid", validated=True)
         if hinted:
-            for region in _REGIONS:
+            regions = ("US",) if _NANP_LAYOUT.fullmatch(value) else _REGIONS
+            for region in regions:
                 if self._valid(value, region):
                     return self.finding(
                         0.92,

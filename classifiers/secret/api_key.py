@@ -90,11 +90,22 @@ _AWS_SECRET = re.compile(r"[A-Za-z0-9/+]{40}")
 # Generic key values: one token of URL-safe/base64/hex characters.
 _GENERIC = re.compile(r"[A-Za-z0-9_\-+/=.~]+")
 _GENERIC_MIN, _GENERIC_MAX = 16, 512
+# Shortest value taken as a (weak) key when the parameter name says it is one.
+_WEAK_MIN = 6
+_TRANSPORT_LOCATIONS = frozenset({"query", "header", "cookie", "metadata"})
+# Values that name a key rather than being one (documentation and templates).
+_KEY_PLACEHOLDERS = frozenset(
+    {"your_api_key", "yourapikey", "api_key", "apikey", "changeme", "undefined", "null",
+     "none", "redacted", "xxxxxx", "xxxxxxxx", "<api_key>", "demo_key", "test_key"}
+)
 # Bits per character; see the module docstring.
 GENERIC_ENTROPY = 3.0
 # Field-name pairs that name an API key (`api_key`, `access_key`, `secret_key`...).
 _KEY_QUALIFIERS = frozenset({"api", "access", "secret", "subscription", "client", "app",
-                             "application", "developer", "license", "master", "service"})
+                             "application", "developer", "license", "master", "service",
+                             # Vendor names: `stripe_key`, `sendgridKey`, `openai_key`.
+                             "stripe", "sendgrid", "openai", "twilio", "mailgun", "github",
+                             "slack", "aws", "google", "mapbox", "algolia", "datadog"})
 _METADATA_TOKENS = frozenset({"at", "created", "updated", "expires", "expiry", "date", "time",
                               "name", "type", "enabled", "count", "length", "prefix", "hint",
                               "url", "last4", "status", "label", "description", "scope"})
@@ -104,7 +115,8 @@ class ApiKeyClassifier(Classifier):
     data_type = "API_KEY"
     category = Category.SECRET
     hints = frozenset({"api", "key", "apikey"})
-    min_len = 16
+    # Known formats and random keys are 16+; a named key parameter may be shorter.
+    min_len = _WEAK_MIN
     max_len = 1 << 20
     # A known format is unambiguous: one value is enough.
     min_share = 0.05
@@ -115,7 +127,9 @@ class ApiKeyClassifier(Classifier):
 
     def score(self, value: str, ctx: FieldContext) -> Finding | None:
         n = len(value)
-        if n < self.min_len:
+        if n < _GENERIC_MIN:
+            if n >= _WEAK_MIN and ctx.location in _TRANSPORT_LOCATIONS:
+                return self._hinted(value.strip(), ctx)
             return None
         if n >= _SHORTEST_FORMAT:
             found = self._known_format(value[:_MAX_TEXT], ctx)
@@ -155,11 +169,18 @@ class ApiKeyClassifier(Classifier):
                                 "known format: aws_secret_access_key, field name hint")
         if not self._key_hint(names):
             return None
-        if not _GENERIC_MIN <= len(text) <= _GENERIC_MAX or _GENERIC.fullmatch(text) is None:
+        if not _WEAK_MIN <= len(text) <= _GENERIC_MAX or _GENERIC.fullmatch(text) is None:
             return None
-        if not looks_random(text, GENERIC_ENTROPY):
-            return None
-        return self.finding(self.GENERIC_HINTED, "field name hint, high entropy value")
+        if len(text) >= _GENERIC_MIN and looks_random(text, GENERIC_ENTROPY):
+            return self.finding(self.GENERIC_HINTED, "field name hint, high entropy value")
+        if ctx.location in _TRANSPORT_LOCATIONS and text.lower() not in _KEY_PLACEHOLDERS:
+            # A parameter or header named as an API key carries one, weak or not: a key
+            # sent in a URL or header is exposed whatever its strength (e.g. `apiKey=`
+            # in a query string ends up in every proxy and server log).
+            return self.finding(self.WEAK_HINTED, "field name hint, low entropy value")
+        return None
+
+    WEAK_HINTED: ClassVar[float] = 0.7
 
     def hinted(self, ctx: FieldContext) -> bool:
         # `hints` lists tokens; an API key needs a pair of them (`api`+`key`), not one.
@@ -167,7 +188,7 @@ class ApiKeyClassifier(Classifier):
 
     @staticmethod
     def _key_hint(names: frozenset[str]) -> bool:
-        if "apikey" in names:
+        if "apikey" in names or {"api", "key"} <= names:
             return True
         if "api" in names and ("token" in names or "secret" in names):
             return True

@@ -30,6 +30,12 @@ from classifiers.secret._entropy import looks_random
 # RFC 6750 b64token (token68): the scheme, spaces, then the credentials.
 _BEARER = re.compile(r"(?<![A-Za-z0-9])[Bb][Ee][Aa][Rr][Ee][Rr] +([A-Za-z0-9\-._~+/]+=*)")
 MIN_BEARER = 16  # shorter "tokens" are placeholders and test values (`Bearer abc`)
+# In an Authorization header the scheme itself says the value is a credential (RFC 6750
+# section 2.1): shorter tokens count there (the RFC's own example is 15 characters),
+# placeholders excepted.
+MIN_BEARER_IN_HEADER = 8
+_AUTH_HEADERS = frozenset({"authorization", "proxy-authorization"})
+_PLACEHOLDERS = frozenset({"null", "undefined", "none", "token", "<token>", "redacted", "xxxxxxxx"})
 # Compact JWS (3 parts) or JWE (5 parts); base64url without padding (RFC 7515 sec. 2).
 _PART = r"[A-Za-z0-9_-]"
 _JWT = re.compile(
@@ -46,7 +52,12 @@ _NOT_CREDENTIAL = frozenset({"csrf", "xsrf", "type", "expires", "expiry", "in", 
                              "url", "uri", "endpoint", "name", "count", "length", "hint",
                              "kind", "scope", "format", "locale", "lang", "language",
                              "timeout", "duration", "api", "status", "created", "updated",
-                             "date", "time", "timestamp", "secs", "seconds", "max", "age"})
+                             "date", "time", "timestamp", "secs", "seconds", "max", "age",
+                             # Pagination and sync cursors (`next_page_token`, AWS
+                             # `NextToken`, `continuation_token`): opaque, random-looking
+                             # and named token, yet they grant nothing.
+                             "page", "next", "cursor", "continuation", "pagination",
+                             "sync", "offset", "resume"})
 _SESSION_VALUE = re.compile(r"[A-Za-z0-9\-._~+/=%:]+")
 _SESSION_MIN, _SESSION_MAX = 16, 4096
 SESSION_ENTROPY = 3.0
@@ -72,8 +83,11 @@ class BearerTokenClassifier(Classifier):
             return None
         text = value[:_MAX_TEXT]
         if "earer" in text or "EARER" in text:
+            in_header = ctx.path.lower() in _AUTH_HEADERS and ctx.location in ("header", "metadata")
+            shortest = MIN_BEARER_IN_HEADER if in_header else MIN_BEARER
             for m in _BEARER.finditer(text):
-                if len(m.group(1)) >= MIN_BEARER:
+                token = m.group(1)
+                if len(token) >= shortest and token.lower() not in _PLACEHOLDERS:
                     return self.finding(self.BEARER, "bearer scheme", m.span(1))
         if "eyJ" in text:
             for m in _JWT.finditer(text):

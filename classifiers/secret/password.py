@@ -38,7 +38,9 @@ _METADATA_TOKENS = frozenset({
     "history", "last", "set", "hint", "type", "mode", "field", "label", "placeholder",
     "rotation", "status", "valid", "validity", "score", "ttl",
 })
-_EMPTY_WORDS = frozenset({"true", "false", "null", "none", "undefined", "nil", "yes", "no"})
+# Also redaction and placeholder words left where a value was removed.
+_EMPTY_WORDS = frozenset({"true", "false", "null", "none", "undefined", "nil", "yes", "no",
+                          "n/a", "redacted", "unknown"})
 # ISO 8601 dates and date-times: a timestamp in a password field is metadata.
 _TIMESTAMP = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}(?:[T ][0-9]{2}:[0-9]{2}.*)?")
 # Redaction masks: three or more of only mask characters (`***`, `xxxxxxxx`).

@@ -88,3 +88,13 @@ def test_reason_never_quotes_value(value: str, path: str, minimum: float) -> Non
     assert found is not None
     local = value.split("@")[0].split()[-1]
     assert value not in found.reason and local not in found.reason
+
+
+def test_paths_and_ssh_urls_are_not_addresses() -> None:
+    from classifiers.base import FieldContext as _Ctx
+    from classifiers.pii.email_address import EmailAddressClassifier as _Clf
+
+    for value in ("/var/log/rabbitmq/rabbit@BLN01SM0001.log",
+                  "git+ssh://git@github.com/acme/widgets.git", "logs/user@host.example.org"):
+        found = _Clf().score(value, _Ctx(path="log_file"))
+        assert found is None, value

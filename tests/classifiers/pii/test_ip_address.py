@@ -94,3 +94,31 @@ def test_reason_never_quotes_value(value: str, path: str, minimum: float) -> Non
     found = CLF.score(value, ctx(path))
     assert found is not None
     assert value not in found.reason and "30.40" not in found.reason
+
+
+def test_host_header_is_addressing_not_data() -> None:
+    from classifiers._hints import name_tokens as _tokens
+    from classifiers.base import FieldContext as _Ctx
+    from classifiers.pii.ip_address import IpAddressClassifier as _Clf
+
+    for name in ("host", ":authority"):
+        ctx = _Ctx(location="header", path=name, name_tokens=_tokens(name))
+        assert _Clf().score("10.100.18.175:20880", ctx) is None
+    forwarded = _Ctx(location="header", path="x-forwarded-for", name_tokens=_tokens("x-forwarded-for"))
+    assert _Clf().score("203.0.113.77", forwarded) is not None
+
+
+def test_versions_shaped_like_addresses_stay_under_the_threshold() -> None:
+    from classifiers._hints import name_tokens as _tokens
+    from classifiers.base import REPORT_THRESHOLD as _T
+    from classifiers.base import FieldContext as _Ctx
+    from classifiers.pii.ip_address import IpAddressClassifier as _Clf
+
+    lower = _Ctx(location="body", path="items[].lower", name_tokens=_tokens("lower"))
+    for version in ("3.7.101.18", "3.3.5.2"):
+        found = _Clf().score(version, lower)
+        assert found is None or found.confidence < _T
+    near_versions = _Ctx(location="body", path="upper", name_tokens=_tokens("upper"),
+                         sibling_tokens=frozenset({"version", "upper", "lower"}))
+    found = _Clf().score("13.3.104.23", near_versions)
+    assert found is None or found.confidence < _T

@@ -115,3 +115,16 @@ def test_reason_never_quotes_value(key: str) -> None:
                                                 ("api_version", False), ("key", False)])
 def test_hinted_needs_a_key_name_not_one_token(path: str, expected: bool) -> None:
     assert CLS.hinted(ctx(path)) is expected
+
+
+def test_named_key_parameter_in_a_url_is_a_key_even_when_weak() -> None:
+    from classifiers._hints import name_tokens as _tokens
+    from classifiers.base import FieldContext as _Ctx
+    from classifiers.secret.api_key import ApiKeyClassifier as _Clf
+
+    query = _Ctx(location="query", path="apiKey", name_tokens=_tokens("apiKey"))
+    found = _Clf().score("qwerty", query)
+    assert found is not None and 0.5 <= found.confidence < 0.8
+    assert _Clf().score("YOUR_API_KEY", query) is None
+    body = _Ctx(location="body", path="apiKey", name_tokens=_tokens("apiKey"))
+    assert _Clf().score("qwerty", body) is None  # in a body, only a random-looking key counts

@@ -107,3 +107,17 @@ def test_reason_never_quotes_value(value: str, context: FieldContext) -> None:
     assert found is not None
     assert OPAQUE not in found.reason and JWT not in found.reason
     assert JWT.split(".")[0] not in found.reason
+
+
+def test_short_bearer_token_in_authorization_header_is_found() -> None:
+    # RFC 6750 section 2.1's own example token is 15 characters.
+    from classifiers._hints import name_tokens as _tokens
+    from classifiers.base import FieldContext as _Ctx
+    from classifiers.secret.bearer_token import BearerTokenClassifier as _Clf
+
+    header = _Ctx(location="header", path="authorization", name_tokens=_tokens("authorization"))
+    found = _Clf().score("Bearer mF_9.B5f-4.1JqM", header)
+    assert found is not None and found.data_type == "BEARER_TOKEN"
+    assert _Clf().score("Bearer null", header) is None
+    prose = _Ctx(location="body", path="note", name_tokens=_tokens("note"))
+    assert _Clf().score("use Bearer mF_9.B5f-4.1JqM", prose) is None
