@@ -153,6 +153,13 @@ class Engine:
         except DecodeError:
             self.stats.decode_errors += 1
             return
+        except Exception:
+            # A decoder bug costs one frame, not the scan (re-raised in strict mode).
+            self.stats.bugs += 1
+            if self.strict:
+                raise
+            log.debug("decoder failed on frame %d", frame.number, exc_info=True)
+            return
         if segment is None:
             self.stats.non_tcp += 1
             return
