@@ -9,13 +9,20 @@ thousand values does not flag a field).
 
 Everything kept is mergeable (sums, minima, maxima, set unions), so partial inventories
 of separate files or workers merge exactly, in any order.
+
+Client addresses are never kept: each is replaced by a keyed BLAKE2b hash under the
+inventory's `salt` before it is stored (spec: state between scans holds salted hashes
+only). Inventories merge only when they share a salt; by default every inventory of one
+process shares a random per-process salt, and batch scans pass theirs to the workers.
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
+import os
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -54,14 +61,29 @@ MAX_CLIENTS_PER_ROW = 10_000
 # Distinct fields tracked; a hostile capture could invent endless JSON keys.
 MAX_FIELDS = 500_000
 # A field whose values matched nothing after this many is "settled clean": from then on
-# only one value in RECHECK_EVERY is scored (keeps scans of repetitive traffic fast
-# while a rare sensitive value in a busy field is still found eventually).
+# only a sample of its values is scored, one in RECHECK_EVERY, sparser as the evidence
+# grows (keeps scans of repetitive traffic fast while a rare sensitive value in a busy
+# field is still likely to be found; a field that ever hits is scored in full again).
 SETTLE_CLEAN_AFTER = 256
 RECHECK_EVERY = 16
+# (values seen, one value in N scored beyond that): the sparser sampling of long-clean fields.
+RECHECK_BACKOFF = ((65_536, 256), (4_096, 64))
 # A field whose values all hit one type after this many is "settled" for it: further
 # values count as hits without being scored again.
 SETTLE_HIT_AFTER = 64
 SETTLE_HIT_SHARE = 0.97
+# Client-address hashes: 128 bits keep distinct clients distinct (counts stay exact) and
+# the key (salt) keeps the address from being read back without it.
+CLIENT_HASH_BYTES = 16
+SALT_BYTES = 16
+# One random salt per process, so that inventories made in one process merge; a stored
+# state or a distributed scan brings its own.
+_PROCESS_SALT = os.urandom(SALT_BYTES)
+
+
+def client_hash(salt: bytes, address: bytes) -> bytes:
+    """The only form in which a client address enters the inventory."""
+    return hashlib.blake2b(address, key=salt, digest_size=CLIENT_HASH_BYTES).digest()
 
 
 def iso_time(ts_ns: int) -> str:
@@ -82,7 +104,7 @@ class TypeEvidence:
     last_ns: int = 0
     sample: str = ""
     sample_ns: int = 0
-    clients: set[bytes] = field(default_factory=set)
+    clients: set[bytes] = field(default_factory=set)  # salted hashes, never addresses
     reasons: Counter[str] = field(default_factory=Counter)
 
     def add(self, finding: Finding, sample_value: str, ts_ns: int, client: bytes) -> None:
@@ -145,10 +167,15 @@ class FieldEvidence:
         self.seen += len(values)
         if self.types or start + len(values) <= SETTLE_CLEAN_AFTER:
             return values
+        every = RECHECK_EVERY
+        for threshold, interval in RECHECK_BACKOFF:
+            if start >= threshold:
+                every = interval
+                break
         return [
             value
             for i, value in enumerate(values, start + 1)
-            if i <= SETTLE_CLEAN_AFTER or i % RECHECK_EVERY == 0
+            if i <= SETTLE_CLEAN_AFTER or i % every == 0
         ]
 
     def settle(self) -> None:
@@ -185,10 +212,11 @@ class Inventory:
     """Evidence per field; rows on demand. `min_share` maps data types to the share of
     a field's values that must hit (from the classifiers)."""
 
-    def __init__(self, min_share: dict[str, float] | None = None) -> None:
+    def __init__(self, min_share: dict[str, float] | None = None, salt: bytes | None = None) -> None:
         self.fields: dict[FieldKey, FieldEvidence] = {}
         self.min_share = dict(min_share or {})
         self.dropped_fields = 0
+        self.salt = salt or _PROCESS_SALT
 
     def field(self, key: FieldKey, host: str) -> FieldEvidence | None:
         evidence = self.fields.get(key)
@@ -202,16 +230,19 @@ class Inventory:
             evidence.host = host
         return evidence
 
-    @staticmethod
     def record(
+        self,
         evidence: FieldEvidence,
         findings: list[Finding],
         value: str,
         ts_ns: int,
         client: bytes,
     ) -> None:
-        """One scored value of a field and what the classifiers found in it."""
+        """One scored value of a field and what the classifiers found in it. `client` is
+        the packed address; only its salted hash is kept."""
         evidence.scored += 1
+        if findings:
+            client = client_hash(self.salt, client)
         for finding in findings:
             typed = evidence.types.get(finding.data_type)
             if typed is None:
@@ -221,13 +252,17 @@ class Inventory:
             typed.add(finding, value[start:end], ts_ns, client)
         evidence.settle()
 
-    @staticmethod
-    def repeat(evidence: FieldEvidence, ts_ns: int, client: bytes, times: int = 1) -> None:
+    def repeat(self, evidence: FieldEvidence, ts_ns: int, client: bytes, times: int = 1) -> None:
         typed = evidence.types[evidence.settled_type]
         evidence.scored += times
-        typed.repeat(ts_ns, client, times)
+        typed.repeat(ts_ns, client_hash(self.salt, client), times)
 
     def merge(self, other: Inventory) -> None:
+        """Adds `other` (same salt) into this one. Associative; ties (equal sample times,
+        differing hosts) keep this side's, so merging in file order is deterministic."""
+        if other.fields and other.salt != self.salt:
+            # Hashes under different salts cannot be compared: client counts would be wrong.
+            raise ValueError("cannot merge inventories whose client hashes use different salts")
         for key, theirs in other.fields.items():
             mine = self.fields.get(key)
             if mine is None:
