@@ -15,8 +15,39 @@ Specs:
 
 A frame captured short (snaplen) still yields a Segment when the 20-byte TCP header is
 there: `missing` counts payload bytes the IP length says were on the wire but not
-captured. Not supported: tunnels (GRE, IP-in-IP, VXLAN, GTP, MPLS, PPPoE), TCP inside
-ICMP errors, IPv6 jumbograms beyond the captured bytes, 802.3 LLC/SNAP frames.
+captured. Inside a tunnel, the inner IP length is trusted for that count even when the
+outer packet looks whole: traffic mirrors (AWS VPC Traffic Mirroring's packet length,
+ERSPAN's truncation bit) cut the inner packet and rewrite the outer lengths, so the cut
+becomes a gap in reassembly, never an error.
+
+Tunnels, peeled recursively (at most `MAX_TUNNEL_DEPTH` levels) and counted per type in
+`DecodeStats.tunnels`; what comes out is the inner conversation, the outer addresses are
+dropped:
+- VXLAN, RFC 7348 section 5: UDP destination port 4789 (AWS VPC Traffic Mirroring), the
+  I flag set and a plausible inner Ethernet frame.
+- GENEVE, RFC 8926 section 3: UDP destination port 6081 (AWS Gateway Load Balancer,
+  cloud packet mirroring), version 0, options skipped by their length, protocol type
+  Transparent Ethernet Bridging (0x6558) or IPv4/IPv6, and a plausible inner packet.
+  A datagram on either port that fails the plausibility check is ordinary UDP.
+- GRE, RFC 2784 with the key and sequence number extensions of RFC 2890 (checksum, key,
+  sequence skipped): IPv4, IPv6, Transparent Ethernet Bridging, MPLS; version 1 (PPTP)
+  and RFC 1701 source routing are not supported (counted, not decoded).
+- ERSPAN, draft-foschiano-erspan-03: type I (GRE 0x88BE without a sequence number: no
+  ERSPAN header), type II (0x88BE with one: 8-byte header), type III (0x22EB: 12-byte
+  header, the optional 8-byte platform sub-header when the O bit is set; frame type
+  Ethernet or IP).
+- MPLS, RFC 3032 section 2.1: label stacks (EtherType 0x8847/0x8848, GRE, bounded by
+  `MAX_MPLS_LABELS`); the payload after the bottom of stack is guessed from its first
+  nibble (4 IPv4, 6 IPv6, 0 a pseudowire control word, RFC 4385, before Ethernet),
+  else Ethernet when the frame looks like one.
+- IP-in-IP (protocol 4) and IPv6-in-IPv4 (41). IPv4 fragments of GRE and IP-in-IP
+  packets are reassembled like TCP's; fragments of UDP are not (RFC 7348 section 4.3:
+  VTEPs must not fragment).
+- 802.1Q/802.1ad tags inside any of them.
+
+UDP datagrams that are not tunnels go to the `on_udp` hook (DNS answers for the
+observers). Not supported: GTP, PPPoE, L2TP, NSH, VXLAN-GPE, TCP inside ICMP errors,
+IPv6 jumbograms beyond the captured bytes, 802.3 LLC/SNAP frames.
 
 Errors (`DecodeError`) name offsets and sizes, never bytes.
 """
@@ -24,6 +55,7 @@ Errors (`DecodeError`) name offsets and sizes, never bytes.
 from __future__ import annotations
 
 import struct
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -71,6 +103,13 @@ ETH_IPV6 = 0x86DD
 _VLAN_TPIDS = frozenset({0x8100, 0x88A8, 0x9100})
 
 _PROTO_TCP = 6
+_PROTO_UDP = 17
+_PROTO_GRE = 47
+_PROTO_IPIP = 4  # IPv4 in IP (RFC 2003)
+_PROTO_IPV6_IN_IP = 41  # IPv6 in IP (RFC 4213)
+# IPv4 fragments reassembled: TCP, and the tunnels that carry it. UDP is left out (RFC
+# 7348 section 4.3 forbids fragmenting VXLAN; other UDP is not ours to hold).
+_FRAG_PROTOS = frozenset({_PROTO_TCP, _PROTO_GRE, _PROTO_IPIP, _PROTO_IPV6_IN_IP})
 # IPv6 extension headers we walk (RFC 8200 section 4 / IANA "IPv6 Extension Header Types").
 _IP6_HOPOPTS = 0
 _IP6_ROUTING = 43
@@ -78,6 +117,27 @@ _IP6_FRAGMENT = 44
 _IP6_AH = 51
 _IP6_DSTOPTS = 60
 _IP6_EXT_8 = frozenset({_IP6_HOPOPTS, _IP6_ROUTING, _IP6_DSTOPTS})  # length in 8-octet units
+
+ETH_TEB = 0x6558  # Transparent Ethernet Bridging: an Ethernet frame follows (GRE, GENEVE)
+ETH_MPLS = frozenset({0x8847, 0x8848})  # unicast, multicast (RFC 3032 section 5)
+ETH_ERSPAN_2 = 0x88BE  # ERSPAN type I (no GRE sequence number) and type II
+ETH_ERSPAN_3 = 0x22EB
+_ETH_ARP = 0x0806
+# EtherTypes that make an inner Ethernet frame plausible (ARP is real but carries no TCP).
+_INNER_ETHERTYPES = frozenset({ETH_IPV4, ETH_IPV6, _ETH_ARP}) | ETH_MPLS | _VLAN_TPIDS
+
+VXLAN_PORTS = frozenset({4789})  # IANA, RFC 7348 section 5 (Linux's old default 8472 is opt-in)
+GENEVE_PORTS = frozenset({6081})  # IANA, RFC 8926 section 3.3
+# Tunnels nested inside each other: mirrored traffic has two or three levels (ERSPAN in
+# GRE carrying a VXLAN overlay with QinQ); 8 leaves room while a crafted packet of
+# headers nested in a loop cannot recurse without bound.
+MAX_TUNNEL_DEPTH = 8
+# MPLS labels in one stack: real stacks have 1-4 (VPN, TE, entropy labels); 16 covers
+# segment routing stacks while bounding the walk.
+MAX_MPLS_LABELS = 16
+
+# The UDP hook: (src, dst, sport, dport, payload, ts_ns) for datagrams that are no tunnel.
+UdpHook = Callable[[bytes, bytes, int, int, bytes, int], None]
 
 # BSD address family values written by loopback capture (NULL/LOOP link types).
 _AF_TO_ETHERTYPE = {2: ETH_IPV4, 24: ETH_IPV6, 28: ETH_IPV6, 30: ETH_IPV6}
@@ -88,6 +148,10 @@ _NLA_TYPE_MASK = 0x3FFF
 _IPV4_FIXED = struct.Struct("!BxHHHxB")  # ver/ihl, total length, id, flags/offset, proto
 _IPV6_FIXED = struct.Struct("!HB")  # payload length, next header (at offset 4)
 _TCP_FIXED = struct.Struct("!HHIIH")  # ports, seq, ack, data offset/flags
+_UDP_FIXED = struct.Struct("!HHH")  # ports, length
+_GRE_FIXED = struct.Struct("!HH")  # flags/version, protocol type
+# GRE flag bits (RFC 2784 section 2.1, RFC 2890 section 2, RFC 1701 for routing)
+_GRE_C, _GRE_R, _GRE_K, _GRE_S = 0x8000, 0x4000, 0x2000, 0x1000
 _U16_LE = struct.Struct("<H")
 _U16_BE = struct.Struct(">H")
 
@@ -190,6 +254,66 @@ def _link_nflog(data: bytes) -> _LinkResult:
     return 0, 0, data  # no payload TLV: nothing to decode
 
 
+# -- tunnel plausibility (pure functions: no state, no errors) ---------------------------
+
+# What GRE may carry for us (RFC 2784 section 2.4 protocol types are EtherTypes).
+_GRE_PAYLOADS = frozenset({ETH_IPV4, ETH_IPV6, ETH_TEB}) | ETH_MPLS | _VLAN_TPIDS
+
+
+def _ip_plausible(data: bytes, pos: int, end: int, et: int) -> bool:
+    """The first byte at `pos` matches the IP version the EtherType announces."""
+    if pos >= end:
+        return False
+    if et == ETH_IPV4:
+        return data[pos] >> 4 == 4 and data[pos] & 0x0F >= 5
+    if et == ETH_IPV6:
+        return data[pos] >> 4 == 6
+    return et in _INNER_ETHERTYPES
+
+
+def _ether_plausible(data: bytes, off: int, end: int) -> bool:
+    """An Ethernet header at `off` whose EtherType (after up to two tags) is one that
+    mirrored frames carry, followed by a matching IP version where it is IP."""
+    if end - off < 14:
+        return False
+    et = (data[off + 12] << 8) | data[off + 13]
+    pos = off + 14
+    for _ in range(2):
+        if et not in _VLAN_TPIDS:
+            break
+        if end - pos < 4:
+            return False
+        et = (data[pos + 2] << 8) | data[pos + 3]
+        pos += 4
+    return _ip_plausible(data, pos, end, et)
+
+
+def _vxlan_plausible(data: bytes, start: int, end: int) -> bool:
+    """RFC 7348 section 5: the I flag (0x08) set, then an Ethernet frame. Reserved bits
+    are not checked: the Group Based Policy extension uses some of them."""
+    return end - start >= 8 + 14 and bool(data[start] & 0x08) and _ether_plausible(
+        data, start + 8, end
+    )
+
+
+def _geneve_inner(data: bytes, start: int, end: int) -> tuple[int, int] | None:
+    """RFC 8926 section 3.4: version 0, options of `Opt Len` 4-byte words, protocol type
+    Transparent Ethernet Bridging or IPv4/IPv6. (offset of the inner packet, EtherType)
+    when what follows is plausible, else None."""
+    if end - start < 8:
+        return None
+    first = data[start]
+    if first >> 6:
+        return None  # only version 0 exists
+    inner = start + 8 + (first & 0x3F) * 4
+    ptype = (data[start + 2] << 8) | data[start + 3]
+    if ptype == ETH_TEB:
+        ok = _ether_plausible(data, inner, end)
+    else:
+        ok = ptype in (ETH_IPV4, ETH_IPV6) and _ip_plausible(data, inner, end, ptype)
+    return (inner, ptype) if ok else None
+
+
 _LINKS: dict[int, Callable[[bytes], _LinkResult]] = {
     0: _link_null,
     1: _link_ethernet,
@@ -221,16 +345,37 @@ class DecodeStats:
     fragments_expired: int = 0  # datagrams given up: timeout or the pending limits
     fragments_dropped: int = 0  # fragments refused: snaplen cut, too large, too many
     truncated: int = 0  # segments with `missing` > 0 (snaplen)
+    udp: int = 0  # UDP datagrams that were no tunnel (handed to the UDP hook, if any)
+    duplicates: int = 0  # segments dropped by the duplicate filter (merged sensors)
+    # Per tunnel type (vxlan, geneve, gre, erspan1/2/3, mpls, ipip) the packets peeled;
+    # `<type>_rejected` a port match whose inner packet was not plausible;
+    # `gre_unsupported` GRE versions and routing we do not decode.
+    tunnels: Counter[str] = field(default_factory=Counter)
 
 
 class Decoder:
     """Decodes frames of one scan; holds the IP fragment reassembler, so use one per scan."""
 
-    def __init__(self, reassembler: FragmentReassembler | None = None) -> None:
+    def __init__(
+        self,
+        reassembler: FragmentReassembler | None = None,
+        *,
+        on_udp: UdpHook | None = None,
+        vxlan_ports: frozenset[int] = VXLAN_PORTS,
+        geneve_ports: frozenset[int] = GENEVE_PORTS,
+        max_depth: int = MAX_TUNNEL_DEPTH,
+    ) -> None:
         self.stats = DecodeStats()
         self.fragments = reassembler if reassembler is not None else FragmentReassembler()
+        self.on_udp = on_udp
+        # Set by the scanner while it merges sensors: drops segments seen twice.
+        self.dedup: DuplicateFilter | None = None
         self._links = _LINKS
         self._cut_fragments = 0  # fragments refused because the snaplen cut them
+        self._vxlan_ports = vxlan_ports
+        self._geneve_ports = geneve_ports
+        self._max_depth = max_depth
+        self._depth = 0  # tunnel levels entered for the frame being decoded
 
     def decode(self, frame: Frame) -> Segment | None:
         """The TCP segment in `frame`, or None when it carries no TCP (or only part of a
@@ -253,6 +398,8 @@ class Decoder:
                     seg = self._ipv4(frame, data, off)
                 elif et == ETH_IPV6:
                     seg = self._ipv6(frame, data, off)
+                elif et in ETH_MPLS:
+                    seg = self._enter("mpls", frame, data, off, et)
                 else:
                     seg = None
         except DecodeError:
@@ -261,6 +408,10 @@ class Decoder:
         if seg is None:
             stats.non_tcp += 1
         else:
+            dedup = self.dedup
+            if dedup is not None and dedup.seen(seg, frame.ts_ns):
+                stats.duplicates += 1
+                return None
             stats.tcp += 1
             if seg.missing:
                 stats.truncated += 1
@@ -289,11 +440,22 @@ class Decoder:
         wire_end = off + total
         cap_end = min(wire_end, n)  # trims Ethernet padding / FCS
         if frag & 0x3FFF:  # more-fragments flag or a non-zero offset
-            if proto != _PROTO_TCP:
-                return None  # only TCP is reassembled: other fragments are not ours
-            return self._ipv4_fragment(frame, data, off, ihl, cap_end, wire_end, ident, frag)
+            if proto not in _FRAG_PROTOS:
+                return None  # only TCP and its tunnels are reassembled
+            return self._ipv4_fragment(
+                frame, data, off, ihl, cap_end, wire_end, ident, frag, proto
+            )
         if proto != _PROTO_TCP:
-            return None
+            return self._ip_payload(
+                frame,
+                proto,
+                data,
+                off + ihl,
+                cap_end,
+                wire_end,
+                data[off + 12 : off + 16],
+                data[off + 16 : off + 20],
+            )
         return self._tcp(
             frame,
             data,
@@ -314,6 +476,7 @@ class Decoder:
         wire_end: int,
         ident: int,
         frag: int,
+        proto: int = _PROTO_TCP,
     ) -> Segment | None:
         stats = self.stats
         stats.fragments += 1
@@ -324,20 +487,22 @@ class Decoder:
             return None
         src = data[off + 12 : off + 16]
         dst = data[off + 16 : off + 20]
-        key = (4, src, dst, _PROTO_TCP, ident)
+        key = (4, src, dst, proto, ident)
         done = self.fragments.add(
             key,
             (frag & 0x1FFF) * 8,
             bool(frag & 0x2000),
             data[off + ihl : cap_end],
             frame.ts_ns,
-            _PROTO_TCP,
+            proto,
         )
         self._sync_fragment_stats()
         if done is None:
             return None
         stats.reassembled += 1
         payload = done[1]
+        if proto != _PROTO_TCP:
+            return self._ip_payload(frame, proto, payload, 0, len(payload), len(payload), src, dst)
         return self._tcp(frame, payload, 0, len(payload), len(payload), src, dst)
 
     # -- IPv6 -----------------------------------------------------------------------
@@ -385,7 +550,8 @@ class Decoder:
             elif nh == _IP6_FRAGMENT:
                 return self._ipv6_fragment(frame, data, pos, cap_end, wire_end, src, dst)
             else:
-                return None  # UDP, ICMPv6, ESP, no next header, ...: not TCP
+                # UDP and GRE (tunnels, the UDP hook); ICMPv6, ESP, no next header: None
+                return self._ip_payload(frame, nh, data, pos, cap_end, wire_end, src, dst)
         return self._tcp(frame, data, pos, cap_end, wire_end, src, dst)
 
     def _ipv6_fragment(
@@ -431,6 +597,159 @@ class Decoder:
         self.stats.fragments_expired = fs.expired + fs.evicted
         self.stats.fragments_dropped = fs.dropped + self._cut_fragments
 
+    # -- tunnels --------------------------------------------------------------------
+
+    def _ip_payload(
+        self,
+        frame: Frame,
+        proto: int,
+        data: bytes,
+        pos: int,
+        cap_end: int,
+        wire_end: int,
+        src: bytes,
+        dst: bytes,
+    ) -> Segment | None:
+        """An IP payload that is not TCP: UDP (a tunnel, else the UDP hook), GRE, IP in
+        IP. Anything else carries no TCP for us."""
+        if proto == _PROTO_UDP:
+            return self._udp(frame, data, pos, cap_end, src, dst)
+        if proto == _PROTO_GRE:
+            return self._gre(frame, data[pos:cap_end])
+        if proto == _PROTO_IPIP:
+            return self._enter("ipip", frame, data[pos:cap_end], 0, ETH_IPV4)
+        if proto == _PROTO_IPV6_IN_IP:
+            return self._enter("ipip", frame, data[pos:cap_end], 0, ETH_IPV6)
+        return None
+
+    def _udp(
+        self, frame: Frame, data: bytes, pos: int, cap_end: int, src: bytes, dst: bytes
+    ) -> Segment | None:
+        """VXLAN and GENEVE by destination port and a plausible inner packet; any other
+        datagram goes to the UDP hook (payload as captured, up to the UDP length)."""
+        if cap_end - pos < 8:
+            return None  # UDP header cut by the snaplen: nothing to read
+        sport, dport, length = _UDP_FIXED.unpack_from(data, pos)
+        end = pos + length if 8 <= length and pos + length < cap_end else cap_end
+        start = pos + 8
+        if dport in self._vxlan_ports:
+            if _vxlan_plausible(data, start, end):
+                return self._enter("vxlan", frame, data[start + 8 : end], 0, ETH_TEB)
+            self.stats.tunnels["vxlan_rejected"] += 1
+        elif dport in self._geneve_ports:
+            inner = _geneve_inner(data, start, end)
+            if inner is not None:
+                return self._enter("geneve", frame, data[inner[0] : end], 0, inner[1])
+            self.stats.tunnels["geneve_rejected"] += 1
+        self.stats.udp += 1
+        hook = self.on_udp
+        if hook is not None:
+            hook(src, dst, sport, dport, data[start:end], frame.ts_ns)
+        return None
+
+    def _gre(self, frame: Frame, data: bytes) -> Segment | None:
+        """GRE (RFC 2784, RFC 2890) and the ERSPAN types it carries; `data` starts at
+        the GRE header and ends with the outer packet's captured bytes."""
+        n = len(data)
+        if n < 4:
+            raise DecodeError(f"GRE header needs 4 bytes, {n} captured")
+        flags, ptype = _GRE_FIXED.unpack_from(data, 0)
+        if flags & 0x0007 or flags & _GRE_R:
+            # Version 1 is PPTP's enhanced GRE (PPP inside); routing is RFC 1701's
+            # obsolete source routing. Neither carries mirrored traffic.
+            self.stats.tunnels["gre_unsupported"] += 1
+            return None
+        hlen = 4
+        if flags & _GRE_C:
+            hlen += 4  # checksum and reserved1
+        if flags & _GRE_K:
+            hlen += 4
+        if flags & _GRE_S:
+            hlen += 4
+        if n < hlen:
+            raise DecodeError(f"GRE header of {hlen} bytes cut short ({n} captured)")
+        if ptype == ETH_ERSPAN_2:
+            if not flags & _GRE_S:
+                return self._enter("erspan1", frame, data, hlen, ETH_TEB)
+            if n < hlen + 8:
+                raise DecodeError(f"ERSPAN type II header at offset {hlen} cut short")
+            return self._enter("erspan2", frame, data, hlen + 8, ETH_TEB)
+        if ptype == ETH_ERSPAN_3:
+            if n < hlen + 12:
+                raise DecodeError(f"ERSPAN type III header at offset {hlen} cut short")
+            frame_type = (data[hlen + 10] >> 2) & 0x1F
+            inner = hlen + 12 + (8 if data[hlen + 11] & 0x01 else 0)  # O bit: sub-header
+            if frame_type == 0:
+                et = ETH_TEB
+            elif frame_type == 2 and inner < n and data[inner] >> 4 in (4, 6):
+                et = ETH_IPV4 if data[inner] >> 4 == 4 else ETH_IPV6
+            else:
+                self.stats.tunnels["erspan3_unsupported"] += 1
+                return None
+            return self._enter("erspan3", frame, data, inner, et)
+        if ptype in _GRE_PAYLOADS:
+            return self._enter("gre", frame, data, hlen, ptype)
+        self.stats.tunnels["gre_unsupported"] += 1
+        return None
+
+    def _enter(self, kind: str, frame: Frame, data: bytes, off: int, et: int) -> Segment | None:
+        """One tunnel level: count it, bound the nesting, decode what it carries."""
+        if self._depth >= self._max_depth:
+            raise DecodeError(f"tunnels nested deeper than {self._max_depth} levels")
+        self.stats.tunnels[kind] += 1
+        self._depth += 1
+        try:
+            if et in ETH_MPLS:
+                return self._mpls(frame, data, off)
+            return self._inner(frame, data, off, et)
+        finally:
+            self._depth -= 1
+
+    def _inner(self, frame: Frame, data: bytes, off: int, et: int) -> Segment | None:
+        """What a tunnel carries, by EtherType: Ethernet (TEB), tags, IP or MPLS."""
+        if et == ETH_TEB:
+            if len(data) - off < 14:
+                raise DecodeError(
+                    f"inner Ethernet header at offset {off} cut short ({len(data) - off} bytes)"
+                )
+            et = (data[off + 12] << 8) | data[off + 13]
+            off += 14
+        if et in _VLAN_TPIDS:
+            et, off, data = _peel_vlans(data, et, off)
+        if et == ETH_IPV4:
+            return self._ipv4(frame, data, off)
+        if et == ETH_IPV6:
+            return self._ipv6(frame, data, off)
+        if et in ETH_MPLS:
+            return self._enter("mpls", frame, data, off, et)
+        return None
+
+    def _mpls(self, frame: Frame, data: bytes, off: int) -> Segment | None:
+        """An MPLS label stack (RFC 3032 section 2.1) up to the bottom-of-stack bit; the
+        payload is guessed from its first nibble (no label says what it carries)."""
+        n = len(data)
+        for _ in range(MAX_MPLS_LABELS):
+            if n - off < 4:
+                raise DecodeError(f"MPLS label at offset {off} cut short (frame has {n} bytes)")
+            bottom = data[off + 2] & 0x01
+            off += 4
+            if bottom:
+                break
+        else:
+            raise DecodeError(f"MPLS label stack deeper than {MAX_MPLS_LABELS} labels")
+        if off >= n:
+            return None
+        nibble = data[off] >> 4
+        if nibble == 4:
+            return self._inner(frame, data, off, ETH_IPV4)
+        if nibble == 6:
+            return self._inner(frame, data, off, ETH_IPV6)
+        if nibble == 0 and _ether_plausible(data, off + 4, n):
+            return self._inner(frame, data, off + 4, ETH_TEB)  # RFC 4385 control word
+        if _ether_plausible(data, off, n):
+            return self._inner(frame, data, off, ETH_TEB)
+        return None
+
     # -- TCP ------------------------------------------------------------------------
 
     def _tcp(
@@ -459,9 +778,62 @@ class Decoder:
         else:
             payload = b""
             missing = wire_end - pstart
-        if missing:
+        if missing and not self._depth:
             # Never claim more than the capture says was cut off (the IP length could be
-            # wrong; NFLOG payloads have no wire length at all).
+            # wrong; NFLOG payloads have no wire length at all). Inside a tunnel the
+            # inner IP length is the evidence: mirrors cut the inner packet and write
+            # outer lengths that match the cut (see the module docstring).
             cut = frame.wire_len - len(frame.data) if frame.wire_len else missing
             missing = min(missing, cut) if cut > 0 else 0
         return Segment(src, dst, sport, dport, seq, ack, offflags & 0xFF, payload, missing)
+
+
+# -- duplicates across sensors ----------------------------------------------------------
+
+# How far apart in capture time two sensors may see one packet: sensors on one network
+# agree within milliseconds (NTP/PTP); 100 ms covers that and stays below TCP's minimum
+# retransmission timeout (200 ms on Linux), so a real retransmission is seldom taken for
+# a duplicate (and if it is, reassembly would have dropped that copy anyway).
+DEDUP_WINDOW_NS = 100_000_000
+# Recent segments remembered: 100 ms at 1 Gbit/s of full-size packets is ~8,300 packets;
+# 65,536 covers eight times that at a few MiB (an int hash and a timestamp each).
+DEDUP_MAX_ENTRIES = 65_536
+
+
+class DuplicateFilter:
+    """Remembers recent TCP segments to drop a second copy seen by another sensor.
+
+    The key is a hash of the decoded IP/TCP fields (addresses, ports, sequence and
+    acknowledgment numbers, flags, payload): TTL, checksums, the link layer and any
+    tunnel around the packet do not count, so a packet mirrored twice matches. Only the
+    hash is kept, never the payload. Bounded by `DEDUP_MAX_ENTRIES` and the window."""
+
+    def __init__(
+        self, window_ns: int = DEDUP_WINDOW_NS, max_entries: int = DEDUP_MAX_ENTRIES
+    ) -> None:
+        self.window_ns = window_ns
+        self.max_entries = max_entries
+        self._last: dict[int, int] = {}  # key hash -> ts_ns of the copy kept
+        self._order: deque[tuple[int, int]] = deque()  # (ts_ns, key) in arrival order
+
+    def __len__(self) -> int:
+        return len(self._last)
+
+    def seen(self, seg: Segment, ts_ns: int) -> bool:
+        """True when the same segment was kept within the window (drop this copy)."""
+        key = hash(
+            (seg.src, seg.dst, seg.sport, seg.dport, seg.seq, seg.ack, seg.flags, seg.payload)
+        )
+        last = self._last
+        order = self._order
+        horizon = ts_ns - self.window_ns
+        while order and (order[0][0] < horizon or len(order) > self.max_entries):
+            old_ts, old_key = order.popleft()
+            if last.get(old_key) == old_ts:
+                del last[old_key]
+        prev = last.get(key)
+        if prev is not None and abs(ts_ns - prev) <= self.window_ns:
+            return True
+        last[key] = ts_ns
+        order.append((ts_ns, key))
+        return False
