@@ -100,6 +100,9 @@ class Message:
     host: str
     ts_ns: int
     parts: tuple[Part, ...] = field(repr=False)
+    # HTTP response status (HTTP/1 status line, HTTP/2 `:status`); 0 where the protocol
+    # has none or for requests. Findings use it to tell errors and rejections apart.
+    status: int = 0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -165,6 +168,9 @@ class Limits:
     max_streams: int = 1000
     # Kafka records per batch and MySQL rows per result set that are classified.
     max_records: int = 100_000
+    # HPACK dynamic table size an encoder may announce (RFC 7541 6.3): peers use
+    # 4-64 KiB; a larger size update breaks the header block (`hpack_table_limit`).
+    max_hpack_table_bytes: int = 1 << 20
 
 
 @dataclass(kw_only=True)

@@ -116,6 +116,9 @@ MAX_CHUNK_LINE = 4096
 MAX_CHUNK_HEX_DIGITS = 15
 # Header lines per message: servers cap at about 100; beyond, the rest is not parsed.
 MAX_HEADER_LINES = 1000
+# Requests awaiting a response per connection: pipelining clients keep a few in flight;
+# beyond this the oldest is forgotten (`pending_overflow`) so that memory stays bounded.
+MAX_PENDING = 4096
 # Bytes kept at the end of a resync buffer so that a start line split across segments
 # is still found: the longest method, a space and the byte before it.
 _RESYNC_TAIL = MAX_METHOD_LEN + 1
@@ -245,6 +248,7 @@ class _Msg:
         "protocol",
         "schema",
         "size",
+        "status",
     )
 
     def __init__(self) -> None:
@@ -260,6 +264,7 @@ class _Msg:
         self.keep = True  # False: the body is counted past, not buffered
         self.dropped = ""  # anomaly kind that cost this message its body
         self.holds = False
+        self.status = 0  # response status code; 0 for requests
 
 
 class _Side:
@@ -400,12 +405,16 @@ class Http1Dissector(Dissector):
         if msg is not None:
             if side.state is not _State.UNTIL_CLOSE:
                 self._drop_body(side, msg, "body_truncated", events)
+            # No next message can follow: DONE first, so that _finish does not try to
+            # move from a chunk state to START (found by the mutation contract test).
+            self._move(side, _State.DONE)
             self._finish(side, events)
         elif side.state is _State.START and side.buf[side.pos :].strip(b"\r\n"):
             events.append(Anomaly(kind="truncated_message", direction=direction))
         if self._done:
             return events
-        self._move(side, _State.DONE)
+        if side.state is not _State.DONE:
+            self._move(side, _State.DONE)
         side.buf = b""
         side.pos = 0
         if direction is Direction.RESPONSE:
@@ -620,6 +629,11 @@ class Http1Dissector(Dissector):
                     ),
                 )
         msg.holds = method == "CONNECT" or "upgrade" in headers
+        if len(self._fifo) >= MAX_PENDING:
+            # A client never answered (one-sided capture, a request flood): forget the
+            # oldest request; its response, if it ever comes, pairs as unpaired.
+            self._fifo.popleft()
+            events.append(Anomaly(kind="pending_overflow", direction=Direction.REQUEST))
         self._fifo.append(_Pending(method, msg.api, host, msg.protocol, msg.holds))
         side.seen = True
         side.start_ok = False
@@ -646,6 +660,7 @@ class Http1Dissector(Dissector):
             return False
         status = int(status_line[9:12])
         msg = _Msg()
+        msg.status = status
         headers = self._headers(side, msg, lines[1:], events)
         side.seen = True
         side.start_ok = False
@@ -888,6 +903,7 @@ class Http1Dissector(Dissector):
                     host=msg.host,
                     ts_ns=side.ts_ns,
                     parts=tuple(parts),
+                    status=msg.status,
                 )
             )
         if side.state is _State.DONE or self._done:

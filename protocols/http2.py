@@ -222,7 +222,10 @@ class Http2Dissector(Dissector):
         self, limits: Limits | None = None, options: DissectorOptions | None = None
     ) -> None:
         super().__init__(limits, options)
-        self._sides = {Direction.REQUEST: _Side(), Direction.RESPONSE: _Side()}
+        table = self.limits.max_hpack_table_bytes
+        self._sides = {
+            d: _Side(decoder=HeaderDecoder(table)) for d in (Direction.REQUEST, Direction.RESPONSE)
+        }
         self._streams: dict[int, _Stream] = {}
         self._ts = 0
         self._handlers = {
@@ -515,6 +518,8 @@ class Http2Dissector(Dissector):
             events.append(Anomaly(kind="hpack_unknown_index", direction=direction))
         if block.broken:
             events.append(Anomaly(kind="hpack_error", direction=direction))
+        if block.table_limit:
+            events.append(Anomaly(kind="hpack_table_limit", direction=direction))
         if pending.ftype is FrameType.PUSH_PROMISE:
             self._on_promise(pending, block.headers, events)
             return
@@ -820,6 +825,10 @@ class Http2Dissector(Dissector):
             api = http_api(stream.method, stream.path)
         else:
             api = UNKNOWN_API
+        status = 0
+        if direction is Direction.RESPONSE:
+            raw = _header(stream.halves[direction].headers, ":status")
+            status = int(raw) if len(raw) == 3 and raw.isdigit() else 0
         return Message(
             protocol=protocol,
             direction=direction,
@@ -827,6 +836,7 @@ class Http2Dissector(Dissector):
             host=stream.authority,
             ts_ns=self._ts,
             parts=tuple(parts),
+            status=status,
         )
 
     # -- gaps ------------------------------------------------------------------------

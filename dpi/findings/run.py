@@ -1,0 +1,57 @@
+"""Findings for one `dpi scan`: the glue the command line calls (it keeps `dpi/cli.py`
+to a few lines). Builds the observer from `--internal`, writes the inventory with the
+extra columns, the findings file (CSV, or JSON when the name ends in `.json`), and the
+end-report lines."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from dpi.egress import DEFAULT_INTERNAL, Networks, to_csv_extended, to_json_extended
+from dpi.findings.model import Finding, findings_to_csv, findings_to_json, summary_line
+from dpi.findings.observe import FindingsObserver
+from dpi.findings.rules import findings
+
+if TYPE_CHECKING:
+    from dpi.inventory import Row
+
+
+class FindingsRun:
+    """`internal`: the `--internal` CIDRs (empty: the private ranges). Raises
+    `dpi.egress.NetworkError` for a bad CIDR."""
+
+    def __init__(self, internal: Sequence[str] = ()) -> None:
+        self.networks = Networks(internal or DEFAULT_INTERNAL)
+        self.observer = FindingsObserver(self.networks)
+        self.results: list[Finding] = []
+
+    def inventory_text(self, rows: Sequence[Row], fmt: str) -> str:
+        """The inventory with `egress` and `auth_share` appended."""
+        shares = self.observer.auth_shares()
+        if fmt == "json":
+            return to_json_extended(rows, self.networks, shares)
+        return to_csv_extended(rows, self.networks, shares)
+
+    def compute(self, rows: Sequence[Row]) -> list[Finding]:
+        self.results = findings(rows, self.observer, self.networks)
+        return self.results
+
+    def write(self, path: Path) -> None:
+        text = (
+            findings_to_json(self.results)
+            if path.suffix.lower() == ".json"
+            else findings_to_csv(self.results)
+        )
+        path.write_text(text, encoding="utf-8", newline="")
+
+    def summary(self) -> str:
+        external = [f for f in self.results if f.kind == "external_endpoint"]
+        receiving = [f for f in external if f.category]
+        egress = [f for f in self.results if f.kind == "egress_sensitive_data"]
+        return (
+            summary_line(self.results)
+            + f"\nexternal endpoints: {len(external)} ({len(receiving)} receiving sensitive "
+            f"data); APIs sending sensitive data out: {len(egress)}"
+        )
