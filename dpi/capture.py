@@ -10,7 +10,9 @@ Specs:
   several sections), Interface Description Block (per-interface link type, snaplen,
   `if_tsresol` power of 10 or of 2, `if_tsoffset`), Enhanced Packet Block, Simple
   Packet Block (no timestamp: the previous frame's is reused) and the obsolete Packet
-  Block. Every other block (NRB, ISB, DSB, custom, unknown) is skipped by its length.
+  Block. Decryption Secrets Blocks (4.7) are collected into `reader.secrets` and
+  passed to `reader.on_secrets` before the frames after them are yielded. Every other
+  block (NRB, ISB, custom, unknown) is skipped by its length.
 - gzip (RFC 1952) and zstd (RFC 8878) compressed captures are recognised by their
   magic, never by the file name, and decompressed while streaming.
 
@@ -83,6 +85,9 @@ _BLOCK_OVERHEAD_ALLOWANCE = 64 * 1024
 MAX_SKIPPED_BLOCK = 256 * 1024 * 1024
 # Warnings kept per reader: a hostile file must not grow the list without bound.
 MAX_WARNINGS = 100
+# Decryption secrets kept per reader (a key log of ~10k TLS connections is ~2 MiB):
+# beyond this, blocks are skipped with a warning. One block is read whole up to this.
+MAX_SECRETS_BYTES = 64 * 1024 * 1024
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
@@ -103,6 +108,7 @@ _BT_IDB = 0x00000001
 _BT_PB = 0x00000002  # obsolete Packet Block
 _BT_SPB = 0x00000003
 _BT_EPB = 0x00000006
+_BT_DSB = 0x0000000A
 _OPT_END = 0
 _OPT_IF_TSRESOL = 9
 _OPT_IF_TSOFFSET = 14
@@ -146,6 +152,10 @@ class CaptureReader:
         self.name = path.name
         self.warnings: list[str] = []
         self.linktypes: set[int] = set()
+        # pcapng Decryption Secrets Blocks: (secrets type, data); never printed.
+        self.secrets: list[tuple[int, bytes]] = []
+        self.on_secrets: Callable[[int, bytes, str], None] | None = None
+        self._secrets_bytes = 0
         self.format: CaptureFormat
         self.compression: Literal["", "gzip", "zstd"] = ""
         self._suppressed = 0
@@ -225,6 +235,30 @@ class CaptureReader:
         else:
             return
         self._read = self._stream.read
+        if self.compression == "gzip":
+            self._read = self._read_gzip
+
+    def _read_gzip(self, n: int) -> bytes:
+        """Up to `n` bytes in `read1` pieces: GzipFile.read(n) loses everything it
+        decompressed when the stream turns out cut short within those n bytes (EOFError),
+        which would make a small truncated .gz unreadable. The error is kept in
+        `_read_error` for the warning; raised only when nothing came before it."""
+        stream: gzip.GzipFile = self._stream  # type: ignore[assignment]
+        pieces: list[bytes] = []
+        got = 0
+        while got < n:
+            try:
+                piece = stream.read1(n - got)
+            except (OSError, EOFError, zlib.error) as exc:
+                if not pieces:
+                    raise
+                self._read_error = f"gzip read error ({type(exc).__name__})"
+                break
+            if not piece:
+                break
+            pieces.append(piece)
+            got += len(piece)
+        return b"".join(pieces)
 
     def _read_or_fail(self, n: int) -> bytes:
         """First read: a decompression error here means 'not a capture'."""
@@ -452,7 +486,8 @@ class CaptureReader:
                     f"exceeds the {limit}-byte bound; reading stopped (damaged file)"
                 )
                 return
-            if not parsed and blen > _CHUNK and len(buf) - off < blen:
+            keep = btype == _BT_DSB and blen <= MAX_SECRETS_BYTES  # read whole, below
+            if not parsed and not keep and blen > _CHUNK and len(buf) - off < blen:
                 # Large skipped block: discard it while streaming, never buffer it whole
                 # (its trailing length is not checked).
                 start = base + off
@@ -567,7 +602,27 @@ class CaptureReader:
                         f"interface {len(ifaces) - 1} (block {block_no}): link type "
                         f"{iface.linktype} is not supported; its frames will not be decoded"
                     )
-            # SHB, NRB, ISB, DSB, custom and unknown blocks: nothing more to do.
+            elif btype == _BT_DSB:
+                self._secrets_block(buf[at + 8 : at + blen - 4], order, block_no, base + at)
+            # SHB, NRB, ISB, custom and unknown blocks: nothing more to do.
+
+    def _secrets_block(self, body: bytes, order: str, block_no: int, offset: int) -> None:
+        """pcapng 4.7: secrets type (4), secrets length (4), secrets data, options."""
+        if len(body) < 8:
+            self._skip_warn(block_no, offset, "decryption secrets block too short")
+            return
+        kind, length = struct.unpack_from(order + "II", body, 0)
+        if length > len(body) - 8:
+            self._skip_warn(block_no, offset, f"secrets length {length} exceeds the block")
+            return
+        if self._secrets_bytes + length > MAX_SECRETS_BYTES:
+            self._skip_warn(block_no, offset, f"more than {MAX_SECRETS_BYTES} bytes of secrets")
+            return
+        data = bytes(body[8 : 8 + length])
+        self._secrets_bytes += length
+        self.secrets.append((kind, data))
+        if self.on_secrets is not None:
+            self.on_secrets(kind, data, f"{self.name}: decryption secrets block {block_no}")
 
     def _skip_warn(self, block_no: int, offset: int, what: str) -> None:
         self._warn(f"block {block_no} at {self._where(offset)}: {what}; block skipped")

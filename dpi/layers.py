@@ -59,6 +59,12 @@ class LayerFactory(ABC):
     @abstractmethod
     def create(self) -> StreamLayer: ...
 
+    def add_secrets(self, kind: int, data: bytes, source: str) -> list[str]:
+        """Key material found in the capture itself (a pcapng Decryption Secrets Block
+        of secrets type `kind`), for the flows that follow. Returns warnings, which
+        never quote the secrets. Default: not for this layer."""
+        return []
+
 
 class LayerError(Exception):
     """The layer's bytes cannot be understood (a broken record, a bad MAC with the

@@ -230,7 +230,9 @@ _PHASES: dict[tuple[_Phase, _Step], _Phase] = {
     (_Phase.START, _Step.GREETING): _Phase.GREETED,
     (_Phase.START, _Step.MIDSTREAM): _Phase.COMMAND,
     (_Phase.GREETED, _Step.LOGIN): _Phase.AUTH,
-    (_Phase.GREETED, _Step.SSL_REQUEST): _Phase.ENCRYPTED,
+    # After an SSLRequest the login is sent again inside TLS (seq 2): with session keys
+    # the engine's TLS layer hands us that plaintext, so the phase stays GREETED.
+    (_Phase.GREETED, _Step.SSL_REQUEST): _Phase.GREETED,
     (_Phase.AUTH, _Step.AUTH_OK): _Phase.COMMAND,
     (_Phase.AUTH, _Step.AUTH_ERROR): _Phase.ENDED,
     (_Phase.AUTH, _Step.COMMAND): _Phase.COMMAND,  # the server's OK was not captured
@@ -788,9 +790,12 @@ class MysqlDissector(Dissector):
                 d: bytes(s.raw) for d, s in self._sides.items() if s.raw
             }
             for side in self._sides.values():
+                # What follows is TLS: the engine puts its TLS layer under this
+                # dissector (decrypting when the key log has the session) and feeds
+                # us the plaintext, which starts at a packet boundary.
                 self._lose(side)
-                side.sync = _Sync.STOPPED
-            events.append(Handoff(protocol="opaque", leftover=leftover, ts_ns=ts_ns))
+                side.sync = _Sync.IN_SYNC
+            events.append(Handoff(protocol="tls", leftover=leftover, ts_ns=ts_ns))
             return
         self._move(_Step.LOGIN)
         self._login_seen = True

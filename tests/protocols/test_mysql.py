@@ -39,6 +39,8 @@ def run(conv: Conv, limits: Limits | None = None, split: int = 0) -> list[Event]
     d = MysqlDissector(limits)
     events: list[Event] = []
     for ts, (direction, data) in enumerate(conv):
+        if any(isinstance(e, Handoff) for e in events):
+            break  # as the engine does: what follows is TLS, for its layer, not for us
         if split:
             for i in range(0, len(data), split):
                 events += d.feed(direction, data[i : i + split], ts)
@@ -148,7 +150,7 @@ def test_login_refused_ends_connection() -> None:
     assert kinds(events) == []
 
 
-def test_ssl_request_hands_off_opaque_with_tls_anomaly() -> None:
+def test_ssl_request_hands_off_to_tls_with_tls_anomaly() -> None:
     conv = [
         (RESP, b.greeting()),
         (REQ, b.ssl_request() + b"\x16\x03\x01\x00\x05hello"),
@@ -158,7 +160,7 @@ def test_ssl_request_hands_off_opaque_with_tls_anomaly() -> None:
     events = d.feed(RESP, conv[0][1], 0) + d.feed(REQ, conv[1][1], 1)
     assert kinds(events) == ["tls"]
     handoff = [e for e in events if isinstance(e, Handoff)]
-    assert handoff and handoff[0].protocol == "opaque"
+    assert handoff and handoff[0].protocol == "tls"
     assert handoff[0].leftover[REQ] == b"\x16\x03\x01\x00\x05hello"
     assert d.feed(RESP, conv[2][1], 2) == []
 

@@ -1,0 +1,106 @@
+"""TLS coverage: which encrypted flows the scan saw, and which it could read.
+
+An `Observer` (dpi/observer.py) that keeps, per flow under a stream layer, the last
+`info()` the layer reported (at attach time and when the flow closes): server, server
+name (SNI), ALPN, TLS version, cipher suite, bytes per direction, whether it was
+decrypted and, if not, why (`no_key`, `unsupported_suite`, `unsupported_version`,
+`missing_handshake`, `resumed_without_key`, `decrypt_failed`, `malformed_record`; see
+dpi/tls/layer.py). The list is what operators need to ask the right team for keys.
+It never holds key material or payload: layers never put any in `info()`, and only the
+columns below are copied from it.
+
+Outputs: `rows()` (plain dicts in column order), `to_csv()` (RFC 4180, header row) and
+`to_json()`. The list is bounded (`MAX_FLOWS`); flows beyond it are counted, not listed.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import TYPE_CHECKING
+
+from dpi.engine import format_endpoint
+
+if TYPE_CHECKING:
+    from dpi.reassembly import Flow
+
+from dpi.observer import Observer
+
+COLUMNS = (
+    "server", "sni", "alpn", "version", "cipher",
+    "bytes_client", "bytes_server", "decrypted", "reason",
+)  # fmt: skip
+# Flows listed per scan: a day of a busy link has millions of TLS flows; the summary
+# counts all of them, the list keeps the first ones (aggregate with `summary()`).
+MAX_FLOWS = 200_000
+
+
+def _alpn_text(value: object) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (list, tuple)):
+        return " ".join(str(v) for v in value)
+    return ""
+
+
+class TlsCoverage(Observer):
+    """Collects one row per flow that a stream layer was attached to."""
+
+    def __init__(self, layer: str = "tls") -> None:
+        self.layer = layer
+        self._rows: dict[int, dict[str, object]] = {}
+        self.dropped = 0
+
+    def __repr__(self) -> str:
+        return f"TlsCoverage(flows={len(self._rows)}, dropped={self.dropped})"
+
+    def flow_layer(self, flow: Flow, layer: str, info: dict[str, object]) -> None:
+        if layer != self.layer:
+            return
+        row = self._rows.get(flow.id)
+        if row is None:
+            if len(self._rows) >= MAX_FLOWS:
+                self.dropped += 1
+                return
+            row = self._rows[flow.id] = {}
+        decrypted = bool(info.get("decrypted", False))
+        row.update(
+            server=format_endpoint(flow.server),
+            sni=str(info.get("sni", "")),
+            alpn=_alpn_text(info.get("alpn", "")),
+            version=str(info.get("version", "")),
+            cipher=str(info.get("cipher", "")),
+            bytes_client=int(info.get("bytes_client", 0)),  # type: ignore[call-overload]
+            bytes_server=int(info.get("bytes_server", 0)),  # type: ignore[call-overload]
+            decrypted=decrypted,
+            reason="" if decrypted else str(info.get("reason", "")),
+        )
+
+    def rows(self) -> list[dict[str, object]]:
+        """One dict per flow, in order of first sight, keys in `COLUMNS` order."""
+        return [{c: row[c] for c in COLUMNS} for row in self._rows.values()]
+
+    def summary(self) -> dict[str, int]:
+        """Flow counts: total, decrypted, and not decrypted per reason."""
+        out: dict[str, int] = {"flows": len(self._rows), "decrypted": 0}
+        for row in self._rows.values():
+            if row["decrypted"]:
+                out["decrypted"] += 1
+            else:
+                key = f"not_decrypted_{row['reason'] or 'unknown'}"
+                out[key] = out.get(key, 0) + 1
+        return out
+
+    def to_csv(self) -> str:
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\r\n")
+        writer.writerow(COLUMNS)
+        for row in self.rows():
+            writer.writerow(
+                ["true" if v is True else "false" if v is False else v for v in row.values()]
+            )
+        return buf.getvalue()
+
+    def to_json(self) -> str:
+        return json.dumps(self.rows(), indent=2) + "\n"
