@@ -21,6 +21,8 @@ from protocols.base import FieldValue
 # fields than this (a huge JSON array) contributes only its first names, which is enough
 # to give context and keeps the work per part bounded.
 MAX_SIBLING_NAMES = 256
+# Value lengths with a precomputed list of applicable classifiers.
+_LEN_TABLE = 512
 
 
 @dataclass(slots=True)
@@ -53,7 +55,13 @@ class ClassifierSet:
             classifiers = [cls() for cls in classifier_classes()]
         self.classifiers = classifiers
         self.by_type = {c.data_type: c for c in classifiers}
-        self._bounds = [(c, c.min_len, c.max_len) for c in classifiers]
+        # Classifiers applicable to each value length, so that scoring a value loops
+        # only over those whose bounds admit it (lengths above the table are rare and
+        # filtered on the fly).
+        self._by_len = [
+            [c for c in classifiers if c.min_len <= n <= c.max_len] for n in range(_LEN_TABLE)
+        ]
+        self._long = [(c, c.min_len, c.max_len) for c in classifiers]
         self._ctx_cache: dict[tuple[str, str, str, str, frozenset[str]], FieldContext] = {}
 
     @classmethod
@@ -84,12 +92,15 @@ class ClassifierSet:
 
     def score(self, value: str, ctx: FieldContext) -> list[Finding]:
         n = len(value)
+        if n < _LEN_TABLE:
+            applicable = self._by_len[n]
+        else:
+            applicable = [c for c, low, high in self._long if low <= n <= high]
         found: list[Finding] = []
-        for classifier, low, high in self._bounds:
-            if low <= n <= high:
-                finding = classifier.score(value, ctx)
-                if finding is not None and finding.confidence >= REPORT_THRESHOLD:
-                    found.append(finding)
+        for classifier in applicable:
+            finding = classifier.score(value, ctx)
+            if finding is not None and finding.confidence >= REPORT_THRESHOLD:
+                found.append(finding)
         if len(found) > 1:
             return pick_findings(found)
         return found

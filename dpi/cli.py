@@ -17,6 +17,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from dpi import cli_batch
+
 EXIT_OK = 0
 EXIT_POLICY = 1
 EXIT_USAGE = 2
@@ -33,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     scan = sub.add_parser("scan", help="scan captures (files or directories) into one inventory")
     scan.add_argument("paths", nargs="+", metavar="PATH", help="pcap/pcapng files (.gz/.zst too) or directories")
     scan.add_argument("-o", "--out", metavar="FILE", help="write the inventory here (default: stdout)")
-    scan.add_argument("--format", choices=("csv", "json"), default="csv", help="output format (default csv)")
+    scan.add_argument("--format", choices=("csv", "json", "parquet", "xlsx"), help="output format (default csv; parquet and xlsx need --out)")
     scan.add_argument("--proto", action="append", default=[], metavar="DIR", help="directory of .proto files for gRPC/protobuf (repeatable)")
     scan.add_argument("--descriptor-set", action="append", default=[], metavar="FILE", help="compiled protobuf descriptor set (repeatable)")
     scan.add_argument("--config", metavar="FILE", help="dpi.toml with extra classifiers and allow rules (default: ./dpi.toml if present)")
@@ -43,6 +45,35 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     scan.add_argument("-q", "--quiet", action="store_true", help="no summary, only warnings and errors")
     scan.add_argument("-v", "--verbose", action="count", default=0, help="more logging on stderr")
+    scan.add_argument("--limit", action="append", default=[], metavar="NAME=VALUE", help="set a bound, e.g. max_body_bytes=16m (repeatable; names: README 'Hardening')")
+    cli_batch.add_scan_arguments(scan)  # --state, --jobs, --dask (dpi/cli_batch.py)
+    scan.add_argument("--internal", action="append", default=[], metavar="CIDR", help="internal network (repeatable; default: the private ranges); adds the egress and auth_share columns")
+    scan.add_argument("--keylog", action="append", default=[], metavar="FILE", help="TLS key log (SSLKEYLOGFILE format) to decrypt TLS flows (repeatable); pcapng secrets blocks are used too")
+    scan.add_argument("--tls-coverage", metavar="FILE", help="write the TLS flows seen and whether each was decrypted, or why not (CSV, or JSON for *.json)")
+    scan.add_argument("--findings", metavar="FILE", help="write exposure findings (CSV, or JSON for *.json); adds the egress and auth_share columns")
+    scan.add_argument("--sensor-pattern", metavar="REGEX", help="file-name regex whose 'sensor' group (or first group) names the sensor of rotated capture sets")
+    scan.add_argument("--separate-files", action="store_true", help="read every file alone (no capture sets, no sensor merge)")
+    watch = sub.add_parser("watch", help="inventory live traffic from a network interface (Linux, root)")
+    watch.add_argument("-i", "--interface", required=True, metavar="IFACE", help="network interface, e.g. eth0 or lo")
+    watch.add_argument("--bpf", metavar="FILTER", help="tcpdump filter expression, compiled once by libpcap")
+    watch.add_argument("-o", "--out", required=True, metavar="FILE", help="inventory file, rewritten at every flush")
+    watch.add_argument("--format", choices=("csv", "json"), default="csv", help="output format (default csv)")
+    watch.add_argument("--every", type=float, default=5.0, metavar="MINUTES", help="write the inventory every N minutes (default 5)")
+    watch.add_argument("--keep", type=int, default=5, metavar="N", help="previous inventories kept as FILE.1..FILE.N (default 5)")
+    watch.add_argument("--duration", type=float, metavar="SECONDS", help="stop after this long (default: until SIGINT/SIGTERM)")
+    watch.add_argument("--proto", action="append", default=[], metavar="DIR", help="directory of .proto files for gRPC/protobuf (repeatable)")
+    watch.add_argument("--descriptor-set", action="append", default=[], metavar="FILE", help="compiled protobuf descriptor set (repeatable)")
+    watch.add_argument("--config", metavar="FILE", help="dpi.toml with extra classifiers and allow rules (default: ./dpi.toml if present)")
+    watch.add_argument("-q", "--quiet", action="store_true", help="no summary, only warnings and errors")
+    watch.add_argument("-v", "--verbose", action="count", default=0, help="more logging on stderr")
+    report = sub.add_parser("report", help="write a self-contained HTML report of an inventory")
+    report.add_argument("inventory", metavar="INVENTORY", help="inventory written by `dpi scan` (CSV or JSON)")
+    report.add_argument("--html", required=True, metavar="FILE", help="write the HTML page here")
+    report.add_argument("--findings", metavar="FILE", help="findings written by `dpi scan --findings` (default: computed from the inventory)")
+    report.add_argument("--internal", action="append", default=[], metavar="CIDR", help="internal network (repeatable; default: the private ranges)")
+    report.add_argument("-q", "--quiet", action="store_true", help="no summary line")
+    report.set_defaults(verbose=0)
+    cli_batch.add_diff_parser(sub)
     return parser
 
 
@@ -97,8 +128,17 @@ def _summary(stats: Any, rows: list[Any], seconds: float) -> str:
         f"messages: {protocols}",
         f"sensitive fields: {len(rows)} on {apis} APIs ({categories})",
     ]
+    if stats.encrypted_flows or stats.decrypted_flows:
+        lines.append(
+            f"tls: {stats.decrypted_flows + stats.encrypted_flows} flows, "
+            f"{stats.decrypted_flows} decrypted, {stats.encrypted_flows} not decrypted "
+            f"(see --tls-coverage)"
+        )
     if skipped:
         lines.append("skipped: " + "; ".join(skipped))
+    hits = getattr(stats, "limits_hit", None)
+    if hits:
+        lines.append("limits hit: " + ", ".join(f"{k} {v}" for k, v in sorted(hits.items())))
     return "\n".join(lines)
 
 
@@ -118,11 +158,20 @@ def _config(args: argparse.Namespace) -> Any:
 def _scan(args: argparse.Namespace) -> int:
     from dpi.classify import ClassifierSet
     from dpi.engine import Engine
-    from dpi.inventory import to_csv, to_json
     from dpi.scanner import expand, scan_inputs
     from protocols.base import DissectorOptions
 
+    problem = cli_batch.apply_scan_defaults(args, _config(args).scan)  # dpi.toml [scan]
+    if problem:
+        raise _UsageError(problem)
+    exposure = _exposure(args)
+    limits, reassembly = _limits(args, _config(args))
+    if cli_batch.batch_requested(args):
+        if exposure is not None:
+            raise _UsageError("--findings/--internal do not work with --state, --jobs or --dask yet")
+        return cli_batch.scan(args, _config(args))
     schemas = _load_schemas(args)
+    tls, coverage = _tls(args)
     config = _config(args)
     warnings: list[str] = []
     inputs = expand(args.paths, warnings)
@@ -138,6 +187,10 @@ def _scan(args: argparse.Namespace) -> int:
         options=DissectorOptions(schemas=schemas),
         classifiers=ClassifierSet.with_extra(list(config.classifiers)),
         strict=args.strict,
+        limits=limits,
+        reassembly=reassembly,
+        observers=[coverage] + ([exposure.observer] if exposure is not None else []),
+        layers=[tls],
     )
     started = time.monotonic()
     bar = None
@@ -154,7 +207,13 @@ def _scan(args: argparse.Namespace) -> int:
             leave=False,
         )
     try:
-        scanned = scan_inputs(engine, inputs, bar.update if bar is not None else None)
+        scanned = scan_inputs(
+            engine,
+            inputs,
+            bar.update if bar is not None else None,
+            sensor_pattern=_sensor_pattern(args.sensor_pattern),
+            separate_files=args.separate_files,
+        )
     finally:
         if bar is not None:
             bar.close()
@@ -170,24 +229,143 @@ def _scan(args: argparse.Namespace) -> int:
     for warning in stats.warnings:
         _err(f"warning: {warning}")
     rows = config.allowed(engine.inventory.rows())
-    text = to_csv(rows) if args.format == "csv" else to_json(rows)
-    if args.out:
-        Path(args.out).write_text(text, encoding="utf-8", newline="")
+    if exposure is not None:
+        exposure.compute(rows)
+        if args.findings:
+            exposure.write(Path(args.findings))
+    if exposure is not None and args.format in ("csv", "json"):
+        # The extra columns (dpi/egress.py): CSV and JSON only; other formats keep the contract's.
+        text = exposure.inventory_text(rows, args.format)
+        if args.out:
+            Path(args.out).write_text(text, encoding="utf-8", newline="")
+        else:
+            sys.stdout.write(text)
+            sys.stdout.flush()
     else:
-        sys.stdout.write(text)
-        sys.stdout.flush()
+        cli_batch.write_inventory(rows, args.format, args.out)
     if args.explain:
         Path(args.explain).write_text(
             json.dumps(engine.inventory.explain(), indent=2) + "\n", encoding="utf-8"
         )
+    if args.tls_coverage:
+        path = Path(args.tls_coverage)
+        text = coverage.to_json() if path.suffix.lower() == ".json" else coverage.to_csv()
+        path.write_text(text, encoding="utf-8", newline="")
     if args.summary_json:
         summary = stats.as_dict() | {"rows": len(rows), "seconds": round(seconds, 3)}
         Path(args.summary_json).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     if not args.quiet:
         _err(_summary(stats, rows, seconds))
+        if exposure is not None:
+            _err(exposure.summary())
     if args.strict and (stats.warnings or warnings or stats.decode_errors or stats.gaps):
         _err("strict: data was skipped (see warnings); exit status 1")
         return EXIT_POLICY
+    return EXIT_OK
+
+
+def _limits(args: argparse.Namespace, config: Any) -> tuple[Any, Any]:
+    """Bounds: the defaults, then dpi.toml's [limits], then --limit (dpi/limits.py)."""
+    from dpi.limits import LimitError, apply_limits, parse_limit
+
+    overrides = dict(getattr(config, "limits", {}))
+    try:
+        for text in getattr(args, "limit", []):
+            name, value = parse_limit(text)
+            overrides[name] = value
+        return apply_limits(overrides)
+    except LimitError as exc:
+        raise _UsageError(str(exc)) from None
+
+
+def _tls(args: argparse.Namespace) -> tuple[Any, Any]:
+    """The TLS layer (always: TLS flows are reported even without keys) and its
+    coverage list. A bad key log is a usage error naming the line, never a secret."""
+    from dpi.coverage import TlsCoverage
+    from dpi.tls import KeyLog, KeyLogError, TlsLayerFactory
+
+    keylog = KeyLog()
+    try:
+        for path in args.keylog:
+            keylog.add_file(path)
+    except KeyLogError as exc:
+        raise _UsageError(str(exc)) from None
+    return TlsLayerFactory(keylog), TlsCoverage()
+
+
+def _exposure(args: argparse.Namespace) -> Any:
+    """Findings are gathered only when asked for (`--findings` or `--internal`)."""
+    if not args.findings and not args.internal:
+        return None
+    from dpi.egress import NetworkError
+    from dpi.findings.run import FindingsRun
+
+    try:
+        return FindingsRun(args.internal)
+    except NetworkError as exc:
+        raise _UsageError(str(exc)) from None
+
+
+def _report(args: argparse.Namespace) -> int:
+    from dpi.egress import NetworkError
+    from dpi.report import ReportError, write_report
+
+    try:
+        shown = write_report(
+            Path(args.inventory),
+            Path(args.html),
+            findings_path=Path(args.findings) if args.findings else None,
+            internal=args.internal,
+        )
+    except (ReportError, NetworkError) as exc:
+        raise _UsageError(str(exc)) from None
+    if not args.quiet:
+        _err(f"report: {args.html} ({shown} findings)")
+    return EXIT_OK
+
+
+def _sensor_pattern(text: str | None) -> Any:
+    import re
+
+    try:
+        return re.compile(text) if text else None
+    except re.error as exc:
+        raise _UsageError(f"--sensor-pattern: {exc}") from None
+
+
+def _watch(args: argparse.Namespace) -> int:
+    from dpi.classify import ClassifierSet
+    from dpi.engine import Engine
+    from dpi.inventory import to_csv, to_json
+    from dpi.live import LiveCapture, LiveError, watch, write_rotated
+    from protocols.base import DissectorOptions
+
+    if args.every <= 0 or args.keep < 0:
+        raise _UsageError("--every must be positive and --keep not negative")
+    schemas = _load_schemas(args)
+    config = _config(args)
+    engine = Engine(
+        options=DissectorOptions(schemas=schemas),
+        classifiers=ClassifierSet.with_extra(list(config.classifiers)),
+    )
+    out = Path(args.out)
+
+    def flush(engine: Any) -> None:
+        rows = config.allowed(engine.inventory.rows())
+        write_rotated(out, to_csv(rows) if args.format == "csv" else to_json(rows), args.keep)
+
+    try:
+        capture = LiveCapture(args.interface, args.bpf)
+    except LiveError as exc:
+        raise _UsageError(str(exc)) from None
+    _err(f"watching {args.interface} (link type {capture.linktype}); inventory to {out}")
+    started = time.monotonic()
+    live = watch(engine, capture, flush, every_s=args.every * 60, duration_s=args.duration)
+    if not args.quiet:
+        rows = config.allowed(engine.inventory.rows())
+        _err(_summary(engine.stats, rows, time.monotonic() - started))
+        _err(f"live: {live.packets} packets, {live.kernel_drops} dropped by the kernel, "
+             f"{live.truncated} cut, {live.flushes} inventory writes")
     return EXIT_OK
 
 
@@ -198,6 +376,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "scan":
             return _scan(args)
+        if args.command == "watch":
+            return _watch(args)
+        if args.command == "diff":
+            return cli_batch.diff(args)
+        if args.command == "report":
+            return _report(args)
     except _UsageError as exc:
         _err(f"error: {exc}")
         return EXIT_USAGE

@@ -31,6 +31,8 @@ from typing import Any
 from classifiers._configured import ConfigError, build_classifier
 from classifiers.base import Classifier
 from dpi.inventory import Row
+from dpi.limits import LimitError
+from dpi.limits import parse_table as parse_limits_table
 
 ENTRY_POINT_GROUP = "dpi.classifiers"
 ALLOW_KEYS = ("protocol", "server", "api", "direction", "location", "field", "data_type")
@@ -51,6 +53,8 @@ class Config:
     classifiers: tuple[Classifier, ...] = ()
     allow: tuple[AllowRule, ...] = ()
     scan: dict[str, Any] = field(default_factory=dict)
+    # [limits]: bounds by name (dpi/limits.py), applied before --limit options.
+    limits: dict[str, int] = field(default_factory=dict)
 
     def allowed(self, rows: list[Row]) -> list[Row]:
         """Rows that no allow rule silences."""
@@ -94,7 +98,7 @@ def load_config(path: Path | None) -> Config:
         raise ConfigError(f"{path}: {exc.strerror or 'unreadable'}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: not valid TOML ({str(exc).splitlines()[0]})") from None
-    unknown = set(data) - {"classifiers", "allow", "scan"}
+    unknown = set(data) - {"classifiers", "allow", "scan", "limits"}
     if unknown:
         raise ConfigError(f"{path}: unknown sections {', '.join(sorted(unknown))}")
     for spec in data.get("classifiers", []):
@@ -105,4 +109,11 @@ def load_config(path: Path | None) -> Config:
     scan = data.get("scan", {})
     if not isinstance(scan, dict):
         raise ConfigError(f"{path}: [scan] must be a table")
-    return Config(classifiers=tuple(classifiers), allow=allow, scan=scan)
+    table = data.get("limits", {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [limits] must be a table")
+    try:
+        limits = parse_limits_table(table)
+    except LimitError as exc:
+        raise ConfigError(f"{path}: [limits] {exc}") from None
+    return Config(classifiers=tuple(classifiers), allow=allow, scan=scan, limits=limits)

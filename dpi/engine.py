@@ -14,15 +14,19 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import traceback
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import Enum
+from pathlib import Path
 
 from dpi.capture import Frame
 from dpi.classify import ClassifierSet, sibling_tokens
 from dpi.decode import DecodeError, Decoder
 from dpi.inventory import Inventory
 from dpi.layers import LayerError, LayerFactory, StreamLayer
+from dpi.limits import LIMIT_ANOMALIES, reassembly_hits
 from dpi.observer import Observer
 from dpi.reassembly import Closed, Data, Flow, Gap, Opened, Reassembler, ReassemblyLimits, Side
 from dpi.registry import dissector_by_name, dissector_classes
@@ -95,14 +99,31 @@ class ScanStats:
     values: int = 0
     anomalies: Counter[str] = field(default_factory=Counter)
     warnings: list[str] = field(default_factory=list)
+    # Bounds that stopped or cut something, by kind (dpi/limits.py): never fatal.
+    limits_hit: Counter[str] = field(default_factory=Counter)
 
     def as_dict(self) -> dict[str, object]:
         return {
             name: (dict(value) if isinstance(value, Counter) else value)
             for name, value in (
-                (n, getattr(self, n)) for n in self.__dataclass_fields__  # type: ignore[attr-defined]
+                (n, getattr(self, n)) for n in self.__dataclass_fields__
             )
         }
+
+
+def _default_layers() -> list[LayerFactory]:
+    from dpi.tls.layer import TlsLayerFactory  # cryptography loads with the first engine
+
+    return [TlsLayerFactory()]
+
+
+def bug_site(exc: BaseException) -> str:
+    """Where a bug happened, for the debug log: the exception type and the code lines,
+    never its message (Python's own messages quote input: `invalid literal for int()
+    with base 10: b'...'`, a KeyError's key, a UnicodeDecodeError's bytes)."""
+    frames = traceback.extract_tb(exc.__traceback__)[-4:]
+    where = " <- ".join(f"{Path(f.filename).name}:{f.lineno}" for f in reversed(frames))
+    return f"{type(exc).__name__} at {where or '?'}"
 
 
 def format_endpoint(endpoint: tuple[bytes, int]) -> str:
@@ -134,14 +155,17 @@ class Engine:
         )
         self.stats = ScanStats()
         self.strict = strict
-        self.decoder = Decoder()
+        # UDP datagrams reach observers (DNS answers); no hook, no cost, without any.
+        self.decoder = Decoder(on_udp=self._datagram if observers else None)
         self.reassembler = Reassembler(reassembly)
         self.flows: dict[int, _FlowState] = {}
         self._dissectors = dissector_classes()
         self._servers: dict[tuple[bytes, int], str] = {}
         self._last_ts = 0
         self.observers = list(observers or [])
-        self.layers = list(layers or [])
+        # Stream layers: TLS (without keys) unless the caller says otherwise, so that TLS
+        # flows are recognised and reported on every scan, never misparsed.
+        self.layers = list(layers) if layers is not None else _default_layers()
         self._layers_by_name = {factory.name: factory for factory in self.layers}
 
     # -- input -------------------------------------------------------------------------
@@ -153,12 +177,12 @@ class Engine:
         except DecodeError:
             self.stats.decode_errors += 1
             return
-        except Exception:
+        except Exception as exc:
             # A decoder bug costs one frame, not the scan (re-raised in strict mode).
             self.stats.bugs += 1
             if self.strict:
                 raise
-            log.debug("decoder failed on frame %d", frame.number, exc_info=True)
+            log.debug("decoder failed on frame %d: %s", frame.number, bug_site(exc))
             return
         if segment is None:
             self.stats.non_tcp += 1
@@ -171,16 +195,31 @@ class Engine:
         if self.stats.tcp_segments % EXPIRE_EVERY == 0:
             self._handle(self.reassembler.expire(self._last_ts))
 
+    def _datagram(
+        self, src: bytes, dst: bytes, sport: int, dport: int, payload: bytes, ts_ns: int
+    ) -> None:
+        for observer in self.observers:
+            observer.datagram(src, dst, sport, dport, payload, ts_ns)
+
+    def add_secrets(self, kind: int, data: bytes, source: str) -> None:
+        """Key material found in a capture (pcapng Decryption Secrets Block): handed to
+        the layers before the frames that follow it; bad blocks become warnings."""
+        for factory in self.layers:
+            self.stats.warnings.extend(factory.add_secrets(kind, data, source))
+
     def finish(self) -> None:
         """End of input: flush every flow, close every dissector."""
         self._handle(self.reassembler.flush(self._last_ts))
         for state in list(self.flows.values()):
             self._close_flow(state, self._last_ts)
         self.flows.clear()
+        # The reassembler counts over the whole scan (finish runs per file): copy, not add.
+        for kind, count in reassembly_hits(self.reassembler.stats).items():
+            self.stats.limits_hit[kind] = count
 
     # -- stream events -----------------------------------------------------------------
 
-    def _handle(self, events: list[object]) -> None:
+    def _handle(self, events: Sequence[object]) -> None:
         for event in events:
             if isinstance(event, Data):
                 state = self.flows.get(event.flow.id)
@@ -392,19 +431,21 @@ class Engine:
             state.status = FlowStatus.FAILED
             state.dissector = None
             return
-        except Exception:
+        except Exception as exc:
             self.stats.bugs += 1
             state.status = FlowStatus.FAILED
             state.dissector = None
             if self.strict:
                 raise
-            log.debug("dissector %s failed on flow %d", dissector.name, state.flow.id, exc_info=True)
+            log.debug("dissector %s failed on flow %d: %s", dissector.name, state.flow.id, bug_site(exc))
             return
         for event in events:
             if isinstance(event, Message):
                 self._message(state.flow, event)
             elif isinstance(event, Anomaly):
                 self.stats.anomalies[event.kind] += 1
+                if event.kind in LIMIT_ANOMALIES:
+                    self.stats.limits_hit[event.kind] += 1
             elif isinstance(event, Handoff):
                 self._handoff(state, event)
 
@@ -467,7 +508,7 @@ class Engine:
         direction = str(message.direction)
         for part in message.parts:
             try:
-                pairs = field_pairs(part, self.limits, self.options.schemas)
+                pairs = field_pairs(part, self.limits, self.options.schemas, self.stats.limits_hit)
             except ProtocolError:
                 self.stats.anomalies["undecodable_part"] += 1
                 continue

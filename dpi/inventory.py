@@ -76,6 +76,7 @@ SETTLE_HIT_SHARE = 0.97
 # the key (salt) keeps the address from being read back without it.
 CLIENT_HASH_BYTES = 16
 SALT_BYTES = 16
+CONF_UNIT = 1_000_000
 # One random salt per process, so that inventories made in one process merge; a stored
 # state or a distributed scan brings its own.
 _PROCESS_SALT = os.urandom(SALT_BYTES)
@@ -99,7 +100,9 @@ class TypeEvidence:
     category: str
     hits: int = 0
     validated: int = 0
-    conf_sum: float = 0.0
+    # Confidences summed in millionths (CONF_UNIT): integers add exactly, so partial
+    # inventories merged in any grouping (workers, trees, resumed runs) agree to the bit.
+    conf_sum: int = 0
     first_ns: int = 0
     last_ns: int = 0
     sample: str = ""
@@ -110,7 +113,7 @@ class TypeEvidence:
     def add(self, finding: Finding, sample_value: str, ts_ns: int, client: bytes) -> None:
         self.hits += 1
         self.validated += finding.validated
-        self.conf_sum += finding.confidence
+        self.conf_sum += round(finding.confidence * CONF_UNIT)
         if self.hits == 1 or ts_ns < self.first_ns:
             self.first_ns = ts_ns
         if ts_ns > self.last_ns:
@@ -125,9 +128,10 @@ class TypeEvidence:
 
     def repeat(self, ts_ns: int, client: bytes, times: int = 1) -> None:
         """More hits of a settled field: counted (at the mean confidence), not re-scored."""
-        mean = self.conf_sum / max(self.hits, 1)
+        self.conf_sum += self.conf_sum * times // max(self.hits, 1)  # at the mean
         self.hits += times
-        self.conf_sum += mean * times
+        # Files need not come in time order (several sensors): first seen is a minimum.
+        self.first_ns = min(self.first_ns, ts_ns)
         self.last_ns = max(self.last_ns, ts_ns)
         if len(self.clients) < MAX_CLIENTS_PER_ROW:
             self.clients.add(client)
@@ -313,7 +317,7 @@ class Inventory:
                     last_seen=iso_time(typed.last_ns),
                     clients=len(typed.clients),
                     sample=typed.sample,
-                    confidence=round(typed.conf_sum / typed.hits, 2),
+                    confidence=round(typed.conf_sum / CONF_UNIT / typed.hits, 2),
                 )
             )
         return rows

@@ -1,0 +1,87 @@
+"""Inventory exports, all made from one pandas DataFrame: CSV, JSON, Parquet, Excel.
+
+- `csv`: the contract's CSV (spec/inventory.md): RFC 4180, CRLF, header in spec order;
+  byte-identical to `inventory.to_csv`.
+- `json`: a list of row objects in column order, as `inventory.to_json`.
+- `parquet`: one table, the contract's columns and dtypes (pyarrow).
+- `xlsx`: a workbook with one sheet per category (PII, PHI, PCI, SECRET; a sheet with
+  only the header when a category has no row). Every cell is written as text or number,
+  never as a formula: an API path or field name seen in traffic that starts with `=`
+  must not run in a spreadsheet. Characters Excel cannot store become U+FFFD.
+
+Not supported: appending to an existing file, other spreadsheet formats.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import TYPE_CHECKING, Any
+
+from dpi.inventory import COLUMNS, Row, to_dataframe
+
+if TYPE_CHECKING:
+    import pandas
+
+FORMATS = ("csv", "json", "parquet", "xlsx")
+BINARY_FORMATS = frozenset({"parquet", "xlsx"})
+CATEGORIES = ("PII", "PHI", "PCI", "SECRET")
+
+
+def frame(rows: list[Row]) -> pandas.DataFrame:
+    return to_dataframe(rows)
+
+
+def _csv(df: pandas.DataFrame) -> bytes:
+    text = df.to_csv(index=False, lineterminator="\r\n")
+    return str(text).encode("utf-8")
+
+
+def _json(df: pandas.DataFrame) -> bytes:
+    records = [
+        {name: _native(value) for name, value in zip(COLUMNS, row, strict=True)}
+        for row in df[list(COLUMNS)].itertuples(index=False, name=None)
+    ]
+    return (json.dumps(records, indent=2) + "\n").encode("utf-8")
+
+
+def _native(value: Any) -> Any:
+    return value.item() if hasattr(value, "item") else value  # numpy scalar -> Python
+
+
+def _parquet(df: pandas.DataFrame) -> bytes:
+    buffer = io.BytesIO()
+    df.to_parquet(buffer, engine="pyarrow", index=False)
+    return buffer.getvalue()
+
+
+def _xlsx(df: pandas.DataFrame) -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    book = Workbook()
+    book.remove(book.active)
+    for category in CATEGORIES:
+        sheet = book.create_sheet(category)
+        sheet.append(list(COLUMNS))
+        part = df[df["category"] == category]
+        for r, row in enumerate(part[list(COLUMNS)].itertuples(index=False, name=None), 2):
+            for c, value in enumerate(row, 1):
+                value = _native(value)
+                if isinstance(value, str):
+                    cell = sheet.cell(row=r, column=c, value=ILLEGAL_CHARACTERS_RE.sub("\ufffd", value))
+                    cell.data_type = "s"  # openpyxl reads a leading "=" as a formula
+                else:
+                    sheet.cell(row=r, column=c, value=value)
+        sheet.freeze_panes = "A2"
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+_WRITERS = {"csv": _csv, "json": _json, "parquet": _parquet, "xlsx": _xlsx}
+
+
+def export_bytes(rows: list[Row], fmt: str) -> bytes:
+    """The inventory `rows` in format `fmt` (one of FORMATS)."""
+    return _WRITERS[fmt](frame(rows))

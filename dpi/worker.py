@@ -1,0 +1,171 @@
+"""The per-file task of batch scans: one capture -> one partial result, in any process.
+
+A worker (a local process or a Dask worker) rebuilds the Engine from plain data in an
+`EngineSpec` (dpi.toml text, .proto directories and descriptor-set paths, the salt), so it
+scans with the same classifiers and schemas as the parent. Each file gets a fresh Engine
+(and a fresh schema registry), which makes a file's result independent of which worker
+ran it and of the files that worker ran before.
+
+The unit of work is one file: a connection cut by a file boundary (tcpdump -G/-C
+rotation) is seen as two partial flows, as in a serial scan of separate files. A file
+whose size or modification time changed while it was read is reported `changed` and
+contributes nothing (it is still being written; the next run takes it).
+
+Results are JSON-safe dicts (`dpi/codec.py`): the same form goes through process pipes,
+Dask and the state file. `merge_results` combines two results in order (left first), so
+a tree of merges in file order gives the same inventory as a left-to-right fold.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from dpi.codec import (
+    inventory_from_obj,
+    inventory_to_obj,
+    merge_stats,
+    stats_from_obj,
+    stats_to_obj,
+)
+from dpi.engine import Engine, ScanStats
+from dpi.inventory import Inventory
+from dpi.scanner import Input, scan_inputs
+from dpi.sources import describe, local_copy
+
+Result = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EngineSpec:
+    """Everything a worker needs to build the parent's Engine: paths and text only."""
+
+    salt_hex: str
+    config_text: str | None = None  # dpi.toml contents, None: no file
+    proto_dirs: tuple[str, ...] = ()  # must exist at the same path on every worker
+    descriptor_sets: tuple[str, ...] = ()
+    limit_args: tuple[str, ...] = ()  # --limit NAME=VALUE, applied after dpi.toml [limits]
+    keylogs: tuple[str, ...] = ()  # TLS key log files (paths, as for the schemas)
+    strict: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FileTask:
+    index: int  # position in the run's file order
+    location: str
+    size: int
+    mtime_ns: int
+
+
+# Config and classifier set built in this process, by dpi.toml text: building a set
+# loads every classifier module, while a set is stateless between values and safe to reuse.
+_CONFIGURED: dict[str | None, tuple[Any, Any]] = {}
+
+
+def _configured(spec: EngineSpec) -> tuple[Any, Any]:
+    from dpi.classify import ClassifierSet
+
+    cached = _CONFIGURED.get(spec.config_text)
+    if cached is None:
+        from dpi.config import load_config
+
+        if spec.config_text is None:
+            config = load_config(None)
+        else:
+            with tempfile.TemporaryDirectory(prefix="dpi-config-") as tmp:
+                path = Path(tmp) / "dpi.toml"
+                path.write_text(spec.config_text, encoding="utf-8")
+                config = load_config(path)
+        cached = (config, ClassifierSet.with_extra(list(config.classifiers)))
+        _CONFIGURED[spec.config_text] = cached
+    return cached
+
+
+def build_engine(spec: EngineSpec) -> Engine:
+    """The parent's Engine, as `dpi scan` builds it (cli._scan), minus observers."""
+    from dpi.limits import apply_limits, parse_limit
+    from dpi.tls import KeyLog, TlsLayerFactory
+    from protocols.base import DissectorOptions
+    from protocols.protobuf import SchemaRegistry
+
+    schemas = SchemaRegistry()  # fresh per file: reflection seen in one file stays there
+    if spec.proto_dirs:
+        schemas.load_proto_dirs([Path(p) for p in spec.proto_dirs])
+    for path in spec.descriptor_sets:
+        schemas.load_descriptor_set(Path(path))
+    config, classifiers = _configured(spec)
+    overrides = dict(getattr(config, "limits", {}))
+    for text in spec.limit_args:
+        name, value = parse_limit(text)
+        overrides[name] = value
+    limits, reassembly = apply_limits(overrides)
+    keylog = KeyLog()
+    for path in spec.keylogs:
+        keylog.add_file(path)
+    engine = Engine(
+        options=DissectorOptions(schemas=schemas),
+        classifiers=classifiers,
+        strict=spec.strict,
+        limits=limits,
+        reassembly=reassembly,
+        layers=[TlsLayerFactory(keylog)],
+    )
+    engine.inventory = Inventory(engine.inventory.min_share, salt=bytes.fromhex(spec.salt_hex))
+    return engine
+
+
+def _result(spec: EngineSpec, engine: Engine | None, task: FileTask, status: str) -> Result:
+    inventory = engine.inventory if engine is not None else Inventory(salt=bytes.fromhex(spec.salt_hex))
+    stats = engine.stats if engine is not None else ScanStats()
+    return {
+        "salt": spec.salt_hex,
+        "inventory": inventory_to_obj(inventory),
+        "stats": stats_to_obj(stats),
+        "files": [{"index": task.index, "location": task.location, "status": status}],
+    }
+
+
+def scan_file(spec: EngineSpec, task: FileTask) -> Result:
+    """Scan one capture. Status: `scanned`, `unreadable` (not a capture, or no access),
+    `changed` (grew or was replaced while read: left for the next run), `vanished`."""
+    before = describe(task.location)
+    if before is None:
+        return _result(spec, None, task, "vanished")
+    if (before.size, before.mtime_ns) != (task.size, task.mtime_ns):
+        return _result(spec, None, task, "changed")
+    engine = build_engine(spec)
+    with local_copy(task.location) as path:
+        scanned = scan_inputs(engine, [Input(path, task.size)], None, separate_files=True)
+    after = describe(task.location)
+    if after is None or (after.size, after.mtime_ns) != (task.size, task.mtime_ns):
+        return _result(spec, None, task, "changed")
+    if scanned == 0:
+        failed = _result(spec, None, task, "unreadable")
+        failed["stats"]["warnings"] = list(engine.stats.warnings)
+        return failed
+    return _result(spec, engine, task, "scanned")
+
+
+def decode(result: Result) -> tuple[Inventory, ScanStats, list[dict[str, Any]]]:
+    salt = bytes.fromhex(result["salt"])
+    return (
+        inventory_from_obj(result["inventory"], salt),
+        stats_from_obj(result["stats"]),
+        list(result["files"]),
+    )
+
+
+def merge_results(left: Result, right: Result) -> Result:
+    """`left` then `right`: one result (used for tree merges on a cluster)."""
+    inventory, stats, files = decode(left)
+    other_inventory, other_stats, other_files = decode(right)
+    inventory.merge(other_inventory)
+    merge_stats(stats, other_stats)
+    return {
+        "salt": left["salt"],
+        "inventory": inventory_to_obj(inventory),
+        "stats": stats_to_obj(stats),
+        "files": files + other_files,
+    }

@@ -1,0 +1,102 @@
+"""Parallel and distributed scans give exactly the inventory of a single-process scan."""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from dpi.batch import BatchOptions, run_batch
+from dpi.cli import main
+from dpi.inventory import to_csv
+from dpi.worker import EngineSpec, FileTask, decode, merge_results, scan_file
+from tests.builders.capture_sets import write_set
+
+SAMPLES = Path(__file__).resolve().parents[2] / "samples"
+
+
+def _cli(*args: str) -> str:
+    out = io.StringIO()
+    old, sys.stdout = sys.stdout, out
+    try:
+        assert main(["scan", *args, "--no-progress", "-q"]) == 0
+    finally:
+        sys.stdout = old
+    return out.getvalue()
+
+
+@pytest.fixture(scope="module")
+def capture_set(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    directory = tmp_path_factory.mktemp("set")
+    write_set(directory, 12)
+    return directory
+
+
+def test_two_workers_equal_one_process_and_the_serial_scan(capture_set: Path) -> None:
+    serial = _cli(str(capture_set))
+    assert _cli(str(capture_set), "--jobs", "2") == serial
+    assert _cli(str(capture_set), "--jobs", "1") == serial
+
+
+def test_bundled_samples_in_parallel_equal_serial() -> None:
+    samples = sorted(str(p) for p in SAMPLES.glob("*.pcap"))
+    assert _cli(*samples, "--jobs", "2") == _cli(*samples)
+
+
+def test_merge_is_associative_and_keeps_file_order(capture_set: Path) -> None:
+    spec = EngineSpec(salt_hex=os.urandom(16).hex())
+    results = []
+    for i, path in enumerate(sorted(capture_set.iterdir())[:5]):
+        st = path.stat()
+        results.append(scan_file(spec, FileTask(index=i, location=str(path), size=st.st_size, mtime_ns=st.st_mtime_ns)))
+    a, b, c, d, e = results
+    left = merge_results(merge_results(merge_results(merge_results(a, b), c), d), e)
+    tree = merge_results(merge_results(a, b), merge_results(merge_results(c, d), e))
+    assert left == tree
+    assert [f["index"] for f in decode(tree)[2]] == [0, 1, 2, 3, 4]
+
+
+@pytest.fixture(scope="module")
+def dask_cluster() -> Iterator[str]:
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+    ) as cluster:
+        yield str(cluster.scheduler_address)
+
+
+def test_dask_cluster_scan_equals_serial(capture_set: Path, dask_cluster: str, tmp_path: Path) -> None:
+    serial = _cli(str(capture_set))
+    assert _cli(str(capture_set), "--dask", dask_cluster) == serial
+    # Incremental on the cluster too: small batches, each merged as a tree, then saved.
+    options = BatchOptions(paths=(str(capture_set),), state=str(tmp_path / "s"), dask=dask_cluster,
+                           dask_batch=5, settle_seconds=0)
+    outcome = run_batch(options)
+    assert outcome.scanned == 12 and to_csv(outcome.inventory.rows()) == serial
+
+
+def test_dask_workers_read_captures_from_an_fsspec_url(capture_set: Path, dask_cluster: str) -> None:
+    fsspec = pytest.importorskip("fsspec")
+    fs = fsspec.filesystem("memory")
+    for path in sorted(capture_set.iterdir()):
+        fs.pipe(f"/captures/{path.name}", path.read_bytes())
+    assert _cli("memory://captures", "--dask", dask_cluster) == _cli(str(capture_set))
+
+
+def test_unreachable_scheduler_is_exit_2(capture_set: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("dpi.parallel.DASK_CONNECT_TIMEOUT", "1s")
+    assert main(["scan", str(capture_set), "--dask", "tcp://127.0.0.1:9", "-q", "--no-progress"]) == 2
+
+
+def test_workers_rebuild_the_parents_limits_and_config(tmp_path: Path) -> None:
+    from dpi.worker import build_engine
+
+    config = '[limits]\nmax_flows = 1234\n[[classifiers]]\ndata_type = "EMPLOYEE_ID"\ncategory = "PII"\npatterns = [\'EMP-\\\\d{6}\']\n'
+    engine = build_engine(EngineSpec(salt_hex="00" * 16, config_text=config, limit_args=("max_body_bytes=64k",)))
+    assert engine.limits.max_body_bytes == 64 * 1024
+    assert "EMPLOYEE_ID" in engine.classifiers.by_type
+    assert engine.inventory.salt == bytes(16)
