@@ -50,7 +50,7 @@ def _concrete(package_name: str, base: type[T]) -> list[type[T]]:
 
 @lru_cache(maxsize=1)
 def dissector_classes() -> tuple[type[Dissector], ...]:
-    classes = _concrete("protocols", Dissector)
+    classes = _concrete("protocols", Dissector)  # type: ignore[type-abstract]
     names: dict[str, str] = {}
     for cls in classes:
         if cls.name in names:
@@ -70,7 +70,7 @@ def dissector_by_name(name: str) -> type[Dissector] | None:
 
 @lru_cache(maxsize=1)
 def classifier_classes() -> tuple[type[Classifier], ...]:
-    classes = _concrete("classifiers", Classifier)
+    classes = _concrete("classifiers", Classifier)  # type: ignore[type-abstract]
     names: dict[str, str] = {}
     for cls in classes:
         if cls.data_type in names:
