@@ -63,6 +63,7 @@ class BatchOptions:
     descriptor_sets: tuple[str, ...] = ()
     limit_args: tuple[str, ...] = ()
     keylogs: tuple[str, ...] = ()
+    topic_schemas: tuple[tuple[str, str], ...] = ()
     strict: bool = False
 
 
@@ -106,7 +107,8 @@ def options_fingerprint(options: BatchOptions) -> str:
     """Identifies what classifies and names fields, to warn when a state mixes options."""
     digest = hashlib.sha256()
     parts = (options.config_text or "", *options.proto_dirs, "|", *options.descriptor_sets,
-             "|", *options.limit_args, "|", *options.keylogs)
+             "|", *options.limit_args, "|", *options.keylogs,
+             "|", *(f"{t}={m}" for t, m in options.topic_schemas))
     for part in parts:
         digest.update(part.encode() + b"\0")
     return digest.hexdigest()[:16]
@@ -192,6 +194,7 @@ def _run(
         descriptor_sets=options.descriptor_sets,
         limit_args=options.limit_args,
         keylogs=options.keylogs,
+        topic_schemas=options.topic_schemas,
         strict=options.strict,
     )
     tasks = [

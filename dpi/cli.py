@@ -37,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("-o", "--out", metavar="FILE", help="write the inventory here (default: stdout)")
     scan.add_argument("--format", choices=("csv", "json", "parquet", "xlsx"), help="output format (default csv; parquet and xlsx need --out)")
     scan.add_argument("--proto", action="append", default=[], metavar="DIR", help="directory of .proto files for gRPC/protobuf (repeatable)")
+    scan.add_argument("--topic-schema", action="append", default=[], metavar="TOPIC=MESSAGE", help="decode Kafka values of TOPIC (a glob) as this protobuf message type from --proto/--descriptor-set (repeatable)")
     scan.add_argument("--descriptor-set", action="append", default=[], metavar="FILE", help="compiled protobuf descriptor set (repeatable)")
     scan.add_argument("--config", metavar="FILE", help="dpi.toml with extra classifiers and allow rules (default: ./dpi.toml if present)")
     scan.add_argument("--explain", metavar="FILE", help="write why each row is there (JSON; never values)")
@@ -99,6 +100,21 @@ def _load_schemas(args: argparse.Namespace) -> Any:
 
 class _UsageError(Exception):
     pass
+
+
+def _topic_schemas(args: argparse.Namespace, schemas: Any) -> dict[str, str]:
+    """`--topic-schema TOPIC=MESSAGE`: each message type must be in the loaded schemas."""
+    mapping: dict[str, str] = {}
+    for text in args.topic_schema:
+        topic, sep, message = text.partition("=")
+        if not sep or not topic or not message:
+            raise _UsageError(f"--topic-schema wants TOPIC=MESSAGE, got {text!r}")
+        if schemas.resolve(message) is None:
+            raise _UsageError(
+                f"--topic-schema: message type {message!r} is not in the --proto/--descriptor-set schemas"
+            )
+        mapping[topic] = message
+    return mapping
 
 
 def _summary(stats: Any, rows: list[Any], seconds: float) -> str:
@@ -166,11 +182,12 @@ def _scan(args: argparse.Namespace) -> int:
         raise _UsageError(problem)
     exposure = _exposure(args)
     limits, reassembly = _limits(args, _config(args))
+    schemas = _load_schemas(args)
+    args.topic_schemas = _topic_schemas(args, schemas)
     if cli_batch.batch_requested(args):
         if exposure is not None:
             raise _UsageError("--findings/--internal do not work with --state, --jobs or --dask yet")
         return cli_batch.scan(args, _config(args))
-    schemas = _load_schemas(args)
     tls, coverage = _tls(args)
     config = _config(args)
     warnings: list[str] = []
@@ -184,7 +201,7 @@ def _scan(args: argparse.Namespace) -> int:
     for warning in warnings:
         _err(f"warning: {warning}")
     engine = Engine(
-        options=DissectorOptions(schemas=schemas),
+        options=DissectorOptions(schemas=schemas, kafka_topic_schemas=args.topic_schemas),
         classifiers=ClassifierSet.with_extra(list(config.classifiers)),
         strict=args.strict,
         limits=limits,

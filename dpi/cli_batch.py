@@ -198,6 +198,7 @@ def scan(args: argparse.Namespace, config: Any) -> int:
         descriptor_sets=tuple(str(Path(p).resolve()) for p in args.descriptor_set),
         limit_args=tuple(getattr(args, "limit", [])),
         keylogs=tuple(str(Path(p).resolve()) for p in getattr(args, "keylog", [])),
+        topic_schemas=tuple(sorted(getattr(args, "topic_schemas", {}).items())),
         strict=args.strict,
     )
     bar = None

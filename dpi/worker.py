@@ -48,6 +48,7 @@ class EngineSpec:
     descriptor_sets: tuple[str, ...] = ()
     limit_args: tuple[str, ...] = ()  # --limit NAME=VALUE, applied after dpi.toml [limits]
     keylogs: tuple[str, ...] = ()  # TLS key log files (paths, as for the schemas)
+    topic_schemas: tuple[tuple[str, str], ...] = ()  # --topic-schema TOPIC=MESSAGE
     strict: bool = False
 
 
@@ -105,7 +106,7 @@ def build_engine(spec: EngineSpec) -> Engine:
     for path in spec.keylogs:
         keylog.add_file(path)
     engine = Engine(
-        options=DissectorOptions(schemas=schemas),
+        options=DissectorOptions(schemas=schemas, kafka_topic_schemas=dict(spec.topic_schemas)),
         classifiers=classifiers,
         strict=spec.strict,
         limits=limits,

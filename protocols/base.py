@@ -186,6 +186,9 @@ class DissectorOptions:
     # connection of the scan: consumers fetch by id on one connection after asking for
     # metadata on another.
     kafka_topic_ids: dict[str, str] = field(default_factory=dict)
+    # Kafka topic (glob pattern) -> protobuf message full name, for record values and
+    # keys in the Confluent protobuf wire format or bare protobuf (`--topic-schema`).
+    kafka_topic_schemas: dict[str, str] = field(default_factory=dict)
 
 
 class Dissector(ABC):

@@ -40,8 +40,9 @@ from __future__ import annotations
 
 import struct
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
+from fnmatch import fnmatchcase
 from typing import ClassVar
 
 from protocols import _kafka_apis as apis
@@ -258,6 +259,18 @@ def _record_parts(record: Record) -> list[Part]:
 
 class KafkaDissector(Dissector):
     """One Kafka connection, both directions (see the module docstring)."""
+
+    def _topic_schema(self, topic: apis.TopicRecords) -> str:
+        """The protobuf message type configured for this topic (`--topic-schema`), if any:
+        its values then decode with field names instead of field numbers."""
+        mapping = self.options.kafka_topic_schemas
+        if not mapping:
+            return ""
+        name = self._topic_api(topic)
+        for pattern, message in mapping.items():
+            if fnmatchcase(name, pattern):
+                return message
+        return ""
 
     name: ClassVar[str] = PROTOCOL
     ports: ClassVar[frozenset[int]] = frozenset({9092, 9093, 9094})
@@ -561,6 +574,12 @@ class KafkaDissector(Dissector):
                 kinds.extend(kind for kind in found.anomalies if kind not in kinds)
                 for record in found.records:
                     parts.extend(_record_parts(record))
+            schema = self._topic_schema(topic)
+            if schema:
+                parts = [
+                    replace(p, schema=schema) if p.media_type == MediaType.PROTOBUF else p
+                    for p in parts
+                ]
             events.extend(Anomaly(kind=kind, direction=direction) for kind in kinds)
             if parts:
                 events.append(

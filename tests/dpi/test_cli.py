@@ -95,3 +95,9 @@ def test_no_sensitive_value_in_any_output(tmp_path: Path) -> None:
     everything = result.stdout + result.stderr + explain.read_text() + summary.read_text()
     for secret in (CARD, PASSWORD, EMAIL, "lee.okafor", "battery"):
         assert secret not in everything
+
+
+def test_topic_schema_must_name_a_loaded_message_type(tmp_path: Path) -> None:
+    result = _run("scan", str(_capture(tmp_path / "c.pcap")), "--topic-schema", "orders=shop.Order")
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.stderr

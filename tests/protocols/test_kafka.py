@@ -580,3 +580,31 @@ def test_sample_messages_match_expected_csv(name: str, samples_dir: Path, tshark
     for row in rows:
         key = (row["api"], row["direction"], row["location"], row["field"])
         assert counts[key] == int(row["count"]), key
+
+
+def test_topic_schema_names_confluent_protobuf_fields(tmp_path: Path) -> None:
+    """`--topic-schema`: values of a mapped topic decode with the .proto's field names."""
+    from protocols.base import DissectorOptions, Limits
+    from protocols.payload import decode_part
+    from protocols.protobuf import SchemaRegistry
+
+    (tmp_path / "customer.proto").write_text(
+        'syntax = "proto3";\npackage shop;\n'
+        "message Customer { string email = 1; int32 tier = 2; }\n"
+    )
+    registry = SchemaRegistry()
+    registry.load_proto_dirs([tmp_path])
+    body = b"\x0a\x17dana.w@shopper-demo.net\x10\x02"  # field 1 string (23), field 2 varint
+    records = kb.batch_v2([(None, b"\x00\x00\x00\x00\x07\x00" + body, [])])
+    request = kb.produce_request(3, [("customers.v1", [(0, records)])], 1)
+    options = DissectorOptions(schemas=registry, kafka_topic_schemas={"customers.*": "shop.Customer"})
+    dissector = KafkaDissector(options=options)
+    (message,) = messages(dissector.feed(REQ, request, 1))
+    (part,) = message.parts
+    assert part.schema == "shop.Customer"
+    values = {v.path: v.value for v in decode_part(part, Limits(), registry)}
+    assert values == {"email": "dana.w@shopper-demo.net", "tier": "2"}
+    # an unmapped topic keeps field numbers
+    plain = KafkaDissector(options=DissectorOptions(schemas=registry))
+    (message,) = messages(plain.feed(REQ, request, 1))
+    assert {v.path for v in decode_part(message.parts[0], Limits(), registry)} == {"1", "2"}
