@@ -138,9 +138,11 @@ def _summary(stats: Any, rows: list[Any], seconds: float) -> str:
     if stats.unidentified_flows:
         skipped.append(f"{stats.unidentified_flows} flows of unknown protocols")
     lines = [
-        f"scanned {stats.files} file(s), {mb:.1f} MB, {stats.frames} packets, "
-        f"{stats.flows} TCP flows ({stats.partial_flows} without handshake) "
-        f"in {seconds:.1f} s ({rate:.1f} MB/s)",
+        (
+            f"scanned {stats.files} file(s), {mb:.1f} MB, {stats.frames} packets, "
+            f"{stats.flows} TCP flows ({stats.partial_flows} without handshake) "
+            f"in {seconds:.1f} s ({rate:.1f} MB/s)"
+        ),
         f"messages: {protocols}",
         f"sensitive fields: {len(rows)} on {apis} APIs ({categories})",
     ]
@@ -262,7 +264,8 @@ def _scan(args: argparse.Namespace) -> int:
         cli_batch.write_inventory(rows, args.format, args.out)
     if args.explain:
         Path(args.explain).write_text(
-            json.dumps(engine.inventory.explain(), indent=2) + "\n", encoding="utf-8"
+            json.dumps(config.allowed_explain(engine.inventory.explain(), rows), indent=2) + "\n",
+            encoding="utf-8",
         )
     if args.tls_coverage:
         path = Path(args.tls_coverage)

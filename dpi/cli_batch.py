@@ -234,7 +234,8 @@ def scan(args: argparse.Namespace, config: Any) -> int:
     rows = config.allowed(outcome.inventory.rows())
     write_inventory(rows, args.format, args.out)
     if args.explain:
-        _write_atomic(Path(args.explain), (json.dumps(outcome.inventory.explain(), indent=2) + "\n").encode())
+        explained = config.allowed_explain(outcome.inventory.explain(), rows)
+        _write_atomic(Path(args.explain), (json.dumps(explained, indent=2) + "\n").encode())
     if args.summary_json:
         summary = outcome.stats.as_dict() | {
             "rows": len(rows),

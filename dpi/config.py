@@ -35,6 +35,7 @@ from dpi.limits import LimitError
 from dpi.limits import parse_table as parse_limits_table
 
 ENTRY_POINT_GROUP = "dpi.classifiers"
+_ROW_KEY = ("protocol", "server", "api", "direction", "location", "field", "data_type")
 ALLOW_KEYS = ("protocol", "server", "api", "direction", "location", "field", "data_type")
 
 
@@ -55,6 +56,11 @@ class Config:
     scan: dict[str, Any] = field(default_factory=dict)
     # [limits]: bounds by name (dpi/limits.py), applied before --limit options.
     limits: dict[str, int] = field(default_factory=dict)
+
+    def allowed_explain(self, entries: list[dict[str, Any]], rows: list[Row]) -> list[dict[str, Any]]:
+        """`--explain` entries of the rows that survived the allow rules."""
+        kept = {(r.protocol, r.server, r.api, r.direction, r.location, r.field, r.data_type) for r in rows}
+        return [e for e in entries if tuple(e[k] for k in _ROW_KEY) in kept]
 
     def allowed(self, rows: list[Row]) -> list[Row]:
         """Rows that no allow rule silences."""
@@ -79,7 +85,7 @@ def entry_point_classifiers() -> list[Classifier]:
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         try:
             cls = ep.load()
-        except Exception as exc:  # a broken plug-in must not take the scan down
+        except Exception as exc:  # noqa: BLE001 - a broken plug-in must not take the scan down
             raise ConfigError(f"entry point {ep.name!r} could not be loaded ({type(exc).__name__})") from None
         if not (isinstance(cls, type) and issubclass(cls, Classifier)):
             raise ConfigError(f"entry point {ep.name!r} is not a Classifier subclass")

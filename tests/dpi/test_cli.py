@@ -101,3 +101,16 @@ def test_topic_schema_must_name_a_loaded_message_type(tmp_path: Path) -> None:
     result = _run("scan", str(_capture(tmp_path / "c.pcap")), "--topic-schema", "orders=shop.Order")
     assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
     assert "Traceback" not in result.stderr
+
+
+def test_explain_says_why_each_row_is_there_without_values(tmp_path: Path) -> None:
+    cap = _capture(tmp_path / "c.pcap")
+    explain, out = tmp_path / "explain.json", tmp_path / "inv.csv"
+    assert main(["scan", str(cap), "-q", "--no-progress", "-o", str(out), "--explain", str(explain)]) == 0
+    reasons = json.loads(explain.read_text())
+    rows = list(csv.DictReader(out.read_text().splitlines()))
+    assert len(reasons) == len(rows)
+    card = next(r for r in reasons if r["data_type"] == "CARD_NUMBER")
+    assert card["field"] == "pan" and card["hit_share"] == 1.0 and card["validated_share"] == 1.0
+    assert any("checksum" in reason for reason in card["reasons"])
+    assert CARD not in explain.read_text() and PASSWORD not in explain.read_text()

@@ -104,3 +104,13 @@ def test_bad_config_file_is_one_line_and_status_2(tmp_path: Path) -> None:
 
 def test_no_file_gives_builtin_classifiers_only() -> None:
     assert load_config(None).allow == ()
+
+
+def test_allow_rules_silence_explain_entries_too(tmp_path: Path) -> None:
+    (tmp_path / "dpi.toml").write_text(CONFIG)
+    explain = tmp_path / "explain.json"
+    args = ["scan", str(_capture(tmp_path / "c.pcap")), "-q", "--no-progress", "-o", str(tmp_path / "o.csv"),
+            "--config", str(tmp_path / "dpi.toml"), "--explain", str(explain)]
+    assert main(args) == 0
+    entries = json.loads(explain.read_text())
+    assert entries and not [e for e in entries if e["api"] == "GET /health"]
