@@ -83,6 +83,8 @@ class HeaderBlock:
     unknown: int = 0
     # the block could not be walked to its end; what follows the break is lost
     broken: bool = False
+    # it broke on a table size update above the limit (`Limits.max_hpack_table_bytes`)
+    table_limit: bool = False
 
 
 class _Broken(Exception):
@@ -92,8 +94,9 @@ class _Broken(Exception):
 class HeaderDecoder:
     """One direction's HPACK decoding context."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_table_size: int = MAX_TABLE_SIZE) -> None:
         self._table = HeaderTable()
+        self._max_table_size = max_table_size
         # Entries at dynamic positions >= this count were added before the context was
         # lost (or before the capture began) and are not trusted.
         self._trusted = 0
@@ -109,6 +112,7 @@ class HeaderDecoder:
     def decode(self, block: bytes) -> HeaderBlock:
         headers: list[Header] = []
         unknown = 0
+        too_big = False
         pos = 0
         end = len(block)
         view = memoryview(block)
@@ -128,7 +132,8 @@ class HeaderDecoder:
                 elif first & 0xE0 == 0x20:  # 6.3 dynamic table size update
                     size, used = _integer(view[pos:], 5)
                     pos += used
-                    if size > MAX_TABLE_SIZE:
+                    if size > self._max_table_size:
+                        too_big = True
                         raise _Broken
                     self._table.maxsize = size
                     self._trusted = min(self._trusted, len(self._table.dynamic_entries))
@@ -164,7 +169,9 @@ class HeaderDecoder:
         except _Broken:
             # The rest of the block (and any insertion it made) is lost.
             self.lose_context()
-            return HeaderBlock(headers=tuple(headers), unknown=unknown + 1, broken=True)
+            return HeaderBlock(
+                headers=tuple(headers), unknown=unknown + 1, broken=True, table_limit=too_big
+            )
         return HeaderBlock(headers=tuple(headers), unknown=unknown)
 
     def _lookup(self, index: int) -> tuple[bytes, bytes] | None:

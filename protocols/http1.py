@@ -409,12 +409,12 @@ class Http1Dissector(Dissector):
             # move from a chunk state to START (found by the mutation contract test).
             self._move(side, _State.DONE)
             self._finish(side, events)
-        elif side.state is _State.START and side.buf[side.pos :].strip(b"\r\n"):
-            events.append(Anomaly(kind="truncated_message", direction=direction))
-        if self._done:
-            return events
-        if side.state is not _State.DONE:
+        else:
+            if side.state is _State.START and side.buf[side.pos :].strip(b"\r\n"):
+                events.append(Anomaly(kind="truncated_message", direction=direction))
             self._move(side, _State.DONE)
+        if self._done:  # _finish handed the connection off
+            return events
         side.buf = b""
         side.pos = 0
         if direction is Direction.RESPONSE:
