@@ -42,17 +42,14 @@ patient ids need the field name, and are not in the expected CSVs' scope without
 from __future__ import annotations
 
 import argparse
-import csv
 import importlib
 import os
 import struct
-import subprocess
 import sys
 import tempfile
 import time
 from concurrent import futures
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -64,7 +61,15 @@ if str(ROOT) not in sys.path:
 import grpc
 from grpc_tools import protoc
 
-from dpi.masking import mask
+from samples._capture_tools import (
+    dumpcap_loopback,
+    expected_row,
+    pcap_is_nanosecond,
+    pcap_linktype,
+    pcap_records,
+    sort_rows,
+    write_csv,
+)
 
 # Above Linux's ip_local_port_range (32768-60999): the client's ephemeral port is always
 # the lower one, so a scan that guesses roles from ports (no SYN: the midstream capture)
@@ -73,12 +78,7 @@ PORT = 61777
 HOST = "127.0.0.1"
 AUTHORITY = f"{HOST}:{PORT}"
 T0 = 1_768_467_600  # 2026-01-15T09:00:00Z
-MIN_CONFIDENCE = "0.5"
 PKG = "/clinic.v1.PatientService"
-COLUMNS = [
-    "protocol", "server", "host", "api", "direction", "location", "field", "data_type",
-    "category", "count", "first_seen", "last_seen", "clients", "sample", "confidence",
-]
 CATEGORY = {
     "PERSON_NAME": "PII", "EMAIL_ADDRESS": "PII", "PHONE_NUMBER": "PII", "US_SSN": "PII",
     "DATE_OF_BIRTH": "PII", "POSTAL_CODE": "PII", "STREET_ADDRESS": "PII",
@@ -235,16 +235,9 @@ def _calls(pb2: Any, pb2_grpc: Any) -> tuple[list[Sent], list[tuple[float, float
 
 def _records(path: Path) -> tuple[bytes, list[tuple[float, bytes]]]:
     data = path.read_bytes()
-    header = data[:24]
-    endian = "<" if data[:4] in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1") else ">"
-    nano = data[:4] in (b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d")
-    out: list[tuple[float, bytes]] = []
-    pos = 24
-    while pos + 16 <= len(data):
-        sec, frac, incl, _orig = struct.unpack_from(endian + "IIII", data, pos)
-        out.append((sec + frac / (1e9 if nano else 1e6), data[pos + 16 : pos + 16 + incl]))
-        pos += 16 + incl
-    linktype = struct.unpack_from(endian + "I", header, 20)[0]
+    scale = 1e9 if pcap_is_nanosecond(data) else 1e6
+    out = [(sec + frac / scale, frame) for sec, frac, _incl, _orig, frame in pcap_records(data)]
+    linktype = pcap_linktype(data)
     # Rewrite as little-endian microsecond pcap with our own header.
     new_header = struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 262144, linktype)
     return new_header, out
@@ -266,8 +259,9 @@ def _write(path: Path, header: bytes, frames: list[tuple[int, bytes]]) -> None:
     os.chmod(path, 0o644)
 
 
-def _iso(call: int) -> str:
-    return datetime.fromtimestamp(T0 + call, UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+def _us(call: int) -> int:
+    """The time of every packet of call `call` (0: before the first call)."""
+    return (T0 + call) * 1_000_000
 
 
 def _rows(sent: list[Sent], first_call: int, host: str) -> list[dict[str, str]]:
@@ -285,23 +279,13 @@ def _rows(sent: list[Sent], first_call: int, host: str) -> list[dict[str, str]]:
             row[2] = max(row[2], item.call)
     rows = []
     for (api, direction, location, path, data_type), (count, first, last, value) in agg.items():
-        category = CATEGORY[data_type]
-        rows.append({
-            "protocol": "grpc", "server": AUTHORITY, "host": host, "api": api,
-            "direction": direction, "location": location, "field": path,
-            "data_type": data_type, "category": category, "count": str(count),
-            "first_seen": _iso(first), "last_seen": _iso(last), "clients": "1",
-            "sample": mask(value, category, data_type), "confidence": MIN_CONFIDENCE,
-        })
-    rows.sort(key=lambda r: tuple(r[c] for c in COLUMNS[:8]))
-    return rows
-
-
-def _write_csv(path: Path, rows: list[dict[str, str]]) -> None:
-    with path.open("w", newline="") as fh:
-        writer = csv.DictWriter(fh, COLUMNS, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
+        rows.append(expected_row(
+            protocol="grpc", server=AUTHORITY, host=host, api=api,
+            direction=direction, location=location, field=path,
+            data_type=data_type, category=CATEGORY[data_type], count=count,
+            first_us=_us(first), last_us=_us(last), value=value,
+        ))
+    return sort_rows(rows)
 
 
 def main() -> None:
@@ -312,27 +296,21 @@ def main() -> None:
         tmp = Path(tmp_name)
         pb2, pb2_grpc = _compile(tmp)
         raw = tmp / "raw.pcap"
-        capture = subprocess.Popen(
-            ["dumpcap", "-q", "-i", "lo", "-f", f"tcp port {PORT}", "-P", "-w", str(raw)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        time.sleep(1.5)  # dumpcap needs a moment before it sees packets
-        server = _serve(pb2, pb2_grpc)
-        try:
-            sent, windows = _calls(pb2, pb2_grpc)
-            time.sleep(0.5)
-        finally:
-            server.stop(1).wait(5)
-            time.sleep(0.3)
-            capture.terminate()
-            capture.wait(10)
+        with dumpcap_loopback(raw, PORT):
+            server = _serve(pb2, pb2_grpc)
+            try:
+                sent, windows = _calls(pb2, pb2_grpc)
+                time.sleep(0.5)
+            finally:
+                server.stop(1).wait(5)
+                time.sleep(0.3)
         header, records = _records(raw)
     frames = [(_call_of(ts, windows), frame) for ts, frame in records]
     out = args.out_dir
     _write(out / "grpc-patients.pcap", header, frames)
-    _write_csv(out / "grpc-patients.expected.csv", _rows(sent, 1, AUTHORITY))
+    write_csv(out / "grpc-patients.expected.csv", _rows(sent, 1, AUTHORITY))
     _write(out / "grpc-patients-midstream.pcap", header, [f for f in frames if f[0] >= 2])
-    _write_csv(out / "grpc-patients-midstream.expected.csv", _rows(sent, 2, ""))
+    write_csv(out / "grpc-patients-midstream.expected.csv", _rows(sent, 2, ""))
     for name in ("grpc-patients.pcap", "grpc-patients-midstream.pcap"):
         print(f"{name}: {(out / name).stat().st_size} bytes")
 

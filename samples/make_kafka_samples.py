@@ -25,20 +25,15 @@ snappy: kafka-python's codec wants python-snappy; cramjam (a project dependency)
 from __future__ import annotations
 
 import argparse
-import calendar
-import csv
 import json
-import os
 import socket
 import struct
-import subprocess
 import sys
 import threading
 import time
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -57,32 +52,21 @@ from kafka.protocol.metadata import (
 )
 from kafka.protocol.producer import ProduceRequest, ProduceResponse
 
-from dpi.masking import mask
+from samples._capture_tools import (
+    dumpcap_loopback,
+    expected_row,
+    ip_header_offset,
+    rewrite_times,
+    sort_rows,
+    tcp_payload,
+    write_csv,
+)
 from tests.builders.kafka import install_snappy_shim
 
 install_snappy_shim()
 
 PORT = 39092  # private port: the capture filter and the `server` column use it
 HOST = "127.0.0.1"
-EPOCH_US = calendar.timegm((2026, 1, 15, 9, 0, 0)) * 1_000_000
-COLUMNS = (
-    "protocol",
-    "server",
-    "host",
-    "api",
-    "direction",
-    "location",
-    "field",
-    "data_type",
-    "category",
-    "count",
-    "first_seen",
-    "last_seen",
-    "clients",
-    "sample",
-    "confidence",
-)
-MIN_CONFIDENCE = "0.5"
 TOPIC_IDS = {
     "customers": "3f1c2d4e-5a6b-4c7d-8e9f-a0b1c2d3e4f5",
     "payments": "7a8b9c0d-1e2f-4a3b-8c4d-5e6f708192a3",
@@ -386,29 +370,7 @@ def run_clients(scenario: Scenario) -> None:
         raise RuntimeError(f"consumer read {got} records")
 
 
-# -- pcap: timestamps and ground-truth framing ----------------------------------------------
-
-
-def rewrite_times(path: Path) -> list[tuple[int, bytes]]:
-    """Give every packet a private-clock time; returns (ts_us, frame) in file order."""
-    data = path.read_bytes()
-    magic = data[:4]
-    endian = "<" if magic in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1") else ">"
-    out = bytearray(data[:24])
-    frames: list[tuple[int, bytes]] = []
-    pos = 24
-    index = 0
-    while pos + 16 <= len(data):
-        _, _, incl, orig = struct.unpack_from(endian + "IIII", data, pos)
-        frame = data[pos + 16 : pos + 16 + incl]
-        ts_us = EPOCH_US + index * 3_000 + (index * 37) % 500
-        out += struct.pack(endian + "IIII", ts_us // 1_000_000, ts_us % 1_000_000, incl, orig)
-        out += frame
-        frames.append((ts_us, frame))
-        pos += 16 + incl
-        index += 1
-    path.write_bytes(bytes(out))
-    return frames
+# -- pcap: ground-truth framing ------------------------------------------------------------
 
 
 def completion_times(
@@ -418,14 +380,10 @@ def completion_times(
     streams: dict[tuple[int, str], bytearray] = defaultdict(bytearray)
     done: dict[tuple[int, int, str], int] = {}
     for ts_us, frame in frames:
-        ip = frame[linktype_offset:]
-        if len(ip) < 20 or ip[9] != 6:
+        segment = tcp_payload(frame, linktype_offset)
+        if segment is None:
             continue
-        ihl = (ip[0] & 0x0F) * 4
-        sport, dport = struct.unpack_from(">HH", ip, ihl)
-        tcp_len = (ip[ihl + 12] >> 4) * 4
-        total = struct.unpack_from(">H", ip, 2)[0]
-        payload = ip[ihl + tcp_len : total]
+        sport, dport, _, payload = segment
         if not payload:
             continue
         key = (sport, "request") if dport == PORT else (dport, "response")
@@ -439,10 +397,6 @@ def completion_times(
             done[(key[0], corr, key[1])] = ts_us
             del buf[: 4 + size]
     return done
-
-
-def iso_ms(ts_us: int) -> str:
-    return datetime.fromtimestamp(ts_us / 1e6, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 def expected_rows(log: Log, times: dict[tuple[int, int, str], int]) -> list[dict[str, str]]:
@@ -463,28 +417,24 @@ def expected_rows(log: Log, times: dict[tuple[int, int, str], int]) -> list[dict
                 row[2] = max(row[2], ts)
     rows = []
     for (topic, direction, location, path, data_type), (count, first, last, text, _) in agg.items():
-        category = CATEGORY[data_type]
         rows.append(
-            {
-                "protocol": "kafka",
-                "server": f"{HOST}:{PORT}",
-                "host": "",
-                "api": topic,
-                "direction": direction,
-                "location": location,
-                "field": path,
-                "data_type": data_type,
-                "category": category,
-                "count": str(count),
-                "first_seen": iso_ms(first),
-                "last_seen": iso_ms(last),
-                "clients": "1",
-                "sample": mask(text, category, data_type),
-                "confidence": MIN_CONFIDENCE,
-            }
+            expected_row(
+                protocol="kafka",
+                server=f"{HOST}:{PORT}",
+                host="",
+                api=topic,
+                direction=direction,
+                location=location,
+                field=path,
+                data_type=data_type,
+                category=CATEGORY[data_type],
+                count=count,
+                first_us=first,
+                last_us=last,
+                value=text,
+            )
         )
-    rows.sort(key=lambda r: tuple(r[c] for c in COLUMNS[:8]))
-    return rows
+    return sort_rows(rows)
 
 
 def _dig(value: dict[str, Any], path: str) -> str:
@@ -500,35 +450,18 @@ def make(scenario: Scenario, out_dir: Path) -> None:
     broker = Broker(scenario, log)
     server = threading.Thread(target=broker.serve, daemon=True)
     server.start()
-    capture = subprocess.Popen(
-        ["dumpcap", "-q", "-i", "lo", "-f", f"tcp port {PORT}", "-P", "-w", str(pcap)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    time.sleep(1.5)  # dumpcap needs a moment before it sees packets
     try:
-        run_clients(scenario)
-        time.sleep(0.5)
+        with dumpcap_loopback(pcap, PORT):
+            run_clients(scenario)
+            time.sleep(0.5)
     finally:
-        capture.terminate()
-        capture.wait(10)
         broker.stop = True
         server.join(5)
-    os.chmod(pcap, 0o644)
     frames = rewrite_times(pcap)
-    times = completion_times(frames, 4 if _linktype(pcap) == 0 else 14)
+    times = completion_times(frames, ip_header_offset(pcap.read_bytes()))
     rows = expected_rows(log, times)
-    with (out_dir / f"kafka-{scenario.name}.expected.csv").open("w", newline="") as fh:
-        writer = csv.DictWriter(fh, COLUMNS, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
+    write_csv(out_dir / f"kafka-{scenario.name}.expected.csv", rows)
     print(f"{pcap.name}: {pcap.stat().st_size} bytes, {len(rows)} rows")
-
-
-def _linktype(path: Path) -> int:
-    data = path.read_bytes()[:24]
-    endian = "<" if data[:4] in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1") else ">"
-    return int(struct.unpack_from(endian + "I", data, 20)[0])
 
 
 def main() -> None:

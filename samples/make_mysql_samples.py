@@ -24,12 +24,8 @@ and each response (the last server packet before the next command).
 from __future__ import annotations
 
 import argparse
-import calendar
-import csv
 import datetime as dt
-import os
 import struct
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -44,18 +40,20 @@ if str(ROOT) not in sys.path:
 
 import mysql.connector
 
-from dpi.masking import mask
+from samples._capture_tools import (
+    dumpcap_loopback,
+    expected_row,
+    ip_header_offset,
+    rewrite_times,
+    sort_rows,
+    tcp_payload,
+    write_csv,
+)
 from tests.mysql_server import MariaDB
 
 PORT = 33306  # private port: the capture filter and the `server` column use it
 HOST = "127.0.0.1"
 SCHEMA = "crm"
-EPOCH_US = calendar.timegm((2026, 1, 15, 9, 0, 0)) * 1_000_000
-COLUMNS = (
-    "protocol", "server", "host", "api", "direction", "location", "field", "data_type",
-    "category", "count", "first_seen", "last_seen", "clients", "sample", "confidence",
-)
-MIN_CONFIDENCE = "0.5"
 
 # Synthetic people: reserved example.com mail, NANP 555-01xx fiction numbers, SSNs with
 # valid area/group/serial that are not issued, test PANs, plain dates.
@@ -174,28 +172,7 @@ def _execute(sql: str, number: int) -> Callable[[bytes], bool]:
     return match
 
 
-# -- pcap: timestamps and framing ------------------------------------------------------------
-
-
-def rewrite_times(path: Path) -> list[tuple[int, bytes]]:
-    """Give every packet a private-clock time; returns (ts_us, frame) in file order."""
-    data = path.read_bytes()
-    endian = "<" if data[:4] in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1") else ">"
-    out = bytearray(data[:24])
-    frames: list[tuple[int, bytes]] = []
-    pos = 24
-    index = 0
-    while pos + 16 <= len(data):
-        _, _, incl, orig = struct.unpack_from(endian + "IIII", data, pos)
-        frame = data[pos + 16 : pos + 16 + incl]
-        ts_us = EPOCH_US + index * 3_000 + (index * 37) % 500
-        out += struct.pack(endian + "IIII", ts_us // 1_000_000, ts_us % 1_000_000, incl, orig)
-        out += frame
-        frames.append((ts_us, frame))
-        pos += 16 + incl
-        index += 1
-    path.write_bytes(bytes(out))
-    return frames
+# -- pcap: framing ---------------------------------------------------------------------------
 
 
 def framed(frames: list[tuple[int, bytes]], link_offset: int) -> list[tuple[int, str, bytes]]:
@@ -205,14 +182,10 @@ def framed(frames: list[tuple[int, bytes]], link_offset: int) -> list[tuple[int,
     next_seq: dict[str, int] = {}
     out: list[tuple[int, str, bytes]] = []
     for ts_us, frame in frames:
-        ip = frame[link_offset:]
-        if len(ip) < 20 or ip[9] != 6:
+        segment = tcp_payload(frame, link_offset)
+        if segment is None:
             continue
-        ihl = (ip[0] & 0x0F) * 4
-        _, dport, seq = struct.unpack_from(">HHI", ip, ihl)
-        tcp_len = (ip[ihl + 12] >> 4) * 4
-        total = struct.unpack_from(">H", ip, 2)[0]
-        payload = ip[ihl + tcp_len : total]
+        _, dport, seq, payload = segment
         side = "request" if dport == PORT else "response"
         if not payload:
             continue
@@ -229,10 +202,6 @@ def framed(frames: list[tuple[int, bytes]], link_offset: int) -> list[tuple[int,
                         else b""))
             del buf[: 4 + length]
     return out
-
-
-def iso_ms(ts_us: int) -> str:
-    return dt.datetime.fromtimestamp(ts_us / 1e6, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 def expected_rows(log: list[Sent], packets: list[tuple[int, str, bytes]]) -> list[dict[str, str]]:
@@ -263,16 +232,13 @@ def expected_rows(log: list[Sent], packets: list[tuple[int, str, bytes]]) -> lis
     rows = []
     for (direction, location, name), (count, first, last, value) in agg.items():
         data_type = DATA_TYPE[name]
-        category = CATEGORY[data_type]
-        rows.append({
-            "protocol": "mysql", "server": f"{HOST}:{PORT}", "host": "", "api": TABLE,
-            "direction": direction, "location": location, "field": name,
-            "data_type": data_type, "category": category, "count": str(count),
-            "first_seen": iso_ms(first), "last_seen": iso_ms(last), "clients": "1",
-            "sample": mask(value, category, data_type), "confidence": MIN_CONFIDENCE,
-        })
-    rows.sort(key=lambda r: tuple(r[c] for c in COLUMNS[:8]))
-    return rows
+        rows.append(expected_row(
+            protocol="mysql", server=f"{HOST}:{PORT}", host="", api=TABLE,
+            direction=direction, location=location, field=name,
+            data_type=data_type, category=CATEGORY[data_type], count=count,
+            first_us=first, last_us=last, value=value,
+        ))
+    return sort_rows(rows)
 
 
 def make(out_dir: Path) -> None:
@@ -280,27 +246,14 @@ def make(out_dir: Path) -> None:
     pcap = out_dir / f"mysql-{name}.pcap"
     with MariaDB(PORT) as server:
         server.admin(DDL)
-        capture = subprocess.Popen(
-            ["dumpcap", "-q", "-i", "lo", "-f", f"tcp port {PORT}", "-P", "-w", str(pcap)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        time.sleep(1.5)  # dumpcap needs a moment before it sees packets
         log: list[Sent] = []
-        try:
+        with dumpcap_loopback(pcap, PORT):
             run_client(log)
             time.sleep(0.5)
-        finally:
-            capture.terminate()
-            capture.wait(10)
-    os.chmod(pcap, 0o644)
     frames = rewrite_times(pcap)
-    linktype = struct.unpack_from("<I", pcap.read_bytes(), 20)[0]
-    packets = framed(frames, 4 if linktype == 0 else 14)
+    packets = framed(frames, ip_header_offset(pcap.read_bytes()))
     rows = expected_rows(log, packets)
-    with (out_dir / f"mysql-{name}.expected.csv").open("w", newline="") as fh:
-        writer = csv.DictWriter(fh, COLUMNS, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
+    write_csv(out_dir / f"mysql-{name}.expected.csv", rows)
     print(f"{pcap.name}: {pcap.stat().st_size} bytes, {len(rows)} rows")
 
 

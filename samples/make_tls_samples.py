@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import calendar
-import csv
 import datetime as dt
 import io
 import json
@@ -60,15 +59,10 @@ from hpack import Encoder
 from scapy.layers.inet import IP, TCP
 from scapy.layers.l2 import Ether
 
-from dpi.masking import mask
+from samples._capture_tools import csv_text, expected_row, sort_rows
 
 EPOCH_US = calendar.timegm((2026, 1, 15, 11, 0, 0)) * 1_000_000
 MSS = 1448
-COLUMNS = (
-    "protocol", "server", "host", "api", "direction", "location", "field", "data_type",
-    "category", "count", "first_seen", "last_seen", "clients", "sample", "confidence",
-)  # fmt: skip
-MIN_CONFIDENCE = "0.5"
 HOST = "api.shop.example"
 CLIENT_IP = "10.0.6.21"
 
@@ -447,27 +441,16 @@ def pcapng_bytes(packets: list[tuple[int, bytes]], keylog: str) -> bytes:
     return out.getvalue()
 
 
-def iso_ms(ts_us: int) -> str:
-    moment = dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(microseconds=ts_us)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-
-
 def expected_csv(server: str, message_ts: dict[str, int], fields: list[tuple[str, ...]]) -> str:
     rows = []
     for direction, location, path, data_type, category, value in fields:
-        ts = iso_ms(message_ts[direction])
-        rows.append({
-            "protocol": "http", "server": server, "host": HOST, "api": API, "direction": direction,
-            "location": location, "field": path, "data_type": data_type, "category": category,
-            "count": "1", "first_seen": ts, "last_seen": ts, "clients": "1",
-            "sample": mask(value, category, data_type), "confidence": MIN_CONFIDENCE,
-        })  # fmt: skip
-    rows.sort(key=lambda r: tuple(r[c] for c in COLUMNS[:8]))
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\r\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return buf.getvalue()
+        ts = message_ts[direction]
+        rows.append(expected_row(
+            protocol="http", server=server, host=HOST, api=API, direction=direction,
+            location=location, field=path, data_type=data_type, category=category,
+            count=1, first_us=ts, last_us=ts, value=value,
+        ))  # fmt: skip
+    return csv_text(sort_rows(rows), lineterminator="\r\n")
 
 
 @dataclass(frozen=True)

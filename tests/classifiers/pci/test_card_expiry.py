@@ -4,20 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from classifiers._hints import name_tokens, path_tokens
-from classifiers.base import REPORT_THRESHOLD, Category, FieldContext
+from classifiers.base import Category, FieldContext
 from classifiers.pci.card_expiry import CardExpiryClassifier
+from tests.builders.contexts import field_context as ctx
+from tests.classifiers._support import assert_not_reported, assert_reason_hides, assert_reported
 
 CLS = CardExpiryClassifier()
-
-
-def ctx(path: str = "", siblings: tuple[str, ...] = ()) -> FieldContext:
-    last = path.rsplit(".", 1)[-1].replace("[]", "")
-    sib: frozenset[str] = frozenset().union(*(name_tokens(s) for s in siblings))
-    return FieldContext(
-        path=path, name_tokens=name_tokens(last), path_tokens=path_tokens(path),
-        sibling_tokens=sib,
-    )
 
 
 POSITIVES = [
@@ -47,21 +39,17 @@ NEGATIVES = [
 
 @pytest.mark.parametrize(("value", "context"), POSITIVES)
 def test_expiry_in_card_context_reported(value: str, context: FieldContext) -> None:
-    found = CLS.score(value, context)
-    assert found is not None and found.confidence >= REPORT_THRESHOLD
-    assert (found.data_type, found.category) == ("CARD_EXPIRY", Category.PCI)
+    assert_reported(CLS.score(value, context), kind=("CARD_EXPIRY", Category.PCI))
 
 
 @pytest.mark.parametrize(("value", "context"), NEGATIVES)
 def test_near_miss_not_reported(value: str, context: FieldContext) -> None:
-    found = CLS.score(value, context)
-    assert found is None or found.confidence < REPORT_THRESHOLD
+    assert_not_reported(CLS.score(value, context))
 
 
 def test_mmyy_digits_valid_month_in_card_context_reported() -> None:
     # 1234 reads as December 2034: in a card object's `exp` field, that is an expiry.
-    found = CLS.score("1234", ctx("exp", siblings=("pan",)))
-    assert found is not None and found.confidence >= REPORT_THRESHOLD
+    assert_reported(CLS.score("1234", ctx("exp", siblings=("pan",))))
 
 
 def test_slash_expiry_with_hint_but_no_card_is_moderate() -> None:
@@ -73,5 +61,4 @@ def test_slash_expiry_with_hint_but_no_card_is_moderate() -> None:
 
 @pytest.mark.parametrize(("value", "context"), POSITIVES)
 def test_reason_never_quotes_value(value: str, context: FieldContext) -> None:
-    found = CLS.score(value, context)
-    assert found is not None and value not in found.reason
+    assert_reason_hides(CLS.score(value, context), value)

@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from classifiers._hints import name_tokens, path_tokens
-from classifiers.base import REPORT_THRESHOLD, Category, FieldContext
+from classifiers.base import Category, FieldContext
 from classifiers.pci.card_track_data import CardTrackDataClassifier
+from tests.builders.contexts import field_context as ctx
+from tests.classifiers._support import assert_not_reported, assert_reason_hides, assert_reported
 
 CLS = CardTrackDataClassifier()
-
-
-def ctx(path: str = "") -> FieldContext:
-    last = path.rsplit(".", 1)[-1].replace("[]", "")
-    return FieldContext(path=path, name_tokens=name_tokens(last), path_tokens=path_tokens(path))
 
 
 # Synthetic track data around a brand test PAN.
@@ -44,14 +40,12 @@ NEGATIVES = [
 @pytest.mark.parametrize(("value", "context"), POSITIVES)
 def test_track_with_valid_pan_reported(value: str, context: FieldContext) -> None:
     found = CLS.score(value, context)
-    assert found is not None and found.confidence >= REPORT_THRESHOLD and found.validated
-    assert (found.data_type, found.category) == ("CARD_TRACK_DATA", Category.PCI)
+    assert_reported(found, validated=True, kind=("CARD_TRACK_DATA", Category.PCI))
 
 
 @pytest.mark.parametrize(("value", "context"), NEGATIVES)
 def test_near_miss_not_reported(value: str, context: FieldContext) -> None:
-    found = CLS.score(value, context)
-    assert found is None or found.confidence < REPORT_THRESHOLD
+    assert_not_reported(CLS.score(value, context))
 
 
 def test_track_inside_text_has_span() -> None:
@@ -70,6 +64,4 @@ def test_sentinels_more_confident_than_bare() -> None:
 
 @pytest.mark.parametrize(("value", "context"), POSITIVES)
 def test_reason_never_quotes_value(value: str, context: FieldContext) -> None:
-    found = CLS.score(value, context)
-    assert found is not None
-    assert "4111" not in found.reason and "DOE" not in found.reason
+    assert_reason_hides(CLS.score(value, context), "4111", "DOE")

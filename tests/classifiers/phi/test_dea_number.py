@@ -4,20 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from classifiers._hints import name_tokens, path_tokens
-from classifiers.base import REPORT_THRESHOLD, Category, FieldContext
+from classifiers.base import Category, FieldContext
 from classifiers.phi.dea_number import DeaNumberClassifier
+from tests.builders.contexts import field_context as ctx
+from tests.classifiers._support import assert_reason_hides, assert_reported
 
 CLS = DeaNumberClassifier()
-
-
-def ctx(path: str = "", siblings: tuple[str, ...] = ()) -> FieldContext:
-    last = path.rsplit(".", 1)[-1].replace("[]", "")
-    sib: frozenset[str] = frozenset().union(*(name_tokens(s) for s in siblings))
-    return FieldContext(
-        path=path, name_tokens=name_tokens(last), path_tokens=path_tokens(path),
-        sibling_tokens=sib,
-    )
 
 
 # Synthetic registrations built with the check-digit rule.
@@ -40,10 +32,7 @@ NEGATIVES = [
 
 @pytest.mark.parametrize(("value", "context"), POSITIVES)
 def test_valid_check_digit_reported(value: str, context: FieldContext) -> None:
-    found = CLS.score(value, context)
-    assert found is not None and found.validated
-    assert found.confidence >= REPORT_THRESHOLD
-    assert (found.data_type, found.category) == ("DEA_NUMBER", Category.PHI)
+    assert_reported(CLS.score(value, context), validated=True, kind=("DEA_NUMBER", Category.PHI))
 
 
 @pytest.mark.parametrize(("value", "context"), NEGATIVES)
@@ -60,5 +49,4 @@ def test_hint_raises_confidence() -> None:
 
 @pytest.mark.parametrize(("value", "context"), POSITIVES)
 def test_reason_never_quotes_value(value: str, context: FieldContext) -> None:
-    found = CLS.score(value, context)
-    assert found is not None and value.upper() not in found.reason.upper()
+    assert_reason_hides(CLS.score(value, context), value, ignore_case=True)

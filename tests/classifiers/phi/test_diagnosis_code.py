@@ -4,20 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from classifiers._hints import name_tokens, path_tokens
-from classifiers.base import REPORT_THRESHOLD, Category, FieldContext
+from classifiers.base import Category, FieldContext
 from classifiers.phi.diagnosis_code import DiagnosisCodeClassifier
+from tests.builders.contexts import field_context as ctx
+from tests.classifiers._support import assert_not_reported, assert_reason_hides, assert_reported
 
 CLS = DiagnosisCodeClassifier()
-
-
-def ctx(path: str = "", siblings: tuple[str, ...] = (), api: str = "") -> FieldContext:
-    last = path.rsplit(".", 1)[-1].replace("[]", "")
-    sib: frozenset[str] = frozenset().union(*(name_tokens(s) for s in siblings))
-    return FieldContext(
-        path=path, api=api, name_tokens=name_tokens(last), path_tokens=path_tokens(path),
-        sibling_tokens=sib,
-    )
 
 
 HINTED = [
@@ -38,21 +30,17 @@ CONTEXT_ONLY = [
 @pytest.mark.parametrize(("value", "context"), HINTED)
 def test_real_code_with_hint_high(value: str, context: FieldContext) -> None:
     found = CLS.score(value, context)
-    assert found is not None and found.validated
-    assert found.confidence >= 0.9
-    assert (found.data_type, found.category) == ("DIAGNOSIS_CODE", Category.PHI)
+    assert_reported(found, 0.9, validated=True, kind=("DIAGNOSIS_CODE", Category.PHI))
 
 
 @pytest.mark.parametrize(("value", "context"), CONTEXT_ONLY)
 def test_real_code_in_clinical_message_reported(value: str, context: FieldContext) -> None:
-    found = CLS.score(value, context)
-    assert found is not None and found.confidence >= REPORT_THRESHOLD
+    assert_reported(CLS.score(value, context))
 
 
 @pytest.mark.parametrize("value", ["A01", "E11.9", "I10", "J45909"])
 def test_real_code_without_context_low(value: str) -> None:
-    found = CLS.score(value, ctx("code"))
-    assert found is None or found.confidence < REPORT_THRESHOLD
+    assert_not_reported(CLS.score(value, ctx("code")))
 
 
 @pytest.mark.parametrize(
@@ -74,5 +62,4 @@ def test_not_a_real_code_negative(value: str, context: FieldContext) -> None:
 
 @pytest.mark.parametrize(("value", "context"), HINTED + CONTEXT_ONLY)
 def test_reason_never_quotes_value(value: str, context: FieldContext) -> None:
-    found = CLS.score(value, context)
-    assert found is not None and value not in found.reason
+    assert_reason_hides(CLS.score(value, context), value)

@@ -4,20 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from classifiers._hints import name_tokens, path_tokens
-from classifiers.base import REPORT_THRESHOLD, Category, FieldContext
+from classifiers.base import Category, FieldContext
 from classifiers.phi.drug_code import DrugCodeClassifier
+from tests.builders.contexts import field_context as ctx
+from tests.classifiers._support import assert_not_reported, assert_reason_hides, assert_reported
 
 CLS = DrugCodeClassifier()
-
-
-def ctx(path: str = "", siblings: tuple[str, ...] = (), api: str = "") -> FieldContext:
-    last = path.rsplit(".", 1)[-1].replace("[]", "")
-    sib: frozenset[str] = frozenset().union(*(name_tokens(s) for s in siblings))
-    return FieldContext(
-        path=path, api=api, name_tokens=name_tokens(last), path_tokens=path_tokens(path),
-        sibling_tokens=sib,
-    )
 
 
 DASHED_HINTED = [
@@ -30,20 +22,16 @@ DASHED_HINTED = [
 
 @pytest.mark.parametrize(("value", "context"), DASHED_HINTED)
 def test_dashed_with_hint_strong(value: str, context: FieldContext) -> None:
-    found = CLS.score(value, context)
-    assert found is not None and found.confidence >= 0.9
-    assert (found.data_type, found.category) == ("DRUG_CODE", Category.PHI)
+    assert_reported(CLS.score(value, context), 0.9, kind=("DRUG_CODE", Category.PHI))
 
 
 def test_dashed_in_clinical_message_reported() -> None:
-    found = CLS.score("12345-6789-01", ctx("code", siblings=("prescription_id",)))
-    assert found is not None and found.confidence >= REPORT_THRESHOLD
+    assert_reported(CLS.score("12345-6789-01", ctx("code", siblings=("prescription_id",))))
 
 
 @pytest.mark.parametrize(("value", "path"), [("1234567890", "ndc"), ("12345678901", "drug_ndc")])
 def test_bare_digits_with_ndc_hint_reported(value: str, path: str) -> None:
-    found = CLS.score(value, ctx(path))
-    assert found is not None and found.confidence >= REPORT_THRESHOLD
+    assert_reported(CLS.score(value, ctx(path)))
 
 
 @pytest.mark.parametrize(
@@ -60,11 +48,9 @@ def test_bare_digits_with_ndc_hint_reported(value: str, path: str) -> None:
     ],
 )
 def test_near_miss_not_reported(value: str, context: FieldContext) -> None:
-    found = CLS.score(value, context)
-    assert found is None or found.confidence < REPORT_THRESHOLD
+    assert_not_reported(CLS.score(value, context))
 
 
 @pytest.mark.parametrize(("value", "context"), DASHED_HINTED)
 def test_reason_never_quotes_value(value: str, context: FieldContext) -> None:
-    found = CLS.score(value, context)
-    assert found is not None and value not in found.reason
+    assert_reason_hides(CLS.score(value, context), value)

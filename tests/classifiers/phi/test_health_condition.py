@@ -4,20 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from classifiers._hints import name_tokens, path_tokens
-from classifiers.base import REPORT_THRESHOLD, Category, FieldContext
+from classifiers.base import Category, FieldContext
 from classifiers.phi.health_condition import HealthConditionClassifier
+from tests.builders.contexts import field_context as ctx
+from tests.classifiers._support import assert_not_reported, assert_reason_hides, assert_reported
 
 CLS = HealthConditionClassifier()
-
-
-def ctx(path: str = "", siblings: tuple[str, ...] = (), api: str = "") -> FieldContext:
-    last = path.rsplit(".", 1)[-1].replace("[]", "")
-    sib: frozenset[str] = frozenset().union(*(name_tokens(s) for s in siblings))
-    return FieldContext(
-        path=path, api=api, name_tokens=name_tokens(last), path_tokens=path_tokens(path),
-        sibling_tokens=sib,
-    )
 
 
 POSITIVES = [
@@ -49,15 +41,12 @@ NEGATIVES = [
 
 @pytest.mark.parametrize(("value", "context"), POSITIVES)
 def test_clinical_text_in_context_reported(value: str, context: FieldContext) -> None:
-    found = CLS.score(value, context)
-    assert found is not None and found.confidence >= REPORT_THRESHOLD
-    assert (found.data_type, found.category) == ("HEALTH_CONDITION", Category.PHI)
+    assert_reported(CLS.score(value, context), kind=("HEALTH_CONDITION", Category.PHI))
 
 
 @pytest.mark.parametrize(("value", "context"), NEGATIVES)
 def test_without_context_or_text_not_reported(value: str, context: FieldContext) -> None:
-    found = CLS.score(value, context)
-    assert found is None or found.confidence < REPORT_THRESHOLD
+    assert_not_reported(CLS.score(value, context))
 
 
 def test_lexicon_hit_in_prose_has_span() -> None:
@@ -70,8 +59,5 @@ def test_lexicon_hit_in_prose_has_span() -> None:
 
 @pytest.mark.parametrize(("value", "context"), POSITIVES)
 def test_reason_never_quotes_value(value: str, context: FieldContext) -> None:
-    found = CLS.score(value, context)
-    assert found is not None
-    assert value.lower() not in found.reason.lower()
-    for word in ("diabetes", "asthma", "depression", "metformin", "hiv", "penicillin"):
-        assert word not in found.reason.lower()
+    words = ("diabetes", "asthma", "depression", "metformin", "hiv", "penicillin")
+    assert_reason_hides(CLS.score(value, context), value, *words, ignore_case=True)

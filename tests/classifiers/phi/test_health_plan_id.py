@@ -4,20 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from classifiers._hints import name_tokens, path_tokens
-from classifiers.base import REPORT_THRESHOLD, Category, FieldContext
+from classifiers.base import Category, FieldContext
 from classifiers.phi.health_plan_id import HealthPlanIdClassifier
+from tests.builders.contexts import field_context as ctx
+from tests.classifiers._support import assert_not_reported, assert_reason_hides, assert_reported
 
 CLS = HealthPlanIdClassifier()
-
-
-def ctx(path: str = "", siblings: tuple[str, ...] = (), api: str = "") -> FieldContext:
-    last = path.rsplit(".", 1)[-1].replace("[]", "")
-    sib: frozenset[str] = frozenset().union(*(name_tokens(s) for s in siblings))
-    return FieldContext(
-        path=path, api=api, name_tokens=name_tokens(last), path_tokens=path_tokens(path),
-        sibling_tokens=sib,
-    )
 
 
 # 1EG4-TE5-MK73 is the example MBI that CMS publishes in its format specification.
@@ -51,24 +43,18 @@ NEGATIVES = [
 
 @pytest.mark.parametrize(("value", "context"), POSITIVES)
 def test_mbi_or_hinted_member_id_reported(value: str, context: FieldContext) -> None:
-    found = CLS.score(value, context)
-    assert found is not None
-    assert found.confidence >= REPORT_THRESHOLD
-    assert (found.data_type, found.category) == ("HEALTH_PLAN_ID", Category.PHI)
+    assert_reported(CLS.score(value, context), kind=("HEALTH_PLAN_ID", Category.PHI))
 
 
 @pytest.mark.parametrize(("value", "context"), NEGATIVES)
 def test_broken_rule_or_no_context_not_reported(value: str, context: FieldContext) -> None:
-    found = CLS.score(value, context)
-    assert found is None or found.confidence < REPORT_THRESHOLD
+    assert_not_reported(CLS.score(value, context))
 
 
 def test_mbi_with_hint_near_certain() -> None:
-    found = CLS.score(MBI_EXAMPLE, ctx("mbi"))
-    assert found is not None and found.confidence >= 0.95
+    assert_reported(CLS.score(MBI_EXAMPLE, ctx("mbi")), 0.95)
 
 
 @pytest.mark.parametrize(("value", "context"), POSITIVES)
 def test_reason_never_quotes_value(value: str, context: FieldContext) -> None:
-    found = CLS.score(value, context)
-    assert found is not None and value not in found.reason
+    assert_reason_hides(CLS.score(value, context), value)

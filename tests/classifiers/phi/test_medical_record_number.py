@@ -4,20 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from classifiers._hints import name_tokens, path_tokens
-from classifiers.base import REPORT_THRESHOLD, Category, FieldContext
+from classifiers.base import Category, FieldContext
 from classifiers.phi.medical_record_number import MedicalRecordNumberClassifier
+from tests.builders.contexts import field_context as ctx
+from tests.classifiers._support import assert_not_reported, assert_reason_hides, assert_reported
 
 CLS = MedicalRecordNumberClassifier()
-
-
-def ctx(path: str = "", siblings: tuple[str, ...] = (), api: str = "") -> FieldContext:
-    last = path.rsplit(".", 1)[-1].replace("[]", "")
-    sib: frozenset[str] = frozenset().union(*(name_tokens(s) for s in siblings))
-    return FieldContext(
-        path=path, api=api, name_tokens=name_tokens(last), path_tokens=path_tokens(path),
-        sibling_tokens=sib,
-    )
 
 
 POSITIVES = [
@@ -44,17 +36,14 @@ NEGATIVES = [
 
 @pytest.mark.parametrize(("value", "context"), POSITIVES)
 def test_clinical_hint_with_id_shape_reported(value: str, context: FieldContext) -> None:
-    found = CLS.score(value, context)
-    assert found is not None
-    assert found.confidence >= REPORT_THRESHOLD
+    found = assert_reported(CLS.score(value, context))
     assert found.data_type == "MEDICAL_RECORD_NUMBER"
     assert found.category is Category.PHI
 
 
 @pytest.mark.parametrize(("value", "context"), NEGATIVES)
 def test_near_miss_not_reported(value: str, context: FieldContext) -> None:
-    found = CLS.score(value, context)
-    assert found is None or found.confidence < REPORT_THRESHOLD
+    assert_not_reported(CLS.score(value, context))
 
 
 def test_mrn_hint_more_confident_than_patient_path() -> None:
@@ -66,6 +55,4 @@ def test_mrn_hint_more_confident_than_patient_path() -> None:
 
 @pytest.mark.parametrize(("value", "context"), POSITIVES)
 def test_reason_never_quotes_value(value: str, context: FieldContext) -> None:
-    found = CLS.score(value, context)
-    assert found is not None
-    assert value not in found.reason
+    assert_reason_hides(CLS.score(value, context), value)

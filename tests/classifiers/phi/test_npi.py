@@ -4,20 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from classifiers._hints import name_tokens, path_tokens
 from classifiers.base import REPORT_THRESHOLD, Category, FieldContext
 from classifiers.phi.npi import NpiClassifier
+from tests.builders.contexts import field_context as ctx
+from tests.classifiers._support import assert_not_reported, assert_reason_hides, assert_reported
 
 CLS = NpiClassifier()
-
-
-def ctx(path: str = "", siblings: tuple[str, ...] = (), api: str = "") -> FieldContext:
-    last = path.rsplit(".", 1)[-1].replace("[]", "")
-    sib: frozenset[str] = frozenset().union(*(name_tokens(s) for s in siblings))
-    return FieldContext(
-        path=path, api=api, name_tokens=name_tokens(last), path_tokens=path_tokens(path),
-        sibling_tokens=sib,
-    )
 
 
 # Synthetic, Luhn-valid with the 80840 prefix (1234567893 is CMS's own example).
@@ -26,10 +18,7 @@ VALID_2 = "2000000002"
 
 
 def test_hinted_valid_npi_near_certain() -> None:
-    found = CLS.score(VALID, ctx("npi"))
-    assert found is not None and found.validated
-    assert found.confidence >= 0.95
-    assert (found.data_type, found.category) == ("NPI", Category.PHI)
+    assert_reported(CLS.score(VALID, ctx("npi")), 0.95, validated=True, kind=("NPI", Category.PHI))
 
 
 @pytest.mark.parametrize(
@@ -37,8 +26,7 @@ def test_hinted_valid_npi_near_certain() -> None:
     [ctx("prescriber_id"), ctx("provider.npi"), ctx("number", siblings=("prescriber",))],
 )
 def test_provider_context_reported(context: FieldContext) -> None:
-    found = CLS.score(VALID_2, context)
-    assert found is not None and found.confidence >= 0.8
+    assert_reported(CLS.score(VALID_2, context), 0.8)
 
 
 def test_no_hint_only_moderate() -> None:
@@ -62,11 +50,9 @@ def test_no_hint_only_moderate() -> None:
     ],
 )
 def test_near_miss_not_reported(value: str, context: FieldContext) -> None:
-    found = CLS.score(value, context)
-    assert found is None or found.confidence < REPORT_THRESHOLD
+    assert_not_reported(CLS.score(value, context))
 
 
 def test_reason_never_quotes_value() -> None:
     for context in (ctx("npi"), ctx("")):
-        found = CLS.score(VALID, context)
-        assert found is not None and VALID not in found.reason
+        assert_reason_hides(CLS.score(VALID, context), VALID)

@@ -4,23 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from classifiers._hints import last_segment, name_tokens, path_tokens
-from classifiers.base import REPORT_THRESHOLD, FieldContext
+from classifiers.base import FieldContext
 from classifiers.pii.bank_account import BankAccountClassifier
+from tests.builders.contexts import field_context as ctx
+from tests.classifiers._support import assert_not_reported, assert_reason_hides, assert_reported
 
 CLF = BankAccountClassifier()
-
-
-def ctx(path: str = "", siblings: tuple[str, ...] = ()) -> FieldContext:
-    sib: frozenset[str] = frozenset()
-    for s in siblings:
-        sib |= name_tokens(s)
-    return FieldContext(
-        path=path,
-        name_tokens=name_tokens(last_segment(path)),
-        path_tokens=path_tokens(path),
-        sibling_tokens=sib,
-    )
 
 
 POSITIVES = [
@@ -49,15 +38,12 @@ NEGATIVES = [
 
 @pytest.mark.parametrize(("value", "context", "minimum"), POSITIVES)
 def test_hinted_account_is_found(value: str, context: FieldContext, minimum: float) -> None:
-    found = CLF.score(value, context)
-    assert found is not None
-    assert found.confidence >= minimum
+    assert_reported(CLF.score(value, context), minimum)
 
 
 @pytest.mark.parametrize(("value", "context"), NEGATIVES)
 def test_near_miss_is_not_reported(value: str, context: FieldContext) -> None:
-    found = CLF.score(value, context)
-    assert found is None or found.confidence < REPORT_THRESHOLD
+    assert_not_reported(CLF.score(value, context))
 
 
 def test_routing_checksum_marks_validated() -> None:
@@ -67,6 +53,4 @@ def test_routing_checksum_marks_validated() -> None:
 
 @pytest.mark.parametrize(("value", "context", "minimum"), POSITIVES)
 def test_reason_never_quotes_value(value: str, context: FieldContext, minimum: float) -> None:
-    found = CLF.score(value, context)
-    assert found is not None
-    assert value not in found.reason
+    assert_reason_hides(CLF.score(value, context), value)

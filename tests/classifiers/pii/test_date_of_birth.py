@@ -4,17 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from classifiers._hints import last_segment, name_tokens, path_tokens
-from classifiers.base import REPORT_THRESHOLD, FieldContext
 from classifiers.pii.date_of_birth import DateOfBirthClassifier
+from tests.builders.contexts import field_context as ctx
+from tests.classifiers._support import assert_not_reported, assert_reason_hides, assert_reported
 
 CLF = DateOfBirthClassifier()
-
-
-def ctx(path: str = "") -> FieldContext:
-    return FieldContext(
-        path=path, name_tokens=name_tokens(last_segment(path)), path_tokens=path_tokens(path)
-    )
 
 
 POSITIVES = [
@@ -48,15 +42,12 @@ NEGATIVES = [
 
 @pytest.mark.parametrize(("value", "path", "minimum"), POSITIVES)
 def test_hinted_date_is_found(value: str, path: str, minimum: float) -> None:
-    found = CLF.score(value, ctx(path))
-    assert found is not None
-    assert found.confidence >= minimum
+    assert_reported(CLF.score(value, ctx(path)), minimum)
 
 
 @pytest.mark.parametrize(("value", "path"), NEGATIVES)
 def test_near_miss_is_not_reported(value: str, path: str) -> None:
-    found = CLF.score(value, ctx(path))
-    assert found is None or found.confidence < REPORT_THRESHOLD
+    assert_not_reported(CLF.score(value, ctx(path)))
 
 
 def test_same_value_twice_gives_same_answer() -> None:
@@ -68,6 +59,4 @@ def test_same_value_twice_gives_same_answer() -> None:
 
 @pytest.mark.parametrize(("value", "path", "minimum"), POSITIVES)
 def test_reason_never_quotes_value(value: str, path: str, minimum: float) -> None:
-    found = CLF.score(value, ctx(path))
-    assert found is not None
-    assert value not in found.reason and "1985" not in found.reason
+    assert_reason_hides(CLF.score(value, ctx(path)), value, "1985")

@@ -5,17 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from classifiers._hints import last_segment, name_tokens, path_tokens
-from classifiers.base import REPORT_THRESHOLD, FieldContext
 from classifiers.pii.email_address import EmailAddressClassifier
+from tests.builders.contexts import field_context as ctx
+from tests.classifiers._support import assert_not_reported, assert_reason_hides, assert_reported
 
 CLF = EmailAddressClassifier()
-
-
-def ctx(path: str = "") -> FieldContext:
-    return FieldContext(
-        path=path, name_tokens=name_tokens(last_segment(path)), path_tokens=path_tokens(path)
-    )
 
 
 POSITIVES = [
@@ -50,16 +44,13 @@ NEGATIVES = [
 
 @pytest.mark.parametrize(("value", "path", "minimum"), POSITIVES)
 def test_positive_is_found(value: str, path: str, minimum: float) -> None:
-    found = CLF.score(value, ctx(path))
-    assert found is not None
-    assert found.confidence >= minimum
+    found = assert_reported(CLF.score(value, ctx(path)), minimum)
     assert found.data_type == "EMAIL_ADDRESS"
 
 
 @pytest.mark.parametrize(("value", "path"), NEGATIVES)
 def test_near_miss_is_not_reported(value: str, path: str) -> None:
-    found = CLF.score(value, ctx(path))
-    assert found is None or found.confidence < REPORT_THRESHOLD
+    assert_not_reported(CLF.score(value, ctx(path)))
 
 
 def test_free_text_match_has_span_of_address() -> None:
@@ -84,10 +75,8 @@ def test_hint_raises_confidence() -> None:
 
 @pytest.mark.parametrize(("value", "path", "minimum"), POSITIVES)
 def test_reason_never_quotes_value(value: str, path: str, minimum: float) -> None:
-    found = CLF.score(value, ctx(path))
-    assert found is not None
     local = value.split("@")[0].split()[-1]
-    assert value not in found.reason and local not in found.reason
+    assert_reason_hides(CLF.score(value, ctx(path)), value, local)
 
 
 def test_paths_and_ssh_urls_are_not_addresses() -> None:

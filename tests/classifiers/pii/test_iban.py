@@ -4,17 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from classifiers._hints import last_segment, name_tokens, path_tokens
-from classifiers.base import REPORT_THRESHOLD, FieldContext
 from classifiers.pii.iban import IbanClassifier
+from tests.builders.contexts import field_context as ctx
+from tests.classifiers._support import assert_not_reported, assert_reason_hides, assert_reported
 
 CLF = IbanClassifier()
-
-
-def ctx(path: str = "") -> FieldContext:
-    return FieldContext(
-        path=path, name_tokens=name_tokens(last_segment(path)), path_tokens=path_tokens(path)
-    )
 
 
 # The checksum-valid specimens published in the ISO 13616 / SWIFT registry (synthetic).
@@ -42,16 +36,12 @@ NEGATIVES = [
 
 @pytest.mark.parametrize(("value", "path", "minimum"), POSITIVES)
 def test_valid_iban_is_found(value: str, path: str, minimum: float) -> None:
-    found = CLF.score(value, ctx(path))
-    assert found is not None
-    assert found.confidence >= minimum
-    assert found.validated
+    assert_reported(CLF.score(value, ctx(path)), minimum, validated=True)
 
 
 @pytest.mark.parametrize(("value", "path"), NEGATIVES)
 def test_bad_checksum_or_length_is_not_reported(value: str, path: str) -> None:
-    found = CLF.score(value, ctx(path))
-    assert found is None or found.confidence < REPORT_THRESHOLD
+    assert_not_reported(CLF.score(value, ctx(path)))
 
 
 def test_free_text_span_covers_iban() -> None:
@@ -63,6 +53,4 @@ def test_free_text_span_covers_iban() -> None:
 
 @pytest.mark.parametrize(("value", "path", "minimum"), POSITIVES)
 def test_reason_never_quotes_value(value: str, path: str, minimum: float) -> None:
-    found = CLF.score(value, ctx(path))
-    assert found is not None
-    assert value not in found.reason and "0532" not in found.reason
+    assert_reason_hides(CLF.score(value, ctx(path)), value, "0532")

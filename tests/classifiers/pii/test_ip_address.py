@@ -4,17 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from classifiers._hints import last_segment, name_tokens, path_tokens
-from classifiers.base import REPORT_THRESHOLD, FieldContext
 from classifiers.pii.ip_address import IpAddressClassifier
+from tests.builders.contexts import field_context as ctx
+from tests.classifiers._support import assert_not_reported, assert_reason_hides, assert_reported
 
 CLF = IpAddressClassifier()
-
-
-def ctx(path: str = "") -> FieldContext:
-    return FieldContext(
-        path=path, name_tokens=name_tokens(last_segment(path)), path_tokens=path_tokens(path)
-    )
 
 
 POSITIVES = [
@@ -59,15 +53,12 @@ NEGATIVES = [
 
 @pytest.mark.parametrize(("value", "path", "minimum"), POSITIVES)
 def test_address_is_found(value: str, path: str, minimum: float) -> None:
-    found = CLF.score(value, ctx(path))
-    assert found is not None
-    assert found.confidence >= minimum
+    assert_reported(CLF.score(value, ctx(path)), minimum)
 
 
 @pytest.mark.parametrize(("value", "path"), NEGATIVES)
 def test_near_miss_is_not_reported(value: str, path: str) -> None:
-    found = CLF.score(value, ctx(path))
-    assert found is None or found.confidence < REPORT_THRESHOLD
+    assert_not_reported(CLF.score(value, ctx(path)))
 
 
 def test_loopback_with_hint_is_lower_than_routable() -> None:
@@ -78,8 +69,7 @@ def test_loopback_with_hint_is_lower_than_routable() -> None:
 
 
 def test_version_like_quad_with_ip_hint_is_found() -> None:
-    found = CLF.score("10.20.0.0", ctx("client_ip"))
-    assert found is not None and found.confidence >= 0.9
+    assert_reported(CLF.score("10.20.0.0", ctx("client_ip")), 0.9)
 
 
 def test_free_text_span_covers_address() -> None:
@@ -91,9 +81,7 @@ def test_free_text_span_covers_address() -> None:
 
 @pytest.mark.parametrize(("value", "path", "minimum"), POSITIVES)
 def test_reason_never_quotes_value(value: str, path: str, minimum: float) -> None:
-    found = CLF.score(value, ctx(path))
-    assert found is not None
-    assert value not in found.reason and "30.40" not in found.reason
+    assert_reason_hides(CLF.score(value, ctx(path)), value, "30.40")
 
 
 def test_host_header_is_addressing_not_data() -> None:

@@ -4,23 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from classifiers._hints import last_segment, name_tokens, path_tokens
-from classifiers.base import REPORT_THRESHOLD, FieldContext
+from classifiers.base import FieldContext
 from classifiers.pii.person_name import PersonNameClassifier
+from tests.builders.contexts import field_context
+from tests.classifiers._support import assert_not_reported, assert_reason_hides, assert_reported
 
 CLF = PersonNameClassifier()
 
 
 def ctx(path: str = "", siblings: str = "") -> FieldContext:
-    sibling_tokens: frozenset[str] = frozenset()
-    for sibling in siblings.split():
-        sibling_tokens |= name_tokens(sibling)
-    return FieldContext(
-        path=path,
-        name_tokens=name_tokens(last_segment(path)),
-        path_tokens=path_tokens(path),
-        sibling_tokens=sibling_tokens,
-    )
+    """`siblings`: the other field names, space-separated."""
+    return field_context(path, siblings.split())
 
 
 POSITIVES = [
@@ -44,18 +38,15 @@ WITH_PERSON_SIBLINGS = [
 
 @pytest.mark.parametrize(("value", "path", "siblings"), WITH_PERSON_SIBLINGS)
 def test_bare_name_with_person_siblings_is_found(value: str, path: str, siblings: str) -> None:
-    found = CLF.score(value, ctx(path, siblings))
-    assert found is not None and found.confidence >= 0.6
-    alone = CLF.score(value, ctx(path))
-    assert alone is None or alone.confidence < REPORT_THRESHOLD
+    assert_reported(CLF.score(value, ctx(path, siblings)), 0.6)
+    assert_not_reported(CLF.score(value, ctx(path)))
 
 
 @pytest.mark.parametrize(
     "path", ["items[].name", "orders[].items[].name", "products[].name", "categories[].name"]
 )
 def test_names_of_things_in_collections_are_not_people(path: str) -> None:
-    found = CLF.score("Gadget Pocket", ctx(path, "sku price quantity"))
-    assert found is None or found.confidence < REPORT_THRESHOLD
+    assert_not_reported(CLF.score("Gadget Pocket", ctx(path, "sku price quantity")))
 
 NEGATIVES = [
     ("Jane Doe", "comment"),  # no hint: never
@@ -80,15 +71,12 @@ NEGATIVES = [
 
 @pytest.mark.parametrize(("value", "path", "minimum"), POSITIVES)
 def test_hinted_name_is_found(value: str, path: str, minimum: float) -> None:
-    found = CLF.score(value, ctx(path))
-    assert found is not None
-    assert found.confidence >= minimum
+    assert_reported(CLF.score(value, ctx(path)), minimum)
 
 
 @pytest.mark.parametrize(("value", "path"), NEGATIVES)
 def test_near_miss_is_not_reported(value: str, path: str) -> None:
-    found = CLF.score(value, ctx(path))
-    assert found is None or found.confidence < REPORT_THRESHOLD
+    assert_not_reported(CLF.score(value, ctx(path)))
 
 
 def test_specific_hint_beats_generic_name() -> None:
@@ -100,6 +88,5 @@ def test_specific_hint_beats_generic_name() -> None:
 
 @pytest.mark.parametrize(("value", "path", "minimum"), POSITIVES)
 def test_reason_never_quotes_value(value: str, path: str, minimum: float) -> None:
-    found = CLF.score(value, ctx(path))
-    assert found is not None
-    assert all(word not in found.reason for word in value.split() if len(word) > 2)
+    words = [word for word in value.split() if len(word) > 2]
+    assert_reason_hides(CLF.score(value, ctx(path)), *words)

@@ -5,17 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from classifiers._hints import last_segment, name_tokens, path_tokens
-from classifiers.base import REPORT_THRESHOLD, FieldContext
 from classifiers.pii.phone_number import PhoneNumberClassifier
+from tests.builders.contexts import field_context as ctx
+from tests.classifiers._support import assert_not_reported, assert_reason_hides, assert_reported
 
 CLF = PhoneNumberClassifier()
-
-
-def ctx(path: str = "") -> FieldContext:
-    return FieldContext(
-        path=path, name_tokens=name_tokens(last_segment(path)), path_tokens=path_tokens(path)
-    )
 
 
 POSITIVES = [
@@ -59,16 +53,12 @@ NEGATIVES = [
 
 @pytest.mark.parametrize(("value", "path", "minimum"), POSITIVES)
 def test_valid_number_is_found(value: str, path: str, minimum: float) -> None:
-    found = CLF.score(value, ctx(path))
-    assert found is not None
-    assert found.confidence >= minimum
-    assert found.validated
+    assert_reported(CLF.score(value, ctx(path)), minimum, validated=True)
 
 
 @pytest.mark.parametrize(("value", "path"), NEGATIVES)
 def test_invalid_or_unhinted_is_not_reported(value: str, path: str) -> None:
-    found = CLF.score(value, ctx(path))
-    assert found is None or found.confidence < REPORT_THRESHOLD
+    assert_not_reported(CLF.score(value, ctx(path)))
 
 
 def test_hint_raises_confidence() -> None:
@@ -80,7 +70,5 @@ def test_hint_raises_confidence() -> None:
 
 @pytest.mark.parametrize(("value", "path", "minimum"), POSITIVES)
 def test_reason_never_quotes_value(value: str, path: str, minimum: float) -> None:
-    found = CLF.score(value, ctx(path))
-    assert found is not None
     digits = "".join(c for c in value if c.isdigit())
-    assert value not in found.reason and digits[-6:] not in found.reason
+    assert_reason_hides(CLF.score(value, ctx(path)), value, digits[-6:])

@@ -9,19 +9,12 @@ from __future__ import annotations
 
 import pytest
 
-from classifiers._hints import name_tokens, path_tokens
-from classifiers.base import REPORT_THRESHOLD, Category, FieldContext
+from classifiers.base import Category
 from classifiers.secret.api_key import ApiKeyClassifier
+from tests.builders.contexts import located_context as ctx
+from tests.classifiers._support import assert_not_reported, assert_reported
 
 CLS = ApiKeyClassifier()
-
-
-def ctx(path: str = "", location: str = "body") -> FieldContext:
-    last = path.rsplit(".", 1)[-1].replace("[]", "")
-    return FieldContext(
-        location=location, path=path, name_tokens=name_tokens(last),
-        path_tokens=path_tokens(path),
-    )
 
 
 AWS_ID = "AKIA" + "IOSFODNN7EXAMPLE"  # AWS documentation's example key id
@@ -48,9 +41,7 @@ KNOWN_FORMATS = [AWS_ID, AWS_STS_ID, STRIPE, STRIPE_LIVE, STRIPE_RESTRICTED, GIT
 
 @pytest.mark.parametrize("key", KNOWN_FORMATS)
 def test_known_format_without_hint_reported(key: str) -> None:
-    found = CLS.score(key, ctx("data"))
-    assert found is not None and found.confidence >= 0.8
-    assert (found.data_type, found.category) == ("API_KEY", Category.SECRET)
+    found = assert_reported(CLS.score(key, ctx("data")), 0.8, kind=("API_KEY", Category.SECRET))
     assert found.reason.startswith("known format: ")
 
 
@@ -64,8 +55,7 @@ def test_known_format_inside_log_line_has_span(key: str) -> None:
 
 @pytest.mark.parametrize("path", ["aws_secret_access_key", "aws.secret_key", "AWS_SECRET"])
 def test_aws_secret_with_hint_reported(path: str) -> None:
-    found = CLS.score(AWS_SECRET, ctx(path))
-    assert found is not None and found.confidence >= 0.9
+    assert_reported(CLS.score(AWS_SECRET, ctx(path)), 0.9)
 
 
 @pytest.mark.parametrize(
@@ -74,8 +64,7 @@ def test_aws_secret_with_hint_reported(path: str) -> None:
      ("access_key", "body"), ("ocp-apim-subscription-key", "header")],
 )
 def test_high_entropy_value_with_hint_reported(path: str, location: str) -> None:
-    found = CLS.score(GENERIC, ctx(path, location))
-    assert found is not None and found.confidence >= REPORT_THRESHOLD
+    assert_reported(CLS.score(GENERIC, ctx(path, location)))
 
 
 @pytest.mark.parametrize(
@@ -99,8 +88,7 @@ def test_high_entropy_value_with_hint_reported(path: str, location: str) -> None
     ],
 )
 def test_near_miss_not_reported(value: str, path: str) -> None:
-    found = CLS.score(value, ctx(path))
-    assert found is None or found.confidence < REPORT_THRESHOLD
+    assert_not_reported(CLS.score(value, ctx(path)))
 
 
 @pytest.mark.parametrize("key", KNOWN_FORMATS + [AWS_SECRET, GENERIC])

@@ -7,19 +7,12 @@ import json
 
 import pytest
 
-from classifiers._hints import name_tokens, path_tokens
-from classifiers.base import REPORT_THRESHOLD, Category, FieldContext
+from classifiers.base import Category, FieldContext
 from classifiers.secret.bearer_token import BearerTokenClassifier
+from tests.builders.contexts import located_context as ctx
+from tests.classifiers._support import assert_not_reported, assert_reason_hides, assert_reported
 
 CLS = BearerTokenClassifier()
-
-
-def ctx(path: str = "", location: str = "body") -> FieldContext:
-    last = path.rsplit(".", 1)[-1].replace("[]", "")
-    return FieldContext(
-        location=location, path=path, name_tokens=name_tokens(last),
-        path_tokens=path_tokens(path),
-    )
 
 
 def b64url(data: bytes) -> str:
@@ -38,8 +31,7 @@ OPAQUE = "Zx8Qp2LmN4vR7tY1wK9sB3dF6hJ0cE5a"
 
 def test_bearer_header_reported_with_token_span() -> None:
     value = "Bearer " + OPAQUE
-    found = CLS.score(value, ctx("authorization", "header"))
-    assert found is not None and found.confidence >= 0.95
+    found = assert_reported(CLS.score(value, ctx("authorization", "header")), 0.95)
     assert found.span == (len("Bearer "), len(value))
     assert (found.data_type, found.category) == ("BEARER_TOKEN", Category.SECRET)
 
@@ -61,8 +53,7 @@ def test_bearer_header_reported_with_token_span() -> None:
     ],
 )
 def test_token_reported(value: str, context: FieldContext) -> None:
-    found = CLS.score(value, context)
-    assert found is not None and found.confidence >= REPORT_THRESHOLD
+    assert_reported(CLS.score(value, context))
 
 
 def test_jwt_inside_text_has_span() -> None:
@@ -93,8 +84,7 @@ def test_jwt_inside_text_has_span() -> None:
     ],
 )
 def test_near_miss_not_reported(value: str, context: FieldContext) -> None:
-    found = CLS.score(value, context)
-    assert found is None or found.confidence < REPORT_THRESHOLD
+    assert_not_reported(CLS.score(value, context))
 
 
 @pytest.mark.parametrize(
@@ -103,10 +93,7 @@ def test_near_miss_not_reported(value: str, context: FieldContext) -> None:
      (OPAQUE, ctx("session", "cookie"))],
 )
 def test_reason_never_quotes_value(value: str, context: FieldContext) -> None:
-    found = CLS.score(value, context)
-    assert found is not None
-    assert OPAQUE not in found.reason and JWT not in found.reason
-    assert JWT.split(".")[0] not in found.reason
+    assert_reason_hides(CLS.score(value, context), OPAQUE, JWT, JWT.split(".")[0])
 
 
 def test_short_bearer_token_in_authorization_header_is_found() -> None:

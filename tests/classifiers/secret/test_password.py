@@ -6,20 +6,12 @@ import base64
 
 import pytest
 
-from classifiers._hints import name_tokens, path_tokens
-from classifiers.base import REPORT_THRESHOLD, Category, FieldContext
+from classifiers.base import Category, FieldContext
 from classifiers.secret.password import PasswordClassifier
+from tests.builders.contexts import located_context as ctx
+from tests.classifiers._support import assert_not_reported, assert_reason_hides, assert_reported
 
 CLS = PasswordClassifier()
-
-
-def ctx(path: str = "", location: str = "body", siblings: tuple[str, ...] = ()) -> FieldContext:
-    last = path.rsplit(".", 1)[-1].replace("[]", "")
-    sib: frozenset[str] = frozenset().union(*(name_tokens(s) for s in siblings))
-    return FieldContext(
-        location=location, path=path, name_tokens=name_tokens(last),
-        path_tokens=path_tokens(path), sibling_tokens=sib,
-    )
 
 
 def basic(user_pass: str) -> str:
@@ -62,15 +54,12 @@ NEGATIVES = [
 
 @pytest.mark.parametrize(("value", "context"), POSITIVES)
 def test_password_value_reported(value: str, context: FieldContext) -> None:
-    found = CLS.score(value, context)
-    assert found is not None and found.confidence >= REPORT_THRESHOLD
-    assert (found.data_type, found.category) == ("PASSWORD", Category.SECRET)
+    assert_reported(CLS.score(value, context), kind=("PASSWORD", Category.SECRET))
 
 
 @pytest.mark.parametrize(("value", "context"), NEGATIVES)
 def test_metadata_or_non_password_not_reported(value: str, context: FieldContext) -> None:
-    found = CLS.score(value, context)
-    assert found is None or found.confidence < REPORT_THRESHOLD
+    assert_not_reported(CLS.score(value, context))
 
 
 def test_basic_credentials_span_covers_credentials_only() -> None:
@@ -87,10 +76,7 @@ def test_basic_scheme_is_case_insensitive() -> None:
 
 @pytest.mark.parametrize(("value", "context"), POSITIVES)
 def test_reason_never_quotes_value(value: str, context: FieldContext) -> None:
-    found = CLS.score(value, context)
-    assert found is not None
-    assert value not in found.reason
-    assert "synthetic" not in found.reason and "alice" not in found.reason
+    assert_reason_hides(CLS.score(value, context), value, "synthetic", "alice")
 
 
 @pytest.mark.parametrize(("path", "expected"), [("password", True), ("pwd", True),

@@ -6,9 +6,10 @@ import base64
 
 import pytest
 
-from classifiers._hints import name_tokens, path_tokens
-from classifiers.base import Category, FieldContext
+from classifiers.base import Category
 from classifiers.secret.private_key import PrivateKeyClassifier
+from tests.builders.contexts import field_context as ctx
+from tests.classifiers._support import assert_reason_hides, assert_reported
 
 CLS = PrivateKeyClassifier()
 
@@ -21,10 +22,6 @@ def pem(label: str, body: str = BODY, headers: str = "") -> str:
     dashes = "-" * 5
     return (f"{dashes}BEGIN {label}{dashes}\n{headers}{body}\n"
             f"{dashes}END {label}{dashes}\n")
-
-
-def ctx(path: str = "") -> FieldContext:
-    return FieldContext(path=path, name_tokens=name_tokens(path), path_tokens=path_tokens(path))
 
 
 POSITIVES = [
@@ -43,9 +40,7 @@ POSITIVES = [
 
 @pytest.mark.parametrize("value", POSITIVES)
 def test_private_key_block_reported(value: str) -> None:
-    found = CLS.score(value, ctx("data"))
-    assert found is not None and found.confidence >= 0.95
-    assert (found.data_type, found.category) == ("PRIVATE_KEY", Category.SECRET)
+    assert_reported(CLS.score(value, ctx("data")), 0.95, kind=("PRIVATE_KEY", Category.SECRET))
 
 
 def test_key_inside_config_text_has_span() -> None:
@@ -59,8 +54,7 @@ def test_key_inside_config_text_has_span() -> None:
 
 def test_truncated_key_without_end_still_reported() -> None:
     value = pem("RSA PRIVATE KEY").split("-----END")[0][:400]
-    found = CLS.score(value, ctx("data"))
-    assert found is not None and found.confidence >= 0.9
+    assert_reported(CLS.score(value, ctx("data")), 0.9)
 
 
 @pytest.mark.parametrize(
@@ -82,5 +76,4 @@ def test_not_a_private_key_negative(value: str) -> None:
 
 @pytest.mark.parametrize("value", POSITIVES)
 def test_reason_never_quotes_value(value: str) -> None:
-    found = CLS.score(value, ctx("data"))
-    assert found is not None and BODY[:20] not in found.reason
+    assert_reason_hides(CLS.score(value, ctx("data")), BODY[:20])
