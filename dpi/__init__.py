@@ -10,7 +10,7 @@ if TYPE_CHECKING:
 __all__ = ["scan"]
 
 
-def scan(paths: Any, **options: Any) -> "pandas.DataFrame":
+def scan(paths: Any, **options: Any) -> pandas.DataFrame:
     """Scan capture files or directories; return the inventory as a pandas DataFrame.
 
     The columns are the contract's (spec/inventory.md), in its order.

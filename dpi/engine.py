@@ -189,7 +189,7 @@ class Engine:
             return
         self.stats.tcp_segments += 1
         ts = frame.ts_ns
-        if ts > self._last_ts:
+        if ts > self._last_ts:  # noqa: PLR1730 - cheaper than max() once per packet
             self._last_ts = ts
         self._handle(self.reassembler.feed(segment, ts))
         if self.stats.tcp_segments % EXPIRE_EVERY == 0:
@@ -393,11 +393,12 @@ class Engine:
                     self._activate(state, cls)
                     return
         too_much = max(state.pending_bytes.values()) >= MAX_PROBE_BYTES
-        if final or too_much or not undecided:
-            if final or too_much or (client_data and server_data):
-                self.stats.unidentified_flows += 1
-                state.status = FlowStatus.OPAQUE
-                state.pending = []
+        # Give up when told to, when the probe window is full, or when every dissector
+        # said NO to what both sides sent.
+        if final or too_much or (not undecided and client_data and server_data):
+            self.stats.unidentified_flows += 1
+            state.status = FlowStatus.OPAQUE
+            state.pending = []
 
     def _activate(self, state: _FlowState, cls: type[Dissector]) -> None:
         state.dissector = cls(self.limits, self.options)

@@ -116,7 +116,7 @@ class TypeEvidence:
         self.conf_sum += round(finding.confidence * CONF_UNIT)
         if self.hits == 1 or ts_ns < self.first_ns:
             self.first_ns = ts_ns
-        if ts_ns > self.last_ns:
+        if ts_ns > self.last_ns:  # noqa: PLR1730 - cheaper than max() once per value
             self.last_ns = ts_ns
         if not self.sample or ts_ns < self.sample_ns:
             self.sample = mask(sample_value, self.category, finding.data_type)

@@ -76,7 +76,7 @@ def _walk(obj: object, prefix: str, limits: Limits, out: list[Pair], hits: Hits 
             return
         if type(value) is dict_:
             base = path + "." if path else ""
-            for key, item in value.items():  # type: ignore[attr-defined]
+            for key, item in value.items():
                 kind = type(item)
                 if kind is str_:
                     append((base + key, item[:max_chars]))
