@@ -199,7 +199,27 @@ class Engine:
         self, src: bytes, dst: bytes, sport: int, dport: int, payload: bytes, ts_ns: int
     ) -> None:
         for observer in self.observers:
-            observer.datagram(src, dst, sport, dport, payload, ts_ns)
+            try:
+                observer.datagram(src, dst, sport, dport, payload, ts_ns)
+            except Exception as exc:  # noqa: BLE001 - isolated, see _bug
+                # Datagrams are attacker-controlled (DNS answers): a bug in reading one
+                # costs that datagram, not the scan.
+                self._bug("observer failed on a datagram", exc)
+
+    def _bug(self, what: str, exc: Exception) -> None:
+        """An internal error isolated to one item: counted, re-raised in strict mode,
+        logged by type only (exception messages can quote input)."""
+        self.stats.bugs += 1
+        if self.strict:
+            raise exc
+        log.debug("%s (%s)", what, type(exc).__name__)
+
+    def _safe_probe(self, cls: type[Dissector], direction: Direction, data: bytes) -> Probe:
+        try:
+            return cls.probe(direction, data)
+        except Exception as exc:  # noqa: BLE001 - isolated, see _bug
+            self._bug(f"probe of {cls.name} failed", exc)
+            return Probe.NO
 
     def add_secrets(self, kind: int, data: bytes, source: str) -> None:
         """Key material found in a capture (pcapng Decryption Secrets Block): handed to
@@ -369,9 +389,9 @@ class Engine:
         for cls in self._candidates(flow):
             verdicts = []
             if client_data:
-                verdicts.append(cls.probe(Direction.REQUEST, client_data))
+                verdicts.append(self._safe_probe(cls, Direction.REQUEST, client_data))
             if server_data:
-                verdicts.append(cls.probe(Direction.RESPONSE, server_data))
+                verdicts.append(self._safe_probe(cls, Direction.RESPONSE, server_data))
             if Probe.YES in verdicts:
                 self._activate(state, cls)
                 return
@@ -380,7 +400,7 @@ class Engine:
         if flow.roles_from != "syn" and server_data:
             # The port guess may be wrong: does the "server" speak a request?
             for cls in self._candidates(flow):
-                if cls.probe(Direction.REQUEST, server_data) is Probe.YES:
+                if self._safe_probe(cls, Direction.REQUEST, server_data) is Probe.YES:
                     flow.swap_roles()
                     state.pending = [
                         (Side.SERVER if s is Side.CLIENT else Side.CLIENT, d, t)

@@ -91,3 +91,39 @@ def test_two_captures_give_one_inventory(tmp_path: Path) -> None:
     card = _find(rows, data_type="CARD_NUMBER")
     assert card.count == 2 and card.clients == 2
     assert scan_engine(tmp_path).inventory.rows() == rows  # the directory, walked
+
+
+def test_a_probe_that_raises_costs_that_probe_not_the_scan(tmp_path: Path) -> None:
+    import pytest
+
+    from dpi.engine import Engine
+    from dpi.scanner import expand, scan_inputs
+    from protocols.base import Direction, Dissector, Event, Probe
+
+    class Broken(Dissector):
+        name = "broken"
+        ports = frozenset({8080})  # probed first, before the real HTTP dissector
+
+        @classmethod
+        def probe(cls, direction: Direction, data: bytes) -> Probe:
+            raise ValueError("bug")
+
+        def feed(self, direction: Direction, data: bytes, ts_ns: int) -> list[Event]:
+            return []
+
+        def gap(self, direction: Direction, size: int) -> list[Event]:
+            return []
+
+        def close(self, direction: Direction, ts_ns: int) -> list[Event]:
+            return []
+
+    path = _shop(Conversation().handshake()).close().write(tmp_path / "shop.pcap")
+    engine = Engine()
+    engine._dissectors = (Broken, *engine._dissectors)
+    scan_inputs(engine, expand([path], []))
+    assert engine.stats.bugs >= 1
+    assert any(r.data_type == "CARD_NUMBER" for r in engine.inventory.rows())
+    strict = Engine(strict=True)
+    strict._dissectors = (Broken,)
+    with pytest.raises(ValueError):
+        scan_inputs(strict, expand([path], []))
