@@ -172,5 +172,9 @@ def last_segment(path: str) -> str:
 def path_tokens(path: str) -> frozenset[str]:
     tokens: set[str] = set()
     for segment in path.split("."):
+        if segment[:1].isdigit():
+            # Keys that start with a digit are data, not names: versions and ids used as
+            # map keys (`versions.1.0.0-gh-cc74126.name` must not read as "cc" = card).
+            continue
         tokens |= name_tokens(segment.replace("[]", ""))
     return frozenset(tokens)

@@ -29,11 +29,13 @@ from classifiers.pci._cards import card_brand
 # A whole value: 13-19 digits, optionally in groups of 3-6 separated by one space or
 # one dash (4-4-4-4, 4-6-5, 4-4-4-4-3). Mixed or doubled separators are not cards.
 _WHOLE = re.compile(r"[0-9]{13,19}|[0-9]{3,6}(?:([ -])[0-9]{3,6}){2,5}")
-# Inside text: a PAN-shaped run not glued to other digits, letters or digit groups, and
-# not the PAN field of magnetic-stripe data (`;PAN=YYMM...`, `%BPAN^NAME^...`): a whole
-# track is CARD_TRACK_DATA's finding, which a PAN finding over part of it would hide.
-_INSIDE = re.compile(r"(?<![0-9A-Za-z-])(?:[0-9]{13,19}|[0-9]{4}(?:[ -][0-9]{3,6}){2,4})"
-                     r"(?![0-9A-Za-z]|=[0-9=]|\^)")
+# Inside text: a PAN-shaped run not glued to other digits, letters, identifiers
+# (`tgz_1627466063421`) or digit groups, not the fraction or integer part of a decimal
+# number (`0.5136185135...`), and not the PAN field of magnetic-stripe data
+# (`;PAN=YYMM...`, `%BPAN^NAME^...`): a whole track is CARD_TRACK_DATA's finding, which
+# a PAN finding over part of it would hide.
+_INSIDE = re.compile(r"(?<![0-9A-Za-z_-])(?<![0-9]\.)(?:[0-9]{13,19}|[0-9]{4}(?:[ -][0-9]{3,6}){2,4})"
+                     r"(?![0-9A-Za-z_]|\.[0-9]|=[0-9=]|\^)")
 # Cheap pre-scan for free text: a run of 13+ digits, spaces and dashes between digits.
 # It starts with a plain character class, which the regex engine skips to quickly; the
 # exact `_INSIDE` (its leading lookbehind defeats that skip) runs only where it hits.

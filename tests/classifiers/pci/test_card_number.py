@@ -94,3 +94,11 @@ def test_min_share_high() -> None:
 @pytest.mark.parametrize("pan", TEST_PANS)
 def test_reason_never_quotes_value(pan: str) -> None:
     assert_reason_hides(CLS.score(pan, ctx("card.number")), pan, pan[-4:])
+
+
+def test_digits_of_decimals_and_identifiers_in_text_are_not_cards() -> None:
+    # npm's `_npmOperationalInternal.tmp`: a file name with an epoch and a random fraction.
+    for text in ("tmp/pkg-11.1.1.tgz_1627466063421_0.4111111111111111",
+                 "ratio 0.4111111111111111 of total", "id_4111111111111111"):
+        assert_not_reported(CLS.score(text, ctx("tmp")))
+    assert_reported(CLS.score("paid with 4111 1111 1111 1111.", ctx("note")))
