@@ -68,6 +68,12 @@ SETTLE_CLEAN_AFTER = 256
 RECHECK_EVERY = 16
 # (values seen, one value in N scored beyond that): the sparser sampling of long-clean fields.
 RECHECK_BACKOFF = ((65_536, 256), (4_096, 64))
+# Weak evidence needs repeating: a field whose hits are all weak (a bare checksum with no
+# name or context: one random number in ten passes Luhn) is reported only after this
+# many hits, so that one or two lucky values never make a row (3 chance passes in a row
+# are 1 in 1,000 for a mod-10 check).
+WEAK_CONFIDENCE = 0.6
+MIN_WEAK_HITS = 3
 # A field whose values all hit one type after this many is "settled" for it: further
 # values count as hits without being scored again.
 SETTLE_HIT_AFTER = 64
@@ -292,6 +298,11 @@ class Inventory:
                     continue
                 share = typed.hits / max(evidence.scored, 1)
                 if share + 1e-9 < self.min_share.get(data_type, 0.5):
+                    continue
+                if (
+                    typed.hits < MIN_WEAK_HITS
+                    and typed.conf_sum < WEAK_CONFIDENCE * CONF_UNIT * typed.hits
+                ):
                     continue
                 out.append((key, evidence, data_type, typed))
         out.sort(key=lambda item: (*item[0], item[2]))

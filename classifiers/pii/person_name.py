@@ -20,8 +20,19 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from classifiers._hints import SYNONYMS
 from classifiers.base import Category, Classifier, FieldContext, Finding
 
+# Tokens of a field's own name that leave it a person's name (`patient_full_name`,
+# `displayName`, `name_en`): everything else qualifies it as something else's name.
+_NAME_WORDS = frozenset(
+    {"name", "names", "first", "last", "full", "given", "family", "middle", "maiden",
+     "surname", "forename", "display", "nick", "nickname", "real", "legal", "preferred",
+     "official", "person", "personal", "of", "en", "de", "fr", "es", "local", "native",
+     "latin", "kana", "romanized",
+     # abbreviations seen in schemas: `ptFirstNm`, `EmpLastNm`, `cust_nm`
+     "nm", "pt", "emp", "cust", "pat", "mbr"}
+)
 # Tokens that make the field a name of one part of a person.
 _SPECIFIC = frozenset({"first", "last", "full", "given", "family", "middle", "maiden"})
 # Tokens that make a `name` field the name of something else.
@@ -255,6 +266,11 @@ class PersonNameClassifier(Classifier):
         # Parents are often plural collections (`items[].name`): compare singular forms.
         path = ctx.path_tokens | {t[:-1] for t in ctx.path_tokens if t.endswith("s")}
         if not tokens.isdisjoint(_NOT_PERSON) or not path.isdisjoint(_NOT_PERSON_PARENTS):
+            return None
+        # `browserName`, `osName`, `planName`: a qualifier in the field's own name says
+        # whose name it is; only person-like qualifiers keep it a person's.
+        qualifiers = {t for t in tokens if not t.isdigit() and t not in SYNONYMS} - _NAME_WORDS
+        if qualifiers and qualifiers.isdisjoint(_PERSON_PARENTS):
             return None
         value = value.strip()
         if not 1 <= len(value) <= _MAX_CHARS or not self._name_shaped(value):

@@ -97,3 +97,23 @@ def test_csv_has_contract_header_order_and_sorting() -> None:
     assert parsed[1][6] == 'say "hi", ok'  # RFC 4180 quoting round-trips
     assert text.endswith("\r\n")
     assert '"4111111111111111"' not in text and "4111111111111111" not in to_json(inv.rows())
+
+
+def test_weak_evidence_needs_three_hits_strong_evidence_one() -> None:
+    weak = Finding(data_type="NPI", category=Category.PHI, confidence=0.55,
+                   reason="checksum valid", validated=True)
+    inv = Inventory({"NPI": 0.8, "CARD_NUMBER": 0.6})
+    lucky = ("grpc", "10.0.0.5:9001", "/ts.Q/Stream", "request", "body", "1.3")
+    for i in range(2):
+        evidence = inv.field(lucky, "")
+        assert evidence is not None
+        evidence.seen += 1
+        inv.record(evidence, [weak], "1700006400", T0 + i, b"\x01\x01\x01\x01")
+    assert inv.rows() == []  # two lucky check digits are not a field of NPIs
+    evidence = inv.field(lucky, "")
+    assert evidence is not None
+    evidence.seen += 1
+    inv.record(evidence, [weak], "1700006400", T0 + 3, b"\x01\x01\x01\x01")
+    assert [r.data_type for r in inv.rows()] == ["NPI"]
+    _feed(inv, KEY, [("4111111111111111", True, T0, b"\x01\x01\x01\x01")])  # strong: one is enough
+    assert {r.data_type for r in inv.rows()} == {"NPI", "CARD_NUMBER"}

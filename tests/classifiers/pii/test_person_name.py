@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from classifiers.base import FieldContext
+from classifiers.base import REPORT_THRESHOLD, FieldContext
 from classifiers.pii.person_name import PersonNameClassifier
 from tests.builders.contexts import field_context
 from tests.classifiers._support import assert_not_reported, assert_reason_hides, assert_reported
@@ -90,3 +90,16 @@ def test_specific_hint_beats_generic_name() -> None:
 def test_reason_never_quotes_value(value: str, path: str, minimum: float) -> None:
     words = [word for word in value.split() if len(word) > 2]
     assert_reason_hides(CLF.score(value, ctx(path)), *words)
+
+
+@pytest.mark.parametrize("path", ["context.client.browserName", "context.client.osName",
+                                  "customer.planName", "patient.deviceName"])
+def test_a_qualified_name_is_the_name_of_that_thing(path: str) -> None:
+    found = CLF.score("Chrome", ctx(path, "email phone"))
+    assert found is None or found.confidence < REPORT_THRESHOLD
+
+
+@pytest.mark.parametrize("path", ["patientName", "customer.fullName", "displayName", "name_en"])
+def test_person_qualified_names_stay_names(path: str) -> None:
+    found = CLF.score("Dana Whitfield", ctx(path, "email phone"))
+    assert found is not None and found.confidence >= REPORT_THRESHOLD
