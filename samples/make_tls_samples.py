@@ -72,7 +72,9 @@ EMAIL_REQ = "ann.lee@mail.shopper-demo.net"
 EMAIL_RESP = "bob.kay@mail.shopper-demo.net"
 SSN = "372-81-5526"
 REQUEST_BODY = json.dumps({"email": EMAIL_REQ, "card": {"number": CARD, "brand": "visa"}}).encode()
-RESPONSE_BODY = json.dumps({"id": 1042, "holder": {"email": EMAIL_RESP, "ssn": SSN}, "status": "active"}).encode()
+RESPONSE_BODY = json.dumps(
+    {"id": 1042, "holder": {"email": EMAIL_RESP, "ssn": SSN}, "status": "active"}
+).encode()
 API = "POST /v1/users/{id}/cards"
 # (direction, location, field, data_type, category, value) carried by each exchange
 FIELDS = [
@@ -92,9 +94,7 @@ def http1_request() -> bytes:
 
 
 def http1_response() -> bytes:
-    head = (
-        f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len(RESPONSE_BODY)}\r\n\r\n"
-    )
+    head = f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len(RESPONSE_BODY)}\r\n\r\n"
     return head.encode() + RESPONSE_BODY
 
 
@@ -162,7 +162,12 @@ def _certificate(directory: Path) -> tuple[Path, Path]:
 
 
 def python_ssl(
-    workdir: Path, *, tls12: bool = False, ciphers: str = "", alpn: list[str] | None = None, h2: bool = False
+    workdir: Path,
+    *,
+    tls12: bool = False,
+    ciphers: str = "",
+    alpn: list[str] | None = None,
+    h2: bool = False,
 ) -> Recording:
     """Python ssl client and server over memory BIOs: one request, one response."""
     cert, key = _certificate(workdir)
@@ -386,8 +391,10 @@ def packetize(rec: Recording, server_ip: str, server_port: int, *, cleartext: bo
         src, dst = (CLIENT_IP, server_ip) if from_client else (server_ip, CLIENT_IP)
         sport, dport = (cport, server_port) if from_client else (server_port, cport)
         seq, ack = (cseq, sseq) if from_client else (sseq, cseq)
-        pkt = Ether(src="02:00:00:00:06:15", dst="02:00:00:00:05:0a") / IP(src=src, dst=dst) / TCP(
-            sport=sport, dport=dport, flags=flags, seq=seq, ack=ack, window=65535
+        pkt = (
+            Ether(src="02:00:00:00:06:15", dst="02:00:00:00:05:0a")
+            / IP(src=src, dst=dst)
+            / TCP(sport=sport, dport=dport, flags=flags, seq=seq, ack=ack, window=65535)
         )
         if payload:
             pkt = pkt / payload
