@@ -207,24 +207,24 @@ def _link_ipv6(data: bytes) -> _LinkResult:
     return ETH_IPV6, 0, data
 
 
-def _link_sll(data: bytes) -> _LinkResult:
-    """LINUX_SLL (113): 16-byte header, protocol (an EtherType) at offset 14."""
-    if len(data) < 16:
-        raise DecodeError(f"Linux cooked header needs 16 bytes, frame has {len(data)}")
-    et = (data[14] << 8) | data[15]
+def _cooked(data: bytes, header: int, at: int, what: str) -> _LinkResult:
+    """A Linux cooked header of `header` bytes with the protocol (an EtherType) at `at`."""
+    if len(data) < header:
+        raise DecodeError(f"{what} header needs {header} bytes, frame has {len(data)}")
+    et = (data[at] << 8) | data[at + 1]
     if et in _VLAN_TPIDS:
-        return _peel_vlans(data, et, 16)
-    return et, 16, data
+        return _peel_vlans(data, et, header)
+    return et, header, data
+
+
+def _link_sll(data: bytes) -> _LinkResult:
+    """LINUX_SLL (113): 16-byte header, protocol at offset 14."""
+    return _cooked(data, 16, 14, "Linux cooked")
 
 
 def _link_sll2(data: bytes) -> _LinkResult:
-    """LINUX_SLL2 (276): 20-byte header, protocol (an EtherType) at offset 0."""
-    if len(data) < 20:
-        raise DecodeError(f"Linux cooked v2 header needs 20 bytes, frame has {len(data)}")
-    et = (data[0] << 8) | data[1]
-    if et in _VLAN_TPIDS:
-        return _peel_vlans(data, et, 20)
-    return et, 20, data
+    """LINUX_SLL2 (276): 20-byte header, protocol at offset 0."""
+    return _cooked(data, 20, 0, "Linux cooked v2")
 
 
 def _link_nflog(data: bytes) -> _LinkResult:
