@@ -177,12 +177,9 @@ class Engine:
         except DecodeError:
             self.stats.decode_errors += 1
             return
-        except Exception as exc:
-            # A decoder bug costs one frame, not the scan (re-raised in strict mode).
-            self.stats.bugs += 1
-            if self.strict:
-                raise
-            log.debug("decoder failed on frame %d: %s", frame.number, bug_site(exc))
+        except Exception as exc:  # noqa: BLE001 - isolated, see _bug
+            # A decoder bug costs one frame, not the scan.
+            self._bug(f"decoder failed on frame {frame.number}", exc)
             return
         if segment is None:
             self.stats.non_tcp += 1
@@ -212,7 +209,7 @@ class Engine:
         self.stats.bugs += 1
         if self.strict:
             raise exc
-        log.debug("%s (%s)", what, type(exc).__name__)
+        log.debug("%s: %s", what, bug_site(exc))
 
     def _safe_probe(self, cls: type[Dissector], direction: Direction, data: bytes) -> Probe:
         try:
@@ -452,13 +449,10 @@ class Engine:
             state.status = FlowStatus.FAILED
             state.dissector = None
             return
-        except Exception as exc:
-            self.stats.bugs += 1
+        except Exception as exc:  # noqa: BLE001 - isolated, see _bug
             state.status = FlowStatus.FAILED
             state.dissector = None
-            if self.strict:
-                raise
-            log.debug("dissector %s failed on flow %d: %s", dissector.name, state.flow.id, bug_site(exc))
+            self._bug(f"dissector {dissector.name} failed on flow {state.flow.id}", exc)
             return
         for event in events:
             if isinstance(event, Message):
