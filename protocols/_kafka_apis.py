@@ -254,12 +254,17 @@ Body = (
 _NULL_UUID = "00000000-0000-0000-0000-000000000000"
 
 
-def _produce_request(r: Reader, version: int) -> ProduceRequestBody:
-    flex = version >= 9
-    if version >= 3:
-        r.string(flex)  # transactional id
-    acks = r.int16()
-    r.int32()  # timeout
+def _topic_records(
+    r: Reader,
+    version: int,
+    flex: bool,
+    min_partition: int,
+    partition_fields: Callable[[Reader], None] | None = None,
+) -> tuple[TopicRecords, ...]:
+    """The topics array that Produce requests and Fetch responses share: a topic (name,
+    or id from v13), its partitions (index, the version's own fields read by
+    `partition_fields`, then the records bytes), tagged fields in flexible versions.
+    `min_partition` is a partition's smallest encoding, bounding the array length."""
     topics: list[TopicRecords] = []
     for _ in range(r.array_len(flex, 2)):
         name = None
@@ -269,8 +274,10 @@ def _produce_request(r: Reader, version: int) -> ProduceRequestBody:
         else:
             name = r.string(flex)
         partitions: list[PartitionRecords] = []
-        for _ in range(r.array_len(flex, 5)):
+        for _ in range(r.array_len(flex, min_partition)):
             index = r.int32()
+            if partition_fields is not None:
+                partition_fields(r)
             span = r.bytes_span(flex)
             if flex:
                 r.skip_tagged_fields()
@@ -280,7 +287,16 @@ def _produce_request(r: Reader, version: int) -> ProduceRequestBody:
         topics.append(TopicRecords(name=name, topic_id=topic_id, partitions=tuple(partitions)))
     if flex:
         r.skip_tagged_fields()
-    return ProduceRequestBody(acks=acks, topics=tuple(topics))
+    return tuple(topics)
+
+
+def _produce_request(r: Reader, version: int) -> ProduceRequestBody:
+    flex = version >= 9
+    if version >= 3:
+        r.string(flex)  # transactional id
+    acks = r.int16()
+    r.int32()  # timeout
+    return ProduceRequestBody(acks=acks, topics=_topic_records(r, version, flex, 5))
 
 
 def _fetch_response(r: Reader, version: int) -> FetchResponseBody:
@@ -291,41 +307,25 @@ def _fetch_response(r: Reader, version: int) -> FetchResponseBody:
     if version >= 7:
         error_code = r.int16()
         r.int32()  # session id
-    topics: list[TopicRecords] = []
-    for _ in range(r.array_len(flex, 2)):
-        name = None
-        topic_id = None
-        if version >= 13:
-            topic_id = r.uuid()
-        else:
-            name = r.string(flex)
-        partitions: list[PartitionRecords] = []
-        for _ in range(r.array_len(flex, 14)):
-            index = r.int32()
-            r.int16()  # error code
-            r.int64()  # high watermark
-            if version >= 4:
-                r.int64()  # last stable offset
-            if version >= 5:
-                r.int64()  # log start offset
-            if version >= 4:
-                for _ in range(r.array_len(flex, 16)):  # aborted transactions
-                    r.int64()
-                    r.int64()
-                    if flex:
-                        r.skip_tagged_fields()
-            if version >= 11:
-                r.int32()  # preferred read replica
-            span = r.bytes_span(flex)
-            if flex:
-                r.skip_tagged_fields()
-            partitions.append(PartitionRecords(partition=index, span=span))
-        if flex:
-            r.skip_tagged_fields()
-        topics.append(TopicRecords(name=name, topic_id=topic_id, partitions=tuple(partitions)))
-    if flex:
-        r.skip_tagged_fields()
-    return FetchResponseBody(error_code=error_code, topics=tuple(topics))
+
+    def partition_fields(r: Reader) -> None:
+        r.int16()  # error code
+        r.int64()  # high watermark
+        if version >= 4:
+            r.int64()  # last stable offset
+        if version >= 5:
+            r.int64()  # log start offset
+        if version >= 4:
+            for _ in range(r.array_len(flex, 16)):  # aborted transactions
+                r.int64()
+                r.int64()
+                if flex:
+                    r.skip_tagged_fields()
+        if version >= 11:
+            r.int32()  # preferred read replica
+
+    topics = _topic_records(r, version, flex, 14, partition_fields)
+    return FetchResponseBody(error_code=error_code, topics=topics)
 
 
 def _skip_int32_array(r: Reader, flex: bool) -> None:
