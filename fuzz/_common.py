@@ -8,8 +8,8 @@
 - `run_dissector`: the contract every dissector keeps on any input (ARCHITECTURE.md,
   Errors and convention 13): `feed`/`gap`/`close` return lists of events, and the only
   exception is `ProtocolError`, whose message never carries input bytes.
-- Seed corpora, built at run time from `samples/*.pcap`, `../shared/captures` (never
-  copied into the project) and the contract conversations of `tests/builders/`.
+- Seed corpora, built at run time from `samples/*.pcap`, `tests/captures` (the real
+  captures) and the contract conversations of `tests/builders/`.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from protocols.base import (
 )
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED_CAPTURES = Path(os.environ.get("DPI_SHARED", ROOT.parent / "shared")) / "captures"
+SHARED_CAPTURES = ROOT / "tests" / "captures"
 SAMPLES = ROOT / "samples"
 
 # Largest seed written: libFuzzer mutates small inputs far faster, and the first 16 KiB of
@@ -173,7 +173,7 @@ def probe_all(data: bytes) -> None:
 
 
 def capture_files() -> list[Path]:
-    """The samples and the shared real captures (when ../shared is there and
+    """The samples and the real captures of tests/captures (unless
     DPI_FUZZ_SEEDS is not `samples`, which the short run in the test suite sets)."""
     found = sorted(SAMPLES.glob("*.pcap"))
     if SHARED_CAPTURES.is_dir() and os.environ.get("DPI_FUZZ_SEEDS") != "samples":

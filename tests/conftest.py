@@ -1,4 +1,5 @@
-"""Shared fixtures: where the real captures live (../shared, read-only, never copied)."""
+"""Shared fixtures: where the real captures live (`tests/captures/`, copied from the
+public corpus with its MANIFEST.md, so that a clone passes without `../shared`)."""
 
 from __future__ import annotations
 
@@ -9,17 +10,35 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("DPI_SHARED", ROOT.parent / "shared"))
+CAPTURES = ROOT / "tests" / "captures"
 SAMPLES = ROOT / "samples"
+SPEC = ROOT / "docs" / "spec" / "inventory.md"
+
+
+def _join_parts(first: Path, target: Path) -> None:
+    """`X.part1.pcap.gz` + `X.part2.pcap.gz` -> `X.pcap`: a capture over the repository's
+    1 MB file limit is stored as consecutive pieces of one pcap (same global header, the
+    records split in two) and joined back here byte for byte."""
+    import gzip
+
+    parts = sorted(first.parent.glob(first.name.replace(".part1.", ".part*.")))
+    with target.open("wb") as out:
+        for i, part in enumerate(parts):
+            data = gzip.decompress(part.read_bytes())
+            out.write(data if i == 0 else data[24:])
 
 
 @pytest.fixture(scope="session")
-def shared_captures() -> Path:
-    """`../shared/captures`, the corpus of real captures (see its MANIFEST.md)."""
-    path = SHARED / "captures"
-    if not path.is_dir():
-        pytest.skip("../shared/captures is not there")
-    return path
+def shared_captures(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The corpus of real captures (see `tests/captures/MANIFEST.md`), with split files
+    joined back into the originals."""
+    root = tmp_path_factory.mktemp("captures")
+    shutil.copytree(CAPTURES, root, dirs_exist_ok=True)
+    for first in list(root.rglob("*.part1.pcap.gz")):
+        _join_parts(first, first.with_name(first.name.replace(".part1.pcap.gz", ".pcap")))
+        for part in first.parent.glob(first.name.replace(".part1.", ".part*.")):
+            part.unlink()
+    return root
 
 
 @pytest.fixture(scope="session")

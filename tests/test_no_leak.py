@@ -136,7 +136,7 @@ def sensitive(captures: list[Path]) -> set[str]:
     for path in captures:
         found, rows = _observed(path, identity)
         values |= found
-        if tshark is not None and "shared" in path.parts:
+        if tshark is not None and "captures" in path.parts:
             values |= _tshark_truth(tshark, path, rows)
     # A value that is also an API, host, server or field name (an npm package called
     # `accounting` under `GET /accounting`, a password that reads `password`) is shown

@@ -18,9 +18,8 @@ from hypothesis import strategies as st
 from classifiers._hints import name_tokens, path_tokens
 from classifiers.base import Category, Classifier, FieldContext
 from dpi.registry import classifier_classes
-from tests.conftest import ROOT, SHARED
+from tests.conftest import ROOT, SPEC
 
-SPEC = SHARED / "spec" / "inventory.md"
 # A taxonomy row: `| PII | EMAIL_ADDRESS | e-mail address |`.
 _ROW = re.compile(r"^\|\s*(PII|PHI|PCI|SECRET)\s*\|\s*([A-Z][A-Z0-9_]*)\s*\|")
 

@@ -12,6 +12,7 @@ import zstandard
 
 from dpi.capture import MAX_RECORD_FLOOR, MAX_WARNINGS, CaptureError, Frame, open_capture
 from dpi.decode import DecodeError, Decoder
+from tests.conftest import CAPTURES
 from tests.builders.frames import (
     Pcapng,
     pcap_file,
@@ -441,15 +442,15 @@ DAMAGED = {"cut-short-nanosecond-null.pcap", "damaged-record-fuzz.pcap"}
 def real_captures() -> list[str]:
     # Same location as the `shared_captures` fixture (tests/conftest.py); needed here at
     # collection time to parametrize.
-    root = (
-        Path(os.environ.get("DPI_SHARED", Path(__file__).resolve().parents[3] / "shared"))
-        / "captures"
-    )
-    if not root.is_dir():
-        return []
-    return sorted(
-        f"{d}/{p.name}" for d in REAL_DIRS for p in (root / d).glob("*") if ".pcap" in p.name
-    )
+    # Split captures (`X.part1.pcap.gz`) are listed under the name the fixture joins them to.
+    root = CAPTURES
+    names = {
+        f"{d}/{p.name}".replace(".part1.pcap.gz", ".pcap")
+        for d in REAL_DIRS
+        for p in (root / d).glob("*")
+        if ".pcap" in p.name and ".part" not in p.name.replace(".part1.", "")
+    }
+    return sorted(names)
 
 
 def tshark_counts(tshark: str, path: Path) -> tuple[int, int]:

@@ -89,7 +89,7 @@ def test_client_ip_echoed_in_a_body_is_personal_data(shared_captures: Path) -> N
 
 
 def test_version_numbers_are_not_ip_addresses(shared_captures: Path) -> None:
-    _, rows = _scan(shared_captures / "http/nuget-api-json-gzip.pcap")
+    _, rows = _scan(shared_captures / "http/nuget-api-json-gzip.pcap.gz")
     assert not [r for r in rows if r.data_type == "IP_ADDRESS"]
 
 
@@ -103,7 +103,7 @@ def test_api_key_in_a_query_string(shared_captures: Path) -> None:
 @pytest.mark.parametrize(
     "name",
     ["http/mozilla-pipelined-keepalive.pcap", "http/openai-chat-json.pcap",
-     "robustness/http-206-out-of-order-retrans.pcap", "robustness/qinq-http.pcap",
+     "robustness/http-206-out-of-order-retrans.pcap.gz", "robustness/qinq-http.pcap",
      "robustness/nflog-http.pcap"],
 )
 def test_traffic_without_sensitive_data_gives_no_rows(shared_captures: Path, name: str) -> None:

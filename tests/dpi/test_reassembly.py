@@ -672,7 +672,7 @@ def _tshark_follow(tshark: str, path: Path, stream_index: int) -> set[bytes]:
 def test_capture_with_reordering_and_retransmissions_matches_tshark_follow(
     tshark: str, shared_captures: Path
 ) -> None:
-    path = shared_captures / "robustness" / "http-206-out-of-order-retrans.pcap"
+    path = shared_captures / "robustness" / "http-206-out-of-order-retrans.pcap.gz"
     r = Reassembler()
     events: list[StreamEvent] = []
     for ts, seg in _tshark_segments(tshark, path):

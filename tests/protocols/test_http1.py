@@ -772,7 +772,7 @@ def test_capture_chunk_size_overflow_terminates(tshark: str, shared_captures: Pa
 @pytest.mark.parametrize(
     "name",
     [
-        "http/nuget-api-json-gzip.pcap",
+        "http/nuget-api-json-gzip.pcap.gz",
         "http/rabbitmq-mgmt-api-json-gzip.pcap",
         "http/openai-chat-json.pcap",
         "http/openai-chat-sse-chunked.pcap",
@@ -783,7 +783,7 @@ def test_capture_chunk_size_overflow_terminates(tshark: str, shared_captures: Pa
         "robustness/nflog-http.pcap",
         "robustness/qinq-http.pcap",
         "robustness/pcapng-two-interfaces-asymmetric-http.pcapng",
-        "robustness/http-206-out-of-order-retrans.pcap",
+        "robustness/http-206-out-of-order-retrans.pcap.gz",
     ],
 )
 def test_capture_requests_match_tshark(tshark: str, shared_captures: Path, name: str) -> None:
