@@ -1,15 +1,22 @@
-"""The speed benchmark: `dpi scan` against tshark on one large generated capture.
+"""The speed benchmark: `dpi scan` against tshark on the same large captures, same run.
 
-    python bench/run.py [--size-mb 200] [--file F] [--keep] [--json OUT]
+    python bench/run.py [--size-mb 100] [--workload both|own|shared] [--jobs 1 2] [--profile]
+    python bench/run.py --file F [--keep] [--json OUT]
     python bench/run.py --memory-series 50 100 200
-    python bench/run.py --verify --size-mb 20      # checks the generator with tshark
+    python bench/run.py --verify --size-mb 20      # checks our generator with tshark
 
-Measures, each as a child process: wall time, MB/s, packets/s and the child's peak RSS
+Two workloads, generated afresh: `own` is `bench/make_capture.py` (large bodies from
+reused templates), `shared` is `bench/workloads/make_http_pcap.py`, the small-message
+microservice workload the project did not write for its own code. On each it measures,
+each as a child process: wall time, CPU time, MB/s, packets/s and the child's peak RSS
 (from `os.wait4`, which reports the rusage of that one child, so dpi and tshark never
 mix their peaks as RUSAGE_CHILDREN would):
-1. `dpi scan FILE --out /dev/null`
-2. when tshark is installed, `tshark -r FILE -Y http -T fields -e http.file_data`
-   (stdout discarded), the baseline: it dissects and decodes the same HTTP bodies.
+1. `dpi scan FILE --out /dev/null --jobs N` for each N of `--jobs` (one file: N > 1
+   shards its flows over N processes);
+2. when tshark is installed, the reference command of the shared bench (`TSHARK_ARGS`):
+   it reassembles out-of-order segments and decodes every HTTP body.
+Then `dpi scan samples/rest-shop.pcap` (start-up cost), and with `--profile` a cProfile
+of one in-process scan, its own time split by pipeline stage (`STAGES`).
 
 `--memory-series` runs dpi on captures of several sizes to show that peak memory does
 not grow with the file. `--verify` checks a generated capture with tshark instead (the
@@ -39,6 +46,23 @@ OUT_DIR = HERE / "out"
 sys.path.insert(0, str(HERE))
 
 import make_capture
+
+SHARED_GENERATOR = HERE / "workloads" / "make_http_pcap.py"
+# The reference tshark command of the shared bench (bench/workloads, its README).
+TSHARK_ARGS = ["-o", "tcp.reassemble_out_of_order:TRUE", "-Y", "http", "-T", "fields",
+               "-e", "http.request.uri", "-e", "http.file_data"]
+SMALL_SAMPLE = ROOT / "samples" / "rest-shop.pcap"
+# Own time of a function, by the file it is in: (stage, path fragments), first match wins.
+STAGES = (
+    ("capture read", ("dpi/capture.py", "dpi/sources.py", "gzip.py", "zstandard")),
+    ("frame decode", ("dpi/decode.py", "dpi/ipfrag.py")),
+    ("tcp reassembly", ("dpi/reassembly.py",)),
+    ("payload walk", ("protocols/payload.py", "orjson", "json/")),
+    ("dissectors", ("protocols/",)),
+    ("classification", ("classifiers/", "dpi/classify.py", "phonenumbers", "/re/", "stdnum")),
+    ("inventory", ("dpi/inventory.py", "dpi/masking.py", "dpi/identifiers.py")),
+    ("engine", ("dpi/engine.py", "dpi/layers.py", "dpi/tls/")),
+)
 
 STDERR_TAIL = 1500  # characters of a failing child's stderr worth showing
 
@@ -103,16 +127,18 @@ def measure(name: str, cmd: list[str], info: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-def run_dpi(path: Path, info: dict[str, Any], extra: list[str]) -> dict[str, Any]:
-    return measure("dpi", [*dpi_command(), "scan", str(path), "--out", os.devnull, *extra], info)
+def run_dpi(path: Path, info: dict[str, Any], extra: list[str], jobs: int = 1,
+            name: str = "dpi") -> dict[str, Any]:
+    jobs_args = ["--jobs", str(jobs)] if jobs > 1 else []
+    return measure(name, [*dpi_command(), "scan", str(path), "--out", os.devnull,
+                          "--no-progress", *jobs_args, *extra], info)
 
 
 def run_tshark(path: Path, info: dict[str, Any]) -> dict[str, Any] | None:
     tshark = shutil.which("tshark")
     if tshark is None:
         return None
-    return measure("tshark", [tshark, "-n", "-r", str(path), "-Y", "http", "-T", "fields",
-                              "-e", "http.file_data"], info)
+    return measure("tshark", [tshark, "-n", "-r", str(path), *TSHARK_ARGS], info)
 
 
 def ensure_capture(size_mb: float, seed: int) -> tuple[Path, dict[str, Any]]:
@@ -127,30 +153,82 @@ def ensure_capture(size_mb: float, seed: int) -> tuple[Path, dict[str, Any]]:
     return path, meta
 
 
+def ensure_shared_capture(size_mb: float, seed: int) -> tuple[Path, dict[str, Any]]:
+    """The shared workload, written by its own generator (a child process: it is a
+    script, and its bytes must not depend on this interpreter's state)."""
+    OUT_DIR.mkdir(exist_ok=True)
+    path = OUT_DIR / f"shared-{size_mb:g}mb-seed{seed}.pcap"
+    started = time.perf_counter()
+    subprocess.run([sys.executable, str(SHARED_GENERATOR), f"{size_mb:g}", str(path),
+                    "--seed", str(seed)], check=True, stdout=subprocess.DEVNULL)
+    info = capture_info(path)
+    print(f"generated {path.relative_to(ROOT)} (shared workload): {info['bytes'] / 1e6:.1f} MB, "
+          f"{info['packets']} packets in {time.perf_counter() - started:.1f} s", flush=True)
+    return path, info
+
+
+def stage_of(filename: str) -> str:
+    for stage, fragments in STAGES:
+        if any(f in filename for f in fragments):
+            return stage
+    return "other"
+
+
+def profile_split(path: Path) -> dict[str, float]:
+    """Own time per pipeline stage of one in-process scan (cProfile: slower than a plain
+    run, so only the shares mean something)."""
+    import cProfile
+    import pstats
+
+    from dpi.api import scan_engine
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    scan_engine(path)
+    profiler.disable()
+    stats = pstats.Stats(profiler)
+    split: dict[str, float] = {}
+    for (filename, _, _), (_, _, own, _, callers) in stats.stats.items():  # type: ignore[attr-defined]
+        if filename == "~" and callers:
+            # A builtin (regex match, dict ops, bytes.find): its time belongs to the
+            # stages that called it, in proportion to the time each call site spent in it.
+            total = sum(c[2] for c in callers.values()) or 1.0
+            for (caller_file, _, _), c in callers.items():
+                stage = stage_of(caller_file)
+                split[stage] = split.get(stage, 0.0) + own * c[2] / total
+            continue
+        stage = stage_of(filename)
+        split[stage] = split.get(stage, 0.0) + own
+    total = sum(split.values()) or 1.0
+    return {k: round(100 * v / total, 1) for k, v in sorted(split.items(), key=lambda kv: -kv[1])}
+
+
 def remove(path: Path) -> None:
     path.unlink(missing_ok=True)
     Path(str(path) + ".meta.json").unlink(missing_ok=True)
 
 
 def print_table(results: list[dict[str, Any]]) -> None:
-    print(f"\n{'tool':<8}{'MB':>8}{'wall s':>9}{'CPU s':>9}{'MB/s':>9}{'packets/s':>12}"
+    print(f"\n{'tool':<14}{'MB':>8}{'wall s':>9}{'CPU s':>9}{'MB/s':>9}{'packets/s':>12}"
           f"{'peak RSS MB':>13}")
     for r in results:
         if not r.get("ok"):
-            print(f"{r['tool']:<8} FAILED (exit {r.get('exit', '-')})")
+            print(f"{r['tool']:<14} FAILED (exit {r.get('exit', '-')})")
             continue
-        print(f"{r['tool']:<8}{r['mb']:>8.1f}{r['wall_s']:>9.2f}{r['cpu_s']:>9.2f}"
+        print(f"{r['tool']:<14}{r['mb']:>8.1f}{r['wall_s']:>9.2f}{r['cpu_s']:>9.2f}"
               f"{r['mb_per_s']:>9.1f}"
               f"{r['packets_per_s']:>12,}{r['peak_rss_mb']:>13.1f}")
     ok = {r["tool"]: r for r in results if r.get("ok")}
-    if "dpi" in ok and "tshark" in ok:
-        ratio = ok["tshark"]["wall_s"] / ok["dpi"]["wall_s"]
-        print(f"\ndpi is {ratio:.2f}x tshark's speed (tshark wall / dpi wall)")
+    if "tshark" in ok:
+        for name, r in ok.items():
+            if name.startswith("dpi"):
+                ratio = ok["tshark"]["wall_s"] / r["wall_s"]
+                print(f"{name} is {ratio:.2f}x tshark's speed (tshark wall / dpi wall)")
     for r in results:
         if not r.get("ok"):
             print(f"\n{r['tool']} failed; its stderr ends with:\n{r.get('error', '')}",
                   file=sys.stderr)
-            if r["tool"] == "dpi":
+            if r["tool"].startswith("dpi"):
                 print("(the engine may not be complete yet: run `dpi scan FILE` by hand to see "
                       "why; the tshark figures above stand on their own)", file=sys.stderr)
 
@@ -197,7 +275,13 @@ def verify(path: Path, meta: dict[str, Any]) -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--size-mb", type=float, default=200.0)
+    parser.add_argument("--size-mb", type=float, default=100.0)
+    parser.add_argument("--workload", choices=("both", "own", "shared"), default="both",
+                        help="which generated capture(s) to measure (default both)")
+    parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2], metavar="N",
+                        help="dpi --jobs values to run on each file (default 1 2)")
+    parser.add_argument("--profile", action="store_true",
+                        help="also profile one in-process scan and split its time by stage")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--file", type=Path, help="benchmark this capture instead of generating")
     parser.add_argument("--keep", action="store_true", help="keep the generated capture(s)")
@@ -229,37 +313,68 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{size:>7g} MB: {result['wall_s']:.2f} s, peak RSS "
                   f"{result['peak_rss_mb']:.1f} MB", flush=True)
         record["memory_series"] = series
+    elif args.verify:
+        path, info = ensure_capture(args.size_mb, args.seed)
+        try:
+            status = 0 if verify(path, info) else 1
+            record["verify"] = status == 0
+        finally:
+            if not args.keep:
+                remove(path)
     else:
         if args.file:
-            path, generated = args.file, False
-            info = capture_info(path)
+            targets = [("file", args.file)]
         else:
-            path, info = ensure_capture(args.size_mb, args.seed)
-            generated = True
-        try:
-            if args.verify:
-                status = 0 if verify(path, info) else 1
-                record["verify"] = status == 0
+            targets = [(w, None) for w in ("own", "shared") if args.workload in ("both", w)]
+        record["workloads"] = []
+        for workload, given in targets:
+            if given is not None:
+                path, info = given, capture_info(given)
+            elif workload == "own":
+                path, info = ensure_capture(args.size_mb, args.seed)
             else:
-                results = [run_dpi(path, info, args.dpi_arg)]
-                if not args.no_tshark:
-                    tshark = run_tshark(path, info)
-                    if tshark is None:
-                        print("tshark is not installed: no baseline", file=sys.stderr)
-                    else:
-                        results.append(tshark)
-                print_table(results)
-                record["capture"] = {k: info.get(k) for k in ("file", "bytes", "packets",
-                                                              "connections", "http_requests")}
-                record["results"] = results
-                status = 0 if all(r["ok"] for r in results) else 1
-        finally:
-            if generated and not args.keep:
-                remove(path)
+                path, info = ensure_shared_capture(args.size_mb, args.seed)
+            try:
+                status |= measure_workload(workload, path, info, args, record)
+            finally:
+                if given is None and not args.keep:
+                    remove(path)
+        small = run_dpi(SMALL_SAMPLE, capture_info(SMALL_SAMPLE), args.dpi_arg,
+                        name="dpi rest-shop")
+        print(f"\nsmall sample {SMALL_SAMPLE.name}: {small['wall_s']:.2f} s, peak RSS "
+              f"{small['peak_rss_mb']:.1f} MB")
+        record["small_sample"] = small
     if args.json:
         with open(args.json, "a", encoding="utf-8") as f:
             f.write(json.dumps(record) + "\n")
     return status
+
+
+def measure_workload(workload: str, path: Path, info: dict[str, Any],
+                     args: argparse.Namespace, record: dict[str, Any]) -> int:
+    """dpi with each --jobs value and tshark on one capture; prints the table."""
+    print(f"\n== workload {workload}: {path.name}", flush=True)
+    results = [run_dpi(path, info, args.dpi_arg, jobs, f"dpi --jobs {jobs}")
+               for jobs in args.jobs]
+    if not args.no_tshark:
+        tshark = run_tshark(path, info)
+        if tshark is None:
+            print("tshark is not installed: no baseline", file=sys.stderr)
+        else:
+            results.append(tshark)
+    print_table(results)
+    entry: dict[str, Any] = {
+        "workload": workload,
+        "capture": {k: info.get(k) for k in ("file", "bytes", "packets", "connections",
+                                             "http_requests")},
+        "results": results,
+    }
+    if args.profile:
+        entry["profile_split_pct"] = split = profile_split(path)
+        print("profile (own time by stage): "
+              + ", ".join(f"{k} {v:.1f} %" for k, v in split.items()))
+    record["workloads"].append(entry)
+    return 0 if all(r["ok"] for r in results) else 1
 
 
 if __name__ == "__main__":
