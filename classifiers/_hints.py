@@ -144,6 +144,10 @@ _MAX_NAME = 256  # longer "names" are not identifiers; tokenizing them is wasted
 @lru_cache(maxsize=65536)
 def name_tokens(name: str) -> frozenset[str]:
     """Tokens of one identifier, lower-cased, with synonyms expanded."""
+    if name[:1] == "{":
+        # A placeholder (`{key}` for an object key that is data) is no name: its `key`
+        # must not read as an API key.
+        return frozenset()
     name = name[:_MAX_NAME]
     spaced = _CAMEL.sub(lambda m: f"{m.group(1) or m.group(3)}_{m.group(2) or m.group(4)}", name)
     raw = [t.lower() for t in _SPLIT.split(spaced) if t]

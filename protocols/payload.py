@@ -12,6 +12,18 @@ Paths: JSON keys joined by `.`, an array element adds `[]` (a top-level array gi
 `[].key`); a bare scalar body has the empty path; form, query, header and cookie values
 are named by their name. Numbers become their text (integers as digits, floats as
 `repr`), strings stay as they are; booleans and null carry nothing and are skipped.
+Object keys that are data (versions, ids, dates, e-mail addresses, maps keyed by ids:
+`protocols._json_keys`) become `{key}`, and each such key is also a value at that path
+(`emails.{key}`), so that a map keyed by e-mail addresses is reported. Keys longer than
+`max_key_chars` and paths longer than `max_path_chars` are cut and end in `…`.
+
+Damage is recovered, not dropped: a JSON body that does not parse (NaN, invalid UTF-8,
+content after the document, a cut body, nesting beyond the parser's depth) gives what
+`protocols._json_recovery` finds in it, counted by kind; NDJSON sent as
+`application/json` is read line by line; an NDJSON line that is no JSON is one text
+value. Cookie values are percent-decoded, query and form values once more when still
+encoded (a double encoding), and `\\uXXXX` escapes in text, cookie and form values are
+decoded (`protocols._value_decoding`).
 
 Not supported: XML and HTML bodies (BINARY), nested multipart (`multipart/mixed` inside a
 part), `charset` other than UTF-8 (decoded with replacement), SSE `data:` values that
@@ -27,7 +39,10 @@ from urllib.parse import parse_qsl
 
 import orjson
 
-from protocols.base import FieldValue, Limits, MediaType, Part
+from protocols._json_keys import CACHE_KEY_CHARS, PLAIN_NAMES, templated_keys
+from protocols._json_recovery import recover
+from protocols._value_decoding import cookie_value, form_value, text_value
+from protocols.base import FieldValue, Limits, Location, MediaType, Part
 
 # Parts of a multipart body looked at: real forms have a few dozen fields.
 MAX_MULTIPART_PARTS = 1000
@@ -36,30 +51,54 @@ MAX_MULTIPART_HEAD = 8192
 # SSE events and NDJSON lines per body: beyond this the stream is cut (each still
 # counts towards max_fields_per_part).
 MAX_RECORDS_PER_BODY = 100_000
+# Tokens the recovery of a damaged JSON body may read per field it may give: enough for
+# keys and punctuation, and a body of `[[[[...` costs no more than a wide one.
+RECOVERY_TOKENS_PER_FIELD = 10
+# Appended to a key or a path cut at max_key_chars / max_path_chars.
+CUT_MARK = "\u2026"
+# The path segment of an object key that is data (spec/inventory.md, "field").
+PLACEHOLDER = "{key}"
 
 # (field path, value): the location is the part's. Plain tuples, not FieldValue objects:
 # a JSON body can hold thousands of values and this is the scan's hottest loop.
 Pair = tuple[str, str]
-# Limit hits of one decoding, by kind (`json_depth_limit`, `fields_limit`), for the scan's
-# counters; None when the caller does not count.
+# Limit hits of one decoding, by kind (`json_depth_limit`, `fields_limit`, `key_too_long`,
+# `path_too_long`), for the scan's counters; and, in the same form, the damage it met
+# (`json_syntax_error`, `json_invalid_utf8`, `json_nonstandard`, `json_trailing_data`).
+# None when the caller does not count.
 Hits = Counter[str] | None
-_Decoder = Callable[[Part, Limits, object | None, Hits], list[Pair]]
+_Decoder = Callable[[Part, Limits, object | None, Hits, Hits], list[Pair]]
 
 
 def _walk(obj: object, prefix: str, limits: Limits, out: list[Pair], hits: Hits = None) -> None:
-    """Depth-first, document order, bounded by depth, field count and value length.
+    """Depth-first, document order, bounded by depth, field count, value, key and path
+    length; object keys that are data become `{key}` (`protocols._json_keys`), each
+    templated key also given as a value at that path, for the classifiers.
 
     Recursive with the leaves handled inline in the container loops: measured 2-3x
-    faster than an explicit stack of (value, path, depth) tuples.
+    faster than an explicit stack of (value, path, depth) tuples. Objects whose keys are
+    all short names under a short path (nearly all) take the plain loop; the others go
+    through `member_path`, which cuts keys and paths and shares one path string between
+    the members that get the same one.
     """
     max_depth = limits.max_depth
     max_chars = limits.max_value_chars
+    max_key = limits.max_key_chars
+    max_path = limits.max_path_chars
+    # A base path up to this long takes any key up to max_key without passing max_path.
+    short_base = max_path - max_key
     room = limits.max_fields_per_part - len(out)
     if room <= 0:
         return
     append = out.append
     str_, int_, float_, dict_, list_ = str, int, float, dict, list
+    plan = templated_keys
+    # Every key a known short name: no templating, no cut (PLAIN_NAMES holds keys up to
+    # CACHE_KEY_CHARS long, so it only answers for a max_key_chars at least that long).
+    all_plain = PLAIN_NAMES.issuperset if max_key >= CACHE_KEY_CHARS else _never
     deep = False  # a subtree was cut at max_depth
+    long_key = False  # a key was cut at max_key
+    long_path = False  # a path was cut at max_path
 
     def leaf(path: str, value: object, kind: type) -> None:
         if kind is str_:
@@ -69,12 +108,64 @@ def _walk(obj: object, prefix: str, limits: Limits, out: list[Pair], hits: Hits 
         elif kind is float_:
             append((path, repr(value)))
 
+    def member_path(base: str, key: str) -> str:
+        """`base` (`""` or `"parent."`) + key, both bounds applied."""
+        nonlocal long_key, long_path
+        if len(key) > max_key:
+            key = key[:max_key] + CUT_MARK
+            long_key = True
+        path = base + key
+        if len(path) > max_path:
+            path = path[:max_path] + CUT_MARK
+            long_path = True
+        return path
+
+    def member(path: str, item: object, depth: int) -> bool:
+        """One member of a container at `path`; False once the field limit is reached."""
+        nonlocal room
+        kind = type(item)
+        if kind is dict_ or kind is list_:
+            walk(item, path, depth + 1)
+            return room > 0
+        if kind is str_ or kind is int_ or kind is float_:
+            leaf(path, item, kind)
+            room -= 1
+        return room > 0
+
+    def walk_object(
+        value: dict[str, object], path: str, depth: int, templated: frozenset[str] | bool
+    ) -> None:
+        """The slow path: data keys, long keys or a long path."""
+        nonlocal room
+        if len(path) > max_path:
+            base = None  # `path` was cut: every member shares it
+        else:
+            base = path + "." if path else ""
+        key_path = ""
+        if templated:
+            key_path = path if base is None else member_path(base, PLACEHOLDER)
+        for key, item in value.items():
+            if templated is True or (templated and key in templated):
+                # The key is a value too: a map keyed by e-mail addresses is reported.
+                append((key_path, key[:max_chars]))
+                room -= 1
+                if room <= 0 or not member(key_path, item, depth):
+                    return
+                continue
+            if not member(path if base is None else member_path(base, key), item, depth):
+                return
+
     def walk(value: object, path: str, depth: int) -> None:
-        nonlocal room, deep
+        nonlocal room, deep, long_path
         if depth >= max_depth:
             deep = True
             return
         if type(value) is dict_:
+            if len(path) > short_base or not all_plain(value):
+                templated = plan(value)
+                if templated or len(path) > short_base or _has_long_key(value, max_key):
+                    walk_object(value, path, depth, templated)
+                    return
             base = path + "." if path else ""
             for key, item in value.items():
                 kind = type(item)
@@ -95,7 +186,13 @@ def _walk(obj: object, prefix: str, limits: Limits, out: list[Pair], hits: Hits 
                 if room <= 0:
                     return
         else:  # a list: every element shares the path
-            elem = path + "[]"
+            if len(path) > max_path:
+                elem = path  # already cut
+            else:
+                elem = path + "[]"
+                if len(elem) > max_path:
+                    elem = elem[:max_path] + CUT_MARK
+                    long_path = True
             for item in value:  # type: ignore[attr-defined]
                 kind = type(item)
                 if kind is str_:
@@ -115,46 +212,173 @@ def _walk(obj: object, prefix: str, limits: Limits, out: list[Pair], hits: Hits 
                 if room <= 0:
                     return
 
+    if prefix:
+        prefix = member_path("", prefix)
     kind = type(obj)
     if kind is dict_ or kind is list_:
         walk(obj, prefix, 0)
-        if deep and hits is not None:
-            hits["json_depth_limit"] += 1
     elif kind is str_ or kind is int_ or kind is float_:
         leaf(prefix, obj, kind)
     # bool and None carry no data
+    if hits is not None:
+        if deep:
+            hits["json_depth_limit"] += 1
+        if long_key:
+            hits["key_too_long"] += 1
+        if long_path:
+            hits["path_too_long"] += 1
 
 
-def _json_fields(data: bytes, prefix: str, limits: Limits, hits: Hits = None) -> list[Pair]:
+def _never(obj: object) -> bool:
+    return False
+
+
+def _has_long_key(obj: dict[str, object], max_key: int) -> bool:
+    for key in obj:
+        if len(key) > max_key:
+            return True
+    return False
+
+
+def _json_fields(
+    data: bytes,
+    prefix: str,
+    limits: Limits,
+    hits: Hits = None,
+    damage: Hits = None,
+    *,
+    strict: bool = False,
+) -> list[Pair]:
+    """The pairs of one JSON document; `strict`: nothing when it does not parse (the
+    caller has a better fallback), else what `_recovered_json` finds."""
     try:
         obj = orjson.loads(data)
-    except orjson.JSONDecodeError:
-        return []
+    except orjson.JSONDecodeError as exc:
+        if strict:
+            return []
+        # The message is only matched, never logged or raised: it may quote input.
+        return _recovered_json(data, prefix, limits, hits, damage, str(exc))
     out: list[Pair] = []
     _walk(obj, prefix, limits, out, hits)
     return out
 
 
-def _json(part: Part, limits: Limits, schemas: object | None, hits: Hits = None) -> list[Pair]:
-    # A named part (a JSON column, a JSON header) prefixes its paths: `profile.phone`.
-    return _json_fields(part.data, part.name, limits, hits)
-
-
-def _ndjson(part: Part, limits: Limits, schemas: object | None, hits: Hits = None) -> list[Pair]:
+def _recovered_json(
+    data: bytes, prefix: str, limits: Limits, hits: Hits, damage: Hits, error: str
+) -> list[Pair]:
+    """What a body that orjson refused still holds (`protocols._json_recovery`), each
+    kind of damage counted once per part in `damage`."""
     out: list[Pair] = []
+    if not data.strip():
+        return out  # an empty body (HEAD, 204 with a Content-Type) is not damage
+    max_fields = limits.max_fields_per_part
+    if "after document" in error and b"\n" in data:
+        # NDJSON sent as application/json (Elasticsearch `_bulk`): each line a body.
+        lines = bytes(data).split(b"\n", MAX_RECORDS_PER_BODY)[:MAX_RECORDS_PER_BODY]
+        first = next((line for line in lines if line.strip()), b"")
+        try:
+            orjson.loads(first)
+        except orjson.JSONDecodeError:
+            pass
+        else:
+            _json_lines(lines, prefix, limits, out, hits, damage)
+            return out
+    kinds: list[str] = []
+    try:
+        text = bytes(data).decode("utf-8")
+    except UnicodeDecodeError:
+        text = bytes(data).decode("utf-8", "replace")
+        kinds.append("json_invalid_utf8")
+    found = recover(
+        text,
+        max_depth=limits.max_depth,
+        max_chars=limits.max_value_chars,
+        max_documents=MAX_RECORDS_PER_BODY,
+        tokens_budget=RECOVERY_TOKENS_PER_FIELD * max_fields,
+    )
+    for document in found.documents:
+        _walk(document, prefix, limits, out, hits)
+        if len(out) >= max_fields:
+            break
+    if found.text and len(out) < max_fields:
+        out.append((prefix, found.text))
+    if _replace_surrogates(out) or found.nonstandard:
+        kinds.append("json_nonstandard")  # NaN, Infinity, lone surrogates
+    if found.trailing:
+        kinds.append("json_trailing_data")
+    too_deep = "depth limit" in error or found.too_deep
+    if found.broken and not too_deep:
+        kinds.append("json_syntax_error")  # a cut body, garbage, not JSON at all
+    if not kinds and not too_deep:
+        kinds.append("json_nonstandard")  # what only orjson refuses (a number like 1e400)
+    for kind in kinds:
+        _count(damage, kind)
+    if too_deep:
+        _count(hits, "json_depth_limit")  # a bound, not damage
+    if found.budget_spent and len(out) < max_fields:
+        _count(hits, "fields_limit")
+    return out
+
+
+def _json_lines(
+    lines: list[bytes], prefix: str, limits: Limits, out: list[Pair], hits: Hits, damage: Hits
+) -> None:
+    """JSON bodies one per line; a line that does not parse is recovered on its own."""
     loads = orjson.loads
-    # json-seq (RFC 7464) starts records with RS (0x1E): treat it as a line break.
-    lines = part.data.replace(b"\x1e", b"\n").split(b"\n", MAX_RECORDS_PER_BODY)
-    for line in lines[:MAX_RECORDS_PER_BODY]:
+    for line in lines:
         if not line.strip():
             continue
         try:
             obj = loads(line)
-        except orjson.JSONDecodeError:
-            continue
-        _walk(obj, part.name, limits, out, hits)
+        except orjson.JSONDecodeError as exc:
+            room = limits.max_fields_per_part - len(out)
+            out.extend(_recovered_json(line, prefix, limits, hits, damage, str(exc))[:room])
+        else:
+            _walk(obj, prefix, limits, out, hits)
         if len(out) >= limits.max_fields_per_part:
             break
+
+
+def _replace_surrogates(pairs: list[Pair]) -> bool:
+    """Lone surrogates (`\\ud800` accepted by the stdlib parser) replaced in place: no
+    output can encode them. True when there were any."""
+    found = False
+    for i, (path, value) in enumerate(pairs):
+        if path.isascii() and value.isascii():
+            continue
+        try:
+            path.encode("utf-8")
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            found = True
+            pairs[i] = (_clean(path), _clean(value))
+    return found
+
+
+def _clean(text: str) -> str:
+    """Lone surrogates -> U+FFFD (pairs, if any, join)."""
+    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
+
+def _count(counter: Hits, kind: str) -> None:
+    if counter is not None:
+        counter[kind] += 1
+
+
+def _json(
+    part: Part, limits: Limits, schemas: object | None, hits: Hits = None, damage: Hits = None
+) -> list[Pair]:
+    # A named part (a JSON column, a JSON header) prefixes its paths: `profile.phone`.
+    return _json_fields(part.data, part.name, limits, hits, damage)
+
+
+def _ndjson(
+    part: Part, limits: Limits, schemas: object | None, hits: Hits = None, damage: Hits = None
+) -> list[Pair]:
+    out: list[Pair] = []
+    # json-seq (RFC 7464) starts records with RS (0x1E): treat it as a line break.
+    lines = part.data.replace(b"\x1e", b"\n").split(b"\n", MAX_RECORDS_PER_BODY)
+    _json_lines(lines[:MAX_RECORDS_PER_BODY], part.name, limits, out, hits, damage)
     return out
 
 
@@ -166,7 +390,9 @@ def _text_value(data: bytes, path: str, limits: Limits) -> list[Pair]:
     return [(path, text[: limits.max_value_chars])]
 
 
-def _sse(part: Part, limits: Limits, schemas: object | None, hits: Hits = None) -> list[Pair]:
+def _sse(
+    part: Part, limits: Limits, schemas: object | None, hits: Hits = None, damage: Hits = None
+) -> list[Pair]:
     out: list[Pair] = []
     lines = part.data.split(b"\n", MAX_RECORDS_PER_BODY * 4)
     event: list[bytes] = []
@@ -181,7 +407,9 @@ def _sse(part: Part, limits: Limits, schemas: object | None, hits: Hits = None) 
         # A blank line ends the event; its data lines are joined with LF.
         data = b"\n".join(event)
         event = []
-        fields = _json_fields(data, "", limits, hits) if data[:1] in b"{[" else []
+        # SSE data is text that is often JSON (`[DONE]` ends OpenAI streams): what does
+        # not parse is one text value, not damage.
+        fields = _json_fields(data, "", limits, hits, None, strict=True) if data[:1] in b"{[" else []
         if not fields:
             fields = _text_value(data, "", limits) if data.strip() else []
         out.extend(fields)
@@ -191,32 +419,53 @@ def _sse(part: Part, limits: Limits, schemas: object | None, hits: Hits = None) 
     return out
 
 
-def _form_fields(data: bytes, limits: Limits) -> list[Pair]:
+def _form_fields(data: bytes, limits: Limits, hits: Hits = None) -> list[Pair]:
     if not data:
         return []
     # Cut at the field limit before parsing (parse_qsl's own limit raises instead).
     pairs = data.split(b"&", limits.max_fields_per_part)[: limits.max_fields_per_part]
     text = b"&".join(pairs).decode("utf-8", "replace")
     max_chars = limits.max_value_chars
-    return [(name, value[:max_chars]) for name, value in parse_qsl(text, keep_blank_values=False)]
+    max_key = limits.max_key_chars
+    out: list[Pair] = []
+    long_key = False
+    for name, value in parse_qsl(text, keep_blank_values=False):
+        if len(name) > max_key:
+            name = name[:max_key] + CUT_MARK
+            long_key = True
+        # A value still encoded after parse_qsl's decoding was encoded twice.
+        out.append((name, form_value(value[:max_chars])))
+    if long_key:
+        _count(hits, "key_too_long")
+    return out
 
 
-def _form(part: Part, limits: Limits, schemas: object | None, hits: Hits = None) -> list[Pair]:
-    return _form_fields(part.data, limits)
+def _form(
+    part: Part, limits: Limits, schemas: object | None, hits: Hits = None, damage: Hits = None
+) -> list[Pair]:
+    return _form_fields(part.data, limits, hits)
 
 
-def _text(part: Part, limits: Limits, schemas: object | None, hits: Hits = None) -> list[Pair]:
-    return _text_value(part.data, part.name, limits)
+def _text(
+    part: Part, limits: Limits, schemas: object | None, hits: Hits = None, damage: Hits = None
+) -> list[Pair]:
+    pairs = _text_value(part.data, part.name, limits)
+    if pairs:
+        # Cookie values are percent-encoded by many frameworks (`john%40example.com`);
+        # `\uXXXX` escapes turn up in any text value.
+        decode = cookie_value if part.location == Location.COOKIE else text_value
+        pairs = [(path, decode(value)) for path, value in pairs]
+    return pairs
 
 
 def _binary(
-    part: Part, limits: Limits, schemas: object | None, hits: Hits = None
+    part: Part, limits: Limits, schemas: object | None, hits: Hits = None, damage: Hits = None
 ) -> list[Pair]:
     return []
 
 
 def _protobuf(
-    part: Part, limits: Limits, schemas: object | None, hits: Hits = None
+    part: Part, limits: Limits, schemas: object | None, hits: Hits = None, damage: Hits = None
 ) -> list[Pair]:
     try:
         module = importlib.import_module("protocols.protobuf")
@@ -261,7 +510,7 @@ def _disposition(head: bytes) -> tuple[str, bool, str]:
 
 
 def _multipart(
-    part: Part, limits: Limits, schemas: object | None, hits: Hits = None
+    part: Part, limits: Limits, schemas: object | None, hits: Hits = None, damage: Hits = None
 ) -> list[Pair]:
     boundary = _param(part.media_type.partition(";")[2], "boundary")
     if not boundary:
@@ -282,7 +531,7 @@ def _multipart(
         if body.endswith(b"\r\n"):
             body = body[:-2]
         if ctype == "application/json" or ctype.endswith("+json"):
-            out.extend(_json_fields(body, name, limits, hits))
+            out.extend(_json_fields(body, name, limits, hits, damage))
         else:
             out.extend(_text_value(body, name, limits))
         if len(out) >= limits.max_fields_per_part:
@@ -312,10 +561,16 @@ def decode_part(part: Part, limits: Limits, schemas: object | None = None) -> li
 
 
 def field_pairs(
-    part: Part, limits: Limits, schemas: object | None = None, hits: Hits = None
+    part: Part,
+    limits: Limits,
+    schemas: object | None = None,
+    hits: Hits = None,
+    damage: Hits = None,
 ) -> list[Pair]:
     """`decode_part` without the objects: (path, value) pairs, all in `part.location`.
-    The engine's hot path. `hits`, when given, counts the limits that cut the part."""
+    The engine's hot path. `hits`, when given, counts the limits that cut the part;
+    `damage` the damage that decoding worked around (a JSON body that does not parse is
+    recovered as far as it goes, never dropped silently)."""
     decoder = _DECODERS.get(part.media_type)
     if decoder is None:
         media = part.media_type.lower()
@@ -325,7 +580,7 @@ def field_pairs(
             decoder = _multipart
         else:
             decoder = _binary
-    pairs = decoder(part, limits, schemas, hits)
+    pairs = decoder(part, limits, schemas, hits, damage)
     if hits is not None and len(pairs) >= limits.max_fields_per_part:
         hits["fields_limit"] += 1
     return pairs

@@ -1,0 +1,122 @@
+"""Which object keys are data, not names (spec/inventory.md, "field": object keys that
+are data are templated to `{key}`).
+
+Two rules, both decided per object from its own keys alone (no state across messages,
+so the same body always gives the same paths, in any scan order, in any worker):
+
+- A key whose shape is data is templated wherever it appears: a number (`404`, `-1`,
+  `0.5`), a version (`1.2.0`, `2.0.0-beta.3`, `v1.2`), an IPv4 or IPv6 address, a UUID,
+  a date or time (`2024-01-31`, `2024-01-31T10:00:00Z`, `10:30`, `31/01/2024`), an e-mail
+  address, a phone number (`+1 (555) 010-9999`), a hex id or hash of 8+ characters with
+  a digit (`5f2b9c01`, a 40-hex commit id, `0x1f...`), or 16+ hex characters.
+- A map keyed by ids: an object of at least `MAP_MIN_KEYS` keys, at least two thirds of
+  which are data-shaped or id-like, has *all* its keys templated (the others are ids too
+  that happen to look like words, or entries such as `created` beside the version keys
+  of an npm `time` map). Id-like: 6+ characters of letters, digits and `_-.:` with at
+  least two digits, other than a word with a short number after it (`line1`,
+  `address_2`, `sha256`, `field12`: real field names), or a word with a long number
+  (`user_12345`, `ord98765`).
+
+Not caught: maps keyed by words (`{"alice": ..., "bob": ...}`, package names): nothing in
+one object tells those keys from field names.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+# At least this many keys before an object can be judged a map by its key shapes.
+MAP_MIN_KEYS: Final = 3
+
+NAME: Final = 0  # an ordinary field name
+ID_LIKE: Final = 1  # counts towards the map rule only
+DATA: Final = 2  # templated on its own
+
+_DATA_SHAPE: Final = re.compile(
+    r"""
+    [-+]?[0-9]+(?:[.,][0-9]+)*(?:[-+][0-9A-Za-z][0-9A-Za-z.+-]*)?  # number, version, IPv4, date
+    | v[0-9]+(?:\.[0-9]+)+(?:[-+][0-9A-Za-z][0-9A-Za-z.+-]*)?       # v1.2.3
+    | \{?[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}\}?   # UUID
+    | [0-9]{4}-[0-9]{2}-[0-9]{2}[T\ ][0-9:.]+(?:Z|[-+][0-9]{2}:?[0-9]{2})?  # date-time
+    | [0-9]{1,2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?                 # time
+    | [0-9]{1,4}/[0-9]{1,2}/[0-9]{1,4}                               # 31/01/2024
+    | [^@\s]+@[^@\s.]+(?:\.[^@\s.]+)+                                # e-mail address
+    | \+?\(?[0-9][0-9\ ().-]{5,}[0-9]                                # phone number
+    | (?:0x)?(?=[a-fA-F]*[0-9])[0-9a-fA-F]{8,}                       # hex id with a digit
+    | [0-9a-fA-F]{16,}                                               # long hex
+    | [0-9a-fA-F]{0,4}(?::[0-9a-fA-F]{0,4}){2,7}                     # IPv6
+    """,
+    re.VERBOSE,
+)
+_ID_CHARS: Final = re.compile(r"[A-Za-z0-9_.:-]{6,}")
+_DIGIT: Final = re.compile(r"[0-9]")
+# A word (or words) with a short number after it: `line1`, `address_2`, `sha256`.
+_NAME_WITH_NUMBER: Final = re.compile(r"[A-Za-z]+(?:[_-][A-Za-z]+)*[_-]?[0-9]{1,3}")
+# Shapes are only tried on keys this short: longer ones are cut anyway (max_key_chars),
+# and an e-mail address is at most 254 characters.
+_MAX_SHAPED: Final = 320
+
+# key -> class, for the keys of the bodies seen: field names repeat in every object of a
+# body, so the regexes run once per distinct name. Bounded, and only short keys.
+_CACHE: dict[str, int] = {}
+_CACHE_MAX: Final = 65_536
+# Keys up to this long are cached, and the NAME ones are also in PLAIN_NAMES.
+CACHE_KEY_CHARS: Final = 64
+# The short keys known to be names: `PLAIN_NAMES.issuperset(obj)` (one C loop) tells the
+# walk that an object needs no templating and no key cut, the common case.
+PLAIN_NAMES: set[str] = set()
+
+
+def key_class(key: str) -> int:
+    """NAME, ID_LIKE or DATA for one object key."""
+    cls = _CACHE.get(key)
+    if cls is not None:
+        return cls
+    cls = _classify(key)
+    if len(key) <= CACHE_KEY_CHARS:
+        if len(_CACHE) >= _CACHE_MAX:
+            _CACHE.clear()
+            PLAIN_NAMES.clear()
+        _CACHE[key] = cls
+        if cls == NAME:
+            PLAIN_NAMES.add(key)
+    return cls
+
+
+def _classify(key: str) -> int:
+    if not key or len(key) > _MAX_SHAPED:
+        return NAME
+    if "@" not in key and _DIGIT.search(key) is None:
+        return NAME  # every data shape has a digit or an `@`; most names have neither
+    if _DATA_SHAPE.fullmatch(key):
+        return DATA
+    if (
+        _ID_CHARS.fullmatch(key)
+        and len(_DIGIT.findall(key)) >= 2
+        and not _NAME_WITH_NUMBER.fullmatch(key)
+    ):
+        return ID_LIKE
+    return NAME
+
+
+def templated_keys(obj: dict[str, object]) -> frozenset[str] | bool:
+    """The keys of `obj` to template: True for all of them (a map keyed by ids), a set
+    of data-shaped keys, or an empty set (the common case: every key is a name)."""
+    data: list[str] = []
+    id_like = 0
+    classify = key_class
+    for key in obj:
+        cls = classify(key)
+        if cls:
+            id_like += 1
+            if cls == DATA:
+                data.append(key)
+    if not id_like:
+        return _NONE
+    if len(obj) >= MAP_MIN_KEYS and id_like * 3 >= len(obj) * 2:
+        return True
+    return frozenset(data)
+
+
+_NONE: Final[frozenset[str]] = frozenset()
