@@ -6,6 +6,11 @@ Specs:
   type is the low 16 bits of the LinkType field (the upper bits carry FCS information).
   Files older than format 2.3 have the two record lengths swapped (an old libpcap bug;
   libpcap and Wireshark swap them back, and so do we).
+- "modified" pcap, magic a1b2cd34 (Alexey Kuznetsov's patched libpcap, Wireshark's
+  "libpcap modified"): the same file header, microseconds, and 24-byte record headers
+  (ifindex, protocol, packet type and a pad byte after the usual 16). Red Hat 6.1's
+  variant of it has 28-byte record headers; like Wireshark we tell them apart by the
+  first records (the 24-byte form wins unless only the 28-byte one reads sanely).
 - pcapng: draft-ietf-opsawg-pcapng: Section Header Block (byte order per section,
   several sections), Interface Description Block (per-interface link type, snaplen,
   `if_tsresol` power of 10 or of 2, `if_tsoffset`), Enhanced Packet Block, Simple
@@ -16,9 +21,27 @@ Specs:
 - gzip (RFC 1952) and zstd (RFC 8878) compressed captures are recognised by their
   magic, never by the file name, and decompressed while streaming.
 
-Not supported: the "modified" pcap variants (Kuznetsov a1b2cd34, Nokia, ...) and other
-formats (snoop, erf, Windows Sniffer): they are refused with `CaptureError`. pcapng
-options other than `if_tsresol` and `if_tsoffset` are ignored.
+Not supported: the Nokia pcap variant and other formats (snoop, erf, Windows Sniffer):
+they are refused with `CaptureError`. pcapng options other than `if_tsresol` and
+`if_tsoffset` are ignored.
+
+Link types: every frame is delivered with its link type; frames of a link type that
+`dpi.decode` cannot read are counted, and the reader warns once per file and link type
+with the count (a capture is never refused for its link type).
+
+Timestamps: a frame's time is kept between the Unix epoch and `MAX_TIMESTAMP_NS`
+(2262-04-11, the largest nanosecond count in a signed 64-bit integer: what datetime,
+int64 columns and the state file all hold). A pcapng record outside that range (a
+damaged or hostile timestamp, resolution or `if_tsoffset`) gets the previous record's
+time (0 before the first) and is counted; one warning per file names the first such
+record. An `if_tsoffset` beyond that range is ignored with a warning. Classic pcap
+timestamps (32-bit seconds) cannot leave it.
+
+Compressed files: the expanded stream is bounded by `max_capture_compression_ratio`
+(`protocols.base.Limits`): once `RATIO_GRACE_BYTES` have expanded, reading stops when
+the expanded bytes exceed that many times the compressed bytes read so far, with a
+warning that names the limit (counted in `limits_hit`). Real captures compress 2-30x
+(zero-filled bulk transfers ~140x); a 33 KB zstd file of 1 GiB of zeros is 32,000x.
 
 Reading is streaming and memory bounded: the file is read in `_CHUNK` pieces and
 records are sliced out of that buffer with precompiled `struct.Struct`s. Damage after a
@@ -34,6 +57,7 @@ import gzip
 import os
 import struct
 import zlib
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +65,7 @@ from types import TracebackType
 from typing import BinaryIO, Literal, Protocol, Self
 
 from dpi.decode import SUPPORTED_LINKTYPES
+from protocols.base import Limits
 
 
 class CaptureError(Exception):
@@ -89,18 +114,34 @@ MAX_WARNINGS = 100
 # beyond this, blocks are skipped with a warning. One block is read whole up to this.
 MAX_SECRETS_BYTES = 64 * 1024 * 1024
 
+# Latest capture time kept (see the module docstring): int64 nanoseconds, 2262-04-11.
+MAX_TIMESTAMP_NS = (1 << 63) - 1
+_MAX_TSOFFSET_S = MAX_TIMESTAMP_NS // 1_000_000_000
+# Expanded bytes of a compressed capture read before its ratio is judged: small files
+# (a header and a few packets) compress far beyond any ratio, and the compressed
+# position runs ahead by a read (gzip 128 KiB, zstd 1 MiB) at the start.
+RATIO_GRACE_BYTES = 8 * 1024 * 1024
+# The limit's name, for warnings and `limits_hit`.
+RATIO_LIMIT = "max_capture_compression_ratio"
+
 _GZIP_MAGIC = b"\x1f\x8b"
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 
-_PCAP_MAGICS: dict[bytes, tuple[str, int]] = {
-    # magic as stored -> (struct byte order, nanoseconds per timestamp fraction unit)
-    b"\xd4\xc3\xb2\xa1": ("<", 1000),
-    b"\xa1\xb2\xc3\xd4": (">", 1000),
-    b"\x4d\x3c\xb2\xa1": ("<", 1),
-    b"\xa1\xb2\x3c\x4d": (">", 1),
+_PCAP_MAGICS: dict[bytes, tuple[str, int, bool]] = {
+    # magic as stored -> (struct byte order, nanoseconds per timestamp fraction unit,
+    # whether it is the "modified" format with longer record headers)
+    b"\xd4\xc3\xb2\xa1": ("<", 1000, False),
+    b"\xa1\xb2\xc3\xd4": (">", 1000, False),
+    b"\x4d\x3c\xb2\xa1": ("<", 1, False),
+    b"\xa1\xb2\x3c\x4d": (">", 1, False),
+    b"\x34\xcd\xb2\xa1": ("<", 1000, True),
+    b"\xa1\xb2\xcd\x34": (">", 1000, True),
 }
 _PCAP_HEADER_LEN = 24
 _PCAP_RECORD_LEN = 16
+# Modified pcap record headers: Kuznetsov's (ss991029, SuSE 6.3) and Red Hat 6.1's
+# (ss990915, two CPU bytes and more padding); the first is tried first.
+_MODIFIED_RECORD_LENS = (24, 28)
 
 _PCAPNG_SHB = 0x0A0D0D0A  # a palindrome: readable before the byte order is known
 _PCAPNG_BOM = 0x1A2B3C4D
@@ -128,6 +169,8 @@ class _Interface:
     div: int
     shift: int  # when > 0: ns = ts * 10**9 >> shift (power-of-2 resolutions)
     offset_ns: int
+    supported: bool = True  # dpi.decode reads its link type
+    offset_ignored: bool = False  # its if_tsoffset was beyond any clock
 
 
 def _record_bound(snaplen: int) -> int:
@@ -135,23 +178,32 @@ def _record_bound(snaplen: int) -> int:
     return min(max(MAX_RECORD_FLOOR, snaplen), MAX_RECORD_CAP)
 
 
-def open_capture(path: str | os.PathLike[str]) -> CaptureReader:
-    """Open a pcap/pcapng file (optionally gzip or zstd compressed) for streaming.
+def open_capture(path: str | os.PathLike[str], limits: Limits | None = None) -> CaptureReader:
+    """Open a pcap/pcapng file (optionally gzip or zstd compressed) for streaming;
+    `limits` gives `max_capture_compression_ratio` (the defaults when None).
 
     Raises `CaptureError` with a one-line message when the file cannot be read or is
     not a capture we support.
     """
-    return CaptureReader(Path(path))
+    return CaptureReader(Path(path), limits)
 
 
 class CaptureReader:
     """Streaming reader; use as a context manager and iterate `frames()` once."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, limits: Limits | None = None) -> None:
         self.path = path
         self.name = path.name
         self.warnings: list[str] = []
         self.linktypes: set[int] = set()
+        # Bounds that stopped reading, by limit name (for the scan's `limits_hit`).
+        self.limits_hit: Counter[str] = Counter()
+        self._max_ratio = (limits or Limits()).max_capture_compression_ratio
+        self._expanded = 0  # bytes the decompressor delivered
+        # Frames whose link type dpi.decode cannot read, per link type (one warning each).
+        self._unsupported: Counter[int] = Counter()
+        self._bad_ts = 0  # pcapng records whose time was out of range
+        self._first_bad_ts = 0  # the first of them (record number)
         # pcapng Decryption Secrets Blocks: (secrets type, data); never printed.
         self.secrets: list[tuple[int, bytes]] = []
         self.on_secrets: Callable[[int, bytes, str], None] | None = None
@@ -173,6 +225,7 @@ class CaptureReader:
             self._read: Callable[[int], bytes] = self._raw.read
             self._open_stream()
             self._buf = self._read_or_fail(_CHUNK)
+            self._expanded = len(self._buf)
             self._base = 0  # offset of _buf[0] in the (decompressed) stream
             self._detect()
         except BaseException:
@@ -292,13 +345,16 @@ class CaptureReader:
             raise CaptureError(
                 f"{self.name}: pcap header cut short ({len(self._buf)} of {_PCAP_HEADER_LEN} bytes)"
             )
-        order, frac_ns = _PCAP_MAGICS[magic]
+        order, frac_ns, modified = _PCAP_MAGICS[magic]
         major, minor, _zone, _sigfigs, snaplen, lt_field = struct.unpack_from(
             order + "HHiIII", self._buf, 4
         )
         linktype = lt_field & 0xFFFF  # upper bits: FCS length flags (pcap draft 4.1)
-        if linktype not in SUPPORTED_LINKTYPES:
-            raise CaptureError(f"{self.name}: link type {linktype} is not supported")
+        self._record_len = (
+            _modified_record_len(self._buf, order, _record_bound(snaplen))
+            if modified
+            else _PCAP_RECORD_LEN
+        )
         self._order = order
         self._frac_ns = frac_ns
         self._snaplen = snaplen
@@ -342,14 +398,46 @@ class CaptureReader:
         if self._read_error:
             return b""
         try:
-            return self._read(_CHUNK)
+            chunk = self._read(_CHUNK)
         except Exception as exc:  # noqa: BLE001 (damage must not raise out of frames())
             # zlib/gzip/zstd errors, a truncated compressed stream (EOFError), I/O errors.
             self._read_error = f"{self.compression or 'file'} read error ({type(exc).__name__})"
             return b""
+        if self.compression:
+            self._expanded += len(chunk)
+            if (
+                self._expanded > RATIO_GRACE_BYTES
+                and self._expanded > self._max_ratio * max(1, self.position)
+            ):
+                # A decompression bomb (or a capture of constant bytes): this chunk is
+                # delivered, nothing after it. The callers' warning names the limit.
+                self._read_error = (
+                    f"expanded more than {self._max_ratio} times the compressed bytes "
+                    f"read (limit {RATIO_LIMIT})"
+                )
+                self.limits_hit[RATIO_LIMIT] += 1
+        return chunk
+
+    def _summarise(self) -> None:
+        """Warnings that count over the whole file, written when its frames end (or the
+        consumer stops early): skipped link types, out-of-range timestamps."""
+        for linktype, count in sorted(self._unsupported.items()):
+            what = f"link type {linktype}" if linktype >= 0 else "an unreadable interface"
+            self._warn(f"{what} is not supported: {_count(count, 'frame')} skipped")
+        self._unsupported.clear()
+        if self._bad_ts:
+            self._warn(
+                f"{_count(self._bad_ts, 'record')} (the first: record {self._first_bad_ts}) "
+                f"with a timestamp outside 1970-01-01..2262-04-11: the previous record's time "
+                f"is used"
+            )
+            self._bad_ts = 0
 
     def _stopped(self, what: str, offset: int) -> None:
         """Warn that reading stopped at `offset` (of the uncompressed stream)."""
+        if self.limits_hit:  # not damage: a bound stopped the stream mid-record
+            self._warn(f"reading stopped at {self._where(offset)}: {self._read_error}")
+            return
         cause = f"; {self._read_error}" if self._read_error else ""
         self._warn(f"{what} at {self._where(offset)}{cause}; reading stopped")
 
@@ -380,43 +468,51 @@ class CaptureReader:
         linktype = self._linktype
         bound = _record_bound(self._snaplen)
         swapped = self._swapped_lengths
+        head = self._record_len  # 16, or 24/28 in the modified format
         buf = self._buf
         off = self._off
         base = self._base
         number = 0
         self._buf = b""  # the generator owns the buffer from here
-        while True:
-            end = len(buf)
-            while off + 16 <= end:
-                sec, frac, incl, orig = unpack(buf, off)
-                if swapped and (swapped == 1 or incl > orig):
-                    incl, orig = orig, incl
-                if incl > bound:
-                    self._warn(
-                        f"record {number + 1} at {self._where(base + off)}: captured length {incl} "
-                        f"exceeds the {bound}-byte bound; reading stopped (damaged file)"
+        try:
+            while True:
+                end = len(buf)
+                while off + head <= end:
+                    sec, frac, incl, orig = unpack(buf, off)
+                    if swapped and (swapped == 1 or incl > orig):
+                        incl, orig = orig, incl
+                    if incl > bound:
+                        self._warn(
+                            f"record {number + 1} at {self._where(base + off)}: captured "
+                            f"length {incl} exceeds the {bound}-byte bound; reading stopped "
+                            f"(damaged file)"
+                        )
+                        return
+                    nxt = off + head + incl
+                    if nxt > end:
+                        break
+                    number += 1
+                    # 32-bit seconds: always within 1970..MAX_TIMESTAMP_NS.
+                    yield Frame(
+                        number, sec * _NS_PER_S + frac * frac_ns, linktype, buf[off + head : nxt], orig
                     )
+                    off = nxt
+                chunk = more()
+                if not chunk:
+                    if off < end:
+                        self._stopped(
+                            f"record {number + 1} cut short ({end - off} bytes left)", base + off
+                        )
+                    else:
+                        self._ended(base + off, number)
                     return
-                nxt = off + 16 + incl
-                if nxt > end:
-                    break
-                number += 1
-                yield Frame(
-                    number, sec * _NS_PER_S + frac * frac_ns, linktype, buf[off + 16 : nxt], orig
-                )
-                off = nxt
-            chunk = more()
-            if not chunk:
-                if off < end:
-                    self._stopped(
-                        f"record {number + 1} cut short ({end - off} bytes left)", base + off
-                    )
-                else:
-                    self._ended(base + off, number)
-                return
-            buf = buf[off:] + chunk
-            base += off
-            off = 0
+                buf = buf[off:] + chunk
+                base += off
+                off = 0
+        finally:
+            if number and linktype not in SUPPORTED_LINKTYPES:
+                self._unsupported[linktype] += number
+            self._summarise()
 
     def _pcapng_frames(self) -> Iterator[Frame]:
         """pcapng: one block at a time; per-section byte order and interfaces."""
@@ -434,177 +530,207 @@ class CaptureReader:
         pb = struct.Struct("<HHIIII").unpack_from
         bound = MAX_RECORD_FLOOR + _BLOCK_OVERHEAD_ALLOWANCE
         last_ts = 0
+        max_ts = MAX_TIMESTAMP_NS
         block_no = 0
-        while True:
-            # Make sure the 12-byte minimum block (or the SHB's first 12 bytes) is there.
-            if len(buf) - off < 12:
-                chunk = more()
-                if chunk:
-                    buf = buf[off:] + chunk
-                    base += off
-                    off = 0
-                    continue
-                if off < len(buf):
-                    self._stopped(
-                        f"block {block_no + 1} cut short ({len(buf) - off} bytes left)", base + off
-                    )
-                else:
-                    self._ended(base + off, number)
-                return
-            btype = u32(buf, off)[0]
-            if btype == _PCAPNG_SHB:
-                # The byte order may change at every section (pcapng draft 4.1).
-                bom_le = u32(buf, off + 8)[0]
-                if bom_le == _PCAPNG_BOM:
-                    order = "<"
-                elif bom_le == 0x4D3C2B1A:
-                    order = ">"
-                else:
+        try:
+            while True:
+                # Make sure the 12-byte minimum block (or the SHB's first 12 bytes) is there.
+                if len(buf) - off < 12:
+                    chunk = more()
+                    if chunk:
+                        buf = buf[off:] + chunk
+                        base += off
+                        off = 0
+                        continue
+                    if off < len(buf):
+                        self._stopped(
+                            f"block {block_no + 1} cut short ({len(buf) - off} bytes left)", base + off
+                        )
+                    else:
+                        self._ended(base + off, number)
+                    return
+                btype = u32(buf, off)[0]
+                if btype == _PCAPNG_SHB:
+                    # The byte order may change at every section (pcapng draft 4.1).
+                    bom_le = u32(buf, off + 8)[0]
+                    if bom_le == _PCAPNG_BOM:
+                        order = "<"
+                    elif bom_le == 0x4D3C2B1A:
+                        order = ">"
+                    else:
+                        self._warn(
+                            f"block {block_no + 1} at {self._where(base + off)}: section header "
+                            f"without a valid byte-order magic; reading stopped"
+                        )
+                        return
+                    hdr = struct.Struct(order + "II").unpack_from
+                    u32 = struct.Struct(order + "I").unpack_from
+                    epb = struct.Struct(order + "IIIII").unpack_from
+                    pb = struct.Struct(order + "HHIIII").unpack_from
+                    ifaces = []
+                btype, blen = hdr(buf, off)
+                block_no += 1
+                if blen < _PCAPNG_MIN_BLOCK or blen % 4 or (btype == _PCAPNG_SHB and blen < _SHB_MIN):
                     self._warn(
-                        f"block {block_no + 1} at {self._where(base + off)}: section header "
-                        f"without a valid byte-order magic; reading stopped"
+                        f"block {block_no} at {self._where(base + off)}: invalid block length "
+                        f"{blen}; reading stopped (damaged file)"
                     )
                     return
-                hdr = struct.Struct(order + "II").unpack_from
-                u32 = struct.Struct(order + "I").unpack_from
-                epb = struct.Struct(order + "IIIII").unpack_from
-                pb = struct.Struct(order + "HHIIII").unpack_from
-                ifaces = []
-            btype, blen = hdr(buf, off)
-            block_no += 1
-            if blen < _PCAPNG_MIN_BLOCK or blen % 4 or (btype == _PCAPNG_SHB and blen < _SHB_MIN):
-                self._warn(
-                    f"block {block_no} at {self._where(base + off)}: invalid block length "
-                    f"{blen}; reading stopped (damaged file)"
-                )
-                return
-            parsed = btype in (_PCAPNG_SHB, _BT_IDB, _BT_EPB, _BT_SPB, _BT_PB)
-            limit = bound if parsed else MAX_SKIPPED_BLOCK
-            if blen > limit:
-                self._warn(
-                    f"block {block_no} at {self._where(base + off)}: block length {blen} "
-                    f"exceeds the {limit}-byte bound; reading stopped (damaged file)"
-                )
-                return
-            keep = btype == _BT_DSB and blen <= MAX_SECRETS_BYTES  # read whole, below
-            if not parsed and not keep and blen > _CHUNK and len(buf) - off < blen:
-                # Large skipped block: discard it while streaming, never buffer it whole
-                # (its trailing length is not checked).
-                start = base + off
-                need = blen - (len(buf) - off)
-                base += len(buf)
-                buf = b""
-                off = 0
-                while need > 0:
+                parsed = btype in (_PCAPNG_SHB, _BT_IDB, _BT_EPB, _BT_SPB, _BT_PB)
+                limit = bound if parsed else MAX_SKIPPED_BLOCK
+                if blen > limit:
+                    self._warn(
+                        f"block {block_no} at {self._where(base + off)}: block length {blen} "
+                        f"exceeds the {limit}-byte bound; reading stopped (damaged file)"
+                    )
+                    return
+                keep = btype == _BT_DSB and blen <= MAX_SECRETS_BYTES  # read whole, below
+                if not parsed and not keep and blen > _CHUNK and len(buf) - off < blen:
+                    # Large skipped block: discard it while streaming, never buffer it whole
+                    # (its trailing length is not checked).
+                    start = base + off
+                    need = blen - (len(buf) - off)
+                    base += len(buf)
+                    buf = b""
+                    off = 0
+                    while need > 0:
+                        chunk = more()
+                        if not chunk:
+                            self._stopped(
+                                f"block {block_no} cut short ({need} of {blen} bytes missing)", start
+                            )
+                            return
+                        if len(chunk) > need:
+                            base += need
+                            buf = chunk[need:]
+                            need = 0
+                        else:
+                            base += len(chunk)
+                            need -= len(chunk)
+                    continue
+                # Bring the whole block into the buffer.
+                while len(buf) - off < blen:
                     chunk = more()
                     if not chunk:
                         self._stopped(
-                            f"block {block_no} cut short ({need} of {blen} bytes missing)", start
+                            f"block {block_no} cut short ({len(buf) - off} of {blen} bytes)", base + off
                         )
                         return
-                    if len(chunk) > need:
-                        base += need
-                        buf = chunk[need:]
-                        need = 0
-                    else:
-                        base += len(chunk)
-                        need -= len(chunk)
-                continue
-            # Bring the whole block into the buffer.
-            while len(buf) - off < blen:
-                chunk = more()
-                if not chunk:
-                    self._stopped(
-                        f"block {block_no} cut short ({len(buf) - off} of {blen} bytes)", base + off
+                    buf = buf[off:] + chunk
+                    base += off
+                    off = 0
+                if u32(buf, off + blen - 4)[0] != blen:
+                    self._warn(
+                        f"block {block_no} at {self._where(base + off)}: trailing length differs "
+                        f"from the leading length {blen}; reading stopped (damaged file)"
                     )
                     return
-                buf = buf[off:] + chunk
-                base += off
-                off = 0
-            if u32(buf, off + blen - 4)[0] != blen:
-                self._warn(
-                    f"block {block_no} at {self._where(base + off)}: trailing length differs "
-                    f"from the leading length {blen}; reading stopped (damaged file)"
-                )
-                return
-            at = off
-            off += blen
-            if btype == _BT_EPB:
-                if blen < 32:
-                    self._skip_warn(block_no, base + at, "enhanced packet block too short")
-                    continue
-                if_id, ts_hi, ts_lo, caplen, origlen = epb(buf, at + 8)
-                if caplen > blen - 32:
-                    self._skip_warn(
-                        block_no, base + at, f"captured length {caplen} exceeds block length {blen}"
+                at = off
+                off += blen
+                if btype == _BT_EPB:
+                    if blen < 32:
+                        self._skip_warn(block_no, base + at, "enhanced packet block too short")
+                        continue
+                    if_id, ts_hi, ts_lo, caplen, origlen = epb(buf, at + 8)
+                    if caplen > blen - 32:
+                        self._skip_warn(
+                            block_no, base + at, f"captured length {caplen} exceeds block length {blen}"
+                        )
+                        continue
+                    if if_id >= len(ifaces):
+                        self._skip_warn(block_no, base + at, f"unknown interface {if_id}")
+                        continue
+                    iface = ifaces[if_id]
+                    ts = (ts_hi << 32) | ts_lo
+                    if iface.shift:
+                        ts = ((ts * _NS_PER_S) >> iface.shift) + iface.offset_ns
+                    else:
+                        ts = ts * iface.mul // iface.div + iface.offset_ns
+                    number += 1
+                    if 0 <= ts <= max_ts:
+                        last_ts = ts
+                    else:  # damaged or hostile: keep the previous record's time
+                        self._bad_ts += 1
+                        if self._bad_ts == 1:
+                            self._first_bad_ts = number
+                    if not iface.supported:
+                        self._unsupported[iface.linktype] += 1
+                    yield Frame(
+                        number, last_ts, iface.linktype, buf[at + 28 : at + 28 + caplen], origlen
                     )
-                    continue
-                if if_id >= len(ifaces):
-                    self._skip_warn(block_no, base + at, f"unknown interface {if_id}")
-                    continue
-                iface = ifaces[if_id]
-                ts = (ts_hi << 32) | ts_lo
-                if iface.shift:
-                    last_ts = ((ts * _NS_PER_S) >> iface.shift) + iface.offset_ns
-                else:
-                    last_ts = ts * iface.mul // iface.div + iface.offset_ns
-                number += 1
-                yield Frame(
-                    number, last_ts, iface.linktype, buf[at + 28 : at + 28 + caplen], origlen
-                )
-            elif btype == _BT_SPB:
-                if not ifaces:
-                    self._skip_warn(block_no, base + at, "simple packet block before any interface")
-                    continue
-                iface = ifaces[0]
-                origlen = u32(buf, at + 8)[0]
-                caplen = min(origlen, blen - 16)
-                if iface.snaplen:
-                    caplen = min(caplen, iface.snaplen)
-                number += 1
-                yield Frame(
-                    number, last_ts, iface.linktype, buf[at + 12 : at + 12 + caplen], origlen
-                )
-            elif btype == _BT_PB:
-                if blen < 32:
-                    self._skip_warn(block_no, base + at, "packet block too short")
-                    continue
-                if_id, _drops, ts_hi, ts_lo, caplen, origlen = pb(buf, at + 8)
-                if caplen > blen - 32 or if_id >= len(ifaces):
-                    self._skip_warn(
-                        block_no, base + at, "packet block with a bad length or interface"
+                elif btype == _BT_SPB:
+                    if not ifaces:
+                        self._skip_warn(block_no, base + at, "simple packet block before any interface")
+                        continue
+                    iface = ifaces[0]
+                    origlen = u32(buf, at + 8)[0]
+                    caplen = min(origlen, blen - 16)
+                    if iface.snaplen:
+                        caplen = min(caplen, iface.snaplen)
+                    number += 1
+                    if not iface.supported:
+                        self._unsupported[iface.linktype] += 1
+                    yield Frame(
+                        number, last_ts, iface.linktype, buf[at + 12 : at + 12 + caplen], origlen
                     )
-                    continue
-                iface = ifaces[if_id]
-                ts = (ts_hi << 32) | ts_lo
-                if iface.shift:
-                    last_ts = ((ts * _NS_PER_S) >> iface.shift) + iface.offset_ns
-                else:
-                    last_ts = ts * iface.mul // iface.div + iface.offset_ns
-                number += 1
-                yield Frame(
-                    number, last_ts, iface.linktype, buf[at + 28 : at + 28 + caplen], origlen
-                )
-            elif btype == _BT_IDB:
-                if blen < 20:
-                    self._skip_warn(block_no, base + at, "interface description block too short")
-                    # keep interface numbering aligned with the writer's
-                    ifaces.append(
-                        _Interface(linktype=-1, snaplen=0, mul=1000, div=1, shift=0, offset_ns=0)
+                elif btype == _BT_PB:
+                    if blen < 32:
+                        self._skip_warn(block_no, base + at, "packet block too short")
+                        continue
+                    if_id, _drops, ts_hi, ts_lo, caplen, origlen = pb(buf, at + 8)
+                    if caplen > blen - 32 or if_id >= len(ifaces):
+                        self._skip_warn(
+                            block_no, base + at, "packet block with a bad length or interface"
+                        )
+                        continue
+                    iface = ifaces[if_id]
+                    ts = (ts_hi << 32) | ts_lo
+                    if iface.shift:
+                        ts = ((ts * _NS_PER_S) >> iface.shift) + iface.offset_ns
+                    else:
+                        ts = ts * iface.mul // iface.div + iface.offset_ns
+                    number += 1
+                    if 0 <= ts <= max_ts:
+                        last_ts = ts
+                    else:  # damaged or hostile: keep the previous record's time
+                        self._bad_ts += 1
+                        if self._bad_ts == 1:
+                            self._first_bad_ts = number
+                    if not iface.supported:
+                        self._unsupported[iface.linktype] += 1
+                    yield Frame(
+                        number, last_ts, iface.linktype, buf[at + 28 : at + 28 + caplen], origlen
                     )
-                    continue
-                iface = _parse_idb(buf[at + 8 : at + blen - 4], order)
-                ifaces.append(iface)
-                bound = max(bound, _record_bound(iface.snaplen) + _BLOCK_OVERHEAD_ALLOWANCE)
-                self.linktypes.add(iface.linktype)
-                if iface.linktype not in SUPPORTED_LINKTYPES:
-                    self._warn(
-                        f"interface {len(ifaces) - 1} (block {block_no}): link type "
-                        f"{iface.linktype} is not supported; its frames will not be decoded"
-                    )
-            elif btype == _BT_DSB:
-                self._secrets_block(buf[at + 8 : at + blen - 4], order, block_no, base + at)
-            # SHB, NRB, ISB, custom and unknown blocks: nothing more to do.
+                elif btype == _BT_IDB:
+                    if blen < 20:
+                        self._skip_warn(block_no, base + at, "interface description block too short")
+                        # keep interface numbering aligned with the writer's
+                        ifaces.append(
+                            _Interface(
+                                linktype=-1,
+                                snaplen=0,
+                                mul=1000,
+                                div=1,
+                                shift=0,
+                                offset_ns=0,
+                                supported=False,
+                            )
+                        )
+                        continue
+                    iface = _parse_idb(buf[at + 8 : at + blen - 4], order)
+                    ifaces.append(iface)
+                    bound = max(bound, _record_bound(iface.snaplen) + _BLOCK_OVERHEAD_ALLOWANCE)
+                    self.linktypes.add(iface.linktype)
+                    if iface.offset_ignored:
+                        self._warn(
+                            f"interface {len(ifaces) - 1} (block {block_no}): if_tsoffset "
+                            f"beyond any clock (more than {_MAX_TSOFFSET_S} s); ignored"
+                        )
+                elif btype == _BT_DSB:
+                    self._secrets_block(buf[at + 8 : at + blen - 4], order, block_no, base + at)
+                # SHB, NRB, ISB, custom and unknown blocks: nothing more to do.
+        finally:
+            self._summarise()
 
     def _secrets_block(self, body: bytes, order: str, block_no: int, offset: int) -> None:
         """pcapng 4.7: secrets type (4), secrets length (4), secrets data, options."""
@@ -632,6 +758,7 @@ def _parse_idb(body: bytes, order: str) -> _Interface:
     """Interface Description Block body (after type and length, before the trailer)."""
     linktype, _reserved, snaplen = struct.unpack_from(order + "HHI", body, 0)
     mul, div, shift, offset_ns = 1000, 1, 0, 0  # default resolution: microseconds
+    offset_ignored = False
     opt = struct.Struct(order + "HH").unpack_from
     pos = 8
     while pos + 4 <= len(body):
@@ -653,8 +780,44 @@ def _parse_idb(body: bytes, order: str) -> _Interface:
             elif exp <= 30:  # finer than ns: round down to ns; beyond 1e-30 is nonsense
                 mul, div, shift = 1, 10 ** (exp - 9), 0
         elif code == _OPT_IF_TSOFFSET and length >= 8:
-            offset_ns = struct.unpack_from(order + "q", body, pos)[0] * _NS_PER_S
+            offset_s = struct.unpack_from(order + "q", body, pos)[0]
+            if abs(offset_s) <= _MAX_TSOFFSET_S:
+                offset_ns = offset_s * _NS_PER_S
+            else:
+                offset_ignored = True
         pos += (length + 3) & ~3
     return _Interface(
-        linktype=linktype, snaplen=snaplen, mul=mul, div=div, shift=shift, offset_ns=offset_ns
+        linktype=linktype,
+        snaplen=snaplen,
+        mul=mul,
+        div=div,
+        shift=shift,
+        offset_ns=offset_ns,
+        supported=linktype in SUPPORTED_LINKTYPES,
+        offset_ignored=offset_ignored,
     )
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+
+
+def _modified_record_len(buf: bytes, order: str, bound: int) -> int:
+    """Record header length of a modified pcap (24 or 28 bytes): the first that reads
+    up to three records sanely (lengths within the bound, the captured one not above
+    the original, microseconds below a second) from the file's first chunk; 24 when
+    neither or both do (damage is then reported where it is met)."""
+    unpack = struct.Struct(order + "IIII").unpack_from
+    for head in _MODIFIED_RECORD_LENS:
+        off = _PCAP_HEADER_LEN
+        sane = 0
+        while sane < 3 and off + head <= len(buf):
+            _sec, usec, incl, orig = unpack(buf, off)
+            if incl > bound or incl > orig or usec >= 1_000_000:
+                break
+            off += head + incl
+            sane += 1
+        else:
+            if sane:  # every record seen (at least one) read sanely
+                return head
+    return _MODIFIED_RECORD_LENS[0]

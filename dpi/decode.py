@@ -7,6 +7,16 @@ Specs:
   0x88a8, 0x9100, any depth), 101 RAW and 12/14 (the platform DLT_RAW values; the IP
   version nibble decides), 228 IPv4, 229 IPv6, 113 LINUX_SLL, 276 LINUX_SLL2, 239 NFLOG
   (TLVs; the payload TLV, type 9, holds the IP packet).
+- 802.11: 105 IEEE802_11 (the MAC header first), 127 IEEE802_11_RADIOTAP (radiotap.org:
+  version 0, `it_len`, chained presence words; the Flags field says FCS at the end, a
+  bad FCS and padding after the MAC header) and 192 PPI (the PPI header's `pph_len` and
+  `pph_dlt`: the packet inside is decoded with that link type). IEEE 802.11-2020
+  section 9.2.3/9.3.2: data frames (type 2) with the four-address form (ToDS and
+  FromDS), QoS Control and HT Control (+HTC) fields; the body is LLC/SNAP (RFC 1042
+  and 802.1H OUIs) with an EtherType, so IP inside is read as from Ethernet.
+  Management, control, null-data and protected (encrypted) frames carry nothing we can
+  read (not TCP); A-MSDU aggregates, 802.11 fragments and frames whose radiotap
+  header flags a bad FCS are `DecodeError`s (counted as undecodable frames).
 - IPv4: RFC 791 (options skipped by IHL; total length trims link-layer padding).
 - IPv6: RFC 8200 (extension headers hop-by-hop, routing, destination options,
   fragment) and RFC 4302 (AH); ESP (RFC 4303) and "no next header" end the walk.
@@ -47,7 +57,10 @@ dropped:
 
 UDP datagrams that are not tunnels go to the `on_udp` hook (DNS answers for the
 observers). Not supported: GTP, PPPoE, L2TP, NSH, VXLAN-GPE, TCP inside ICMP errors,
-IPv6 jumbograms beyond the captured bytes, 802.3 LLC/SNAP frames.
+IPv6 jumbograms beyond the captured bytes, 802.3 LLC/SNAP frames, 802.11 mesh control
+fields, AVS/Prism headers (link types 119, 163) and the other link types: their frames
+are counted in `DecodeStats.unsupported_linktype` (the capture reader warns once per
+link type with the count).
 
 Errors (`DecodeError`) name offsets and sizes, never bytes.
 """
@@ -314,6 +327,123 @@ def _geneve_inner(data: bytes, start: int, end: int) -> tuple[int, int] | None:
     return (inner, ptype) if ok else None
 
 
+# -- 802.11 --------------------------------------------------------------------------
+
+_DOT11_TYPE_DATA = 2
+# Frame Control flags (second byte; IEEE 802.11-2020 9.2.4.1.1)
+_DOT11_TO_DS, _DOT11_FROM_DS, _DOT11_MORE_FRAGMENTS = 0x01, 0x02, 0x04
+_DOT11_PROTECTED, _DOT11_ORDER = 0x40, 0x80
+_DOT11_QOS_AMSDU = 0x80  # QoS Control, first byte: A-MSDU present
+# LLC header + SNAP OUI that says "an EtherType follows": RFC 1042 and 802.1H (bridge tunnel).
+_SNAP_HEADERS = (b"\xaa\xaa\x03\x00\x00\x00", b"\xaa\xaa\x03\x00\x00\xf8")
+# radiotap Flags field bits (radiotap.org/fields/Flags)
+_RADIOTAP_FCS_AT_END, _RADIOTAP_DATA_PAD, _RADIOTAP_BAD_FCS = 0x10, 0x20, 0x40
+# Presence words chain while bit 31 is set; a header longer than this is damage.
+_RADIOTAP_MAX_PRESENT_WORDS = 16
+_LINKTYPE_IEEE802_11 = 105
+
+
+def _dot11(data: bytes, off: int, pad_header: bool) -> _LinkResult:
+    """An 802.11 MAC frame at `off` (IEEE 802.11-2020 9.2.3, 9.3.2.1). `pad_header`:
+    radiotap's data-pad flag, the header is padded to a multiple of 4 bytes."""
+    n = len(data)
+    if n - off < 24:
+        raise DecodeError(f"802.11 header at offset {off} needs 24 bytes, {n - off} captured")
+    fc0, fc1 = data[off], data[off + 1]
+    if fc0 & 0x03 or (fc0 >> 2) & 0x03 != _DOT11_TYPE_DATA:
+        return 0, off, data  # management or control frame, or protocol version 1
+    subtype = fc0 >> 4
+    if subtype & 0x04 or fc1 & _DOT11_PROTECTED:
+        return 0, off, data  # null data (no body), or encrypted: nothing to read
+    if fc1 & _DOT11_MORE_FRAGMENTS or data[off + 22] & 0x0F:
+        raise DecodeError(f"802.11 fragment at offset {off} (fragments are not reassembled)")
+    hlen = 24
+    if fc1 & _DOT11_TO_DS and fc1 & _DOT11_FROM_DS:
+        hlen += 6  # the fourth address
+    if subtype & 0x08:  # QoS data
+        if n - off < hlen + 2:
+            raise DecodeError(f"802.11 QoS Control at offset {off + hlen} cut short")
+        if data[off + hlen] & _DOT11_QOS_AMSDU:
+            raise DecodeError(f"802.11 A-MSDU at offset {off} (aggregates are not decoded)")
+        hlen += 2
+        if fc1 & _DOT11_ORDER:
+            hlen += 4  # HT Control
+    if pad_header:
+        hlen = (hlen + 3) & ~3
+    body = off + hlen
+    if n - body < 8:
+        if n - body < 0:
+            raise DecodeError(f"802.11 header at offset {off} ({hlen} bytes) cut short")
+        return 0, body, data  # no room for LLC/SNAP: nothing to read
+    if data[body : body + 6] not in _SNAP_HEADERS:
+        return 0, body, data  # not LLC/SNAP with an EtherType (raw IPX, other SAPs)
+    et = (data[body + 6] << 8) | data[body + 7]
+    if et in _VLAN_TPIDS:
+        return _peel_vlans(data, et, body + 8)
+    return et, body + 8, data
+
+
+def _link_ieee80211(data: bytes) -> _LinkResult:
+    """IEEE802_11 (105): the MAC header first (an FCS at the end is trimmed by the IP
+    length)."""
+    return _dot11(data, 0, False)
+
+
+def _link_radiotap(data: bytes) -> _LinkResult:
+    """IEEE802_11_RADIOTAP (127): radiotap header (little-endian), then 802.11. Only the
+    Flags field is read: it follows TSFT (8 bytes, 8-aligned) when both are present."""
+    n = len(data)
+    if n < 8:
+        raise DecodeError(f"radiotap header needs 8 bytes, frame has {n}")
+    if data[0] != 0:
+        raise DecodeError(f"radiotap version {data[0]} is not 0")
+    it_len = data[2] | (data[3] << 8)
+    if it_len < 8 or it_len > n:
+        raise DecodeError(f"radiotap length {it_len} is invalid for a {n}-byte frame")
+    present = data[4] | (data[5] << 8) | (data[6] << 16) | (data[7] << 24)
+    pos = 8
+    word = present
+    while word & 0x80000000:  # another presence word follows
+        if pos + 4 > it_len or pos >= 8 + 4 * _RADIOTAP_MAX_PRESENT_WORDS:
+            raise DecodeError(f"radiotap presence words overrun the {it_len}-byte header")
+        word = int.from_bytes(data[pos : pos + 4], "little")
+        pos += 4
+    flags = 0
+    if present & 0x02:  # Flags
+        if present & 0x01:  # TSFT, 8 bytes aligned to 8
+            pos = ((pos + 7) & ~7) + 8
+        if pos >= it_len:
+            raise DecodeError(f"radiotap Flags field beyond the {it_len}-byte header")
+        flags = data[pos]
+    if flags & _RADIOTAP_BAD_FCS:
+        raise DecodeError("802.11 frame with a bad FCS (radiotap flags)")
+    if flags & _RADIOTAP_FCS_AT_END and n - it_len >= 4:
+        data = data[:-4]
+    return _dot11(data, it_len, bool(flags & _RADIOTAP_DATA_PAD))
+
+
+def _link_ppi(data: bytes) -> _LinkResult:
+    """PPI (192): version 0, flags, `pph_len` and `pph_dlt` (little-endian), then a
+    packet of link type `pph_dlt` (802.11 in practice)."""
+    n = len(data)
+    if n < 8:
+        raise DecodeError(f"PPI header needs 8 bytes, frame has {n}")
+    if data[0] != 0:
+        raise DecodeError(f"PPI version {data[0]} is not 0")
+    pph_len = data[2] | (data[3] << 8)
+    dlt = int.from_bytes(data[4:8], "little")
+    if pph_len < 8 or pph_len > n:
+        raise DecodeError(f"PPI length {pph_len} is invalid for a {n}-byte frame")
+    if dlt == _LINKTYPE_IEEE802_11:
+        return _dot11(data, pph_len, False)
+    inner = _LINKS.get(dlt)
+    if inner is None or dlt == _LINKTYPE_PPI:
+        raise DecodeError(f"PPI carries link type {dlt}, which is not supported")
+    return inner(data[pph_len:])
+
+
+_LINKTYPE_PPI = 192
+
 _LINKS: dict[int, Callable[[bytes], _LinkResult]] = {
     0: _link_null,
     1: _link_ethernet,
@@ -326,6 +456,9 @@ _LINKS: dict[int, Callable[[bytes], _LinkResult]] = {
     229: _link_ipv6,
     239: _link_nflog,
     276: _link_sll2,
+    _LINKTYPE_IEEE802_11: _link_ieee80211,
+    127: _link_radiotap,
+    _LINKTYPE_PPI: _link_ppi,
 }
 
 SUPPORTED_LINKTYPES: frozenset[int] = frozenset(_LINKS)

@@ -137,12 +137,16 @@ def test_snaplen_cut_packets_are_gaps_not_failures(tmp_path: Path) -> None:
     assert stats["gaps"] >= 1 and stats["bugs"] == 0
 
 
-def test_unsupported_link_type_is_one_line_and_exit_2(tmp_path: Path) -> None:
+def test_unsupported_link_type_is_skipped_with_one_warning_and_exit_0(tmp_path: Path) -> None:
+    # Issue 16: a readable capture is never refused for its link type (exit 2 is for
+    # no readable capture at all); its frames are skipped and counted in one warning.
     path = tmp_path / "linktype.pcap"
     path.write_bytes(pcap_file(_exchange(), linktype=147))
-    code, out, err, _ = _scan(tmp_path, path)
-    assert code == 2 and out == ""
-    assert any("link type 147 is not supported" in w for w in _warnings(err))
+    code, out, err, stats = _scan(tmp_path, path)
+    assert code == 0 and EMAIL not in out + err and stats["files"] == 1
+    assert _warnings(err) == [
+        f"dpi: warning: linktype.pcap: link type 147 is not supported: {len(_exchange())} frames skipped"
+    ]
 
 
 def test_unsupported_link_type_on_one_pcapng_interface_keeps_the_other(tmp_path: Path) -> None:

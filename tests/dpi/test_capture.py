@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import struct
 import subprocess
 from pathlib import Path
 
@@ -12,7 +13,6 @@ import zstandard
 
 from dpi.capture import MAX_RECORD_FLOOR, MAX_WARNINGS, CaptureError, Frame, open_capture
 from dpi.decode import DecodeError, Decoder
-from tests.conftest import CAPTURES
 from tests.builders.frames import (
     Pcapng,
     pcap_file,
@@ -21,6 +21,7 @@ from tests.builders.frames import (
     pcapng_file,
     tcp_frame,
 )
+from tests.conftest import CAPTURES
 
 MARKER = b"SECRET-PAYLOAD-MARKER"
 
@@ -186,10 +187,27 @@ def test_not_a_capture_raises_capture_error(tmp_path: Path, content: bytes) -> N
     assert "HTTP" not in message and "text" not in message.replace("not a capture", "")
 
 
-def test_unsupported_linktype_raises_capture_error(tmp_path: Path) -> None:
-    path = write(tmp_path, pcap_file([b"\x00" * 20], linktype=147))
-    with pytest.raises(CaptureError, match="link type 147"):
-        open_capture(path)
+def test_unsupported_linktype_yields_frames_and_warns_once_with_the_count(tmp_path: Path) -> None:
+    # Formerly a CaptureError (exit 2): an unknown link type is skipped, not refused.
+    path = write(tmp_path, pcap_file([b"\x00" * 20, b"\x01" * 30, b"\x02" * 40], linktype=147))
+    frames, warnings = read_all(path)
+    assert [f.linktype for f in frames] == [147, 147, 147]
+    assert warnings == ["c.pcap: link type 147 is not supported: 3 frames skipped"]
+
+
+def test_modified_pcap_record_headers_are_read(tmp_path: Path) -> None:
+    """Magic a1b2cd34: 24-byte (Kuznetsov) or 28-byte (Red Hat 6.1) record headers."""
+    frames = three_frames()
+    for head in (24, 28):
+        for order in "<>":
+            data = [struct.pack(order + "IHHiIII", 0xA1B2CD34, 2, 4, 0, 0, 65535, 1)]
+            for ts, frame, wire in frames:
+                sec, usec = divmod(ts // 1000, 1_000_000)
+                extra = struct.pack(order + "IHBB", 3, 0x0800, 4, 0) + b"\x00" * (head - 24)
+                data.append(struct.pack(order + "IIII", sec, usec, len(frame), wire) + extra + frame)
+            got, warnings = read_all(write(tmp_path, b"".join(data)))
+            assert [(f.ts_ns, f.data, f.wire_len) for f in got] == frames, (head, order)
+            assert warnings == []
 
 
 def test_missing_file_raises_capture_error(tmp_path: Path) -> None:

@@ -7,6 +7,9 @@ import struct
 from pathlib import Path
 
 import pytest
+from scapy.layers.dot11 import Dot11, Dot11QoS, RadioTap
+from scapy.layers.l2 import LLC, SNAP
+from scapy.packet import Raw
 
 from dpi.capture import Frame, open_capture
 from dpi.decode import ACK, PSH, SUPPORTED_LINKTYPES, SYN, DecodeError, Decoder, Segment
@@ -46,7 +49,8 @@ def ip(text: str) -> bytes:
 # -- link types ----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("linktype", sorted(SUPPORTED_LINKTYPES - {228, 229}))
+# 802.11 link types (105, 127, 192) are built with scapy below (tests/builders has none).
+@pytest.mark.parametrize("linktype", sorted(SUPPORTED_LINKTYPES - {228, 229, 105, 127, 192}))
 @pytest.mark.parametrize("ipv6", [False, True])
 def test_every_linktype_gives_the_tcp_segment(linktype: int, ipv6: bool) -> None:
     data = tcp_frame(BODY, linktype=linktype, ipv6=ipv6, sport=51000, dport=8080, seq=7, ack=9)
@@ -130,6 +134,134 @@ def test_nflog_without_payload_tlv_is_not_tcp() -> None:
 def test_nflog_zero_length_tlv_raises() -> None:
     with pytest.raises(DecodeError, match="NFLOG TLV"):
         decode(struct.pack("!BBH", 2, 0, 0) + struct.pack("<HH", 0, 9) + b"abcd", 239)
+
+
+# -- 802.11: plain (105), radiotap (127), PPI (192) ------------------------------------
+
+_STA, _AP = "02:00:00:00:00:01", "02:00:00:00:00:02"
+
+
+def _dot11_frame(packet: bytes, **fields: object) -> bytes:
+    """An 802.11 data frame (scapy) carrying `packet` behind LLC/SNAP."""
+    qos = bool(fields.pop("qos", False))
+    ethertype = int(fields.pop("ethertype", 0x0800))  # type: ignore[call-overload]
+    header = Dot11(type=2, subtype=8 if qos else 0, addr1=_AP, addr2=_STA, addr3=_AP, **fields)
+    if qos:
+        header = header / Dot11QoS()
+    return bytes(header / LLC() / SNAP(code=ethertype) / Raw(packet))
+
+
+def _radiotap(dot11: bytes, **fields: object) -> bytes:
+    return bytes(RadioTap(**fields) / Raw(dot11))
+
+
+def _ppi(inner: bytes, dlt: int) -> bytes:
+    return struct.pack("<BBHI", 0, 0, 8, dlt) + inner
+
+
+def _tcp_packet(ipv6: bool = False) -> bytes:
+    seg = tcp_segment(BODY, sport=51000, dport=8080, seq=7, ack=9)
+    return ipv6_packet(seg) if ipv6 else ipv4_packet(seg)
+
+
+def _assert_body(seg: Segment | None) -> None:
+    assert seg is not None
+    assert (seg.sport, seg.dport, seg.seq, seg.payload, seg.missing) == (51000, 8080, 7, BODY, 0)
+
+
+@pytest.mark.parametrize("ipv6", [False, True])
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"FCfield": "to_DS"},
+        {"FCfield": "from_DS", "qos": True},
+        {"FCfield": "to_DS+from_DS", "addr4": _STA},  # four addresses (WDS/mesh)
+        {"FCfield": "to_DS+order", "qos": True},  # QoS with HT Control (+HTC)
+    ],
+    ids=["data", "qos", "four-address", "qos-htc"],
+)
+def test_80211_data_frames_give_the_tcp_segment(fields: dict[str, object], ipv6: bool) -> None:
+    fields = dict(fields, ethertype=0x86DD if ipv6 else 0x0800)
+    if fields["FCfield"] == "to_DS+order":
+        # scapy has no HT Control field: insert its 4 bytes after QoS Control (26 bytes).
+        plain = _dot11_frame(_tcp_packet(ipv6), **dict(fields, FCfield="to_DS"))
+        dot11 = bytearray(plain[:26] + b"\x00" * 4 + plain[26:])
+        dot11[1] |= 0x80
+        dot11 = bytes(dot11)
+    else:
+        dot11 = _dot11_frame(_tcp_packet(ipv6), **fields)
+    _assert_body(decode(dot11, 105))
+    _assert_body(decode(_radiotap(dot11), 127))
+    _assert_body(decode(_ppi(dot11, 105), 192))
+
+
+def test_radiotap_flags_tsft_data_pad_and_fcs_are_honoured() -> None:
+    qos = _dot11_frame(_tcp_packet(), FCfield="from_DS", qos=True)  # 26-byte header
+    padded = qos[:26] + b"\x00\x00" + qos[26:]
+    tsft_pad = bytes(RadioTap(present="TSFT+Flags", mac_timestamp=7, Flags="pad")) + padded
+    _assert_body(decode(tsft_pad, 127))
+    fcs = _radiotap(_dot11_frame(_tcp_packet(), FCfield="to_DS") + b"\xde\xad\xbe\xef",
+                    present="Flags", Flags="FCS")
+    _assert_body(decode(fcs, 127))
+    # Extended presence bitmaps: a second word (bit 31 of the first) before the fields;
+    # the Flags byte after it says "data pad".
+    extended = struct.pack("<BBHII", 0, 0, 16, 0x80000002, 0) + b"\x20\x00\x00\x00"
+    _assert_body(decode(extended + padded, 127))
+
+
+@pytest.mark.parametrize(
+    ("dot11", "why"),
+    [
+        (_dot11_frame(b"x" * 60, FCfield="to_DS+protected"), "encrypted"),
+        (bytes.fromhex("80000000") + b"\xff" * 6 + b"\x02" * 12 + b"\x00" * 30, "beacon"),
+        (bytes.fromhex("48010000") + b"\x02" * 18 + b"\x00\x00", "null data"),
+        (_dot11_frame(b"\x00" * 40, FCfield="to_DS", ethertype=0x0806), "arp"),
+    ],
+    ids=["protected", "management", "null-data", "not-ip"],
+)
+def test_80211_frames_without_readable_ip_are_not_tcp(dot11: bytes, why: str) -> None:
+    decoder = Decoder()
+    assert decoder.decode(frame(_radiotap(dot11), 127)) is None, why
+    assert decoder.stats.non_tcp == 1 and decoder.stats.decode_errors == 0
+
+
+def test_80211_amsdu_fragments_and_bad_fcs_are_decode_errors() -> None:
+    qos = bytearray(_dot11_frame(_tcp_packet(), FCfield="to_DS", qos=True))
+    qos[24] |= 0x80  # QoS Control: A-MSDU present
+    with pytest.raises(DecodeError, match="A-MSDU"):
+        decode(bytes(qos), 105)
+    fragment = bytearray(_dot11_frame(_tcp_packet(), FCfield="to_DS"))
+    fragment[1] |= 0x04  # more fragments
+    with pytest.raises(DecodeError, match="fragment"):
+        decode(bytes(fragment), 105)
+    bad_fcs = _radiotap(_dot11_frame(_tcp_packet(), FCfield="to_DS"), present="Flags", Flags="badFCS")
+    with pytest.raises(DecodeError, match="bad FCS"):
+        decode(bad_fcs, 127)
+
+
+@pytest.mark.parametrize(
+    ("data", "linktype", "match"),
+    [
+        (b"\x00" * 7, 127, "radiotap header needs"),
+        (struct.pack("<BBHI", 1, 0, 8, 0) + b"\x00" * 30, 127, "radiotap version"),
+        (struct.pack("<BBHI", 0, 0, 4000, 0) + b"\x00" * 30, 127, "radiotap length"),
+        (struct.pack("<BBHI", 0, 0, 12, 0x80000000) + b"\xff" * 8, 127, "presence words"),
+        (struct.pack("<BBHI", 0, 0, 8, 0) + b"\x08\x01" + b"\x00" * 10, 127, "802.11 header"),
+        (b"\x00" * 5, 192, "PPI header needs"),
+        (struct.pack("<BBHI", 0, 0, 8, 192) + b"\x00" * 30, 192, "PPI carries link type 192"),
+        (struct.pack("<BBHI", 0, 0, 8, 147) + b"\x00" * 30, 192, "link type 147"),
+    ],
+    ids=["rt-short", "rt-version", "rt-length", "rt-present", "dot11-short", "ppi-short",
+         "ppi-loop", "ppi-unknown"],
+)
+def test_80211_damaged_headers_raise_without_bytes(data: bytes, linktype: int, match: str) -> None:
+    with pytest.raises(DecodeError, match=match) as err:
+        decode(data, linktype)
+    assert "\\x" not in str(err.value)
+
+
+def test_ppi_carrying_ethernet_uses_its_link_type() -> None:
+    _assert_body(decode(_ppi(ethernet(_tcp_packet()), 1), 192))
 
 
 def test_unsupported_linktype_is_counted_not_raised() -> None:
