@@ -1,11 +1,13 @@
 """Batch scans: incremental (with a state), parallel (worker processes) or distributed (Dask).
 
 `run_batch` lists the captures under the given paths, decides per file against the state
-ledger (`dpi/state.py`) whether it is new, already scanned, replaced (rotated over: scan
-again), grown after it was scanned (warned, not rescanned: its evidence would count
-twice) or still being written (modified less than `settle_seconds` ago: left for the
-next run), scans the new ones with a runner (`dpi/parallel.py`) and folds the partial
-inventories into the state's inventory in file order. The state is saved atomically
+ledger (`dpi/state.py`) whether it is new, already scanned, grown by appended records
+since it was scanned (read on from the record where the last run stopped: each record
+counts once), changed otherwise (rotated over, rewritten, shrunk: scanned again whole,
+with a warning; the evidence of its earlier contents stays) or still being written
+(modified less than `settle_seconds` ago: left for the next run), scans what is to be
+scanned with a runner (`dpi/parallel.py`) and folds the partial inventories into the
+state's inventory in file order. The state is saved atomically
 after a result is folded in, at most every `checkpoint_seconds`, and at the end; a run
 killed at any moment loses at most the files folded since the last save, which the next
 run scans again. Files are independent units (see `dpi/worker.py`): a connection split
@@ -16,6 +18,7 @@ Without a state, every listed file is scanned and nothing is remembered.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import os
@@ -53,6 +56,7 @@ class BatchError(Exception):
 class BatchOptions:
     paths: tuple[str, ...]
     state: str | None = None
+    rebuild_state: bool = False  # start the state over (it is damaged, or unwanted)
     jobs: int = 0  # 0: one per available core
     dask: Any = None  # scheduler address or distributed.Client
     settle_seconds: float = DEFAULT_SETTLE_SECONDS
@@ -77,7 +81,13 @@ class BatchOutcome:
     scanned: int = 0
     known: int = 0  # in the ledger, unchanged: not read again
     deferred: int = 0  # still being written: next run
-    grown: int = 0  # grew after being scanned: warned, not rescanned
+    grown: int = 0  # grew by appending since their scan (read on now, or deferred)
+    grown_bytes: int = 0  # bytes appended to them since
+    appended_read: int = 0  # grown files whose appended part this run read
+    appended_records: int = 0  # records read from those appended parts
+    rewritten: int = 0  # changed other than by appending: scanned again whole
+    pending_bytes: int = 0  # listed, not read by this run, left for a later one
+    dropped_fields: int = 0  # fields this run could not add (field table full)
     unreadable: int = 0
     ledger_files: int = 0
     interrupted: bool = False
@@ -90,10 +100,27 @@ class BatchOutcome:
             "known": self.known,
             "deferred": self.deferred,
             "grown": self.grown,
+            "grown_bytes": self.grown_bytes,
+            "appended_read": self.appended_read,
+            "appended_records": self.appended_records,
+            "rewritten": self.rewritten,
+            "pending_bytes": self.pending_bytes,
             "unreadable": self.unreadable,
             "ledger_files": self.ledger_files,
             "interrupted": self.interrupted,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class _Planned:
+    """A file to scan, and how much of it an earlier run read (grown files)."""
+
+    source: Source
+    entry: LedgerEntry | None = None  # set: read on after entry.records records
+
+    @property
+    def unread_bytes(self) -> int:
+        return self.source.size - (self.entry.size if self.entry is not None else 0)
 
 
 def default_jobs() -> int:
@@ -127,27 +154,40 @@ def _same_head(source: Source, entry: LedgerEntry) -> bool:
 
 def _plan(
     sources: list[Source], state: State | None, settle_ns: int, outcome: BatchOutcome
-) -> list[Source]:
+) -> list[_Planned]:
     todo = []
     now_ns = time.time_ns()
     for source in sources:
         entry = state.files.get(source.location) if state is not None else None
-        if entry is not None and _same_head(source, entry):
-            if source.size == entry.size:
+        planned = _Planned(source)
+        if entry is not None:
+            appended = source.size >= entry.size and _same_head(source, entry)
+            if appended and source.size == entry.size:
                 outcome.known += 1
                 continue
-            if source.size > entry.size:
+            if appended:
+                # A capture still being written between runs: pcap and pcapng append
+                # records, so the next one starts where this run's ledger stopped.
                 outcome.grown += 1
-                outcome.warnings.append(
-                    f"{source.location}: grew after it was scanned; the added part is not read"
-                )
-                continue
-        # New, or a different file at a known path (a ring buffer rotated over it).
+                outcome.grown_bytes += source.size - entry.size
+                planned = _Planned(source, entry)
         if state is not None and now_ns - source.mtime_ns < settle_ns:
             outcome.deferred += 1
+            outcome.pending_bytes += planned.unread_bytes
             log.info("%s: still being written; left for the next run", source.location)
             continue
-        todo.append(source)
+        if planned.entry is not None:
+            log.info("%s: grew by %d bytes since its last scan; reading the appended records",
+                     source.location, planned.unread_bytes)
+        elif entry is not None:
+            # Rotated over (a ring buffer reusing the name), rewritten or cut: not an
+            # append, so all of it again; what its earlier contents gave stays.
+            outcome.rewritten += 1
+            outcome.warnings.append(
+                f"{source.location}: changed since its last scan other than by appending "
+                "records; scanned again whole"
+            )
+        todo.append(planned)
     return todo
 
 
@@ -157,7 +197,7 @@ def run_batch(
     should_stop: Callable[[], bool] = lambda: False,
 ) -> BatchOutcome:
     """Scan what is new under `options.paths`; see the module docstring."""
-    state = State.open(options.state) if options.state else None
+    state = State.open(options.state, rebuild=options.rebuild_state) if options.state else None
     try:
         return _run(options, state, progress, should_stop)
     finally:
@@ -174,6 +214,7 @@ def _run(
     salt = state.salt if state is not None else os.urandom(SALT_BYTES)
     inventory = state.inventory if state is not None else Inventory(salt=salt)
     outcome = BatchOutcome(inventory=inventory, stats=ScanStats())
+    dropped_before = inventory.dropped_fields  # the state's count covers earlier runs
     sources = list_sources(options.paths, outcome.warnings)
     outcome.listed = len(sources)
     if not sources and (state is None or not state.files):
@@ -197,11 +238,8 @@ def _run(
         topic_schemas=options.topic_schemas,
         strict=options.strict,
     )
-    tasks = [
-        FileTask(index=i, location=s.location, size=s.size, mtime_ns=s.mtime_ns)
-        for i, s in enumerate(todo)
-    ]
-    by_location = {s.location: s for s in todo}
+    tasks = [_task(i, planned) for i, planned in enumerate(todo)]
+    by_location = {p.source.location: p for p in todo}
     log.info("%d file(s) listed, %d to scan", len(sources), len(tasks))
     if options.dask is not None:
         results = run_dask(options.dask, spec, tasks, options.dask_batch)
@@ -213,7 +251,7 @@ def _run(
         _fold(result, salt, state, by_location, outcome)
         unsaved = True
         if progress is not None:
-            progress(sum(by_location[f["location"]].size for f in result["files"]))
+            progress(sum(by_location[f["location"]].unread_bytes for f in result["files"]))
         if state is not None and time.monotonic() - last_save >= options.checkpoint_seconds:
             state.save()
             last_save, unsaved = time.monotonic(), False
@@ -221,18 +259,29 @@ def _run(
             outcome.interrupted = True
             break
     if state is not None:
-        if unsaved or not state.path.exists():
+        if unsaved or state.rebuilt or not state.path.exists():
             state.save()
         outcome.ledger_files = len(state.files)
     outcome.warnings.extend(outcome.stats.warnings)
+    outcome.dropped_fields = inventory.dropped_fields - dropped_before
     return outcome
+
+
+def _task(index: int, planned: _Planned) -> FileTask:
+    source, entry = planned.source, planned.entry
+    task = FileTask(index=index, location=source.location, size=source.size, mtime_ns=source.mtime_ns)
+    if entry is None or entry.records == 0:
+        return task  # nothing to read past: the whole file
+    return dataclasses.replace(
+        task, skip_records=entry.records, skip_bytes=entry.size, boundary=entry.last_record
+    )
 
 
 def _fold(
     result: Result,
     salt: bytes,
     state: State | None,
-    by_location: dict[str, Source],
+    by_location: dict[str, _Planned],
     outcome: BatchOutcome,
 ) -> None:
     """One partial result into the outcome (and the state's ledger), all or nothing:
@@ -244,18 +293,29 @@ def _fold(
     merge_stats(outcome.stats, stats)
     for item in files:
         status, location = item["status"], item["location"]
-        source = by_location[location]
+        planned = by_location[location]
+        source = planned.source
         if status == "changed":
             outcome.deferred += 1
+            outcome.pending_bytes += planned.unread_bytes
             log.info("%s: changed while read; left for the next run", location)
             continue
         if status == "vanished":
             outcome.warnings.append(f"{location}: vanished before it was read")
             continue
+        records = int(item.get("records", 0))
         if status == "unreadable":
             outcome.unreadable += 1
         else:
             outcome.scanned += 1
+        if item.get("rewritten"):
+            outcome.rewritten += 1
+            outcome.warnings.append(
+                f"{location}: grew, but its earlier records changed too; scanned again whole"
+            )
+        elif planned.entry is not None and status == "scanned":
+            outcome.appended_read += 1
+            outcome.appended_records += max(0, records - planned.entry.records)
         log.debug("%s: %s", location, status)
         if state is not None:
             state.files[location] = LedgerEntry(
@@ -265,4 +325,6 @@ def _fold(
                 head_sha256=source.head_sha256,
                 status=status,
                 scanned_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                records=records,
+                last_record=str(item.get("last_record", "")),
             )

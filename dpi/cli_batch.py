@@ -3,9 +3,10 @@
 small; like it, this module touches argv, stdout, stderr and output files.
 
 Exit status (spec/inventory.md, "The command line"): 0 the scan completed (or, for diff,
-ran); 1 a policy failure asked for (`--strict` with warnings, `diff --fail-on`); 2 bad
-usage, a state that cannot be used (locked by another run, unreadable), no readable
-capture at all; 130 interrupted (the state keeps every file finished before).
+ran); 1 a policy failure asked for (`--strict` and anything skipped, see `dpi/strict.py`;
+`diff --fail-on`); 2 bad usage, a state that cannot be used (locked by another run,
+unreadable, damaged: `--rebuild-state` starts it over), no readable capture at all; 130
+interrupted (the state keeps every file finished before).
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ def add_scan_arguments(scan: argparse.ArgumentParser) -> None:
     scan.add_argument("--state", metavar="PATH", help="incremental: remember scanned files and the merged inventory here (directory, or FILE.zst)")
     scan.add_argument("-j", "--jobs", type=int, metavar="N", help="scan files in N worker processes (default with --state: one per core)")
     scan.add_argument("--dask", metavar="URL", help="scan files on a Dask cluster (scheduler address, e.g. tcp://host:8786)")
+    scan.add_argument("--rebuild-state", action="store_true", help="with --state: start the state over from nothing (a damaged state is refused until then); every capture is scanned again")
     scan.add_argument("--settle-seconds", type=float, metavar="S", help="with --state: files modified less than S seconds ago are left for the next run (default 60)")
 
 
@@ -62,7 +64,7 @@ def add_diff_parser(sub: Any) -> None:
     diff = sub.add_parser("diff", help="what changed between two inventories (CSV)")
     diff.add_argument("old", metavar="OLD.csv")
     diff.add_argument("new", metavar="NEW.csv")
-    diff.add_argument("--format", choices=("table", "json"), default="table", help="output format (default table)")
+    diff.add_argument("--format", choices=("table", "json", "xlsx"), default="table", help="output format (default table; xlsx, also picked by -o FILE.xlsx, needs --out)")
     diff.add_argument("-o", "--out", metavar="FILE", help="write the diff here (default: stdout)")
     diff.add_argument("--fail-on", choices=("new", "any"), help="exit 1 when something new appeared (new) or anything changed (any)")
     diff.add_argument("--ignore-server", action="store_true", help="compare APIs without their server address")
@@ -112,6 +114,8 @@ def apply_scan_defaults(args: argparse.Namespace, scan_table: dict[str, Any]) ->
         return f"--format {args.format} needs --out FILE"
     if args.dask and args.jobs is not None:
         return "--jobs and --dask exclude each other (the cluster decides)"
+    if getattr(args, "rebuild_state", False) and not args.state:
+        return "--rebuild-state needs --state (or state in dpi.toml [scan])"
     return None
 
 
@@ -189,6 +193,7 @@ def scan(args: argparse.Namespace, config: Any) -> int:
     options = BatchOptions(
         paths=tuple(args.paths),
         state=args.state,
+        rebuild_state=bool(getattr(args, "rebuild_state", False)),
         jobs=args.jobs or 0,
         dask=args.dask,
         settle_seconds=args.settle_seconds,
@@ -228,7 +233,7 @@ def scan(args: argparse.Namespace, config: Any) -> int:
     for warning in outcome.warnings:
         _err(f"warning: {warning}")
     nothing = outcome.scanned == 0 and outcome.stats.files == 0 and not outcome.inventory.fields
-    if nothing and outcome.listed and outcome.known + outcome.deferred + outcome.grown == 0:
+    if nothing and outcome.listed and outcome.known + outcome.deferred == 0:
         _err("error: no readable capture among the inputs")
         return EXIT_USAGE
     rows = config.allowed(outcome.inventory.rows())
@@ -250,7 +255,14 @@ def scan(args: argparse.Namespace, config: Any) -> int:
             f"{outcome.known} already scanned, {outcome.deferred} still being written"
         )
         if outcome.grown:
-            line += f", {outcome.grown} grew after their scan"
+            line += (
+                f", {outcome.grown} grew since their scan ({outcome.appended_read} read on: "
+                f"{outcome.appended_records} appended records)"
+            )
+        if outcome.rewritten:
+            line += f", {outcome.rewritten} changed and scanned again whole"
+        if outcome.pending_bytes:
+            line += f", {outcome.pending_bytes} bytes left for the next run"
         if outcome.unreadable:
             line += f", {outcome.unreadable} unreadable"
         if args.state:
@@ -259,9 +271,17 @@ def scan(args: argparse.Namespace, config: Any) -> int:
     if outcome.interrupted:
         _err("interrupted; the state keeps what was finished, the next run goes on")
         return EXIT_INTERRUPTED
-    if args.strict and (outcome.warnings or outcome.stats.decode_errors or outcome.stats.gaps):
-        _err("strict: data was skipped (see warnings); exit status 1")
-        return EXIT_POLICY
+    if args.strict:
+        from dpi.strict import strict_failure
+
+        failure = strict_failure(
+            outcome.stats,
+            warnings=len(outcome.warnings),
+            dropped_fields=outcome.dropped_fields,
+        )
+        if failure:
+            _err(failure)
+            return EXIT_POLICY
     return EXIT_OK
 
 
@@ -269,18 +289,22 @@ def scan(args: argparse.Namespace, config: Any) -> int:
 
 
 def diff(args: argparse.Namespace) -> int:
-    from dpi.diff import DiffError, diff_files, to_json, to_table
+    from dpi.diff import DiffError, diff_files, output_format, render
 
     try:
         result = diff_files(Path(args.old), Path(args.new), ignore_server=args.ignore_server)
     except DiffError as exc:
         _err(f"error: {exc}")
         return EXIT_USAGE
-    text = to_json(result) if args.format == "json" else to_table(result)
+    fmt = output_format(args.format, args.out)
+    if fmt == "xlsx" and not args.out:
+        _err("error: --format xlsx needs --out FILE")
+        return EXIT_USAGE
+    data = render(result, fmt)
     if args.out:
-        _write_atomic(Path(args.out), text.encode("utf-8"))
+        _write_atomic(Path(args.out), data)
     else:
-        sys.stdout.write(text)
+        sys.stdout.write(data.decode("utf-8"))
         sys.stdout.flush()
     if args.fail_on == "new" and result.has_new():
         return EXIT_POLICY

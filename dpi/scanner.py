@@ -43,6 +43,8 @@ CAPTURE_MAGICS = (
     b"\xa1\xb2\xc3\xd4",
     b"\x4d\x3c\xb2\xa1",
     b"\xa1\xb2\x3c\x4d",
+    b"\x34\xcd\xb2\xa1",  # "modified" pcap (Kuznetsov), both byte orders
+    b"\xa1\xb2\xcd\x34",
     b"\x0a\x0d\x0d\x0a",
     b"\x1f\x8b",
     b"\x28\xb5\x2f\xfd",
@@ -62,6 +64,20 @@ class ScanError(Exception):
 class Input:
     path: Path
     size: int
+    # A file that grew by appending since an earlier run read it: its first
+    # `skip_records` records are read past (not fed to the engine) and their
+    # `skip_bytes` not counted again.
+    skip_records: int = 0
+    skip_bytes: int = 0
+
+
+@dataclass(slots=True)
+class Tally:
+    """What reading one file saw, for the batch ledger (`dpi/batch.py`)."""
+
+    records: int = 0  # records the reader delivered, the skipped ones included
+    last: Frame | None = None  # the last record delivered
+    boundary: Frame | None = None  # the last record skipped (the earlier run's last)
 
 
 def _looks_like_capture(path: Path) -> bool:
@@ -203,19 +219,27 @@ class _SetReader:
     """The frames of one capture set, file after file; accounts files, bytes, warnings
     and progress as it goes."""
 
-    def __init__(self, capture_set: CaptureSet, engine: Engine, progress: Progress | None) -> None:
+    def __init__(
+        self,
+        capture_set: CaptureSet,
+        engine: Engine,
+        progress: Progress | None,
+        tallies: dict[Path, Tally] | None = None,
+    ) -> None:
         self.capture_set = capture_set
         self.stats = engine.stats
         self.progress = progress
+        self.tallies = tallies
         self.scanned = 0
         self.add_secrets = engine.add_secrets  # pcapng Decryption Secrets Blocks (TLS keys)
+        self.limits = engine.limits  # max_capture_compression_ratio for .gz/.zst files
 
     def frames(self) -> Iterator[Frame]:
         stats = self.stats
         progress = self.progress
         for item in self.capture_set.files:
             try:
-                reader_cm = open_capture(item.path)
+                reader_cm = open_capture(item.path, self.limits)
             except CaptureError as exc:
                 stats.warnings.append(str(exc))
                 if progress:
@@ -226,21 +250,51 @@ class _SetReader:
                 self.scanned += 1
                 stats.files += 1
                 reported = 0
-                for count, frame in enumerate(reader.frames(), 1):
+                tally = Tally()
+                if self.tallies is not None:
+                    self.tallies[item.path] = tally
+                frames = reader.frames()
+                if item.skip_records:
+                    frames = self._skip(frames, item.skip_records, tally)
+                frame: Frame | None = None
+                count = 0
+                for count, frame in enumerate(frames, 1):
                     yield frame
                     if progress and count % PROGRESS_EVERY == 0:
                         position = reader.position
                         progress(position - reported)
                         reported = position
+                if frame is not None:
+                    tally.last = frame
+                    tally.records += count
                 stats.warnings.extend(reader.warnings)
-                stats.bytes_read += item.size
+                stats.limits_hit.update(reader.limits_hit)
+                stats.bytes_read += item.size - min(item.skip_bytes, item.size)
                 if progress:
                     progress(item.size - reported)
 
+    @staticmethod
+    def _skip(frames: Iterator[Frame], count: int, tally: Tally) -> Iterator[Frame]:
+        """The frames after the first `count` (read, not delivered); `tally` learns how
+        many were skipped and which was the last of them."""
+        for number, frame in enumerate(frames, 1):
+            if number <= count:
+                tally.records = number
+                tally.boundary = frame
+                continue
+            yield frame
+            yield from frames
+            return
 
-def scan_group(engine: Engine, group: ScanGroup, progress: Progress | None = None) -> int:
+
+def scan_group(
+    engine: Engine,
+    group: ScanGroup,
+    progress: Progress | None = None,
+    tallies: dict[Path, Tally] | None = None,
+) -> int:
     """Feed one group to `engine` as one stream, then `finish()`; returns files read."""
-    readers = [_SetReader(s, engine, progress) for s in group.sets]
+    readers = [_SetReader(s, engine, progress, tallies) for s in group.sets]
     feed = engine.feed_frame
     if len(readers) == 1:
         for frame in readers[0].frames():
@@ -266,9 +320,11 @@ def scan_inputs(
     *,
     sensor_pattern: str | re.Pattern[str] | None = None,
     separate_files: bool = False,
+    tallies: dict[Path, Tally] | None = None,
 ) -> int:
     """Feed every input to `engine`, capture sets as one stream each (module docstring);
     returns how many files were read. Per-file damage and unreadable files become
-    warnings in `engine.stats.warnings`."""
+    warnings in `engine.stats.warnings`; `tallies` (when given) gets a `Tally` per file
+    read."""
     groups = plan_groups(inputs, sensor_pattern=sensor_pattern, separate_files=separate_files)
-    return sum(scan_group(engine, group, progress) for group in groups)
+    return sum(scan_group(engine, group, progress, tallies) for group in groups)

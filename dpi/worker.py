@@ -11,6 +11,12 @@ rotation) is seen as two partial flows, as in a serial scan of separate files. A
 whose size or modification time changed while it was read is reported `changed` and
 contributes nothing (it is still being written; the next run takes it).
 
+A file that grew by appending since an earlier run read it is read on: the task names
+how many records were read before and a keyed digest of the last of them; the worker
+reads past those records (parsing only) and feeds the engine the rest. When the record
+at that point is not the one read before (or the file has fewer records now), the file
+was rewritten, not appended to: it is read again whole and reported `rewritten`.
+
 Results are JSON-safe dicts (`dpi/codec.py`): the same form goes through process pipes,
 Dask and the state file. `merge_results` combines two results in order (left first), so
 a tree of merges in file order gives the same inventory as a left-to-right fold.
@@ -18,11 +24,13 @@ a tree of merges in file order gives the same inventory as a left-to-right fold.
 
 from __future__ import annotations
 
+import hashlib
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from dpi.capture import Frame
 from dpi.codec import (
     inventory_from_obj,
     inventory_to_obj,
@@ -32,7 +40,7 @@ from dpi.codec import (
 )
 from dpi.engine import Engine, ScanStats
 from dpi.inventory import Inventory
-from dpi.scanner import Input, scan_inputs
+from dpi.scanner import Input, Tally, scan_inputs
 from dpi.sources import describe, local_copy
 
 Result = dict[str, Any]
@@ -58,6 +66,22 @@ class FileTask:
     location: str
     size: int
     mtime_ns: int
+    # Grown since an earlier run: records read then, bytes read then, and the keyed
+    # digest of the last record read then (`record_digest`).
+    skip_records: int = 0
+    skip_bytes: int = 0
+    boundary: str = ""
+
+
+def record_digest(salt: bytes, frame: Frame | None) -> str:
+    """Identifies one capture record (time, lengths, bytes) without revealing it: BLAKE2b
+    keyed with the state's salt, as client addresses are."""
+    if frame is None:
+        return ""
+    digest = hashlib.blake2b(key=salt, digest_size=16)
+    digest.update(b"%d %d %d %d:" % (frame.ts_ns, frame.linktype, frame.wire_len, len(frame.data)))
+    digest.update(frame.data)
+    return digest.hexdigest()
 
 
 # Config and classifier set built in this process, by dpi.toml text: building a set
@@ -117,28 +141,60 @@ def build_engine(spec: EngineSpec) -> Engine:
     return engine
 
 
-def _result(spec: EngineSpec, engine: Engine | None, task: FileTask, status: str) -> Result:
+def _result(
+    spec: EngineSpec,
+    engine: Engine | None,
+    task: FileTask,
+    status: str,
+    tally: Tally | None = None,
+    rewritten: bool = False,
+) -> Result:
     inventory = engine.inventory if engine is not None else Inventory(salt=bytes.fromhex(spec.salt_hex))
     stats = engine.stats if engine is not None else ScanStats()
+    item: dict[str, Any] = {"index": task.index, "location": task.location, "status": status}
+    if tally is not None:
+        # How far the file was read, for the ledger: the next run reads on from there.
+        last = tally.last if tally.last is not None else tally.boundary
+        item |= {
+            "records": tally.records,
+            "last_record": record_digest(bytes.fromhex(spec.salt_hex), last),
+            "rewritten": rewritten,
+        }
     return {
         "salt": spec.salt_hex,
         "inventory": inventory_to_obj(inventory),
         "stats": stats_to_obj(stats),
-        "files": [{"index": task.index, "location": task.location, "status": status}],
+        "files": [item],
     }
 
 
+def _read(spec: EngineSpec, path: Path, task: FileTask, skip: bool) -> tuple[Engine, int, Tally]:
+    engine = build_engine(spec)
+    tallies: dict[Path, Tally] = {}
+    source = Input(path, task.size, task.skip_records, task.skip_bytes) if skip else Input(path, task.size)
+    scanned = scan_inputs(engine, [source], None, separate_files=True, tallies=tallies)
+    return engine, scanned, tallies.get(path, Tally())
+
+
 def scan_file(spec: EngineSpec, task: FileTask) -> Result:
-    """Scan one capture. Status: `scanned`, `unreadable` (not a capture, or no access),
-    `changed` (grew or was replaced while read: left for the next run), `vanished`."""
+    """Scan one capture (or its appended part). Status: `scanned`, `unreadable` (not a
+    capture, or no access), `changed` (grew or was replaced while read: left for the
+    next run), `vanished`."""
     before = describe(task.location)
     if before is None:
         return _result(spec, None, task, "vanished")
     if (before.size, before.mtime_ns) != (task.size, task.mtime_ns):
         return _result(spec, None, task, "changed")
-    engine = build_engine(spec)
+    rewritten = False
     with local_copy(task.location) as path:
-        scanned = scan_inputs(engine, [Input(path, task.size)], None, separate_files=True)
+        engine, scanned, tally = _read(spec, path, task, skip=task.skip_records > 0)
+        if task.skip_records and (
+            tally.records < task.skip_records
+            or record_digest(bytes.fromhex(spec.salt_hex), tally.boundary) != task.boundary
+        ):
+            # Not the records read before: rewritten, not appended to. All of it again.
+            rewritten = True
+            engine, scanned, tally = _read(spec, path, task, skip=False)
     after = describe(task.location)
     if after is None or (after.size, after.mtime_ns) != (task.size, task.mtime_ns):
         return _result(spec, None, task, "changed")
@@ -146,7 +202,7 @@ def scan_file(spec: EngineSpec, task: FileTask) -> Result:
         failed = _result(spec, None, task, "unreadable")
         failed["stats"]["warnings"] = list(engine.stats.warnings)
         return failed
-    return _result(spec, engine, task, "scanned")
+    return _result(spec, engine, task, "scanned", tally, rewritten)
 
 
 def decode(result: Result) -> tuple[Inventory, ScanStats, list[dict[str, Any]]]:

@@ -12,13 +12,11 @@ import sys
 import time
 from pathlib import Path
 
-import orjson
 import pytest
-import zstandard
 
 from dpi.batch import BatchOptions, run_batch
 from dpi.cli import main
-from dpi.state import STATE_NAME
+from dpi.state import STATE_NAME, read_state_document
 from tests.builders.capture_sets import write_file, write_set
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -74,17 +72,20 @@ def test_file_still_being_written_waits_for_the_next_run(tmp_path: Path) -> None
     assert (second.scanned, second.known, second.deferred) == (1, 1, 0)
 
 
-def test_file_rotated_over_is_scanned_again_and_grown_file_is_warned(tmp_path: Path) -> None:
+def test_file_rotated_over_is_scanned_again_and_grown_file_is_read_on(tmp_path: Path) -> None:
     captures = tmp_path / "c"
     first, second = write_set(captures, 2)
     options = BatchOptions(paths=(str(captures),), state=str(tmp_path / "s"), jobs=1, settle_seconds=0)
     run_batch(options)
     write_file(first, 7)  # ring buffer (-W) reuses the name with other traffic
+    extra = write_file(tmp_path / "extra.pcap", 9).read_bytes()[24:]
     with second.open("ab") as handle:  # appended after its scan
-        handle.write(write_file(tmp_path / "extra.pcap", 9).read_bytes()[24:])
+        handle.write(extra)
     outcome = run_batch(options)
-    assert (outcome.scanned, outcome.grown, outcome.known) == (1, 1, 0)
-    assert any("grew after it was scanned" in w for w in outcome.warnings)
+    assert (outcome.scanned, outcome.grown, outcome.known) == (2, 1, 0)
+    assert (outcome.rewritten, outcome.appended_read, outcome.grown_bytes) == (1, 1, len(extra))
+    assert any(w.startswith(str(first)) and "scanned again whole" in w for w in outcome.warnings)
+    assert not any(str(second) in w for w in outcome.warnings)
 
 
 def test_compressed_captures_are_read_as_they_are(tmp_path: Path) -> None:
@@ -124,10 +125,9 @@ def test_scan_defaults_come_from_dpi_toml(tmp_path: Path) -> None:
 
 def _ledger(state: Path) -> int:
     try:
-        data = zstandard.ZstdDecompressor().decompress((state / STATE_NAME).read_bytes(), max_output_size=1 << 26)
-    except (FileNotFoundError, zstandard.ZstdError):
+        return len(read_state_document(state / STATE_NAME)["files"])
+    except FileNotFoundError:
         return 0
-    return len(orjson.loads(data)["files"])
 
 
 @pytest.mark.slow

@@ -12,7 +12,7 @@ import zstandard
 
 from dpi.codec import inventory_from_obj, inventory_to_obj
 from dpi.inventory import Inventory, client_hash
-from dpi.state import STATE_NAME, State, StateError
+from dpi.state import HEADER_LEN, STATE_NAME, State, StateError
 from dpi.worker import EngineSpec, FileTask, build_engine, decode, scan_file
 from tests.builders.capture_sets import write_file
 
@@ -68,7 +68,7 @@ def test_state_saves_atomically_and_reloads(tmp_path: Path) -> None:
     assert stat.S_IMODE(file.stat().st_mode) == 0o600
     assert stat.S_IMODE(where.stat().st_mode) == 0o700
     assert not list(where.glob("*.tmp*"))
-    raw = zstandard.ZstdDecompressor().decompress(file.read_bytes(), max_output_size=1 << 24)
+    raw = zstandard.ZstdDecompressor().decompress(file.read_bytes()[HEADER_LEN:], max_output_size=1 << 24)
     assert b"10.1.0.1" not in raw and CLIENT_IP not in raw  # no address, as text or bytes
     with State.open(where) as state:
         assert state.salt == salt and state.inventory.rows() == rows
