@@ -9,8 +9,11 @@ dpi/tls/layer.py). The list is what operators need to ask the right team for key
 It never holds key material or payload: layers never put any in `info()`, and only the
 columns below are copied from it.
 
-Outputs: `rows()` (plain dicts in column order), `to_csv()` (RFC 4180, header row) and
-`to_json()`. The list is bounded (`MAX_FLOWS`); flows beyond it are counted, not listed.
+Outputs: `rows()` (plain dicts in column order), `to_csv()` (RFC 4180, header row),
+`to_json()` and `to_xlsx()`; `write(path)` picks one by the file name (`.json`, `.xlsx`,
+else CSV). CSV and JSON are literal: a server name (SNI) is attacker-chosen and may start
+with `=`, so the workbook is the format for spreadsheets (text cells, never formulas:
+`dpi.export.workbook_bytes`). The list is bounded (`MAX_FLOWS`); flows beyond it are counted, not listed.
 """
 
 from __future__ import annotations
@@ -18,9 +21,11 @@ from __future__ import annotations
 import csv
 import io
 import json
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dpi.engine import format_endpoint
+from dpi.identifiers import safe_host
 
 if TYPE_CHECKING:
     from dpi.reassembly import Flow
@@ -67,7 +72,7 @@ class TlsCoverage(Observer):
         decrypted = bool(info.get("decrypted", False))
         row.update(
             server=format_endpoint(flow.server),
-            sni=str(info.get("sni", "")),
+            sni=safe_host(str(info.get("sni", ""))),  # a name from traffic (dpi/identifiers.py)
             alpn=_alpn_text(info.get("alpn", "")),
             version=str(info.get("version", "")),
             cipher=str(info.get("cipher", "")),
@@ -104,3 +109,19 @@ class TlsCoverage(Observer):
 
     def to_json(self) -> str:
         return json.dumps(self.rows(), indent=2) + "\n"
+
+    def to_xlsx(self) -> bytes:
+        from dpi.export import workbook_bytes
+
+        rows = [list(row.values()) for row in self.rows()]
+        return workbook_bytes({"tls_coverage": (COLUMNS, rows)})
+
+    def write(self, path: Path) -> None:
+        """`--tls-coverage FILE`: JSON for `*.json`, a workbook for `*.xlsx`, else CSV."""
+        suffix = path.suffix.lower()
+        if suffix == ".xlsx":
+            path.write_bytes(self.to_xlsx())
+        elif suffix == ".json":
+            path.write_text(self.to_json(), encoding="utf-8", newline="")
+        else:
+            path.write_text(self.to_csv(), encoding="utf-8", newline="")

@@ -11,6 +11,11 @@ only (`{id}` equals `{uuid}`), field paths case-insensitively and ignoring `[]`.
 `ignore_server`, servers are left out of every key (cloud addresses change). Nothing but
 the key columns, data types and categories is read or shown (never `sample`).
 
+Outputs: `to_table` (aligned text), `to_json` and `to_xlsx`; `render` picks one
+(`OUTPUT_FORMATS`). Table and JSON are literal: API and field names come from traffic and
+may start with `=`, `+`, `-` or `@`, so the workbook (`--format xlsx`, or `-o FILE.xlsx`)
+is the format for spreadsheets: text cells, never formulas (`dpi.export.workbook_bytes`).
+
 Not supported: renamed APIs or fields (they show as one new and one gone).
 """
 
@@ -27,6 +32,11 @@ from typing import Any
 KEY_COLUMNS = ("protocol", "server", "api", "direction", "location", "field", "data_type", "category")
 KINDS = ("new_api", "new_field", "new_type", "gone_field")
 NEW_KINDS = frozenset({"new_api", "new_field", "new_type"})
+OUTPUT_FORMATS = ("table", "json", "xlsx")
+CHANGE_COLUMNS = (
+    "kind", "protocol", "server", "api", "direction", "location", "field", "data_types",
+    "categories",
+)  # fmt: skip
 # A row is a handful of short strings; an inventory beyond this is not one (and a diff
 # must not load an arbitrary file whole).
 MAX_ROWS = 5_000_000
@@ -211,3 +221,30 @@ def to_table(diff: Diff) -> str:
     )
     counts = ", ".join(f"{n} {kind}" for kind, n in diff.counts().items() if n)
     return f"{text}\n\n{counts}\n"
+
+
+def to_xlsx(diff: Diff) -> bytes:
+    """One sheet of changes (`CHANGE_COLUMNS`; lists joined by `,`) and one of counts."""
+    from dpi.export import workbook_bytes
+
+    changes = [
+        [*(c.as_dict()[k] for k in CHANGE_COLUMNS[:-2]), ",".join(c.data_types), ",".join(c.categories)]
+        for c in diff.changes
+    ]
+    counts = list(diff.counts().items())
+    return workbook_bytes({"changes": (CHANGE_COLUMNS, changes), "counts": (("kind", "count"), counts)})
+
+
+def output_format(fmt: str, out: str | None) -> str:
+    """The format to write: `fmt` (`--format`), except that the default table written to
+    a `*.xlsx` file is a workbook (a text table there is never what is wanted)."""
+    if fmt == "table" and out is not None and out.lower().endswith(".xlsx"):
+        return "xlsx"
+    return fmt
+
+
+def render(diff: Diff, fmt: str) -> bytes:
+    """`diff` in `fmt` (one of `OUTPUT_FORMATS`), as the bytes to write."""
+    if fmt == "xlsx":
+        return to_xlsx(diff)
+    return (to_json(diff) if fmt == "json" else to_table(diff)).encode("utf-8")

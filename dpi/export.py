@@ -8,6 +8,8 @@
   only the header when a category has no row). Every cell is written as text or number,
   never as a formula: an API path or field name seen in traffic that starts with `=`
   must not run in a spreadsheet. Characters Excel cannot store become U+FFFD.
+  `workbook_bytes` does the same for the other tables written for people: findings,
+  TLS coverage and `dpi diff` (their CSV and JSON stay literal, as the inventory's).
 
 Not supported: appending to an existing file, other spreadsheet formats.
 """
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from dpi.inventory import COLUMNS, Row, to_dataframe
@@ -56,27 +59,50 @@ def _parquet(df: pandas.DataFrame) -> bytes:
 
 
 def _xlsx(df: pandas.DataFrame) -> bytes:
+    sheets = {
+        category: (
+            list(COLUMNS),
+            df[df["category"] == category][list(COLUMNS)].itertuples(index=False, name=None),
+        )
+        for category in CATEGORIES
+    }
+    return workbook_bytes(sheets)
+
+
+def workbook_bytes(sheets: Mapping[str, tuple[Sequence[str], Iterable[Iterable[Any]]]]) -> bytes:
+    """An xlsx workbook: one sheet per item (name -> (header, rows)), header frozen.
+    Strings are always literal text cells (`data_type` "s"), never formulas, whatever
+    they start with (`=`, `+`, `-`, `@`): names seen in traffic are attacker-chosen.
+    Numbers and booleans stay typed; None is an empty cell. Shared by the inventory,
+    findings (`--findings FILE.xlsx`), TLS coverage and `dpi diff` exports."""
     from openpyxl import Workbook
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
     book = Workbook()
     book.remove(book.active)
-    for category in CATEGORIES:
-        sheet = book.create_sheet(category)
-        sheet.append(list(COLUMNS))
-        part = df[df["category"] == category]
-        for r, row in enumerate(part[list(COLUMNS)].itertuples(index=False, name=None), 2):
+    for name, (header, rows) in sheets.items():
+        sheet = book.create_sheet(name)
+        for c, title in enumerate(header, 1):
+            _put(sheet, 1, c, title)
+        for r, row in enumerate(rows, 2):
             for c, value in enumerate(row, 1):
-                value = _native(value)
-                if isinstance(value, str):
-                    cell = sheet.cell(row=r, column=c, value=ILLEGAL_CHARACTERS_RE.sub("\ufffd", value))
-                    cell.data_type = "s"  # openpyxl reads a leading "=" as a formula
-                else:
-                    sheet.cell(row=r, column=c, value=value)
+                _put(sheet, r, c, value)
         sheet.freeze_panes = "A2"
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
+
+
+def _put(sheet: Any, row: int, column: int, value: Any) -> None:
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    value = _native(value)
+    if value is None:
+        return
+    if isinstance(value, (bool, int, float)):
+        sheet.cell(row=row, column=column, value=value)
+        return
+    cell = sheet.cell(row=row, column=column, value=ILLEGAL_CHARACTERS_RE.sub("\ufffd", str(value)))
+    cell.data_type = "s"  # openpyxl reads a leading "=" as a formula
 
 
 _WRITERS = {"csv": _csv, "json": _json, "parquet": _parquet, "xlsx": _xlsx}

@@ -14,6 +14,18 @@ Client addresses are never kept: each is replaced by a keyed BLAKE2b hash under 
 inventory's `salt` before it is stored (spec: state between scans holds salted hashes
 only). Inventories merge only when they share a salt; by default every inventory of one
 process shares a random per-process salt, and batch scans pass theirs to the workers.
+
+Field names from traffic (headers, cookies, query parameters, MySQL columns) go through
+`dpi.identifiers` the first time a key is seen: a name that holds a value is stored as
+`{param}` and counted as a row (location `path`, field = the name's kind). The raw key
+is then an alias of the stored one, so two raw names that read the same once sanitized
+share a row, and the hot path stays one dict lookup per field.
+
+The field table is bounded (`max_fields`, a scan limit): when it is full, fields that
+never matched anything are evicted (least seen, then oldest, first) to make room, and a
+new field is refused only when every field in the table holds sensitive evidence. Both
+are counted (`evicted_fields`, `dropped_fields`); a field with evidence is never dropped
+to keep one without.
 """
 
 from __future__ import annotations
@@ -23,12 +35,13 @@ import hashlib
 import io
 import json
 import os
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from classifiers.base import Finding
+from dpi.identifiers import PATH, Hit, Identifiers, default_identifiers
 from dpi.masking import mask
 
 if TYPE_CHECKING:
@@ -58,8 +71,14 @@ FieldKey = tuple[str, str, str, str, str, str]
 # Distinct client addresses remembered per row: beyond this the count is a lower bound
 # (a public API can have millions of clients; memory must not follow them).
 MAX_CLIENTS_PER_ROW = 10_000
-# Distinct fields tracked; a hostile capture could invent endless JSON keys.
+# Distinct fields tracked by default (the scan limit `max_fields` sets it); a hostile
+# capture could invent endless JSON keys, a real npm registry capture makes ~74,000.
 MAX_FIELDS = 500_000
+# Share of the table freed at once when it is full: one sort of the clean fields per
+# that many new ones keeps eviction cheap per field.
+EVICT_SHARE = 8
+# The start of the warning a scan gives when the table was full (the engine writes it).
+FIELD_TABLE_FULL = "inventory field table full"
 # A field whose values matched nothing after this many is "settled clean": from then on
 # only a sample of its values is scored, one in RECHECK_EVERY, sparser as the evidence
 # grows (keeps scans of repetitive traffic fast while a rare sensitive value in a busy
@@ -222,23 +241,164 @@ class Inventory:
     """Evidence per field; rows on demand. `min_share` maps data types to the share of
     a field's values that must hit (from the classifiers)."""
 
-    def __init__(self, min_share: dict[str, float] | None = None, salt: bytes | None = None) -> None:
+    def __init__(
+        self,
+        min_share: dict[str, float] | None = None,
+        salt: bytes | None = None,
+        max_fields: int = MAX_FIELDS,
+    ) -> None:
         self.fields: dict[FieldKey, FieldEvidence] = {}
         self.min_share = dict(min_share or {})
         self.dropped_fields = 0
+        self.evicted_fields = 0
+        # Both together: what the engine compares once per message.
+        self.lost_fields = 0
+        self.max_fields = max_fields
         self.salt = salt or _PROCESS_SALT
+        # Set by the engine that feeds this inventory: its identifier sanitizer (its
+        # classifiers, user ones too) and itself (so that it attaches once).
+        self._identifiers: Identifiers | None = None
+        self.owner: object = None
+        # Raw key -> (stored key, hits of its name), for keys whose names were sanitized.
+        self._aliases: dict[FieldKey, tuple[FieldKey, tuple[Hit, ...]]] = {}
+        # Fields that may be evicted, oldest first (checked lazily when taken; a deque
+        # of references costs 8 bytes a field).
+        self._candidates: deque[FieldKey] = deque()
+        self._refill_wait = 0
 
-    def field(self, key: FieldKey, host: str) -> FieldEvidence | None:
+    @property
+    def identifiers(self) -> Identifiers:
+        """The sanitizer for names: the engine's, or one over the registered classifiers
+        (built on first use: loading a state file needs none)."""
+        if self._identifiers is None:
+            self._identifiers = default_identifiers()
+        return self._identifiers
+
+    @identifiers.setter
+    def identifiers(self, identifiers: Identifiers) -> None:
+        self._identifiers = identifiers
+
+    def field(
+        self, key: FieldKey, host: str, ts_ns: int = 0, client: bytes = b""
+    ) -> FieldEvidence | None:
+        """The evidence of a field, made on first sight; None when the table is full of
+        fields with evidence (counted in `dropped_fields`). `ts_ns` and `client` date a
+        name that holds a value (its row)."""
         evidence = self.fields.get(key)
         if evidence is None:
-            if len(self.fields) >= MAX_FIELDS:
-                self.dropped_fields += 1
-                return None
-            evidence = FieldEvidence(host=host)
-            self.fields[key] = evidence
-        elif not evidence.host and host:
+            return self._first(key, host, ts_ns, client)
+        if not evidence.host and host:
             evidence.host = host
         return evidence
+
+    def _first(self, key: FieldKey, host: str, ts_ns: int, client: bytes) -> FieldEvidence | None:
+        """A key not in the table: its name is sanitized (once per raw key), the hits of
+        the name are counted, and the stored key's evidence is found or made."""
+        alias = self._aliases.get(key)
+        if alias is None:
+            protocol, server, api, direction, location, name = key
+            clean, hits = self.identifiers.field_name(location, name)
+            if clean == name and not hits:
+                return self._new(key, host)
+            alias = ((protocol, server, api, direction, location, clean), hits)
+            if len(self._aliases) >= self.max_fields:
+                self._aliases.clear()  # a cache: re-derived on the next miss
+            self._aliases[key] = alias
+        stored, hits = alias
+        if hits:
+            self.identifier_hits(stored[:4], hits, host, ts_ns, client)
+        evidence = self.fields.get(stored)
+        if evidence is None:
+            return self._new(stored, host)
+        if not evidence.host and host:
+            evidence.host = host
+        return evidence
+
+    def _new(self, key: FieldKey, host: str) -> FieldEvidence | None:
+        if len(self.fields) >= self.max_fields and not self._make_room():
+            self.dropped_fields += 1
+            self.lost_fields += 1
+            return None
+        evidence = self.fields[key] = FieldEvidence(host=host)
+        self._candidates.append(key)
+        return evidence
+
+    def _make_room(self) -> bool:
+        """Evicts up to 1/EVICT_SHARE of the table among fields that never matched;
+        False if there are none. Candidates are taken oldest first, twice as many as
+        needed, and the least seen half goes (the other half gets a second chance at
+        the back of the queue), so a busy clean field outlives one-off keys."""
+        want = max(1, self.max_fields // EVICT_SHARE)
+        taken = self._take_candidates(2 * want)
+        if not taken and self._refill_candidates():
+            taken = self._take_candidates(2 * want)
+        if not taken:
+            return False
+        taken.sort(key=lambda key: self.fields[key].seen)  # stable: age breaks ties
+        for key in taken[:want]:
+            del self.fields[key]
+            self.evicted_fields += 1
+            self.lost_fields += 1
+        self._candidates.extend(taken[want:])
+        return True
+
+    def _take_candidates(self, count: int) -> list[FieldKey]:
+        """Up to `count` clean fields from the front of the queue; entries that have
+        gained evidence (never clean again) or left the table are discarded."""
+        taken: list[FieldKey] = []
+        candidates = self._candidates
+        while candidates and len(taken) < count:
+            key = candidates.popleft()
+            evidence = self.fields.get(key)
+            if evidence is not None and not evidence.types:
+                taken.append(key)
+        return taken
+
+    def _refill_candidates(self) -> bool:
+        """Queues the clean fields the queue does not know (loaded from state, merged).
+        A refill that finds none is not retried for a while: a table full of evidence
+        stays so (fields only gain evidence), and each retry scans the whole table."""
+        if self._refill_wait > 0:
+            self._refill_wait -= 1
+            return False
+        self._candidates.extend(key for key, evidence in self.fields.items() if not evidence.types)
+        if not self._candidates:
+            self._refill_wait = max(1, self.max_fields // EVICT_SHARE)
+            return False
+        return True
+
+    def identifier_hits(
+        self,
+        where: tuple[str, str, str, str],
+        hits: tuple[Hit, ...],
+        host: str,
+        ts_ns: int,
+        client: bytes,
+    ) -> None:
+        """One occurrence of sensitive identifier parts (`dpi.identifiers`) of the API
+        `where` = (protocol, server, api, direction): each part's row is scored once."""
+        by_field: dict[tuple[str, str], list[Hit]] = {}
+        for hit in hits:
+            by_field.setdefault((hit.location, hit.field), []).append(hit)
+        hashed = b""
+        for (location, field_name), found in by_field.items():
+            evidence = self.field((*where, location, field_name), host)
+            if evidence is None:
+                continue
+            if not hashed:
+                hashed = client_hash(self.salt, client)
+            if location == PATH:
+                evidence.seen += 1
+                evidence.scored += 1
+            # else: the Host header, whose value the engine counts as a header field
+            for hit in found:
+                finding = hit.finding
+                typed = evidence.types.get(finding.data_type)
+                if typed is None:
+                    typed = TypeEvidence(category=str(finding.category))
+                    evidence.types[finding.data_type] = typed
+                start, end = finding.span if finding.span else (0, len(hit.value))
+                typed.add(finding, hit.value[start:end], ts_ns, hashed)
 
     def record(
         self,
@@ -288,6 +448,8 @@ class Inventory:
                 typed.merge(evidence)
         self.min_share.update(other.min_share)
         self.dropped_fields += other.dropped_fields
+        self.evicted_fields += other.evicted_fields
+        self.lost_fields += other.lost_fields
 
     def decided(self) -> list[tuple[FieldKey, FieldEvidence, str, TypeEvidence]]:
         """(field, evidence, data type, type evidence) for every reported row, sorted."""

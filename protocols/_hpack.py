@@ -34,6 +34,15 @@ What a block joined mid-way can and cannot give (the `:path` of a gRPC call, abo
   occupy would name streams after a call they did not make; such streams keep the api
   `(unknown)` (spec/inventory.md, "When the capture does not tell").
 
+Bounds per header block (amplification: one 4 KB table entry referenced by a one-byte
+index 60,000 times is 240 MB of headers from 60 KB on the wire): at most `max_fields`
+header fields and `max_decoded_bytes` of decoded size, counted as RFC 9113 6.5.2
+counts SETTINGS_MAX_HEADER_LIST_SIZE (name + value + 32 per field). Past either bound the
+block is cut: the fields decoded so far are returned and the rest of the block is still
+walked, without producing fields, so that its insertions and size updates keep the
+dynamic table in step with the encoder's (walking costs one pass over bytes that are
+already bounded by `Limits.max_header_bytes`).
+
 Not supported: enforcing the SETTINGS_HEADER_TABLE_SIZE ceiling (a passive observer
 only needs to follow what the encoder did); the size of an entry whose name is unknown is
 counted without the name, so its eviction may come later than in the real table.
@@ -49,6 +58,8 @@ from hpack.hpack import decode_integer
 from hpack.huffman_table import decode_huffman
 from hpack.table import HeaderTable
 
+from protocols.base import Limits
+
 # Name stored for a dynamic entry whose name index was unknown: never a legal HTTP field
 # name, so it cannot collide with a real one.
 UNKNOWN_NAME = b""
@@ -56,6 +67,12 @@ UNKNOWN_NAME = b""
 # to SETTINGS, which peers set to 4 KiB-64 KiB in practice).
 MAX_TABLE_SIZE = 1 << 20
 DEFAULT_TABLE_SIZE = 4096
+# Per-block bounds (`Limits.max_header_fields`, `Limits.max_header_bytes` by default):
+# HTTP/1 stops at 1,000 header lines; servers refuse header lists far below 64 KiB.
+MAX_FIELDS = 1000
+MAX_DECODED_BYTES = 64 * 1024
+# RFC 7541 4.1 / RFC 9113 6.5.2: the per-field overhead counted in a header list's size.
+FIELD_OVERHEAD = 32
 # Representations `block_role` reads before giving up: pseudo-headers come first (RFC 9113
 # 8.3) and a request has at most five (:method, :scheme, :authority, :path, :protocol), so
 # a few more only allow for dynamic references it must skip.
@@ -85,6 +102,26 @@ class HeaderBlock:
     broken: bool = False
     # it broke on a table size update above the limit (`Limits.max_hpack_table_bytes`)
     table_limit: bool = False
+    # cut after `max_fields` fields / at `max_decoded_bytes` of decoded size: the fields
+    # before the cut are in `headers`, the table is still in step
+    too_many_fields: bool = False
+    too_large: bool = False
+
+
+@dataclass(slots=True, kw_only=True)
+class _Walk:
+    """What one `HeaderDecoder.decode` has gathered so far."""
+
+    headers: list[Header]
+    unknown: int = 0
+    decoded_bytes: int = 0
+    table_limit: bool = False
+    too_many_fields: bool = False
+    too_large: bool = False
+
+    @property
+    def cut(self) -> bool:
+        return self.too_many_fields or self.too_large
 
 
 class _Broken(Exception):
@@ -94,13 +131,30 @@ class _Broken(Exception):
 class HeaderDecoder:
     """One direction's HPACK decoding context."""
 
-    def __init__(self, max_table_size: int = MAX_TABLE_SIZE) -> None:
+    def __init__(
+        self,
+        max_table_size: int = MAX_TABLE_SIZE,
+        *,
+        max_fields: int = MAX_FIELDS,
+        max_decoded_bytes: int = MAX_DECODED_BYTES,
+    ) -> None:
         self._table = HeaderTable()
         self._max_table_size = max_table_size
+        self._max_fields = max_fields
+        self._max_decoded_bytes = max_decoded_bytes
         # Entries at dynamic positions >= this count were added before the context was
         # lost (or before the capture began) and are not trusted.
         self._trusted = 0
         self.context_known = True
+
+    @classmethod
+    def for_limits(cls, limits: Limits) -> HeaderDecoder:
+        """A decoder with the scan's bounds (`--limit`, `[limits]`)."""
+        return cls(
+            limits.max_hpack_table_bytes,
+            max_fields=limits.max_header_fields,
+            max_decoded_bytes=limits.max_header_bytes,
+        )
 
     def lose_context(self) -> None:
         """The dynamic table can no longer be trusted (gap, unreadable block)."""
@@ -110,69 +164,101 @@ class HeaderDecoder:
         self.context_known = False
 
     def decode(self, block: bytes) -> HeaderBlock:
-        headers: list[Header] = []
-        unknown = 0
-        too_big = False
-        pos = 0
-        end = len(block)
-        view = memoryview(block)
+        walk = _Walk(headers=[])
         try:
-            while pos < end:
-                first = block[pos]
-                if first & 0x80:  # 6.1 indexed header field
-                    index, used = _integer(view[pos:], 7)
-                    pos += used
-                    entry = self._lookup(index)
-                    if entry is None or entry[0] == UNKNOWN_NAME:
-                        unknown += 1
-                        if entry is not None:
-                            headers.append(Header(name="", value=entry[1]))
-                        continue
-                    headers.append(Header(name=_name(entry[0]), value=entry[1]))
-                elif first & 0xE0 == 0x20:  # 6.3 dynamic table size update
-                    size, used = _integer(view[pos:], 5)
-                    pos += used
-                    if size > self._max_table_size:
-                        too_big = True
-                        raise _Broken
-                    self._table.maxsize = size
-                    self._trusted = min(self._trusted, len(self._table.dynamic_entries))
-                else:
-                    if first & 0xC0 == 0x40:  # 6.2.1 incremental indexing
-                        prefix, indexing, never = 6, True, False
-                    else:  # 6.2.2 without indexing, 6.2.3 never indexed
-                        prefix, indexing, never = 4, False, bool(first & 0x10)
-                    index, used = _integer(view[pos:], prefix)
-                    pos += used
-                    name_known = True
-                    if index == 0:
-                        name, pos = _string(view, pos)
-                    else:
-                        entry = self._lookup(index)
-                        if entry is None or entry[0] == UNKNOWN_NAME:
-                            name, name_known = UNKNOWN_NAME, False
-                        else:
-                            name = entry[0]
-                    value, pos = _string(view, pos)
-                    if indexing:
-                        self._table.add(name, value)
-                        self._trusted = min(self._trusted + 1, len(self._table.dynamic_entries))
-                    if not name_known:
-                        unknown += 1
-                    headers.append(
-                        Header(
-                            name=_name(name) if name_known else "",
-                            value=value,
-                            never_indexed=never,
-                        )
-                    )
+            self._walk(block, walk)
         except _Broken:
             # The rest of the block (and any insertion it made) is lost.
             self.lose_context()
             return HeaderBlock(
-                headers=tuple(headers), unknown=unknown + 1, broken=True, table_limit=too_big
+                headers=tuple(walk.headers),
+                unknown=walk.unknown + 1,
+                broken=True,
+                table_limit=walk.table_limit,
+                too_many_fields=walk.too_many_fields,
+                too_large=walk.too_large,
             )
-        return HeaderBlock(headers=tuple(headers), unknown=unknown)
+        return HeaderBlock(
+            headers=tuple(walk.headers),
+            unknown=walk.unknown,
+            too_many_fields=walk.too_many_fields,
+            too_large=walk.too_large,
+        )
+
+    def _walk(self, block: bytes, walk: _Walk) -> None:
+        pos = 0
+        end = len(block)
+        view = memoryview(block)
+        while pos < end:
+            first = block[pos]
+            if first & 0x80:  # 6.1 indexed header field
+                index, used = _integer(view[pos:], 7)
+                pos += used
+                if walk.cut:  # nothing to produce, nothing changes the table
+                    if index == 0:
+                        raise _Broken
+                    continue
+                entry = self._lookup(index)
+                if entry is None or entry[0] == UNKNOWN_NAME:
+                    walk.unknown += 1
+                    if entry is not None:
+                        self._produce(walk, Header(name="", value=entry[1]), 0)
+                    continue
+                self._produce(walk, Header(name=_name(entry[0]), value=entry[1]), len(entry[0]))
+            elif first & 0xE0 == 0x20:  # 6.3 dynamic table size update
+                size, used = _integer(view[pos:], 5)
+                pos += used
+                if size > self._max_table_size:
+                    walk.table_limit = True
+                    raise _Broken
+                self._table.maxsize = size
+                self._trusted = min(self._trusted, len(self._table.dynamic_entries))
+            else:
+                pos = self._literal(view, pos, first, walk)
+
+    def _literal(self, view: memoryview, pos: int, first: int, walk: _Walk) -> int:
+        """6.2 literal field at `pos` -> position after it."""
+        if first & 0xC0 == 0x40:  # 6.2.1 incremental indexing
+            prefix, indexing, never = 6, True, False
+        else:  # 6.2.2 without indexing, 6.2.3 never indexed
+            prefix, indexing, never = 4, False, bool(first & 0x10)
+        index, used = _integer(view[pos:], prefix)
+        pos += used
+        if walk.cut and not indexing:  # read past it: it changes nothing
+            if index == 0:
+                pos = _skip_string(view, pos)
+            return _skip_string(view, pos)
+        name_known = True
+        if index == 0:
+            name, pos = _string(view, pos)
+        else:
+            entry = self._lookup(index)
+            if entry is None or entry[0] == UNKNOWN_NAME:
+                name, name_known = UNKNOWN_NAME, False
+            else:
+                name = entry[0]
+        value, pos = _string(view, pos)
+        if indexing:
+            self._table.add(name, value)
+            self._trusted = min(self._trusted + 1, len(self._table.dynamic_entries))
+        if walk.cut:
+            return pos
+        if not name_known:
+            walk.unknown += 1
+        header = Header(name=_name(name) if name_known else "", value=value, never_indexed=never)
+        self._produce(walk, header, len(name))
+        return pos
+
+    def _produce(self, walk: _Walk, header: Header, name_bytes: int) -> None:
+        """Adds `header` unless it would pass a per-block bound; then the block is cut."""
+        size = name_bytes + len(header.value) + FIELD_OVERHEAD
+        if len(walk.headers) >= self._max_fields:
+            walk.too_many_fields = True
+        elif walk.decoded_bytes + size > self._max_decoded_bytes:
+            walk.too_large = True
+        else:
+            walk.headers.append(header)
+            walk.decoded_bytes += size
 
     def _lookup(self, index: int) -> tuple[bytes, bytes] | None:
         if index == 0:
@@ -236,6 +322,9 @@ def _static_name(index: int) -> bytes | None:
 
 
 def _integer(data: memoryview, prefix: int) -> tuple[int, int]:
+    mask = (1 << prefix) - 1
+    if data and data[0] & mask != mask:  # 5.1: fits in the prefix, one byte (most do)
+        return data[0] & mask, 1
     try:
         return decode_integer(data, prefix)
     except HPACKDecodingError:
@@ -260,6 +349,17 @@ def _string(view: memoryview, pos: int) -> tuple[bytes, int]:
         return bytes(decode_huffman(raw)), stop
     except HPACKDecodingError:
         raise _Broken from None
+
+
+def _skip_string(view: memoryview, pos: int) -> int:
+    """Position after the 5.2 string literal at `pos`, without decoding it."""
+    if pos >= len(view):
+        raise _Broken
+    length, used = _integer(view[pos:], 7)
+    stop = pos + used + length
+    if stop > len(view):
+        raise _Broken
+    return stop
 
 
 def _name(raw: bytes) -> str:

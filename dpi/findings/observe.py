@@ -6,7 +6,8 @@ error signatures in responses. Per server: headers that disclose the stack. Per 
 address: flows, ports, protocols, Host and TLS server names, TLS volumes, and the names
 DNS answers gave it. Nothing here keeps a payload value: only counts, names from fixed
 vocabularies (`dpi.findings.credentials`, `dpi.findings.leaks`), host names and
-addresses.
+addresses. Names from traffic (Host, TLS server name, DNS answers, API paths) are kept
+only as `dpi.identifiers` sanitizes them: a part holding a value shows as `{param}`.
 
 Every map is bounded (named limits below): a capture with millions of APIs or flows
 costs a fixed amount of memory, and what is beyond a limit is not counted.
@@ -21,8 +22,10 @@ from typing import TYPE_CHECKING
 from dpi.dns import DnsNames
 from dpi.egress import Networks
 from dpi.engine import format_endpoint
+from dpi.findings.cleartext import CleartextObserver
 from dpi.findings.credentials import credential_kinds
 from dpi.findings.leaks import error_signatures, version_headers
+from dpi.identifiers import safe_host
 from dpi.observer import Observer
 from protocols.base import Direction
 
@@ -110,6 +113,8 @@ class FindingsObserver(Observer):
         self.endpoints: dict[bytes, Endpoint] = {}
         self.dns = DnsNames()
         self._flows: OrderedDict[int, tuple[int, int]] = OrderedDict()  # id -> TLS bytes counted
+        # Which servers carried readable flows outside TLS (cleartext_credentials).
+        self.cleartext = CleartextObserver()
         self._pending: OrderedDict[tuple[int, str], deque[bool]] = OrderedDict()
         self._servers: dict[tuple[bytes, int], str] = {}
         self._layered: OrderedDict[tuple[int, str], None] = OrderedDict()
@@ -149,6 +154,7 @@ class FindingsObserver(Observer):
     # -- observer methods -------------------------------------------------------------
 
     def flow_identified(self, flow: Flow, protocol: str) -> None:
+        self.cleartext.flow_identified(flow, protocol)
         endpoint = self._endpoint(flow)
         if endpoint is not None:
             endpoint.protocols[protocol] += 1
@@ -159,12 +165,13 @@ class FindingsObserver(Observer):
             endpoint.unidentified_flows += 1
 
     def flow_layer(self, flow: Flow, layer: str, info: dict[str, object]) -> None:
+        self.cleartext.flow_layer(flow, layer, info)
         endpoint = self._endpoint(flow)
         if endpoint is None:
             return
         sni = info.get("sni")
         if isinstance(sni, str):
-            _add_name(endpoint.sni, sni.lower())
+            _add_name(endpoint.sni, safe_host(sni).lower())
         # Called again when the info changes: count the flow once, the bytes as deltas.
         seen_client, seen_server = self._flows.get(flow.id, (0, 0))
         bytes_client = info.get("bytes_client")
@@ -270,7 +277,8 @@ class FindingsObserver(Observer):
         names: list[str] = []
         if endpoint is not None:
             names += sorted(endpoint.hosts) + sorted(endpoint.sni)
-        names += self.dns.names(address)
+        # Host names reach here sanitized (the engine's messages); DNS answers do not.
+        names += [safe_host(name) for name in self.dns.names(address)]
         out: list[str] = []
         for name in names:
             bare = name.rsplit(":", 1)[0] if name.count(":") == 1 else name  # Host may carry a port

@@ -1,7 +1,7 @@
 """Findings for one `dpi scan`: the glue the command line calls (it keeps `dpi/cli.py`
 to a few lines). Builds the observer from `--internal`, writes the inventory with the
-extra columns, the findings file (CSV, or JSON when the name ends in `.json`), and the
-end-report lines."""
+extra columns, the findings file (CSV, JSON when the name ends in `.json`, an Excel
+workbook for `.xlsx`), and the end-report lines."""
 
 from __future__ import annotations
 
@@ -10,7 +10,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dpi.egress import DEFAULT_INTERNAL, Networks, to_csv_extended, to_json_extended
-from dpi.findings.model import Finding, findings_to_csv, findings_to_json, summary_line
+from dpi.findings.model import (
+    FINDING_COLUMNS,
+    Finding,
+    findings_to_csv,
+    findings_to_json,
+    sort_findings,
+    summary_line,
+)
 from dpi.findings.observe import FindingsObserver
 from dpi.findings.rules import findings
 
@@ -39,6 +46,18 @@ class FindingsRun:
         return self.results
 
     def write(self, path: Path) -> None:
+        """`--findings FILE`: JSON for `*.json`, a workbook for `*.xlsx`, else CSV. CSV and
+        JSON are literal (hosts and APIs come from traffic and may start with `=`); the
+        workbook is for spreadsheets: text cells, never formulas."""
+        if path.suffix.lower() == ".xlsx":
+            from dpi.export import workbook_bytes
+
+            rows = [
+                [item[name] for name in FINDING_COLUMNS]
+                for item in (f.as_dict() for f in sort_findings(self.results))
+            ]
+            path.write_bytes(workbook_bytes({"findings": (FINDING_COLUMNS, rows)}))
+            return
         text = (
             findings_to_json(self.results)
             if path.suffix.lower() == ".json"
