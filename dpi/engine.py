@@ -15,18 +15,19 @@ from __future__ import annotations
 import ipaddress
 import logging
 import traceback
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
 
 from dpi.capture import Frame
 from dpi.classify import ClassifierSet, sibling_tokens
 from dpi.decode import DecodeError, Decoder
-from dpi.inventory import Inventory
+from dpi.identifiers import REQUEST_NAMED_PROTOCOLS, identifiers_for
+from dpi.inventory import FIELD_TABLE_FULL, Inventory
 from dpi.layers import LayerError, LayerFactory, StreamLayer
-from dpi.limits import LIMIT_ANOMALIES, reassembly_hits
+from dpi.limits import INVENTORY_LIMIT, LIMIT_ANOMALIES, reassembly_hits
 from dpi.observer import Observer
 from dpi.reassembly import Closed, Data, Flow, Gap, Opened, Reassembler, ReassemblyLimits, Side
 from dpi.registry import dissector_by_name, dissector_classes
@@ -72,6 +73,9 @@ class _FlowState:
     # A stream layer (TLS) under the dissector, once one was recognised.
     layer: StreamLayer | None = None
     layer_checked: bool = False
+    # Bytes this flow held when last accounted (probe bytes, dissector buffers, TCP
+    # out-of-order data): its share of the engine's `held_bytes`.
+    held: int = 0
 
 
 @dataclass(slots=True)
@@ -159,6 +163,11 @@ class Engine:
         self.decoder = Decoder(on_udp=self._datagram if observers else None)
         self.reassembler = Reassembler(reassembly)
         self.flows: dict[int, _FlowState] = {}
+        # Everything held for flows (max_held_bytes_total), kept incrementally: flows
+        # holding bytes, least recently active first, and their total and its peak.
+        self._holding: OrderedDict[int, _FlowState] = OrderedDict()
+        self.held_bytes = 0
+        self.held_bytes_peak = 0
         self._dissectors = dissector_classes()
         self._servers: dict[tuple[bytes, int], str] = {}
         self._last_ts = 0
@@ -230,6 +239,8 @@ class Engine:
         for state in list(self.flows.values()):
             self._close_flow(state, self._last_ts)
         self.flows.clear()
+        self._holding.clear()
+        self.held_bytes = 0
         # The reassembler counts over the whole scan (finish runs per file): copy, not add.
         for kind, count in reassembly_hits(self.reassembler.stats).items():
             self.stats.limits_hit[kind] = count
@@ -242,12 +253,14 @@ class Engine:
                 state = self.flows.get(event.flow.id)
                 if state is not None:
                     self._data(state, event.side, event.data, event.ts_ns)
+                    self._account(state)
             elif isinstance(event, Gap):
                 self.stats.gaps += 1
                 self.stats.gap_bytes += event.size
                 state = self.flows.get(event.flow.id)
                 if state is not None:
                     self._gap(state, event.side, event.size)
+                    self._account(state)
             elif isinstance(event, Opened):
                 self.stats.flows += 1
                 if event.flow.partial:
@@ -260,8 +273,61 @@ class Engine:
                 if event.side is None:
                     self._close_flow(state, event.ts_ns)
                     del self.flows[event.flow.id]
+                    self._release(state)
                 else:
                     self._close_side(state, event.side, event.ts_ns)
+                    self._account(state)
+
+    # -- the held-bytes budget (max_held_bytes_total) ------------------------------------
+
+    def _account(self, state: _FlowState) -> None:
+        """After the flow's bytes were handled: update its share of what all flows hold
+        (O(1): each part keeps a running count), then keep within the budget."""
+        flow = state.flow
+        held = flow.held_bytes()
+        dissector = state.dissector
+        if dissector is not None:
+            held += dissector.held_bytes()
+        elif state.status is FlowStatus.PROBING:
+            pending = state.pending_bytes
+            held += pending[Side.CLIENT] + pending[Side.SERVER]
+        before = state.held
+        if held == before:  # the common case: nothing held before or after
+            if held:
+                self._holding.move_to_end(flow.id)
+            return
+        if held:
+            self._holding[flow.id] = state
+            self._holding.move_to_end(flow.id)
+        else:
+            del self._holding[flow.id]
+        total = self.held_bytes = self.held_bytes + held - before
+        state.held = held
+        if total > self.held_bytes_peak:  # noqa: PLR1730 - cheaper than max() per segment
+            self.held_bytes_peak = total
+        if total > self.reassembler.limits.max_held_bytes_total:
+            self._evict_held()
+
+    def _release(self, state: _FlowState) -> None:
+        """The flow is gone: what it held no longer counts."""
+        if state.held:
+            self.held_bytes -= state.held
+            state.held = 0
+            self._holding.pop(state.flow.id, None)
+
+    def _evict_held(self) -> None:
+        """Over the budget: close the least recently active flows that hold bytes. Each
+        is closed as at the end of a capture, so what it holds (a request head, the start
+        of a body, batched rows) is emitted as incomplete, not lost."""
+        budget = self.reassembler.limits.max_held_bytes_total
+        holding = self._holding
+        while self.held_bytes > budget and holding:
+            key, state = next(iter(holding.items()))
+            self._handle(self.reassembler.evict(state.flow, self._last_ts))
+            if self.flows.get(key) is state:  # not in the reassembler any more: close here
+                self._close_flow(state, self._last_ts)
+                del self.flows[key]
+            self._release(state)
 
     def _direction(self, side: Side) -> Direction:
         return Direction.REQUEST if side is Side.CLIENT else Direction.RESPONSE
@@ -417,8 +483,12 @@ class Engine:
             state.status = FlowStatus.OPAQUE
             state.pending = []
 
-    def _activate(self, state: _FlowState, cls: type[Dissector]) -> None:
+    def _activate(
+        self, state: _FlowState, cls: type[Dissector], context: dict[str, str] | None = None
+    ) -> None:
         state.dissector = cls(self.limits, self.options)
+        if context:
+            state.dissector.takeover(context)  # a Handoff's handshake facts, before any byte
         state.status = FlowStatus.ACTIVE
         state.layer_checked = True
         self.stats.flows_by_protocol[cls.name] += 1
@@ -491,7 +561,7 @@ class Engine:
                 state.dissector = None
                 return
             state.pending = leftovers
-            self._activate(state, cls)
+            self._activate(state, cls, handoff.context)
             return
         state.dissector = None
         state.status = FlowStatus.PROBING
@@ -513,17 +583,31 @@ class Engine:
 
     def _message(self, flow: Flow, message: Message) -> None:
         self.stats.messages[message.protocol] += 1
+        inventory = self.inventory
+        if inventory.owner is not self:
+            self._attach_inventory(inventory)
+        # Identifiers from traffic (api, host) are stored only sanitized: observers see
+        # what the inventory sees (dpi/identifiers.py; one dict lookup when cached).
+        names = self._identifiers.message(message.protocol, message.api, message.host)
+        if names.changed:
+            message = replace(message, api=names.api, host=names.host)
         for observer in self.observers:
             observer.message(flow, message)
         server = self._server(flow)
         client = flow.client[0]
-        inventory = self.inventory
         classifiers = self.classifiers
         protocol, api, host, ts_ns = message.protocol, message.api, message.host, message.ts_ns
         direction = str(message.direction)
+        if names.hits and (
+            message.direction is Direction.REQUEST or protocol not in REQUEST_NAMED_PROTOCOLS
+        ):
+            inventory.identifier_hits((protocol, server, api, direction), names.hits, host, ts_ns, client)
         for part in message.parts:
             try:
-                pairs = field_pairs(part, self.limits, self.options.schemas, self.stats.limits_hit)
+                pairs = field_pairs(
+                    part, self.limits, self.options.schemas, self.stats.limits_hit,
+                    self.stats.anomalies,  # damaged JSON recovered, by kind
+                )
             except ProtocolError:
                 self.stats.anomalies["undecodable_part"] += 1
                 continue
@@ -545,7 +629,9 @@ class Engine:
             siblings = sibling_tokens(groups)
             location = str(part.location)
             for path, values in groups.items():
-                evidence = inventory.field((protocol, server, api, direction, location, path), host)
+                evidence = inventory.field(
+                    (protocol, server, api, direction, location, path), host, ts_ns, client
+                )
                 if evidence is None:
                     continue
                 if evidence.settled_type:
@@ -560,3 +646,36 @@ class Engine:
                         if i < len(scored):  # settled now: the rest only count
                             inventory.repeat(evidence, ts_ns, client, len(scored) - i)
                         break
+        if inventory.lost_fields != self._lost_reported:
+            self._report_lost_fields(inventory)
+
+    def _attach_inventory(self, inventory: Inventory) -> None:
+        """First message into an inventory (the engine's own, or one a worker or a
+        state file gave it): the scan's classifiers and field bound apply to it, and
+        its field losses count from here."""
+        inventory.owner = self
+        inventory.identifiers = self._identifiers = identifiers_for(self.classifiers)
+        inventory.max_fields = self.limits.max_fields
+        self._lost_reported = inventory.lost_fields
+        self._lost_base = (inventory.evicted_fields, inventory.dropped_fields)
+        self._lost_warning = -1
+
+    def _report_lost_fields(self, inventory: Inventory) -> None:
+        """The field table was full: `max_fields` in limits hit, and one warning (kept up
+        to date) that says how many fields went; counts only, never a name."""
+        self._lost_reported = inventory.lost_fields
+        evicted = inventory.evicted_fields - self._lost_base[0]
+        dropped = inventory.dropped_fields - self._lost_base[1]
+        self.stats.limits_hit[INVENTORY_LIMIT] = evicted + dropped
+        text = (
+            f"{FIELD_TABLE_FULL} (max_fields={inventory.max_fields}): {evicted} field(s) "
+            f"that never matched were evicted, {dropped} new field(s) refused (fields "
+            f"with sensitive data are always kept); raise it with --limit max_fields=N"
+        )
+        warnings = self.stats.warnings
+        at = self._lost_warning
+        if 0 <= at < len(warnings) and warnings[at].startswith(FIELD_TABLE_FULL):
+            warnings[at] = text
+        else:
+            self._lost_warning = len(warnings)
+            warnings.append(text)

@@ -22,6 +22,7 @@ from dpi.reassembly import ReassemblyLimits, ReassemblyStats
 from protocols.base import Limits
 
 __all__ = [
+    "INVENTORY_LIMIT",
     "LIMIT_ANOMALIES",
     "LIMIT_NAMES",
     "REASSEMBLY_LIMIT_STATS",
@@ -46,8 +47,8 @@ LIMIT_ANOMALIES: Final = frozenset(
         "body_too_large",  # max_body_bytes (HTTP/1, HTTP/2, gRPC messages)
         "decompression_bomb",  # max_decompressed_bytes / max_compression_ratio
         "decompression_limit",  # the same, MySQL compressed protocol
-        "header_too_large",  # max_header_bytes (HTTP/2 header blocks)
-        "too_many_headers",  # HTTP/1 header lines per message
+        "header_too_large",  # max_header_bytes (HTTP/2 header blocks, encoded or decoded)
+        "too_many_headers",  # HTTP/1 header lines per message, max_header_fields (HTTP/2)
         "message_too_large",  # max_buffer_bytes (Kafka, MySQL), max_body_bytes (long data)
         "stream_limit",  # max_streams (HTTP/2)
         "records_limit",  # max_records (MySQL rows, statement values)
@@ -56,6 +57,8 @@ LIMIT_ANOMALIES: Final = frozenset(
         "nested_wrapper_depth",  # Kafka message-set wrappers nested too deep
         "hpack_table_limit",  # max_hpack_table_bytes
         "fields_limit",  # max_fields_per_part (JSON, forms, protobuf)
+        "key_too_long",  # max_key_chars (JSON keys, form names)
+        "path_too_long",  # max_path_chars (JSON paths)
     }
 )
 # ReassemblyStats counters that count limit hits, with the kind they are reported as.
@@ -64,7 +67,11 @@ REASSEMBLY_LIMIT_STATS: Final = {
     "ooo_overflow": "max_ooo_per_flow",
     "ooo_budget_evictions": "max_ooo_bytes_total",
     "hole_timeouts": "max_hole_wait",
+    "held_evictions": "max_held_bytes_total",  # flows closed by the engine's held budget
 }
+# The inventory's field-table bound (`max_fields`, a `Limits` field): the engine counts
+# each field evicted or refused under this kind (dpi/inventory.py says which go first).
+INVENTORY_LIMIT: Final = "max_fields"
 
 _SIZE_SUFFIX: Final = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
 _TIME_SUFFIX: Final = {"": 1, "ns": 1, "ms": 1_000_000, "s": 1_000_000_000}

@@ -116,6 +116,12 @@ class ReassemblyLimits:
     # time while later data waits behind it: retransmission timers fire within seconds,
     # and dissectors should not see data minutes late.
     max_hole_wait_ns: int = 10 * 1_000_000_000
+    # Everything held for all flows together: out-of-order bytes, bytes held while a
+    # flow's protocol is not yet known, and what dissectors buffer (partial messages and
+    # bodies, batched rows). Enforced by the engine: beyond it the least recently active
+    # flows that hold bytes are closed (`Reassembler.evict`), their partial messages
+    # emitted as incomplete. 10,000 uploads stuck mid-body would otherwise take GBs.
+    max_held_bytes_total: int = 256 * 1024 * 1024
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -140,6 +146,7 @@ class ReassemblyStats:
     port_reuses: int = 0  # a new SYN on a 4-tuple that was still open
     ooo_overflow: int = 0  # holes skipped because one flow held too much
     ooo_budget_evictions: int = 0  # holes skipped because all flows together held too much
+    held_evictions: int = 0  # flows closed to stay within max_held_bytes_total (engine)
     hole_timeouts: int = 0  # holes skipped because they stayed open too long
     ignored_segments: int = 0  # pure ACK/FIN/RST of a connection never seen
     late_segments: int = 0  # segments of a connection already closed
@@ -184,6 +191,10 @@ class Flow:
     # The half sent by the endpoint that was the client at creation, and its peer.
     _a: _Half = field(default_factory=lambda: _Half(Side.CLIENT), repr=False)
     _b: _Half = field(default_factory=lambda: _Half(Side.SERVER), repr=False)
+
+    def held_bytes(self) -> int:
+        """Out-of-order bytes held for this flow (both directions)."""
+        return self._a.held_bytes + self._b.held_bytes
 
     def swap_roles(self) -> None:
         """The guess was wrong: the client is the server. Later events use the new sides;
@@ -241,8 +252,9 @@ class Gap:
 @dataclass(frozen=True, slots=True)
 class Closed:
     """`side` closed by its FIN; `side=None`: the whole flow is over, with `reason` one of
-    "fin" (both FINs), "rst", "idle", "evicted" (max_flows), "end" (end of input, or the
-    4-tuple reused by a new connection before this one was seen to end)."""
+    "fin" (both FINs), "rst", "idle", "evicted" (max_flows, or max_held_bytes_total by
+    the engine), "end" (end of input, or the 4-tuple reused by a new connection before
+    this one was seen to end)."""
 
     flow: Flow
     side: Side | None
@@ -692,6 +704,16 @@ class Reassembler:
         closed = self._closed
         while closed and next(iter(closed.values()))[0] <= deadline:
             closed.popitem(last=False)
+        return out
+
+    def evict(self, flow: Flow, ts_ns: int) -> list[StreamEvent]:
+        """Close `flow` now because everything held reached `max_held_bytes_total` (the
+        engine decides which flow): gaps for held data, then Closed(reason="evicted").
+        Later segments of that connection come back as a new, partial flow."""
+        out: list[StreamEvent] = []
+        if flow in self._lru:
+            self.stats.held_evictions += 1
+            self._end(flow, ts_ns, "evicted", out)
         return out
 
     def flush(self, ts_ns: int) -> list[StreamEvent]:

@@ -103,6 +103,11 @@ class Message:
     # HTTP response status (HTTP/1 status line, HTTP/2 `:status`); 0 where the protocol
     # has none or for requests. Findings use it to tell errors and rejections apart.
     status: int = 0
+    # The message never completed (its connection closed, lost bytes, or was evicted to
+    # stay within the memory budget): `parts` hold what was seen, the body possibly cut.
+    # Emitted with an `incomplete_message` anomaly, so that a cut upload's headers and
+    # the start of its body are still classified.
+    incomplete: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -127,6 +132,9 @@ class Handoff:
     protocol: str
     leftover: dict[Direction, bytes] = field(repr=False, default_factory=dict)
     ts_ns: int = 0
+    # What the new dissector needs from the handshake, given to its `takeover` before
+    # any byte (WebSocket: `path` template, `host`, `extensions`). Identifiers only.
+    context: dict[str, str] = field(default_factory=dict)
 
 
 Event = Message | Anomaly | Handoff
@@ -155,6 +163,10 @@ class Limits:
     # Decompressed size cap and ratio: a gzip/brotli/zstd bomb stops here.
     max_decompressed_bytes: int = 32 * 1024 * 1024
     max_compression_ratio: int = 200
+    # Expanded bytes per compressed byte of a .gz/.zst capture file, judged after its
+    # first 8 MiB (dpi/capture.py): real captures compress 2-30x, zero-filled bulk
+    # transfers ~140x; a bomb stops here with a warning, what was read is scanned.
+    max_capture_compression_ratio: int = 200
     # A header block bigger than this is not HTTP that any server accepts (most cap at 8-64 KB).
     max_header_bytes: int = 64 * 1024
     # Bytes a dissector may hold while waiting for the rest of a message.
@@ -164,13 +176,25 @@ class Limits:
     max_fields_per_part: int = 20_000
     # Longest single value handed to the classifiers (free text beyond this is cut).
     max_value_chars: int = 4096
+    # Longest object key or form name, and longest field path, kept in a field's path
+    # (cut with `…`, `key_too_long` / `path_too_long`): real keys are tens of characters,
+    # and a path is copied into every value under it.
+    max_key_chars: int = 256
+    max_path_chars: int = 1024
     # HTTP/2 concurrent streams tracked per connection (RFC 9113 suggests >= 100).
     max_streams: int = 1000
     # Kafka records per batch and MySQL rows per result set that are classified.
     max_records: int = 100_000
+    # Distinct fields in the scan's inventory (dpi/inventory.py): beyond, fields that
+    # never matched are evicted, then new ones refused; both count as `max_fields`.
+    max_fields: int = 500_000
     # HPACK dynamic table size an encoder may announce (RFC 7541 6.3): peers use
     # 4-64 KiB; a larger size update breaks the header block (`hpack_table_limit`).
     max_hpack_table_bytes: int = 1 << 20
+    # Header fields per HTTP/2 header block (HTTP/1 stops at 1,000 lines too); with
+    # `max_header_bytes` on the decoded size, bounds HPACK amplification (one table entry
+    # referenced by a one-byte index thousands of times). Cut there: `too_many_headers`.
+    max_header_fields: int = 1000
 
 
 @dataclass(kw_only=True)
@@ -223,4 +247,15 @@ class Dissector(ABC):
 
     @abstractmethod
     def close(self, direction: Direction, ts_ns: int) -> list[Event]:
-        """That direction ended (FIN, RST, idle timeout or end of capture)."""
+        """That direction ended (FIN, RST, idle timeout, eviction or end of capture).
+        A message still being read is emitted with what was seen (`incomplete`)."""
+
+    def held_bytes(self) -> int:
+        """Bytes this dissector holds between calls (buffers, partial bodies, batched
+        rows), for the engine's global budget (`max_held_bytes_total`). Called after
+        every feed, so it must be O(1): dissectors that buffer keep a running count."""
+        return 0
+
+    def takeover(self, context: dict[str, str]) -> None:
+        """Called once, before any byte, on a dissector started by a `Handoff`, with its
+        `context` (the upgrade handshake's facts). Most dissectors need none."""

@@ -20,6 +20,11 @@ What it does, by RFC 9112 section:
 - gRPC-Web over HTTP/1.1 (gRPC-Web protocol doc): messages with an `application/grpc*`
   content type are protocol `grpc` with the request path as api.
 
+A message that never completes (the connection closes or is evicted mid-body, a gap
+ends it) is emitted with its head and the body seen so far, `incomplete=True`, with an
+`incomplete_message` anomaly; a body over `max_body_bytes` keeps its first
+`max_body_bytes` (`body_too_large`, except compressed ones, whose start cannot be decoded).
+
 Bare LF line endings are accepted (RFC 9112 section 2.2 allows it; libhtp test traffic
 uses them), but not a header block that mixes LF lines with a CRLF blank line.
 
@@ -63,7 +68,9 @@ from protocols.base import (
     Probe,
     ProtocolError,
 )
+from protocols.graphql import GraphQLTracker
 from protocols.http_api import http_api
+from protocols.websocket import upgrade_context
 
 
 class _State(Enum):
@@ -239,10 +246,13 @@ class _Msg:
         "api",
         "codings",
         "content_type",
+        "cut",
         "dropped",
+        "held",
         "holds",
         "host",
         "keep",
+        "lost",
         "parts",
         "pieces",
         "protocol",
@@ -263,6 +273,13 @@ class _Msg:
         self.size = 0
         self.keep = True  # False: the body is counted past, not buffered
         self.dropped = ""  # anomaly kind that cost this message its body
+        self.held = 0  # bytes in `pieces`
+        # `pieces` hold only the start of the body (the rest over the limit, lost or never
+        # sent): the message is emitted as `incomplete`.
+        self.cut = False
+        # Bytes of this message were lost (gap) or never came (close, eviction): emitted
+        # as `incomplete` with an `incomplete_message` anomaly.
+        self.lost = False
         self.holds = False
         self.status = 0  # response status code; 0 for requests
 
@@ -314,20 +331,10 @@ class Http1Dissector(Dissector):
     ) -> None:
         super().__init__(limits, options)
         self._sides = {d: _Side(d) for d in Direction}
+        self._both = (self._sides[Direction.REQUEST], self._sides[Direction.RESPONSE])
         self._fifo: deque[_Pending] = deque()
         self._done = False
-        self._handlers: dict[_State, Callable[[_Side, list[Event]], bool]] = {
-            _State.START: self._on_start,
-            _State.RESYNC: self._on_resync,
-            _State.BODY: self._on_body,
-            _State.CHUNK_SIZE: self._on_chunk_size,
-            _State.CHUNK_DATA: self._on_chunk_data,
-            _State.CHUNK_END: self._on_chunk_end,
-            _State.TRAILERS: self._on_trailers,
-            _State.UNTIL_CLOSE: self._on_until_close,
-            _State.HOLD: self._on_hold,
-            _State.DONE: self._on_done,
-        }
+        self._graphql = GraphQLTracker()  # GraphQL operations as apis (protocols.graphql)
 
     # -- the Dissector interface ------------------------------------------------------
 
@@ -365,11 +372,14 @@ class Http1Dissector(Dissector):
         state = side.state
         msg = side.msg
         pending = len(side.buf) - side.pos
+        # The body seen before a gap is kept (cut there) and emitted with the head.
         if state is _State.UNTIL_CLOSE and msg is not None:
-            self._drop_body(side, msg, "body_gap", events)
+            self._cut_body(side, msg, "body_gap", events)
+            msg.lost = True
             return events
         if state in (_State.BODY, _State.CHUNK_DATA) and msg is not None and pending == 0:
-            self._drop_body(side, msg, "body_gap", events)
+            self._cut_body(side, msg, "body_gap", events)
+            msg.lost = True
             if size <= side.remaining:
                 # Lost bytes inside a body of known length: skip them, keep the framing.
                 side.remaining -= size
@@ -377,7 +387,8 @@ class Http1Dissector(Dissector):
                 return events
             self._finish(side, events, resync=True)
         elif msg is not None:
-            self._drop_body(side, msg, "body_gap", events)
+            self._cut_body(side, msg, "body_gap", events)
+            msg.lost = True
             self._finish(side, events, resync=True)
         else:
             events.append(Anomaly(kind="gap", direction=direction))
@@ -404,7 +415,10 @@ class Http1Dissector(Dissector):
         msg = side.msg
         if msg is not None:
             if side.state is not _State.UNTIL_CLOSE:
-                self._drop_body(side, msg, "body_truncated", events)
+                # The message never completed (a cut upload, a capture that ends, an
+                # eviction): its head and the body seen are emitted, marked incomplete.
+                self._cut_body(side, msg, "body_truncated", events)
+                msg.lost = True
             # No next message can follow: DONE first, so that _finish does not try to
             # move from a chunk state to START (found by the mutation contract test).
             self._move(side, _State.DONE)
@@ -436,8 +450,8 @@ class Http1Dissector(Dissector):
         side.scan_from = max(0, side.scan_from - cut)
 
     def _run(self, side: _Side, events: list[Event]) -> None:
-        handlers = self._handlers
-        while not self._done and handlers[side.state](side, events):
+        handlers = _HANDLERS
+        while not self._done and handlers[side.state](self, side, events):
             pass
         if self._done:
             return
@@ -682,7 +696,7 @@ class Http1Dissector(Dissector):
         switch = status == 101 or (pending.method == "CONNECT" and 200 <= status < 300)
         if switch:
             self._finish(side, events)
-            self._handoff(headers, status, events)
+            self._handoff(headers, status, events, msg)
             return True
         if pending.holds:
             self._release_hold(events)
@@ -744,7 +758,13 @@ class Http1Dissector(Dissector):
         else:
             side.remaining = length
             if length > self.limits.max_body_bytes:
-                self._drop_body(side, msg, "body_too_large", events)
+                if msg.codings:
+                    # The start of a compressed body cannot be decoded: not buffered.
+                    self._drop_body(side, msg, "body_too_large", events)
+                elif msg.keep:
+                    # Counted now; the first max_body_bytes are kept (see _take).
+                    msg.dropped = "body_too_large"
+                    events.append(Anomaly(kind="body_too_large", direction=side.direction))
             self._move(side, _State.BODY)
         return True
 
@@ -755,15 +775,19 @@ class Http1Dissector(Dissector):
         buf = side.buf
         pos = side.pos
         if msg.keep:
-            if msg.size + count > self.limits.max_body_bytes:
-                self._drop_body(side, msg, "body_too_large", events)
-            elif isinstance(buf, bytes):
-                # immutable: a view costs nothing, the final join is the only copy
-                msg.pieces.append(
-                    buf if pos == 0 and count == len(buf) else memoryview(buf)[pos : pos + count]
-                )
-            else:
-                msg.pieces.append(buf[pos : pos + count])
+            keep = min(count, self.limits.max_body_bytes - msg.held)
+            if keep > 0:
+                if isinstance(buf, bytes):
+                    # immutable: a view costs nothing, the final join is the only copy
+                    msg.pieces.append(
+                        buf if pos == 0 and keep == len(buf) else memoryview(buf)[pos : pos + keep]
+                    )
+                else:
+                    msg.pieces.append(buf[pos : pos + keep])
+                msg.held += keep
+            if keep < count:
+                # Over max_body_bytes: the start is kept, the rest counted past.
+                self._cut_body(side, msg, "body_too_large", events)
         msg.size += count
         side.pos = pos + count
 
@@ -774,6 +798,26 @@ class Http1Dissector(Dissector):
             events.append(Anomaly(kind=kind, direction=side.direction))
         msg.keep = False
         msg.pieces = []
+        msg.held = 0
+
+    def _cut_body(self, side: _Side, msg: _Msg, kind: str, events: list[Event]) -> None:
+        """No more of the body is kept (reported once), but what was kept stays: the
+        message is emitted with the start of its body, as `incomplete`."""
+        if msg.keep:
+            msg.cut = True
+            if not msg.dropped:
+                msg.dropped = kind
+                events.append(Anomaly(kind=kind, direction=side.direction))
+        msg.keep = False
+
+    def held_bytes(self) -> int:
+        request, response = self._both
+        held = len(request.buf) - request.pos + len(response.buf) - response.pos
+        if request.msg is not None:
+            held += request.msg.held
+        if response.msg is not None:
+            held += response.msg.held
+        return held
 
     def _on_body(self, side: _Side, events: list[Event]) -> bool:
         msg = side.msg
@@ -882,7 +926,7 @@ class Http1Dissector(Dissector):
         side.remaining = 0
         if msg is not None:
             parts = msg.parts
-            if msg.keep and msg.pieces:
+            if msg.pieces:
                 body = self._decoded_body(side, msg, events)
                 if body:
                     media = media_type_for_body(msg.content_type, body)
@@ -895,17 +939,19 @@ class Http1Dissector(Dissector):
                             schema=msg.schema,
                         )
                     )
-            events.append(
-                Message(
-                    protocol=msg.protocol,
-                    direction=side.direction,
-                    api=msg.api,
-                    host=msg.host,
-                    ts_ns=side.ts_ns,
-                    parts=tuple(parts),
-                    status=msg.status,
-                )
+            message = Message(
+                protocol=msg.protocol,
+                direction=side.direction,
+                api=msg.api,
+                host=msg.host,
+                ts_ns=side.ts_ns,
+                parts=tuple(parts),
+                status=msg.status,
+                incomplete=msg.cut or msg.lost,
             )
+            events.extend(self._graphql.rewrite(message))
+            if msg.lost:
+                events.append(Anomaly(kind="incomplete_message", direction=side.direction))
         if side.state is _State.DONE or self._done:
             return
         if resync:
@@ -919,6 +965,7 @@ class Http1Dissector(Dissector):
     def _decoded_body(self, side: _Side, msg: _Msg, events: list[Event]) -> bytes:
         pieces = msg.pieces
         msg.pieces = []
+        msg.held = 0
         body = bytes(pieces[0]) if len(pieces) == 1 else b"".join(pieces)
         if not msg.codings:
             return body
@@ -929,6 +976,8 @@ class Http1Dissector(Dissector):
         except _decompress.UnsupportedCoding:
             kind = "unsupported_encoding"
         except _decompress.DecompressionError:
+            if msg.cut:
+                return b""  # the start of a compressed stream: its cut is counted already
             kind = "bad_encoding"
         events.append(Anomaly(kind=kind, direction=side.direction))
         return b""
@@ -940,10 +989,16 @@ class Http1Dissector(Dissector):
             self._move(req, _State.START)
             self._run(req, events)
 
-    def _handoff(self, headers: dict[str, bytes], status: int, events: list[Event]) -> None:
+    def _handoff(
+        self, headers: dict[str, bytes], status: int, events: list[Event], msg: _Msg | None = None
+    ) -> None:
+        context: dict[str, str] = {}
         if status == 101:
             upgrade = headers.get("upgrade", b"").decode("latin-1").strip().lower()
             protocol = "http2" if upgrade == "h2c" else "opaque"
+            if upgrade == "websocket" and msg is not None:
+                protocol = "websocket"
+                context = upgrade_context(msg.api, msg.host, msg.parts)
         else:
             protocol = ""  # CONNECT tunnel: the engine probes what runs inside
         leftover: dict[Direction, bytes] = {}
@@ -958,10 +1013,28 @@ class Http1Dissector(Dissector):
         self._done = True
         events.append(
             Handoff(
-                protocol=protocol, leftover=leftover, ts_ns=self._sides[Direction.RESPONSE].ts_ns
+                protocol=protocol,
+                leftover=leftover,
+                ts_ns=self._sides[Direction.RESPONSE].ts_ns,
+                context=context,
             )
         )
 
+
+# State -> handler, one table for the class: a per-instance table of bound methods would
+# cost about 1 KB per connection and a reference cycle (freed only by the cyclic GC).
+_HANDLERS: dict[_State, Callable[[Http1Dissector, _Side, list[Event]], bool]] = {
+    _State.START: Http1Dissector._on_start,
+    _State.RESYNC: Http1Dissector._on_resync,
+    _State.BODY: Http1Dissector._on_body,
+    _State.CHUNK_SIZE: Http1Dissector._on_chunk_size,
+    _State.CHUNK_DATA: Http1Dissector._on_chunk_data,
+    _State.CHUNK_END: Http1Dissector._on_chunk_end,
+    _State.TRAILERS: Http1Dissector._on_trailers,
+    _State.UNTIL_CLOSE: Http1Dissector._on_until_close,
+    _State.HOLD: Http1Dissector._on_hold,
+    _State.DONE: Http1Dissector._on_done,
+}
 
 _FRAMING_FIELDS = frozenset(
     {"content-length", "transfer-encoding", "content-type", "content-encoding", "host", "upgrade"}

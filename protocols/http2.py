@@ -38,7 +38,9 @@ Messages:
 - anything else: protocol `http`, api `METHOD /template` (`http_api`), one Message per
   direction at END_STREAM with HEADER, COOKIE, QUERY and BODY parts as HTTP/1.x does
   (same helpers: `protocols._http_headers`); `content-encoding` is undone, bounded, by
-  `protocols._decompress`.
+  `protocols._decompress`. A stream half that never ends (closed connection, end of
+  capture, eviction) or lost bytes is emitted with what was seen, `incomplete=True` and
+  an `incomplete_message` anomaly; a body over `max_body_bytes` keeps its start.
 
 Not supported: TLS (h2 over TLS is opaque here), gRPC-Web-text bodies are buffered whole
 per direction (bounded by `max_body_bytes`) rather than decoded per message,
@@ -78,6 +80,7 @@ from protocols.base import (
     Probe,
     ProtocolError,
 )
+from protocols.graphql import GraphQLTracker
 from protocols.http_api import http_api
 
 
@@ -159,7 +162,14 @@ class _Half:
     trailers: list[Header] = field(default_factory=list)
     headers_emitted: bool = False
     body: bytearray = field(default_factory=bytearray)
-    body_dropped: bool = False  # over the limit or damaged by a gap: not emitted
+    body_dropped: bool = False  # not emitted (a compressed body cut by a limit or a gap)
+    # `body` holds only the start of the body (over the limit, lost bytes, never ended):
+    # nothing more is added and the message is emitted as `incomplete`.
+    body_cut: bool = False
+    # Bytes of this half were lost (gap) or never came (closed or reset before
+    # END_STREAM): emitted as `incomplete` with an `incomplete_message` anomaly.
+    lost: bool = False
+    held: int = 0  # bytes counted in the dissector's `_held` for this half
     deframer: _grpc.Deframer | None = None
     emitted: bool = False
     ended: bool = False
@@ -222,12 +232,15 @@ class Http2Dissector(Dissector):
         self, limits: Limits | None = None, options: DissectorOptions | None = None
     ) -> None:
         super().__init__(limits, options)
-        table = self.limits.max_hpack_table_bytes
         self._sides = {
-            d: _Side(decoder=HeaderDecoder(table)) for d in (Direction.REQUEST, Direction.RESPONSE)
+            d: _Side(decoder=HeaderDecoder.for_limits(self.limits))
+            for d in (Direction.REQUEST, Direction.RESPONSE)
         }
         self._streams: dict[int, _Stream] = {}
         self._ts = 0
+        # Bytes of partial bodies and gRPC messages held by live streams (held_bytes).
+        self._held = 0
+        self._graphql = GraphQLTracker()  # GraphQL operations as apis (protocols.graphql)
         self._handlers = {
             FrameType.DATA: self._on_data,
             FrameType.HEADERS: self._on_headers,
@@ -314,9 +327,28 @@ class Http2Dissector(Dissector):
             stream = self._streams[sid]
             half = stream.halves[direction]
             if not half.ended:
+                # Never ended (a cut upload, the end of the capture, an eviction): what
+                # was seen is emitted, marked incomplete.
+                half.lost = True
                 self._end_half(stream, direction, events)
             self._maybe_forget(stream)
         return events
+
+    def held_bytes(self) -> int:
+        request, response = self._sides[Direction.REQUEST], self._sides[Direction.RESPONSE]
+        held = self._held + len(request.buf) + len(response.buf)
+        for side in (request, response):
+            if side.pending is not None:
+                held += len(side.pending.fragments)
+        return held
+
+    def _recount(self, half: _Half) -> None:
+        """Bring `_held` in step with what `half` holds now (O(1), after each change)."""
+        held = len(half.body)
+        if half.deframer is not None:
+            held += len(half.deframer._buf)  # the partial gRPC message being assembled
+        self._held += held - half.held
+        half.held = held
 
     # -- framing ---------------------------------------------------------------------
 
@@ -520,6 +552,10 @@ class Http2Dissector(Dissector):
             events.append(Anomaly(kind="hpack_error", direction=direction))
         if block.table_limit:
             events.append(Anomaly(kind="hpack_table_limit", direction=direction))
+        if block.too_many_fields:  # max_header_fields: the block was cut there
+            events.append(Anomaly(kind="too_many_headers", direction=direction))
+        if block.too_large:  # max_header_bytes of decoded size: the block was cut there
+            events.append(Anomaly(kind="header_too_large", direction=direction))
         if pending.ftype is FrameType.PUSH_PROMISE:
             self._on_promise(pending, block.headers, events)
             return
@@ -587,6 +623,7 @@ class Http2Dissector(Dissector):
                 self._grpc_data(stream, direction, data, events)
             else:
                 self._buffer_body(half, data, direction, events)
+            self._recount(half)
         if header.flags & FLAG_END_STREAM:
             self._end_half(stream, direction, events)
             self._maybe_forget(stream)
@@ -605,8 +642,13 @@ class Http2Dissector(Dissector):
         return stream
 
     def _maybe_forget(self, stream: _Stream) -> None:
-        if all(h.ended for h in stream.halves.values()):
-            self._streams.pop(stream.sid, None)
+        halves = stream.halves.values()
+        for half in halves:
+            self._recount(half)
+        if all(h.ended for h in halves) and self._streams.pop(stream.sid, None) is not None:
+            for half in halves:
+                self._held -= half.held
+                half.held = 0
 
     def _decide(self, stream: _Stream, direction: Direction, data: bytes) -> StreamKind:
         if stream.kind is not StreamKind.UNDECIDED:
@@ -628,12 +670,14 @@ class Http2Dissector(Dissector):
     def _buffer_body(
         self, half: _Half, data: bytes, direction: Direction, events: list[Event]
     ) -> None:
-        if half.body_dropped:
+        if half.body_dropped or half.body_cut:
             return
-        if len(half.body) + len(data) > self.limits.max_body_bytes:
+        room = self.limits.max_body_bytes - len(half.body)
+        if len(data) > room:
+            # Over the limit: the start is kept (emitted incomplete), the rest counted past.
             events.append(Anomaly(kind="body_too_large", direction=direction))
-            half.body_dropped = True
-            half.body = bytearray()
+            half.body += data[:room]
+            half.body_cut = True
             return
         half.body += data
 
@@ -747,14 +791,18 @@ class Http2Dissector(Dissector):
             parts += self._metadata_parts(stream, direction, include_headers=False)
             if parts:
                 half.emitted = True
-                events.append(self._message(stream, direction, "grpc", parts))
+                events.append(self._message(stream, direction, "grpc", parts, half.lost))
+                if half.lost:
+                    events.append(Anomaly(kind="incomplete_message", direction=direction))
             return
         if kind is StreamKind.UNDECIDED and not half.headers and not half.trailers:
             return
         half.emitted = True
-        events.append(
-            self._message(stream, direction, "http", self._http_parts(half, direction, events))
-        )
+        parts = self._http_parts(half, direction, events)
+        message = self._message(stream, direction, "http", parts, half.lost or half.body_cut)
+        events.extend(self._graphql.rewrite(message, stream.sid))
+        if half.lost:
+            events.append(Anomaly(kind="incomplete_message", direction=direction))
 
     def _web_text_body(self, stream: _Stream, direction: Direction, events: list[Event]) -> None:
         half = stream.halves[direction]
@@ -811,13 +859,20 @@ class Http2Dissector(Dissector):
                 body = _decompress.decode_content(body, codings, self.limits)
                 media = media_type_for_body(content_type, body)
             except _decompress.DecompressionError:
+                if half.body_cut:
+                    return parts  # the start of a compressed body: its cut is counted
                 events.append(Anomaly(kind="unsupported_encoding", direction=direction))
                 media = MediaType.BINARY
             parts.append(Part(location=Location.BODY, name="", data=body, media_type=media))
         return parts
 
     def _message(
-        self, stream: _Stream, direction: Direction, protocol: str, parts: list[Part]
+        self,
+        stream: _Stream,
+        direction: Direction,
+        protocol: str,
+        parts: list[Part],
+        incomplete: bool = False,
     ) -> Message:
         if protocol == "grpc":
             api = stream.path.split("?", 1)[0] if stream.path else UNKNOWN_API
@@ -836,6 +891,7 @@ class Http2Dissector(Dissector):
             host=stream.authority,
             ts_ns=self._ts,
             parts=tuple(parts),
+            incomplete=incomplete,
             status=status,
         )
 
@@ -854,8 +910,9 @@ class Http2Dissector(Dissector):
                 if half.deframer is not None:
                     half.deframer.lose_sync()
                 if half.body:
-                    half.body_dropped = True
-                    half.body = bytearray()
+                    # What came before the lost bytes is kept: emitted incomplete.
+                    half.body_cut = half.lost = True
+                self._recount(half)
 
     def _lose_all(self, direction: Direction, side: _Side) -> None:
         """Framing lost in this direction: HPACK context and every partial body."""
@@ -866,8 +923,9 @@ class Http2Dissector(Dissector):
             if half.deframer is not None:
                 half.deframer.lose_sync()
             if half.body:
-                half.body_dropped = True
-                half.body = bytearray()
+                # What came before the lost bytes is kept: emitted incomplete.
+                half.body_cut = half.lost = True
+            self._recount(half)
 
 
 # -- helpers -------------------------------------------------------------------------

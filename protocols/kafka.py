@@ -79,6 +79,12 @@ MAX_CLIENT_ID = 1024
 REQUEST_PROBE_BYTES = 14
 # Smallest request: api key, version, correlation id and a client id length.
 MIN_REQUEST_SIZE = 10
+# Largest frame size believed when recognising a connection or finding a message start
+# again. Brokers accept requests up to socket.request.max.bytes (100 MiB by default,
+# raised on some clusters) and fetch responses can be larger still, so a frame over
+# `max_buffer_bytes` is real Kafka: it identifies the flow and is skipped by count
+# (`message_too_large`), never buffered.
+MAX_WIRE_FRAME = 1 << 30
 # Smallest response: a correlation id.
 MIN_RESPONSE_SIZE = 4
 
@@ -289,7 +295,7 @@ class KafkaDissector(Dissector):
 
     @classmethod
     def probe(cls, direction: Direction, data: bytes) -> Probe:
-        max_size = Limits().max_buffer_bytes
+        max_size = MAX_WIRE_FRAME
         if direction is Direction.REQUEST:
             verdict = _plausible_request(data, 0, max_size)
             if verdict is None:
@@ -365,6 +371,9 @@ class KafkaDissector(Dissector):
         side.state = _Sync.STOPPED
         return events
 
+    def held_bytes(self) -> int:
+        return len(self._sides[Direction.REQUEST].buf) + len(self._sides[Direction.RESPONSE].buf)
+
     @staticmethod
     def _missing_bytes(side: _Side) -> int | None:
         """Bytes still to come for the buffered partial message, if its size is known."""
@@ -381,7 +390,7 @@ class KafkaDissector(Dissector):
         pos = 0
         while True:
             if side.state is not _Sync.IN_SYNC:
-                found, pos = self._align_request(side, pos, max_size, events)
+                found, pos = self._align_request(side, pos, MAX_WIRE_FRAME, events)
                 if not found:
                     break
             if len(buf) - pos < 12:
@@ -484,11 +493,11 @@ class KafkaDissector(Dissector):
             if side.state is _Sync.START:
                 side.move(
                     _Edge.ALIGNED
-                    if MIN_RESPONSE_SIZE <= size <= max_size or corr in self._pending
+                    if MIN_RESPONSE_SIZE <= size <= MAX_WIRE_FRAME or corr in self._pending
                     else _Edge.MISALIGNED
                 )
             if side.state is _Sync.HUNTING:
-                if corr in self._pending and MIN_RESPONSE_SIZE <= size <= max_size:
+                if corr in self._pending and MIN_RESPONSE_SIZE <= size <= MAX_WIRE_FRAME:
                     events.append(Anomaly(kind="resync", direction=Direction.RESPONSE))
                     side.move(_Edge.FOUND)
                 else:

@@ -18,8 +18,9 @@ Events (spec/inventory.md, "mysql"):
 - result-set rows (text and binary): direction response, api `schema.table` from the
   column definition (original table, else the alias, else the current schema),
   location `column`, field the original column name; one Message per table per batch
-  of up to `ROW_BATCH` rows, JSON columns with media type JSON, binary columns that are
-  not UTF-8 as binary;
+  of up to `ROW_BATCH` rows (a result set cut by a gap or the end of the connection
+  gives the rows read before the cut), JSON columns with media type JSON, binary
+  columns that are not UTF-8 as binary;
 - literal values of COM_QUERY statements (INSERT/REPLACE VALUES and SET, UPDATE SET,
   `col = value` conditions): direction request, location `column`; `INSERT INTO t
   VALUES (...)` without a column list names no column: field `#<n>` (1-based position);
@@ -371,6 +372,7 @@ class _ResultSet:
     targets: list[tuple[str, str, str, bool]] = field(default_factory=list)
     parts: dict[str, list[Part]] = field(default_factory=dict)
     batch: int = 0
+    held: int = 0  # value bytes in `parts` (the engine's memory budget reads it)
     rows: int = 0
     limited: bool = False
 
@@ -503,6 +505,8 @@ class MysqlDissector(Dissector):
         self._prepare_columns = 0
         self._extended_metadata = False
         self._login_seen = False
+        # Capture time of the latest bytes: rows batched before a gap are emitted with it.
+        self._last_ts = 0
 
     # -- probe -------------------------------------------------------------------------
 
@@ -547,6 +551,7 @@ class MysqlDissector(Dissector):
         if side.sync is _Sync.STOPPED or not data:
             return []
         events: list[Event] = []
+        self._last_ts = ts_ns
         side.raw += data
         if direction is Direction.REQUEST:
             self._drain_requests(side, ts_ns, events)
@@ -558,20 +563,23 @@ class MysqlDissector(Dissector):
         side = self._sides[direction]
         if side.sync is _Sync.STOPPED or size <= 0:
             return []
+        events: list[Event] = []
         self._lose(side)
         if direction is Direction.RESPONSE:
-            self._drop_replies()
-        return [Anomaly(kind="gap", direction=direction)]
+            # Rows decoded before the gap are kept: only the rest of the result is lost.
+            self._drop_replies(events)
+        events.append(Anomaly(kind="gap", direction=direction))
+        return events
 
     def close(self, direction: Direction, ts_ns: int) -> list[Event]:
         side = self._sides[direction]
         events: list[Event] = []
+        if direction is Direction.RESPONSE and self._result is not None:
+            self._flush(ts_ns, events)  # rows of a result set cut by the close
         if side.sync is _Sync.STOPPED:
             return events
         if side.sync is _Sync.IN_SYNC and (side.raw or side.inner or side.started):
             events.append(Anomaly(kind="truncated_message", direction=direction))
-        if direction is Direction.RESPONSE and self._result is not None:
-            self._flush(ts_ns, events)
         self._lose(side)
         side.sync = _Sync.STOPPED
         return events
@@ -586,11 +594,26 @@ class MysqlDissector(Dissector):
         side.skip_raw = 0
         side.sync = _Sync.HUNTING
 
-    def _drop_replies(self) -> None:
+    def _drop_replies(self, events: list[Event]) -> None:
         self._pending.clear()
         self._reply = None
-        self._result = None
+        self._end_result(events)
         self._rs_state = _RS.FIRST
+
+    def _end_result(self, events: list[Event]) -> None:
+        """The result set being read is over, whole or not: emit the rows batched so far."""
+        if self._result is not None:
+            self._flush(self._last_ts, events)
+            self._result = None
+
+    def held_bytes(self) -> int:
+        request, response = self._sides[Direction.REQUEST], self._sides[Direction.RESPONSE]
+        held = (
+            len(request.raw) + len(request.inner) + len(request.payload)
+            + len(response.raw) + len(response.inner) + len(response.payload)
+        )  # fmt: skip
+        result = self._result
+        return held if result is None else held + result.held
 
     def _move(self, step: _Step) -> None:
         nxt = _PHASES.get((self._phase, step))
@@ -640,19 +663,19 @@ class MysqlDissector(Dissector):
                 side.inner += decompress(body, self._compress or "zlib", self.limits)
             except DecompressionBomb:
                 events.append(Anomaly(kind="decompression_limit", direction=direction))
-                self._lose_inner(side, direction)
+                self._lose_inner(side, direction, events)
             except DecompressionError:
                 events.append(Anomaly(kind="undecodable", direction=direction))
-                self._lose_inner(side, direction)
+                self._lose_inner(side, direction, events)
 
-    def _lose_inner(self, side: _Side, direction: Direction) -> None:
+    def _lose_inner(self, side: _Side, direction: Direction, events: list[Event]) -> None:
         side.inner.clear()
         side.payload.clear()
         side.remaining = 0
         side.started = side.more = False
         side.sync = _Sync.HUNTING
         if direction is Direction.RESPONSE:
-            self._drop_replies()
+            self._drop_replies(events)
 
     def _next_packet(self, side: _Side, direction: Direction, events: list[Event]) -> _Packet | None:
         """The next complete logical packet (continuations joined), or None for now."""
@@ -1097,7 +1120,7 @@ class MysqlDissector(Dissector):
                     self._schema = command.schema
         elif head == b"\xff":
             self._move(_Step.AUTH_ERROR)
-            self._drop_replies()
+            self._drop_replies(events)
         elif head == b"\xfe":
             # AuthSwitchRequest: the plugin the client must answer with.
             try:
@@ -1111,7 +1134,7 @@ class MysqlDissector(Dissector):
         if self._reply is None:
             self._reply = self._pending.popleft()
             self._rs_state = _RS.FIRST
-            self._result = None
+            self._end_result(events)
             if self._reply.reply is _Reply.FETCH:
                 self._begin_fetch(self._reply)
         command = self._reply
@@ -1126,7 +1149,7 @@ class MysqlDissector(Dissector):
             reader(self, command, packet.payload, ts_ns, events)
         except _Redispatch:
             self._reply = None
-            self._result = None
+            self._end_result(events)
             if self._pending:
                 self._on_reply(packet, ts_ns, events)
             return
@@ -1136,12 +1159,12 @@ class MysqlDissector(Dissector):
             return
         if self._rs_state is _RS.DONE:
             self._reply = None
-            self._result = None
+            self._end_result(events)
 
     def _abandon(self, events: list[Event]) -> None:
         """The response no longer makes sense: wait for the next command."""
         events.append(Anomaly(kind="unexpected_packet", direction=Direction.RESPONSE))
-        self._drop_replies()
+        self._drop_replies(events)
         side = self._sides[Direction.RESPONSE]
         self._lose(side)
 
@@ -1300,6 +1323,7 @@ class MysqlDissector(Dissector):
             result.parts.setdefault(api, []).append(
                 Part(location=Location.COLUMN, name=name, data=value, media_type=media)
             )
+            result.held += len(value)
         result.batch += 1
         if result.batch >= ROW_BATCH:
             self._flush(ts_ns, events)
@@ -1335,6 +1359,7 @@ class MysqlDissector(Dissector):
             events.append(self._message(Direction.RESPONSE, api, parts, ts_ns))
         result.parts = {}
         result.batch = 0
+        result.held = 0
 
     def _reply_prepare(self, command: _Command, payload: bytes, ts_ns: int, events: list[Event]) -> None:
         """COM_STMT_PREPARE_OK, then the parameter and the column definitions, each

@@ -247,7 +247,7 @@ def test_response_read_until_close() -> None:
     assert body(messages(events)[0]) == b'{"a":"x"}'
 
 
-def test_body_over_limit_counted_past_not_buffered() -> None:
+def test_body_over_limit_keeps_its_start_and_counts_the_rest_past() -> None:
     limits = Limits(max_body_bytes=100)
     big = b'{"a": "' + b"x" * 500 + b'"}'
     conv = [
@@ -267,7 +267,10 @@ def test_body_over_limit_counted_past_not_buffered() -> None:
     events = feed_all(conv, Http1Dissector(limits))
     assert anomalies(events) == ["body_too_large", "body_too_large"]
     msgs = messages(events)
-    assert [body(m) for m in msgs] == [b"", b"", b"1", b"2"]
+    # The first max_body_bytes of each body are kept (issue 16: a body that never ends
+    # still gives what was seen), the messages marked incomplete.
+    assert [body(m) for m in msgs] == [big[:100], big[:100], b"1", b"2"]
+    assert [m.incomplete for m in msgs] == [True, True, False, False]
 
 
 def test_binary_media_not_buffered() -> None:
@@ -384,12 +387,13 @@ def test_upgrade_h2c_hands_off_with_leftover() -> None:
     assert d.feed(REQ, b"more", 9) == [] and d.close(RESP, 9) == []
 
 
-def test_websocket_upgrade_hands_off_opaque() -> None:
+def test_websocket_upgrade_hands_off_to_websocket() -> None:
     req = b.request("GET", "/ws", [("Upgrade", "websocket"), ("Connection", "Upgrade")])
     resp = b.response(101, [("Upgrade", "websocket")], length=False)
     events = feed_all([(REQ, req), (RESP, resp + b"\x81\x05hello")], close=False)
     handoff = next(e for e in events if isinstance(e, Handoff))
-    assert handoff.protocol == "opaque" and handoff.leftover == {RESP: b"\x81\x05hello"}
+    assert handoff.protocol == "websocket" and handoff.leftover == {RESP: b"\x81\x05hello"}
+    assert handoff.context["path"] == "/ws"
 
 
 def test_refused_upgrade_keeps_parsing_http() -> None:
@@ -432,7 +436,7 @@ def test_connect_refused_continues() -> None:
 # -- gaps, mid-stream, resync -------------------------------------------------------------
 
 
-def test_gap_inside_known_length_body_drops_that_body_only() -> None:
+def test_gap_inside_known_length_body_cuts_that_body_only() -> None:
     payload = b'{"a": "' + b"x" * 100 + b'"}'
     resp = b.response(200, [("Content-Type", "application/json")], payload)
     head_len = resp.index(b"\r\n\r\n") + 4
@@ -443,8 +447,10 @@ def test_gap_inside_known_length_body_drops_that_body_only() -> None:
     events += d.feed(RESP, resp[head_len + 30 :] + b.json_response({"b": "c"}), 3)
     resps = [m for m in messages(events) if m.direction is RESP]
     assert [m.api for m in resps] == ["GET /{id}", "GET /{id}"]
-    assert body(resps[0]) == b"" and body(resps[1]) == b'{"b":"c"}'
-    assert anomalies(events) == ["body_gap"]
+    # The bytes before the gap are kept (issue 16), the message marked incomplete.
+    assert body(resps[0]) == payload[:10] and body(resps[1]) == b'{"b":"c"}'
+    assert [m.incomplete for m in resps] == [True, False]
+    assert anomalies(events) == ["body_gap", "incomplete_message"]
 
 
 def test_gap_across_message_boundary_resyncs_on_next_start_line() -> None:
@@ -540,11 +546,12 @@ def test_invalid_content_length_resyncs() -> None:
     assert [m.api for m in messages(events)] == ["POST /a", "GET /b"]
 
 
-def test_truncated_body_at_close_emits_headers() -> None:
+def test_truncated_body_at_close_emits_headers_and_the_body_seen() -> None:
     req = b.request("POST", "/a", [("Content-Type", "application/json")], b'{"a": 1}')
     events = feed_all([(REQ, req[:-3])])
-    assert "body_truncated" in anomalies(events)
-    assert body(messages(events)[0]) == b""
+    assert "body_truncated" in anomalies(events) and "incomplete_message" in anomalies(events)
+    (msg,) = messages(events)
+    assert body(msg) == b'{"a":' and msg.incomplete
 
 
 def test_no_anomaly_or_error_repr_quotes_payload() -> None:
