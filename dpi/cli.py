@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from dpi import cli_batch
+from dpi import cli_batch, cli_check, logsetup
 
 EXIT_OK = 0
 EXIT_POLICY = 1
@@ -34,26 +33,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     scan = sub.add_parser("scan", help="scan captures (files or directories) into one inventory")
     scan.add_argument("paths", nargs="+", metavar="PATH", help="pcap/pcapng files (.gz/.zst too) or directories")
-    scan.add_argument("-o", "--out", metavar="FILE", help="write the inventory here (default: stdout)")
-    scan.add_argument("--format", choices=("csv", "json", "parquet", "xlsx"), help="output format (default csv; parquet and xlsx need --out)")
-    scan.add_argument("--proto", action="append", default=[], metavar="DIR", help="directory of .proto files for gRPC/protobuf (repeatable)")
-    scan.add_argument("--topic-schema", action="append", default=[], metavar="TOPIC=MESSAGE", help="decode Kafka values of TOPIC (a glob) as this protobuf message type from --proto/--descriptor-set (repeatable)")
-    scan.add_argument("--descriptor-set", action="append", default=[], metavar="FILE", help="compiled protobuf descriptor set (repeatable)")
-    scan.add_argument("--config", metavar="FILE", help="dpi.toml with extra classifiers and allow rules (default: ./dpi.toml if present)")
-    scan.add_argument("--explain", metavar="FILE", help="write why each row is there (JSON; never values)")
-    scan.add_argument("--summary-json", metavar="FILE", help="write the scan summary as JSON")
-    scan.add_argument("--strict", action="store_true", help="exit 1 when anything was skipped; re-raise internal errors")
-    scan.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
-    scan.add_argument("-q", "--quiet", action="store_true", help="no summary, only warnings and errors")
-    scan.add_argument("-v", "--verbose", action="count", default=0, help="more logging on stderr")
-    scan.add_argument("--limit", action="append", default=[], metavar="NAME=VALUE", help="set a bound, e.g. max_body_bytes=16m (repeatable; names: README 'Hardening')")
-    cli_batch.add_scan_arguments(scan)  # --state, --jobs, --dask (dpi/cli_batch.py)
-    scan.add_argument("--internal", action="append", default=[], metavar="CIDR", help="internal network (repeatable; default: the private ranges); adds the egress and auth_share columns")
-    scan.add_argument("--keylog", action="append", default=[], metavar="FILE", help="TLS key log (SSLKEYLOGFILE format) to decrypt TLS flows (repeatable); pcapng secrets blocks are used too")
-    scan.add_argument("--tls-coverage", metavar="FILE", help="write the TLS flows seen and whether each was decrypted, or why not (CSV, or JSON for *.json)")
-    scan.add_argument("--findings", metavar="FILE", help="write exposure findings (CSV, or JSON for *.json); adds the egress and auth_share columns")
-    scan.add_argument("--sensor-pattern", metavar="REGEX", help="file-name regex whose 'sensor' group (or first group) names the sensor of rotated capture sets")
-    scan.add_argument("--separate-files", action="store_true", help="read every file alone (no capture sets, no sensor merge)")
+    _add_scan_options(scan)
+    check = sub.add_parser("check", help="scan captures (or read an inventory) and fail when a data policy is violated")
+    check.add_argument("paths", nargs="*", metavar="PATH", help="pcap/pcapng files (.gz/.zst too) or directories")
+    _add_scan_options(check)
+    cli_check.add_check_arguments(check)
     watch = sub.add_parser("watch", help="inventory live traffic from a network interface (Linux, root)")
     watch.add_argument("-i", "--interface", required=True, metavar="IFACE", help="network interface, e.g. eth0 or lo")
     watch.add_argument("--bpf", metavar="FILTER", help="tcpdump filter expression, compiled once by libpcap")
@@ -76,6 +60,30 @@ def build_parser() -> argparse.ArgumentParser:
     report.set_defaults(verbose=0)
     cli_batch.add_diff_parser(sub)
     return parser
+
+
+def _add_scan_options(parser: argparse.ArgumentParser) -> None:
+    """The options of `scan`, which `check` takes too (it scans the same way)."""
+    parser.add_argument("-o", "--out", metavar="FILE", help="write the inventory here (default: stdout)")
+    parser.add_argument("--format", choices=("csv", "json", "parquet", "xlsx"), help="output format (default csv; parquet and xlsx need --out)")
+    parser.add_argument("--proto", action="append", default=[], metavar="DIR", help="directory of .proto files for gRPC/protobuf (repeatable)")
+    parser.add_argument("--topic-schema", action="append", default=[], metavar="TOPIC=MESSAGE", help="decode Kafka values of TOPIC (a glob) as this protobuf message type from --proto/--descriptor-set (repeatable)")
+    parser.add_argument("--descriptor-set", action="append", default=[], metavar="FILE", help="compiled protobuf descriptor set (repeatable)")
+    parser.add_argument("--config", metavar="FILE", help="dpi.toml with extra classifiers and allow rules (default: ./dpi.toml if present)")
+    parser.add_argument("--explain", metavar="FILE", help="write why each row is there (JSON; never values)")
+    parser.add_argument("--summary-json", metavar="FILE", help="write the scan summary as JSON")
+    parser.add_argument("--strict", action="store_true", help="exit 1 when anything was skipped; re-raise internal errors")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no summary, only warnings and errors")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging on stderr")
+    parser.add_argument("--limit", action="append", default=[], metavar="NAME=VALUE", help="set a bound, e.g. max_body_bytes=16m (repeatable; names: README 'Hardening')")
+    cli_batch.add_scan_arguments(parser)  # --state, --jobs, --dask (dpi/cli_batch.py)
+    parser.add_argument("--internal", action="append", default=[], metavar="CIDR", help="internal network (repeatable; default: the private ranges); adds the egress and auth_share columns")
+    parser.add_argument("--keylog", action="append", default=[], metavar="FILE", help="TLS key log (SSLKEYLOGFILE format) to decrypt TLS flows (repeatable); pcapng secrets blocks are used too")
+    parser.add_argument("--tls-coverage", metavar="FILE", help="write the TLS flows seen and whether each was decrypted, or why not (CSV; JSON for *.json; Excel for *.xlsx)")
+    parser.add_argument("--findings", metavar="FILE", help="write exposure findings (CSV; JSON for *.json; Excel for *.xlsx); adds the egress and auth_share columns")
+    parser.add_argument("--sensor-pattern", metavar="REGEX", help="file-name regex whose 'sensor' group (or first group) names the sensor of rotated capture sets")
+    parser.add_argument("--separate-files", action="store_true", help="read every file alone (no capture sets, no sensor merge)")
 
 
 def _err(message: str) -> None:
@@ -173,7 +181,9 @@ def _config(args: argparse.Namespace) -> Any:
         raise _UsageError(str(exc)) from None
 
 
-def _scan(args: argparse.Namespace) -> int:
+def _scan(args: argparse.Namespace, collect: dict[str, Any] | None = None) -> int:
+    """`dpi scan`. With `collect` (`dpi check`): findings are always computed, the rows
+    and findings are put in it, and the inventory is written only to `--out`."""
     from dpi.classify import ClassifierSet
     from dpi.engine import Engine
     from dpi.scanner import expand, scan_inputs
@@ -182,7 +192,7 @@ def _scan(args: argparse.Namespace) -> int:
     problem = cli_batch.apply_scan_defaults(args, _config(args).scan)  # dpi.toml [scan]
     if problem:
         raise _UsageError(problem)
-    exposure = _exposure(args)
+    exposure = _exposure(args, always=collect is not None)
     limits, reassembly = _limits(args, _config(args))
     schemas = _load_schemas(args)
     args.topic_schemas = _topic_schemas(args, schemas)
@@ -252,7 +262,11 @@ def _scan(args: argparse.Namespace) -> int:
         exposure.compute(rows)
         if args.findings:
             exposure.write(Path(args.findings))
-    if exposure is not None and args.format in ("csv", "json"):
+    if collect is not None:
+        collect["rows"], collect["findings"] = rows, exposure.results if exposure else []
+    if collect is not None and not args.out:
+        pass  # `dpi check` writes its reports, not the inventory, unless asked
+    elif exposure is not None and args.format in ("csv", "json"):
         # The extra columns (dpi/egress.py): CSV and JSON only; other formats keep the contract's.
         text = exposure.inventory_text(rows, args.format)
         if args.out:
@@ -268,9 +282,7 @@ def _scan(args: argparse.Namespace) -> int:
             encoding="utf-8",
         )
     if args.tls_coverage:
-        path = Path(args.tls_coverage)
-        text = coverage.to_json() if path.suffix.lower() == ".json" else coverage.to_csv()
-        path.write_text(text, encoding="utf-8", newline="")
+        coverage.write(Path(args.tls_coverage))  # CSV, *.json, or *.xlsx (text cells)
     if args.summary_json:
         summary = stats.as_dict() | {"rows": len(rows), "seconds": round(seconds, 3)}
         Path(args.summary_json).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
@@ -278,9 +290,17 @@ def _scan(args: argparse.Namespace) -> int:
         _err(_summary(stats, rows, seconds))
         if exposure is not None:
             _err(exposure.summary())
-    if args.strict and (stats.warnings or warnings or stats.decode_errors or stats.gaps):
-        _err("strict: data was skipped (see warnings); exit status 1")
-        return EXIT_POLICY
+    if args.strict:
+        from dpi.strict import strict_failure
+
+        failure = strict_failure(
+            stats,
+            warnings=len(stats.warnings) + len(warnings),
+            dropped_fields=engine.inventory.dropped_fields,
+        )
+        if failure:  # what was skipped, by counter name
+            _err(failure)
+            return EXIT_POLICY
     return EXIT_OK
 
 
@@ -313,9 +333,10 @@ def _tls(args: argparse.Namespace) -> tuple[Any, Any]:
     return TlsLayerFactory(keylog), TlsCoverage()
 
 
-def _exposure(args: argparse.Namespace) -> Any:
-    """Findings are gathered only when asked for (`--findings` or `--internal`)."""
-    if not args.findings and not args.internal:
+def _exposure(args: argparse.Namespace, always: bool = False) -> Any:
+    """Findings are gathered only when asked for (`--findings` or `--internal`, or
+    `dpi check`, whose rules read them)."""
+    if not always and not args.findings and not args.internal:
         return None
     from dpi.egress import NetworkError
     from dpi.findings.run import FindingsRun
@@ -389,10 +410,25 @@ def _watch(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _check(args: argparse.Namespace) -> int:
+    """`dpi check` (dpi/cli_check.py): the scan is `dpi scan`'s, with findings."""
+
+    def scan(a: argparse.Namespace) -> tuple[int, list[Any], list[Any]]:
+        if cli_batch.batch_requested(a):
+            raise _UsageError("dpi check scans in one process: --state, --jobs and --dask are for dpi scan")
+        collected: dict[str, Any] = {}
+        status = _scan(a, collect=collected)
+        return status, collected.get("rows", []), collected.get("findings", [])
+
+    try:
+        return cli_check.check(args, scan, _config(args).policy or None)
+    except cli_check.CheckError as exc:
+        raise _UsageError(str(exc)) from None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    level = logging.WARNING - 10 * min(args.verbose, 2) if not args.quiet else logging.ERROR
-    logging.basicConfig(level=level, format="dpi: %(levelname)s: %(message)s", stream=sys.stderr)
+    logsetup.configure(args.verbose, quiet=args.quiet)  # dpi's loggers only; values redacted
     try:
         if args.command == "scan":
             return _scan(args)
@@ -402,6 +438,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cli_batch.diff(args)
         if args.command == "report":
             return _report(args)
+        if args.command == "check":
+            return _check(args)
     except _UsageError as exc:
         _err(f"error: {exc}")
         return EXIT_USAGE

@@ -56,6 +56,8 @@ class Config:
     scan: dict[str, Any] = field(default_factory=dict)
     # [limits]: bounds by name (dpi/limits.py), applied before --limit options.
     limits: dict[str, int] = field(default_factory=dict)
+    # [policy]: `dpi check`'s rules when no --policy is given (dpi/policy.py reads them).
+    policy: dict[str, Any] = field(default_factory=dict)
 
     def allowed_explain(self, entries: list[dict[str, Any]], rows: list[Row]) -> list[dict[str, Any]]:
         """`--explain` entries of the rows that survived the allow rules."""
@@ -104,7 +106,7 @@ def load_config(path: Path | None) -> Config:
         raise ConfigError(f"{path}: {exc.strerror or 'unreadable'}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: not valid TOML ({str(exc).splitlines()[0]})") from None
-    unknown = set(data) - {"classifiers", "allow", "scan", "limits"}
+    unknown = set(data) - {"classifiers", "allow", "scan", "limits", "policy"}
     if unknown:
         raise ConfigError(f"{path}: unknown sections {', '.join(sorted(unknown))}")
     for spec in data.get("classifiers", []):
@@ -122,4 +124,7 @@ def load_config(path: Path | None) -> Config:
         limits = parse_limits_table(table)
     except LimitError as exc:
         raise ConfigError(f"{path}: [limits] {exc}") from None
-    return Config(classifiers=tuple(classifiers), allow=allow, scan=scan, limits=limits)
+    policy = data.get("policy", {})
+    if not isinstance(policy, dict):
+        raise ConfigError(f"{path}: [policy] must be a table")
+    return Config(classifiers=tuple(classifiers), allow=allow, scan=scan, limits=limits, policy=policy)

@@ -936,6 +936,57 @@ def build_rest_edge_cases() -> Capture:
     return cap
 
 
+def build_policy_violations() -> Capture:
+    """The `dpi check` sample (README, "A data policy in CI"): what the default policy
+    must catch (an API key in a query string, card data sent to an external server, a
+    password over cleartext, a full card number in a response) beside a payments API
+    that a custom policy allows to carry card data."""
+    cap = Capture(SEED + 20)
+    shop, gateway = ("10.0.0.5", 8080), ("198.51.100.20", 80)
+    gateway_host = "api.payments-partner.example"
+    client, worker = "10.0.3.11", "10.0.3.47"
+    card = {("body", "card.number"): "CARD_NUMBER", ("body", "card.expiry"): "CARD_EXPIRY"}
+
+    web = Conn(cap, (client, 51700), shop)
+    # A password over cleartext HTTP.
+    web.exchange(
+        http_request("POST", "/v1/auth/login", SHOP_HOST, [("User-Agent", UA_WEB), ("Accept", J)],
+                     {"username": "olivia.hart@mail.shopper-demo.net",
+                      "password": "Lantern-Quarry-58!"}, form=True),
+        http_response(200, "OK", _resp_headers(cap), {"status": "ok", "expires_in": 3600}),
+        req_sensitive={("body", "username"): "EMAIL_ADDRESS", ("body", "password"): "PASSWORD"})
+    # An API key in the query string.
+    key = "sk_live_" + cap.token(24)
+    web.exchange(
+        http_request("GET", f"/v1/reports/daily?api_key={key}&format=json", SHOP_HOST,
+                     [("User-Agent", UA_WEB), ("Accept", J)]),
+        http_response(200, "OK", _resp_headers(cap), {"rows": 3, "status": "ready"}),
+        req_sensitive={("query", "api_key"): "API_KEY"})
+    # Payments: card data in the request (allowed by the custom policy), and the full
+    # card number echoed back in the response (never allowed).
+    for pan, expiry in (("4539578763621486", "09/28"), ("5425233430109903", "04/27")):
+        web.exchange(
+            http_request("POST", "/v1/payments", SHOP_HOST, [("User-Agent", UA_WEB), ("Accept", J)],
+                         {"amount": "129.90", "currency": "USD",
+                          "card": {"number": pan, "expiry": expiry}}),
+            http_response(201, "Created", _resp_headers(cap),
+                          {"payment_id": cap.uuid4(), "status": "authorized",
+                           "card": {"number": pan, "brand": "visa"}}),
+            req_sensitive=card, resp_sensitive={("body", "card.number"): "CARD_NUMBER"})
+    # Card data to a server outside the internal networks.
+    out = Conn(cap, (worker, 43910), gateway)
+    for pan, expiry in (("4916338506082832", "11/29"), ("4485275742308327", "02/28")):
+        out.exchange(
+            http_request("POST", "/charges", gateway_host,
+                         [("User-Agent", UA_SVC), ("Accept", J)],
+                         {"amount": 4200, "card": {"number": pan, "expiry": expiry}}),
+            http_response(200, "OK", _resp_headers(cap), {"charge": cap.uuid4(), "paid": True}),
+            req_sensitive=card)
+    web.close()
+    out.close()
+    return cap
+
+
 @dataclass(frozen=True)
 class Scenario:
     file: str
@@ -952,6 +1003,8 @@ SCENARIOS: dict[str, Scenario] = {
                           decode_as=(9000,), rows=33),
     "rest-edge-cases": Scenario("rest-edge-cases.pcap", build_rest_edge_cases,
                                 http_requests=17, rows=18),
+    "policy-violations": Scenario("policy-violations.pcap", build_policy_violations,
+                                  http_requests=6, rows=8),
 }
 
 

@@ -19,6 +19,9 @@ Kinds (stable names; severities in parentheses):
 - `version_disclosure`: `Server` with a version, `X-Powered-By` and the like (low).
 - `response_overexposure`: an HTTP/gRPC response returns high-risk identifiers unmasked
   (full card numbers, SSNs, ...) that the API's requests did not carry (high/medium).
+- `cleartext_credentials`: secrets (passwords, keys, tokens, protocol logins) read from
+  flows that were not under TLS (high; `dpi/findings/cleartext.py`). Needs the observer:
+  an inventory read back from a file cannot tell.
 
 Only rows, counts, names and masked samples reach the evidence (spec: "no full value in
 any output").
@@ -33,9 +36,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from dpi.egress import Networks, endpoint_address
+from dpi.findings.cleartext import cleartext_findings
 from dpi.findings.leaks import SQL_SIGNATURES
 from dpi.findings.model import Finding, Severity
 from dpi.findings.observe import PER_REQUEST_AUTH, FindingsObserver
+from dpi.identifiers import safe_host
 
 if TYPE_CHECKING:
     from dpi.inventory import Row
@@ -116,7 +121,8 @@ class _Context:
                 api.hosts.add(row.host)
 
     def names(self, server: str, hosts: Iterable[str] = ()) -> str:
-        names = [h for h in sorted(hosts) if h]
+        # Rows of this scan carry sanitized hosts; rows of an older state may not.
+        names = [safe_host(h) for h in sorted(hosts) if h]
         address = endpoint_address(server)
         if self.observed is not None and address is not None:
             names += self.observed.names(address.packed)
@@ -227,7 +233,7 @@ def _endpoints(ctx: _Context) -> list[Finding]:
             parts.append(f"{endpoint.unidentified_flows} flow(s) of unknown protocols")
         if endpoint.sni:
             parts.append("TLS server name " + " ".join(sorted(endpoint.sni)))
-        dns = observed.dns.names(address)
+        dns = [safe_host(name) for name in observed.dns.names(address)]
         if dns:
             parts.append("DNS " + " ".join(dns))
         categories = sorted(sent.get(server, ()))
@@ -397,6 +403,8 @@ def findings(
     out: list[Finding] = []
     for rule in (_egress, _external_clients, _endpoints, _unauthenticated, _leaks, _overexposure):
         out.extend(rule(ctx))
+    if observed is not None:
+        out.extend(cleartext_findings(rows, observed.cleartext))
     # One finding per id: the first rule to name a place wins.
     unique: dict[str, Finding] = {}
     for finding in out:
