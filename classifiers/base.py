@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from types import MappingProxyType
 from typing import ClassVar
 
 
@@ -28,6 +30,44 @@ class Category(StrEnum):
 
 # A value-level finding at or above this confidence counts as a hit for its field.
 REPORT_THRESHOLD = 0.5
+
+# Character classes of a value, as value gates see them (`ValueGate`). Every ASCII
+# character falls in exactly one class: `DIGIT` 0-9; `EXT` the letters of a phone
+# extension (e, t, x, either case); `LETTER` every other ASCII letter; `SPACE` the space;
+# `WHITESPACE` the other characters `str.isspace` accepts (tab, newlines, \x1c-\x1f...);
+# the punctuation in `PUNCTUATION` stands for itself; `OTHER` is the remaining
+# punctuation and control characters. A character outside ASCII counts, to stay on the
+# safe side, as every role it can play in `str` methods and regexes: `DIGIT` when
+# numeric (`\d`, `isdigit`), `LETTER` and `EXT` when a letter or number (`\w`,
+# `isalpha`, `upper()` turning `ß` or `ﬁ` into ASCII letters), `WHITESPACE` when
+# `isspace` (`strip`, `\s`), and `SYMBOL` otherwise (the `’` of `O’Brien`, `〒`).
+DIGIT = "d"
+LETTER = "L"
+EXT = "e"
+SPACE = " "
+WHITESPACE = "w"
+OTHER = "p"
+SYMBOL = "u"
+PUNCTUATION = "@.:-/+()=^_',"
+LETTERS = frozenset({LETTER, EXT})
+BLANK = frozenset({SPACE, WHITESPACE})
+# Value gates compare lengths only up to this bound; longer values are told apart only by
+# the classifiers' own `min_len`/`max_len`.
+GATE_MAX_LEN = 64
+
+ValueGate = Callable[[int, frozenset[str]], bool]
+"""A necessary condition on a value, from its length and its character classes: False
+only when the classifier cannot report the value (no finding at or above
+REPORT_THRESHOLD). Gates are judged once per (length, classes) and cached, so they may
+be plain Python."""
+
+
+def _admit_all(length: int, classes: frozenset[str]) -> bool:
+    return True
+
+
+ANY = "any"
+ALL_VALUES: Mapping[str, ValueGate] = MappingProxyType({ANY: _admit_all})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -63,6 +103,11 @@ class Finding:
     validated: bool = False
 
 
+# Shared findings by (data type, category, confidence, reason, span, validated); bounded.
+_FINDINGS: dict[tuple[str, str, float, str, tuple[int, int] | None, bool], Finding] = {}
+MAX_SHARED_FINDINGS = 4096
+
+
 class Classifier(ABC):
     """Subclasses set the class attributes and implement `score`.
 
@@ -71,6 +116,15 @@ class Classifier(ABC):
     `min_share` is the share of a field's values that must be hits before the inventory
     reports the field (a checksum passes by chance for some random numbers, so checksum
     types need most values to pass; an unambiguous pattern needs only one).
+
+    `gate` and `value_gates` let the classifier set skip calls that cannot report
+    anything (`dpi/classify.py`): `gate(ctx)`, asked once per field context, names the
+    value gate that applies there, or None when no value can earn a finding at or above
+    REPORT_THRESHOLD in that context; the named `ValueGate` then rules values out by
+    length and character classes. Both must be necessary conditions of `score` (a test
+    compares the gated set with calling every classifier on every value); the defaults
+    rule nothing out. `score` must depend on the value and the context only: the set
+    scores the same value in the same context once.
     """
 
     data_type: ClassVar[str]
@@ -79,10 +133,15 @@ class Classifier(ABC):
     max_len: ClassVar[int] = 256
     min_len: ClassVar[int] = 1
     min_share: ClassVar[float] = 0.5
+    value_gates: ClassVar[Mapping[str, ValueGate]] = ALL_VALUES
 
     @abstractmethod
     def score(self, value: str, ctx: FieldContext) -> Finding | None:
         """Judge one value; None when it is not this type."""
+
+    def gate(self, ctx: FieldContext) -> str | None:
+        """The name of the value gate that applies in `ctx`; None: nothing reportable."""
+        return ANY
 
     def finding(
         self,
@@ -91,14 +150,23 @@ class Classifier(ABC):
         span: tuple[int, int] | None = None,
         validated: bool = False,
     ) -> Finding:
-        return Finding(
-            data_type=self.data_type,
-            category=self.category,
-            confidence=max(0.0, min(1.0, confidence)),
-            reason=reason,
-            span=span,
-            validated=validated,
-        )
+        # Findings are immutable and few distinct ones exist (reasons are fixed texts):
+        # equal ones are shared instead of built again for every value.
+        key = (self.data_type, self.category, confidence, reason, span, validated)
+        found = _FINDINGS.get(key)
+        if found is None:
+            found = Finding(
+                data_type=self.data_type,
+                category=self.category,
+                confidence=max(0.0, min(1.0, confidence)),
+                reason=reason,
+                span=span,
+                validated=validated,
+            )
+            if len(_FINDINGS) >= MAX_SHARED_FINDINGS:
+                _FINDINGS.clear()
+            _FINDINGS[key] = found
+        return found
 
     def hinted(self, ctx: FieldContext) -> bool:
         return not self.hints.isdisjoint(ctx.name_tokens)

@@ -4,16 +4,48 @@ The inventory makes the second, per-field decision from all the evidence gathere
 Each classifier sees only values within its length bounds; among the findings of one
 value the best whole-value finding wins, while findings on separate spans of free text
 (an e-mail and a phone number in one comment) are all kept.
+
+The stage is built to cost a few microseconds per value, with exactly the findings that
+calling every length-applicable classifier on every value would give:
+- per field context (contexts are cached), each classifier's `gate` decides once whether
+  it can report anything there and which value gate applies (a classifier that needs a
+  field-name, sibling or clinical hint is never called without one);
+- per value, one cheap look (length, and the set of character classes: digits,
+  letters, `@`, separators...) selects the classifiers whose value gate admits it; the
+  gates' verdicts are cached per (length, classes), so a value costs a translate, a set
+  and two dictionary lookups before any classifier runs, and the expensive validators
+  (phonenumbers, the ICD-10 list, checksums) run only inside the classifiers chosen;
+- the same value in the same context is scored once: a bounded memo keyed by the
+  value's hash (SipHash-1-3 under the interpreter's per-process key, 64 bits, mixed
+  with a salt per context; the value itself is never kept) holds the findings, which
+  never quote the value. It lives in memory only, is bounded, and `forget()` drops it.
 """
 
 from __future__ import annotations
 
+import os
+from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from itertools import islice
 
 from classifiers._hints import last_segment, name_tokens, path_tokens
-from classifiers.base import REPORT_THRESHOLD, Classifier, FieldContext, Finding
+from classifiers.base import (
+    DIGIT,
+    EXT,
+    GATE_MAX_LEN,
+    LETTER,
+    OTHER,
+    PUNCTUATION,
+    REPORT_THRESHOLD,
+    SPACE,
+    SYMBOL,
+    WHITESPACE,
+    Classifier,
+    FieldContext,
+    Finding,
+    ValueGate,
+)
 from dpi.registry import classifier_classes
 from protocols.base import FieldValue
 
@@ -21,8 +53,90 @@ from protocols.base import FieldValue
 # fields than this (a huge JSON array) contributes only its first names, which is enough
 # to give context and keeps the work per part bounded.
 MAX_SIBLING_NAMES = 256
-# Value lengths with a precomputed list of applicable classifiers.
-_LEN_TABLE = 512
+# Bounds of the caches: contexts and plans (cheap to rebuild), value shapes, and the
+# memo of scored values (findings only, never values). Each is cleared when full.
+MAX_CONTEXTS = 100_000
+MAX_SHAPES = 50_000
+MAX_MEMO = 32_768
+_HASH_BITS = (1 << 64) - 1
+
+
+def _class_table() -> bytes:
+    """Byte -> character class (classifiers/base.py) for the 128 ASCII bytes."""
+    table = bytearray(OTHER.encode() * 256)
+    for i in range(128):
+        ch = chr(i)
+        if ch.isdigit():
+            cls = DIGIT
+        elif ch in "etxETX":
+            cls = EXT
+        elif ch.isalpha():
+            cls = LETTER
+        elif ch == " ":
+            cls = SPACE
+        elif ch.isspace():
+            cls = WHITESPACE
+        elif ch in PUNCTUATION:
+            cls = ch
+        else:
+            cls = OTHER
+        table[i] = ord(cls)
+    return bytes(table)
+
+
+_CLASSES = _class_table()
+_DIGITS_ONLY = frozenset(DIGIT)
+# Classes of single characters (see classifiers/base.py for the roles of non-ASCII ones),
+# filled as characters are met; bounded like the other caches.
+_ROLES: dict[str, frozenset[str]] = {chr(i): frozenset(chr(_CLASSES[i])) for i in range(128)}
+MAX_ROLES = 65_536
+
+
+def _role(ch: str) -> frozenset[str]:
+    """Every class a non-ASCII character can stand for (classifiers/base.py)."""
+    roles = set()
+    if ch.isnumeric():  # isdigit and isdecimal (`\d`) are subsets
+        roles.add(DIGIT)
+    if ch.isalnum() or ch.upper() != ch or ch.lower() != ch:
+        roles.update((LETTER, EXT))
+    if ch.isspace():
+        roles.add(WHITESPACE)
+    if not roles:
+        roles.add(SYMBOL)
+    return frozenset(roles)
+
+
+def _unicode_classes(value: str) -> tuple[frozenset[str], frozenset[frozenset[str]]]:
+    """The classes of the ASCII characters, and the role sets of the others."""
+    classes: set[str] = set()
+    choices: set[frozenset[str]] = set()
+    for ch in set(value):
+        roles = _ROLES.get(ch)
+        if roles is None:
+            roles = _role(ch)
+            if len(_ROLES) < MAX_ROLES:
+                _ROLES[ch] = roles
+        if len(roles) == 1:
+            classes |= roles
+        else:
+            choices.add(roles)
+    return frozenset(classes), frozenset(choices)
+
+
+def _assignments(
+    classes: frozenset[str], choices: frozenset[frozenset[str]]
+) -> list[frozenset[str]]:
+    """Every class set the value can have when each character plays one of its roles:
+    the fixed classes plus a set of roles that takes at least one from each choice."""
+    if not choices:
+        return [classes]
+    pool = sorted(frozenset().union(*choices))
+    out = []
+    for bits in range(1, 1 << len(pool)):
+        chosen = frozenset(r for i, r in enumerate(pool) if bits >> i & 1)
+        if all(not chosen.isdisjoint(c) for c in choices):
+            out.append(classes | chosen)
+    return out
 
 
 @dataclass(slots=True)
@@ -47,6 +161,16 @@ def pick_findings(findings: list[Finding]) -> list[Finding]:
     return kept
 
 
+@dataclass(slots=True)
+class _Plan:
+    """What one field context needs: the gate bits of the classifiers that can report
+    there (`mask`), and the salt that keeps its memo entries apart from other contexts'."""
+
+    ctx: FieldContext
+    mask: int
+    salt: int
+
+
 class ClassifierSet:
     """All registered classifiers (or a given list), ready to score values."""
 
@@ -55,14 +179,30 @@ class ClassifierSet:
             classifiers = [cls() for cls in classifier_classes()]
         self.classifiers = classifiers
         self.by_type = {c.data_type: c for c in classifiers}
-        # Classifiers applicable to each value length, so that scoring a value loops
-        # only over those whose bounds admit it (lengths above the table are rare and
-        # filtered on the fly).
-        self._by_len = [
-            [c for c in classifiers if c.min_len <= n <= c.max_len] for n in range(_LEN_TABLE)
-        ]
-        self._long = [(c, c.min_len, c.max_len) for c in classifiers]
+        # One bit per (classifier, value gate); `_bit_owner` maps a bit to the
+        # classifier's position, which keeps the classifiers' order in every run list.
+        self._bits: dict[tuple[int, str], int] = {}
+        self._gates: list[tuple[int, int, int, ValueGate]] = []  # (bit, min, max, gate)
+        self._bit_owner: dict[int, int] = {}
+        for index, classifier in enumerate(classifiers):
+            for name, gate in classifier.value_gates.items():
+                bit = 1 << len(self._gates)
+                self._bits[(index, name)] = bit
+                self._bit_owner[bit] = index
+                self._gates.append((bit, classifier.min_len, classifier.max_len, gate))
+        # Lengths above GATE_MAX_LEN are represented by the largest length bound at or
+        # below them: within such a bucket every classifier's min/max test is the same.
+        edges = {GATE_MAX_LEN + 1}
+        for c in classifiers:
+            edges.update(b for b in (c.min_len, c.max_len + 1) if b > GATE_MAX_LEN)
+        self._long_edges = sorted(edges)
         self._ctx_cache: dict[tuple[str, str, str, str, frozenset[str]], FieldContext] = {}
+        self._plans: dict[int, _Plan] = {}
+        self._shapes: dict[tuple[int, object], int] = {}
+        self._runs: dict[int, tuple[Classifier, ...]] = {}
+        self._memo: dict[int, tuple[Finding, ...]] = {}
+        self._salt = int.from_bytes(os.urandom(8), "little")
+        self._plans_made = 0
 
     @classmethod
     def with_extra(cls, extra: list[Classifier]) -> ClassifierSet:
@@ -75,7 +215,7 @@ class ClassifierSet:
         key = (protocol, location, path, api, siblings)
         ctx = self._ctx_cache.get(key)
         if ctx is None:
-            if len(self._ctx_cache) > 100_000:
+            if len(self._ctx_cache) > MAX_CONTEXTS:
                 # Bounded: contexts are cheap to rebuild, memory is not free.
                 self._ctx_cache.clear()
             ctx = FieldContext(
@@ -90,19 +230,96 @@ class ClassifierSet:
             self._ctx_cache[key] = ctx
         return ctx
 
+    def forget(self) -> None:
+        """Drops the memo of scored values and the per-context plans (end of a scan)."""
+        self._memo.clear()
+        self._plans.clear()
+
+    def _plan(self, ctx: FieldContext) -> _Plan:
+        """Asks every classifier's `gate` once for this context."""
+        mask = 0
+        for index, classifier in enumerate(self.classifiers):
+            name = classifier.gate(ctx)
+            if name is not None:
+                mask |= self._bits[(index, name)]
+        if len(self._plans) >= MAX_CONTEXTS:
+            self._plans.clear()
+        # The plan keeps its context alive, so the id it is filed under stays its own.
+        # Salts come from a counter that never restarts, so no two plans share one.
+        self._plans_made += 1
+        salt = (self._salt + self._plans_made * 0x9E3779B97F4A7C15) & _HASH_BITS
+        plan = _Plan(ctx, mask, salt)
+        self._plans[id(ctx)] = plan
+        return plan
+
+    def _admitted(
+        self, n: int, classes: frozenset[str] | tuple[frozenset[str], frozenset[frozenset[str]]]
+    ) -> int:
+        """Bits of the gates that admit a value of length `n` and these classes (for a
+        non-ASCII value: fixed classes and role choices, admitted when some choice is)."""
+        key = (n, classes)
+        mask = self._shapes.get(key)
+        if mask is None:
+            mask = 0
+            options = _assignments(*classes) if isinstance(classes, tuple) else [classes]
+            for bit, low, high, gate in self._gates:
+                if low <= n <= high and any(gate(n, c) for c in options):
+                    mask |= bit
+            if len(self._shapes) >= MAX_SHAPES:
+                self._shapes.clear()
+            self._shapes[key] = mask
+        return mask
+
+    def _run(self, todo: int) -> tuple[Classifier, ...]:
+        run = self._runs.get(todo)
+        if run is None:
+            owners = sorted(self._bit_owner[1 << i] for i in range(todo.bit_length())
+                            if todo >> i & 1)
+            run = tuple(self.classifiers[i] for i in owners)
+            self._runs[todo] = run
+        return run
+
     def score(self, value: str, ctx: FieldContext) -> list[Finding]:
+        plan = self._plans.get(id(ctx))
+        if plan is None or plan.ctx is not ctx:
+            plan = self._plan(ctx)
+        mask = plan.mask
+        if not mask:
+            return []
         n = len(value)
-        if n < _LEN_TABLE:
-            applicable = self._by_len[n]
+        if n > GATE_MAX_LEN:
+            n = self._long_edges[bisect_right(self._long_edges, n) - 1]
+        classes: frozenset[str] | tuple[frozenset[str], frozenset[frozenset[str]]]
+        if not value.isascii():
+            classes = _unicode_classes(value)
+        elif value.isdigit():
+            classes = _DIGITS_ONLY
         else:
-            applicable = [c for c, low, high in self._long if low <= n <= high]
+            classes = frozenset(value.encode("ascii").translate(_CLASSES).decode("ascii"))
+        admitted = self._shapes.get((n, classes))
+        if admitted is None:
+            admitted = self._admitted(n, classes)
+        todo = mask & admitted
+        if not todo:
+            return []
+        key = hash(value) ^ plan.salt
+        memo = self._memo
+        known = memo.get(key)
+        if known is not None:
+            return list(known)
+        run = self._runs.get(todo)
+        if run is None:
+            run = self._run(todo)
         found: list[Finding] = []
-        for classifier in applicable:
+        for classifier in run:
             finding = classifier.score(value, ctx)
             if finding is not None and finding.confidence >= REPORT_THRESHOLD:
                 found.append(finding)
         if len(found) > 1:
-            return pick_findings(found)
+            found = pick_findings(found)
+        if len(memo) >= MAX_MEMO:
+            memo.clear()
+        memo[key] = tuple(found)
         return found
 
 

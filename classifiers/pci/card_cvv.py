@@ -11,9 +11,11 @@ Not covered: codes in free text, dynamic CVVs, PIN blocks.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import ClassVar
 
-from classifiers.base import Category, Classifier, FieldContext, Finding
+from classifiers.base import DIGIT, Category, Classifier, FieldContext, Finding, ValueGate
 
 _CVV_TOKENS = frozenset({"cvv"})
 _CARD_TOKENS = frozenset({"card", "pan", "ccnum", "cardholder"})
@@ -30,6 +32,17 @@ class CardCvvClassifier(Classifier):
 
     HINTED: ClassVar[float] = 0.95
     CARD_CONTEXT: ClassVar[float] = 0.7
+    value_gates: ClassVar[Mapping[str, ValueGate]] = MappingProxyType(
+        {"digits": lambda n, classes: classes == {DIGIT}}
+    )
+
+    def gate(self, ctx: FieldContext) -> str | None:
+        # The field alone decides (`score` below): no cvv name and no card code, no call.
+        names = ctx.name_tokens
+        card = not _CARD_TOKENS.isdisjoint(names | ctx.path_tokens | ctx.sibling_tokens)
+        if "cvv" in names:
+            return None if "cid" in names and not card and len(names) <= 2 else "digits"
+        return "digits" if card and not _CODE_TOKENS.isdisjoint(names) else None
 
     def score(self, value: str, ctx: FieldContext) -> Finding | None:
         if not 3 <= len(value) <= 4 or not value.isdigit() or not value.isascii():

@@ -15,10 +15,12 @@ CARD_TRACK_DATA's), and expiries in free text.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import ClassVar
 
 from classifiers._hints import name_tokens
-from classifiers.base import Category, Classifier, FieldContext, Finding
+from classifiers.base import DIGIT, Category, Classifier, FieldContext, Finding, ValueGate
 
 # MM, separator, YY or 20YY; the month 01-12 (one-digit month allowed with a separator).
 _SEPARATED = re.compile(r"(0?[1-9]|1[0-2])\s?[/-]\s?(20[0-9]{2}|[0-9]{2})")
@@ -51,15 +53,30 @@ class CardExpiryClassifier(Classifier):
     CARD_SPLIT: ClassVar[float] = 0.8
     CARD_SIBLING_ONLY: ClassVar[float] = 0.6
     EXPIRY_ONLY: ClassVar[float] = 0.55
+    value_gates: ClassVar[Mapping[str, ValueGate]] = MappingProxyType(
+        {"digit": lambda n, classes: DIGIT in classes}
+    )
 
-    def score(self, value: str, ctx: FieldContext) -> Finding | None:
-        if not 1 <= len(value) <= self.max_len or not value[0].isdigit():
-            return None
+    def gate(self, ctx: FieldContext) -> str | None:
+        # Every finding below needs an expiry name, or a card context and a date name.
+        expiry, card = self._context(ctx)
+        names = ctx.name_tokens
+        return "digit" if expiry or (card and ("date" in names or "valid" in names)) else None
+
+    @staticmethod
+    def _context(ctx: FieldContext) -> tuple[bool, bool]:
         names = ctx.name_tokens
         expiry = not _EXPIRY_TOKENS.isdisjoint(names) and _NOT_CARD.isdisjoint(names)
         card = not _CARD_TOKENS.isdisjoint(names | ctx.path_tokens | ctx.sibling_tokens)
         if expiry and not card and ctx.api:
             card = not _API_CARD_TOKENS.isdisjoint(name_tokens(ctx.api[:_MAX_API]))
+        return expiry, card
+
+    def score(self, value: str, ctx: FieldContext) -> Finding | None:
+        if not 1 <= len(value) <= self.max_len or not value[0].isdigit():
+            return None
+        names = ctx.name_tokens
+        expiry, card = self._context(ctx)
         if not expiry and not card:
             return None
         value = value.strip()

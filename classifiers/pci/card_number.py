@@ -20,10 +20,20 @@ unbounded digit run is never taken apart), and 8-12 digit PANs of closed-loop sc
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import ClassVar
 
 from classifiers._checksums import luhn_valid
-from classifiers.base import Category, Classifier, FieldContext, Finding
+from classifiers.base import (
+    BLANK,
+    DIGIT,
+    Category,
+    Classifier,
+    FieldContext,
+    Finding,
+    ValueGate,
+)
 from classifiers.pci._cards import card_brand
 
 # A whole value: 13-19 digits, optionally in groups of 3-6 separated by one space or
@@ -42,6 +52,8 @@ _INSIDE = re.compile(r"(?<![0-9A-Za-z_-])(?<![0-9]\.)(?:[0-9]{13,19}|[0-9]{4}(?:
 _RUN = re.compile(r"[0-9][0-9 -]{11,30}[0-9]")
 # 19 digits plus four separators.
 _MAX_WHOLE = 23
+# Character classes of a whole PAN with the whitespace `strip` removes.
+_WHOLE_CLASSES = frozenset({DIGIT, "-"}) | BLANK
 # Regex input limit for the free-text search (convention 5).
 _MAX_TEXT = 4096
 
@@ -65,6 +77,20 @@ class CardNumberClassifier(Classifier):
     OTHER_NUMBER: ClassVar[float] = 0.4
     HINTED: ClassVar[float] = 0.99
     IN_TEXT: ClassVar[float] = 0.8
+
+    def gate(self, ctx: FieldContext) -> str | None:
+        # A field named for another number, without a card hint, gets OTHER_NUMBER at
+        # most: under the reporting threshold.
+        hinted = not _HINT_TOKENS.isdisjoint(ctx.name_tokens | ctx.path_tokens)
+        if not hinted and not _OTHER_NUMBER_TOKENS.isdisjoint(ctx.name_tokens):
+            return None
+        return "pan"
+
+    value_gates: ClassVar[Mapping[str, ValueGate]] = MappingProxyType(
+        # Digits; up to _MAX_WHOLE characters only a whole grouped PAN can match.
+        {"pan": lambda n, classes: DIGIT in classes
+         and (n > _MAX_WHOLE or classes <= _WHOLE_CLASSES)}
+    )
 
     def score(self, value: str, ctx: FieldContext) -> Finding | None:
         n = len(value)

@@ -16,10 +16,12 @@ sentinel.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import ClassVar
 
 from classifiers._checksums import luhn_valid
-from classifiers.base import Category, Classifier, FieldContext, Finding
+from classifiers.base import ANY, DIGIT, Category, Classifier, FieldContext, Finding, ValueGate
 
 # Track 1: format code B, PAN 13-19, name 2-26 characters, then the expiry YYMM (or the
 # `^` field separator when absent) and the rest up to the end sentinel.
@@ -47,6 +49,9 @@ class CardTrackDataClassifier(Classifier):
     TRACK1_BARE: ClassVar[float] = 0.9
     TRACK2_BARE: ClassVar[float] = 0.8
     HINT_BOOST: ClassVar[float] = 0.15
+    value_gates: ClassVar[Mapping[str, ValueGate]] = MappingProxyType(
+        {ANY: lambda n, classes: DIGIT in classes and ("^" in classes or "=" in classes)}
+    )
 
     def score(self, value: str, ctx: FieldContext) -> Finding | None:
         if len(value) < self.min_len:

@@ -14,15 +14,29 @@ single-word names in card objects (too often a brand or a nickname).
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import ClassVar
 
-from classifiers.base import Category, Classifier, FieldContext, Finding
+from classifiers.base import (
+    BLANK,
+    LETTERS,
+    SYMBOL,
+    Category,
+    Classifier,
+    FieldContext,
+    Finding,
+    ValueGate,
+)
 
 # Words of letters separated by one space, with name punctuation inside words
 # (O'Neil, Jean-Luc, Q.). `[^\W\d_]` is a letter in any script.
 _NAME = re.compile(r"[^\W\d_][^\W\d_'’.-]*(?:['’.-][^\W\d_]+)*\.?"
                    r"(?: [^\W\d_][^\W\d_'’.-]*(?:['’.-][^\W\d_]+)*\.?){0,4}")
 _MAX_NAME = 64  # longer than any printed name with room for a middle name
+# Character classes `_NAME` allows (letters, name punctuation with `’` a SYMBOL,
+# spaces), plus the whitespace `strip` removes.
+_NAME_CLASSES = LETTERS | BLANK | {"'", ".", "-", SYMBOL}
 
 _HOLDER_TOKENS = frozenset({"cardholder", "holder"})
 _CARD_TOKENS = frozenset({"card", "cardholder", "pan", "ccnum"})
@@ -48,10 +62,15 @@ class CardholderNameClassifier(Classifier):
     CARD_OBJECT: ClassVar[float] = 0.75  # `card.name`, `payment.billing_name`
     SIBLINGS: ClassVar[float] = 0.6  # `name` next to `card_number`
     ONE_WORD_HINTED: ClassVar[float] = 0.6
+    value_gates: ClassVar[Mapping[str, ValueGate]] = MappingProxyType(
+        {"name": lambda n, classes: not classes.isdisjoint(LETTERS) and classes <= _NAME_CLASSES}
+    )
 
-    def score(self, value: str, ctx: FieldContext) -> Finding | None:
-        if not self.min_len <= len(value) <= self.max_len or not value[0].isalpha():
-            return None
+    def gate(self, ctx: FieldContext) -> str | None:
+        return "name" if self._field(ctx) is not None else None
+
+    def _field(self, ctx: FieldContext) -> tuple[float, str] | None:
+        """The confidence and reason the field gives a name-shaped value, if any."""
         names = ctx.name_tokens
         if not _OTHER_NAMES.isdisjoint(names):
             return None
@@ -68,6 +87,15 @@ class CardholderNameClassifier(Classifier):
             confidence, reason = self.SIBLINGS, "name field next to card fields"
         else:
             return None
+        return confidence, reason
+
+    def score(self, value: str, ctx: FieldContext) -> Finding | None:
+        if not self.min_len <= len(value) <= self.max_len or not value[0].isalpha():
+            return None
+        field = self._field(ctx)
+        if field is None:
+            return None
+        confidence, reason = field
         text = value.strip()
         if text.lower() in _EMPTY or _NAME.fullmatch(text) is None:
             return None

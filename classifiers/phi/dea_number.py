@@ -13,10 +13,21 @@ registrations inside free text.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import ClassVar
 
 from classifiers._checksums import dea_valid
-from classifiers.base import Category, Classifier, FieldContext, Finding
+from classifiers.base import (
+    ANY,
+    DIGIT,
+    LETTERS,
+    Category,
+    Classifier,
+    FieldContext,
+    Finding,
+    ValueGate,
+)
 from classifiers.phi._clinical import clinical_context
 
 _PRESCRIBER_TOKENS = frozenset({"prescriber", "physician", "practitioner", "doctor",
@@ -34,6 +45,10 @@ class DeaNumberClassifier(Classifier):
     HINTED: ClassVar[float] = 0.97
     CONTEXT: ClassVar[float] = 0.85
     BARE: ClassVar[float] = 0.7
+    value_gates: ClassVar[Mapping[str, ValueGate]] = MappingProxyType(
+        {ANY: lambda n, classes: DIGIT in classes and not classes.isdisjoint(LETTERS)
+         and classes <= LETTERS | {DIGIT}}
+    )
 
     def score(self, value: str, ctx: FieldContext) -> Finding | None:
         if len(value) != 9 or not value[2:].isdigit() or not value[:2].isalpha():

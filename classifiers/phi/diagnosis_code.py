@@ -20,12 +20,21 @@ from __future__ import annotations
 
 import importlib.util
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import lru_cache
 from pathlib import Path
+from types import MappingProxyType
 from typing import ClassVar
 
-from classifiers.base import Category, Classifier, FieldContext, Finding
+from classifiers.base import (
+    DIGIT,
+    LETTERS,
+    Category,
+    Classifier,
+    FieldContext,
+    Finding,
+    ValueGate,
+)
 from classifiers.phi._clinical import clinical_context
 
 # ICD-10-CM code layout: category (letter, digit, digit-or-letter), then an optional
@@ -69,6 +78,16 @@ class DiagnosisCodeClassifier(Classifier):
     # Real code, no clinical context: product codes collide. Under REPORT_THRESHOLD.
     BARE_DOTTED: ClassVar[float] = 0.4
     BARE: ClassVar[float] = 0.3
+    value_gates: ClassVar[Mapping[str, ValueGate]] = MappingProxyType(
+        {"code": lambda n, classes: DIGIT in classes and not classes.isdisjoint(LETTERS)
+         and classes <= LETTERS | {DIGIT, "."}}
+    )
+
+    def gate(self, ctx: FieldContext) -> str | None:
+        # Without a hint or a clinical context a code is BARE at most: never reported.
+        if not _HINT_TOKENS.isdisjoint(ctx.name_tokens | ctx.path_tokens) or clinical_context(ctx):
+            return "code"
+        return None
 
     def score(self, value: str, ctx: FieldContext) -> Finding | None:
         if not self.min_len <= len(value) <= self.max_len or not value[0].isalpha():

@@ -13,9 +13,19 @@ and other drug vocabularies (RxNorm CUIs, ATC, GTIN barcodes of drug packages).
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import ClassVar
 
-from classifiers.base import Category, Classifier, FieldContext, Finding
+from classifiers.base import (
+    BLANK,
+    DIGIT,
+    Category,
+    Classifier,
+    FieldContext,
+    Finding,
+    ValueGate,
+)
 from classifiers.phi._clinical import clinical_context
 
 # The four layouts of FDA's NDC Directory, dashes required (bare digits are below).
@@ -42,6 +52,16 @@ class DrugCodeClassifier(Classifier):
     DASHED_BARE: ClassVar[float] = 0.4
     DIGITS_NDC_HINT: ClassVar[float] = 0.85
     DIGITS_DRUG_HINT: ClassVar[float] = 0.65
+    value_gates: ClassVar[Mapping[str, ValueGate]] = MappingProxyType(
+        {"ndc": lambda n, classes: DIGIT in classes and classes <= BLANK | {DIGIT, "-"}}
+    )
+
+    def gate(self, ctx: FieldContext) -> str | None:
+        # Reported only with a hint in the name or path (every token used below is one
+        # of `hints`) or, for the dashed layouts, in a clinical message.
+        if not self.hints.isdisjoint(ctx.name_tokens | ctx.path_tokens) or clinical_context(ctx):
+            return "ndc"
+        return None
 
     def score(self, value: str, ctx: FieldContext) -> Finding | None:
         if not self.min_len <= len(value) <= self.max_len or not value[0].isdigit():

@@ -20,9 +20,18 @@ ICD descriptions as a full vocabulary.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import ClassVar
 
-from classifiers.base import Category, Classifier, FieldContext, Finding
+from classifiers.base import (
+    LETTERS,
+    Category,
+    Classifier,
+    FieldContext,
+    Finding,
+    ValueGate,
+)
 from classifiers.phi._clinical import clinical_context
 
 # Field names that hold clinical free text on their own.
@@ -88,6 +97,17 @@ class HealthConditionClassifier(Classifier):
     WEAK_HINT_TERM: ClassVar[float] = 0.75
     CONTEXT_TERM: ClassVar[float] = 0.7
     WEAK_HINT_CONTEXT_TEXT: ClassVar[float] = 0.55
+    value_gates: ClassVar[Mapping[str, ValueGate]] = MappingProxyType(
+        {"text": lambda n, classes: not classes.isdisjoint(LETTERS)}
+    )
+
+    def gate(self, ctx: FieldContext) -> str | None:
+        names = ctx.name_tokens
+        if _STRONG_HINTS.isdisjoint(names) and _WEAK_HINTS.isdisjoint(names) and (
+            not clinical_context(ctx)
+        ):
+            return None
+        return "text"
 
     def score(self, value: str, ctx: FieldContext) -> Finding | None:
         if len(value) < self.min_len:

@@ -25,9 +25,20 @@ ids (state-specific formats) and ids outside the US.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import ClassVar
 
-from classifiers.base import Category, Classifier, FieldContext, Finding
+from classifiers.base import (
+    BLANK,
+    DIGIT,
+    LETTERS,
+    Category,
+    Classifier,
+    FieldContext,
+    Finding,
+    ValueGate,
+)
 from classifiers.phi._clinical import clinical_context
 
 # CMS MBI specification, positions as in the docstring; `[AC-HJKMNP-RT-Y]` is A-Z
@@ -42,6 +53,8 @@ _MBI = re.compile(
 _MEMBER_SHAPE = re.compile(r"[A-Za-z0-9]+(?:[- ][A-Za-z0-9]+){0,3}")
 _MEMBER_MIN, _MEMBER_MAX = 5, 20
 _MIN_DIGITS = 3  # an id carries digits; words and enums do not
+_MBI_MIN = 11
+_ID_CLASSES = LETTERS | BLANK | {DIGIT, "-"}
 
 # Field-name tokens that say "health plan" on their own ...
 _PLAN_TOKENS = frozenset({"medicare", "medicaid", "insurance", "insurer", "beneficiary",
@@ -67,6 +80,22 @@ class HealthPlanIdClassifier(Classifier):
     MBI_BARE: ClassVar[float] = 0.8
     MEMBER_HINTED: ClassVar[float] = 0.75
     MEMBER_CONTEXT: ClassVar[float] = 0.6
+    # A member id: letters, digits, dashes and spaces, with digits; an MBI has letters
+    # too and 11 characters at least. Member ids need the field (`gate`).
+    value_gates: ClassVar[Mapping[str, ValueGate]] = MappingProxyType(
+        {"member": lambda n, classes: DIGIT in classes and classes <= _ID_CLASSES,
+         "mbi": lambda n, classes: n >= _MBI_MIN and DIGIT in classes
+         and not classes.isdisjoint(LETTERS) and classes <= _ID_CLASSES}
+    )
+
+    def gate(self, ctx: FieldContext) -> str | None:
+        names = ctx.name_tokens
+        if (not _ID_TOKENS.isdisjoint(names) or "mbi" in names) and (
+            not _PLAN_TOKENS.isdisjoint(names)
+            or (not _WEAK_TOKENS.isdisjoint(names) and self._insurance_context(ctx))
+        ):
+            return "member"
+        return "mbi"
 
     def score(self, value: str, ctx: FieldContext) -> Finding | None:
         if not self.min_len <= len(value) <= self.max_len:

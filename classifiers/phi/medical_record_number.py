@@ -13,9 +13,20 @@ and HL7 v2 PID-3 segments (the HL7 dissector is not part of this project).
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import ClassVar
 
-from classifiers.base import Category, Classifier, FieldContext, Finding
+from classifiers.base import (
+    BLANK,
+    DIGIT,
+    LETTERS,
+    Category,
+    Classifier,
+    FieldContext,
+    Finding,
+    ValueGate,
+)
 
 # Letters and digits, 6-12 of them, optionally grouped by dashes or one space
 # (`12-345-678`); a leading letter prefix (`MRN00123456`) is common.
@@ -43,6 +54,27 @@ class MedicalRecordNumberClassifier(Classifier):
     STRONG: ClassVar[float] = 0.9  # `mrn`, `medical_record_number`
     PATIENT_ID: ClassVar[float] = 0.75  # `patient_id`, `chart_number`
     PATIENT_PATH: ClassVar[float] = 0.6  # `patient.id`: the id of a patient object
+    value_gates: ClassVar[Mapping[str, ValueGate]] = MappingProxyType(
+        {"id": lambda n, classes: DIGIT in classes and classes <= LETTERS | BLANK | {DIGIT, "-"}}
+    )
+
+    def gate(self, ctx: FieldContext) -> str | None:
+        return "id" if self._field(ctx) is not None else None
+
+    def _field(self, ctx: FieldContext) -> tuple[float, str] | None:
+        """The confidence and reason the field gives an id-shaped value, if any."""
+        names = ctx.name_tokens
+        if "mrn" in names or {"medical", "record"} <= names:
+            return self.STRONG, "field name hint: medical record number"
+        if self.hinted(ctx):
+            return self.PATIENT_ID, "field name hint: patient id"
+        if (
+            names <= _ID_TOKENS | {"mrn"}
+            and names
+            and not _PATIENT_PARENTS.isdisjoint(ctx.path_tokens)
+        ):
+            return self.PATIENT_PATH, "id field of a patient object"
+        return None
 
     def hinted(self, ctx: FieldContext) -> bool:
         # `record` or `patient` alone are no hint: `record_id`, `patient_name`.
@@ -56,19 +88,10 @@ class MedicalRecordNumberClassifier(Classifier):
     def score(self, value: str, ctx: FieldContext) -> Finding | None:
         if not self.min_len <= len(value) <= self.max_len:
             return None
-        names = ctx.name_tokens
-        if "mrn" in names or {"medical", "record"} <= names:
-            confidence, reason = self.STRONG, "field name hint: medical record number"
-        elif self.hinted(ctx):
-            confidence, reason = self.PATIENT_ID, "field name hint: patient id"
-        elif (
-            names <= _ID_TOKENS | {"mrn"}
-            and names
-            and not _PATIENT_PARENTS.isdisjoint(ctx.path_tokens)
-        ):
-            confidence, reason = self.PATIENT_PATH, "id field of a patient object"
-        else:
+        field = self._field(ctx)
+        if field is None:
             return None
+        confidence, reason = field
         value = value.strip()
         if _SHAPE.fullmatch(value) is None:
             return None

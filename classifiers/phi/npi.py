@@ -14,10 +14,19 @@ free text.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import ClassVar
 
 from classifiers._checksums import npi_valid
-from classifiers.base import Category, Classifier, FieldContext, Finding
+from classifiers.base import (
+    DIGIT,
+    Category,
+    Classifier,
+    FieldContext,
+    Finding,
+    ValueGate,
+)
 from classifiers.phi._clinical import clinical_context
 
 _PROVIDER_TOKENS = frozenset({"provider", "prescriber", "physician", "practitioner",
@@ -42,6 +51,20 @@ class NpiClassifier(Classifier):
     HINTED: ClassVar[float] = 0.97
     PROVIDER: ClassVar[float] = 0.9
     BARE: ClassVar[float] = 0.55
+    value_gates: ClassVar[Mapping[str, ValueGate]] = MappingProxyType(
+        {"npi": lambda n, classes: classes == {DIGIT}}
+    )
+
+    def gate(self, ctx: FieldContext) -> str | None:
+        # Time and other-id fields without an NPI or provider hint: never reported.
+        names = ctx.name_tokens
+        if "npi" in names or not _PROVIDER_TOKENS.isdisjoint(
+            names | ctx.path_tokens | ctx.sibling_tokens
+        ):
+            return "npi"
+        if not _TIME_TOKENS.isdisjoint(names) or not _OTHER_ID_TOKENS.isdisjoint(names):
+            return None
+        return "npi"
 
     def score(self, value: str, ctx: FieldContext) -> Finding | None:
         if len(value) != 10 or value[0] not in "12" or not value.isdigit():

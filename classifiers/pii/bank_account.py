@@ -19,10 +19,20 @@ FR RIB key), BIC/SWIFT codes (they identify banks, not people), card numbers (PC
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import ClassVar
 
 from classifiers._checksums import aba_routing_valid
-from classifiers.base import Category, Classifier, FieldContext, Finding
+from classifiers.base import (
+    BLANK,
+    DIGIT,
+    Category,
+    Classifier,
+    FieldContext,
+    Finding,
+    ValueGate,
+)
 
 _ROUTING = re.compile(r"\d{9}")
 # Federal Reserve routing symbol ranges: 00-12 (banks), 21-32 (thrifts), 61-72
@@ -67,10 +77,18 @@ class BankAccountClassifier(Classifier):
     max_len: ClassVar[int] = _MAX_CHARS
     # Hint-gated, and routing numbers pass a checksum by chance: most values must hit.
     min_share: ClassVar[float] = 0.6
+    value_gates: ClassVar[Mapping[str, ValueGate]] = MappingProxyType(
+        {"bank": lambda n, classes: DIGIT in classes and classes <= BLANK | {DIGIT, "-"}}
+    )
 
-    def score(self, value: str, ctx: FieldContext) -> Finding | None:
+    def gate(self, ctx: FieldContext) -> str | None:
+        routing, sort_code, account = self._hints(ctx)
+        return "bank" if routing or sort_code or account else None
+
+    @staticmethod
+    def _hints(ctx: FieldContext) -> tuple[bool, bool, bool]:
+        """(routing, sort code, account) hints of the field."""
         tokens = ctx.name_tokens
-        # The hint test is a set intersection: run it before touching the value.
         routing = "routing" in tokens or "transit" in tokens
         sort_code = "sort" in tokens and ("code" in tokens or "sortcode" in tokens)
         # `bank_account_number`, or `bank.account.number`: the parent names the account.
@@ -82,6 +100,11 @@ class BankAccountClassifier(Classifier):
                 and not tokens.isdisjoint({"number", "no", "num", "nr"})
             )
         )
+        return routing, sort_code, account
+
+    def score(self, value: str, ctx: FieldContext) -> Finding | None:
+        # The hint test is a set intersection: run it before touching the value.
+        routing, sort_code, account = self._hints(ctx)
         if not (routing or sort_code or account):
             return None
         v = value.strip()

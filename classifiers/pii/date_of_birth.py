@@ -21,10 +21,19 @@ Not covered: epoch numbers, two-digit years, month-year or year-only values
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import date
+from types import MappingProxyType
 from typing import ClassVar
 
-from classifiers.base import Category, Classifier, FieldContext, Finding
+from classifiers.base import (
+    DIGIT,
+    Category,
+    Classifier,
+    FieldContext,
+    Finding,
+    ValueGate,
+)
 
 REFERENCE_DATE = date(2026, 12, 31)
 MAX_AGE_YEARS = 120
@@ -74,6 +83,12 @@ class DateOfBirthClassifier(Classifier):
     max_len: ClassVar[int] = _MAX_CHARS
     # Hint-gated: most values of a birth field are dates.
     min_share: ClassVar[float] = 0.5
+    value_gates: ClassVar[Mapping[str, ValueGate]] = MappingProxyType(
+        {"date": lambda n, classes: DIGIT in classes}
+    )
+
+    def gate(self, ctx: FieldContext) -> str | None:
+        return "date" if self.hinted(ctx) else None
 
     def score(self, value: str, ctx: FieldContext) -> Finding | None:
         if not self.hinted(ctx):

@@ -19,9 +19,18 @@ licence numbers in free text or without a hint.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import ClassVar
 
-from classifiers.base import Category, Classifier, FieldContext, Finding
+from classifiers.base import (
+    DIGIT,
+    Category,
+    Classifier,
+    FieldContext,
+    Finding,
+    ValueGate,
+)
 
 # DVLA: surname (padded with 9s), decade digit, month (+5 for women), day, year digit,
 # two initials (9 padded), an arbitrary digit, two check letters.
@@ -74,6 +83,12 @@ class DriverLicenseClassifier(Classifier):
     max_len: ClassVar[int] = _MAX_CHARS
     # Hint-gated, no checksum: most values of the field must look right.
     min_share: ClassVar[float] = 0.5
+    value_gates: ClassVar[Mapping[str, ValueGate]] = MappingProxyType(
+        {"licence": lambda n, classes: DIGIT in classes}
+    )
+
+    def gate(self, ctx: FieldContext) -> str | None:
+        return "licence" if self._hinted(ctx) else None
 
     def score(self, value: str, ctx: FieldContext) -> Finding | None:
         if not self._hinted(ctx):

@@ -19,9 +19,18 @@ so; without a hint they stay under the reporting threshold, since free text ment
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import ClassVar
 
-from classifiers.base import Category, Classifier, FieldContext, Finding
+from classifiers.base import (
+    ANY,
+    Category,
+    Classifier,
+    FieldContext,
+    Finding,
+    ValueGate,
+)
 
 # Atext of RFC 5322 3.2.3 plus any Unicode letter/digit (RFC 6531), less `/`: legal but
 # unseen in real addresses, while `dir/user@host.log` paths and `ssh://git@host` URLs
@@ -56,6 +65,9 @@ class EmailAddressClassifier(Classifier):
     max_len: ClassVar[int] = 8192
     # Unambiguous: a free-text field carrying an address now and then is worth a row.
     min_share: ClassVar[float] = 0.05
+    value_gates: ClassVar[Mapping[str, ValueGate]] = MappingProxyType(
+        {ANY: lambda n, classes: "@" in classes}
+    )
 
     def score(self, value: str, ctx: FieldContext) -> Finding | None:
         # Cheapest possible reject: the engine runs every classifier on every value.

@@ -16,10 +16,21 @@ national formats of countries outside the registry.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import ClassVar
 
 from classifiers._checksums import iban_valid
-from classifiers.base import Category, Classifier, FieldContext, Finding
+from classifiers.base import (
+    ANY,
+    DIGIT,
+    LETTERS,
+    Category,
+    Classifier,
+    FieldContext,
+    Finding,
+    ValueGate,
+)
 
 # SWIFT IBAN Registry: country -> IBAN length.
 IBAN_LENGTHS: dict[str, int] = {
@@ -131,6 +142,9 @@ class IbanClassifier(Classifier):
     # Mod 97 passes for 1 in 97 random strings of the right shape: country length and
     # shape already make that rare, so a few hits in a free-text field are enough.
     min_share: ClassVar[float] = 0.1
+    value_gates: ClassVar[Mapping[str, ValueGate]] = MappingProxyType(
+        {ANY: lambda n, classes: DIGIT in classes and not classes.isdisjoint(LETTERS)}
+    )
 
     def score(self, value: str, ctx: FieldContext) -> Finding | None:
         if not 15 <= len(value) <= _MAX_CHARS:

@@ -25,9 +25,18 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import ClassVar
 
-from classifiers.base import Category, Classifier, FieldContext, Finding
+from classifiers.base import (
+    DIGIT,
+    Category,
+    Classifier,
+    FieldContext,
+    Finding,
+    ValueGate,
+)
 
 # A dotted quad not touching word characters, dashes or further `.digit` parts. A
 # trailing `.` (end of sentence) is fine; `:port` and `/prefix` are fine.
@@ -83,6 +92,19 @@ class IpAddressClassifier(Classifier):
     max_len: ClassVar[int] = _MAX_CHARS
     # Validated and distinctive: a log line carrying one sometimes is worth a row.
     min_share: ClassVar[float] = 0.05
+    # IPv4 needs digits and dots; IPv6 colons (`::` alone is an address).
+    value_gates: ClassVar[Mapping[str, ValueGate]] = MappingProxyType(
+        {"ip": lambda n, classes: ("." in classes and DIGIT in classes) or ":" in classes}
+    )
+
+    def gate(self, ctx: FieldContext) -> str | None:
+        if not ctx.name_tokens.isdisjoint(_VERSION_TOKENS) or self._addressing_header(ctx):
+            return None
+        return "ip"
+
+    @staticmethod
+    def _addressing_header(ctx: FieldContext) -> bool:
+        return ctx.location in ("header", "metadata") and ctx.path.lower() in _ADDRESSING_HEADERS
 
     def score(self, value: str, ctx: FieldContext) -> Finding | None:
         if len(value) > _MAX_CHARS:
@@ -93,7 +115,7 @@ class IpAddressClassifier(Classifier):
             return None
         if not ctx.name_tokens.isdisjoint(_VERSION_TOKENS):
             return None
-        if ctx.location in ("header", "metadata") and ctx.path.lower() in _ADDRESSING_HEADERS:
+        if self._addressing_header(ctx):
             # The server's own address in Host/:authority is protocol addressing, not
             # data about anyone (spec: "an address carried as data in a payload").
             return None

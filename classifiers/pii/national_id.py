@@ -24,11 +24,23 @@ that fails its check is dropped, never reported weakly).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
 from typing import ClassVar
 
 from classifiers._checksums import luhn_valid
-from classifiers.base import Category, Classifier, FieldContext, Finding
+from classifiers.base import (
+    ANY,
+    BLANK,
+    DIGIT,
+    LETTERS,
+    SPACE,
+    Category,
+    Classifier,
+    FieldContext,
+    Finding,
+    ValueGate,
+)
 
 _NINO = re.compile(r"([A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z]) ?\d{2} ?\d{2} ?\d{2} ?[A-D]")
 _NINO_NEVER = frozenset({"BG", "GB", "KN", "NK", "NT", "TN", "ZZ"})
@@ -108,9 +120,14 @@ _SCHEME_HINTS = {
     "SIN": frozenset({"sin"}),
 }
 _MAX_CHARS = 20  # the longest form, a spaced NINO or printed CPF, is 14
+_ID_CLASSES = LETTERS | BLANK | {DIGIT, "-", "."}
+_UNHINTED_MARKS = LETTERS | {SPACE, "."}
 
 
 def verhoeff_valid(number: str) -> bool:
+    # `isdigit` also accepts other scripts' digits, which the tables cannot index.
+    if not number.isascii():
+        return False
     c = 0
     for i, ch in enumerate(reversed(number)):
         c = _V_D[c][_V_P[i % 8][ord(ch) - 48]]
@@ -149,6 +166,21 @@ class NationalIdClassifier(Classifier):
     max_len: ClassVar[int] = _MAX_CHARS
     # Checksums pass by chance for some random values: most of a field must pass.
     min_share: ClassVar[float] = 0.6
+    # Every scheme has digits; letters, spaces, dashes and dots are the only company.
+    # Without a hint, digits alone or with dashes are nothing (bare CPF, bare Aadhaar
+    # and SIN need one): a letter, a space or a dot must be there.
+    value_gates: ClassVar[Mapping[str, ValueGate]] = MappingProxyType(
+        {ANY: lambda n, classes: DIGIT in classes and classes <= _ID_CLASSES,
+         "unhinted": lambda n, classes: DIGIT in classes and classes <= _ID_CLASSES
+         and not classes.isdisjoint(_UNHINTED_MARKS)}
+    )
+
+    def gate(self, ctx: FieldContext) -> str | None:
+        tokens = ctx.name_tokens
+        hinted = not self.hints.isdisjoint(tokens) or "sin" in tokens or (
+            {"social", "insurance"} <= tokens
+        )
+        return ANY if hinted else "unhinted"
 
     def score(self, value: str, ctx: FieldContext) -> Finding | None:
         v = value.strip().upper()

@@ -18,9 +18,20 @@ passport numbers inside free text.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import ClassVar
 
-from classifiers.base import Category, Classifier, FieldContext, Finding
+from classifiers.base import (
+    BLANK,
+    DIGIT,
+    LETTERS,
+    Category,
+    Classifier,
+    FieldContext,
+    Finding,
+    ValueGate,
+)
 
 _SHAPE = re.compile(r"[A-Z0-9]{6,9}")
 # Leaf names that are about a passport but are not its number.
@@ -61,16 +72,25 @@ class PassportNumberClassifier(Classifier):
     max_len: ClassVar[int] = 12
     # Hint-gated, no checksum: most values of the field must look right.
     min_share: ClassVar[float] = 0.5
+    value_gates: ClassVar[Mapping[str, ValueGate]] = MappingProxyType(
+        {"passport": lambda n, classes: DIGIT in classes and classes <= LETTERS | BLANK | {DIGIT}}
+    )
 
-    def score(self, value: str, ctx: FieldContext) -> Finding | None:
+    def gate(self, ctx: FieldContext) -> str | None:
+        return "passport" if self._hinted(ctx) else None
+
+    def _hinted(self, ctx: FieldContext) -> bool:
         tokens = ctx.name_tokens
         # `traveller.passport.number`: the parent names the document.
         parent_hinted = not self.hints.isdisjoint(ctx.path_tokens) and not tokens.isdisjoint(
             {"number", "no", "num", "nr", "id"}
         )
         if self.hints.isdisjoint(tokens) and not parent_hinted:
-            return None
-        if not tokens.isdisjoint(_NOT_NUMBER):
+            return False
+        return tokens.isdisjoint(_NOT_NUMBER)
+
+    def score(self, value: str, ctx: FieldContext) -> Finding | None:
+        if not self._hinted(ctx):
             return None
         v = value.strip().upper()
         if not 6 <= len(v) <= 9 or _SHAPE.fullmatch(v) is None:

@@ -18,10 +18,22 @@ Not covered: names in free text (no NER here), all-lowercase names, names with d
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import ClassVar
 
 from classifiers._hints import SYNONYMS
-from classifiers.base import Category, Classifier, FieldContext, Finding
+from classifiers.base import (
+    BLANK,
+    LETTERS,
+    REPORT_THRESHOLD,
+    SYMBOL,
+    Category,
+    Classifier,
+    FieldContext,
+    Finding,
+    ValueGate,
+)
 
 # Tokens of a field's own name that leave it a person's name (`patient_full_name`,
 # `displayName`, `name_en`): everything else qualifies it as something else's name.
@@ -247,6 +259,8 @@ _PLACEHOLDERS = frozenset(
 _NAME_PUNCT = frozenset("'’-.")
 _MAX_WORDS = 4  # capitalised words; `Ana María de la Cruz` has 3 plus particles
 _MAX_CHARS = 64  # longer values are sentences, titles or lists
+# Character classes a name-shaped value can have (`_name_shaped`; `’` is a SYMBOL).
+_NAME_CLASSES = LETTERS | BLANK | {"'", "-", ".", SYMBOL}
 
 
 class PersonNameClassifier(Classifier):
@@ -257,8 +271,16 @@ class PersonNameClassifier(Classifier):
     max_len: ClassVar[int] = _MAX_CHARS
     # Name-shaped values are common (titles, labels); most of the field should look so.
     min_share: ClassVar[float] = 0.5
+    value_gates: ClassVar[Mapping[str, ValueGate]] = MappingProxyType(
+        {"name": lambda n, classes: not classes.isdisjoint(LETTERS) and classes <= _NAME_CLASSES}
+    )
 
-    def score(self, value: str, ctx: FieldContext) -> Finding | None:
+    def gate(self, ctx: FieldContext) -> str | None:
+        field = self._field(ctx)
+        return "name" if field is not None and field[0] >= REPORT_THRESHOLD else None
+
+    def _field(self, ctx: FieldContext) -> tuple[float, str] | None:
+        """The confidence and reason the field gives a name-shaped value, if any."""
         tokens = ctx.name_tokens
         # The hint comes first: without it nothing is a name, and it is the cheap test.
         if "name" not in tokens and not ("surname" in tokens or "forename" in tokens):
@@ -272,18 +294,24 @@ class PersonNameClassifier(Classifier):
         qualifiers = {t for t in tokens if not t.isdigit() and t not in SYNONYMS} - _NAME_WORDS
         if qualifiers and qualifiers.isdisjoint(_PERSON_PARENTS):
             return None
-        value = value.strip()
-        if not 1 <= len(value) <= _MAX_CHARS or not self._name_shaped(value):
-            return None
         if not tokens.isdisjoint(_SPECIFIC) or "surname" in tokens or "forename" in tokens:
-            return self.finding(0.85, "name shape, field name hint")
+            return 0.85, "name shape, field name hint"
         if not path.isdisjoint(_PERSON_PARENTS):
-            return self.finding(0.85, "name shape, field name hint, person context in path")
+            return 0.85, "name shape, field name hint, person context in path"
         # A bare `name` / `display_name`: products, places and teams have names too, so
         # it counts only when sibling fields describe a person.
         if not ctx.sibling_tokens.isdisjoint(_PERSON_SIBLINGS):
-            return self.finding(0.7, "name shape, generic field name hint, person siblings")
-        return self.finding(0.45, "name shape, generic field name hint, no person context")
+            return 0.7, "name shape, generic field name hint, person siblings"
+        return 0.45, "name shape, generic field name hint, no person context"
+
+    def score(self, value: str, ctx: FieldContext) -> Finding | None:
+        field = self._field(ctx)
+        if field is None:
+            return None
+        value = value.strip()
+        if not 1 <= len(value) <= _MAX_CHARS or not self._name_shaped(value):
+            return None
+        return self.finding(*field)
 
     @staticmethod
     def _name_shaped(value: str) -> bool:

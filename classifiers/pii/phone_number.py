@@ -19,11 +19,22 @@ Not covered: numbers inside free text (too many digit runs in prose), vanity let
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import ClassVar
 
 import phonenumbers
 
-from classifiers.base import Category, Classifier, FieldContext, Finding
+from classifiers.base import (
+    BLANK,
+    DIGIT,
+    EXT,
+    Category,
+    Classifier,
+    FieldContext,
+    Finding,
+    ValueGate,
+)
 
 # E.164: at most 15 digits; the shortest valid national numbers have 5-7 digits, but
 # below 7 digit runs are ids and counters far more often than phones.
@@ -41,9 +52,21 @@ _NANP_DISPLAY = re.compile(r"\(\d{3}\) ?\d{3}-\d{4}")
 # digits are valid somewhere far too often (`123-456-7890`, `(555) 555-5555` pass in
 # some numbering plan), and placeholders are exactly what test fixtures hold.
 _NANP_LAYOUT = re.compile(r"(?:\+?1[ .-]?)?(?:\(\d{3}\) ?|\d{3}-)\d{3}-\d{4}|\d{3}\.\d{3}\.\d{4}")
+# The plain NANP forms `nanp_number` reads without `phonenumbers.parse`: ASCII digits,
+# area code and exchange as groups, the area code starting with 2-9.
+_NANP_INTERNATIONAL = re.compile(
+    r"\+1[ .-]?(?:\(([2-9][0-9]{2})\) ?|([2-9][0-9]{2})[ .-]?)([0-9]{3})[ .-]?([0-9]{4})"
+)
+_NANP_NATIONAL = re.compile(
+    r"(?:\(([2-9][0-9]{2})\) ?|([2-9][0-9]{2})-)([0-9]{3})-([0-9]{4})"
+    r"|([2-9][0-9]{2})\.([0-9]{3})\.([0-9]{4})"
+)
 # Regions tried for a hinted national number without a country code: the most common
 # in API traffic. The first one that validates wins.
 _REGIONS = ("US", "GB", "DE", "FR", "IN", "BR", "JP", "CN", "AU", "ES", "IT", "NL", "CA", "MX")
+# Character classes `_PHONE_CHARS` allows (the letters of `x`/`ext` included), plus the
+# whitespace `strip` removes.
+_PHONE_CLASSES = BLANK | {DIGIT, EXT, "(", ")", ".", "-", "/", "+"}
 
 
 class PhoneNumberClassifier(Classifier):
@@ -55,6 +78,20 @@ class PhoneNumberClassifier(Classifier):
     max_len: ClassVar[int] = 32
     # Validated by the numbering plans, but many digit strings happen to be valid.
     min_share: ClassVar[float] = 0.3
+    # Without a hint, bare digits are never a phone (see `dialled` below): a `+`, `(` or
+    # separator must be there.
+    value_gates: ClassVar[Mapping[str, ValueGate]] = MappingProxyType(
+        {"hinted": lambda n, classes: DIGIT in classes and classes <= _PHONE_CLASSES,
+         "unhinted": lambda n, classes: DIGIT in classes and classes <= _PHONE_CLASSES
+         and classes != {DIGIT}}
+    )
+
+    def gate(self, ctx: FieldContext) -> str | None:
+        return "hinted" if self._hinted(ctx) else "unhinted"
+
+    def _hinted(self, ctx: FieldContext) -> bool:
+        # `contact` alone is a weak hint: it also names e-mails and people.
+        return self.hinted(ctx) and ctx.name_tokens != frozenset({"contact"})
 
     def score(self, value: str, ctx: FieldContext) -> Finding | None:
         value = value.strip()
@@ -63,13 +100,15 @@ class PhoneNumberClassifier(Classifier):
         first = value[0]
         if not (first.isdigit() or first in "+("):
             return None
+        # The character test first: one regex call rules out most values.
+        if _PHONE_CHARS.fullmatch(value) is None:
+            return None
         digits = sum(ch.isdigit() for ch in value)
         if not _MIN_DIGITS <= digits <= _MAX_DIGITS + 6:  # +6: room for an extension
             return None
-        if _PHONE_CHARS.fullmatch(value) is None or _DATE_LIKE.search(value):
+        if _DATE_LIKE.search(value):
             return None
-        # `contact` alone is a weak hint: it also names e-mails and people.
-        hinted = self.hinted(ctx) and ctx.name_tokens != frozenset({"contact"})
+        hinted = self._hinted(ctx)
         # `00` is the international prefix only in a written number: a bare run of digits
         # starting with zeros is an account or reference number far more often.
         dialled = value.startswith("00") and (hinted or not value.isdigit())
@@ -96,8 +135,28 @@ class PhoneNumberClassifier(Classifier):
 
     @staticmethod
     def _valid(text: str, region: str | None) -> bool:
-        try:
-            number = phonenumbers.parse(text, region)
-        except phonenumbers.NumberParseException:
-            return False
+        number = nanp_number(text, region)
+        if number is None:
+            try:
+                number = phonenumbers.parse(text, region)
+            except phonenumbers.NumberParseException:
+                return False
         return bool(phonenumbers.is_valid_number(number))
+
+
+def nanp_number(text: str, region: str | None) -> phonenumbers.PhoneNumber | None:
+    """The number `phonenumbers.parse(text, region)` returns, for the plain North
+    American forms only (`+1 201-555-0123` without a region, `(201) 555-0123` or
+    `201.555.0123` in region US, area code not starting with 0 or 1); None for anything
+    else, which goes through `parse`. Parsing is half the cost of a validation, and
+    these forms have one reading: country code 1, the ten digits as national number (no
+    national prefix, carrier code, extension or leading zero to strip).
+    `tests/classifiers/pii/test_phone_number.py` checks it against `parse`."""
+    m = (_NANP_INTERNATIONAL if region is None else _NANP_NATIONAL if region == "US"
+         else None)
+    if m is None:
+        return None
+    found = m.fullmatch(text)
+    if found is None:
+        return None
+    return phonenumbers.PhoneNumber(country_code=1, national_number=int("".join(g for g in found.groups() if g)))

@@ -21,9 +21,18 @@ codes contain free text, the rest of the address (STREET_ADDRESS).
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import ClassVar
 
-from classifiers.base import Category, Classifier, FieldContext, Finding
+from classifiers.base import (
+    DIGIT,
+    Category,
+    Classifier,
+    FieldContext,
+    Finding,
+    ValueGate,
+)
 
 # Distinctive formats: letters and digits in a fixed layout, or separators that other
 # numbers rarely use. Matched on the upper-cased, stripped value.
@@ -86,16 +95,25 @@ class PostalCodeClassifier(Classifier):
     max_len: ClassVar[int] = _MAX_CHARS
     # Context-gated already; most values of a zip field are zips.
     min_share: ClassVar[float] = 0.5
+    value_gates: ClassVar[Mapping[str, ValueGate]] = MappingProxyType(
+        {"postal": lambda n, classes: DIGIT in classes}
+    )
+
+    def gate(self, ctx: FieldContext) -> str | None:
+        return "postal" if self.hinted(ctx) or self._in_address(ctx) else None
+
+    @staticmethod
+    def _in_address(ctx: FieldContext) -> bool:
+        return (
+            "address" in ctx.path_tokens
+            and ctx.name_tokens.isdisjoint(_NOT_CODE)
+            and not ctx.name_tokens.isdisjoint(_CODE_LEAVES)
+        )
 
     def score(self, value: str, ctx: FieldContext) -> Finding | None:
         # Context first: it is a set test, far cheaper than the formats.
         hinted = self.hinted(ctx)
-        in_address = (
-            not hinted
-            and "address" in ctx.path_tokens
-            and ctx.name_tokens.isdisjoint(_NOT_CODE)
-            and not ctx.name_tokens.isdisjoint(_CODE_LEAVES)
-        )
+        in_address = not hinted and self._in_address(ctx)
         if not (hinted or in_address):
             return None
         code = value.strip().upper()

@@ -20,9 +20,19 @@ addresses (block/chome forms), the city/postcode lines (POSTAL_CODE covers the c
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import ClassVar
 
-from classifiers.base import Category, Classifier, FieldContext, Finding
+from classifiers.base import (
+    DIGIT,
+    LETTERS,
+    Category,
+    Classifier,
+    FieldContext,
+    Finding,
+    ValueGate,
+)
 
 # Street words, lower case: English (with USPS C1 abbreviations), French, Spanish,
 # Italian, Portuguese, German and Dutch as separate words.
@@ -110,6 +120,14 @@ class StreetAddressClassifier(Classifier):
     max_len: ClassVar[int] = _MAX_CHARS
     # Hint-driven, with free-form values: half the values must look like addresses.
     min_share: ClassVar[float] = 0.5
+    value_gates: ClassVar[Mapping[str, ValueGate]] = MappingProxyType(
+        {"street": lambda n, classes: DIGIT in classes and not classes.isdisjoint(LETTERS)
+         and "@" not in classes}
+    )
+
+    def gate(self, ctx: FieldContext) -> str | None:
+        # Unhinted, the best an address shape earns is 0.45: under the threshold.
+        return "street" if self._hinted(ctx) is True else None
 
     def score(self, value: str, ctx: FieldContext) -> Finding | None:
         value = value.strip()

@@ -18,9 +18,18 @@ Not covered: ITINs (900-999, a different type), SSNs with other separators.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import ClassVar
 
-from classifiers.base import Category, Classifier, FieldContext, Finding
+from classifiers.base import (
+    DIGIT,
+    Category,
+    Classifier,
+    FieldContext,
+    Finding,
+    ValueGate,
+)
 
 # Dashed, not touching other digits, dashes or letters (`1234-56-7891`, `v234-56-7891`).
 _DASHED = re.compile(r"(?<![\w-])(\d{3})-(\d{2})-(\d{4})(?![\w-])")
@@ -47,11 +56,22 @@ class UsSsnClassifier(Classifier):
     max_len: ClassVar[int] = _MAX_CHARS
     # No checksum: random 9-digit numbers pass the range rules; most values must pass.
     min_share: ClassVar[float] = 0.6
+    # Without a hint only the dashed form counts.
+    value_gates: ClassVar[Mapping[str, ValueGate]] = MappingProxyType(
+        {"hinted": lambda n, classes: DIGIT in classes,
+         "dashed": lambda n, classes: DIGIT in classes and "-" in classes}
+    )
+
+    def gate(self, ctx: FieldContext) -> str | None:
+        return "hinted" if self._hinted(ctx) else "dashed"
+
+    def _hinted(self, ctx: FieldContext) -> bool:
+        return self.hinted(ctx) and "insurance" not in ctx.name_tokens  # Canadian SIN
 
     def score(self, value: str, ctx: FieldContext) -> Finding | None:
         if not 9 <= len(value) <= _MAX_CHARS:
             return None
-        hinted = self.hinted(ctx) and "insurance" not in ctx.name_tokens  # Canadian SIN
+        hinted = self._hinted(ctx)
         if "-" in value:
             for m in _DASHED.finditer(value):
                 if not _valid(m.group(1), m.group(2), m.group(3)):

@@ -30,10 +30,20 @@ keys (PRIVATE_KEY) and bearer/session tokens (BEARER_TOKEN).
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import ClassVar
 
-from classifiers.base import Category, Classifier, FieldContext, Finding
+from classifiers.base import (
+    ANY,
+    LETTERS,
+    Category,
+    Classifier,
+    FieldContext,
+    Finding,
+    ValueGate,
+)
 from classifiers.secret._entropy import looks_random
 
 
@@ -124,6 +134,27 @@ class ApiKeyClassifier(Classifier):
     AWS_SECRET_HINTED: ClassVar[float] = 0.95
     GENERIC_HINTED: ClassVar[float] = 0.8
     HINT_BOOST: ClassVar[float] = 0.02
+    # Outside a key field only the known formats count: each has letters in its prefix
+    # and is at least _SHORTEST_FORMAT long.
+    value_gates: ClassVar[Mapping[str, ValueGate]] = MappingProxyType(
+        {ANY: lambda n, classes: True,
+         "formats": lambda n, classes: n >= _SHORTEST_FORMAT and not classes.isdisjoint(LETTERS)}
+    )
+
+    def gate(self, ctx: FieldContext) -> str | None:
+        names = ctx.name_tokens
+        if _METADATA_TOKENS.isdisjoint(names) and (
+            self._aws_secret(ctx) or self._key_hint(names)
+        ):
+            return ANY
+        return "formats"
+
+    @staticmethod
+    def _aws_secret(ctx: FieldContext) -> bool:
+        names = ctx.name_tokens
+        return "secret" in names and (
+            "aws" in names or "aws" in ctx.path_tokens or {"access", "key"} <= names
+        )
 
     def score(self, value: str, ctx: FieldContext) -> Finding | None:
         n = len(value)
@@ -161,10 +192,7 @@ class ApiKeyClassifier(Classifier):
         names = ctx.name_tokens
         if not _METADATA_TOKENS.isdisjoint(names):
             return None
-        aws_secret = "secret" in names and (
-            "aws" in names or "aws" in ctx.path_tokens or {"access", "key"} <= names
-        )
-        if aws_secret and _AWS_SECRET.fullmatch(text):
+        if self._aws_secret(ctx) and _AWS_SECRET.fullmatch(text):
             return self.finding(self.AWS_SECRET_HINTED,
                                 "known format: aws_secret_access_key, field name hint")
         if not self._key_hint(names):

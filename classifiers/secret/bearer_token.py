@@ -22,9 +22,19 @@ import base64
 import binascii
 import json
 import re
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import ClassVar
 
-from classifiers.base import Category, Classifier, FieldContext, Finding
+from classifiers.base import (
+    ANY,
+    LETTERS,
+    Category,
+    Classifier,
+    FieldContext,
+    Finding,
+    ValueGate,
+)
 from classifiers.secret._entropy import looks_random
 
 # RFC 6750 b64token (token68): the scheme, spaces, then the credentials.
@@ -77,6 +87,14 @@ class BearerTokenClassifier(Classifier):
     JWT_HINTED: ClassVar[float] = 0.99
     SESSION_COOKIE: ClassVar[float] = 0.85
     SESSION: ClassVar[float] = 0.8
+    # Outside a session or token field only `Bearer` and JWTs count: both have letters.
+    value_gates: ClassVar[Mapping[str, ValueGate]] = MappingProxyType(
+        {ANY: lambda n, classes: True,
+         "formats": lambda n, classes: not classes.isdisjoint(LETTERS)}
+    )
+
+    def gate(self, ctx: FieldContext) -> str | None:
+        return ANY if self.hinted(ctx) else "formats"
 
     def score(self, value: str, ctx: FieldContext) -> Finding | None:
         if len(value) < self.min_len:

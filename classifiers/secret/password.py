@@ -22,9 +22,19 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import ClassVar
 
-from classifiers.base import Category, Classifier, FieldContext, Finding
+from classifiers.base import (
+    ANY,
+    LETTERS,
+    Category,
+    Classifier,
+    FieldContext,
+    Finding,
+    ValueGate,
+)
 
 _PASSWORD_TOKENS = frozenset({"password", "passphrase", "passcode"})
 _SECRET_TOKENS = frozenset({"secret"})
@@ -65,6 +75,21 @@ class PasswordClassifier(Classifier):
     PASSWORD_FIELD: ClassVar[float] = 0.9
     SECRET_FIELD: ClassVar[float] = 0.8
     BASIC: ClassVar[float] = 0.99
+    # `Basic <credentials>`: letters and a space.
+    value_gates: ClassVar[Mapping[str, ValueGate]] = MappingProxyType(
+        {ANY: lambda n, classes: True,
+         "basic": lambda n, classes: " " in classes and not classes.isdisjoint(LETTERS)}
+    )
+
+    def gate(self, ctx: FieldContext) -> str | None:
+        names = ctx.name_tokens
+        if "authorization" in names:
+            return "basic"
+        if _PASSWORD_TOKENS.isdisjoint(names) and (
+            _SECRET_TOKENS.isdisjoint(names) or not _KEY_TOKENS.isdisjoint(names)
+        ):
+            return None
+        return ANY if _METADATA_TOKENS.isdisjoint(names) else None
 
     def score(self, value: str, ctx: FieldContext) -> Finding | None:
         if not value or len(value) > self.max_len:

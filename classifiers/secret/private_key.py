@@ -16,9 +16,19 @@ PuTTY .ppk files, and keys whose base64 body was reflowed with other characters.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import ClassVar
 
-from classifiers.base import Category, Classifier, FieldContext, Finding
+from classifiers.base import (
+    ANY,
+    LETTERS,
+    Category,
+    Classifier,
+    FieldContext,
+    Finding,
+    ValueGate,
+)
 
 _LABEL = r"((?:RSA |EC |OPENSSH |ENCRYPTED |DSA )?PRIVATE KEY|PGP PRIVATE KEY BLOCK)"
 # Line separators: whitespace or the escaped `\n`, `\r` of a JSON/env string.
@@ -27,9 +37,10 @@ _PEM = re.compile(
     rf"-----BEGIN {_LABEL}-----{_SEP}+"
     # Armor headers: `Name: value` lines (a value stops at a line end or an escape).
     rf"(?:[A-Za-z][A-Za-z0-9-]*: ?[^\r\n\\]*{_SEP}+)*"
-    # The body: one loop over base64 characters and separators (no nested quantifier,
-    # so no catastrophic backtracking on hostile input).
-    rf"((?:[A-Za-z0-9+/=]|{_SEP})+)"
+    # The body: base64 characters and whitespace in runs, or escaped line ends. Nothing
+    # after it can fail (the END line is optional), so the engine never backtracks into
+    # it; the runs make it one tight loop per run instead of one group per character.
+    r"((?:[A-Za-z0-9+/=\s]+|\\[rn])+)"
     r"(-----END \1-----)?"
 )
 _NOT_BASE64 = re.compile(r"\s|\\[rn]")
@@ -50,6 +61,11 @@ class PrivateKeyClassifier(Classifier):
 
     COMPLETE: ClassVar[float] = 0.99
     TRUNCATED: ClassVar[float] = 0.92
+    # `-----BEGIN ... PRIVATE KEY`: dashes, a space, letters.
+    value_gates: ClassVar[Mapping[str, ValueGate]] = MappingProxyType(
+        {ANY: lambda n, classes: "-" in classes and " " in classes
+         and not classes.isdisjoint(LETTERS)}
+    )
 
     def score(self, value: str, ctx: FieldContext) -> Finding | None:
         if len(value) < self.min_len or "PRIVATE KEY" not in value:
