@@ -162,6 +162,11 @@ def _summary(stats: Any, rows: list[Any], seconds: float) -> str:
         )
     if skipped:
         lines.append("skipped: " + "; ".join(skipped))
+    from dpi.strict import summary_line
+
+    anomalies = summary_line(stats)
+    if anomalies:  # what the dissectors and the payload decoder could not read whole
+        lines.append(anomalies)
     hits = getattr(stats, "limits_hit", None)
     if hits:
         lines.append("limits hit: " + ", ".join(f"{k} {v}" for k, v in sorted(hits.items())))

@@ -31,6 +31,29 @@ def _counts(items: dict[str, int]) -> str:
     return ", ".join(f"{kind} {count}" for kind, count in sorted(items.items()))
 
 
+def lossy_anomalies(stats: ScanStats) -> dict[str, int]:
+    """Protocol anomalies that cost data (a bad chunk, JSON that did not parse, an
+    incomplete message), without the events that lose nothing and without what other
+    counters already count (gaps, protocol errors, limit hits)."""
+    limits = {kind for kind, count in stats.limits_hit.items() if count}
+    return {
+        kind: count
+        for kind, count in stats.anomalies.items()
+        if count
+        and kind not in LOSSLESS_ANOMALIES
+        and kind not in _COUNTED_APART
+        and kind not in limits
+        and not kind.endswith("_protocol_error")  # = protocol_errors
+        and not kind.startswith(LOSSLESS_PREFIXES)
+    }
+
+
+def summary_line(stats: ScanStats) -> str | None:
+    """`anomalies: bad_chunk 1, json_syntax_error 2` for the end-of-scan summary."""
+    anomalies = lossy_anomalies(stats)
+    return f"anomalies: {_counts(anomalies)}" if anomalies else None
+
+
 def skipped(stats: ScanStats, *, warnings: int, dropped_fields: int = 0) -> list[str]:
     """What was skipped, one short phrase per kind; empty when nothing was."""
     reasons = []
@@ -45,16 +68,7 @@ def skipped(stats: ScanStats, *, warnings: int, dropped_fields: int = 0) -> list
     if stats.bugs:
         reasons.append(f"{stats.bugs} flows dropped on internal errors")
     limits = {kind: count for kind, count in stats.limits_hit.items() if count}
-    anomalies = {
-        kind: count
-        for kind, count in stats.anomalies.items()
-        if count
-        and kind not in LOSSLESS_ANOMALIES
-        and kind not in _COUNTED_APART
-        and kind not in limits
-        and not kind.endswith("_protocol_error")  # = protocol_errors above
-        and not kind.startswith(LOSSLESS_PREFIXES)
-    }
+    anomalies = lossy_anomalies(stats)
     if anomalies:
         reasons.append(f"protocol anomalies: {_counts(anomalies)}")
     if limits:
