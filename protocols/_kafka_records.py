@@ -32,9 +32,6 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass, field
 
-from kafka.errors import CorruptRecordError
-from kafka.record.default_records import DefaultRecordBatch
-
 from protocols._decompress import DecompressionBomb, DecompressionError, decompress
 from protocols.base import Limits
 
@@ -228,6 +225,11 @@ def _batch_v2(batch: bytes, state: _State) -> None:
             + batch[_V2_ATTRIBUTES_OFFSET + 2 : _V2_HEADER_SIZE]
             + body
         )
+    # kafka-python loads in ~150 ms (its client, admin and codec modules come along):
+    # imported here, when a record batch is decoded, not on every scan.
+    from kafka.errors import CorruptRecordError
+    from kafka.record.default_records import DefaultRecordBatch
+
     try:
         for record in DefaultRecordBatch(batch):
             if state.full():

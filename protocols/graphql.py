@@ -40,13 +40,15 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, replace
 from functools import lru_cache
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlencode
 
 import orjson
-from graphql import GraphQLError, parse
-from graphql.language import ast
 
 from protocols.base import Direction, Location, MediaType, Message, Part
+
+if TYPE_CHECKING:
+    from graphql.language import ast
 
 # Longest query text parsed: real documents are a few KB; generated ones rarely pass 100 KB.
 MAX_QUERY_CHARS = 256 * 1024
@@ -100,6 +102,10 @@ def summarize(query: str) -> tuple[Operation, ...] | None:
     an executable GraphQL document (or is over the bounds)."""
     if not query or len(query) > MAX_QUERY_CHARS:
         return None
+    # graphql-core loads in ~100 ms: imported when a body looks like GraphQL, not per scan.
+    from graphql import GraphQLError, parse
+    from graphql.language import ast
+
     try:
         document = parse(query, no_location=True, max_tokens=MAX_TOKENS)
     except (GraphQLError, RecursionError):
@@ -130,6 +136,8 @@ def _collect(
     alias: an alias is the client's label); returns the first field's name."""
     if selections is None or depth > MAX_DEPTH:
         return ""
+    from graphql.language import ast  # loaded by `summarize` already
+
     first = ""
     for selection in selections.selections:
         if isinstance(selection, ast.FieldNode):
@@ -162,6 +170,8 @@ def _value(node: ast.ValueNode, depth: int) -> object | None:
     `variables`), enums, booleans and null carry no data: None."""
     if depth > MAX_DEPTH:
         return None
+    from graphql.language import ast  # loaded by `summarize` already
+
     if isinstance(node, (ast.StringValueNode, ast.IntValueNode, ast.FloatValueNode)):
         return node.value
     if isinstance(node, ast.ObjectValueNode):

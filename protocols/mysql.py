@@ -59,12 +59,11 @@ from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from protocols import _mysql_packets as wire
 from protocols._decompress import DecompressionBomb, DecompressionError, decompress
 from protocols._mysql_packets import Cap, Column, FieldType, PacketError, Status
-from protocols._sql_columns import Analysis, analyze
 from protocols.base import (
     Anomaly,
     Direction,
@@ -80,6 +79,10 @@ from protocols.base import (
     Probe,
     ProtocolError,
 )
+
+if TYPE_CHECKING:
+    # sqlglot takes ~170 ms to load: `_analysis` imports it when a statement is mapped.
+    from protocols._sql_columns import Analysis
 
 PROTOCOL = "mysql"
 UNKNOWN_API = "(unknown)"
@@ -901,6 +904,8 @@ class MysqlDissector(Dissector):
     def _analysis(self, sql: str) -> Analysis:
         found = self._analyses.get(sql)
         if found is None:
+            from protocols._sql_columns import analyze  # loads sqlglot, only for MySQL statements
+
             found = analyze(sql, self.limits.max_records)
             self._analyses[sql] = found
             if len(self._analyses) > MAX_ANALYSES:

@@ -45,12 +45,16 @@ import tempfile
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-
-from google.protobuf import descriptor_pb2, descriptor_pool
-from google.protobuf.descriptor import Descriptor, FieldDescriptor
+from typing import TYPE_CHECKING, Any
 
 from protocols import _grpc
 from protocols.base import FieldValue, Limits, Location, MediaType, Part
+
+if TYPE_CHECKING:
+    # protobuf is imported where a schema is loaded or looked up (below), not at import:
+    # every scan builds a registry and walks protobuf schema-less, neither needs it.
+    from google.protobuf import descriptor_pb2
+    from google.protobuf.descriptor import Descriptor
 
 # Largest varint: 10 bytes (64 bits, 7 per byte).
 MAX_VARINT_BYTES = 10
@@ -93,25 +97,27 @@ class Kind(Enum):
     GROUP = "group"
 
 
+# FieldDescriptorProto.Type numbers (google/protobuf/descriptor.proto, fixed by the
+# format; the same as FieldDescriptor.TYPE_*), literal so that this table needs no import.
 _KIND_BY_TYPE = {
-    FieldDescriptor.TYPE_INT32: Kind.VARINT,
-    FieldDescriptor.TYPE_INT64: Kind.VARINT,
-    FieldDescriptor.TYPE_UINT32: Kind.VARINT,
-    FieldDescriptor.TYPE_UINT64: Kind.VARINT,
-    FieldDescriptor.TYPE_SINT32: Kind.SINT,
-    FieldDescriptor.TYPE_SINT64: Kind.SINT,
-    FieldDescriptor.TYPE_BOOL: Kind.BOOL,
-    FieldDescriptor.TYPE_ENUM: Kind.ENUM,
-    FieldDescriptor.TYPE_FIXED32: Kind.FIXED32,
-    FieldDescriptor.TYPE_SFIXED32: Kind.SFIXED32,
-    FieldDescriptor.TYPE_FLOAT: Kind.FLOAT,
-    FieldDescriptor.TYPE_FIXED64: Kind.FIXED64,
-    FieldDescriptor.TYPE_SFIXED64: Kind.SFIXED64,
-    FieldDescriptor.TYPE_DOUBLE: Kind.DOUBLE,
-    FieldDescriptor.TYPE_STRING: Kind.STRING,
-    FieldDescriptor.TYPE_BYTES: Kind.BYTES,
-    FieldDescriptor.TYPE_MESSAGE: Kind.MESSAGE,
-    FieldDescriptor.TYPE_GROUP: Kind.GROUP,
+    5: Kind.VARINT,  # TYPE_INT32
+    3: Kind.VARINT,  # TYPE_INT64
+    13: Kind.VARINT,  # TYPE_UINT32
+    4: Kind.VARINT,  # TYPE_UINT64
+    17: Kind.SINT,  # TYPE_SINT32
+    18: Kind.SINT,  # TYPE_SINT64
+    8: Kind.BOOL,  # TYPE_BOOL
+    14: Kind.ENUM,  # TYPE_ENUM
+    7: Kind.FIXED32,  # TYPE_FIXED32
+    15: Kind.SFIXED32,  # TYPE_SFIXED32
+    2: Kind.FLOAT,  # TYPE_FLOAT
+    6: Kind.FIXED64,  # TYPE_FIXED64
+    16: Kind.SFIXED64,  # TYPE_SFIXED64
+    1: Kind.DOUBLE,  # TYPE_DOUBLE
+    9: Kind.STRING,  # TYPE_STRING
+    12: Kind.BYTES,  # TYPE_BYTES
+    11: Kind.MESSAGE,  # TYPE_MESSAGE
+    10: Kind.GROUP,  # TYPE_GROUP
 }
 # Wire type each kind is normally sent with (encoding guide, "Message Structure").
 _WIRE_OF_KIND = {
@@ -186,7 +192,8 @@ class SchemaRegistry:
     """Descriptors of one scan, by rpc path and by message name."""
 
     def __init__(self) -> None:
-        self._pool = descriptor_pool.DescriptorPool()
+        # The descriptor pool (and protobuf with it) is made when the first file is added.
+        self._pool_made: Any = None
         self._files: set[str] = set()
         # FileDescriptorProtos waiting for a dependency (reflection sends a file before
         # its imports).
@@ -195,21 +202,33 @@ class SchemaRegistry:
         self._schemas: dict[str, MessageSchema] = {}
         self._well_known: dict[str, bytes] | None = None
 
+    @property
+    def _pool(self) -> Any:
+        if self._pool_made is None:
+            from google.protobuf import descriptor_pool
+
+            self._pool_made = descriptor_pool.DescriptorPool()
+        return self._pool_made
+
     # -- sources -------------------------------------------------------------------
 
     def load_proto_dirs(self, dirs: list[str] | list[Path]) -> list[str]:
-        """Compile every `.proto` under `dirs` (each also an import root). Returns
+        """Compile every `.proto` under `dirs` (each also an import root; a `.proto`
+        file in `dirs` is compiled with its directory as the import root). Returns
         warnings naming the files that did not compile; raises SchemaError when none
         did."""
         from grpc_tools import protoc  # heavy import, only when .proto files are given
 
-        roots = [Path(d).resolve() for d in dirs]
-        for root in roots:
-            if not root.is_dir():
-                raise SchemaError(f"not a directory: {root}")
+        given = [Path(d).resolve() for d in dirs]
+        for root in given:
+            if not root.is_dir() and not (root.is_file() and root.suffix == ".proto"):
+                raise SchemaError(f"not a directory or .proto file: {root}")
+        # A .proto file given alone: compiled with its directory as the import root.
+        roots = list(dict.fromkeys(p if p.is_dir() else p.parent for p in given))
         files: list[tuple[Path, Path]] = []
-        for root in roots:
-            for path in sorted(root.rglob("*.proto")):
+        for item in given:
+            root = item if item.is_dir() else item.parent
+            for path in sorted(item.rglob("*.proto")) if item.is_dir() else [item]:
                 files.append((root, path))
                 if len(files) > MAX_PROTO_FILES:
                     raise SchemaError(f"more than {MAX_PROTO_FILES} .proto files")
@@ -247,6 +266,8 @@ class SchemaRegistry:
         data = Path(path).read_bytes()
         if len(data) > MAX_DESCRIPTOR_BYTES:
             raise SchemaError(f"descriptor set of {len(data)} bytes")
+        from google.protobuf import descriptor_pb2
+
         fds = descriptor_pb2.FileDescriptorSet()
         try:
             fds.ParseFromString(data)
@@ -260,6 +281,8 @@ class SchemaRegistry:
         """One serialized FileDescriptorProto (server reflection). True if it parsed."""
         if len(data) > MAX_DESCRIPTOR_BYTES:
             return False
+        from google.protobuf import descriptor_pb2
+
         proto = descriptor_pb2.FileDescriptorProto()
         try:
             proto.ParseFromString(data)
@@ -303,6 +326,8 @@ class SchemaRegistry:
         data = self._well_known.get(name)
         if data is None:
             return
+        from google.protobuf import descriptor_pb2
+
         proto = descriptor_pb2.FileDescriptorProto()
         proto.ParseFromString(data)
         for dep in proto.dependency:
@@ -339,6 +364,8 @@ class SchemaRegistry:
         cached = self._schemas.get(full_name)
         if cached is not None:
             return cached
+        if not self._files:
+            return None  # nothing loaded: no need to make the pool
         try:
             descriptor = self._pool.FindMessageTypeByName(full_name)
         except KeyError:

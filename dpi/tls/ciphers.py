@@ -23,11 +23,14 @@ import hashlib
 import hmac
 import struct
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-from cryptography.hazmat.primitives.ciphers.aead import AESCCM, AESGCM, ChaCha20Poly1305
+if TYPE_CHECKING:
+    # cryptography (~20 MB, tens of ms) is imported where a key is installed or a record
+    # decrypted, below: every scan builds the TLS layer, few scans have keys.
+    from cryptography.hazmat.primitives.ciphers.aead import AESCCM, AESGCM, ChaCha20Poly1305
+
+    _AeadObject = AESGCM | ChaCha20Poly1305 | AESCCM
 
 Kind = Literal["gcm", "chacha", "ccm", "ccm8", "cbc"]
 
@@ -119,10 +122,9 @@ def suite_name(code: int) -> str:
     return suite.name if suite is not None else f"0x{code:04X}"
 
 
-_AeadObject = AESGCM | ChaCha20Poly1305 | AESCCM
-
-
 def _aead(kind: Kind, key: bytes) -> _AeadObject:
+    from cryptography.hazmat.primitives.ciphers.aead import AESCCM, AESGCM, ChaCha20Poly1305
+
     if kind == "gcm":
         return AESGCM(key)
     if kind == "chacha":
@@ -176,6 +178,8 @@ class Tls13Cipher(RecordCipher):
         return Tls13Cipher(self.suite, next_secret13(self.secret, self.suite.hash))
 
     def decrypt(self, header: bytes, payload: bytes) -> tuple[int, bytes]:
+        from cryptography.exceptions import InvalidTag  # loaded with the key (`_aead`)
+
         nonce = (self._iv ^ self.seq).to_bytes(12, "big")
         try:
             inner = self._aead.decrypt(nonce, payload, header)
@@ -214,6 +218,8 @@ class Tls12AeadCipher(RecordCipher):
             nonce = (self._iv_int ^ self.seq).to_bytes(12, "big")
             body = payload
         aad = struct.pack(">QB2sH", self.seq, header[0], header[1:3], len(body) - self._tag)
+        from cryptography.exceptions import InvalidTag  # loaded with the key (`_aead`)
+
         try:
             plain = self._aead.decrypt(nonce, body, aad)
         except InvalidTag:
@@ -228,6 +234,8 @@ class Tls12CbcCipher(RecordCipher):
     __slots__ = ("_algorithm", "_digest", "_etm", "_mac_key", "_mac_len")
 
     def __init__(self, suite: Suite, key: bytes, mac_key: bytes, encrypt_then_mac: bool) -> None:
+        from cryptography.hazmat.primitives.ciphers import algorithms  # only with a key
+
         super().__init__()
         self._algorithm = algorithms.AES(key)
         self._mac_key = mac_key
@@ -267,6 +275,8 @@ class Tls12CbcCipher(RecordCipher):
         return header[0], data
 
     def _cbc(self, body: bytes) -> bytes:
+        from cryptography.hazmat.primitives.ciphers import Cipher, modes  # loaded by __init__
+
         decryptor = Cipher(self._algorithm, modes.CBC(body[:16])).decryptor()
         return decryptor.update(body[16:]) + decryptor.finalize()
 
