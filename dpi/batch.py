@@ -11,7 +11,9 @@ state's inventory in file order. The state is saved atomically
 after a result is folded in, at most every `checkpoint_seconds`, and at the end; a run
 killed at any moment loses at most the files folded since the last save, which the next
 run scans again. Files are independent units (see `dpi/worker.py`): a connection split
-across two rotated files is seen as two partial flows.
+across two rotated files is seen as two partial flows. A big file is scanned in flow
+shards on several cores (`dpi/parallel.py`); the runner hands back a file only when all
+its shards are done, so the ledger never records half a file.
 
 Without a state, every listed file is scanned and nothing is remembered.
 """
@@ -29,6 +31,7 @@ from typing import Any
 
 from dpi.codec import merge_stats
 from dpi.engine import ScanStats
+from dpi.evidence import Evidence, evidence_from_obj, plan_evidence
 from dpi.inventory import SALT_BYTES, Inventory
 from dpi.parallel import run_dask, run_local
 from dpi.sources import Source, head_of, list_sources
@@ -62,6 +65,9 @@ class BatchOptions:
     settle_seconds: float = DEFAULT_SETTLE_SECONDS
     checkpoint_seconds: float = DEFAULT_CHECKPOINT_SECONDS
     dask_batch: int = DEFAULT_DASK_BATCH
+    # A big file is split into flow shards of at least this many bytes (default:
+    # dpi.parallel.MIN_SHARD_BYTES).
+    min_shard_bytes: int | None = None
     config_text: str | None = None
     proto_dirs: tuple[str, ...] = ()
     descriptor_sets: tuple[str, ...] = ()
@@ -69,6 +75,10 @@ class BatchOptions:
     keylogs: tuple[str, ...] = ()
     topic_schemas: tuple[tuple[str, str], ...] = ()
     strict: bool = False
+    # Gathered beside the inventory and merged like it (dpi/evidence.py).
+    findings: bool = False
+    internal: tuple[str, ...] = ()
+    tls_coverage: bool = False
 
 
 @dataclass(slots=True)
@@ -92,6 +102,8 @@ class BatchOutcome:
     ledger_files: int = 0
     interrupted: bool = False
     warnings: list[str] = field(default_factory=list)
+    # Findings evidence and TLS coverage of the same files as the inventory.
+    evidence: Evidence = field(default_factory=Evidence)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -228,6 +240,13 @@ def _run(
             )
         state.options = fingerprint
     todo = _plan(sources, state, int(options.settle_seconds * 1e9), outcome)
+    if state is not None:
+        outcome.evidence = state.evidence
+    gather = plan_evidence(
+        outcome.evidence, bool(state is not None and state.files), options.findings,
+        options.internal, options.tls_coverage,
+    )
+    outcome.warnings.extend(gather.warnings)
     spec = EngineSpec(
         salt_hex=salt.hex(),
         config_text=options.config_text,
@@ -237,14 +256,17 @@ def _run(
         keylogs=options.keylogs,
         topic_schemas=options.topic_schemas,
         strict=options.strict,
+        findings=gather.findings,
+        internal=gather.internal,
+        tls_coverage=gather.tls_coverage,
     )
     tasks = [_task(i, planned) for i, planned in enumerate(todo)]
     by_location = {p.source.location: p for p in todo}
     log.info("%d file(s) listed, %d to scan", len(sources), len(tasks))
     if options.dask is not None:
-        results = run_dask(options.dask, spec, tasks, options.dask_batch)
+        results = run_dask(options.dask, spec, tasks, options.dask_batch, options.min_shard_bytes)
     else:
-        results = run_local(spec, tasks, options.jobs or default_jobs())
+        results = run_local(spec, tasks, options.jobs or default_jobs(), options.min_shard_bytes)
     last_save = time.monotonic()
     unsaved = False
     for result in results:
@@ -289,8 +311,12 @@ def _fold(
     if result["salt"] != salt.hex():
         raise BatchError("a worker used another salt")  # a bug: merging would miscount
     partial, stats, files = decode(result)
+    evidence = evidence_from_obj(result.get("evidence"), salt)
     outcome.inventory.merge(partial)
     merge_stats(outcome.stats, stats)
+    outcome.evidence.merge(evidence)
+    if state is not None:
+        state.evidence = outcome.evidence
     for item in files:
         status, location = item["status"], item["location"]
         planned = by_location[location]

@@ -14,6 +14,9 @@ Outputs: `rows()` (plain dicts in column order), `to_csv()` (RFC 4180, header ro
 else CSV). CSV and JSON are literal: a server name (SNI) is attacker-chosen and may start
 with `=`, so the workbook is the format for spreadsheets (text cells, never formulas:
 `dpi.export.workbook_bytes`). The list is bounded (`MAX_FLOWS`); flows beyond it are counted, not listed.
+
+Lists of separate scans merge in order (`merge`; batch scans fold one per file) and
+travel as JSON-safe objects (`to_obj`/`from_obj`, validated: the state keeps them).
 """
 
 from __future__ import annotations
@@ -56,6 +59,7 @@ class TlsCoverage(Observer):
         self.layer = layer
         self._rows: dict[int, dict[str, object]] = {}
         self.dropped = 0
+        self._merged = 0  # rows merged from other lists, keyed below any flow id
 
     def __repr__(self) -> str:
         return f"TlsCoverage(flows={len(self._rows)}, dropped={self.dropped})"
@@ -81,6 +85,47 @@ class TlsCoverage(Observer):
             decrypted=decrypted,
             reason="" if decrypted else str(info.get("reason", "")),
         )
+
+    def merge(self, other: TlsCoverage) -> None:
+        """Appends the rows of `other` (a later, finished scan) after this list's."""
+        for row in other._rows.values():
+            if len(self._rows) >= MAX_FLOWS:
+                self.dropped += 1
+                continue
+            self._merged += 1
+            self._rows[-self._merged] = dict(row)  # flow ids are >= 0: no clash
+        self.dropped += other.dropped
+
+    def to_obj(self) -> dict[str, object]:
+        """JSON-safe: the rows as lists in `COLUMNS` order, and the dropped count."""
+        return {"rows": [list(row.values()) for row in self.rows()], "dropped": self.dropped}
+
+    @classmethod
+    def from_obj(cls, obj: object) -> TlsCoverage:
+        """Raises `ValueError` (no value quoted) when `obj` is not what `to_obj` makes."""
+        rows = obj.get("rows") if isinstance(obj, dict) else None
+        dropped = obj.get("dropped") if isinstance(obj, dict) else None
+        if rows is None:
+            raise ValueError("malformed TLS coverage")
+        if not isinstance(dropped, int) or isinstance(dropped, bool) or dropped < 0:
+            raise ValueError("malformed TLS coverage")
+        coverage = cls()
+        coverage.dropped = dropped
+        for values in rows if isinstance(rows, list) else [None]:
+            if not isinstance(values, list) or len(values) != len(COLUMNS):
+                raise ValueError("malformed TLS coverage row")
+            row = dict(zip(COLUMNS, values, strict=True))
+            counts = (row["bytes_client"], row["bytes_server"])
+            texts = [row[c] for c in COLUMNS if c not in ("bytes_client", "bytes_server", "decrypted")]
+            if (
+                not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in counts)
+                or not isinstance(row["decrypted"], bool)
+                or not all(isinstance(v, str) for v in texts)
+            ):
+                raise ValueError("malformed TLS coverage row")
+            coverage._merged += 1
+            coverage._rows[-coverage._merged] = row
+        return coverage
 
     def rows(self) -> list[dict[str, object]]:
         """One dict per flow, in order of first sight, keys in `COLUMNS` order."""

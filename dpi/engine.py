@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dpi.capture import Frame
 from dpi.classify import ClassifierSet, sibling_tokens
@@ -29,8 +30,11 @@ from dpi.inventory import FIELD_TABLE_FULL, Inventory
 from dpi.layers import LayerError, LayerFactory, StreamLayer
 from dpi.limits import INVENTORY_LIMIT, LIMIT_ANOMALIES, reassembly_hits
 from dpi.observer import Observer
+from dpi.printable_scoring import score_runs
 from dpi.reassembly import Closed, Data, Flow, Gap, Opened, Reassembler, ReassemblyLimits, Side
 from dpi.registry import dissector_by_name, dissector_classes
+from dpi.schema_registry import SchemaRegistryLearner
+from protocols._printable import PrintableText
 from protocols.base import (
     Anomaly,
     Direction,
@@ -44,6 +48,9 @@ from protocols.base import (
     ProtocolError,
 )
 from protocols.payload import field_pairs
+
+if TYPE_CHECKING:
+    from dpi.sharding import ShardFilter
 
 log = logging.getLogger(__name__)
 
@@ -171,7 +178,14 @@ class Engine:
         self._dissectors = dissector_classes()
         self._servers: dict[tuple[bytes, int], str] = {}
         self._last_ts = 0
+        # Set by a worker that scans one shard of a capture (dpi/sharding.py): only
+        # its flows' segments reach the reassembler.
+        self.shard: ShardFilter | None = None
         self.observers = list(observers or [])
+        # Schema Registry answers seen in the capture teach the scan's Avro schemas
+        # (the Kafka dissector only reads them: dpi/schema_registry.py).
+        if self.options.avro is not None:
+            self.observers.append(SchemaRegistryLearner(self.options.avro))
         # Stream layers: TLS (without keys) unless the caller says otherwise, so that TLS
         # flows are recognised and reported on every scan, never misparsed.
         self.layers = list(layers) if layers is not None else _default_layers()
@@ -197,7 +211,9 @@ class Engine:
         ts = frame.ts_ns
         if ts > self._last_ts:  # noqa: PLR1730 - cheaper than max() once per packet
             self._last_ts = ts
-        self._handle(self.reassembler.feed(segment, ts))
+        shard = self.shard
+        if shard is None or shard.owns(segment):
+            self._handle(self.reassembler.feed(segment, ts))
         if self.stats.tcp_segments % EXPIRE_EVERY == 0:
             self._handle(self.reassembler.expire(self._last_ts))
 
@@ -482,6 +498,7 @@ class Engine:
             self.stats.unidentified_flows += 1
             state.status = FlowStatus.OPAQUE
             state.pending = []
+            log.info("flow %d to %s: no protocol recognised; skipped", flow.id, self._server(flow))
 
     def _activate(
         self, state: _FlowState, cls: type[Dissector], context: dict[str, str] | None = None
@@ -531,6 +548,8 @@ class Engine:
                 self.stats.anomalies[event.kind] += 1
                 if event.kind in LIMIT_ANOMALIES:
                     self.stats.limits_hit[event.kind] += 1
+                    for observer in self.observers:  # which API: dpi/scan_trace.py
+                        observer.limit_hit(state.flow, event.kind)
             elif isinstance(event, Handoff):
                 self._handoff(state, event)
 
@@ -594,6 +613,9 @@ class Engine:
         for observer in self.observers:
             observer.message(flow, message)
         server = self._server(flow)
+        # The server's own IP (`ip:port`, `[v6]:port` less the port): its address in a
+        # payload is routing, not data (FieldContext.server).
+        server_ip = server[: server.rfind(":")].strip("[]")
         client = flow.client[0]
         classifiers = self.classifiers
         protocol, api, host, ts_ns = message.protocol, message.api, message.host, message.ts_ns
@@ -638,10 +660,14 @@ class Engine:
                     evidence.seen += len(values)
                     inventory.repeat(evidence, ts_ns, client, len(values))
                     continue
-                ctx = classifiers.context(protocol, location, path, api, siblings)
+                ctx = classifiers.context(protocol, location, path, api, siblings, server_ip)
                 scored = evidence.to_score(values)
+                # The binary fallback's value: its runs scored one by one, one value per
+                # payload (dpi/printable_scoring.py).
+                runs = type(values[0]) is PrintableText
                 for i, text in enumerate(scored, 1):
-                    inventory.record(evidence, classifiers.score(text, ctx), text, ts_ns, client)
+                    findings = score_runs(classifiers, text, ctx) if runs else classifiers.score(text, ctx)
+                    inventory.record(evidence, findings, text, ts_ns, client)
                     if evidence.settled_type:
                         if i < len(scored):  # settled now: the rest only count
                             inventory.repeat(evidence, ts_ns, client, len(scored) - i)

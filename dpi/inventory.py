@@ -101,6 +101,12 @@ SETTLE_HIT_SHARE = 0.97
 # the key (salt) keeps the address from being read back without it.
 CLIENT_HASH_BYTES = 16
 SALT_BYTES = 16
+# Client hashes remembered per inventory, by packed address: every row a client reaches
+# then holds the same bytes object (a row's set costs a table slot per client instead of
+# a slot and a 56-byte object: half the memory of a long scan is client sets), and
+# blake2b runs once per client, not once per hit. A cache: cleared when full, in memory
+# only (an Inventory is never pickled: workers and state files go through dpi.codec).
+MAX_CACHED_CLIENTS = 65_536
 CONF_UNIT = 1_000_000
 # One random salt per process, so that inventories made in one process merge; a stored
 # state or a distributed scan brings its own.
@@ -255,6 +261,7 @@ class Inventory:
         self.lost_fields = 0
         self.max_fields = max_fields
         self.salt = salt or _PROCESS_SALT
+        self._client_hashes: dict[bytes, bytes] = {}
         # Set by the engine that feeds this inventory: its identifier sanitizer (its
         # classifiers, user ones too) and itself (so that it attaches once).
         self._identifiers: Identifiers | None = None
@@ -367,6 +374,16 @@ class Inventory:
             return False
         return True
 
+    def _client_hash(self, address: bytes) -> bytes:
+        """`client_hash(self.salt, address)`, one shared object per client (see
+        MAX_CACHED_CLIENTS)."""
+        hashed = self._client_hashes.get(address)
+        if hashed is None:
+            if len(self._client_hashes) >= MAX_CACHED_CLIENTS:
+                self._client_hashes.clear()
+            hashed = self._client_hashes[address] = client_hash(self.salt, address)
+        return hashed
+
     def identifier_hits(
         self,
         where: tuple[str, str, str, str],
@@ -386,7 +403,7 @@ class Inventory:
             if evidence is None:
                 continue
             if not hashed:
-                hashed = client_hash(self.salt, client)
+                hashed = self._client_hash(client)
             if location == PATH:
                 evidence.seen += 1
                 evidence.scored += 1
@@ -412,7 +429,7 @@ class Inventory:
         the packed address; only its salted hash is kept."""
         evidence.scored += 1
         if findings:
-            client = client_hash(self.salt, client)
+            client = self._client_hash(client)
         for finding in findings:
             typed = evidence.types.get(finding.data_type)
             if typed is None:
@@ -425,7 +442,7 @@ class Inventory:
     def repeat(self, evidence: FieldEvidence, ts_ns: int, client: bytes, times: int = 1) -> None:
         typed = evidence.types[evidence.settled_type]
         evidence.scored += times
-        typed.repeat(ts_ns, client_hash(self.salt, client), times)
+        typed.repeat(ts_ns, self._client_hash(client), times)
 
     def merge(self, other: Inventory) -> None:
         """Adds `other` (same salt) into this one. Associative; ties (equal sample times,

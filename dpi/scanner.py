@@ -231,8 +231,13 @@ class _SetReader:
         self.progress = progress
         self.tallies = tallies
         self.scanned = 0
-        self.add_secrets = engine.add_secrets  # pcapng Decryption Secrets Blocks (TLS keys)
+        self.add_secrets: Callable[[int, bytes, str], None] = engine.add_secrets  # pcapng Decryption Secrets Blocks (TLS keys)
         self.limits = engine.limits  # max_capture_compression_ratio for .gz/.zst files
+        # Every shard of a sharded scan reads the whole file (dpi/sharding.py): what
+        # belongs to the file (files, bytes, reader warnings and limits) counts in shard 0.
+        self.primary = engine.shard is None or engine.shard.primary
+        if not self.primary:
+            self.add_secrets = self._secrets_quietly(engine)
 
     def frames(self) -> Iterator[Frame]:
         stats = self.stats
@@ -241,14 +246,15 @@ class _SetReader:
             try:
                 reader_cm = open_capture(item.path, self.limits)
             except CaptureError as exc:
-                stats.warnings.append(str(exc))
+                if self.primary:
+                    stats.warnings.append(str(exc))
                 if progress:
                     progress(item.size)
                 continue
             with reader_cm as reader:
                 reader.on_secrets = self.add_secrets
                 self.scanned += 1
-                stats.files += 1
+                stats.files += self.primary
                 reported = 0
                 tally = Tally()
                 if self.tallies is not None:
@@ -267,11 +273,24 @@ class _SetReader:
                 if frame is not None:
                     tally.last = frame
                     tally.records += count
-                stats.warnings.extend(reader.warnings)
-                stats.limits_hit.update(reader.limits_hit)
-                stats.bytes_read += item.size - min(item.skip_bytes, item.size)
+                if self.primary:
+                    stats.warnings.extend(reader.warnings)
+                    stats.limits_hit.update(reader.limits_hit)
+                    stats.bytes_read += item.size - min(item.skip_bytes, item.size)
                 if progress:
                     progress(item.size - reported)
+
+    @staticmethod
+    def _secrets_quietly(engine: Engine) -> Callable[[int, bytes, str], None]:
+        """Key material for every shard; the warnings about it from shard 0 only."""
+        warnings = engine.stats.warnings
+
+        def add_secrets(kind: int, data: bytes, source: str) -> None:
+            before = len(warnings)
+            engine.add_secrets(kind, data, source)
+            del warnings[before:]
+
+        return add_secrets
 
     @staticmethod
     def _skip(frames: Iterator[Frame], count: int, tally: Tally) -> Iterator[Frame]:

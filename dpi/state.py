@@ -22,6 +22,9 @@ everything read back is validated by `dpi/codec.py`):
   last one (a file that grew by appended records is read on from there), when.
 - `inventory`: the merged evidence of every file in the ledger.
 - `options`: a fingerprint of the classifier and schema options that made it.
+- `evidence` (when `--findings`/`--internal`/`--tls-coverage` were used): the merged
+  findings evidence and TLS coverage of the same files (`dpi/evidence.py`: counts,
+  sanitized names, server addresses, clients as salted hashes; never values).
 
 Writes are atomic (temporary file, fsync, rename, fsync of the directory), so a run
 killed at any moment leaves either the previous or the next complete state. An exclusive
@@ -45,6 +48,7 @@ import orjson
 import zstandard
 
 from dpi.codec import FORMAT_VERSION, CodecError, inventory_from_obj, inventory_to_obj
+from dpi.evidence import Evidence, evidence_from_obj, evidence_to_obj
 from dpi.inventory import SALT_BYTES, Inventory
 
 STATE_NAME = "state.json.zst"
@@ -177,6 +181,7 @@ class State:
     files: dict[str, LedgerEntry] = field(default_factory=dict)
     options: str = ""
     created: str = ""
+    evidence: Evidence = field(default_factory=Evidence)
     # Started over (--rebuild-state): the file on disk is replaced even by a run that
     # scans nothing.
     rebuilt: bool = False
@@ -257,6 +262,7 @@ class State:
             files={str(k): LedgerEntry.from_obj(v) for k, v in files.items()},
             options=str(doc.get("options", "")),
             created=str(doc.get("created", "")),
+            evidence=evidence_from_obj(doc.get("evidence"), salt),
         )
 
     # -- saving ------------------------------------------------------------------------
@@ -272,6 +278,7 @@ class State:
             "options": self.options,
             "files": {k: v.to_obj() for k, v in self.files.items()},
             "inventory": inventory_to_obj(self.inventory),
+            "evidence": evidence_to_obj(self.evidence),
         }
         data = encode_state(doc)
         tmp = self.path.with_name(f"{self.path.name}.tmp{os.getpid()}")

@@ -6,10 +6,14 @@ scans with the same classifiers and schemas as the parent. Each file gets a fres
 (and a fresh schema registry), which makes a file's result independent of which worker
 ran it and of the files that worker ran before.
 
-The unit of work is one file: a connection cut by a file boundary (tcpdump -G/-C
-rotation) is seen as two partial flows, as in a serial scan of separate files. A file
-whose size or modification time changed while it was read is reported `changed` and
-contributes nothing (it is still being written; the next run takes it).
+The unit of work is one file, or one shard of one file: a task may name shard `shard`
+of `shards`, and then the worker reads the whole file but handles only the flows that
+hash to that shard (`dpi/sharding.py`); `merge_shards` puts the shards of one file back
+together into the file's result, which equals the one-process scan of that file. A
+connection cut by a file boundary (tcpdump -G/-C rotation) is seen as two partial flows,
+as in a serial scan of separate files. A file whose size or modification time changed
+while it was read is reported `changed` and contributes nothing (it is still being
+written; the next run takes it); when any shard of a file says so, the whole file does.
 
 A file that grew by appending since an earlier run read it is read on: the task names
 how many records were read before and a keyed digest of the last of them; the worker
@@ -39,8 +43,10 @@ from dpi.codec import (
     stats_to_obj,
 )
 from dpi.engine import Engine, ScanStats
+from dpi.evidence import Evidence, evidence_to_obj, merge_evidence_objs, observers_for
 from dpi.inventory import Inventory
 from dpi.scanner import Input, Tally, scan_inputs
+from dpi.sharding import apply_shard
 from dpi.sources import describe, local_copy
 
 Result = dict[str, Any]
@@ -58,6 +64,10 @@ class EngineSpec:
     keylogs: tuple[str, ...] = ()  # TLS key log files (paths, as for the schemas)
     topic_schemas: tuple[tuple[str, str], ...] = ()  # --topic-schema TOPIC=MESSAGE
     strict: bool = False
+    # Evidence beside the inventory (dpi/evidence.py): --findings/--internal, --tls-coverage.
+    findings: bool = False
+    internal: tuple[str, ...] = ()
+    tls_coverage: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -71,6 +81,9 @@ class FileTask:
     skip_records: int = 0
     skip_bytes: int = 0
     boundary: str = ""
+    # Flow shard `shard` of `shards` (dpi/sharding.py); 1 shard: the whole file.
+    shard: int = 0
+    shards: int = 1
 
 
 def record_digest(salt: bytes, frame: Frame | None) -> str:
@@ -136,6 +149,9 @@ def build_engine(spec: EngineSpec) -> Engine:
         limits=limits,
         reassembly=reassembly,
         layers=[TlsLayerFactory(keylog)],
+        observers=observers_for(
+            spec.findings, spec.internal, spec.tls_coverage, bytes.fromhex(spec.salt_hex)
+        ),
     )
     engine.inventory = Inventory(engine.inventory.min_share, salt=bytes.fromhex(spec.salt_hex))
     return engine
@@ -165,14 +181,18 @@ def _result(
         "inventory": inventory_to_obj(inventory),
         "stats": stats_to_obj(stats),
         "files": [item],
+        "evidence": evidence_to_obj(Evidence.of(engine.observers if engine is not None else ())),
     }
 
 
 def _read(spec: EngineSpec, path: Path, task: FileTask, skip: bool) -> tuple[Engine, int, Tally]:
     engine = build_engine(spec)
+    shard = apply_shard(engine, task.shard, task.shards) if task.shards > 1 else None
     tallies: dict[Path, Tally] = {}
     source = Input(path, task.size, task.skip_records, task.skip_bytes) if skip else Input(path, task.size)
     scanned = scan_inputs(engine, [source], None, separate_files=True, tallies=tallies)
+    if shard is not None:
+        shard.settle_stats(engine.stats)
     return engine, scanned, tallies.get(path, Tally())
 
 
@@ -225,4 +245,29 @@ def merge_results(left: Result, right: Result) -> Result:
         "inventory": inventory_to_obj(inventory),
         "stats": stats_to_obj(stats),
         "files": files + other_files,
+        "evidence": merge_evidence_objs(
+            left.get("evidence"), right.get("evidence"), bytes.fromhex(left["salt"])
+        ),
     }
+
+
+# When shards of one file disagree (one saw the file change while it was read), the
+# file takes the first of these that any shard reported, and contributes nothing.
+_FAILED_STATUSES = ("changed", "vanished", "unreadable")
+
+
+def merge_shards(*shards: Result) -> Result:
+    """The shards of one file (in shard order) -> that file's result: inventories and
+    stats added up (each frame was counted by one shard), one ledger item (shard 0's:
+    every shard read the same records). A file is scanned only when all its shards
+    were: otherwise the result is the failed shard's, which holds no evidence."""
+    statuses = [result["files"][0]["status"] for result in shards]
+    for status in _FAILED_STATUSES:
+        if status in statuses:
+            return shards[statuses.index(status)]
+    merged = shards[0]
+    for other in shards[1:]:
+        files = merged["files"]
+        merged = merge_results(merged, other)
+        merged["files"] = files
+    return merged

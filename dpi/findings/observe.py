@@ -11,10 +11,17 @@ only as `dpi.identifiers` sanitizes them: a part holding a value shows as `{para
 
 Every map is bounded (named limits below): a capture with millions of APIs or flows
 costs a fixed amount of memory, and what is beyond a limit is not counted.
+
+Observers of separate scans merge (`merge`, left first, as `Inventory.merge`): batch
+scans (`--jobs`, `--dask`, `--state`) gather evidence per file and fold it in file order
+(`dpi/evidence.py` carries it between processes and keeps it in the state). Per-flow
+bookkeeping is not merged: a file's flows are finished when its observer is. External
+clients are kept as salted hashes (`dpi.inventory.client_hash`), never addresses.
 """
 
 from __future__ import annotations
 
+import os
 from collections import Counter, OrderedDict, deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -26,6 +33,7 @@ from dpi.findings.cleartext import CleartextObserver
 from dpi.findings.credentials import credential_kinds
 from dpi.findings.leaks import error_signatures, version_headers
 from dpi.identifiers import safe_host
+from dpi.inventory import SALT_BYTES, client_hash
 from dpi.observer import Observer
 from protocols.base import Direction
 
@@ -67,7 +75,7 @@ class ApiStats:
     # signature name -> responses showing it, and their status codes
     errors: Counter[str] = field(default_factory=Counter)
     error_statuses: dict[str, Counter[int]] = field(default_factory=dict)
-    external_clients: set[bytes] = field(default_factory=set)
+    external_clients: set[bytes] = field(default_factory=set)  # salted hashes
 
     @property
     def auth_share(self) -> float | None:
@@ -103,18 +111,43 @@ def _add_name(names: set[str], name: str) -> None:
         names.add(name[:253])  # a DNS name is at most 253 characters
 
 
-class FindingsObserver(Observer):
-    """Gathers per-API, per-server and per-address evidence during a scan."""
+def _add_bounded(into: Counter[int], other: Counter[int], limit: int) -> None:
+    """Counts of `other` into `into`, new keys only while `into` has fewer than `limit`
+    (first sight wins, as during a scan)."""
+    for key, count in other.items():
+        if key in into or len(into) < limit:
+            into[key] += count
 
-    def __init__(self, networks: Networks | None = None) -> None:
+
+class MergeableCleartext(CleartextObserver):
+    """`CleartextObserver` plus the plain-flow counts of merged (finished) scans."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.merged: Counter[str] = Counter()
+
+    def plain_servers(self) -> dict[str, int]:
+        out = Counter(self.merged)
+        out.update(super().plain_servers())
+        return dict(out)
+
+
+class FindingsObserver(Observer):
+    """Gathers per-API, per-server and per-address evidence during a scan.
+
+    `salt`: the key of the external-client hashes; observers that are merged must share
+    it (a batch scan's salt, the state's). Default: random, for one scan."""
+
+    def __init__(self, networks: Networks | None = None, salt: bytes | None = None) -> None:
         self.networks = networks or Networks()
+        self.salt = salt if salt is not None else os.urandom(SALT_BYTES)
         self.apis: dict[ApiKey, ApiStats] = {}
         self.versions: dict[tuple[str, str, str], VersionStats] = {}  # (protocol, server, header)
         self.endpoints: dict[bytes, Endpoint] = {}
         self.dns = DnsNames()
         self._flows: OrderedDict[int, tuple[int, int]] = OrderedDict()  # id -> TLS bytes counted
         # Which servers carried readable flows outside TLS (cleartext_credentials).
-        self.cleartext = CleartextObserver()
+        self.cleartext = MergeableCleartext()
         self._pending: OrderedDict[tuple[int, str], deque[bool]] = OrderedDict()
         self._servers: dict[tuple[bytes, int], str] = {}
         self._layered: OrderedDict[tuple[int, str], None] = OrderedDict()
@@ -230,7 +263,7 @@ class FindingsObserver(Observer):
                 len(stats.external_clients) < MAX_EXTERNAL_CLIENTS
                 and not self.networks.packed_is_internal(client)
             ):
-                stats.external_clients.add(client)
+                stats.external_clients.add(client_hash(self.salt, client))
             return
         self._response(flow, message, server, stats)
 
@@ -263,6 +296,45 @@ class FindingsObserver(Observer):
             if len(version.apis) < MAX_NAMES:
                 version.apis.add(message.api)
 
+    # -- merging ----------------------------------------------------------------------
+
+    def merge(self, other: FindingsObserver) -> None:
+        """Adds the evidence of `other` (a later, finished scan; same salt) to this one,
+        with the bounds a single scan has."""
+        if other.salt != self.salt:
+            raise ValueError("findings evidence of another salt")  # a bug: clients would count twice
+        for key, theirs in other.apis.items():
+            mine = self._api(key)
+            if mine is not None:
+                _merge_api(mine, theirs)
+        for vkey, version in other.versions.items():
+            have = self.versions.get(vkey)
+            if have is None:
+                if len(self.versions) >= MAX_APIS:
+                    continue
+                have = self.versions[vkey] = VersionStats(version.product)
+            have.responses += version.responses
+            for api in sorted(version.apis):
+                if len(have.apis) >= MAX_NAMES:
+                    break
+                have.apis.add(api)
+        for address, endpoint in other.endpoints.items():
+            mine_endpoint = self.endpoints.get(address)
+            if mine_endpoint is None:
+                if len(self.endpoints) >= MAX_ENDPOINTS:
+                    continue
+                mine_endpoint = self.endpoints[address] = Endpoint(address)
+            _merge_endpoint(mine_endpoint, endpoint)
+        for address, names in other.dns_items():
+            for name in names:
+                self.dns.add(address, name)
+        self.dns.errors += other.dns.errors
+        self.cleartext.merged.update(other.cleartext.plain_servers())
+
+    def dns_items(self) -> list[tuple[bytes, list[str]]]:
+        """(address, names) of every DNS answer remembered, oldest first."""
+        return [(address, self.dns.names(address)) for address in self.dns._names]
+
     # -- results ----------------------------------------------------------------------
 
     def auth_shares(self) -> dict[ApiKey, float]:
@@ -285,3 +357,38 @@ class FindingsObserver(Observer):
             if bare not in out:
                 out.append(bare)
         return out
+
+
+def _merge_api(mine: ApiStats, theirs: ApiStats) -> None:
+    mine.requests += theirs.requests
+    mine.credentialed += theirs.credentialed
+    mine.kinds.update(theirs.kinds)
+    mine.uncredentialed_rejected += theirs.uncredentialed_rejected
+    mine.uncredentialed_answered += theirs.uncredentialed_answered
+    mine.responses += theirs.responses
+    mine.statuses.update(theirs.statuses)
+    mine.errors.update(theirs.errors)
+    for name, statuses in theirs.error_statuses.items():
+        _add_bounded(mine.error_statuses.setdefault(name, Counter()), statuses, 16)
+    for client in sorted(theirs.external_clients):
+        if len(mine.external_clients) >= MAX_EXTERNAL_CLIENTS:
+            break
+        mine.external_clients.add(client)
+
+
+def _merge_endpoint(mine: Endpoint, theirs: Endpoint) -> None:
+    mine.flows += theirs.flows
+    for port in sorted(theirs.ports):
+        if len(mine.ports) >= MAX_PORTS:
+            break
+        mine.ports.add(port)
+    mine.protocols.update(theirs.protocols)
+    for name in sorted(theirs.hosts):
+        _add_name(mine.hosts, name)
+    for name in sorted(theirs.sni):
+        _add_name(mine.sni, name)
+    mine.tls_flows += theirs.tls_flows
+    mine.decrypted_flows += theirs.decrypted_flows
+    mine.bytes_client += theirs.bytes_client
+    mine.bytes_server += theirs.bytes_server
+    mine.unidentified_flows += theirs.unidentified_flows
