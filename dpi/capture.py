@@ -62,7 +62,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import BinaryIO, Literal, Protocol, Self
+from typing import BinaryIO, Literal, Protocol, Self, cast
 
 from dpi.decode import SUPPORTED_LINKTYPES
 from protocols.base import Limits
@@ -214,7 +214,13 @@ class CaptureReader:
         self._read_error = ""
         self._started = False
         try:
-            self._raw: BinaryIO = open(path, "rb", buffering=0)  # noqa: SIM115 (closed in close())
+            if str(path) == "-":  # `dpi scan -`: standard input, streamed
+                from dpi.stdin_capture import LABEL, StdinStream
+
+                self.name = LABEL
+                self._raw: BinaryIO = cast(BinaryIO, StdinStream())
+            else:
+                self._raw = open(path, "rb", buffering=0)  # noqa: SIM115 (closed in close())
         except OSError as exc:
             raise CaptureError(
                 f"{self.name}: cannot open ({exc.strerror or type(exc).__name__})"

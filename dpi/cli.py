@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from dpi import cli_batch, cli_check, logsetup
+from dpi.apispec import command as apispec_command
+from dpi.extras import MissingExtra, hint_for
 
 EXIT_OK = 0
 EXIT_POLICY = 1
@@ -28,16 +30,45 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"dpi: error: {message}\n")
 
 
+class _VersionAction(argparse.Action):
+    """`dpi --version`: the installed distribution's version, looked up only when asked."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any, **kwargs: Any) -> None:
+        sys.stdout.write(f"dpi {_version()}\n")
+        parser.exit(EXIT_OK)
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("dpi-inventory")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "(not installed)"
+
+
+CONFIG_HELP = "dpi.toml with extra classifiers, allow rules and defaults (default: $DPI_CONFIG, then ./dpi.toml, then /etc/dpi/dpi.toml)"
+PROTO_HELP = "a .proto file, or a directory of them, for gRPC/protobuf field names (repeatable)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="dpi", description="Inventory the sensitive data in packet captures.")
+    parser.add_argument("--version", action=_VersionAction, help="print the version and exit")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     scan = sub.add_parser("scan", help="scan captures (files or directories) into one inventory")
-    scan.add_argument("paths", nargs="+", metavar="PATH", help="pcap/pcapng files (.gz/.zst too) or directories")
+    scan.add_argument("paths", nargs="+", metavar="PATH", help="pcap/pcapng files (.gz/.zst too), directories, s3:// URLs, or - for one capture on stdin")
     _add_scan_options(scan)
     check = sub.add_parser("check", help="scan captures (or read an inventory) and fail when a data policy is violated")
     check.add_argument("paths", nargs="*", metavar="PATH", help="pcap/pcapng files (.gz/.zst too) or directories")
     _add_scan_options(check)
     cli_check.add_check_arguments(check)
+    spec = sub.add_parser("spec", help="scan captures and write OpenAPI/AsyncAPI documents of the APIs and Kafka topics seen")
+    spec.add_argument("paths", nargs="+", metavar="PATH", help="pcap/pcapng files (.gz/.zst too) or directories")
+    _add_scan_options(spec)
+    apispec_command.add_spec_arguments(spec)  # dpi/apispec/command.py
     watch = sub.add_parser("watch", help="inventory live traffic from a network interface (Linux, root)")
     watch.add_argument("-i", "--interface", required=True, metavar="IFACE", help="network interface, e.g. eth0 or lo")
     watch.add_argument("--bpf", metavar="FILTER", help="tcpdump filter expression, compiled once by libpcap")
@@ -46,15 +77,17 @@ def build_parser() -> argparse.ArgumentParser:
     watch.add_argument("--every", type=float, default=5.0, metavar="MINUTES", help="write the inventory every N minutes (default 5)")
     watch.add_argument("--keep", type=int, default=5, metavar="N", help="previous inventories kept as FILE.1..FILE.N (default 5)")
     watch.add_argument("--duration", type=float, metavar="SECONDS", help="stop after this long (default: until SIGINT/SIGTERM)")
-    watch.add_argument("--proto", action="append", default=[], metavar="DIR", help="directory of .proto files for gRPC/protobuf (repeatable)")
+    watch.add_argument("--proto", action="append", default=[], metavar="PATH", help=PROTO_HELP)
     watch.add_argument("--descriptor-set", action="append", default=[], metavar="FILE", help="compiled protobuf descriptor set (repeatable)")
-    watch.add_argument("--config", metavar="FILE", help="dpi.toml with extra classifiers and allow rules (default: ./dpi.toml if present)")
+    watch.add_argument("--config", metavar="FILE", help=CONFIG_HELP)
     watch.add_argument("-q", "--quiet", action="store_true", help="no summary, only warnings and errors")
     watch.add_argument("-v", "--verbose", action="count", default=0, help="more logging on stderr")
     report = sub.add_parser("report", help="write a self-contained HTML report of an inventory")
-    report.add_argument("inventory", metavar="INVENTORY", help="inventory written by `dpi scan` (CSV or JSON)")
+    report.add_argument("inventory", metavar="INVENTORY", help="inventory written by `dpi scan` (CSV, JSON, Parquet or Excel)")
     report.add_argument("--html", required=True, metavar="FILE", help="write the HTML page here")
-    report.add_argument("--findings", metavar="FILE", help="findings written by `dpi scan --findings` (default: computed from the inventory)")
+    report.add_argument("--findings-in", metavar="FILE", help="findings written by `dpi scan --findings` (default: computed from the inventory)")
+    # The old spelling: `--findings` is an output everywhere else (dpi scan, dpi check).
+    report.add_argument("--findings", dest="findings_legacy", metavar="FILE", help=argparse.SUPPRESS)
     report.add_argument("--internal", action="append", default=[], metavar="CIDR", help="internal network (repeatable; default: the private ranges)")
     report.add_argument("-q", "--quiet", action="store_true", help="no summary line")
     report.set_defaults(verbose=0)
@@ -64,12 +97,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _add_scan_options(parser: argparse.ArgumentParser) -> None:
     """The options of `scan`, which `check` takes too (it scans the same way)."""
-    parser.add_argument("-o", "--out", metavar="FILE", help="write the inventory here (default: stdout)")
-    parser.add_argument("--format", choices=("csv", "json", "parquet", "xlsx"), help="output format (default csv; parquet and xlsx need --out)")
-    parser.add_argument("--proto", action="append", default=[], metavar="DIR", help="directory of .proto files for gRPC/protobuf (repeatable)")
+    parser.add_argument("-o", "--out", metavar="FILE", help="write the inventory here (default: stdout); its extension (.csv .json .parquet .xlsx) sets the format")
+    parser.add_argument("--format", choices=("csv", "json", "parquet", "xlsx"), help="output format (default: from --out's extension, else csv; parquet and xlsx need --out)")
+    parser.add_argument("--proto", action="append", default=[], metavar="PATH", help=PROTO_HELP)
     parser.add_argument("--topic-schema", action="append", default=[], metavar="TOPIC=MESSAGE", help="decode Kafka values of TOPIC (a glob) as this protobuf message type from --proto/--descriptor-set (repeatable)")
+    parser.add_argument("--avro-schema", action="append", default=[], metavar="DIR", help="directory of Avro .avsc schemas for Kafka values (repeatable); Schema Registry answers in the capture are used too")
+    parser.add_argument("--schema-registry", metavar="URL", help="fetch unknown Avro schema ids from this Schema Registry (network access: an explicit opt-in)")
     parser.add_argument("--descriptor-set", action="append", default=[], metavar="FILE", help="compiled protobuf descriptor set (repeatable)")
-    parser.add_argument("--config", metavar="FILE", help="dpi.toml with extra classifiers and allow rules (default: ./dpi.toml if present)")
+    parser.add_argument("--config", metavar="FILE", help=CONFIG_HELP)
     parser.add_argument("--explain", metavar="FILE", help="write why each row is there (JSON; never values)")
     parser.add_argument("--summary-json", metavar="FILE", help="write the scan summary as JSON")
     parser.add_argument("--strict", action="store_true", help="exit 1 when anything was skipped; re-raise internal errors")
@@ -125,6 +160,20 @@ def _topic_schemas(args: argparse.Namespace, schemas: Any) -> dict[str, str]:
     return mapping
 
 
+def _avro_schemas(args: argparse.Namespace) -> Any:
+    """`--avro-schema DIR` and `--schema-registry URL` (protocols/_avro_schemas.py)."""
+    from protocols._avro_schemas import AvroSchemaError, AvroSchemas
+
+    dirs = getattr(args, "avro_schema", [])
+    url = getattr(args, "schema_registry", None) or ""
+    if (dirs or url) and cli_batch.batch_requested(args):
+        raise _UsageError("--avro-schema/--schema-registry do not work with --state, --jobs or --dask yet")
+    try:
+        return AvroSchemas.from_dirs([Path(d) for d in dirs], url)
+    except AvroSchemaError as exc:
+        raise _UsageError(str(exc)) from None
+
+
 def _summary(stats: Any, rows: list[Any], seconds: float) -> str:
     by_category: dict[str, int] = {}
     for row in rows:
@@ -174,16 +223,115 @@ def _summary(stats: Any, rows: list[Any], seconds: float) -> str:
 
 
 def _config(args: argparse.Namespace) -> Any:
+    """The run's config (dpi/config.py: --config, $DPI_CONFIG, ./dpi.toml,
+    /etc/dpi/dpi.toml), read once and kept on `args`."""
+    loaded = getattr(args, "loaded_config", None)
+    if loaded is not None:
+        return loaded
     from classifiers._configured import ConfigError
-    from dpi.config import load_config
+    from dpi.config import find_config, load_config
 
-    path = Path(args.config) if args.config else None
-    if path is None and Path("dpi.toml").is_file():
-        path = Path("dpi.toml")
     try:
-        return load_config(path)
+        loaded = load_config(find_config(args.config))
     except ConfigError as exc:
         raise _UsageError(str(exc)) from None
+    args.loaded_config = loaded
+    return loaded
+
+
+def _config_line(config: Any) -> str:
+    """The summary's line about the config: which file, what its allow rules removed."""
+    if config.path is None:
+        return "config: none (no --config, $DPI_CONFIG, ./dpi.toml or /etc/dpi/dpi.toml)"
+    removed = config.removed
+    return f"config: {config.path} (allow rules removed {removed} row{'' if removed == 1 else 's'})"
+
+
+# -o's extension -> the format written when --format is not given.
+FORMAT_OF_EXTENSION = {".csv": "csv", ".json": "json", ".parquet": "parquet", ".pq": "parquet", ".xlsx": "xlsx"}
+
+
+def _format_from_extension(args: argparse.Namespace, scan_table: dict[str, Any]) -> None:
+    """`-o x.parquet` writes Parquet unless --format says otherwise; an `out` from
+    dpi.toml [scan] does the same unless [scan] names a format."""
+    if args.format is not None:
+        return
+    out = args.out
+    if out is None and "format" not in scan_table and isinstance(scan_table.get("out"), str):
+        out = scan_table["out"]
+    if out:
+        args.format = FORMAT_OF_EXTENSION.get(Path(out).suffix.lower())
+
+
+def _check_inputs(args: argparse.Namespace) -> None:
+    """Standard input (`-`) and URLs: what they need before anything runs."""
+    from dpi.extras import require_url, url_scheme
+
+    urls = [p for p in args.paths if url_scheme(p) is not None]
+    for url in urls:
+        require_url(url)
+    stdin = args.paths.count("-")
+    if stdin > 1:
+        raise _UsageError("- (standard input) can be read only once")
+    if urls and not cli_batch.batch_requested(args):
+        args.jobs = 1  # objects are read file by file, as in a batch scan (dpi/sources.py)
+    if stdin and cli_batch.batch_requested(args):
+        raise _UsageError(
+            "- (standard input) is one stream: not with URLs, --state, --jobs or --dask"
+        )
+
+
+def _check_extras(args: argparse.Namespace) -> None:
+    """Optional libraries the asked-for outputs need (dpi/extras.py), before scanning."""
+    from dpi.extras import require, require_format
+
+    require_format(args.format, f"--format {args.format}")
+    for flag, value in (("--findings", args.findings), ("--tls-coverage", args.tls_coverage)):
+        if value and Path(value).suffix.lower() == ".xlsx":
+            require("openpyxl", f"{flag} FILE.xlsx")
+    if args.dask:
+        require("dask", "--dask")
+        require("distributed", "--dask")
+
+
+def _check_outputs(args: argparse.Namespace) -> None:
+    """Every output path writable, checked before the scan (not after it); nothing is
+    created here."""
+    import os
+
+    outputs = (
+        ("--out", args.out),
+        ("--findings", args.findings),
+        ("--explain", args.explain),
+        ("--summary-json", args.summary_json),
+        ("--tls-coverage", args.tls_coverage),
+    )
+    for flag, value in outputs:
+        if not value:
+            continue
+        path = Path(value)
+        parent = path.parent
+        if path.is_dir():
+            problem = "is a directory"
+        elif not parent.is_dir():
+            problem = f"no such directory {parent}"
+        elif path.exists() and not os.access(path, os.W_OK):
+            problem = "not writable"
+        elif not path.exists() and not os.access(parent, os.W_OK | os.X_OK):
+            problem = f"directory {parent} not writable"
+        else:
+            continue
+        raise _UsageError(f"{flag} {value}: {problem}")
+
+
+def _expand(paths: Sequence[str], warnings: list[str]) -> list[Any]:
+    """`scanner.expand`, with `-` (standard input) kept in its place."""
+    from dpi.scanner import Input, expand
+
+    inputs: list[Any] = []
+    for path in paths:
+        inputs.extend([Input(Path(path), 0)] if path == "-" else expand([path], warnings))
+    return inputs
 
 
 def _scan(args: argparse.Namespace, collect: dict[str, Any] | None = None) -> int:
@@ -191,24 +339,29 @@ def _scan(args: argparse.Namespace, collect: dict[str, Any] | None = None) -> in
     and findings are put in it, and the inventory is written only to `--out`."""
     from dpi.classify import ClassifierSet
     from dpi.engine import Engine
-    from dpi.scanner import expand, scan_inputs
+    from dpi.scan_trace import ScanTrace
     from protocols.base import DissectorOptions
 
-    problem = cli_batch.apply_scan_defaults(args, _config(args).scan)  # dpi.toml [scan]
+    config = _config(args)
+    _format_from_extension(args, config.scan)
+    problem = cli_batch.apply_scan_defaults(args, config.scan)  # dpi.toml [scan]
     if problem:
         raise _UsageError(problem)
+    _check_inputs(args)
+    if collect is not None and cli_batch.batch_requested(args):
+        raise _UsageError("dpi check reads local captures: URLs are for dpi scan")
+    _check_extras(args)
+    _check_outputs(args)
     exposure = _exposure(args, always=collect is not None)
-    limits, reassembly = _limits(args, _config(args))
-    schemas = _load_schemas(args)
+    limits, reassembly = _limits(args, config)
+    schemas = collect["schemas"] if collect and "schemas" in collect else _load_schemas(args)  # dpi spec shares it
     args.topic_schemas = _topic_schemas(args, schemas)
+    avro = _avro_schemas(args)
     if cli_batch.batch_requested(args):
-        if exposure is not None:
-            raise _UsageError("--findings/--internal do not work with --state, --jobs or --dask yet")
-        return cli_batch.scan(args, _config(args))
+        return cli_batch.scan(args, config, summary_tail=lambda: _config_line(config))
     tls, coverage = _tls(args)
-    config = _config(args)
     warnings: list[str] = []
-    inputs = expand(args.paths, warnings)
+    inputs = _expand(args.paths, warnings)
     if not inputs:
         for warning in warnings:
             _err(f"error: {warning}")
@@ -217,18 +370,22 @@ def _scan(args: argparse.Namespace, collect: dict[str, Any] | None = None) -> in
         return EXIT_USAGE
     for warning in warnings:
         _err(f"warning: {warning}")
+    trace = ScanTrace()
     engine = Engine(
-        options=DissectorOptions(schemas=schemas, kafka_topic_schemas=args.topic_schemas),
+        options=DissectorOptions(schemas=schemas, kafka_topic_schemas=args.topic_schemas, avro=avro),
         classifiers=ClassifierSet.with_extra(list(config.classifiers)),
         strict=args.strict,
         limits=limits,
         reassembly=reassembly,
-        observers=[coverage] + ([exposure.observer] if exposure is not None else []),
+        observers=[coverage, trace.observer] + ([exposure.observer] if exposure is not None else [])
+        + list((collect or {}).get("observers", [])),  # dpi spec's shape observer
         layers=[tls],
     )
     started = time.monotonic()
     bar = None
-    if not args.no_progress:
+    # tqdm hides its bar off a terminal (disable=None) anyway: not importing it then
+    # keeps scheduled and piped scans from loading it.
+    if not args.no_progress and sys.stderr.isatty():
         from tqdm import tqdm
 
         bar = tqdm(
@@ -241,7 +398,7 @@ def _scan(args: argparse.Namespace, collect: dict[str, Any] | None = None) -> in
             leave=False,
         )
     try:
-        scanned = scan_inputs(
+        scanned = trace.scan(  # scanner.scan_inputs, with -v's log and the gaps' files
             engine,
             inputs,
             bar.update if bar is not None else None,
@@ -292,7 +449,7 @@ def _scan(args: argparse.Namespace, collect: dict[str, Any] | None = None) -> in
         summary = stats.as_dict() | {"rows": len(rows), "seconds": round(seconds, 3)}
         Path(args.summary_json).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     if not args.quiet:
-        _err(_summary(stats, rows, seconds))
+        _err("\n".join([_summary(stats, rows, seconds), *trace.summary_lines(), _config_line(config)]))
         if exposure is not None:
             _err(exposure.summary())
     if args.strict:
@@ -356,11 +513,17 @@ def _report(args: argparse.Namespace) -> int:
     from dpi.egress import NetworkError
     from dpi.report import ReportError, write_report
 
+    findings_in = args.findings_in
+    if args.findings_legacy:
+        if findings_in:
+            raise _UsageError("give the findings once, with --findings-in")
+        _err("warning: dpi report --findings is now --findings-in (the old spelling will go)")
+        findings_in = args.findings_legacy
     try:
         shown = write_report(
             Path(args.inventory),
             Path(args.html),
-            findings_path=Path(args.findings) if args.findings else None,
+            findings_path=Path(findings_in) if findings_in else None,
             internal=args.internal,
         )
     except (ReportError, NetworkError) as exc:
@@ -431,6 +594,21 @@ def _check(args: argparse.Namespace) -> int:
         raise _UsageError(str(exc)) from None
 
 
+def _spec(args: argparse.Namespace) -> int:
+    """`dpi spec` (dpi/apispec/command.py): the scan is `dpi scan`'s, with its observer."""
+
+    def scan(a: argparse.Namespace, collected: dict[str, Any]) -> tuple[int, list[Any]]:
+        if cli_batch.batch_requested(a):
+            raise _UsageError("dpi spec scans in one process: --state, --jobs and --dask are for dpi scan")
+        status = _scan(a, collect=collected)
+        return status, collected.get("rows", [])
+
+    try:
+        return apispec_command.spec(args, scan, _load_schemas)
+    except apispec_command.SpecError as exc:
+        raise _UsageError(str(exc)) from None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logsetup.configure(args.verbose, quiet=args.quiet)  # dpi's loggers only; values redacted
@@ -445,8 +623,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _report(args)
         if args.command == "check":
             return _check(args)
-    except _UsageError as exc:
+        if args.command == "spec":
+            return _spec(args)
+    except (_UsageError, MissingExtra) as exc:
         _err(f"error: {exc}")
+        return EXIT_USAGE
+    except ModuleNotFoundError as exc:
+        # An optional library found missing only at run time (dpi/extras.py names the
+        # extra); any other missing module is a broken install, reported by name.
+        _err(f"error: {hint_for(exc) or f'{exc.name} is not installed (a broken install?)'}")
         return EXIT_USAGE
     except KeyboardInterrupt:
         _err("interrupted")

@@ -18,6 +18,7 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -54,7 +55,7 @@ def _err(message: str) -> None:
 
 def add_scan_arguments(scan: argparse.ArgumentParser) -> None:
     scan.add_argument("--state", metavar="PATH", help="incremental: remember scanned files and the merged inventory here (directory, or FILE.zst)")
-    scan.add_argument("-j", "--jobs", type=int, metavar="N", help="scan files in N worker processes (default with --state: one per core)")
+    scan.add_argument("-j", "--jobs", type=int, metavar="N", help="scan in N worker processes, a big capture split by flows over them (default with --state: one per core)")
     scan.add_argument("--dask", metavar="URL", help="scan files on a Dask cluster (scheduler address, e.g. tcp://host:8786)")
     scan.add_argument("--rebuild-state", action="store_true", help="with --state: start the state over from nothing (a damaged state is refused until then); every capture is scanned again")
     scan.add_argument("--settle-seconds", type=float, metavar="S", help="with --state: files modified less than S seconds ago are left for the next run (default 60)")
@@ -166,27 +167,21 @@ class _StopFlag:
         return self.signum != 0
 
 
-def _config_text(args: argparse.Namespace) -> str | None:
-    path = Path(args.config) if args.config else Path("dpi.toml")
-    if not args.config and not path.is_file():
-        return None
-    return path.read_text(encoding="utf-8")
-
-
-def scan(args: argparse.Namespace, config: Any) -> int:
+def scan(args: argparse.Namespace, config: Any, summary_tail: Callable[[], str] | None = None) -> int:
+    """Batch scan. `summary_tail`: lines the caller adds at the end of the summary (the
+    config used), before the `--strict` verdict, which stays the last line."""
     from dpi.batch import BatchError, BatchOptions, run_batch
     from dpi.cli import _load_schemas, _summary, _tls, _UsageError
 
     # Bad schema or key log paths are a usage error here, not in every worker.
     _load_schemas(args)
     _tls(args)
-    if getattr(args, "tls_coverage", None):
-        raise _UsageError("--tls-coverage does not work with --state, --jobs or --dask yet")
     if getattr(args, "sensor_pattern", None):
         raise _UsageError(
             "--sensor-pattern joins rotated files into one stream; --state, --jobs and --dask "
             "scan files one by one"
         )
+    from dpi import cli_evidence
     from dpi.codec import CodecError
     from dpi.state import StateError
 
@@ -198,16 +193,19 @@ def scan(args: argparse.Namespace, config: Any) -> int:
         dask=args.dask,
         settle_seconds=args.settle_seconds,
         checkpoint_seconds=args.checkpoint_seconds,
-        config_text=_config_text(args),
+        config_text=config.text,  # the file dpi/config.py found (--config, $DPI_CONFIG, ...)
         proto_dirs=tuple(str(Path(p).resolve()) for p in args.proto),
         descriptor_sets=tuple(str(Path(p).resolve()) for p in args.descriptor_set),
         limit_args=tuple(getattr(args, "limit", [])),
         keylogs=tuple(str(Path(p).resolve()) for p in getattr(args, "keylog", [])),
         topic_schemas=tuple(sorted(getattr(args, "topic_schemas", {}).items())),
         strict=args.strict,
+        **cli_evidence.batch_options(args),  # --findings, --internal, --tls-coverage
     )
     bar = None
-    if not args.no_progress:
+    # tqdm hides its bar off a terminal (disable=None) anyway: not importing it then
+    # keeps scheduled and piped scans from loading it.
+    if not args.no_progress and sys.stderr.isatty():
         from tqdm import tqdm
 
         bar = tqdm(unit="B", unit_scale=True, file=sys.stderr, disable=None, desc="scanning", leave=False)
@@ -237,7 +235,17 @@ def scan(args: argparse.Namespace, config: Any) -> int:
         _err("error: no readable capture among the inputs")
         return EXIT_USAGE
     rows = config.allowed(outcome.inventory.rows())
-    write_inventory(rows, args.format, args.out)
+    exposure = cli_evidence.finish(args, outcome.evidence, rows)
+    if exposure is not None and args.format in ("csv", "json"):
+        # The extra columns (dpi/egress.py), as a one-process scan writes them.
+        text = exposure.inventory_text(rows, args.format)
+        if args.out:
+            _write_atomic(Path(args.out), text.encode("utf-8"))
+        else:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+    else:
+        write_inventory(rows, args.format, args.out)
     if args.explain:
         explained = config.allowed_explain(outcome.inventory.explain(), rows)
         _write_atomic(Path(args.explain), (json.dumps(explained, indent=2) + "\n").encode())
@@ -250,6 +258,8 @@ def scan(args: argparse.Namespace, config: Any) -> int:
         _write_atomic(Path(args.summary_json), (json.dumps(summary, indent=2) + "\n").encode())
     if not args.quiet:
         _err(_summary(outcome.stats, rows, seconds))
+        if exposure is not None:
+            _err(exposure.summary())
         line = (
             f"files: {outcome.listed} listed, {outcome.scanned} scanned, "
             f"{outcome.known} already scanned, {outcome.deferred} still being written"
@@ -268,6 +278,8 @@ def scan(args: argparse.Namespace, config: Any) -> int:
         if args.state:
             line += f"; state: {outcome.ledger_files} files"
         _err(line)
+        if summary_tail:
+            _err(summary_tail())
     if outcome.interrupted:
         _err("interrupted; the state keeps what was finished, the next run goes on")
         return EXIT_INTERRUPTED

@@ -17,11 +17,18 @@ data_type = "PHONE_NUMBER"
 
 Python classifiers can also come from installed packages through the entry-point group
 `dpi.classifiers` (each entry point names a `Classifier` subclass).
+
+Where the file is found (`find_config`), first match wins: `--config FILE`, then
+`$DPI_CONFIG`, then `./dpi.toml`, then `/etc/dpi/dpi.toml` (where services and cron jobs,
+whose working directory is not the user's, find it). A file named by `--config` or
+`$DPI_CONFIG` must exist; the two default places are used only when a file is there.
 """
 
 from __future__ import annotations
 
+import os
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from importlib.metadata import entry_points
@@ -37,6 +44,9 @@ from dpi.limits import parse_table as parse_limits_table
 ENTRY_POINT_GROUP = "dpi.classifiers"
 _ROW_KEY = ("protocol", "server", "api", "direction", "location", "field", "data_type")
 ALLOW_KEYS = ("protocol", "server", "api", "direction", "location", "field", "data_type")
+ENV_VAR = "DPI_CONFIG"
+LOCAL_CONFIG = Path("dpi.toml")
+SYSTEM_CONFIG = Path("/etc/dpi/dpi.toml")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -58,6 +68,10 @@ class Config:
     limits: dict[str, int] = field(default_factory=dict)
     # [policy]: `dpi check`'s rules when no --policy is given (dpi/policy.py reads them).
     policy: dict[str, Any] = field(default_factory=dict)
+    # The file read (None: no file) and its text (batch workers parse the same text).
+    path: Path | None = None
+    text: str | None = None
+    tally: AllowTally = field(default_factory=lambda: AllowTally(), compare=False)
 
     def allowed_explain(self, entries: list[dict[str, Any]], rows: list[Row]) -> list[dict[str, Any]]:
         """`--explain` entries of the rows that survived the allow rules."""
@@ -65,10 +79,25 @@ class Config:
         return [e for e in entries if tuple(e[k] for k in _ROW_KEY) in kept]
 
     def allowed(self, rows: list[Row]) -> list[Row]:
-        """Rows that no allow rule silences."""
+        """Rows that no allow rule silences (`removed` counts the others)."""
         if not self.allow:
+            self.tally.removed = 0
             return rows
-        return [row for row in rows if not any(rule.matches(row) for rule in self.allow)]
+        kept = [row for row in rows if not any(rule.matches(row) for rule in self.allow)]
+        self.tally.removed = len(rows) - len(kept)
+        return kept
+
+    @property
+    def removed(self) -> int:
+        """Rows the allow rules removed in the last `allowed` call (for the summary)."""
+        return self.tally.removed
+
+
+@dataclass(slots=True)
+class AllowTally:
+    """What the allow rules did, kept beside the frozen Config."""
+
+    removed: int = 0
 
 
 def _allow_rule(spec: Any, index: int) -> AllowRule:
@@ -95,13 +124,34 @@ def entry_point_classifiers() -> list[Classifier]:
     return found
 
 
+def find_config(
+    explicit: str | os.PathLike[str] | None,
+    environ: Mapping[str, str] | None = None,
+) -> Path | None:
+    """The config file of this run (module docstring), or None when there is none.
+    Raises ConfigError when `--config` or `$DPI_CONFIG` names a file that is not there."""
+    if explicit:
+        return Path(explicit)
+    named = (os.environ if environ is None else environ).get(ENV_VAR, "")
+    if named:
+        path = Path(named)
+        if not path.is_file():
+            raise ConfigError(f"${ENV_VAR}={named}: no such file")
+        return path
+    for candidate in (LOCAL_CONFIG, SYSTEM_CONFIG):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
 def load_config(path: Path | None) -> Config:
     """Parse `path` (None: no file). Raises ConfigError with a one-line reason."""
     classifiers: list[Classifier] = entry_point_classifiers()
     if path is None:
         return Config(classifiers=tuple(classifiers))
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        data = tomllib.loads(text)
     except OSError as exc:
         raise ConfigError(f"{path}: {exc.strerror or 'unreadable'}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
@@ -127,4 +177,12 @@ def load_config(path: Path | None) -> Config:
     policy = data.get("policy", {})
     if not isinstance(policy, dict):
         raise ConfigError(f"{path}: [policy] must be a table")
-    return Config(classifiers=tuple(classifiers), allow=allow, scan=scan, limits=limits, policy=policy)
+    return Config(
+        classifiers=tuple(classifiers),
+        allow=allow,
+        scan=scan,
+        limits=limits,
+        policy=policy,
+        path=path,
+        text=text,
+    )

@@ -1,4 +1,4 @@
-"""Differences between two inventories (contract CSVs), for alerting.
+"""Differences between two inventories (any format `dpi scan` writes), for alerting.
 
 Reports, from OLD to NEW:
 - `new_api`: an API (protocol, server, api) carrying sensitive data that OLD did not have;
@@ -22,12 +22,13 @@ Not supported: renamed APIs or fields (they show as one new and one gone).
 from __future__ import annotations
 
 import csv
-import io
 import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from dpi.inventory_io import InventoryReadError, detect_format, read_records, require_columns
 
 KEY_COLUMNS = ("protocol", "server", "api", "direction", "location", "field", "data_type", "category")
 KINDS = ("new_api", "new_field", "new_type", "gone_field")
@@ -44,7 +45,7 @@ _PLACEHOLDER = re.compile(r"\{[^{}/]*\}")
 
 
 class DiffError(Exception):
-    """An input is not an inventory CSV; one-line reason."""
+    """An input is not an inventory; one-line reason."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -88,25 +89,32 @@ Row = dict[str, str]
 
 
 def read_inventory(path: Path) -> list[Row]:
+    """The key columns of an inventory in any format `dpi scan` writes (CSV, JSON,
+    Parquet, Excel: `dpi.inventory_io`). A CSV must have the header even when empty."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise DiffError(f"{path}: {exc.strerror or 'unreadable'}") from None
-    except UnicodeDecodeError:
-        raise DiffError(f"{path}: not UTF-8 text") from None
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    missing = [c for c in KEY_COLUMNS if c not in (reader.fieldnames or [])]
+        records = read_records(path)
+        require_columns(path, records, KEY_COLUMNS, "an inventory")
+    except InventoryReadError as exc:
+        raise DiffError(str(exc)) from None
+    if not records and detect_format(_head(path)) == "csv":
+        _check_csv_header(path)
+    if len(records) > MAX_ROWS:
+        raise DiffError(f"{path}: more than {MAX_ROWS} rows")
+    return [{c: str(record[c]) for c in KEY_COLUMNS} for record in records]
+
+
+def _head(path: Path) -> bytes:
+    with path.open("rb") as handle:
+        return handle.read(16)
+
+
+def _check_csv_header(path: Path) -> None:
+    """An inventory CSV without rows still has the contract's header."""
+    first = path.read_text(encoding="utf-8-sig").partition("\n")[0]
+    names = next(csv.reader([first]), [])
+    missing = [c for c in KEY_COLUMNS if c not in names]
     if missing:
-        raise DiffError(f"{path}: not an inventory CSV (missing {', '.join(missing)})")
-    rows = []
-    try:
-        for i, row in enumerate(reader):
-            if i >= MAX_ROWS:
-                raise DiffError(f"{path}: more than {MAX_ROWS} rows")
-            rows.append({c: row[c] or "" for c in KEY_COLUMNS})
-    except csv.Error:
-        raise DiffError(f"{path}: malformed CSV") from None
-    return rows
+        raise DiffError(f"{path}: not an inventory (missing {', '.join(missing)})")
 
 
 def _api(row: Row, ignore_server: bool) -> tuple[str, ...]:

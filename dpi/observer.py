@@ -31,5 +31,9 @@ class Observer:
     def message(self, flow: Flow, message: Message) -> None:
         """A message, before its fields are classified."""
 
+    def limit_hit(self, flow: Flow, kind: str) -> None:
+        """A dissector stopped or cut something at a bound (`kind`, dpi/limits.py
+        LIMIT_ANOMALIES) on the flow."""
+
     def datagram(self, src: bytes, dst: bytes, sport: int, dport: int, payload: bytes, ts_ns: int) -> None:
         """A UDP datagram (DNS answers name the servers that TCP flows go to)."""

@@ -1,24 +1,29 @@
 """`dpi report INVENTORY --html FILE`: one self-contained HTML page to look at.
 
-The page holds APIs by category, a data-flow picture (clients -> APIs -> servers, with
-external endpoints marked), findings by severity and the inventory, each table sortable
-by a click on its header. Everything is inline (CSS, a few lines of JS, SVG): the page
-fetches nothing, so it can be mailed or archived and opened offline.
+The header says what the page is about: when the inventory was written, the time span
+of the traffic it covers, its scope (APIs, servers, protocols, internal networks), the
+capture files behind it (from the scan's `--summary-json`, when given) and the dpi
+version that made the page. Then APIs by category, a data-flow picture (clients -> APIs
+-> servers, with external endpoints marked), findings by severity and the inventory
+(with first and last seen), each table sortable by a click on its header. A search box
+and filters (category, protocol, external only) narrow every table at once.
+Everything is inline (CSS, a few lines of JS, SVG): the page fetches nothing, so it can
+be mailed or archived and opened offline.
 
-Inputs are the files `dpi scan` writes: the inventory (CSV or JSON, with or without the
-extra `egress`/`auth_share` columns) and optionally the findings (`--findings`, CSV or
-JSON). Without findings, the ones the rows alone tell (egress, overexposure) are
-computed. Every text is HTML-escaped; the inventory's samples are already masked.
+Inputs are the files `dpi scan` writes: the inventory (CSV, JSON, Parquet or Excel, with
+or without the extra `egress`/`auth_share` columns; read by `dpi/inventory_io.py`) and
+optionally the findings (CSV, JSON or Excel). Without findings, the ones the rows alone
+tell (egress, overexposure) are computed. Every text is HTML-escaped; the inventory's
+samples are already masked.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import json
+import time
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -38,6 +43,9 @@ MAX_LABEL = 46
 MAX_TABLE_ROWS = 5000
 # Input file size read: a report of a bigger inventory is not a page anyone reads.
 MAX_INPUT_BYTES = 256 * 1024 * 1024
+MAX_SUMMARY_BYTES = 16 * 1024 * 1024
+# Capture file names listed in the header (the summary may name thousands).
+MAX_META_NAMES = 20
 
 CATEGORIES = ("PCI", "PHI", "SECRET", "PII")
 _CATEGORY_COLOR = {"PCI": "#c0392b", "PHI": "#8e44ad", "SECRET": "#d35400", "PII": "#2471a3"}
@@ -58,17 +66,22 @@ class InventoryRow:
 
 
 def _records(path: Path) -> list[dict[str, Any]]:
-    data = path.read_bytes()[:MAX_INPUT_BYTES]
-    text = data.decode("utf-8-sig", "replace")
-    if text.lstrip().startswith("["):
-        try:
-            loaded = json.loads(text)
-        except ValueError:
-            raise ReportError(f"{path}: not valid JSON") from None
-        if not isinstance(loaded, list) or not all(isinstance(r, dict) for r in loaded):
-            raise ReportError(f"{path}: expected a JSON list of objects")
-        return loaded
-    return list(csv.DictReader(io.StringIO(text, newline="")))
+    """Every format `dpi scan` writes (dpi/inventory_io.py); errors name the file only."""
+    from dpi.inventory_io import InventoryReadError, read_records
+
+    try:
+        return read_records(path, max_bytes=MAX_INPUT_BYTES)
+    except InventoryReadError as exc:
+        raise ReportError(str(exc)) from None
+
+
+def _text(value: Any) -> str:
+    """A cell as text (Parquet and Excel give numbers and times their own types)."""
+    if value is None:
+        return ""
+    if hasattr(value, "isoformat"):
+        return str(value.isoformat()).replace("+00:00", "Z")
+    return str(value)
 
 
 def _int(value: Any) -> int:
@@ -91,7 +104,7 @@ def read_inventory(path: Path) -> list[InventoryRow]:
         raise ReportError(f"{path}: not a dpi inventory (missing the contract's columns)")
     out = []
     for record in records:
-        values: dict[str, Any] = {name: str(record.get(name) or "") for name in COLUMNS}
+        values: dict[str, Any] = {name: _text(record.get(name)) for name in COLUMNS}
         values["count"] = _int(record.get("count"))
         values["clients"] = _int(record.get("clients"))
         values["confidence"] = _float(record.get("confidence"))
@@ -125,6 +138,9 @@ td{overflow-wrap:anywhere;max-width:420px}td.id{white-space:nowrap;overflow-wrap
 th{background:#eaecee;cursor:pointer;user-select:none;white-space:nowrap}th:after{content:" \\2195";color:#99a3a4}
 td.num{text-align:right}.cat{display:inline-block;color:#fff;border-radius:3px;padding:0 5px;margin:1px;font-size:11px}
 .ext{color:#c0392b;font-weight:600}.muted{color:#7f8c8d}svg text{font:12px system-ui,sans-serif}
+#meta{display:grid;grid-template-columns:max-content 1fr;gap:2px 12px;margin:8px 0 14px}#meta dt{color:#5d6d7e}#meta dd{margin:0}
+#filters{position:sticky;top:0;background:#fbfcfc;padding:8px 0;display:flex;gap:10px;align-items:center;flex-wrap:wrap;z-index:1}
+#filters input[type=search]{width:280px;padding:4px}
 """
 
 # Sort a table by the clicked column: numbers numerically (cells may carry data-v), text
@@ -140,6 +156,20 @@ document.querySelectorAll('table.sortable th').forEach(function(th){
   .forEach(function(r){body.appendChild(r);});
  });
 });
+function dpiFilter(){
+ var q=document.getElementById('q').value.trim().toLowerCase(),c=document.getElementById('f-category').value,
+  p=document.getElementById('f-protocol').value,e=document.getElementById('f-external').checked,all=0,seen=0;
+ document.querySelectorAll('tbody.filterable').forEach(function(b){var n=0;
+  Array.from(b.rows).forEach(function(r){
+   var ok=(!q||r.textContent.toLowerCase().indexOf(q)>=0)&&(!c||(' '+r.getAttribute('data-cat')+' ').indexOf(' '+c+' ')>=0)
+    &&(!p||r.getAttribute('data-proto')===p)&&(!e||r.getAttribute('data-ext')==='1');
+   r.style.display=ok?'':'none';if(ok){n++;}all++;});
+  b.setAttribute('data-shown',n);seen+=n;});
+ document.getElementById('shown').textContent=(q||c||p||e)?'showing '+seen+' of '+all+' rows':'';
+}
+['q','f-category','f-protocol','f-external'].forEach(function(id){var el=document.getElementById(id);
+ el.addEventListener('input',dpiFilter);el.addEventListener('change',dpiFilter);});
+dpiFilter();
 document.body.setAttribute('data-ready','1');
 """
 
@@ -151,12 +181,26 @@ def _cell(value: object, *, num: bool = False, sort: object = None, raw: str = "
     return f"<td{attrs}>{raw or escape(str(value))}</td>"
 
 
-def _table(table_id: str, headers: Sequence[str], rows: Sequence[str]) -> str:
+def _table(
+    table_id: str, headers: Sequence[str], rows: Sequence[str], attrs: Sequence[str] = ()
+) -> str:
+    """`attrs`: per row, the filter attributes (`_filter_attrs`); given: the filters apply."""
     head = "".join(f"<th>{escape(h)}</th>" for h in headers)
-    body = "".join(f"<tr>{r}</tr>" for r in rows)
+    body = "".join(
+        f"<tr{attrs[i] if i < len(attrs) else ''}>{r}</tr>" for i, r in enumerate(rows)
+    )
+    tbody = '<tbody class="filterable">' if attrs else "<tbody>"
     return (
         f'<table class="sortable" id="{table_id}"><thead><tr>{head}</tr></thead>'
-        f"<tbody>{body}</tbody></table>"
+        f"{tbody}{body}</tbody></table>"
+    )
+
+
+def _filter_attrs(categories: Sequence[str], protocol: str, external: bool) -> str:
+    cats = " ".join(c for c in categories if c)
+    return (
+        f' data-cat="{escape(cats)}" data-proto="{escape(protocol)}"'
+        f' data-ext="{"1" if external else "0"}"'
     )
 
 
@@ -292,15 +336,93 @@ def _flow_svg(apis: Sequence[_ApiView], found: Sequence[Finding]) -> str:
     return "".join(out + edges + nodes) + "</svg>"
 
 
+@dataclass(slots=True)
+class ReportMeta:
+    """What the header says about the scan behind the page (every field optional)."""
+
+    inventory_name: str = ""
+    written: str = ""  # when the inventory file was written (UTC, ISO 8601)
+    made: str = ""  # when this page was made
+    version: str = ""  # of dpi
+    internal: list[str] = field(default_factory=list)  # CIDRs; empty: the private ranges
+    summary: dict[str, Any] = field(default_factory=dict)  # the scan's --summary-json
+
+
+def _utc(seconds: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
+
+
+def dpi_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("dpi-inventory")
+    except PackageNotFoundError:  # a source tree that was never installed
+        return "(not installed)"
+
+
+def _files_text(summary: dict[str, Any]) -> str:
+    if not summary:
+        return "not given (pass --summary-json of the scan to show them)"
+    files = summary.get("files")
+    mb = _float(summary.get("bytes_read")) / 1e6
+    text = (
+        f"{_int(files)} capture file(s), {mb:.1f} MB, {_int(summary.get('frames'))} packets, "
+        f"{_int(summary.get('flows'))} TCP flows"
+    )
+    names = summary.get("paths") or summary.get("inputs")
+    if isinstance(names, list) and names:
+        shown = [str(n) for n in names[:MAX_META_NAMES]]
+        more = len(names) - len(shown)
+        text += ": " + ", ".join(shown) + (f" and {more} more" if more > 0 else "")
+    return text
+
+
+def _meta_html(meta: ReportMeta, rows: Sequence[InventoryRow], apis: Sequence[_ApiView]) -> str:
+    firsts = [r.row.first_seen for r in rows if r.row.first_seen]
+    lasts = [r.row.last_seen for r in rows if r.row.last_seen]
+    traffic = f"{min(firsts)} to {max(lasts)}" if firsts and lasts else "no timestamps"
+    protocols = ", ".join(sorted({a.protocol for a in apis})) or "none"
+    servers = len({a.server for a in apis})
+    internal = ", ".join(meta.internal) if meta.internal else "the private ranges (default)"
+    items = [
+        ("scan", f"inventory {meta.inventory_name or '(in memory)'} written {meta.written or 'at an unknown time'}"),
+        ("traffic", traffic),
+        ("scope", f"{len(apis)} APIs on {servers} servers; protocols: {protocols}; internal networks: {internal}"),
+        ("files", _files_text(meta.summary)),
+        ("dpi", f"version {meta.version or dpi_version()}; page made {meta.made or _utc(time.time())}"),
+    ]
+    body = "".join(
+        f'<dt>{escape(k)}</dt><dd id="meta-{escape(k)}">{escape(v)}</dd>' for k, v in items
+    )
+    return f'<dl id="meta">{body}</dl>'
+
+
+def _filters_html(rows: Sequence[InventoryRow], apis: Sequence[_ApiView]) -> str:
+    protocols = sorted({a.protocol for a in apis} | {r.row.protocol for r in rows})
+    cat_options = "".join(f'<option value="{c}">{c}</option>' for c in CATEGORIES)
+    proto_options = "".join(f'<option value="{escape(p)}">{escape(p)}</option>' for p in protocols)
+    return (
+        '<div id="filters"><input type="search" id="q" placeholder="search APIs, servers, fields, findings" '
+        'aria-label="search">'
+        f'<select id="f-category" aria-label="category"><option value="">all categories</option>{cat_options}</select>'
+        f'<select id="f-protocol" aria-label="protocol"><option value="">all protocols</option>{proto_options}</select>'
+        '<label><input type="checkbox" id="f-external"> external only</label>'
+        '<span id="shown" class="muted"></span></div>'
+    )
+
+
 def render(
     rows: Sequence[InventoryRow],
     found: Sequence[Finding],
     *,
     title: str = "dpi data inventory",
     networks: Networks | None = None,
+    meta: ReportMeta | None = None,
 ) -> str:
     """The whole page as a string."""
     networks = networks or Networks()
+    meta = meta or ReportMeta()
     found = sort_findings(list(found))
     apis = _apis(rows, networks, found)
     severities = Counter(str(f.severity) for f in found)
@@ -328,6 +450,11 @@ def render(
         + _cell(f.evidence)
         for f in found
     ]
+    finding_attrs = [
+        _filter_attrs(f.category.split(";"), f.protocol, not networks.endpoint_is_internal(f.server))
+        for f in found
+    ]
+    api_attrs = [_filter_attrs(list(a.categories), a.protocol, a.egress) for a in apis]
     api_rows = [
         _cell(a.protocol)
         + _cell(a.server, raw=f'<span class="ext">{escape(a.server)}</span>' if a.egress else "")
@@ -352,9 +479,18 @@ def render(
         + _cell(i.row.data_type)
         + _cell("", sort=i.row.category, raw=_badge(i.row.category))
         + _cell(i.row.count, num=True)
+        + _cell(i.row.first_seen)
+        + _cell(i.row.last_seen)
         + _cell(i.row.clients, num=True)
         + _cell(i.row.sample)
         + _cell(i.row.confidence, num=True)
+        for i in rows[:MAX_TABLE_ROWS]
+    ]
+    inventory_attrs = [
+        _filter_attrs(
+            [i.row.category], i.row.protocol,
+            i.egress == "yes" if i.egress else not networks.endpoint_is_internal(i.row.server),
+        )
         for i in rows[:MAX_TABLE_ROWS]
     ]
     endpoints = [f for f in found if f.kind == "external_endpoint"]
@@ -364,14 +500,17 @@ def render(
         + _cell(f.evidence)
         for f in endpoints
     ]
+    endpoint_attrs = [_filter_attrs(f.category.split(";"), f.protocol, True) for f in endpoints]
     by_severity = " ".join(
         f"{_severity_badge(str(s))} {severities.get(str(s), 0)}" for s in Severity
     )
     cut = len(rows) - MAX_TABLE_ROWS
     sections = [
         f"<h1>{escape(title)}</h1>",
+        _meta_html(meta, rows, apis),
         '<p class="muted">Samples are masked; evidence names structures, never values.</p>',
         f'<div class="cards">{card_html}</div>',
+        _filters_html(rows, apis),
         "<h2>Data flow</h2>",
         f'<div style="overflow-x:auto">{_flow_svg(apis, found)}</div>',
         f'<h2>Findings by severity</h2><p id="severity-counts">{by_severity}</p>',
@@ -380,6 +519,7 @@ def render(
             ("id", "severity", "kind", "protocol", "server", "host", "api", "field",
              "category", "count", "evidence"),
             finding_rows,
+            finding_attrs,
         ) if finding_rows else '<p id="no-findings">No findings.</p>',
         "<h2>APIs by category</h2>",
         _table(
@@ -387,20 +527,23 @@ def render(
             ("protocol", "server", "host", "api", *CATEGORIES, "data types", "clients",
              "egress", "auth share", "findings"),
             api_rows,
+            api_attrs,
         ),
     ]
     if endpoint_rows:
         sections += [
             "<h2>External endpoints</h2>",
-            _table("endpoints", ("address", "names", "protocols", "flows", "sent", "evidence"), endpoint_rows),
+            _table("endpoints", ("address", "names", "protocols", "flows", "sent", "evidence"),
+                   endpoint_rows, endpoint_attrs),
         ]
     sections += [
         "<h2>Inventory</h2>",
         _table(
             "inventory",
             ("protocol", "server", "host", "api", "direction", "location", "field", "data type",
-             "category", "count", "clients", "sample", "confidence"),
+             "category", "count", "first seen", "last seen", "clients", "sample", "confidence"),
             inventory_rows,
+            inventory_attrs,
         ),
     ]
     if cut > 0:
@@ -416,12 +559,27 @@ def render(
     )
 
 
+def read_summary(path: Path) -> dict[str, Any]:
+    """The scan's `--summary-json` (counts only are shown: files, bytes, packets, flows,
+    and the scanned paths when the summary names them)."""
+    try:
+        loaded = json.loads(path.read_bytes()[:MAX_SUMMARY_BYTES])
+    except OSError as exc:
+        raise ReportError(f"{path}: {exc.strerror or 'unreadable'}") from None
+    except ValueError:
+        raise ReportError(f"{path}: not a dpi scan summary (JSON)") from None
+    if not isinstance(loaded, dict) or "files" not in loaded:
+        raise ReportError(f"{path}: not a dpi scan summary (--summary-json)")
+    return loaded
+
+
 def write_report(
     inventory: Path,
     out: Path,
     *,
     findings_path: Path | None = None,
     internal: Sequence[str] = (),
+    summary_path: Path | None = None,
 ) -> int:
     """Read the inputs, write the page; returns the number of findings shown."""
     networks = Networks(internal) if internal else Networks()
@@ -430,7 +588,15 @@ def write_report(
         found = read_findings(findings_path)
     else:
         found = compute_findings([r.row for r in rows], None, networks)
-    page = render(rows, found, title=f"dpi report: {inventory.name}", networks=networks)
+    meta = ReportMeta(
+        inventory_name=inventory.name,
+        written=_utc(inventory.stat().st_mtime),
+        made=_utc(time.time()),
+        version=dpi_version(),
+        internal=list(internal),
+        summary=read_summary(summary_path) if summary_path is not None else {},
+    )
+    page = render(rows, found, title=f"dpi report: {inventory.name}", networks=networks, meta=meta)
     out.write_text(page, encoding="utf-8")
     return len(found)
 
