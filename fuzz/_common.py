@@ -446,6 +446,7 @@ def run_payload(data: bytes) -> list[tuple[str, str]]:
     """First byte picks the media type, the rest is the part: values stay in bounds."""
     from collections import Counter
 
+    from protocols._printable import MAX_RUNS, MAX_TEXT_CHARS, RUN_SEPARATOR, PrintableText
     from protocols.base import Location, Part
     from protocols.payload import field_pairs
 
@@ -460,7 +461,14 @@ def run_payload(data: bytes) -> list[tuple[str, str]]:
     for path, value in pairs:
         if not isinstance(path, str) or not isinstance(value, str):
             raise ContractBroken("a field path or value is not a string")
-        if len(value) > FUZZ_LIMITS.max_value_chars:
+        # The binary fallback's one value per payload holds several runs, each bounded
+        # by max_value_chars and all together by the fallback's own budget.
+        if isinstance(value, PrintableText):
+            if len(value) > MAX_TEXT_CHARS + MAX_RUNS * len(RUN_SEPARATOR) or any(
+                len(run) > FUZZ_LIMITS.max_value_chars for run in value.runs()
+            ):
+                raise ContractBroken("a fallback text beyond its bounds")
+        elif len(value) > FUZZ_LIMITS.max_value_chars:
             raise ContractBroken("a value longer than max_value_chars")
     return pairs
 

@@ -5,9 +5,10 @@ A text message (RFC 6455 section 5.6, opcode 1) is JSON, NDJSON (one JSON docume
 line) or plain text. A binary one (opcode 2) is, the first that fits: UTF-8 text (read
 as a text message: many servers send JSON in binary frames), MessagePack (a map or an
 array of maps with text keys, the whole buffer one value), protobuf (a well-formed
-message, decoded schema-less by `protocols.protobuf`), else the printable runs inside
-it, each one text value with an empty field, so that an e-mail address or a card number
-inside an unknown binary format is still classified.
+message, decoded schema-less by `protocols.protobuf`), else one binary body that gets
+the binary fallback of `protocols._printable` (its printable runs, one value per
+message, field empty), so that an e-mail address or a card number inside an unknown
+binary format is still classified.
 
 The message type is the top-level `type`, `event`, `action` or `op` member, in that
 order, when it is a short name (`message.send`, `subscribe`): values that look like data
@@ -24,6 +25,7 @@ import re
 import msgpack
 import orjson
 
+from protocols._printable import printable_runs
 from protocols.base import Limits, Location, MediaType, Part
 from protocols.http_api import template_segment
 from protocols.protobuf import scan as protobuf_scan
@@ -32,12 +34,6 @@ from protocols.protobuf import scan as protobuf_scan
 TYPE_MEMBERS = ("type", "event", "action", "op")
 # A type longer than this, or with other characters, is data rather than a name.
 _TYPE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.:/\-]{0,63}")
-# Printable ASCII runs shorter than this inside binary data are noise (4 is what
-# strings(1) uses; an e-mail or a card number is far longer).
-MIN_PRINTABLE_RUN = 6
-_PRINTABLE_RUN = re.compile(rb"[\x20-\x7e]{%d,}" % MIN_PRINTABLE_RUN)
-# Printable runs classified per binary message: a big blob gives at most this many values.
-MAX_PRINTABLE_RUNS = 256
 # MessagePack nesting and sizes accepted (msgpack's own bounds, set from the part limits).
 _MSGPACK_MAX_LEN = 1 << 20
 
@@ -115,15 +111,11 @@ def binary_parts(data: bytes, limits: Limits) -> tuple[list[Part], str]:
 
 
 def printable_parts(data: bytes, limits: Limits) -> list[Part]:
-    """The printable runs of undecodable bytes, one text value each, field empty."""
-    parts: list[Part] = []
-    for found in _PRINTABLE_RUN.finditer(data):
-        run = found.group().strip()
-        if len(run) >= MIN_PRINTABLE_RUN:
-            parts.append(_body(run[: limits.max_value_chars], MediaType.TEXT))
-            if len(parts) >= MAX_PRINTABLE_RUNS:
-                break
-    return parts
+    """Undecodable bytes: one binary body when it holds printable runs
+    (`protocols._printable`, read by `protocols.payload`), else nothing."""
+    if not printable_runs(data, limits):
+        return []
+    return [_body(data, MediaType.BINARY)]
 
 
 def _body(data: bytes, media: str) -> Part:

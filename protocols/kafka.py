@@ -19,10 +19,14 @@ become `auth` parts named `username` and `password`, api `(sasl)`.
 
 Media types of keys and values: JSON when the first non-blank byte is `{` or `[`; the
 Confluent framing is stripped (5 bytes, plus the protobuf message-index list) and the
-body is JSON, `application/x-protobuf` when it walks as protobuf wire format (decoded
-schema-less by `protocols.payload`), else binary (Avro cannot be read without its
-schema); UTF-8 text is `text/plain`; anything else protobuf if it walks as such, else
-binary.
+body is Avro when the scan's schemas (`DissectorOptions.avro`: `--avro-schema` files,
+Schema Registry answers seen in the capture, `--schema-registry`) hold one for its
+schema id, or one that decodes it, JSON, `application/x-protobuf` when it walks as
+protobuf wire format (decoded schema-less by `protocols.payload`), else binary (the
+binary fallback: its printable runs); an Avro object container file (`Obj\x01`) is read
+with its embedded schema; an unframed value is Avro when an `.avsc` file named for the
+topic's subject (`<topic>-value`, `<topic>`) decodes it; UTF-8 text is `text/plain`;
+anything else protobuf if it walks as such, else binary.
 
 Pairing: responses carry only a correlation id, so requests are remembered per
 connection (correlation id -> api key, version), bounded by `MAX_PENDING`. A response
@@ -40,12 +44,14 @@ from __future__ import annotations
 
 import struct
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from fnmatch import fnmatchcase
 from typing import ClassVar
 
 from protocols import _kafka_apis as apis
+from protocols._avro import AVRO_MEDIA_TYPE, CONTAINER_MAGIC
 from protocols._kafka_records import Record, parse_records
 from protocols._kafka_wire import Reader, WireError
 from protocols.base import (
@@ -216,13 +222,19 @@ def _is_text(data: bytes) -> bool:
     return all(ch.isprintable() or ch in "\t\r\n" for ch in text[:256])
 
 
-def _confluent_body(data: bytes) -> tuple[str, bytes] | None:
-    """Schema Registry framing: magic 0, int32 schema id, body. Returns (media, body)."""
+def _confluent_body(data: bytes, avro: _AvroLookup | None = None) -> tuple[str, bytes, str] | None:
+    """Schema Registry framing: magic 0, int32 schema id, body. Returns (media, body,
+    Avro schema text): Avro when the scan knows a schema for the id that fits."""
     if len(data) < 6 or data[0] != 0:
         return None
     body = data[5:]
+    if avro is not None:
+        (schema_id,) = _I32.unpack_from(data, 1)
+        schema = avro(schema_id, body)
+        if schema is not None:
+            return AVRO_MEDIA_TYPE, body, schema
     if _is_json(body):
-        return MediaType.JSON, body
+        return MediaType.JSON, body, ""
     # Protobuf serializer: zigzag varint count of message indexes, then the indexes
     # ([0], the first message, is written as a single 0 byte).
     reader = Reader(body)
@@ -232,35 +244,46 @@ def _confluent_body(data: bytes) -> tuple[str, bytes] | None:
             for _ in range(count):
                 reader.varint()
             if _walk_protobuf(body, reader.pos):
-                return MediaType.PROTOBUF, body[reader.pos :]
+                return MediaType.PROTOBUF, body[reader.pos :], ""
     except WireError:
         pass
-    # Avro has no tags: without its schema the body is not decodable into fields.
-    return MediaType.BINARY, body
+    # Avro has no tags: without its schema only the binary fallback reads it.
+    return MediaType.BINARY, body, ""
 
 
-def _payload_part(location: Location, name: str, data: bytes) -> Part:
+# (schema id, body) -> the Avro schema text that decodes it, or None.
+_AvroLookup = Callable[[int, bytes], "str | None"]
+
+
+def _payload_part(
+    location: Location,
+    name: str,
+    data: bytes,
+    avro: _AvroLookup | None = None,
+    bare_avro: Callable[[bytes], str | None] | None = None,
+) -> Part:
     if _is_json(data):
         return Part(location=location, name=name, data=data, media_type=MediaType.JSON)
-    framed = _confluent_body(data)
+    framed = _confluent_body(data, avro)
     if framed is not None:
-        return Part(location=location, name=name, data=framed[1], media_type=framed[0])
+        media, body, schema = framed
+        return Part(location=location, name=name, data=body, media_type=media, schema=schema)
+    if data.startswith(CONTAINER_MAGIC):  # an Avro file: protocols.payload reads it
+        return Part(location=location, name=name, data=data, media_type=MediaType.BINARY)
+    if bare_avro is not None:
+        bare_schema = bare_avro(data)
+        if bare_schema is not None:
+            return Part(
+                location=location,
+                name=name,
+                data=data,
+                media_type=AVRO_MEDIA_TYPE,
+                schema=bare_schema,
+            )
     if _is_text(data):
         return Part(location=location, name=name, data=data, media_type=MediaType.TEXT)
     media = MediaType.PROTOBUF if _walk_protobuf(data) else MediaType.BINARY
     return Part(location=location, name=name, data=data, media_type=media)
-
-
-def _record_parts(record: Record) -> list[Part]:
-    parts: list[Part] = []
-    if record.key:
-        parts.append(_payload_part(Location.KEY, "", record.key))
-    if record.value:
-        parts.append(_payload_part(Location.VALUE, "", record.value))
-    for name, value in record.headers:
-        if value:
-            parts.append(_payload_part(Location.HEADER, name, value))
-    return parts
 
 
 class KafkaDissector(Dissector):
@@ -559,6 +582,34 @@ class KafkaDissector(Dissector):
 
     # -- events ----------------------------------------------------------------------
 
+    def _record_parts(self, record: Record, topic: apis.TopicRecords) -> list[Part]:
+        """Parts of one record; Avro keys and values by the scan's schemas
+        (`DissectorOptions.avro`, asked only: this dissector never teaches it)."""
+        store = self.options.avro
+        name = self._topic_api(topic)
+        parts: list[Part] = []
+        for location, role, data in (
+            (Location.KEY, "key", record.key),
+            (Location.VALUE, "value", record.value),
+        ):
+            if not data:
+                continue
+            if store is None:
+                parts.append(_payload_part(location, "", data))
+                continue
+
+            def framed(schema_id: int, body: bytes, role: str = role) -> str | None:
+                return store.for_framed(schema_id, name, role, body)  # type: ignore[no-any-return]
+
+            def bare(body: bytes, role: str = role) -> str | None:
+                return store.for_bare(name, role, body)  # type: ignore[no-any-return]
+
+            parts.append(_payload_part(location, "", data, framed, bare))
+        for header, value in record.headers:
+            if value:
+                parts.append(_payload_part(Location.HEADER, header, value))
+        return parts
+
     def _topic_api(self, topic: apis.TopicRecords) -> str:
         if topic.topic_id is not None:
             return self._topic_names.get(topic.topic_id, f"topic-id:{topic.topic_id}")
@@ -582,7 +633,7 @@ class KafkaDissector(Dissector):
                 found = parse_records(memoryview(message)[start:end], self.limits)
                 kinds.extend(kind for kind in found.anomalies if kind not in kinds)
                 for record in found.records:
-                    parts.extend(_record_parts(record))
+                    parts.extend(self._record_parts(record, topic))
             schema = self._topic_schema(topic)
             if schema:
                 parts = [

@@ -145,6 +145,10 @@ class Broker:
         self.stop = False
         self.threads: list[threading.Thread] = []
 
+    def decode_value(self, raw: bytes) -> dict[str, Any]:
+        """A record value as the ground truth logs it (make_kafka_avro_samples.py: Avro)."""
+        return dict(json.loads(raw))
+
     def serve(self) -> None:
         self.sock.settimeout(0.2)
         while not self.stop:
@@ -244,7 +248,7 @@ class Broker:
                 while records.has_next():
                     batch = records.next_batch()
                     for record in batch:
-                        seen.append((topic.name, json.loads(record.value), dict(record.headers)))
+                        seen.append((topic.name, self.decode_value(record.value), dict(record.headers)))
                         count += 1
                 struct.pack_into(">q", raw, 0, base)  # the broker assigns offsets
                 self.batches[topic.name].append(bytes(raw))
@@ -290,7 +294,7 @@ class Broker:
                     while records.has_next():
                         for record in records.next_batch():
                             served.append(
-                                (topic.topic, json.loads(record.value), dict(record.headers))
+                                (topic.topic, self.decode_value(record.value), dict(record.headers))
                             )
                 partitions.append(
                     F.FetchableTopicResponse.PartitionData(
