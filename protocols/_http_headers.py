@@ -9,6 +9,7 @@ parameters are kept verbatim for multipart only), RFC 2965 `Cookie2`.
 
 from __future__ import annotations
 
+from protocols._xml import XML_MEDIA_TYPE
 from protocols.base import Location, MediaType, Part
 
 # Methods a probe accepts: RFC 9110 section 9, PATCH (RFC 5789), WebDAV (RFC 4918),
@@ -24,7 +25,8 @@ MAX_METHOD_LEN = max(len(m) for m in KNOWN_METHODS)
 MAX_COOKIES_PER_HEADER = 256
 
 _JSON_TYPES = frozenset(
-    {"application/json", "text/json", "application/x-json", "application/javascript+json"}
+    {"application/json", "text/json", "application/x-json", "application/javascript+json",
+     "application/json-rpc", "application/jsonrequest"}  # JSON-RPC over HTTP
 )
 _NDJSON_TYPES = frozenset(
     {
@@ -40,6 +42,10 @@ _NDJSON_TYPES = frozenset(
 _PROTOBUF_TYPES = frozenset(
     {"application/x-protobuf", "application/protobuf", "application/vnd.google.protobuf"}
 )
+# XML bodies (SOAP 1.1 is text/xml, SOAP 1.2 application/soap+xml: every `+xml` type).
+_XML_TYPES = frozenset({"application/xml", "text/xml"})
+# XML that is a page or a picture, not data: left undecoded like HTML.
+_MARKUP_XML = frozenset({"application/xhtml+xml", "image/svg+xml"})
 # text/* subtypes that are markup or code, not values: kept out of the classifiers.
 _BINARY_TEXT = frozenset({"text/html", "text/css", "text/javascript"})
 
@@ -77,7 +83,9 @@ def media_type_of(content_type: str) -> str | None:
         return MediaType.FORM
     if bare == "text/event-stream":
         return MediaType.SSE
-    if bare == "multipart/form-data":
+    if bare in _XML_TYPES or (bare.endswith("+xml") and bare not in _MARKUP_XML):
+        return XML_MEDIA_TYPE  # SOAP and other XML (protocols._xml)
+    if bare in ("multipart/form-data", "multipart/related"):
         # payload needs the boundary parameter: the full value, as sent
         return content_type.strip()
     if bare in _PROTOBUF_TYPES:

@@ -53,6 +53,7 @@ from protocols._http_headers import (
     media_type_of,
     set_cookie_part,
 )
+from protocols._printable import readable_binary
 from protocols.base import (
     Anomaly,
     Direction,
@@ -748,7 +749,10 @@ class Http1Dissector(Dissector):
         assert msg is not None
         msg.codings = content_codings(headers.get("content-encoding", b"").decode("latin-1"))
         # Binary media (images, archives, html) give no fields: count past, never buffer.
-        msg.keep = media_type_of(msg.content_type) != MediaType.BINARY
+        # Other binary bodies get the binary fallback (protocols/_printable.py).
+        msg.keep = media_type_of(msg.content_type) != MediaType.BINARY or readable_binary(
+            msg.content_type
+        )
         if length is None:
             self._move(side, _State.CHUNK_SIZE)
         elif length < 0:

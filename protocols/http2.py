@@ -592,7 +592,8 @@ class Http2Dissector(Dissector):
     def _learn_request(stream: _Stream, headers: tuple[Header, ...]) -> None:
         stream.method = _text(_header(headers, ":method"))
         stream.path = _text(_header(headers, ":path"))
-        stream.authority = _text(_header(headers, ":authority") or _header(headers, "host"))
+        authority = _text(_header(headers, ":authority") or _header(headers, "host"))
+        stream.authority = authority.rpartition("@")[2]  # never the userinfo
 
     def _on_rst_stream(
         self, direction: Direction, side: _Side, frame: _Frame, events: list[Event]
@@ -824,6 +825,10 @@ class Http2Dissector(Dissector):
         codings: list[str] = []
         for h in headers:
             if not h.name or h.name.startswith(":"):
+                if h.name == ":authority" and b"@" in h.value:
+                    # Userinfo (`user:pass@host`, RFC 3986 3.2.1) is a credential: the
+                    # value is classified here, and kept out of the host column.
+                    parts.append(Part(location=Location.HEADER, name=h.name, data=h.value))
                 continue
             if h.name == "cookie":
                 # RFC 9113 8.2.3: cookies may come as several crumbs, one header each.

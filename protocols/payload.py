@@ -5,8 +5,11 @@ Formats: JSON (RFC 8259) and its line-delimited forms (NDJSON, JSON Lines, RFC 7
 json-seq), `text/event-stream` (WHATWG HTML "Server-sent events", section 9.2.6: `data:`
 lines, an event ends at a blank line), `application/x-www-form-urlencoded` (WHATWG URL,
 section 5) for query strings and form bodies, `multipart/form-data` (RFC 7578), protobuf
-(delegated to `protocols.protobuf.fields_from_part`) and single text values (headers,
-cookies, columns).
+(delegated to `protocols.protobuf.fields_from_part`), Avro (a datum with its writer's
+schema, an object container file with its own: `protocols._avro`) and single text values
+(headers, cookies, columns). Binary bytes nothing reads (and a protobuf or Avro part that
+does not decode) get the binary fallback of `protocols._printable`: their printable
+runs, as one value per payload, named by the part (field empty for a body or a value).
 
 Paths: JSON keys joined by `.`, an array element adds `[]` (a top-level array gives
 `[].key`); a bare scalar body has the empty path; form, query, header and cookie values
@@ -25,7 +28,13 @@ value. Cookie values are percent-decoded, query and form values once more when s
 encoded (a double encoding), and `\\uXXXX` escapes in text, cookie and form values are
 decoded (`protocols._value_decoding`).
 
-Not supported: XML and HTML bodies (BINARY), nested multipart (`multipart/mixed` inside a
+XML and SOAP bodies and XML parts of multipart bodies go to `protocols._xml`
+(`Envelope.Body.order.customer.name`, attributes `@name`); multipart/related parts are
+read by their own content types. Every part's values then pass through
+`protocols._embedded` (JSON inside strings, signed-URL parameters, base64 wrappers);
+cookie, form and query names that embed data are templated (`protocols._templated_names`).
+
+Not supported: HTML bodies (BINARY), nested multipart (`multipart/mixed` inside a
 part), `charset` other than UTF-8 (decoded with replacement), SSE `data:` values that
 span several events.
 """
@@ -39,9 +48,14 @@ from urllib.parse import parse_qsl
 
 import orjson
 
+from protocols._avro import AVRO_MEDIA_TYPE, CONTAINER_MAGIC, container_pairs, datum_pairs
+from protocols._embedded import expand_values
 from protocols._json_keys import CACHE_KEY_CHARS, PLAIN_NAMES, templated_keys
 from protocols._json_recovery import recover
+from protocols._printable import printable_text
+from protocols._templated_names import templated_name
 from protocols._value_decoding import cookie_value, form_value, text_value
+from protocols._xml import XML_MEDIA_TYPE, xml_fields
 from protocols.base import FieldValue, Limits, Location, MediaType, Part
 
 # Parts of a multipart body looked at: real forms have a few dozen fields.
@@ -434,7 +448,8 @@ def _form_fields(data: bytes, limits: Limits, hits: Hits = None) -> list[Pair]:
             name = name[:max_key] + CUT_MARK
             long_key = True
         # A value still encoded after parse_qsl's decoding was encoded twice.
-        out.append((name, form_value(value[:max_chars])))
+        # Names that embed data (`wordpress_logged_in_<hash>`) are templated to `{key}`.
+        out.append((templated_name(name), form_value(value[:max_chars])))
     if long_key:
         _count(hits, "key_too_long")
     return out
@@ -453,15 +468,55 @@ def _text(
     if pairs:
         # Cookie values are percent-encoded by many frameworks (`john%40example.com`);
         # `\uXXXX` escapes turn up in any text value.
-        decode = cookie_value if part.location == Location.COOKIE else text_value
-        pairs = [(path, decode(value)) for path, value in pairs]
+        if part.location == Location.COOKIE:
+            # Cookie names that embed a user or a hash (`jupyterhub-user-<name>`): `{key}`.
+            pairs = [(templated_name(path), cookie_value(value)) for path, value in pairs]
+        else:
+            pairs = [(path, text_value(value)) for path, value in pairs]
     return pairs
 
 
 def _binary(
     part: Part, limits: Limits, schemas: object | None, hits: Hits = None, damage: Hits = None
 ) -> list[Pair]:
-    return []
+    """Bytes no decoder reads: an Avro container file by its embedded schema, else the
+    binary fallback (`protocols._printable`): the printable runs as one value named by
+    the part (a body's field is empty). Text (markup, code: HTTP gives those as binary
+    on purpose) is left alone."""
+    data = part.data
+    if data.startswith(CONTAINER_MAGIC):
+        pairs = container_pairs(data, part.name, limits)
+        if pairs is not None:
+            return pairs
+    if _is_text(data):
+        return []
+    text = printable_text(data, limits)
+    return [(part.name, text)] if text is not None else []
+
+
+def _is_text(data: bytes) -> bool:
+    """Valid UTF-8 without control characters (other than whitespace) in its start."""
+    head = data[:4096]
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if len(data) <= len(head) or exc.start < len(head) - 3:  # not a character cut here
+            return False
+        text = head[: exc.start].decode("utf-8")
+    return text.isprintable() or all(ch.isprintable() or ch in "\t\r\n\f" for ch in text)
+
+
+def _avro(
+    part: Part, limits: Limits, schemas: object | None, hits: Hits = None, damage: Hits = None
+) -> list[Pair]:
+    """An Avro datum with its writer's schema in `part.schema` (the Kafka dissector
+    resolves it); one that does not decode gets the binary fallback."""
+    pairs = datum_pairs(part.data, part.schema, part.name, limits)
+    if pairs is None:
+        _count(damage, "avro_undecodable")
+        text = printable_text(part.data, limits)
+        return [(part.name, text)] if text is not None else []
+    return pairs
 
 
 def _protobuf(
@@ -475,6 +530,9 @@ def _protobuf(
     if fields_from_part is None:
         return []
     result: list[FieldValue] = fields_from_part(part, schemas, limits)
+    if not result and part.data:
+        # Not protobuf after all (or nothing it could read): the binary fallback.
+        return _binary(part, limits, schemas, hits, damage)
     return [(f.path, f.value) for f in result]
 
 
@@ -509,6 +567,30 @@ def _disposition(head: bytes) -> tuple[str, bool, str]:
     return name, has_file, ctype
 
 
+_XML_TYPES = frozenset({"application/xml", "text/xml"})
+
+
+def _related(media_type: str) -> bool:
+    """multipart/related (RFC 2387): parts have no form name; the root part and its
+    companions are read by their own content types, their fields unprefixed."""
+    return media_type[:17].lower() == "multipart/related"
+
+
+def _xml_fields(data: bytes, prefix: str, limits: Limits, hits: Hits, damage: Hits) -> list[Pair]:
+    return xml_fields(
+        data, prefix, max_fields=limits.max_fields_per_part, max_depth=limits.max_depth,
+        max_chars=limits.max_value_chars, max_path=limits.max_path_chars, hits=hits,
+        damage=damage,
+    )
+
+
+def _xml(
+    part: Part, limits: Limits, schemas: object | None, hits: Hits = None, damage: Hits = None
+) -> list[Pair]:
+    """XML and SOAP bodies (`protocols._xml`): element paths, `@name` attributes."""
+    return _xml_fields(part.data, part.name, limits, hits, damage)
+
+
 def _multipart(
     part: Part, limits: Limits, schemas: object | None, hits: Hits = None, damage: Hits = None
 ) -> list[Pair]:
@@ -525,13 +607,17 @@ def _multipart(
         if not sep or len(head) > MAX_MULTIPART_HEAD:
             continue
         name, has_file, ctype = _disposition(head)
-        if has_file or not name:
+        if has_file or not (name or _related(part.media_type)):
             continue
         # The CRLF before the next delimiter belongs to the delimiter (RFC 2046 5.1.1).
         if body.endswith(b"\r\n"):
             body = body[:-2]
         if ctype == "application/json" or ctype.endswith("+json"):
             out.extend(_json_fields(body, name, limits, hits, damage))
+        elif ctype in _XML_TYPES or ctype.endswith("+xml"):
+            out.extend(_xml_fields(body, name, limits, hits, damage))
+        elif not name and ctype and not ctype.startswith("text/"):
+            continue  # a related part that is an attachment (an image, a file)
         else:
             out.extend(_text_value(body, name, limits))
         if len(out) >= limits.max_fields_per_part:
@@ -547,6 +633,8 @@ _DECODERS: dict[str, _Decoder] = {
     MediaType.SSE: _sse,
     MediaType.TEXT: _text,
     MediaType.BINARY: _binary,
+    AVRO_MEDIA_TYPE: _avro,
+    XML_MEDIA_TYPE: _xml,
     MediaType.PROTOBUF: _protobuf,
 }
 
@@ -576,11 +664,13 @@ def field_pairs(
         media = part.media_type.lower()
         if media.startswith("application/grpc"):
             decoder = _protobuf
-        elif media.startswith("multipart/form-data"):
+        elif media.startswith(("multipart/form-data", "multipart/related")):
             decoder = _multipart
         else:
             decoder = _binary
     pairs = decoder(part, limits, schemas, hits, damage)
+    # JSON inside strings, signed URLs and base64 wrappers (`protocols._embedded`).
+    pairs = expand_values(pairs, part.location, limits, _walk, hits)
     if hits is not None and len(pairs) >= limits.max_fields_per_part:
         hits["fields_limit"] += 1
     return pairs

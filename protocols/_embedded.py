@@ -1,0 +1,281 @@
+"""Values that carry other values: a JSON document inside a string, a signed URL, a
+base64 wrapper. Each is opened (bounded) so that what is inside is classified too, with
+field paths below the carrying field (spec/inventory.md, "field": names joined by `.`).
+
+- **JSON inside a string** (a text column, a form value, a header, a cookie, a JSON
+  string holding a serialised document): a value that is a whole JSON object or array is
+  replaced by its fields, named below the carrying field as the JSON walk names them
+  (`payload` holding `{"password": ...}` gives `payload.password`; a header
+  `x-user: {"email": ...}` gives `x-user.email`). A value that does not parse stays one
+  value.
+- **Signed URLs**: a value that is a URL (absolute, scheme-relative or a path) keeps its
+  own classification, and each query parameter that is a signature or a token
+  (`sig`, `signature`, `X-Amz-Signature`, `X-Goog-Signature`, `X-Amz-Security-Token`,
+  `X-Amz-Credential`, `token`, `access_token`...: `SIGNED_URL_PARAMS`) is also a
+  sub-field named by the parameter (`location.X-Amz-Signature`, `image_url.sig`).
+  Credentials in the URL's userinfo (`https://user:pass@host`) are left to the
+  classifiers, at the carrying field itself.
+- **base64 wrappers** (RFC 4648 sections 4 and 5, standard and URL-safe alphabets,
+  padded or not): a value that is entirely base64 of printable UTF-8 text keeps its own
+  classification, and the decoded text is classified too, at the same field; decoded
+  JSON gives its fields below the carrying field, as a JSON string does. In a cookie, a
+  decoded `user:password` pair also gives its password as the sub-field `password`
+  (`auth.password`), so that the credential is named for what it is. Random tokens, hex
+  digests and words are alphabet-valid base64 too: they decode to bytes that are not
+  printable text and are left alone.
+
+Bounds: only values up to `max_value_chars` are looked at (the payload decoder has cut
+them already); a wrapper inside a wrapper is opened at most `MAX_NESTING` levels deep;
+the pairs of one part stay within `max_fields_per_part`. Cheap for the values that carry
+nothing: one look at the first and last characters, one substring test and, for long
+unspaced values only, one regex match.
+
+Not opened: JSON fragments inside free text, URLs inside free text, base64 of binary
+data (images, protobuf), gzip or other compression inside a value.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Callable
+from typing import Final
+from urllib.parse import parse_qsl
+
+import orjson
+
+from protocols.base import Limits, Location
+
+Pair = tuple[str, str]
+# Appended to a path cut at max_path_chars (as protocols.payload does).
+CUT_MARK: Final = "\u2026"
+# The JSON walk of protocols.payload: (document, path prefix, limits, out, hits).
+WalkJson = Callable[..., None]
+
+# Wrappers opened inside wrappers (base64 of a JSON document holding a JSON string).
+MAX_NESTING: Final = 2
+# Shortest value tried as base64: 16 characters decode to 12 bytes; a shorter string of
+# letters is more often a word or an id than a wrapper, and random bytes pass the
+# printable test below by chance far less often at this length (about 0.4 ** 12).
+MIN_BASE64_CHARS: Final = 16
+# Query parameters of signed URLs and tokens in URLs (lower-cased): AWS SigV4 query
+# authentication, Google Cloud Storage V4 and V2 signing, Azure SAS (`sig`), CloudFront
+# (`Signature`, `Policy`), OAuth 2.0 tokens in query strings (RFC 6750 section 2.3).
+SIGNED_URL_PARAMS: Final = frozenset({
+    "sig", "signature", "x-amz-signature", "x-amz-security-token", "x-amz-credential",
+    "x-goog-signature", "x-goog-credential", "googleaccessid", "policy",
+    "token", "access_token", "id_token", "refresh_token", "auth_token", "api_key", "apikey",
+})
+# One of those names as a query parameter: the query is parsed only when this matches.
+_SIGNED_NAME: Final = re.compile(
+    "[?&;](?:" + "|".join(re.escape(name) for name in sorted(SIGNED_URL_PARAMS)) + ")=",
+    re.IGNORECASE,
+)
+# Shortest value that can carry another (`{"a":1}`, `/?sig=1`).
+_MIN_CARRIER: Final = 7
+# Query strings longer than this in one value are not signed URLs worth parsing.
+_MAX_QUERY: Final = 8192
+
+_BASE64: Final = re.compile(r"[A-Za-z0-9+/]+={0,2}|[A-Za-z0-9_-]+={0,2}")
+# The first character of each 4-character group encodes the top 6 bits of a byte; for
+# text (ASCII bytes, below 0x80) that is one of the first 32 letters of the alphabet,
+# `A`-`Z` and `a`-`f`. Random tokens and hex digests have half their groups above: a
+# value whose group leads are mostly above is no wrapper of text, without decoding it.
+_HIGH_LEADS: Final = str.maketrans("", "", "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdef")
+# Share of group leads that may be above (UTF-8 text outside ASCII has some).
+_MAX_HIGH_LEADS: Final = 0.25
+# A decoded `user:password` pair: a user name (a letter among its characters, no blank
+# or colon) and a password (no blank), as HTTP Basic (RFC 7617) and cookie-based
+# "remember me" schemes write them.
+_CREDENTIAL_PAIR: Final = re.compile(r"([^\s:]{0,63}[A-Za-z][^\s:]{0,63}):(\S{1,128})")
+_URL_START: Final = ("http://", "https://", "//", "/", "ws://", "wss://", "ftp://")
+
+
+def expand_values(
+    pairs: list[Pair],
+    location: str,
+    limits: Limits,
+    walk_json: WalkJson,
+    hits: object = None,
+) -> list[Pair]:
+    """`pairs` with the values inside their values added (or, for JSON strings, in their
+    place). Returns `pairs` itself when no value carries anything (the common case)."""
+    first = _first_candidate(pairs)
+    if first < 0:
+        return pairs
+    out = pairs[:first]
+    _expand_into(pairs[first:], out, location, limits, walk_json, hits, 0)
+    return out[: limits.max_fields_per_part]
+
+
+def _first_candidate(pairs: list[Pair]) -> int:
+    """Index of the first value that may carry another, or -1. The scan's hot loop:
+    values too short to carry anything cost one length test."""
+    signed = _SIGNED_NAME.search
+    b64 = _BASE64.fullmatch
+    min_b64 = MIN_BASE64_CHARS
+    i = -1
+    for _, value in pairs:
+        i += 1
+        n = len(value)
+        if n < _MIN_CARRIER:
+            continue
+        last = value[-1]
+        if (last == "}" or last == "]") and value[0] in "{[":
+            return i
+        if n >= min_b64 and b64(value) is not None and _text_leads(value):
+            return i
+        if "?" in value and signed(value) is not None:
+            return i
+    return -1
+
+
+def _maybe_base64_text(value: str) -> bool:
+    """Cheap necessary conditions for a base64 wrapper of text: the alphabet (a C
+    regex that stops at the first blank or `@`), then the group leads."""
+    return _BASE64.fullmatch(value) is not None and _text_leads(value)
+
+
+def _text_leads(value: str) -> bool:
+    leads = value[::4]
+    return len(leads.translate(_HIGH_LEADS)) <= len(leads) * _MAX_HIGH_LEADS
+
+
+def _expand_into(
+    pairs: list[Pair],
+    out: list[Pair],
+    location: str,
+    limits: Limits,
+    walk_json: WalkJson,
+    hits: object,
+    nesting: int,
+) -> None:
+    max_fields = limits.max_fields_per_part
+    signed = _SIGNED_NAME.search
+    min_b64 = MIN_BASE64_CHARS
+    append = out.append
+    for pair in pairs:
+        value = pair[1]
+        last = value[-1:]
+        if (last == "}" or last == "]") and value[:1] in ("{", "["):
+            inner = _json_inside(value, pair[0], location, limits, walk_json, hits, nesting)
+            if inner:
+                out.extend(inner)
+                if len(out) >= max_fields:
+                    return
+                continue
+        append(pair)
+        if "?" in value and signed(value) is not None:
+            if value.lstrip().startswith(_URL_START):
+                out.extend(_signed_params(value, pair[0], limits))
+        elif len(value) >= min_b64 and _maybe_base64_text(value):
+            out.extend(
+                _base64_inside(value, pair[0], location, limits, walk_json, hits, nesting)
+            )
+        else:
+            continue
+        if len(out) >= max_fields:
+            return
+
+
+def _json_inside(
+    value: str,
+    path: str,
+    location: str,
+    limits: Limits,
+    walk_json: WalkJson,
+    hits: object,
+    nesting: int,
+) -> list[Pair]:
+    """The fields of a JSON object or array held in a string, below `path`."""
+    try:
+        document = orjson.loads(value)
+    except orjson.JSONDecodeError:
+        return []
+    if not isinstance(document, (dict, list)) or not document:
+        return []
+    inner: list[Pair] = []
+    walk_json(document, path, limits, inner, hits)
+    if nesting + 1 < MAX_NESTING and _first_candidate(inner) >= 0:
+        nested: list[Pair] = []
+        _expand_into(inner, nested, location, limits, walk_json, hits, nesting + 1)
+        return nested
+    return inner
+
+
+def _signed_params(value: str, path: str, limits: Limits) -> list[Pair]:
+    """Signature and token parameters of a URL, as sub-fields of `path`."""
+    query = value.split("#", 1)[0].partition("?")[2][:_MAX_QUERY]
+    found: list[Pair] = []
+    base = f"{path}." if path else ""
+    for name, param in parse_qsl(query, keep_blank_values=False):
+        if name.lower() in SIGNED_URL_PARAMS and len(name) <= limits.max_key_chars:
+            found.append((_sub_field(base + name, limits), param[: limits.max_value_chars]))
+    return found
+
+
+def _base64_inside(
+    value: str,
+    path: str,
+    location: str,
+    limits: Limits,
+    walk_json: WalkJson,
+    hits: object,
+    nesting: int,
+) -> list[Pair]:
+    """What a base64 wrapper holds: its text at `path`, or its JSON fields below it."""
+    text = decoded_base64_text(value)
+    if text is None:
+        return []
+    stripped = text.strip()
+    if stripped[:1] in ("{", "[") and stripped[-1:] in ("}", "]"):
+        inner = _json_inside(stripped, path, location, limits, walk_json, hits, nesting)
+        if inner:
+            return inner
+    found = [(path, text[: limits.max_value_chars])]
+    if location == Location.COOKIE:
+        pair = _CREDENTIAL_PAIR.fullmatch(stripped)
+        if pair is not None and not pair.group(2).isdigit():
+            sub = _sub_field(f"{path}.password" if path else "password", limits)
+            found.append((sub, pair.group(2)[: limits.max_value_chars]))
+    if nesting + 1 < MAX_NESTING and len(stripped) >= MIN_BASE64_CHARS:
+        deeper: list[Pair] = []
+        _expand_into(found[:1], deeper, location, limits, walk_json, hits, nesting + 1)
+        found[:1] = deeper or found[:1]
+    return found
+
+
+def _sub_field(path: str, limits: Limits) -> str:
+    """A sub-field's path, cut at max_path_chars as the JSON walk cuts paths."""
+    if len(path) > limits.max_path_chars:
+        return path[: limits.max_path_chars] + CUT_MARK
+    return path
+
+
+def decoded_base64_text(value: str) -> str | None:
+    """The printable UTF-8 text a base64 value (either alphabet, padded or not) holds,
+    or None when it holds anything else (binary, random bytes) or is no base64."""
+    data = value.rstrip("=")
+    if len(data) % 4 == 1:
+        return None  # no base64 string has this length
+    alphabet_url = "-" in data or "_" in data
+    padded = data + "=" * (-len(data) % 4)
+    try:
+        raw = (
+            base64.urlsafe_b64decode(padded) if alphabet_url else base64.b64decode(padded)
+        )
+        text = raw.decode("utf-8")
+    except (binascii.Error, ValueError):
+        return None
+    if not text or not _printable(text):
+        return None
+    return text
+
+
+def _printable(text: str) -> bool:
+    """Text a person or a program wrote: printable characters and line breaks only, and
+    at least one letter (`\\x00`-ridden or symbol-only bytes are no text)."""
+    if not any(ch.isalpha() for ch in text):
+        return False
+    return all(ch.isprintable() or ch in "\t\r\n" for ch in text)
