@@ -16,7 +16,8 @@ from itertools import pairwise
 
 # camelCase and PascalCase boundaries, digits, then any non-alphanumeric separator.
 _CAMEL = re.compile(r"([a-z0-9])([A-Z])|([A-Z]+)([A-Z][a-z])")
-_SPLIT = re.compile(r"[^A-Za-z0-9]+|(?<=[A-Za-z])(?=[0-9])|(?<=[0-9])(?=[A-Za-z])")
+# Letters of every script count as letters (`téléphone`, `teléfono`, `姓名` stay whole words).
+_SPLIT = re.compile(r"[\W_]+|(?<=[^\W\d_])(?=[0-9])|(?<=[0-9])(?=[^\W\d_])")
 
 # Common abbreviations and synonyms (several languages where cheap) -> extra tokens.
 SYNONYMS: dict[str, tuple[str, ...]] = {
@@ -60,6 +61,20 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "cell": ("phone",),
     "cellphone": ("phone",),
     "handy": ("phone",),
+    "téléphone": ("phone",),
+    "teléfono": ("phone",),
+    "telefoonnummer": ("phone",),
+    "celular": ("phone",),
+    "movil": ("phone",),
+    "móvil": ("phone",),
+    "cellulare": ("phone",),
+    "portable": ("phone",),
+    "mobil": ("phone",),
+    "mobilnummer": ("phone",),
+    "phoneno": ("phone",),
+    "mobileno": ("phone",),
+    "телефон": ("phone",),
+    "мобильный": ("phone",),
     "mail": ("email",),
     "emailaddress": ("email",),
     "courriel": ("email",),
@@ -98,6 +113,10 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "nome": ("name",),
     "voornaam": ("first", "name"),
     "achternaam": ("last", "name"),
+    "имя": ("first", "name"),
+    "фамилия": ("last", "name"),
+    # FHIR HumanName and similar split names: `name.given`, `name.family` (the parent
+    # `name` is checked by the PERSON_NAME classifier; alone these are no hint).
     # Database-column abbreviation: `first_nm`, `emp_last_nm`.
     "nm": ("name",),
     "pwd": ("password",),
@@ -129,6 +148,8 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "npi": ("npi",),
     "dea": ("dea",),
     "nino": ("nino",),
+    "idcard": ("idcard",),
+    "shenfenzheng": ("idcard",),
     "dl": ("driver", "license"),
     "licence": ("license",),
     "passportno": ("passport", "number"),
@@ -138,6 +159,26 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "ipaddr": ("ip", "address"),
 }
 
+# Field names in scripts written without spaces (CJK): a name is one token, so the
+# words below are looked for inside it (`手机号码` holds `手机`, mobile phone).
+CJK_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "手机": ("phone",),
+    "手機": ("phone",),
+    "电话": ("phone",),
+    "電話": ("phone",),
+    "携帯": ("phone",),
+    "姓名": ("full", "name"),
+    "名字": ("name",),
+    "氏名": ("full", "name"),
+    "邮箱": ("email",),
+    "郵箱": ("email",),
+    "地址": ("address",),
+    "住所": ("address",),
+    "身份证": ("national", "identity"),
+    "密码": ("password",),
+}
+
+_PLACEHOLDER = re.compile(r"\{[a-z]*\}")
 _MAX_NAME = 256  # longer "names" are not identifiers; tokenizing them is wasted work
 
 
@@ -149,6 +190,9 @@ def name_tokens(name: str) -> frozenset[str]:
         # must not read as an API key.
         return frozenset()
     name = name[:_MAX_NAME]
+    if "{" in name:
+        # Templated parts of a name (`jupyterhub-user-{key}`) are data, not words.
+        name = _PLACEHOLDER.sub(" ", name)
     spaced = _CAMEL.sub(lambda m: f"{m.group(1) or m.group(3)}_{m.group(2) or m.group(4)}", name)
     raw = [t.lower() for t in _SPLIT.split(spaced) if t]
     tokens: set[str] = set(raw)
@@ -163,6 +207,10 @@ def name_tokens(name: str) -> frozenset[str]:
         extra = SYNONYMS.get(a + b)
         if extra:
             tokens.update(extra)
+    if not joined.isascii():
+        for word, extra in CJK_SYNONYMS.items():
+            if word in joined:
+                tokens.update(extra)
     return frozenset(tokens)
 
 

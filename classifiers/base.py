@@ -77,7 +77,9 @@ class FieldContext:
     `name_tokens` are the lower-cased tokens of the field's own name (last path segment,
     camelCase/snake_case/kebab split); `path_tokens` those of the whole path (parents
     too: `diagnosis.code` -> {diagnosis, code}); `sibling_tokens` those of every other
-    field name in the same part (a `cvv` next to a card number).
+    field name in the same part (a `cvv` next to a card number). `server` is the IP
+    address of the flow's server as `ipaddress` writes it (no port; empty when not
+    known): its own address in a payload is routing, not data about anyone.
     """
 
     protocol: str = ""
@@ -87,6 +89,7 @@ class FieldContext:
     name_tokens: frozenset[str] = frozenset()
     path_tokens: frozenset[str] = frozenset()
     sibling_tokens: frozenset[str] = frozenset()
+    server: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -196,7 +196,7 @@ class ClassifierSet:
         for c in classifiers:
             edges.update(b for b in (c.min_len, c.max_len + 1) if b > GATE_MAX_LEN)
         self._long_edges = sorted(edges)
-        self._ctx_cache: dict[tuple[str, str, str, str, frozenset[str]], FieldContext] = {}
+        self._ctx_cache: dict[tuple[str, str, str, str, frozenset[str], str], FieldContext] = {}
         self._plans: dict[int, _Plan] = {}
         self._shapes: dict[tuple[int, object], int] = {}
         self._runs: dict[int, tuple[Classifier, ...]] = {}
@@ -210,9 +210,12 @@ class ClassifierSet:
         return cls([c() for c in classifier_classes()] + extra)
 
     def context(
-        self, protocol: str, location: str, path: str, api: str, siblings: frozenset[str]
+        self, protocol: str, location: str, path: str, api: str, siblings: frozenset[str],
+        server: str = "",
     ) -> FieldContext:
-        key = (protocol, location, path, api, siblings)
+        """The context of one field, cached: `server` is the flow's server IP address
+        (`FieldContext.server`), part of the key like the rest."""
+        key = (protocol, location, path, api, siblings, server)
         ctx = self._ctx_cache.get(key)
         if ctx is None:
             if len(self._ctx_cache) > MAX_CONTEXTS:
@@ -226,6 +229,7 @@ class ClassifierSet:
                 name_tokens=name_tokens(last_segment(path)),
                 path_tokens=path_tokens(path),
                 sibling_tokens=siblings,
+                server=server,
             )
             self._ctx_cache[key] = ctx
         return ctx

@@ -5,7 +5,10 @@ The value must be name-shaped: two to five words of letters (any script), with t
 apostrophes, hyphens and dots of real names, and no digits. The field decides whether
 it is the card's name: `cardholder`, `name_on_card`, `card_holder`, `cc_name`; or a
 name-like field (`name`, `holder`, `billing_name`) inside a card or payment object or
-next to card fields. Names anywhere else are PERSON_NAME's business.
+next to card fields (a card number or a CVV). Names anywhere else are PERSON_NAME's business.
+
+Organisations are not card holders (`_organisations.py`): a `merchant.name` next to card
+fields, or a value with a legal form or institution word (`Acme Corp`), is no row.
 
 Not covered: names inside track data (CARD_TRACK_DATA reports the whole track) and
 single-word names in card objects (too often a brand or a nickname).
@@ -18,6 +21,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import ClassVar
 
+from classifiers._organisations import organisation_path, organisation_shaped
 from classifiers.base import (
     BLANK,
     LETTERS,
@@ -41,6 +45,8 @@ _NAME_CLASSES = LETTERS | BLANK | {"'", ".", "-", SYMBOL}
 _HOLDER_TOKENS = frozenset({"cardholder", "holder"})
 _CARD_TOKENS = frozenset({"card", "cardholder", "pan", "ccnum"})
 _PAYMENT_TOKENS = frozenset({"card", "payment", "cards"})
+# Sibling fields that say the object is a card: a card number, or its security code.
+_CARD_SIBLINGS = _CARD_TOKENS | {"cvv"}
 # Name-like fields of a card object that are not the holder's.
 _OTHER_NAMES = frozenset({"brand", "bank", "issuer", "product", "network", "type", "nick",
                           "nickname", "file", "user", "username", "display", "scheme",
@@ -72,18 +78,19 @@ class CardholderNameClassifier(Classifier):
     def _field(self, ctx: FieldContext) -> tuple[float, str] | None:
         """The confidence and reason the field gives a name-shaped value, if any."""
         names = ctx.name_tokens
-        if not _OTHER_NAMES.isdisjoint(names):
+        if not _OTHER_NAMES.isdisjoint(names) or organisation_path(ctx.path_tokens):
             return None
         holder = not _HOLDER_TOKENS.isdisjoint(names)
         card_name = "name" in names and not _CARD_TOKENS.isdisjoint(names)
         in_card = not _PAYMENT_TOKENS.isdisjoint(ctx.path_tokens)
-        if holder and ("cardholder" in names or "card" in names or in_card):
+        near_card = not _CARD_SIBLINGS.isdisjoint(ctx.sibling_tokens)
+        if holder and ("cardholder" in names or "card" in names or in_card or near_card):
             confidence, reason = self.HINTED, "field name hint: cardholder"
         elif card_name or ({"name", "on", "card"} <= names):
             confidence, reason = self.CARD_NAME, "field name hint: name on card"
         elif "name" in names and in_card:
             confidence, reason = self.CARD_OBJECT, "name field of a card object"
-        elif "name" in names and not _CARD_TOKENS.isdisjoint(ctx.sibling_tokens):
+        elif "name" in names and near_card:
             confidence, reason = self.SIBLINGS, "name field next to card fields"
         else:
             return None
@@ -97,7 +104,7 @@ class CardholderNameClassifier(Classifier):
             return None
         confidence, reason = field
         text = value.strip()
-        if text.lower() in _EMPTY or _NAME.fullmatch(text) is None:
+        if text.lower() in _EMPTY or _NAME.fullmatch(text) is None or organisation_shaped(text):
             return None
         if " " not in text:
             if confidence < self.HINTED:

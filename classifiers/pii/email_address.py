@@ -7,13 +7,16 @@ A-labels). The domain must have at least one dot and a top-level label of letter
 Not covered: quoted local parts (`"a b"@host`), comments, address literals
 (`user@[192.0.2.1]`), dotless domains (`root@localhost`), display names
 (`Jane <jane@host>` finds only the address part).
+URL userinfo is not an address: `https://user:pass@host.org/` and a whole-value
+authority `user:pass@host.org[:port]` are PASSWORD's (`classifiers/_userinfo.py`).
 
 Reserved example domains (RFC 2606 / RFC 6761: `example.com`, `example.org`,
 `example.net`, the `.example`, `.test`, `.invalid` and `.localhost` TLDs) are decided as
-follows: with an e-mail field-name hint they are still reported (a test environment's
-user table is still an e-mail column), at a lower confidence and with the reason saying
-so; without a hint they stay under the reporting threshold, since free text mentioning
-`alice@example.com` is documentation, not data.
+the contract's "Test data is data" says: a whole value is reported like any other (a
+test environment's login names, Kafka keys and user table are still e-mail data), at a
+slightly lower confidence and with the reason saying so; only a mention inside free text
+stays under the reporting threshold, since prose mentioning `alice@example.com` is
+documentation, not data.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import ClassVar
 
+from classifiers._userinfo import whole_authority
 from classifiers.base import (
     ANY,
     Category,
@@ -50,6 +54,8 @@ _FILE_TLDS = frozenset(
 # RFC 2606 / RFC 6761 reserved names: documentation and testing only.
 _EXAMPLE_DOMAINS = frozenset({"example.com", "example.org", "example.net"})
 _EXAMPLE_TLDS = frozenset({"example", "test", "invalid", "localhost"})
+# Headers holding a URL authority (RFC 3986 3.2), whose `@` is never an e-mail's.
+_AUTHORITY_HEADERS = frozenset({"host", ":authority"})
 # At most this many candidate `@`s are examined per value: hostile text full of `@`
 # must not cost more than a few regex runs.
 _MAX_CANDIDATES = 8
@@ -73,6 +79,10 @@ class EmailAddressClassifier(Classifier):
         # Cheapest possible reject: the engine runs every classifier on every value.
         if "@" not in value or not self.min_len <= len(value) <= self.max_len:
             return None
+        if ctx.location in ("header", "metadata") and ctx.path.lower() in _AUTHORITY_HEADERS:
+            return None  # `user:pass@host`: an authority's `@` ends URL userinfo (RFC 3986)
+        if ":" in value and whole_authority(value, ctx) is not None:
+            return None  # credentials of a proxy or connection string: PASSWORD's
         hinted = self.hinted(ctx)
         stripped = value.strip()
         for n, m in enumerate(_EMAIL.finditer(value)):
@@ -97,8 +107,9 @@ class EmailAddressClassifier(Classifier):
                 confidence = 0.98
                 reasons.append("field name hint")
             if example:
-                # Documentation domain: kept only when the field is named e-mail.
-                confidence = 0.7 if hinted else 0.35
+                # Test data is data (spec): a whole value is reported; a mention in prose
+                # is documentation unless the field is named e-mail.
+                confidence = 0.85 if whole or hinted else 0.35
                 reasons.append("reserved example domain (RFC 2606/6761)")
             return self.finding(confidence, ", ".join(reasons), None if whole else m.span())
         return None

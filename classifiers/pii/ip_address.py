@@ -14,6 +14,12 @@ Hard negatives:
 - netmasks (`255.255.255.0`) are configuration, not someone's address;
 - without a hint, quads of single digits or ending in `.0` (`1.0.0.0`, `4.2.1.3`) are
   assembly/package versions or network addresses more often than hosts.
+- the host part of a URL (`http://10.0.0.5:8080/x` in a `Referer`, `Origin`,
+  `Location` or a body): routing, the address of a server, not data about a person.
+  Addresses elsewhere in the URL (`?client=203.0.113.9`) still count.
+- the flow's own server address (`FieldContext.server`), wherever it appears (a body
+  echoing the host it runs on, `X-Forwarded-Server`, a `Location`): routing again.
+  Client addresses carried as data (`X-Forwarded-For`, `clientIp`) stay.
 Loopback, unspecified, link-local and multicast addresses identify no one: reported
 only with a hint, at a lower confidence.
 
@@ -42,10 +48,11 @@ from classifiers.base import (
 # trailing `.` (end of sentence) is fine; `:port` and `/prefix` are fine.
 _V4 = re.compile(r"(?<![\w.\-])\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}(?![\w\-]|\.\w)")
 # IPv6 candidates: hex groups and colons (at least two), optional trailing dotted quad
-# and zone; `ipaddress` decides.
+# (tried first: `::ffff:203.0.113.7` is one address, not `::ffff:203`) and zone;
+# `ipaddress` decides.
 _V6 = re.compile(
-    r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1,4}|\d{1,3}(?:\.\d{1,3}){3})?"
-    r"(?:%[\w.]{1,16})?(?![\w:])"
+    r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9A-Fa-f]{1,4})?"
+    r"(?:%[\w.]{1,16})?(?![\w:]|\.\d)"
 )
 # Field names saying the dotted value is a version, not an address.
 # Headers that carry the server's own address (RFC 9110 section 7.2, RFC 9113 8.3.1).
@@ -127,16 +134,20 @@ class IpAddressClassifier(Classifier):
             for n, m in enumerate(_V4.finditer(value)):
                 if n >= _MAX_CANDIDATES:
                     break
-                if self._product_token_before(value, m.start()):
+                if self._product_token_before(value, m.start()) or _url_host(value, m.start()):
                     continue
-                found = self._judge(m.group(0), m.span(), stripped, hinted, versions_nearby)
+                found = self._judge(m.group(0), m.span(), stripped, hinted, versions_nearby,
+                                    ctx.server)
                 if found and (best is None or found.confidence > best.confidence):
                     best = found
         if has_colon and value.count(":") >= 2:
             for n, m in enumerate(_V6.finditer(value)):
                 if n >= _MAX_CANDIDATES:
                     break
-                found = self._judge(m.group(0), m.span(), stripped, hinted, versions_nearby)
+                if _url_host(value, m.start()):
+                    continue
+                found = self._judge(m.group(0), m.span(), stripped, hinted, versions_nearby,
+                                    ctx.server)
                 if found and (best is None or found.confidence > best.confidence):
                     best = found
         return best
@@ -148,6 +159,7 @@ class IpAddressClassifier(Classifier):
         stripped: str,
         hinted: bool,
         versions_nearby: bool = False,
+        server: str = "",
     ) -> Finding | None:
         is_v6 = ":" in text
         if is_v6:
@@ -159,6 +171,8 @@ class IpAddressClassifier(Classifier):
             addr = ipaddress.ip_address(text.split("%", 1)[0])
         except ValueError:
             return None
+        if server and _same_address(addr, server):
+            return None  # the server's own address: routing, not data
         family = "IPv6" if addr.version == 6 else "IPv4"
         whole = text == stripped
         out_span = None if whole else span
@@ -204,3 +218,27 @@ class IpAddressClassifier(Classifier):
         """`Firefox/115.0.1.2`: a `/` right after a word is a product version; a URL's
         `//host` is not."""
         return start >= 2 and value[start - 1] == "/" and value[start - 2].isalnum()
+
+
+# Characters that end a URL's authority (RFC 3986 section 3.2), or the URL itself.
+_AUTHORITY_END = frozenset("/?# \t\r\n\"'<>")
+
+
+def _url_host(value: str, start: int) -> bool:
+    """The candidate at `start` is the host of a URL: `scheme://[userinfo@]` right
+    before it (an IPv6 host in brackets too), nothing of a path in between."""
+    if start and value[start - 1] == "[":
+        start -= 1
+    scheme = value.rfind("://", max(0, start - 256), start)
+    if scheme < 0:
+        return False
+    authority = value[scheme + 3 : start]
+    return not any(ch in _AUTHORITY_END for ch in authority) and (
+        authority == "" or authority.endswith("@"))
+
+
+def _same_address(addr: ipaddress.IPv4Address | ipaddress.IPv6Address, server: str) -> bool:
+    """`addr` is the server's address (`::ffff:a.b.c.d` counts as `a.b.c.d`)."""
+    if addr.version == 6 and addr.ipv4_mapped is not None:
+        addr = addr.ipv4_mapped
+    return str(addr) == server.removeprefix("::ffff:")

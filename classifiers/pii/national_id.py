@@ -17,6 +17,12 @@ Covered, each by its published rule:
 - Canadian Social Insurance Number (ESDC): 9 digits, Luhn, first digit not 0 or 8;
   hint required (9 Luhn-valid digits are one in ten of all 9-digit numbers).
 
+- Through `python-stdnum` (`_stdnum_ids.py`): the Chinese resident identity number and
+  the Mexican CURP (strong enough alone), and, with a field-name hint, German IdNr,
+  French NIR, Dutch BSN, Belgian national number, Polish PESEL, Swedish personnummer,
+  Danish CPR, Norwegian fodselsnummer, Finnish HETU, South African and Korean ids,
+  Chilean RUT.
+
 Not covered: national ids without a cheap check (most of the world), the reverse (an id
 that fails its check is dropped, never reported weakly).
 """
@@ -41,6 +47,7 @@ from classifiers.base import (
     Finding,
     ValueGate,
 )
+from classifiers.pii import _stdnum_ids
 
 _NINO = re.compile(r"([A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z]) ?\d{2} ?\d{2} ?\d{2} ?[A-D]")
 _NINO_NEVER = frozenset({"BG", "GB", "KN", "NK", "NT", "TN", "ZZ"})
@@ -110,7 +117,8 @@ _V_P = (
 )
 
 # Hints per scheme, plus generic ones that count for all.
-_GENERIC = frozenset({"national", "nationalid", "identity", "citizen", "idcard", "personal"})
+_GENERIC = frozenset({"national", "nationalid", "identity", "citizen", "idcard", "personal",
+                      "idnumber", "identification"})
 _SCHEME_HINTS = {
     "NINO": frozenset({"nino", "insurance"}),
     "DNI": frozenset({"dni", "nie", "nif", "documento"}),
@@ -122,6 +130,9 @@ _SCHEME_HINTS = {
 _MAX_CHARS = 20  # the longest form, a spaced NINO or printed CPF, is 14
 _ID_CLASSES = LETTERS | BLANK | {DIGIT, "-", "."}
 _UNHINTED_MARKS = LETTERS | {SPACE, "."}
+# Digits alone are judged without a hint at this length only (a Chinese resident
+# identity number; `_stdnum_ids.py`).
+_STRONG_DIGITS = 18
 
 
 def verhoeff_valid(number: str) -> bool:
@@ -161,7 +172,8 @@ def _cpf_valid(digits: str) -> bool:
 class NationalIdClassifier(Classifier):
     data_type: ClassVar[str] = "NATIONAL_ID"
     category: ClassVar[Category] = Category.PII
-    hints: ClassVar[frozenset[str]] = _GENERIC.union(*_SCHEME_HINTS.values())
+    hints: ClassVar[frozenset[str]] = _GENERIC.union(
+        *_SCHEME_HINTS.values(), *(scheme.hints for scheme in _stdnum_ids.SCHEMES))
     min_len: ClassVar[int] = 9
     max_len: ClassVar[int] = _MAX_CHARS
     # Checksums pass by chance for some random values: most of a field must pass.
@@ -172,7 +184,7 @@ class NationalIdClassifier(Classifier):
     value_gates: ClassVar[Mapping[str, ValueGate]] = MappingProxyType(
         {ANY: lambda n, classes: DIGIT in classes and classes <= _ID_CLASSES,
          "unhinted": lambda n, classes: DIGIT in classes and classes <= _ID_CLASSES
-         and not classes.isdisjoint(_UNHINTED_MARKS)}
+         and (not classes.isdisjoint(_UNHINTED_MARKS) or n == _STRONG_DIGITS)}
     )
 
     def gate(self, ctx: FieldContext) -> str | None:
@@ -195,6 +207,24 @@ class NationalIdClassifier(Classifier):
         # Canada: `sin` or `social insurance` (`social` alone is the US SSN's hint).
         sin_hinted = "sin" in tokens or {"social", "insurance"} <= tokens
 
+        found = self._hand_written(v, tokens, hint, sin_hinted)
+        if found is not None:
+            return found
+        compact = v.replace(" ", "").replace("-", "").replace(".", "")
+        if len(compact) == _STRONG_DIGITS and compact.isdigit() and compact[6:8] not in (
+            "19", "20"
+        ):
+            return None  # no birth year where a resident identity number has one
+        matched = _stdnum_ids.match(v, compact, tokens, generic)
+        if matched is None:
+            return None
+        scheme, hinted = matched
+        return self._result(f"{scheme.label} check valid (python-stdnum)", hinted,
+                            scheme.unhinted)
+
+    def _hand_written(
+        self, v: str, tokens: frozenset[str], hint: Callable[[str], bool], sin_hinted: bool
+    ) -> Finding | None:
         first = v[0]
         if first.isalpha():
             return self._lettered(v, hint)

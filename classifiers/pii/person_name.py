@@ -13,6 +13,22 @@ or its parents say it is something else (`product.name`, `hostname`, `userName`,
 is a login handle, not a name). Card-holder names are PCI's CARDHOLDER_NAME: skipped here
 when the path says card/holder so that one field gets one row.
 
+Weaker evidence, lower confidence (the inventory reports weak evidence only after
+several values, never on one lucky value):
+- split names: a part word under a `name` parent (`name.given[]`, `name.family` as FHIR
+  `HumanName` has them, `name.first`, `name.last`) is as good as `firstName`; a bare
+  part word whose siblings hold another part (a `last` column next to `given`), a
+  little weaker;
+- person-role fields that hold a whole name (`recipient`, `account_holder`,
+  `beneficiary`): two or more name-shaped words;
+- softer roles (`author`, `owner`, `assignee`, `contact`) and a bare `name` with no
+  person context: two or more name-shaped words whose first is a known given name (the
+  lists of `_name_lists.py`), or a CJK name of 2-4 characters opening with a known
+  family name.
+Organisations are never people (`_organisations.py`): the `name` of a merchant,
+pharmacy, employer or bank, and values with a legal form or an institution word
+(`Acme Corp`, `Central Pharmacy`).
+
 Not covered: names in free text (no NER here), all-lowercase names, names with digits.
 """
 
@@ -22,7 +38,8 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import ClassVar
 
-from classifiers._hints import SYNONYMS
+from classifiers._hints import SYNONYMS, name_tokens
+from classifiers._organisations import organisation_path, organisation_shaped
 from classifiers.base import (
     BLANK,
     LETTERS,
@@ -34,6 +51,7 @@ from classifiers.base import (
     Finding,
     ValueGate,
 )
+from classifiers.pii._name_lists import known_family_name, known_given_name
 
 # Tokens of a field's own name that leave it a person's name (`patient_full_name`,
 # `displayName`, `name_en`): everything else qualifies it as something else's name.
@@ -195,6 +213,23 @@ _PERSON_PARENTS = frozenset(
         "members",
     }
 )
+# Field names of one part of a split name, under a `name` parent (FHIR `HumanName`).
+_PART_WORDS = frozenset({"given", "family", "first", "last", "middle", "surname"})
+# Field names of a person's role that hold the person's whole name.
+_ROLE_FIELDS = frozenset({"recipient", "addressee", "beneficiary", "payee", "holder",
+                          "insured", "policyholder", "guarantor", "signatory", "patient",
+                          "passenger", "person", "accountholder"})
+# Softer roles: the value is often a login, a team or a system; a known given name
+# must open it.
+_SOFT_ROLE_FIELDS = frozenset({"author", "assignee", "reporter", "requester", "owner",
+                               "contact", "attendee", "guest", "customer", "employee",
+                               "sender", "creator", "approver", "reviewer", "manager"})
+# Path words that make a holder field a card's or an account's in a payment sense.
+_CARD_WORDS = frozenset({"card", "cardholder", "cards", "pan", "ccnum"})
+# Confidence of the weaker kinds of evidence.
+_ROLE = 0.75
+_SOFT_ROLE = 0.7
+_LISTED_NAME = 0.55
 # Lowercase particles allowed between capitalised name words.
 _PARTICLES = frozenset(
     {
@@ -263,6 +298,24 @@ _MAX_CHARS = 64  # longer values are sentences, titles or lists
 _NAME_CLASSES = LETTERS | BLANK | {"'", "-", ".", SYMBOL}
 
 
+_ROLE_REASON = "name shape, person-role field name"
+_SOFT_ROLE_REASON = "known given name, person-role field name"
+_GENERIC_REASON = "name shape, generic field name hint, no person context"
+# Field reasons whose verdict needs more from the value than the name shape.
+_VALUE_DECIDES = frozenset({_ROLE_REASON, _SOFT_ROLE_REASON, _GENERIC_REASON})
+
+
+def _listed_name(words: list[str]) -> bool:
+    """Two or more words opening with a known given name, or a CJK name of 2-4
+    characters (no spaces) opening with a known family name."""
+    if len(words) >= 2:
+        return len(words) <= _MAX_WORDS and known_given_name(words[0])
+    word = words[0]
+    if 2 <= len(word) <= 4 and all("\u4e00" <= ch <= "\u9fff" for ch in word):
+        return known_family_name(word[0]) or known_family_name(word[:2])
+    return False
+
+
 class PersonNameClassifier(Classifier):
     data_type: ClassVar[str] = "PERSON_NAME"
     category: ClassVar[Category] = Category.PII
@@ -277,11 +330,27 @@ class PersonNameClassifier(Classifier):
 
     def gate(self, ctx: FieldContext) -> str | None:
         field = self._field(ctx)
-        return "name" if field is not None and field[0] >= REPORT_THRESHOLD else None
+        if field is None:
+            return None
+        # Weak fields are judged on the value (a known given name): under the threshold
+        # on the field alone, yet able to report.
+        return "name" if field[0] >= REPORT_THRESHOLD or field[1] in _VALUE_DECIDES else None
 
     def _field(self, ctx: FieldContext) -> tuple[float, str] | None:
         """The confidence and reason the field gives a name-shaped value, if any."""
+        if organisation_path(ctx.path_tokens):
+            return None
         tokens = ctx.name_tokens
+        part = self._split_part(ctx) or self._sibling_part(ctx)
+        if part is not None:
+            return part
+        if (not _ROLE_FIELDS.isdisjoint(tokens) and ctx.path_tokens.isdisjoint(_CARD_WORDS)
+                and "name" not in tokens):
+            return _ROLE, _ROLE_REASON
+        if not _SOFT_ROLE_FIELDS.isdisjoint(tokens) and "name" not in tokens and (
+            tokens.isdisjoint(_NOT_PERSON) and len(tokens) <= 2
+        ):
+            return _SOFT_ROLE, _SOFT_ROLE_REASON
         # The hint comes first: without it nothing is a name, and it is the cheap test.
         if "name" not in tokens and not ("surname" in tokens or "forename" in tokens):
             return None
@@ -291,7 +360,9 @@ class PersonNameClassifier(Classifier):
             return None
         # `browserName`, `osName`, `planName`: a qualifier in the field's own name says
         # whose name it is; only person-like qualifiers keep it a person's.
-        qualifiers = {t for t in tokens if not t.isdigit() and t not in SYNONYMS} - _NAME_WORDS
+        # Non-ASCII tokens (`姓名`, `имя`) were read through the synonym tables.
+        qualifiers = {t for t in tokens if not t.isdigit() and t not in SYNONYMS
+                      and t.isascii()} - _NAME_WORDS
         if qualifiers and qualifiers.isdisjoint(_PERSON_PARENTS):
             return None
         if not tokens.isdisjoint(_SPECIFIC) or "surname" in tokens or "forename" in tokens:
@@ -302,7 +373,31 @@ class PersonNameClassifier(Classifier):
         # it counts only when sibling fields describe a person.
         if not ctx.sibling_tokens.isdisjoint(_PERSON_SIBLINGS):
             return 0.7, "name shape, generic field name hint, person siblings"
-        return 0.45, "name shape, generic field name hint, no person context"
+        return 0.45, _GENERIC_REASON
+
+    @staticmethod
+    def _split_part(ctx: FieldContext) -> tuple[float, str] | None:
+        """`name.given[]`, `name.family`, `name.first`: a part under a `name` parent."""
+        segments = ctx.path.replace("[]", "").rsplit(".", 2)
+        if len(segments) < 2 or _PART_WORDS.isdisjoint(ctx.name_tokens):
+            return None
+        if len(ctx.name_tokens - _PART_WORDS - {"name", "names"}) > 0:
+            return None
+        parent = name_tokens(segments[-2])
+        if "name" not in parent and "names" not in parent:
+            return None
+        return 0.85, "name shape, part of a split name"
+
+    @staticmethod
+    def _sibling_part(ctx: FieldContext) -> tuple[float, str] | None:
+        """`last` next to `given` (a flattened `HumanName`): a bare part word whose
+        sibling fields hold another part of the name."""
+        own = ctx.name_tokens
+        if not own or not own <= _PART_WORDS:
+            return None
+        if (ctx.sibling_tokens & _PART_WORDS) - own:
+            return 0.75, "name shape, part of a split name (sibling parts)"
+        return None
 
     def score(self, value: str, ctx: FieldContext) -> Finding | None:
         field = self._field(ctx)
@@ -311,7 +406,22 @@ class PersonNameClassifier(Classifier):
         value = value.strip()
         if not 1 <= len(value) <= _MAX_CHARS or not self._name_shaped(value):
             return None
-        return self.finding(*field)
+        confidence, reason = field
+        if organisation_shaped(value):
+            return None
+        if reason in _VALUE_DECIDES:
+            words = value.split()
+            if reason == _ROLE_REASON:
+                ok = len(words) >= 2
+            else:
+                ok = _listed_name(words)
+            if not ok:
+                # A bare `name` keeps its under-threshold finding (the shape alone).
+                return self.finding(confidence, reason) if reason == _GENERIC_REASON else None
+            if reason == _GENERIC_REASON:
+                return self.finding(_LISTED_NAME, "generic field name, listed given or family name")
+            return self.finding(confidence, reason)
+        return self.finding(confidence, reason)
 
     @staticmethod
     def _name_shaped(value: str) -> bool:

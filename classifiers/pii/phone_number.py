@@ -12,6 +12,14 @@ negatives. This is the only module that imports `phonenumbers` (ARCHITECTURE.md)
   short list of likely regions, and only when the field name hints a phone, except the
   parenthesised NANP form, distinctive enough to stand alone at a modest confidence.
 
+- bare national mobile numbers without a hint (a mobile number used as the account
+  name, `login=13812345678`): only in the shapes a random id rarely has, a Chinese
+  mobile (11 digits, `1[3-9]`) or a national-prefix mobile of a region whose mobiles
+  start with `0` (`07700 900123`, `0612345678`), and only when `phonenumbers` says it is
+  a MOBILE of that region. Weak evidence (the inventory reports a field only after
+  several such values); a little stronger in a field named like an account identifier
+  (`login`, `account`, `username`, `uid`), where India's ten-digit mobiles count too.
+
 Not covered: numbers inside free text (too many digit runs in prose), vanity letters
 (`1-800-FLOWERS`), extensions beyond what `phonenumbers` parses, short codes.
 """
@@ -64,6 +72,25 @@ _NANP_NATIONAL = re.compile(
 # Regions tried for a hinted national number without a country code: the most common
 # in API traffic. The first one that validates wins.
 _REGIONS = ("US", "GB", "DE", "FR", "IN", "BR", "JP", "CN", "AU", "ES", "IT", "NL", "CA", "MX")
+# Bare-digit national mobiles judged without a hint: (region, shape). The shapes are the
+# regions' mobile ranges at their coarsest; `phonenumbers` decides the rest.
+_MOBILE_SHAPES: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("CN", re.compile(r"1[3-9][0-9]{9}")),
+    ("GB", re.compile(r"07[0-9]{9}")),
+    ("DE", re.compile(r"01[5-7][0-9]{7,9}")),
+    ("FR", re.compile(r"0[67][0-9]{8}")),
+    ("NL", re.compile(r"06[0-9]{8}")),
+    ("AU", re.compile(r"04[0-9]{8}")),
+    ("JP", re.compile(r"0[789]0[0-9]{8}")),
+)
+# Only in account-identifier fields: ten digits starting 6-9 are a large share of all
+# ten-digit numbers, so an Indian mobile needs the field to say "this is a login".
+_MOBILE_SHAPES_IN_IDS = (*_MOBILE_SHAPES, ("IN", re.compile(r"[6-9][0-9]{9}")))
+_MOBILE_LENGTHS = range(10, 13)
+# Field-name tokens of account identifiers, where a mobile number is often the login.
+# An `id` token among them (`userId`, `account_id`) makes it a numeric key instead.
+_ACCOUNT_TOKENS = frozenset({"account", "login", "user", "username", "principal",
+                             "subscriber", "uname", "loginname", "acct"})
 # Character classes `_PHONE_CHARS` allows (the letters of `x`/`ext` included), plus the
 # whitespace `strip` removes.
 _PHONE_CLASSES = BLANK | {DIGIT, EXT, "(", ")", ".", "-", "/", "+"}
@@ -78,12 +105,12 @@ class PhoneNumberClassifier(Classifier):
     max_len: ClassVar[int] = 32
     # Validated by the numbering plans, but many digit strings happen to be valid.
     min_share: ClassVar[float] = 0.3
-    # Without a hint, bare digits are never a phone (see `dialled` below): a `+`, `(` or
-    # separator must be there.
+    # Without a hint, bare digits are a phone only as a national mobile of 10-12
+    # digits (see `_mobile`); otherwise a `+`, `(` or separator must be there.
     value_gates: ClassVar[Mapping[str, ValueGate]] = MappingProxyType(
         {"hinted": lambda n, classes: DIGIT in classes and classes <= _PHONE_CLASSES,
          "unhinted": lambda n, classes: DIGIT in classes and classes <= _PHONE_CLASSES
-         and classes != {DIGIT}}
+         and (classes != {DIGIT} or n in _MOBILE_LENGTHS)}
     )
 
     def gate(self, ctx: FieldContext) -> str | None:
@@ -131,6 +158,28 @@ class PhoneNumberClassifier(Classifier):
             return None
         if _NANP_DISPLAY.fullmatch(value) and self._valid(value, "US"):
             return self.finding(0.6, "NANP display format valid", validated=True)
+        if value.isdigit() and len(value) in _MOBILE_LENGTHS:
+            return self._mobile(value, ctx)
+        return None
+
+    def _mobile(self, value: str, ctx: FieldContext) -> Finding | None:
+        """A bare national mobile number in a field whose name does not say phone."""
+        tokens = ctx.name_tokens
+        account = (not _ACCOUNT_TOKENS.isdisjoint(tokens) and "id" not in tokens) or (
+            ctx.location in ("key", "auth"))
+        for region, shape in _MOBILE_SHAPES_IN_IDS if account else _MOBILE_SHAPES:
+            if shape.fullmatch(value) is None:
+                continue
+            try:
+                number = phonenumbers.parse(value, region)
+            except phonenumbers.NumberParseException:
+                continue
+            if phonenumbers.number_type(number) == phonenumbers.PhoneNumberType.MOBILE:
+                if account:
+                    return self.finding(0.7, "national mobile number valid, account field",
+                                        validated=True)
+                return self.finding(0.55, "national mobile number valid, no hint",
+                                    validated=True)
         return None
 
     @staticmethod

@@ -92,7 +92,13 @@ _NOT_POSTAL = frozenset(
     }
 )
 # Sub-fields of an address object that hold the street line.
-_LINE_TOKENS = frozenset({"line", "line1", "street", "1", "2", "address"})
+# (`address.lines[]`, `address.line1`, FHIR `address[].line[]`)
+_LINE_TOKENS = frozenset({"line", "lines", "line1", "line2", "street", "1", "2", "3",
+                          "address"})
+# Sibling fields that make an object a postal address, so that its `line1` / `line2` are
+# street lines without an `address` parent (`billing.line1` next to `city`, `postal_code`).
+_ADDRESS_SIBLINGS = frozenset({"city", "postal", "zip", "country", "state", "province",
+                               "locality", "region"})
 _MAX_CHARS = 200  # a street line with flat and building fits; longer is prose
 
 
@@ -162,4 +168,7 @@ class StreetAddressClassifier(Classifier):
         if not self.hints.isdisjoint(tokens):
             return True
         # `shipping.address.line1`: the parent says address, the leaf says street line.
+        if not tokens.isdisjoint(_LINE_TOKENS) and ("line" in tokens or "lines" in tokens):
+            return "address" in ctx.path_tokens or (
+                len(ctx.sibling_tokens & _ADDRESS_SIBLINGS) >= 2)
         return "address" in ctx.path_tokens and not tokens.isdisjoint(_LINE_TOKENS)

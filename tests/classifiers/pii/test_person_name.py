@@ -39,7 +39,10 @@ WITH_PERSON_SIBLINGS = [
 @pytest.mark.parametrize(("value", "path", "siblings"), WITH_PERSON_SIBLINGS)
 def test_bare_name_with_person_siblings_is_found(value: str, path: str, siblings: str) -> None:
     assert_reported(CLF.score(value, ctx(path, siblings)), 0.6)
-    assert_not_reported(CLF.score(value, ctx(path)))
+    # Without them, a listed given name is weak evidence at most (the inventory wants
+    # several such values before it reports the field).
+    alone = CLF.score(value, ctx(path))
+    assert alone is None or alone.confidence < 0.6
 
 
 @pytest.mark.parametrize(

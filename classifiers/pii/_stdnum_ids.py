@@ -1,0 +1,106 @@
+"""National identity numbers checked with `python-stdnum` (LGPL-2.1+, pure Python).
+
+python-stdnum implements each country's published rule (check digits, embedded birth
+dates, region codes) for some 200 number formats; the national identity numbers of
+people are listed here with the field-name tokens that hint them. Each validator is
+imported on first use. A bare number is never enough on its own unless its shape and
+rule are strong: the Chinese resident identity number (18 characters, an embedded
+birth date, a region code and an ISO 7064 check character) and the Mexican CURP (18
+letters and digits in a fixed pattern with a check digit) count without a hint; the
+others need the field name (a scheme hint or a generic one: `national_id`, `idcard`).
+
+The hand-written schemes of `national_id.py` (UK NINO, ES DNI/NIE, IT codice fiscale,
+IN Aadhaar, BR CPF, CA SIN) come first; these extend them.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Scheme:
+    label: str
+    module: str  # under `stdnum.`
+    hints: frozenset[str]
+    lengths: frozenset[int]  # of the compact form (separators removed)
+    unhinted: float = 0.0  # confidence without a hint; 0: a hint is required
+
+
+SCHEMES: tuple[Scheme, ...] = (
+    Scheme("Chinese resident identity number", "cn.ric",
+           frozenset({"ric", "sfz", "shenfenzheng", "resident"}), frozenset({18}), 0.85),
+    Scheme("Mexican CURP", "mx.curp", frozenset({"curp"}), frozenset({18}), 0.85),
+    Scheme("German tax identification number", "de.idnr",
+           frozenset({"idnr", "steuerid", "steueridentifikationsnummer", "steuer"}),
+           frozenset({11})),
+    Scheme("French NIR", "fr.nir", frozenset({"nir", "insee", "secu"}), frozenset({15})),
+    Scheme("Dutch BSN", "nl.bsn", frozenset({"bsn", "burgerservicenummer", "sofi"}),
+           frozenset({8, 9})),
+    Scheme("Belgian national number", "be.nn",
+           frozenset({"rijksregisternummer", "niss", "insz", "nn", "rrn"}), frozenset({11})),
+    Scheme("Polish PESEL", "pl.pesel", frozenset({"pesel"}), frozenset({11})),
+    Scheme("Swedish personnummer", "se.personnummer",
+           frozenset({"personnummer", "personnr"}), frozenset({10, 12})),
+    Scheme("Danish CPR", "dk.cpr", frozenset({"cpr"}), frozenset({10})),
+    Scheme("Norwegian fodselsnummer", "no.fodselsnummer",
+           frozenset({"fodselsnummer", "fnr", "fødselsnummer"}), frozenset({11})),
+    Scheme("Finnish HETU", "fi.hetu", frozenset({"hetu", "henkilotunnus"}),
+           frozenset({11})),
+    Scheme("South African ID number", "za.idnr", frozenset({"rsa"}), frozenset({13})),
+    Scheme("Korean resident registration number", "kr.rrn", frozenset({"rrn"}),
+           frozenset({13})),
+    Scheme("Chilean RUT", "cl.rut", frozenset({"rut", "run"}), frozenset({8, 9})),
+)
+
+
+# GB 2260 province codes (the first two digits of a resident identity number).
+_CN_PROVINCES = frozenset({11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41,
+                           42, 43, 44, 45, 46, 50, 51, 52, 53, 54, 61, 62, 63, 64, 65, 71,
+                           81, 82, 83})
+
+
+def _cn_ric_valid(value: str) -> bool:
+    """python-stdnum's check character and birth date, and a province code: its
+    district table (`get_birth_place`) lacks districts that issue numbers today, so the
+    full `is_valid` misses real ones."""
+    from stdnum.cn import ric
+    from stdnum.exceptions import ValidationError
+
+    number = ric.compact(value)
+    if len(number) != 18 or not number[:17].isdigit() or int(number[:2]) not in _CN_PROVINCES:
+        return False
+    try:
+        ric.get_birth_date(number)
+    except ValidationError:
+        return False
+    return bool(number[-1] == ric.calc_check_digit(number))
+
+
+@cache
+def _validator(module: str) -> Any:
+    if module == "cn.ric":
+        return _cn_ric_valid
+    try:
+        return importlib.import_module(f"stdnum.{module}").is_valid
+    except ImportError:
+        return None
+
+
+def match(value: str, compact: str, tokens: frozenset[str], generic: bool
+          ) -> tuple[Scheme, bool] | None:
+    """The first scheme that validates `value`, and whether the field hints it; only
+    schemes that are hinted or strong enough alone are tried."""
+    for scheme in SCHEMES:
+        if len(compact) not in scheme.lengths:
+            continue
+        hinted = generic or not scheme.hints.isdisjoint(tokens)
+        if not hinted and scheme.unhinted <= 0.0:
+            continue
+        is_valid = _validator(scheme.module)
+        if is_valid is not None and is_valid(value):
+            return scheme, hinted
+    return None
