@@ -133,3 +133,20 @@ def test_print_default_policy_loads(tmp_path: Path, capsys: pytest.CaptureFixtur
     path = tmp_path / "p.toml"
     path.write_text(text, encoding="utf-8")
     assert len(load_policy(path).rules) == 5
+
+
+def test_policy_table_in_dpi_toml_is_used_without_policy_option(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`[policy]` in dpi.toml: the rules `dpi check` applies when no --policy is given."""
+    config = tmp_path / "dpi.toml"
+    config.write_text(
+        '[[policy.rule]]\nid = "no-pci-anywhere"\nseverity = "high"\n'
+        'message = "no card data"\ndeny = { category = "PCI" }\n',
+        encoding="utf-8",
+    )
+    status, _, root, _ = _check(tmp_path, capsys, str(SAMPLE), "--config", str(config))
+    assert status == 1
+    failures = _failures(root)
+    assert list(failures) == ["no-pci-anywhere"]  # the table's rules, not the default policy
+    assert any("CARD_NUMBER" in f for f in failures["no-pci-anywhere"])
