@@ -1,4 +1,4 @@
-"""The shared vocabulary of every dissector (see ../shared/ARCHITECTURE.md, "The seams").
+"""The shared vocabulary of every dissector (see docs/architecture.md, "The seams").
 
 A dissector is a sans-I/O state machine in the style of h11/h2: one instance sees both
 directions of one TCP connection, is fed bytes and returns events. It never reads files,
