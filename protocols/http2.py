@@ -41,6 +41,16 @@ Messages:
   `protocols._decompress`. A stream half that never ends (closed connection, end of
   capture, eviction) or lost bytes is emitted with what was seen, `incomplete=True` and
   an `incomplete_message` anomaly; a body over `max_body_bytes` keeps its start.
+- WebSocket through extended CONNECT (RFC 8441): a request with `:method CONNECT` and
+  `:protocol websocket` (the server's SETTINGS_ENABLE_CONNECT_PROTOCOL is not required:
+  a capture may miss it) is emitted when its headers come, api `CONNECT /template`, and
+  so is a 2xx answer, whose `sec-websocket-extensions` sets permessage-deflate; the
+  stream's DATA then goes to a `protocols.websocket.WebSocketParser`, each direction,
+  whose messages are named as after an HTTP/1.1 upgrade (`WS /template type`). A non-2xx
+  answer makes the stream plain HTTP. A WebSocket protocol error stops that stream's
+  direction (`websocket_protocol_error`), not the connection; a DATA frame lost inside a
+  WebSocket payload leaves a hole in that message, one lost at a frame boundary (or a
+  padded one) stops that direction.
 
 Not supported: TLS (h2 over TLS is opaque here), gRPC-Web-text bodies are buffered whole
 per direction (bounded by `max_body_bytes`) rather than decoded per message,
@@ -82,6 +92,7 @@ from protocols.base import (
 )
 from protocols.graphql import GraphQLTracker
 from protocols.http_api import http_api
+from protocols.websocket import WebSocketParser
 
 
 class SideState(Enum):
@@ -118,9 +129,13 @@ class StreamKind(Enum):
     GRPC = "grpc"
     GRPC_WEB_TEXT = "grpc_web_text"
     HTTP = "http"
+    WEBSOCKET = "websocket"  # RFC 8441 extended CONNECT with `:protocol websocket`
 
 
 UNKNOWN_API = "(unknown)"
+# Bytes lost in a gap whose size within a stream is unknown: past any WebSocket frame,
+# so that the stream's WebSocket direction stops rather than reads misaligned bytes.
+_FRAMING_LOST = 1 << 62
 # Bytes skipped while hunting for a frame boundary before the flow is declared not
 # HTTP/2: a real connection has a frame header at least every 16 KiB (default max frame
 # size), so 256 KiB without one means the bytes are something else.
@@ -173,6 +188,9 @@ class _Half:
     deframer: _grpc.Deframer | None = None
     emitted: bool = False
     ended: bool = False
+    # The header block was emitted when it came (a WebSocket handshake, RFC 8441): at
+    # the end of the half only a body or trailers would give another message.
+    handshake_sent: bool = False
 
 
 @dataclass(slots=True)
@@ -183,6 +201,8 @@ class _Stream:
     authority: str = ""
     kind: StreamKind = StreamKind.UNDECIDED
     pushed: bool = False
+    # RFC 8441: the stream carries WebSocket frames in its DATA, both ways.
+    websocket: WebSocketParser | None = None
     halves: dict[Direction, _Half] = field(
         default_factory=lambda: {Direction.REQUEST: _Half(), Direction.RESPONSE: _Half()}
     )
@@ -240,6 +260,9 @@ class Http2Dissector(Dissector):
         self._ts = 0
         # Bytes of partial bodies and gRPC messages held by live streams (held_bytes).
         self._held = 0
+        # The WebSocket parsers of live extended CONNECT streams, by stream id: their
+        # partial frames and messages count in held_bytes.
+        self._websockets: dict[int, WebSocketParser] = {}
         self._graphql = GraphQLTracker()  # GraphQL operations as apis (protocols.graphql)
         self._handlers = {
             FrameType.DATA: self._on_data,
@@ -304,10 +327,10 @@ class Http2Dissector(Dissector):
                 # is lost (its stream's body or header block with it).
                 side.skip = missing - size
                 side.buf.clear()
-                self._damage(direction, side, header)
+                self._damage(direction, side, header, events)
                 return events
         side.buf.clear()
-        self._lose_all(direction, side)
+        self._lose_all(direction, side, events)
         if side.state is not SideState.RESYNC:
             events.append(Anomaly(kind="frame_resync", direction=direction))
         self._move(side, SideEvent.GAP)
@@ -337,6 +360,7 @@ class Http2Dissector(Dissector):
     def held_bytes(self) -> int:
         request, response = self._sides[Direction.REQUEST], self._sides[Direction.RESPONSE]
         held = self._held + len(request.buf) + len(response.buf)
+        held += sum(parser.held_bytes() for parser in self._websockets.values())
         for side in (request, response):
             if side.pending is not None:
                 held += len(side.pending.fragments)
@@ -396,7 +420,7 @@ class Http2Dissector(Dissector):
                 header = _h2_frames.parse_header(buf, off)
                 if not _h2_frames.plausible(header, side.max_frame_size, strict=False):
                     events.append(Anomaly(kind="frame_resync", direction=direction))
-                    self._lose_all(direction, side)
+                    self._lose_all(direction, side, events)
                     self._move(side, SideEvent.BAD_HEADER)
                     return True
                 stop = off + FRAME_HEADER_LEN + header.length
@@ -569,6 +593,9 @@ class Http2Dissector(Dissector):
             half.headers = block.headers
             if direction is Direction.REQUEST:
                 self._learn_request(stream, block.headers)
+                self._websocket_request(stream, events)
+            elif stream.websocket is not None:
+                self._websocket_response(stream, events)
         else:
             half.trailers.extend(block.headers)
         if pending.end_stream:
@@ -618,7 +645,9 @@ class Http2Dissector(Dissector):
         if half.ended:
             events.append(Anomaly(kind="h2_data_after_end", direction=direction))
             return
-        if data:
+        if data and stream.websocket is not None:
+            self._websocket_feed(stream, direction, data, events)
+        elif data:
             kind = self._decide(stream, direction, data)
             if kind is StreamKind.GRPC:
                 self._grpc_data(stream, direction, data, events)
@@ -647,6 +676,7 @@ class Http2Dissector(Dissector):
         for half in halves:
             self._recount(half)
         if all(h.ended for h in halves) and self._streams.pop(stream.sid, None) is not None:
+            self._websockets.pop(stream.sid, None)
             for half in halves:
                 self._held -= half.held
                 half.held = 0
@@ -667,6 +697,70 @@ class Http2Dissector(Dissector):
         elif data:
             stream.kind = StreamKind.HTTP
         return stream.kind
+
+    # -- WebSocket over HTTP/2 (RFC 8441) -------------------------------------------
+
+    def _websocket_request(self, stream: _Stream, events: list[Event]) -> None:
+        """An extended CONNECT (RFC 8441 section 4) with `:protocol websocket`: the
+        request's headers are emitted now (the stream never ends while it is open) and
+        its DATA goes to a WebSocket parser named like the HTTP/1.1 upgrade's."""
+        half = stream.halves[Direction.REQUEST]
+        protocol = _text(_header(half.headers, ":protocol")).strip().lower()
+        if stream.method.upper() != "CONNECT" or protocol != "websocket":
+            return
+        parser = WebSocketParser(self.limits)
+        path = http_api("GET", stream.path).partition(" ")[2] if stream.path else ""
+        parser.configure(path, stream.authority)
+        stream.websocket = parser
+        stream.kind = StreamKind.WEBSOCKET
+        self._websockets[stream.sid] = parser
+        self._send_handshake(stream, Direction.REQUEST, events)
+
+    def _websocket_response(self, stream: _Stream, events: list[Event]) -> None:
+        """The server's answer: a 2xx opens the tunnel (section 5) with the extensions it
+        agreed; anything else makes the stream plain HTTP again (the body is an error)."""
+        status = _header(stream.halves[Direction.RESPONSE].headers, ":status")
+        parser = stream.websocket
+        if parser is None:
+            return
+        if len(status) == 3 and status[:1] == b"2":
+            extensions = ", ".join(
+                _text(h.value)
+                for h in stream.halves[Direction.RESPONSE].headers or ()
+                if h.name == "sec-websocket-extensions"
+            )
+            parser.negotiate(extensions)
+            self._send_handshake(stream, Direction.RESPONSE, events)
+            return
+        stream.websocket = None
+        stream.kind = StreamKind.UNDECIDED
+        self._websockets.pop(stream.sid, None)
+
+    def _send_handshake(self, stream: _Stream, direction: Direction, events: list[Event]) -> None:
+        half = stream.halves[direction]
+        half.handshake_sent = half.emitted = True
+        parts = self._http_parts(half, direction, events)
+        events.append(self._message(stream, direction, "http", parts))
+
+    def _websocket_feed(
+        self, stream: _Stream, direction: Direction, data: bytes, events: list[Event]
+    ) -> None:
+        parser = stream.websocket
+        if parser is None:
+            return
+        try:
+            events.extend(parser.feed(direction, data, self._ts))
+        except ProtocolError:
+            # This stream's frames are not WebSocket as negotiated: that direction stops,
+            # the connection's other streams go on.
+            events.append(Anomaly(kind="websocket_protocol_error", direction=direction))
+            parser.stop(direction)
+
+    def _websocket_gap(
+        self, stream: _Stream, direction: Direction, size: int, events: list[Event]
+    ) -> None:
+        if stream.websocket is not None:
+            events.extend(stream.websocket.gap(direction, size))
 
     def _buffer_body(
         self, half: _Half, data: bytes, direction: Direction, events: list[Event]
@@ -779,6 +873,10 @@ class Http2Dissector(Dissector):
         if half.ended:
             return
         half.ended = True
+        if stream.websocket is not None:
+            events.extend(stream.websocket.close(direction, self._ts))
+        if half.handshake_sent and not half.body and not half.trailers:
+            return
         if half.headers is None and not half.body and not half.trailers and half.deframer is None:
             return
         kind = self._decide(stream, direction, bytes(half.body[:64]))
@@ -902,7 +1000,9 @@ class Http2Dissector(Dissector):
 
     # -- gaps ------------------------------------------------------------------------
 
-    def _damage(self, direction: Direction, side: _Side, header: FrameHeader) -> None:
+    def _damage(
+        self, direction: Direction, side: _Side, header: FrameHeader, events: list[Event]
+    ) -> None:
         """A frame lost part of its payload to a gap."""
         if header.type in (FrameType.HEADERS, FrameType.CONTINUATION, FrameType.PUSH_PROMISE):
             side.pending = None
@@ -911,6 +1011,11 @@ class Http2Dissector(Dissector):
         if header.type == FrameType.DATA:
             stream = self._streams.get(header.stream_id)
             if stream is not None:
+                # The whole frame is dropped; with padding its share of WebSocket bytes
+                # is unknown, and that direction's framing is lost.
+                padded = header.flags & _h2_frames.FLAG_PADDED
+                lost = _FRAMING_LOST if padded else header.length
+                self._websocket_gap(stream, direction, lost, events)
                 half = stream.halves[direction]
                 if half.deframer is not None:
                     half.deframer.lose_sync()
@@ -919,11 +1024,13 @@ class Http2Dissector(Dissector):
                     half.body_cut = half.lost = True
                 self._recount(half)
 
-    def _lose_all(self, direction: Direction, side: _Side) -> None:
-        """Framing lost in this direction: HPACK context and every partial body."""
+    def _lose_all(self, direction: Direction, side: _Side, events: list[Event]) -> None:
+        """Framing lost in this direction: HPACK context, every partial body, and the
+        WebSocket framing of every extended CONNECT stream."""
         side.pending = None
         side.decoder.lose_context()
         for stream in self._streams.values():
+            self._websocket_gap(stream, direction, _FRAMING_LOST, events)
             half = stream.halves[direction]
             if half.deframer is not None:
                 half.deframer.lose_sync()

@@ -1,7 +1,11 @@
-"""WebSocket (RFC 6455) seen from the side, after an HTTP/1.1 `101 Switching Protocols`
-with `Upgrade: websocket` (RFC 6455 section 4): `protocols.http1` hands the connection
-over with the upgrade request's path template, its host and the negotiated
-`Sec-WebSocket-Extensions` (`Handoff.context`, given to `takeover`).
+"""WebSocket (RFC 6455) seen from the side, reached two ways, both read by one
+`WebSocketParser`:
+- after an HTTP/1.1 `101 Switching Protocols` with `Upgrade: websocket` (RFC 6455
+  section 4): `protocols.http1` hands the connection over with the upgrade request's path
+  template, its host and the negotiated `Sec-WebSocket-Extensions` (`Handoff.context`,
+  given to `WebSocketDissector.takeover`);
+- through an HTTP/2 extended CONNECT stream (RFC 8441): `protocols.http2` keeps one
+  parser per such stream and feeds it that stream's DATA, each direction.
 
 What it does, by RFC 6455 section:
 - 5.2: base framing (FIN, RSV1-3, opcode, 7/16/64-bit payload length); 5.3: client
@@ -30,8 +34,7 @@ The probe always says NO: WebSocket frames have no signature a passive observer 
 trust mid-stream, so a connection is read as WebSocket only when its handshake was seen.
 
 Not supported: extensions other than permessage-deflate (RSV2/RSV3 set is a protocol
-error), HTTP/2 extended CONNECT (RFC 8441), resynchronising after lost bytes outside a
-payload (that direction stops).
+error), resynchronising after lost bytes outside a payload (that direction stops).
 """
 
 from __future__ import annotations
@@ -185,36 +188,41 @@ def parse_extensions(value: str) -> tuple[bool, bool, bool]:
     return False, True, True
 
 
-class WebSocketDissector(Dissector):
-    """Both directions of one upgraded connection, each framed independently."""
+class WebSocketParser:
+    """Both directions of one WebSocket conversation, each framed independently: the
+    one parser behind the HTTP/1.1 hand-off (`WebSocketDissector`) and the HTTP/2
+    extended CONNECT streams of RFC 8441 (`protocols.http2` feeds it a stream's DATA)."""
 
-    name: ClassVar[str] = "websocket"
-    ports: ClassVar[frozenset[int]] = frozenset()
-
-    def __init__(
-        self, limits: Limits | None = None, options: DissectorOptions | None = None
-    ) -> None:
-        super().__init__(limits, options)
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
         self._sides = {d: _Side() for d in Direction}
         self._path = ""
         self._host = ""
         # None: the handshake was not seen, RSV1 is taken as permessage-deflate.
         self._deflate: bool | None = None
 
-    def takeover(self, context: Mapping[str, str]) -> None:
-        """What the upgrade handshake said: `path` (templated), `host`, `extensions`."""
-        self._path = context.get("path", "")
-        self._host = context.get("host", "")
-        deflate, client_takeover, server_takeover = parse_extensions(context.get("extensions", ""))
+    def configure(self, path: str, host: str) -> None:
+        """The handshake request's path template and host (the messages' api and host)."""
+        self._path = path
+        self._host = host
+
+    def negotiate(self, extensions: str) -> None:
+        """The handshake response's `Sec-WebSocket-Extensions` (RFC 7692 section 7.1)."""
+        deflate, client_takeover, server_takeover = parse_extensions(extensions)
         self._deflate = deflate
         self._sides[Direction.REQUEST].takeover = client_takeover
         self._sides[Direction.RESPONSE].takeover = server_takeover
 
-    # -- the Dissector interface ------------------------------------------------------
+    def is_open(self, direction: Direction) -> bool:
+        return _open(self._sides[direction])
 
-    @classmethod
-    def probe(cls, direction: Direction, data: bytes) -> Probe:
-        return Probe.NO
+    def stop(self, direction: Direction) -> None:
+        """Nothing more of this direction is read (its framing cannot be trusted)."""
+        side = self._sides[direction]
+        side.msg = None
+        side.head = bytearray()
+        if side.state is not _State.DONE:
+            self._move(side, _State.DONE)
 
     def feed(self, direction: Direction, data: bytes, ts_ns: int) -> list[Event]:
         side = self._sides[direction]
@@ -271,9 +279,12 @@ class WebSocketDissector(Dissector):
         side.head = bytearray()
         return events
 
-    def held_bytes(self) -> int:
+    def held_bytes(self, direction: Direction | None = None) -> int:
+        """Bytes held (partial headers and messages), of one direction or both."""
         held = 0
-        for side in self._sides.values():
+        for d, side in self._sides.items():
+            if direction is not None and d is not direction:
+                continue
             held += len(side.head)
             if side.msg is not None:
                 held += side.msg.held
@@ -470,6 +481,40 @@ class WebSocketDissector(Dissector):
             side.inflater = None
             return None
         return inflated
+
+
+class WebSocketDissector(Dissector):
+    """One connection upgraded by HTTP/1.1: a `WebSocketParser` fed the whole stream."""
+
+    name: ClassVar[str] = "websocket"
+    ports: ClassVar[frozenset[int]] = frozenset()
+
+    def __init__(
+        self, limits: Limits | None = None, options: DissectorOptions | None = None
+    ) -> None:
+        super().__init__(limits, options)
+        self._parser = WebSocketParser(self.limits)
+
+    def takeover(self, context: Mapping[str, str]) -> None:
+        """What the upgrade handshake said: `path` (templated), `host`, `extensions`."""
+        self._parser.configure(context.get("path", ""), context.get("host", ""))
+        self._parser.negotiate(context.get("extensions", ""))
+
+    @classmethod
+    def probe(cls, direction: Direction, data: bytes) -> Probe:
+        return Probe.NO
+
+    def feed(self, direction: Direction, data: bytes, ts_ns: int) -> list[Event]:
+        return self._parser.feed(direction, data, ts_ns)
+
+    def gap(self, direction: Direction, size: int) -> list[Event]:
+        return self._parser.gap(direction, size)
+
+    def close(self, direction: Direction, ts_ns: int) -> list[Event]:
+        return self._parser.close(direction, ts_ns)
+
+    def held_bytes(self) -> int:
+        return self._parser.held_bytes()
 
 
 def upgrade_context(api: str, host: str, response_parts: Sequence[Part]) -> dict[str, str]:
