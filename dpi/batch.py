@@ -281,6 +281,9 @@ def _run(
             outcome.interrupted = True
             break
     if state is not None:
+        if tasks:  # the inventory over time (dpi/history.py): once per run, on its rows
+            state.history.record_run(inventory.rows(), time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+            unsaved = True
         if unsaved or state.rebuilt or not state.path.exists():
             state.save()
         outcome.ledger_files = len(state.files)

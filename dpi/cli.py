@@ -83,12 +83,14 @@ def build_parser() -> argparse.ArgumentParser:
     watch.add_argument("-q", "--quiet", action="store_true", help="no summary, only warnings and errors")
     watch.add_argument("-v", "--verbose", action="count", default=0, help="more logging on stderr")
     report = sub.add_parser("report", help="write a self-contained HTML report of an inventory")
-    report.add_argument("inventory", metavar="INVENTORY", help="inventory written by `dpi scan` (CSV, JSON, Parquet or Excel)")
+    report.add_argument("inventory", metavar="INVENTORY", nargs="?", help="inventory written by `dpi scan` (CSV, JSON, Parquet or Excel); default with --state: the state's last run")
     report.add_argument("--html", required=True, metavar="FILE", help="write the HTML page here")
     report.add_argument("--findings-in", metavar="FILE", help="findings written by `dpi scan --findings` (default: computed from the inventory)")
     # The old spelling: `--findings` is an output everywhere else (dpi scan, dpi check).
     report.add_argument("--findings", dest="findings_legacy", metavar="FILE", help=argparse.SUPPRESS)
     report.add_argument("--internal", action="append", default=[], metavar="CIDR", help="internal network (repeatable; default: the private ranges)")
+    report.add_argument("--compliance-dir", metavar="DIR", help="also write pci-scope.csv, hipaa-phi-flows.csv and gdpr-article30.csv here")
+    report.add_argument("--state", metavar="PATH", help="scan state (dpi scan --state): add when each field first appeared, a timeline and what is new since the previous run")
     report.add_argument("-q", "--quiet", action="store_true", help="no summary line")
     report.set_defaults(verbose=0)
     cli_batch.add_diff_parser(sub)
@@ -519,12 +521,16 @@ def _report(args: argparse.Namespace) -> int:
             raise _UsageError("give the findings once, with --findings-in")
         _err("warning: dpi report --findings is now --findings-in (the old spelling will go)")
         findings_in = args.findings_legacy
+    if not args.inventory and not args.state:
+        raise _UsageError("give an INVENTORY, or --state PATH")
     try:
         shown = write_report(
-            Path(args.inventory),
+            Path(args.inventory) if args.inventory else None,
             Path(args.html),
             findings_path=Path(findings_in) if findings_in else None,
             internal=args.internal,
+            compliance_dir=Path(args.compliance_dir) if args.compliance_dir else None,
+            state=args.state,
         )
     except (ReportError, NetworkError) as exc:
         raise _UsageError(str(exc)) from None

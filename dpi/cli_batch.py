@@ -63,8 +63,9 @@ def add_scan_arguments(scan: argparse.ArgumentParser) -> None:
 
 def add_diff_parser(sub: Any) -> None:
     diff = sub.add_parser("diff", help="what changed between two inventories (CSV)")
-    diff.add_argument("old", metavar="OLD.csv")
-    diff.add_argument("new", metavar="NEW.csv")
+    diff.add_argument("old", metavar="OLD.csv", nargs="?")
+    diff.add_argument("new", metavar="NEW.csv", nargs="?")
+    diff.add_argument("--state", metavar="PATH", help="compare the last two runs kept in this scan state instead of two files")
     diff.add_argument("--format", choices=("table", "json", "xlsx"), default="table", help="output format (default table; xlsx, also picked by -o FILE.xlsx, needs --out)")
     diff.add_argument("-o", "--out", metavar="FILE", help="write the diff here (default: stdout)")
     diff.add_argument("--fail-on", choices=("new", "any"), help="exit 1 when something new appeared (new) or anything changed (any)")
@@ -304,7 +305,14 @@ def diff(args: argparse.Namespace) -> int:
     from dpi.diff import DiffError, diff_files, output_format, render
 
     try:
-        result = diff_files(Path(args.old), Path(args.new), ignore_server=args.ignore_server)
+        if getattr(args, "state", None):
+            from dpi.history import diff_state
+
+            result = diff_state(args.state, ignore_server=args.ignore_server)
+        elif args.old and args.new:
+            result = diff_files(Path(args.old), Path(args.new), ignore_server=args.ignore_server)
+        else:
+            raise DiffError("give OLD and NEW inventories, or --state PATH")
     except DiffError as exc:
         _err(f"error: {exc}")
         return EXIT_USAGE

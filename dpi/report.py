@@ -28,9 +28,11 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from dpi import compliance
 from dpi.egress import Networks
 from dpi.findings.model import Finding, Severity, findings_from_records, sort_findings
 from dpi.findings.rules import findings as compute_findings
+from dpi.history import History
 from dpi.inventory import COLUMNS, Row
 
 # APIs and servers drawn in the flow picture: beyond, the picture is unreadable and the
@@ -44,6 +46,8 @@ MAX_TABLE_ROWS = 5000
 # Input file size read: a report of a bigger inventory is not a page anyone reads.
 MAX_INPUT_BYTES = 256 * 1024 * 1024
 MAX_SUMMARY_BYTES = 16 * 1024 * 1024
+# Days drawn in the timeline picture (the table below it has them all).
+MAX_TIMELINE_DAYS = 60
 # Capture file names listed in the header (the summary may name thousands).
 MAX_META_NAMES = 20
 
@@ -412,6 +416,100 @@ def _filters_html(rows: Sequence[InventoryRow], apis: Sequence[_ApiView]) -> str
     )
 
 
+def _view_categories(table_id: str, category: str, line: Sequence[str]) -> list[str]:
+    """A GDPR line is PII, PHI (its special categories) or both; the others are one."""
+    if table_id != "gdpr-article30":
+        return [category]
+    at = compliance.GDPR_COLUMNS.index
+    return [c for c, col in (("PII", "personal_data_categories"), ("PHI", "special_categories")) if line[at(col)]]
+
+
+def _timeline_svg(timeline: dict[str, Counter[str]]) -> str:
+    """Fields seen per day, one stacked bar per day, by category."""
+    days = list(timeline)[-MAX_TIMELINE_DAYS:]
+    top = max((sum(timeline[d].values()) for d in days), default=1) or 1
+    width, height, bar = 24 * len(days) + 20, 140, 18
+    parts = [f'<svg id="timeline-svg" role="img" aria-label="fields per day" width="{width}" height="{height}">']
+    for i, day in enumerate(days):
+        y = height - 20
+        for category in CATEGORIES:
+            n = timeline[day].get(category, 0)
+            if not n:
+                continue
+            h = max(1, round(100 * n / top))
+            y -= h
+            parts.append(f'<rect x="{10 + 24 * i}" y="{y}" width="{bar}" height="{h}" '
+                         f'fill="{_CATEGORY_COLOR[category]}"><title>{escape(day)} {category} {n}</title></rect>')
+        parts.append(f'<text x="{10 + 24 * i}" y="{height - 6}" font-size="9">{escape(day[5:])}</text>')
+    return "".join(parts) + "</svg>"
+
+
+def _history_sections(history: History) -> list[str]:
+    """When each sensitive field first appeared, a per-category timeline and what is new
+    since the previous run (dpi/history.py), from `dpi report --state`."""
+    rows = history.runs[-1].rows if history.runs else []
+    timeline = history.timeline()
+    first_rows = [
+        _cell(history.first_day(r)) + _cell(r.protocol) + _cell(r.server) + _cell(r.api)
+        + _cell(r.direction) + _cell(r.location) + _cell(r.field) + _cell(r.data_type)
+        + _cell("", sort=r.category, raw=_badge(r.category))
+        for r in sorted(rows, key=lambda r: (history.first_day(r), r.api, r.field))[:MAX_TABLE_ROWS]
+    ]
+    day_rows = [
+        _cell(day) + "".join(_cell(counts.get(c, 0), num=True) for c in CATEGORIES)
+        for day, counts in timeline.items()
+    ]
+    new = history.new_since_previous()
+    new_rows = [
+        _cell(r.protocol) + _cell(r.server) + _cell(r.api) + _cell(r.direction) + _cell(r.location)
+        + _cell(r.field) + _cell(r.data_type) + _cell("", sort=r.category, raw=_badge(r.category))
+        for r in new[:MAX_TABLE_ROWS]
+    ]
+    runs = ", ".join(run.at for run in history.runs) or "none"
+    return [
+        f'<h2 id="h-history">Over time</h2><p class="muted" id="history-runs">runs compared: {escape(runs)}</p>',
+        _timeline_svg(timeline),
+        _table("timeline", ("day", *CATEGORIES), day_rows),
+        "<h3>New since the previous run</h3>",
+        _table("new-since", ("protocol", "server", "api", "direction", "location", "field", "data type", "category"),
+               new_rows),
+        "<h3>When each sensitive field first appeared</h3>",
+        _table("first-seen", ("first day", "protocol", "server", "api", "direction", "location", "field",
+                              "data type", "category"), first_rows),
+    ]
+
+
+def _compliance_sections(
+    rows: Sequence[InventoryRow], networks: Networks, found: Sequence[Finding]
+) -> list[str]:
+    """PCI DSS scope, HIPAA PHI flows, GDPR Article 30 (dpi/compliance.py): the same lines
+    as the CSVs `--compliance-dir` writes, filterable like the other tables."""
+    views = compliance.compute(rows, networks, found)
+    out = []
+    for table_id, title, columns, lines, category, note in (
+        ("pci-scope", "PCI DSS scope", compliance.PCI_COLUMNS, views.pci, "PCI",
+         "Servers and APIs that send or receive card data, and the flows to and from their clients (counted, never named)."),
+        ("phi-flows", "HIPAA PHI flows", compliance.PHI_COLUMNS, views.phi, "PHI",
+         "APIs and servers that carry PHI, by direction, with the identifiers that travel with it."),
+        ("gdpr-article30", "GDPR Article 30 records", compliance.GDPR_COLUMNS, views.gdpr, "PII",
+         "Per API: categories of personal data, recipients, egress destinations, transfers outside the internal networks."),
+    ):
+        external_at = columns.index("transfer_outside_internal" if table_id == "gdpr-article30" else "external")
+        cells = [
+            "".join(_cell(v, num=columns[i] in ("fields", "clients_at_least")) for i, v in enumerate(line))
+            for line in lines
+        ]
+        attrs = [_filter_attrs(_view_categories(table_id, category, line), line[0], line[external_at] == "yes")
+                 for line in lines]
+        out += [
+            f'<h2 id="h-{table_id}">{escape(title)}</h2><p class="muted">{escape(note)}</p>',
+            _table(table_id, columns, cells, attrs),
+        ]
+        if not lines:
+            out.append(f'<p class="muted" id="no-{table_id}">None seen.</p>')
+    return out
+
+
 def render(
     rows: Sequence[InventoryRow],
     found: Sequence[Finding],
@@ -419,6 +517,7 @@ def render(
     title: str = "dpi data inventory",
     networks: Networks | None = None,
     meta: ReportMeta | None = None,
+    history: History | None = None,
 ) -> str:
     """The whole page as a string."""
     networks = networks or Networks()
@@ -536,6 +635,9 @@ def render(
             _table("endpoints", ("address", "names", "protocols", "flows", "sent", "evidence"),
                    endpoint_rows, endpoint_attrs),
         ]
+    sections += _compliance_sections(rows, networks, found)
+    if history is not None:
+        sections += _history_sections(history)
     sections += [
         "<h2>Inventory</h2>",
         _table(
@@ -573,30 +675,56 @@ def read_summary(path: Path) -> dict[str, Any]:
     return loaded
 
 
+def _read_history(state: str) -> History:
+    from dpi.history import read_history
+    from dpi.state import StateError
+
+    try:
+        return read_history(state)
+    except StateError as exc:
+        raise ReportError(str(exc)) from None
+
+
 def write_report(
-    inventory: Path,
+    inventory: Path | None,
     out: Path,
     *,
     findings_path: Path | None = None,
     internal: Sequence[str] = (),
     summary_path: Path | None = None,
+    compliance_dir: Path | None = None,
+    state: str | None = None,
 ) -> int:
-    """Read the inputs, write the page; returns the number of findings shown."""
+    """Read the inputs, write the page (and the compliance CSVs into `compliance_dir`
+    when given); returns the number of findings shown."""
     networks = Networks(internal) if internal else Networks()
-    rows = read_inventory(inventory)
+    history = _read_history(state) if state else None
+    if inventory is None:
+        # `dpi report --state DIR`: the rows of the state's last run.
+        if history is None or not history.runs:
+            raise ReportError(f"{state}: no run recorded in this state (scan with --state first)")
+        rows = [InventoryRow(row=r, egress="", auth_share="") for r in history.runs[-1].rows]
+    else:
+        rows = read_inventory(inventory)
     if findings_path is not None:
         found = read_findings(findings_path)
     else:
         found = compute_findings([r.row for r in rows], None, networks)
     meta = ReportMeta(
-        inventory_name=inventory.name,
-        written=_utc(inventory.stat().st_mtime),
+        inventory_name=inventory.name if inventory is not None else f"state {state}",
+        written=_utc(inventory.stat().st_mtime) if inventory is not None else history.runs[-1].at if history else "",
         made=_utc(time.time()),
         version=dpi_version(),
         internal=list(internal),
         summary=read_summary(summary_path) if summary_path is not None else {},
     )
-    page = render(rows, found, title=f"dpi report: {inventory.name}", networks=networks, meta=meta)
+    page = render(rows, found, title=f"dpi report: {meta.inventory_name}", networks=networks, meta=meta,
+                  history=history)
     out.write_text(page, encoding="utf-8")
+    if compliance_dir is not None:
+        try:
+            compliance.write_csvs(compliance.compute(rows, networks, found), compliance_dir)
+        except OSError as exc:
+            raise ReportError(f"{compliance_dir}: {exc.strerror or 'not writable'}") from None
     return len(found)
 

@@ -22,6 +22,8 @@ everything read back is validated by `dpi/codec.py`):
   last one (a file that grew by appended records is read on from there), when.
 - `inventory`: the merged evidence of every file in the ledger.
 - `options`: a fingerprint of the classifier and schema options that made it.
+- `history`: per inventory row the UTC days it was seen and the rows of the last two
+  runs (`dpi/history.py`); absent in older states, which load with an empty history.
 - `evidence` (when `--findings`/`--internal`/`--tls-coverage` were used): the merged
   findings evidence and TLS coverage of the same files (`dpi/evidence.py`: counts,
   sanitized names, server addresses, clients as salted hashes; never values).
@@ -49,6 +51,7 @@ import zstandard
 
 from dpi.codec import FORMAT_VERSION, CodecError, inventory_from_obj, inventory_to_obj
 from dpi.evidence import Evidence, evidence_from_obj, evidence_to_obj
+from dpi.history import History, history_from_obj, history_to_obj
 from dpi.inventory import SALT_BYTES, Inventory
 
 STATE_NAME = "state.json.zst"
@@ -182,6 +185,9 @@ class State:
     options: str = ""
     created: str = ""
     evidence: Evidence = field(default_factory=Evidence)
+    # Days each row was seen and the last two runs' rows (dpi/history.py); empty in a
+    # state written before it.
+    history: History = field(default_factory=History)
     # Started over (--rebuild-state): the file on disk is replaced even by a run that
     # scans nothing.
     rebuilt: bool = False
@@ -263,6 +269,7 @@ class State:
             options=str(doc.get("options", "")),
             created=str(doc.get("created", "")),
             evidence=evidence_from_obj(doc.get("evidence"), salt),
+            history=history_from_obj(doc.get("history")),
         )
 
     # -- saving ------------------------------------------------------------------------
@@ -279,6 +286,7 @@ class State:
             "files": {k: v.to_obj() for k, v in self.files.items()},
             "inventory": inventory_to_obj(self.inventory),
             "evidence": evidence_to_obj(self.evidence),
+            "history": history_to_obj(self.history),
         }
         data = encode_state(doc)
         tmp = self.path.with_name(f"{self.path.name}.tmp{os.getpid()}")
