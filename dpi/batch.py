@@ -32,7 +32,7 @@ from typing import Any
 from dpi.codec import merge_stats
 from dpi.engine import ScanStats
 from dpi.evidence import Evidence, evidence_from_obj, plan_evidence
-from dpi.inventory import SALT_BYTES, Inventory
+from dpi.inventory import SALT_BYTES, Inventory, Row
 from dpi.parallel import run_dask, run_local
 from dpi.sources import Source, head_of, list_sources
 from dpi.state import LedgerEntry, State
@@ -207,11 +207,14 @@ def run_batch(
     options: BatchOptions,
     progress: Callable[[int], None] | None = None,
     should_stop: Callable[[], bool] = lambda: False,
+    row_filter: Callable[[list[Row]], list[Row]] | None = None,
 ) -> BatchOutcome:
-    """Scan what is new under `options.paths`; see the module docstring."""
+    """Scan what is new under `options.paths`; see the module docstring. `row_filter`:
+    what the user's allow rules keep (dpi.toml), applied to the rows the state's history
+    records, as to every output."""
     state = State.open(options.state, rebuild=options.rebuild_state) if options.state else None
     try:
-        return _run(options, state, progress, should_stop)
+        return _run(options, state, progress, should_stop, row_filter)
     finally:
         if state is not None:
             state.close()
@@ -222,6 +225,7 @@ def _run(
     state: State | None,
     progress: Callable[[int], None] | None,
     should_stop: Callable[[], bool],
+    row_filter: Callable[[list[Row]], list[Row]] | None = None,
 ) -> BatchOutcome:
     salt = state.salt if state is not None else os.urandom(SALT_BYTES)
     inventory = state.inventory if state is not None else Inventory(salt=salt)
@@ -282,7 +286,11 @@ def _run(
             break
     if state is not None:
         if tasks:  # the inventory over time (dpi/history.py): once per run, on its rows
-            state.history.record_run(inventory.rows(), time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+            rows = inventory.rows()
+            state.history.record_run(
+                row_filter(rows) if row_filter is not None else rows,
+                time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            )
             unsaved = True
         if unsaved or state.rebuilt or not state.path.exists():
             state.save()

@@ -214,7 +214,8 @@ def scan(args: argparse.Namespace, config: Any, summary_tail: Callable[[], str] 
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     started = time.monotonic()
     try:
-        outcome = run_batch(options, bar.update if bar is not None else None, stop.requested)
+        outcome = run_batch(options, bar.update if bar is not None else None, stop.requested,
+                            row_filter=config.allowed)
     except (BatchError, StateError, CodecError) as exc:
         _err(f"error: {exc}")
         return EXIT_USAGE

@@ -139,3 +139,33 @@ def test_report_state_shows_first_seen_timeline_and_new(two_runs: Path, tmp_path
     assert '<svg id="timeline-svg"' in html
     for sample in {r["sample"] for r in grpc if len(r["sample"]) > 6}:
         assert f"<td>{sample}</td>" in html or sample not in html  # masked samples only
+
+
+def test_diff_state_with_one_run_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    captures = tmp_path / "caps"
+    captures.mkdir()
+    shutil.copy(SAMPLES / "rest-shop.pcap", captures)
+    state = tmp_path / "st"
+    assert main(["scan", str(captures), "--state", str(state), "--settle-seconds", "0", "--jobs",
+                 "1", "--no-progress", "-q", "-o", str(tmp_path / "inv.csv")]) == 0
+    capsys.readouterr()
+    assert main(["diff", "--state", str(state)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("dpi: error:") and err.count("\n") == 1
+
+
+def test_history_keeps_only_what_the_allow_rules_keep(tmp_path: Path) -> None:
+    """A field silenced in dpi.toml is silenced in the state's history too."""
+    captures = tmp_path / "caps"
+    captures.mkdir()
+    shutil.copy(SAMPLES / "rest-shop.pcap", captures)
+    config = tmp_path / "dpi.toml"
+    config.write_text('[[allow]]\ndata_type = "EMAIL_ADDRESS"\n', encoding="utf-8")
+    state = tmp_path / "st"
+    assert main(["scan", str(captures), "--state", str(state), "--settle-seconds", "0", "--jobs",
+                 "1", "--no-progress", "-q", "--config", str(config), "-o", str(tmp_path / "inv.csv")]) == 0
+    with State.open(state) as opened:
+        history = opened.history
+    recorded = {r.data_type for r in history.runs[-1].rows}
+    assert recorded and "EMAIL_ADDRESS" not in recorded
+    assert not [key for key in history.days if "EMAIL_ADDRESS" in key]
