@@ -327,8 +327,27 @@ class ClassifierSet:
         return found
 
 
+# Sibling tokens by the paths of a part (a tuple of at most MAX_CACHED_SIBLING_PATHS):
+# parts of one shape recur in every message of an API, and the same headers in every
+# API. Cleared when full (at most ~2 MB of references).
+_SIBLINGS: dict[tuple[str, ...], frozenset[str]] = {}
+MAX_CACHED_SIBLINGS = 4_096
+MAX_CACHED_SIBLING_PATHS = 64
+
+
 def sibling_tokens(paths: Iterable[str]) -> frozenset[str]:
     """Tokens of the names of the fields of one part (their last path segments)."""
+    if type(paths) is tuple and len(paths) <= MAX_CACHED_SIBLING_PATHS:
+        tokens = _SIBLINGS.get(paths)
+        if tokens is None:
+            if len(_SIBLINGS) >= MAX_CACHED_SIBLINGS:
+                _SIBLINGS.clear()
+            tokens = _SIBLINGS[paths] = _sibling_tokens(paths)
+        return tokens
+    return _sibling_tokens(paths)
+
+
+def _sibling_tokens(paths: Iterable[str]) -> frozenset[str]:
     names = {last_segment(p) for p in islice(paths, MAX_SIBLING_NAMES)}
     tokens: set[str] = set()
     for name in names:

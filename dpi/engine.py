@@ -6,6 +6,11 @@ scores them and records the evidence in the inventory. It also decides client an
 server when the SYN was not captured: if the bytes the port guess calls "server" are
 what a dissector recognises as a request, the roles are swapped.
 
+Per message, the work that depends only on its shape is done once: the fields of a
+part (its set of paths, per API) map to their inventory keys, contexts (sibling tokens
+included) and evidence through one cache lookup (`_shape`); per value there is only
+the scoring and the evidence it adds to.
+
 Errors follow ARCHITECTURE.md: `ProtocolError` stops the flow (earlier messages kept);
 anything else is a bug: the flow is dropped and counted, or re-raised in strict mode.
 """
@@ -22,11 +27,18 @@ from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from classifiers.base import FieldContext
 from dpi.capture import Frame
 from dpi.classify import ClassifierSet, sibling_tokens
 from dpi.decode import DecodeError, Decoder
 from dpi.identifiers import REQUEST_NAMED_PROTOCOLS, identifiers_for
-from dpi.inventory import FIELD_TABLE_FULL, Inventory
+from dpi.inventory import (
+    FIELD_TABLE_FULL,
+    SETTLE_CLEAN_AFTER,
+    FieldEvidence,
+    FieldKey,
+    Inventory,
+)
 from dpi.layers import LayerError, LayerFactory, StreamLayer
 from dpi.limits import INVENTORY_LIMIT, LIMIT_ANOMALIES, reassembly_hits
 from dpi.observer import Observer
@@ -59,6 +71,14 @@ log = logging.getLogger(__name__)
 MAX_PROBE_BYTES = 8192
 # How often (in segments) idle flows are expired.
 EXPIRE_EVERY = 4096
+# Message shapes (the paths of a part, per API): parts wider than MAX_SHAPE_WIDTH are
+# not cached (a huge JSON array is rarely repeated path for path), and the cache is
+# dropped when it would hold more than MAX_SHAPE_PATHS paths in all or MAX_SHAPE_APIS
+# APIs (a memory bound: a few MB besides the contexts it keeps alive; the 2,249
+# connections of the shared benchmark workload need ~14,000 paths).
+MAX_SHAPE_WIDTH = 512
+MAX_SHAPE_PATHS = 30_000
+MAX_SHAPE_APIS = 10_000
 
 
 class FlowStatus(Enum):
@@ -83,6 +103,23 @@ class _FlowState:
     # Bytes this flow held when last accounted (probe bytes, dissector buffers, TCP
     # out-of-order data): its share of the engine's `held_bytes`.
     held: int = 0
+
+
+class _KnownField:
+    """One field as the cached message shapes know it (one object per field, shared by
+    every shape that has it): its inventory key, and its evidence once found in the
+    table (dropped when the table evicts it; fields leave the table in no other way)."""
+
+    __slots__ = ("evidence", "key")
+
+    def __init__(self, key: FieldKey) -> None:
+        self.key = key
+        self.evidence: FieldEvidence | None = None
+
+
+# A cached message shape: the known field of each path of a part, and its context
+# (contexts differ between shapes: the sibling fields are part of them).
+_Shape = tuple[tuple[_KnownField, ...], tuple[FieldContext, ...]]
 
 
 @dataclass(slots=True)
@@ -178,6 +215,15 @@ class Engine:
         self._dissectors = dissector_classes()
         self._servers: dict[tuple[bytes, int], str] = {}
         self._last_ts = 0
+        # (protocol, server, api, direction) -> (location, paths) -> the known field
+        # (inventory key, evidence) and context of each path: see `_shape`.
+        self._shapes: dict[
+            tuple[str, str, str, str],
+            dict[tuple[str, tuple[str, ...]], _Shape],
+        ] = {}
+        self._known: dict[FieldKey, _KnownField] = {}
+        self._shaped_paths = 0
+        self._shaped_for: Inventory | None = None  # whose evidence the shapes hold
         # Set by a worker that scans one shard of a capture (dpi/sharding.py): only
         # its flows' segments reach the reassembler.
         self.shard: ShardFilter | None = None
@@ -624,14 +670,26 @@ class Engine:
             message.direction is Direction.REQUEST or protocol not in REQUEST_NAMED_PROTOCOLS
         ):
             inventory.identifier_hits((protocol, server, api, direction), names.hits, host, ts_ns, client)
+        # The fields of a part, their inventory keys and contexts: one lookup per part
+        # once this API has shown the same set of paths (a message shape) before.
+        if inventory is not self._shaped_for:
+            self._forget_shapes()  # another inventory: the evidence held is not its own
+            self._shaped_for = inventory
+        shapes = self._shapes.get((protocol, server, api, direction))
+        if shapes is None:
+            if len(self._shapes) >= MAX_SHAPE_APIS:
+                self._forget_shapes()
+            shapes = self._shapes[(protocol, server, api, direction)] = {}
+        fields = inventory.fields
+        stats = self.stats
         for part in message.parts:
             try:
                 pairs = field_pairs(
-                    part, self.limits, self.options.schemas, self.stats.limits_hit,
-                    self.stats.anomalies,  # damaged JSON recovered, by kind
+                    part, self.limits, self.options.schemas, stats.limits_hit,
+                    stats.anomalies,  # damaged JSON recovered, by kind
                 )
             except ProtocolError:
-                self.stats.anomalies["undecodable_part"] += 1
+                stats.anomalies["undecodable_part"] += 1
                 continue
             if not pairs:
                 continue
@@ -647,26 +705,59 @@ class Engine:
                         values.append(text)
             if not groups:
                 continue
-            self.stats.values += len(pairs)
-            siblings = sibling_tokens(groups)
+            stats.values += len(pairs)
             location = str(part.location)
-            for path, values in groups.items():
-                evidence = inventory.field(
-                    (protocol, server, api, direction, location, path), host, ts_ns, client
+            shape_key = (location, tuple(groups))
+            shape = shapes.get(shape_key)
+            if shape is None:
+                shape = self._shape(
+                    shapes, shape_key, (protocol, server, api, direction), server_ip
                 )
-                if evidence is None:
-                    continue
+            for known, ctx, values in zip(*shape, groups.values()):
+                evidence = known.evidence
+                if evidence is None or evidence.evicted:
+                    key = known.key
+                    evidence = fields.get(key)
+                    if evidence is None:
+                        # New, evicted or aliased (a sanitized name, whose hits count
+                        # on every sight): `field` each time until it is in the table.
+                        evidence = inventory.field(key, host, ts_ns, client)
+                        if evidence is None:
+                            continue
+                    else:
+                        known.evidence = evidence
+                if not evidence.host and host:
+                    evidence.host = host
+                count = len(values)
                 if evidence.settled_type:
-                    evidence.seen += len(values)
-                    inventory.repeat(evidence, ts_ns, client, len(values))
+                    evidence.seen += count
+                    inventory.repeat(evidence, ts_ns, client, count)
                     continue
-                ctx = classifiers.context(protocol, location, path, api, siblings, server_ip)
-                scored = evidence.to_score(values)
+                seen = evidence.seen
+                if evidence.types or seen + count <= SETTLE_CLEAN_AFTER:
+                    evidence.seen = seen + count  # `to_score`'s common case, inline
+                    scored = values
+                else:
+                    scored = evidence.to_score(values)
                 # The binary fallback's value: its runs scored one by one, one value per
                 # payload (dpi/printable_scoring.py).
-                runs = type(values[0]) is PrintableText
+                if type(values[0]) is PrintableText:
+                    for i, text in enumerate(scored, 1):
+                        findings = score_runs(classifiers, text, ctx)
+                        inventory.record(evidence, findings, text, ts_ns, client)
+                        if evidence.settled_type:
+                            if i < len(scored):  # settled now: the rest only count
+                                inventory.repeat(evidence, ts_ns, client, len(scored) - i)
+                            break
+                    continue
+                score = classifiers.score
                 for i, text in enumerate(scored, 1):
-                    findings = score_runs(classifiers, text, ctx) if runs else classifiers.score(text, ctx)
+                    findings = score(text, ctx)
+                    if not findings and not evidence.types:
+                        # `record` of a miss in a field without evidence: only counted
+                        # (nothing to settle on).
+                        evidence.scored += 1
+                        continue
                     inventory.record(evidence, findings, text, ts_ns, client)
                     if evidence.settled_type:
                         if i < len(scored):  # settled now: the rest only count
@@ -674,6 +765,51 @@ class Engine:
                         break
         if inventory.lost_fields != self._lost_reported:
             self._report_lost_fields(inventory)
+
+    def _shape(
+        self,
+        shapes: dict[tuple[str, tuple[str, ...]], _Shape],
+        shape_key: tuple[str, tuple[str, ...]],
+        where: tuple[str, str, str, str],
+        server_ip: str,
+    ) -> _Shape:
+        """The known field and context of each path of a part whose paths are
+        `shape_key[1]`, in order; cached under `where` (protocol, server, api,
+        direction) unless the part is too wide to be worth keeping."""
+        location, paths = shape_key
+        protocol, _, api, _ = where
+        cache = len(paths) <= MAX_SHAPE_WIDTH
+        if cache and self._shaped_paths + len(paths) > MAX_SHAPE_PATHS:
+            self._forget_shapes()
+            self._shapes[where] = shapes  # emptied, kept for the message at hand
+        siblings = sibling_tokens(paths)
+        context = self.classifiers.context
+        # Known fields are shared through `_known` only by cached shapes (bounded with
+        # them); a wide part's are its own.
+        known = self._known if cache else {}
+        fields: list[_KnownField] = []
+        for path in paths:
+            key: FieldKey = (*where, location, path)
+            field_ = known.get(key)
+            if field_ is None:
+                field_ = known[key] = _KnownField(key)
+            fields.append(field_)
+        shape = (
+            tuple(fields),
+            tuple(context(protocol, location, path, api, siblings, server_ip) for path in paths),
+        )
+        if cache:
+            shapes[shape_key] = shape
+            self._shaped_paths += len(paths)
+        return shape
+
+    def _forget_shapes(self) -> None:
+        """Drops the shape cache (a cache: rebuilt on the next misses)."""
+        for shapes in self._shapes.values():
+            shapes.clear()
+        self._shapes.clear()
+        self._known.clear()
+        self._shaped_paths = 0
 
     def _attach_inventory(self, inventory: Inventory) -> None:
         """First message into an inventory (the engine's own, or one a worker or a

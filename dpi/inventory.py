@@ -162,8 +162,10 @@ class TypeEvidence:
         self.conf_sum += self.conf_sum * times // max(self.hits, 1)  # at the mean
         self.hits += times
         # Files need not come in time order (several sensors): first seen is a minimum.
-        self.first_ns = min(self.first_ns, ts_ns)
-        self.last_ns = max(self.last_ns, ts_ns)
+        if ts_ns < self.first_ns:  # noqa: PLR1730 - cheaper than min() per message
+            self.first_ns = ts_ns
+        if ts_ns > self.last_ns:  # noqa: PLR1730 - cheaper than max() per message
+            self.last_ns = ts_ns
         if len(self.clients) < MAX_CLIENTS_PER_ROW:
             self.clients.add(client)
 
@@ -192,6 +194,9 @@ class FieldEvidence:
     scored: int = 0
     types: dict[str, TypeEvidence] = field(default_factory=dict)
     settled_type: str = ""
+    # Set when the field table evicts it: holders of a reference (the engine's message
+    # shapes) look the key up again instead of adding to a field no longer reported.
+    evicted: bool = False
 
     def to_score(self, values: list[str]) -> list[str]:
         """Counts `values` as seen and returns those that must be scored: all of them,
@@ -199,14 +204,19 @@ class FieldEvidence:
         A field that settles on a type while these are scored counts the rest itself
         (the caller stops scoring when `settled_type` is set)."""
         start = self.seen
-        self.seen += len(values)
-        if self.types or start + len(values) <= SETTLE_CLEAN_AFTER:
+        count = len(values)
+        self.seen = start + count
+        if self.types or start + count <= SETTLE_CLEAN_AFTER:
             return values
         every = RECHECK_EVERY
         for threshold, interval in RECHECK_BACKOFF:
             if start >= threshold:
                 every = interval
                 break
+        if start >= SETTLE_CLEAN_AFTER:
+            # Value j of `values` is the field's (start + 1 + j)th: the ones at multiples
+            # of `every` are a slice (the common case: nothing, or one value).
+            return values[(start // every + 1) * every - start - 1 :: every]
         return [
             value
             for i, value in enumerate(values, start + 1)
@@ -343,7 +353,7 @@ class Inventory:
             return False
         taken.sort(key=lambda key: self.fields[key].seen)  # stable: age breaks ties
         for key in taken[:want]:
-            del self.fields[key]
+            self.fields.pop(key).evicted = True
             self.evicted_fields += 1
             self.lost_fields += 1
         self._candidates.extend(taken[want:])

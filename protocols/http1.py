@@ -582,6 +582,7 @@ class Http1Dissector(Dissector):
             folded.append((raw_name.decode("latin-1").lower(), value.strip(b" \t")))
         if len(lines) > MAX_HEADER_LINES:
             events.append(Anomaly(kind="too_many_headers", direction=side.direction))
+        shared = _SHARED_PARTS
         for name, value in folded:
             if name == "cookie":
                 parts.extend(cookie_parts(value))
@@ -589,6 +590,15 @@ class Http1Dissector(Dissector):
                 cookie = set_cookie_part(value)
                 if cookie is not None:
                     parts.append(cookie)
+            elif name in _SHAREABLE_HEADERS and len(value) <= MAX_SHARED_VALUE:
+                part = shared.get((name, value))
+                if part is None:
+                    if len(shared) >= MAX_SHARED_PARTS:
+                        shared.clear()
+                    part = shared[(name, value)] = Part(
+                        location=Location.HEADER, name=name, data=value
+                    )
+                parts.append(part)
             else:
                 parts.append(Part(location=Location.HEADER, name=name, data=value))
             if name in _FRAMING_FIELDS:
@@ -1039,6 +1049,23 @@ _HANDLERS: dict[_State, Callable[[Http1Dissector, _Side, list[Event]], bool]] = 
     _State.HOLD: Http1Dissector._on_hold,
     _State.DONE: Http1Dissector._on_done,
 }
+
+# Descriptive headers whose few values recur in every message of a connection and
+# across connections (`Accept: application/json`, `Connection: keep-alive`): their
+# parts (immutable) are made once and shared, bounded, values up to MAX_SHARED_VALUE
+# bytes. Never headers that carry credentials or identifiers (nor User-Agent, which
+# apps fill with device and user ids): nothing sensitive stays in this process-wide
+# table.
+_SHAREABLE_HEADERS = frozenset(
+    {
+        "accept", "accept-encoding", "accept-language", "cache-control", "connection",
+        "content-encoding", "content-type", "host", "pragma", "server", "transfer-encoding",
+        "vary",
+    }
+)
+MAX_SHARED_VALUE = 256
+MAX_SHARED_PARTS = 4096
+_SHARED_PARTS: dict[tuple[str, bytes], Part] = {}
 
 _FRAMING_FIELDS = frozenset(
     {"content-length", "transfer-encoding", "content-type", "content-encoding", "host", "upgrade"}

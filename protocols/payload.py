@@ -660,7 +660,18 @@ def field_pairs(
     `damage` the damage that decoding worked around (a JSON body that does not parse is
     recovered as far as it goes, never dropped silently)."""
     decoder = _DECODERS.get(part.media_type)
-    if decoder is None:
+    if decoder is _text:
+        # The hot case (a header, a cookie, a column): `_text` inline, one pair.
+        data = part.data
+        max_chars = limits.max_value_chars
+        text = data[: max_chars * 4].decode("utf-8", "replace")[:max_chars]
+        if not data:
+            pairs = []
+        elif part.location == Location.COOKIE:
+            pairs = [(templated_name(part.name), cookie_value(text))]
+        else:
+            pairs = [(part.name, text_value(text))]
+    elif decoder is None:
         media = part.media_type.lower()
         if media.startswith("application/grpc"):
             decoder = _protobuf
@@ -668,7 +679,9 @@ def field_pairs(
             decoder = _multipart
         else:
             decoder = _binary
-    pairs = decoder(part, limits, schemas, hits, damage)
+        pairs = decoder(part, limits, schemas, hits, damage)
+    else:
+        pairs = decoder(part, limits, schemas, hits, damage)
     # JSON inside strings, signed URLs and base64 wrappers (`protocols._embedded`).
     pairs = expand_values(pairs, part.location, limits, _walk, hits)
     if hits is not None and len(pairs) >= limits.max_fields_per_part:
