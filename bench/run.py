@@ -99,27 +99,43 @@ def capture_info(path: Path) -> dict[str, Any]:
     return {"file": str(path), "bytes": path.stat().st_size, "packets": count_packets(path)}
 
 
+# Runs the measured command from a small fresh interpreter and prints its rusage as JSON.
+# Linux keeps the high-water RSS of a process across exec, so a tool forked straight from
+# this (large, after an in-process profile) process would report this process's size as
+# its own peak; forked from the small launcher, it reports its own.
+_LAUNCHER = """
+import json, os, subprocess, sys
+proc = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL)
+_, status, usage = os.wait4(proc.pid, 0)
+print(json.dumps({"exit": os.waitstatus_to_exitcode(status), "maxrss_kb": usage.ru_maxrss,
+                  "cpu_s": usage.ru_utime + usage.ru_stime}))
+"""
+
+
 def measure(name: str, cmd: list[str], info: dict[str, Any]) -> dict[str, Any]:
-    """Runs `cmd` once, stdout discarded; wall time and the child's own peak RSS."""
+    """Runs `cmd` once, stdout discarded; wall time and the command's own peak RSS."""
     started = time.perf_counter()
     try:
-        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.PIPE)
+        proc = subprocess.run([sys.executable, "-c", _LAUNCHER, *cmd], cwd=ROOT,
+                              capture_output=True, check=False)
     except OSError as exc:
         return {"tool": name, "ok": False, "error": f"cannot start: {exc}"}
-    assert proc.stderr is not None
-    stderr = proc.stderr.read()  # read before waiting so a chatty child never blocks
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
     wall = time.perf_counter() - started
+    stderr = proc.stderr
+    try:
+        launched = json.loads(proc.stdout.decode().strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        text = stderr.decode("utf-8", "replace").strip()
+        return {"tool": name, "ok": False, "error": f"cannot start: {text[-STDERR_TAIL:]}"}
+    proc.returncode = launched["exit"]
     mb = info["bytes"] / 1e6
     result = {
         "tool": name, "ok": proc.returncode == 0, "exit": proc.returncode,
         "wall_s": round(wall, 3), "mb": round(mb, 1), "mb_per_s": round(mb / wall, 2),
         "packets": info["packets"], "packets_per_s": round(info["packets"] / wall),
         # ru_maxrss is in kilobytes on Linux
-        "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
-        "cpu_s": round(usage.ru_utime + usage.ru_stime, 3),
+        "peak_rss_mb": round(launched["maxrss_kb"] / 1024, 1),
+        "cpu_s": round(launched["cpu_s"], 3),
     }
     if proc.returncode != 0:
         text = stderr.decode("utf-8", "replace").strip()

@@ -444,16 +444,25 @@ def _timeline_svg(timeline: dict[str, Counter[str]]) -> str:
     return "".join(parts) + "</svg>"
 
 
-def _history_sections(history: History) -> list[str]:
+def _history_sections(history: History, networks: Networks) -> list[str]:
     """When each sensitive field first appeared, a per-category timeline and what is new
-    since the previous run (dpi/history.py), from `dpi report --state`."""
+    since the previous run (dpi/history.py), from `dpi report --state`. The row tables
+    follow the page's filters like the inventory does."""
     rows = history.runs[-1].rows if history.runs else []
+
+    def attrs(selected: Sequence[Row]) -> list[str]:
+        return [
+            _filter_attrs([r.category], r.protocol, not networks.endpoint_is_internal(r.server))
+            for r in selected
+        ]
+
+    first_sorted = sorted(rows, key=lambda r: (history.first_day(r), r.api, r.field))[:MAX_TABLE_ROWS]
     timeline = history.timeline()
     first_rows = [
         _cell(history.first_day(r)) + _cell(r.protocol) + _cell(r.server) + _cell(r.api)
         + _cell(r.direction) + _cell(r.location) + _cell(r.field) + _cell(r.data_type)
         + _cell("", sort=r.category, raw=_badge(r.category))
-        for r in sorted(rows, key=lambda r: (history.first_day(r), r.api, r.field))[:MAX_TABLE_ROWS]
+        for r in first_sorted
     ]
     day_rows = [
         _cell(day) + "".join(_cell(counts.get(c, 0), num=True) for c in CATEGORIES)
@@ -472,10 +481,10 @@ def _history_sections(history: History) -> list[str]:
         _table("timeline", ("day", *CATEGORIES), day_rows),
         "<h3>New since the previous run</h3>",
         _table("new-since", ("protocol", "server", "api", "direction", "location", "field", "data type", "category"),
-               new_rows),
+               new_rows, attrs(new[:MAX_TABLE_ROWS])),
         "<h3>When each sensitive field first appeared</h3>",
         _table("first-seen", ("first day", "protocol", "server", "api", "direction", "location", "field",
-                              "data type", "category"), first_rows),
+                              "data type", "category"), first_rows, attrs(first_sorted)),
     ]
 
 
@@ -637,7 +646,7 @@ def render(
         ]
     sections += _compliance_sections(rows, networks, found)
     if history is not None:
-        sections += _history_sections(history)
+        sections += _history_sections(history, networks)
     sections += [
         "<h2>Inventory</h2>",
         _table(

@@ -5,6 +5,7 @@ appearance, a timeline and what is new; older states load with an empty history.
 from __future__ import annotations
 
 import csv
+import json
 import re
 import shutil
 from dataclasses import replace
@@ -16,6 +17,7 @@ from dpi.cli import main
 from dpi.history import MAX_DAYS, History, history_from_obj, history_to_obj, row_key
 from dpi.inventory import Row
 from dpi.state import State, encode_state, read_state_document, state_paths
+from tests.dpi.test_report import _chromium, chromium  # noqa: F401 - the fixture
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 
@@ -128,7 +130,7 @@ def test_report_state_shows_first_seen_timeline_and_new(two_runs: Path, tmp_path
     assert len(rest) == len(_expected("rest-shop.expected.csv")) and grpc
 
     def body(table: str) -> str:
-        match = re.search(rf'<table class="sortable" id="{table}">.*?<tbody>(.*?)</tbody>', html)
+        match = re.search(rf'<table class="sortable" id="{table}">.*?<tbody[^>]*>(.*?)</tbody>', html)
         assert match is not None, table
         return match.group(1)
 
@@ -169,3 +171,36 @@ def test_history_keeps_only_what_the_allow_rules_keep(tmp_path: Path) -> None:
     recorded = {r.data_type for r in history.runs[-1].rows}
     assert recorded and "EMAIL_ADDRESS" not in recorded
     assert not [key for key in history.days if "EMAIL_ADDRESS" in key]
+
+
+_TIMELINE_PROBE = """<script>
+function visible(t){var b=document.getElementById(t).tBodies[0];
+ return [...b.rows].filter(r=>r.style.display!=='none').length;}
+var svg=document.getElementById('timeline-svg');
+var out={heading:document.getElementById('h-history').textContent,
+ bars:svg?svg.querySelectorAll('rect').length:-1,
+ timeline:visible('timeline'),newSince:visible('new-since'),firstSeen:visible('first-seen')};
+document.getElementById('f-category').value='PHI';
+document.getElementById('f-category').dispatchEvent(new Event('change'));
+out.firstSeenPhi=visible('first-seen');
+document.body.setAttribute('data-history',JSON.stringify(out));
+</script></body>"""
+
+
+def test_chromium_shows_the_timeline_and_filters_it(
+    chromium: str, two_runs: Path, tmp_path: Path  # noqa: F811 - the fixture
+) -> None:
+    page = tmp_path / "r.html"
+    assert main(["report", "--state", str(two_runs), "--html", str(page), "-q"]) == 0
+    probe = tmp_path / "probe.html"
+    probe.write_text(page.read_text(encoding="utf-8").replace("</body>", _TIMELINE_PROBE), encoding="utf-8")
+    result = _chromium(chromium, tmp_path / "profile", "--dump-dom", probe.as_uri())
+    assert result.returncode == 0, result.stderr[-2000:]
+    match = re.search(r'data-history="([^"]*)"', result.stdout)
+    assert match is not None, "the probe did not run"
+    got = json.loads(match.group(1).replace("&quot;", '"'))
+    rows = _run_rows(two_runs, "inv2.csv")
+    assert got["heading"] == "Over time" and got["bars"] > 0
+    assert got["newSince"] == len(_new_rows(two_runs)) and got["firstSeen"] == len(rows)
+    assert got["timeline"] >= 1  # one line per day the traffic covers
+    assert got["firstSeenPhi"] == sum(r["category"] == "PHI" for r in rows) > 0
