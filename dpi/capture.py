@@ -633,11 +633,18 @@ class CaptureReader:
                     return
                 at = off
                 off += blen
-                if btype == _BT_EPB:
+                if btype == _BT_EPB or btype == _BT_PB:
+                    # The enhanced packet block and the obsolete packet block differ only in
+                    # their header before the packet bytes (the latter has a 16-bit
+                    # interface id and a drop count).
+                    kind = "enhanced packet block" if btype == _BT_EPB else "packet block"
                     if blen < 32:
-                        self._skip_warn(block_no, base + at, "enhanced packet block too short")
+                        self._skip_warn(block_no, base + at, f"{kind} too short")
                         continue
-                    if_id, ts_hi, ts_lo, caplen, origlen = epb(buf, at + 8)
+                    if btype == _BT_EPB:
+                        if_id, ts_hi, ts_lo, caplen, origlen = epb(buf, at + 8)
+                    else:
+                        if_id, _drops, ts_hi, ts_lo, caplen, origlen = pb(buf, at + 8)
                     if caplen > blen - 32:
                         self._skip_warn(
                             block_no, base + at, f"captured length {caplen} exceeds block length {blen}"
@@ -678,34 +685,6 @@ class CaptureReader:
                         self._unsupported[iface.linktype] += 1
                     yield Frame(
                         number, last_ts, iface.linktype, buf[at + 12 : at + 12 + caplen], origlen
-                    )
-                elif btype == _BT_PB:
-                    if blen < 32:
-                        self._skip_warn(block_no, base + at, "packet block too short")
-                        continue
-                    if_id, _drops, ts_hi, ts_lo, caplen, origlen = pb(buf, at + 8)
-                    if caplen > blen - 32 or if_id >= len(ifaces):
-                        self._skip_warn(
-                            block_no, base + at, "packet block with a bad length or interface"
-                        )
-                        continue
-                    iface = ifaces[if_id]
-                    ts = (ts_hi << 32) | ts_lo
-                    if iface.shift:
-                        ts = ((ts * _NS_PER_S) >> iface.shift) + iface.offset_ns
-                    else:
-                        ts = ts * iface.mul // iface.div + iface.offset_ns
-                    number += 1
-                    if 0 <= ts <= max_ts:
-                        last_ts = ts
-                    else:  # damaged or hostile: keep the previous record's time
-                        self._bad_ts += 1
-                        if self._bad_ts == 1:
-                            self._first_bad_ts = number
-                    if not iface.supported:
-                        self._unsupported[iface.linktype] += 1
-                    yield Frame(
-                        number, last_ts, iface.linktype, buf[at + 28 : at + 28 + caplen], origlen
                     )
                 elif btype == _BT_IDB:
                     if blen < 20:

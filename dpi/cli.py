@@ -185,15 +185,9 @@ def _summary(stats: Any, rows: list[Any], seconds: float) -> str:
     rate = mb / seconds if seconds > 0 else 0.0
     categories = ", ".join(f"{k} {v}" for k, v in sorted(by_category.items())) or "none"
     protocols = ", ".join(f"{k} {v}" for k, v in sorted(stats.messages.items())) or "none"
-    skipped = []
-    if stats.decode_errors:
-        skipped.append(f"{stats.decode_errors} undecodable frames")
-    if stats.gaps:
-        skipped.append(f"{stats.gaps} gaps ({stats.gap_bytes} bytes lost)")
-    if stats.protocol_errors:
-        skipped.append(f"{stats.protocol_errors} flows stopped on protocol errors")
-    if stats.bugs:
-        skipped.append(f"{stats.bugs} flows dropped on internal errors")
+    from dpi.strict import lost_data, summary_line
+
+    skipped = lost_data(stats)
     if stats.unidentified_flows:
         skipped.append(f"{stats.unidentified_flows} flows of unknown protocols")
     lines = [
@@ -213,8 +207,6 @@ def _summary(stats: Any, rows: list[Any], seconds: float) -> str:
         )
     if skipped:
         lines.append("skipped: " + "; ".join(skipped))
-    from dpi.strict import summary_line
-
     anomalies = summary_line(stats)
     if anomalies:  # what the dissectors and the payload decoder could not read whole
         lines.append(anomalies)

@@ -54,19 +54,25 @@ def summary_line(stats: ScanStats) -> str | None:
     return f"anomalies: {_counts(anomalies)}" if anomalies else None
 
 
+def lost_data(stats: ScanStats) -> list[str]:
+    """What the scan's counters say was lost, one phrase each (the summary's `skipped:`
+    line and the `--strict` verdict share them)."""
+    phrases = []
+    if stats.decode_errors:
+        phrases.append(f"{stats.decode_errors} undecodable frames")
+    if stats.gaps:
+        phrases.append(f"{stats.gaps} gaps ({stats.gap_bytes} bytes lost)")
+    if stats.protocol_errors:
+        phrases.append(f"{stats.protocol_errors} flows stopped on protocol errors")
+    if stats.bugs:
+        phrases.append(f"{stats.bugs} flows dropped on internal errors")
+    return phrases
+
+
 def skipped(stats: ScanStats, *, warnings: int, dropped_fields: int = 0) -> list[str]:
     """What was skipped, one short phrase per kind; empty when nothing was."""
-    reasons = []
-    if warnings:
-        reasons.append(f"{warnings} warning(s)")
-    if stats.decode_errors:
-        reasons.append(f"{stats.decode_errors} undecodable frames")
-    if stats.gaps:
-        reasons.append(f"{stats.gaps} gaps ({stats.gap_bytes} bytes lost)")
-    if stats.protocol_errors:
-        reasons.append(f"{stats.protocol_errors} flows stopped on protocol errors")
-    if stats.bugs:
-        reasons.append(f"{stats.bugs} flows dropped on internal errors")
+    reasons = [f"{warnings} warning(s)"] if warnings else []
+    reasons += lost_data(stats)
     limits = {kind: count for kind, count in stats.limits_hit.items() if count}
     anomalies = lossy_anomalies(stats)
     if anomalies:
