@@ -91,6 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--internal", action="append", default=[], metavar="CIDR", help="internal network (repeatable; default: the private ranges)")
     report.add_argument("--compliance-dir", metavar="DIR", help="also write pci-scope.csv, hipaa-phi-flows.csv and gdpr-article30.csv here")
     report.add_argument("--state", metavar="PATH", help="scan state (dpi scan --state): add when each field first appeared, a timeline and what is new since the previous run")
+    report.add_argument("--summary-json", metavar="FILE", help="the scan's --summary-json: the header names the captures behind the inventory")
     report.add_argument("-q", "--quiet", action="store_true", help="no summary line")
     report.set_defaults(verbose=0)
     cli_batch.add_diff_parser(sub)
@@ -440,7 +441,8 @@ def _scan(args: argparse.Namespace, collect: dict[str, Any] | None = None) -> in
     if args.tls_coverage:
         coverage.write(Path(args.tls_coverage))  # CSV, *.json, or *.xlsx (text cells)
     if args.summary_json:
-        summary = stats.as_dict() | {"rows": len(rows), "seconds": round(seconds, 3)}
+        summary = stats.as_dict() | {"rows": len(rows), "seconds": round(seconds, 3),
+                                     "paths": list(args.paths)}  # for dpi report's header
         Path(args.summary_json).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     if not args.quiet:
         _err("\n".join([_summary(stats, rows, seconds), *trace.summary_lines(), _config_line(config)]))
@@ -523,6 +525,7 @@ def _report(args: argparse.Namespace) -> int:
             internal=args.internal,
             compliance_dir=Path(args.compliance_dir) if args.compliance_dir else None,
             state=args.state,
+            summary_path=Path(args.summary_json) if args.summary_json else None,
         )
     except (ReportError, NetworkError) as exc:
         raise _UsageError(str(exc)) from None

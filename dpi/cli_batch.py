@@ -256,6 +256,7 @@ def scan(args: argparse.Namespace, config: Any, summary_tail: Callable[[], str] 
             "rows": len(rows),
             "seconds": round(seconds, 3),
             "batch": outcome.as_dict() | {"jobs": options.jobs or None, "dask": bool(args.dask)},
+            "paths": list(args.paths),  # for dpi report's header
         }
         _write_atomic(Path(args.summary_json), (json.dumps(summary, indent=2) + "\n").encode())
     if not args.quiet:
