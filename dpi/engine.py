@@ -11,7 +11,7 @@ part (its set of paths, per API) map to their inventory keys, contexts (sibling 
 included) and evidence through one cache lookup (`_shape`); per value there is only
 the scoring and the evidence it adds to.
 
-Errors follow ARCHITECTURE.md: `ProtocolError` stops the flow (earlier messages kept);
+Errors follow docs/architecture.md: `ProtocolError` stops the flow (earlier messages kept);
 anything else is a bug: the flow is dropped and counted, or re-raised in strict mode.
 """
 
@@ -570,7 +570,7 @@ class Engine:
     # -- dissector output --------------------------------------------------------------
 
     def _guard(self, state: _FlowState, call: object) -> None:
-        """Run one dissector call; isolate the flow on failure (ARCHITECTURE.md, Errors)."""
+        """Run one dissector call; isolate the flow on failure (docs/architecture.md, Errors)."""
         dissector = state.dissector
         if dissector is None:
             return

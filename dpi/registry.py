@@ -1,4 +1,4 @@
-"""Finds the concrete dissectors and classifiers (ARCHITECTURE.md, "Adding a unit").
+"""Finds the concrete dissectors and classifiers (docs/architecture.md, "Adding a unit").
 
 Every module of the package is imported (modules starting with `_` are private helpers
 and skipped); every concrete subclass found becomes a unit. Two units with the same name

@@ -5,7 +5,7 @@
   (0 request, 1 response); `op & 2` makes the record a gap of `size` bytes instead of
   data; `op & 4` closes that direction after the record. A last record cut short keeps
   what is there, so every byte string decodes to some conversation.
-- `run_dissector`: the contract every dissector keeps on any input (ARCHITECTURE.md,
+- `run_dissector`: the contract every dissector keeps on any input (docs/architecture.md,
   Errors and convention 13): `feed`/`gap`/`close` return lists of events, and the only
   exception is `ProtocolError`, whose message never carries input bytes.
 - Seed corpora, built at run time from `samples/*.pcap`, `tests/captures` (the real

@@ -1,6 +1,6 @@
 """HPACK header block decoding (RFC 7541) that survives a missing dynamic table.
 
-The only module that imports `hpack` (ARCHITECTURE.md, "Decided"). `hpack.Decoder` is
+The only module that imports `hpack` (docs/architecture.md, "Decided"). `hpack.Decoder` is
 all-or-nothing: one unknown index raises and the rest of the block is lost. A capture
 that starts mid-connection, or has a gap, references dynamic-table entries that were
 added before we saw anything, so this module walks the representations of RFC 7541

@@ -404,7 +404,7 @@ def _sasl_authenticate_request(r: Reader, version: int) -> SaslAuthenticateReque
 
 BodyParser = Callable[[Reader, int], Body]
 
-# Api key -> body parser, one table per direction (ARCHITECTURE.md convention 6).
+# Api key -> body parser, one table per direction (docs/architecture.md convention 6).
 REQUEST_BODIES: dict[int, BodyParser] = {
     PRODUCE: _produce_request,
     SASL_HANDSHAKE: _sasl_handshake_request,

@@ -1,6 +1,6 @@
 """SQL statement text -> the table columns that its literal values and `?` parameters go
 to, for MySQL's COM_QUERY and COM_STMT_PREPARE. The only module that imports sqlglot
-(ARCHITECTURE.md: each third-party library lives in one module).
+(docs/architecture.md: each third-party library lives in one module).
 
 Statements understood (MySQL 8.0 Reference Manual, 15.2 "Data Manipulation
 Statements"): `INSERT`/`REPLACE ... (cols) VALUES (...), (...)`, `INSERT ... SET col =
@@ -23,7 +23,7 @@ calls (`CALL p(?)`: parameters stay unmapped), column names in `VALUES(col)` fun
 and disambiguation of an unqualified column of a join through the schema.
 
 sqlglot logs unsupported syntax with a quote of the statement: a filter on its logger
-drops those records, since no payload may reach a log (ARCHITECTURE.md convention 4).
+drops those records, since no payload may reach a log (docs/architecture.md convention 4).
 """
 
 from __future__ import annotations

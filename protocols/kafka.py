@@ -115,7 +115,7 @@ class _Edge(Enum):
     GAP = "gap"
 
 
-# One transition table (ARCHITECTURE.md convention 6): (state, edge) -> next state.
+# One transition table (docs/architecture.md convention 6): (state, edge) -> next state.
 _TRANSITIONS: dict[tuple[_Sync, _Edge], _Sync] = {
     (_Sync.START, _Edge.ALIGNED): _Sync.IN_SYNC,
     (_Sync.START, _Edge.MISALIGNED): _Sync.HUNTING,

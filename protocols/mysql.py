@@ -206,7 +206,7 @@ _PLAUSIBLE: dict[int, tuple[int, int | None]] = {
     COM_RESET_CONNECTION: (1, 1),
 }
 
-# -- connection phase: one transition table (ARCHITECTURE.md convention 6) ----------------
+# -- connection phase: one transition table (docs/architecture.md convention 6) ----------------
 
 
 class _Phase(Enum):

@@ -1,7 +1,7 @@
 """Protobuf messages -> field values (protobuf encoding guide, "Encoding"; gRPC over
 HTTP/2 for the framing handled by `protocols._grpc`).
 
-The only module importing `protobuf` and `grpcio-tools` (ARCHITECTURE.md). Their
+The only module importing `protobuf` and `grpcio-tools` (docs/architecture.md). Their
 descriptors are turned into this module's own `MessageSchema`/`FieldSchema` at once, so
 the walker below never touches a third-party object.
 

@@ -56,7 +56,7 @@ def tshark() -> str:
 
 
 def _hypothesis_profiles() -> None:
-    """CI runs Hypothesis derandomized (ARCHITECTURE.md convention 15): repeatable runs."""
+    """CI runs Hypothesis derandomized (docs/architecture.md convention 15): repeatable runs."""
     try:
         from hypothesis import HealthCheck, settings
     except ImportError:

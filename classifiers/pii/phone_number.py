@@ -4,7 +4,7 @@ Standard: ITU-T E.164 (country code + national number, at most 15 digits) and ea
 country's numbering plan as published in libphonenumber's metadata, which `phonenumbers`
 ports. A number counts only when `phonenumbers.is_valid_number` accepts it: phone-shaped
 digits that no numbering plan allows (`+1 555 012 3456`, unknown country codes) are
-negatives. This is the only module that imports `phonenumbers` (ARCHITECTURE.md).
+negatives. This is the only module that imports `phonenumbers` (docs/architecture.md).
 
 - `+<cc> ...` or `00<cc> ...`: parsed without a region; valid -> reported with or
   without a field-name hint.

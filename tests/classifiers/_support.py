@@ -1,5 +1,5 @@
 """Asserts shared by the classifier tests (tables of positives and near-misses run
-through `score`, ARCHITECTURE.md convention 14). `conftest.py` registers this module for
+through `score`, docs/architecture.md convention 14). `conftest.py` registers this module for
 pytest's assertion rewriting, so a failure shows the finding."""
 
 from __future__ import annotations

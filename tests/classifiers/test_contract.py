@@ -1,4 +1,4 @@
-"""The classifier contract (ARCHITECTURE.md, "Adding a unit"; spec/inventory.md, taxonomy).
+"""The classifier contract (docs/architecture.md, "Adding a unit"; spec/inventory.md, taxonomy).
 
 Every classifier the registry finds names a taxonomy type with its category, lives in a
 module named after the type, has a test module, and never quotes a value in a reason.

@@ -1,4 +1,4 @@
-"""The contract every dissector keeps (ARCHITECTURE.md, convention 13).
+"""The contract every dissector keeps (docs/architecture.md, convention 13).
 
 For each dissector of `dpi.registry.dissector_classes()` whose author wrote
 `contract_conversation()` in `tests/builders/<module>.py`: the conversation fed whole,

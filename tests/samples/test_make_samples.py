@@ -1,7 +1,7 @@
 """The committed samples stay reproducible, small and readable by an independent tool.
 
 - Regenerating into a temporary directory gives byte-identical captures and expected CSVs
-  (ARCHITECTURE.md convention 15: samples are generated and golden).
+  (docs/architecture.md convention 15: samples are generated and golden).
 - Each capture is under 1 MB.
 - Debian's tshark reads every capture without errors and counts the HTTP requests the
   generator says it wrote (`SCENARIOS`).
