@@ -1,5 +1,5 @@
 """Shared fixtures: where the real captures live (`tests/captures/`, copied from the
-public corpus with its MANIFEST.md, so that a clone passes without `../shared`)."""
+public corpus with its MANIFEST.md, so that a clone passes on its own)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Real captures from public projects (../shared/captures), scanned end to end.
+"""Real captures from public projects (tests/captures), scanned end to end.
 
 Each expectation comes from reading the capture with tshark (see MANIFEST.md): what a
 correct inventory must hold, and what it must not (ordinary data, protocol plumbing).

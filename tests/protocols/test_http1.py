@@ -1,5 +1,5 @@
 """HTTP/1.x dissector: framing, pairing, codings, gaps, upgrades (RFC 9112, RFC 9110),
-from builder bytes and from the real captures under ../shared/captures (cross-checked
+from builder bytes and from the real captures under tests/captures (cross-checked
 with tshark, which also extracts the TCP byte streams until dpi.reassembly exists)."""
 
 from __future__ import annotations

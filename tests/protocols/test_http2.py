@@ -1,5 +1,5 @@
 """protocols.http2: framing, HPACK recovery, stream pairing, gRPC and plain HTTP/2
-messages; then the real captures of ../shared/captures (grpc/ and robustness/h2-*)."""
+messages; then the real captures of tests/captures (grpc/ and robustness/h2-*)."""
 
 from __future__ import annotations
 

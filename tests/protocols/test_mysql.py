@@ -1,5 +1,5 @@
 """MySQL dissector: conversations from `tests/builders/mysql.py`, then the real captures
-of ../shared/captures/mysql (byte streams taken with tshark, which also cross-checks the
+of tests/captures/mysql (byte streams taken with tshark, which also cross-checks the
 column names)."""
 
 from __future__ import annotations
