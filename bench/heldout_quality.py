@@ -33,11 +33,13 @@ import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+# Precision and recall counts, the same as the in-sample corpus benchmark uses.
+from tests.corpus.evaluate import Counts
 
 HELDOUT = ROOT / "tests" / "heldout"
 KEY_COLUMNS = ("capture", "protocol", "api", "direction", "location", "field", "data_type")
@@ -88,25 +90,6 @@ def scan_keys(captures: list[Path]) -> tuple[set[Key], list[str]]:
                                 str(row.direction), str(row.location), str(row.field),
                                 str(row.data_type)))
     return found, errors
-
-
-@dataclass
-class Counts:
-    tp: int = 0
-    fp: int = 0
-    fn: int = 0
-
-    @property
-    def precision(self) -> float:
-        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 1.0
-
-    @property
-    def recall(self) -> float:
-        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"tp": self.tp, "fp": self.fp, "fn": self.fn,
-                "precision": round(self.precision, 4), "recall": round(self.recall, 4)}
 
 
 @dataclass
