@@ -12,7 +12,6 @@ import orjson
 import pytest
 
 from dpi.api import scan_engine
-from dpi.observer import Observer
 from protocols.base import Direction, Event, Limits, Location, Message
 from protocols.graphql import summarize
 from protocols.http1 import Http1Dissector
@@ -20,6 +19,7 @@ from protocols.http2 import Http2Dissector
 from protocols.payload import field_pairs
 from tests.builders.http1 import json_request, json_response, request
 from tests.builders.http2 import PREFACE, Hpack, data, headers, settings
+from tests.recording import MessageRecorder
 
 REQ, RESP = Direction.REQUEST, Direction.RESPONSE
 GET_PATIENT = "query GetPatient($id: ID!) { patient(id: $id) { name email } }"
@@ -202,14 +202,6 @@ def test_http2_stream_pairs_by_stream_id() -> None:
     ]
 
 
-class _Collect(Observer):
-    def __init__(self) -> None:
-        self.messages: list[Message] = []
-
-    def message(self, flow: object, message: Message) -> None:  # type: ignore[override]
-        self.messages.append(message)
-
-
 def _sample(samples_dir: Path) -> Path:
     capture = samples_dir / "graphql-patients.pcap"
     if not capture.is_file():
@@ -227,7 +219,7 @@ def test_sample_graphql_request_count_matches_tshark(tshark: str, samples_dir: P
         check=True, capture_output=True, text=True,
     ).stdout  # fmt: skip
     expected = len(out.split())
-    collect = _Collect()
+    collect = MessageRecorder()
     engine = scan_engine(capture, strict=True, observers=[collect])
     assert engine.stats.bugs == 0
     graphql = [

@@ -13,7 +13,6 @@ import msgpack
 import pytest
 
 from dpi.api import scan_engine
-from dpi.observer import Observer
 from protocols.base import Anomaly, Direction, Event, Handoff, Limits, Location, MediaType, Message
 from protocols.http1 import Http1Dissector
 from protocols.payload import field_pairs
@@ -30,6 +29,7 @@ from tests.builders.websocket import (
     frame,
     json_text,
 )
+from tests.recording import MessageRecorder
 
 REQ, RESP = Direction.REQUEST, Direction.RESPONSE
 DEFLATE = "permessage-deflate; client_max_window_bits"
@@ -258,14 +258,6 @@ def test_http1_upgrade_hands_off_with_path_host_and_extensions() -> None:
     assert handoff.leftover == {RESP: frame(TEXT, b"{}")}
 
 
-class _Collect(Observer):
-    def __init__(self) -> None:
-        self.messages: list[Message] = []
-
-    def message(self, flow: object, message: Message) -> None:  # type: ignore[override]
-        self.messages.append(message)
-
-
 def _sample(samples_dir: Path) -> Path:
     capture = samples_dir / "websocket-chat.pcap"
     if not capture.is_file():
@@ -274,7 +266,7 @@ def _sample(samples_dir: Path) -> Path:
 
 
 def test_sample_capture_messages_through_the_engine(samples_dir: Path) -> None:
-    collect = _Collect()
+    collect = MessageRecorder()
     engine = scan_engine(_sample(samples_dir), strict=True, observers=[collect])
     assert engine.stats.bugs == 0
     assert engine.stats.flows_by_protocol["websocket"] == 2
@@ -301,6 +293,6 @@ def test_sample_message_count_matches_tshark(tshark: str, samples_dir: Path) -> 
     ).stdout  # fmt: skip
     # A message is its first frame (text or binary); continuations are not counted.
     expected = len(out.split())
-    collect = _Collect()
+    collect = MessageRecorder()
     scan_engine(capture, strict=True, observers=[collect])
     assert sum(m.api.startswith("WS ") for m in collect.messages) == expected == 13
