@@ -171,6 +171,16 @@ def main(argv: list[str] | None = None) -> int:
     captures = sorted(p for p in (args.heldout / "captures").iterdir() if p.is_file())
     labels = load_keys(args.heldout / "labels.csv")
     negatives = load_keys(args.heldout / "negatives.csv")
+    # Captures listed in external.csv are not redistributed (scripts/fetch_heldout.py
+    # fetches them): without them, their labels leave the measurement and the output says so.
+    with (args.heldout / "external.csv").open(newline="", encoding="utf-8") as handle:
+        external = {row["capture"] for row in csv.DictReader(handle)}
+    absent = external - {p.name for p in captures}
+    labels = {k: note for k, note in labels.items() if k[0] not in absent}
+    negatives = {k: note for k, note in negatives.items() if k[0] not in absent}
+    if absent:
+        print(f"not fetched (python scripts/fetch_heldout.py), left out: {', '.join(sorted(absent))}",
+              file=sys.stderr)
     unknown = {k[0] for k in [*labels, *negatives]} - {p.name for p in captures}
     if unknown:
         print(f"error: labels name captures that are missing: {', '.join(sorted(unknown))}",
@@ -183,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         figures = {
             "captures": len(captures), "labels": len(labels), "negatives": len(negatives),
-            "not_scanned": errors,
+            "not_scanned": errors, "not_fetched": sorted(absent),
             "label_counts": dict(sorted(Counter(k[6] for k in labels).items())),
             "all": {"overall": everything.overall.as_dict(),
                     "per_type": {t: c.as_dict() for t, c in sorted(everything.per_type.items())}},

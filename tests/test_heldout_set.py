@@ -50,13 +50,28 @@ def _content_digest(path: Path) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def _external() -> dict[str, str]:
+    """Captures the set labels but does not redistribute (scripts/fetch_heldout.py)."""
+    with (HELDOUT / "external.csv").open(newline="", encoding="utf-8") as handle:
+        return {row["capture"]: row["sha256"] for row in csv.DictReader(handle)}
+
+
 def test_every_capture_matches_its_manifest_digest() -> None:
     manifest = (HELDOUT / "MANIFEST.md").read_text(encoding="utf-8")
     listed = dict(re.findall(r"^\| `([^`]+)` \|.*?\| `([0-9a-f]{64})` \|", manifest, re.MULTILINE))
     on_disk = {p.name for p in CAPTURES.iterdir() if p.is_file()}
-    assert set(listed) == on_disk
-    for name, digest in listed.items():
-        assert hashlib.sha256((CAPTURES / name).read_bytes()).hexdigest() == digest, name
+    external = _external()
+    assert set(listed) == on_disk | set(external)
+    for name, digest in external.items():
+        assert listed[name] == digest, name
+    for name in on_disk:
+        assert hashlib.sha256((CAPTURES / name).read_bytes()).hexdigest() == listed[name], name
+
+
+def test_captures_not_redistributed_are_not_in_git() -> None:
+    ignored = (HELDOUT.parents[1] / ".gitignore").read_text(encoding="utf-8").splitlines()
+    for name in _external():
+        assert f"tests/heldout/captures/{name}" in ignored, name
 
 
 def test_no_heldout_capture_is_an_in_sample_capture() -> None:
@@ -67,7 +82,7 @@ def test_no_heldout_capture_is_an_in_sample_capture() -> None:
 
 @pytest.mark.parametrize("name", ["labels.csv", "negatives.csv"])
 def test_rows_use_the_contract_vocabulary(name: str) -> None:
-    captures = {p.name for p in CAPTURES.iterdir()}
+    captures = {p.name for p in CAPTURES.iterdir()} | set(_external())
     rows = _rows(name)
     assert rows
     for row in rows:
