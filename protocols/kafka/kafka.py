@@ -50,10 +50,7 @@ from enum import Enum
 from fnmatch import fnmatchcase
 from typing import ClassVar
 
-from protocols import _kafka_apis as apis
-from protocols._avro import AVRO_MEDIA_TYPE, CONTAINER_MAGIC
-from protocols._kafka_records import Record, parse_records
-from protocols._kafka_wire import Reader, WireError
+from protocols.avro import AVRO_MEDIA_TYPE, CONTAINER_MAGIC
 from protocols.base import (
     Anomaly,
     Direction,
@@ -68,6 +65,9 @@ from protocols.base import (
     Probe,
     ProtocolError,
 )
+from protocols.kafka import _apis as apis
+from protocols.kafka._records import Record, parse_records
+from protocols.kafka._wire import Reader, WireError
 
 PROTOCOL = "kafka"
 # Requests a client may have outstanding on one connection. Clients pipeline at most a

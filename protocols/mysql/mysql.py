@@ -11,8 +11,8 @@ RESET, binary result sets), CLIENT_DEPRECATE_EOF and CLIENT_QUERY_ATTRIBUTES. Ma
 differences (mariadb.com/kb, "Clients & Utilities / Server client software / MariaDB
 protocol"): the `5.5.5-` version prefix, extended capabilities, and
 MARIADB_CLIENT_CACHE_METADATA (a "metadata follows" byte after a column count).
-The wire layouts live in `protocols._mysql_packets`; statement text is mapped to
-tables and columns by `protocols._sql_columns` (sqlglot).
+The wire layouts live in `protocols.mysql._packets`; statement text is mapped to
+tables and columns by `protocols.mysql._sql_columns` (sqlglot).
 
 Events (spec/inventory.md, "mysql"):
 - result-set rows (text and binary): direction response, api `schema.table` from the
@@ -61,9 +61,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING, ClassVar
 
-from protocols import _mysql_packets as wire
 from protocols._decompress import DecompressionBomb, DecompressionError, decompress
-from protocols._mysql_packets import Cap, Column, FieldType, PacketError, Status
 from protocols.base import (
     Anomaly,
     Direction,
@@ -79,10 +77,12 @@ from protocols.base import (
     Probe,
     ProtocolError,
 )
+from protocols.mysql import _packets as wire
+from protocols.mysql._packets import Cap, Column, FieldType, PacketError, Status
 
 if TYPE_CHECKING:
     # sqlglot takes ~170 ms to load: `_analysis` imports it when a statement is mapped.
-    from protocols._sql_columns import Analysis
+    from protocols.mysql._sql_columns import Analysis
 
 PROTOCOL = "mysql"
 UNKNOWN_API = "(unknown)"
@@ -904,7 +904,9 @@ class MysqlDissector(Dissector):
     def _analysis(self, sql: str) -> Analysis:
         found = self._analyses.get(sql)
         if found is None:
-            from protocols._sql_columns import analyze  # loads sqlglot, only for MySQL statements
+            from protocols.mysql._sql_columns import (
+                analyze,  # loads sqlglot, only for MySQL statements
+            )
 
             found = analyze(sql, self.limits.max_records)
             self._analyses[sql] = found
