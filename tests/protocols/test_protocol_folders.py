@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib
 import sys
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -62,6 +63,17 @@ def test_every_dissector_lives_in_its_folder_and_is_exported_by_it() -> None:
         _, folder, module = cls.__module__.split(".")
         assert folder == module, cls.__module__
         assert getattr(importlib.import_module(f"protocols.{folder}"), cls.__name__) is cls
+
+
+def test_every_protocol_folder_is_packaged() -> None:
+    # pyproject.toml lists packages explicitly ("Decided"): a folder missing there would
+    # pass every test from a checkout and be absent from the installed wheel.
+    root = Path(protocols.__file__).parent
+    folders = {f"protocols.{p.parent.name}" for p in root.glob("*/__init__.py")}
+    pyproject = tomllib.loads((root.parent / "pyproject.toml").read_text(encoding="utf-8"))
+    listed = set(pyproject["tool"]["setuptools"]["packages"])
+    assert folders
+    assert folders <= listed, sorted(folders - listed)
 
 
 @pytest.fixture
