@@ -164,8 +164,8 @@ def _topic_schemas(args: argparse.Namespace, schemas: Any) -> dict[str, str]:
 
 
 def _avro_schemas(args: argparse.Namespace) -> Any:
-    """`--avro-schema DIR` and `--schema-registry URL` (protocols/_avro_schemas.py)."""
-    from protocols._avro_schemas import AvroSchemaError, AvroSchemas
+    """`--avro-schema DIR` and `--schema-registry URL` (protocols/avro/_schemas.py)."""
+    from protocols.avro import AvroSchemaError, AvroSchemas
 
     dirs = getattr(args, "avro_schema", [])
     url = getattr(args, "schema_registry", None) or ""

@@ -1,6 +1,6 @@
 """Finds the concrete dissectors and classifiers (docs/architecture.md, "Adding a unit").
 
-Every module of the package is imported (modules starting with `_` are private helpers
+Every module of the package and its folders is imported (`_` modules are private helpers
 and skipped); every concrete subclass found becomes a unit. Two units with the same name
 are an import-time error: outputs key on those names.
 """

@@ -3,7 +3,7 @@
 The Kafka dissector needs a value's writer schema to name its fields; producers and
 consumers ask a Schema Registry for it over HTTP, often in the same capture. This
 observer (one per engine, attached by it) reads those HTTP answers and teaches the
-scan's `protocols._avro_schemas.AvroSchemas`; the Kafka dissector only asks that store.
+scan's `protocols.avro.AvroSchemas`; the Kafka dissector only asks that store.
 So the one cross-connection channel is explicit and one-way: registry answers in,
 schema texts (checked, bounded) out, never anything a Kafka connection wrote.
 
@@ -25,7 +25,7 @@ from collections import OrderedDict, deque
 from typing import TYPE_CHECKING
 
 from dpi.observer import Observer
-from protocols._avro_schemas import AvroSchemas, registry_schema
+from protocols.avro import AvroSchemas, registry_schema
 from protocols.base import Direction, Location
 
 if TYPE_CHECKING:

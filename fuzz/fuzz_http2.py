@@ -1,4 +1,4 @@
-"""Atheris harness: the http2 dissector (protocols/http2.py) fed any conversation.
+"""Atheris harness: the http2 dissector (protocols/http2/) fed any conversation.
 
 The harness itself is fuzz/_dissector_harness.py, shared by every dissector. Long run:
 see fuzz/README.md.

@@ -1,4 +1,4 @@
-"""Atheris harness: the kafka dissector (protocols/kafka.py) fed any conversation.
+"""Atheris harness: the kafka dissector (protocols/kafka/) fed any conversation.
 
 The harness itself is fuzz/_dissector_harness.py, shared by every dissector. Long run:
 see fuzz/README.md.

@@ -1,4 +1,4 @@
-"""Atheris harness: the mysql dissector (protocols/mysql.py) fed any conversation.
+"""Atheris harness: the mysql dissector (protocols/mysql/) fed any conversation.
 
 The harness itself is fuzz/_dissector_harness.py, shared by every dissector. Long run:
 see fuzz/README.md.

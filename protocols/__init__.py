@@ -1,1 +1,4 @@
-"""Protocol dissectors: one module per protocol, each a `protocols.base.Dissector`."""
+"""Protocol dissectors: one folder per protocol (`protocols/<name>/`, its
+`protocols.base.Dissector` in `<name>.py`, private helpers beside it), found by
+`dpi/registry.py`; the payload decoding and helpers several protocols share stay at
+this level (docs/architecture.md, "Adding a unit")."""

@@ -213,14 +213,14 @@ class DissectorOptions:
     # Kafka topic (glob pattern) -> protobuf message full name, for record values and
     # keys in the Confluent protobuf wire format or bare protobuf (`--topic-schema`).
     kafka_topic_schemas: dict[str, str] = field(default_factory=dict)
-    # Avro writer schemas (`protocols._avro_schemas.AvroSchemas`): `--avro-schema` files,
+    # Avro writer schemas (`protocols.avro.AvroSchemas`): `--avro-schema` files,
     # `--schema-registry`, and Schema Registry answers seen in the capture, which only the
     # engine's learner writes (dpi/schema_registry.py); dissectors only ask. None: off.
     avro: Any = field(default_factory=lambda: _avro_schemas())
 
 
 def _avro_schemas() -> Any:
-    from protocols._avro_schemas import AvroSchemas  # imports this module: not at the top
+    from protocols.avro import AvroSchemas  # imports this module: not at the top
 
     return AvroSchemas()
 

@@ -6,7 +6,7 @@ json-seq), `text/event-stream` (WHATWG HTML "Server-sent events", section 9.2.6:
 lines, an event ends at a blank line), `application/x-www-form-urlencoded` (WHATWG URL,
 section 5) for query strings and form bodies, `multipart/form-data` (RFC 7578), protobuf
 (delegated to `protocols.protobuf.fields_from_part`), Avro (a datum with its writer's
-schema, an object container file with its own: `protocols._avro`) and single text values
+schema, an object container file with its own: `protocols.avro`) and single text values
 (headers, cookies, columns). Binary bytes nothing reads (and a protobuf or Avro part that
 does not decode) get the binary fallback of `protocols._printable`: their printable
 runs, as one value per payload, named by the part (field empty for a body or a value).
@@ -48,7 +48,6 @@ from urllib.parse import parse_qsl
 
 import orjson
 
-from protocols._avro import AVRO_MEDIA_TYPE, CONTAINER_MAGIC, container_pairs, datum_pairs
 from protocols._embedded import expand_values
 from protocols._json_keys import CACHE_KEY_CHARS, PLAIN_NAMES, templated_keys
 from protocols._json_recovery import recover
@@ -56,6 +55,7 @@ from protocols._printable import printable_text
 from protocols._templated_names import templated_name
 from protocols._value_decoding import cookie_value, form_value, text_value
 from protocols._xml import XML_MEDIA_TYPE, xml_fields
+from protocols.avro import AVRO_MEDIA_TYPE, CONTAINER_MAGIC, container_pairs, datum_pairs
 from protocols.base import FieldValue, Limits, Location, MediaType, Part
 
 # Parts of a multipart body looked at: real forms have a few dozen fields.

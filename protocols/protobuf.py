@@ -60,6 +60,9 @@ if TYPE_CHECKING:
 MAX_VARINT_BYTES = 10
 # Field numbers are 29 bits (encoding guide, "Message Structure").
 MAX_FIELD_NUMBER = (1 << 29) - 1
+# Fields `is_message` walks to judge "is this protobuf": enough to reject random bytes
+# cheaply without walking a large value whole.
+MAX_SNIFF_FIELDS = 10_000
 # Packed integers above this are more likely binary noise than a repeated int32/enum:
 # keeping them small also keeps random bytes from turning into card-length numbers.
 MAX_PACKED_INFERRED = 1 << 32
@@ -432,14 +435,19 @@ def read_varint(data: bytes, pos: int) -> tuple[int, int]:
 WireField = tuple[int, int, int | bytes]
 
 
-def scan(data: bytes) -> list[WireField] | None:
-    """Every top-level field of a message, or None if `data` is not a well-formed one.
-    Groups (wire types 3/4) count as malformed (module docstring)."""
+def scan(data: bytes, start: int = 0, max_fields: int = 0) -> list[WireField] | None:
+    """Every top-level field of the message at `data[start:]`, or None if it is not a
+    well-formed one. Groups (wire types 3/4) count as malformed (module docstring).
+    `max_fields` > 0 stops after that many fields, the rest unjudged (`is_message`)."""
     fields: list[WireField] = []
-    pos = 0
+    pos = start
     end = len(data)
+    # Every field takes at least one byte: without a cap the count never reaches `cap`.
+    cap = max_fields if max_fields > 0 else end + 1
     try:
         while pos < end:
+            if len(fields) == cap:
+                break
             key, pos = read_varint(data, pos)
             number, wire = key >> 3, key & 7
             if number == 0 or number > MAX_FIELD_NUMBER:
@@ -468,6 +476,13 @@ def scan(data: bytes) -> list[WireField] | None:
     except _Bad:
         return None
     return fields
+
+
+def is_message(data: bytes, start: int = 0) -> bool:
+    """True if `data[start:]` walks as a well-formed message of at least one field (the
+    first MAX_SNIFF_FIELDS judged): how a carrier without a content type (a Kafka value)
+    tells protobuf from other bytes."""
+    return bool(scan(data, start, MAX_SNIFF_FIELDS))
 
 
 def _printable_text(data: bytes) -> str | None:

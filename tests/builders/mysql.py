@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import zstandard
 
-from protocols._mysql_packets import Cap, FieldType
 from protocols.base import Direction
+from protocols.mysql._packets import Cap, FieldType
 
 MAX_PAYLOAD = 0xFFFFFF
 UTF8MB4 = 255  # utf8mb4_0900_ai_ci

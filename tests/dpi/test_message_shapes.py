@@ -15,9 +15,8 @@ import dpi.engine as engine_module
 from dpi.api import scan_engine
 from dpi.engine import Engine
 from dpi.inventory import RECHECK_BACKOFF, RECHECK_EVERY, SETTLE_CLEAN_AFTER, FieldEvidence
-from protocols import http1
 from protocols.base import Direction, Location, Message
-from protocols.http1 import Http1Dissector
+from protocols.http1 import Http1Dissector, http1
 from tests.builders.conversation import Conversation, http_request, http_response
 
 EMAILS = [f"user{i}.whitfield@mail.shopper-demo.net" for i in range(6)]

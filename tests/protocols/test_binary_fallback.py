@@ -1,6 +1,6 @@
 """The binary fallback (issue #21, item 4): bytes no decoder reads have their printable
 runs classified, field empty, one value per payload; and the Avro decoding beneath
-`protocols._avro` (schema checks, names, logical types, container files)."""
+`protocols.avro` (schema checks, names, logical types, container files)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ import fastavro
 import pytest
 
 from dpi.api import scan_engine
-from protocols._avro import AvroError, container_pairs, datum_pairs, parse_schema
 from protocols._printable import MAX_RUNS, PrintableText, printable_runs
+from protocols.avro import AvroError, container_pairs, datum_pairs, parse_schema
 from protocols.base import Limits, Location, MediaType, Part
 from protocols.payload import field_pairs
 from tests.builders.conversation import Conversation, http_request, http_response

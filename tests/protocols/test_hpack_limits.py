@@ -21,9 +21,9 @@ from dpi.api import scan_engine
 from dpi.cli import main
 from dpi.observer import Observer
 from dpi.reassembly import Flow
-from protocols._hpack import FIELD_OVERHEAD, HeaderDecoder
 from protocols.base import Anomaly, Direction, Limits, Location, Message
 from protocols.http2 import Http2Dissector
+from protocols.http2._hpack import FIELD_OVERHEAD, HeaderDecoder
 from tests.builders import http2 as b
 from tests.builders.conversation import Conversation
 

@@ -22,6 +22,7 @@ from protocols.base import (
 )
 from protocols.kafka import KafkaDissector
 from tests.builders import kafka as kb
+from tests.builders.http2 import pb_varint
 
 REQ = Direction.REQUEST
 RESP = Direction.RESPONSE
@@ -364,6 +365,13 @@ def test_confluent_protobuf_framing_gives_protobuf_body() -> None:
     body = b"\x0a\x14jane.doe@example.com\x10\x2a"  # field 1 string, field 2 varint
     part = _value_part(b"\x00\x00\x00\x00\x07\x00" + body)
     assert (part.media_type, part.data) == (MediaType.PROTOBUF, body)
+
+
+def test_unframed_value_is_protobuf_only_with_valid_field_numbers() -> None:
+    # protocols.protobuf.is_message judges it: field numbers are 29 bits (the same rule the
+    # schema-less decoder applies, so a value it would refuse is binary from the start)
+    assert _value_part(pb_varint((1 << 29) - 1, 5)).media_type == MediaType.PROTOBUF
+    assert _value_part(pb_varint(1 << 29, 5)).media_type == MediaType.BINARY
 
 
 def test_confluent_avro_framing_is_binary() -> None:

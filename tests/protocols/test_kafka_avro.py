@@ -25,7 +25,7 @@ from dpi.api import scan_engine
 from dpi.cli import main
 from dpi.engine import Engine
 from dpi.schema_registry import SchemaRegistryLearner
-from protocols._avro_schemas import AvroSchemas
+from protocols.avro import AvroSchemas
 from protocols.base import Direction, DissectorOptions, Location, Message, Part
 from samples._capture_tools import (
     PCAP_HEADER_LEN,
@@ -256,7 +256,7 @@ def test_engine_owns_one_learner_per_scan() -> None:
 
 
 def test_avro_object_container_file_as_kafka_value_is_read_with_its_embedded_schema() -> None:
-    from protocols.kafka import _payload_part
+    from protocols.kafka.kafka import _payload_part
     from protocols.payload import field_pairs
 
     schema = {"type": "record", "name": "P", "fields": [{"name": "email", "type": "string"}]}

@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from protocols._kafka_records import MAX_WRAPPER_DEPTH, parse_records
 from protocols.base import Limits
+from protocols.kafka._records import MAX_WRAPPER_DEPTH, parse_records
 from tests.builders import kafka as kb
 
 CODEC_IDS = ["none", "gzip", "snappy", "lz4", "zstd"]

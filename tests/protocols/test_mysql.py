@@ -14,7 +14,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from protocols._mysql_packets import Cap, FieldType
 from protocols.base import (
     Anomaly,
     Direction,
@@ -27,6 +26,7 @@ from protocols.base import (
     ProtocolError,
 )
 from protocols.mysql import MysqlDissector
+from protocols.mysql._packets import Cap, FieldType
 from tests.builders import mysql as b
 
 REQ, RESP = Direction.REQUEST, Direction.RESPONSE

@@ -11,11 +11,15 @@ import pytest
 
 from protocols.base import Limits, Location, MediaType, Part
 from protocols.protobuf import (
+    MAX_FIELD_NUMBER,
+    MAX_SNIFF_FIELDS,
     SchemaError,
     SchemaRegistry,
     decode_message,
     fields_from_part,
+    is_message,
     reflection_file_descriptors,
+    scan,
 )
 from tests.builders.http2 import (
     grpc_gzip_message,
@@ -322,3 +326,29 @@ def test_undecodable_grpc_parts_give_no_fields() -> None:
     ):
         part = Part(location=Location.BODY, name="", data=data, media_type=media)
         assert fields_from_part(part, None, LIMITS) == []
+
+
+# -- the one wire walker (scan, is_message: also Kafka's "is this protobuf") -------------
+
+
+def test_is_message_judges_a_message_from_an_offset() -> None:
+    body = pb_bytes(1, "jane.doe@example.com") + pb_varint(2, 42)
+    assert is_message(body)
+    assert is_message(b"\x02\x00" + body, 2)  # after a Confluent message-index list
+    assert not is_message(b"\x02\x00" + body, 1)  # a zero tag is no field
+    assert not is_message(b"")
+
+
+def test_is_message_refuses_field_numbers_beyond_29_bits() -> None:
+    assert is_message(pb_varint(MAX_FIELD_NUMBER, 1))
+    assert not is_message(pb_varint(MAX_FIELD_NUMBER + 1, 1))
+    assert scan(pb_varint(MAX_FIELD_NUMBER + 1, 1)) is None
+
+
+def test_is_message_judges_only_the_first_sniff_fields() -> None:
+    fields = pb_varint(1, 1)
+    assert is_message(fields * MAX_SNIFF_FIELDS + b"\xff")
+    assert not is_message(fields * (MAX_SNIFF_FIELDS - 1) + b"\xff")
+    # scan itself walks everything unless capped
+    assert scan(fields * MAX_SNIFF_FIELDS + b"\xff") is None
+    assert scan(fields * 3 + b"\xff", 0, 2) == [(1, 0, 1), (1, 0, 1)]

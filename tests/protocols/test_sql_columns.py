@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from protocols._sql_columns import MAX_STATEMENT_CHARS, analyze
+from protocols.mysql._sql_columns import MAX_STATEMENT_CHARS, analyze
 
 
 def values(sql: str) -> list[tuple[str, str, str, str]]:

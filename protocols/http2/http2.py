@@ -1,5 +1,5 @@
 """HTTP/2 in clear text (h2c) and gRPC over it: RFC 9113, RFC 7541 (through
-`protocols._hpack`), gRPC over HTTP/2 ("PROTOCOL-HTTP2.md") and gRPC-Web
+`protocols.http2._hpack`), gRPC over HTTP/2 ("PROTOCOL-HTTP2.md") and gRPC-Web
 ("PROTOCOL-WEB.md").
 
 One `Http2Dissector` sees both directions of one connection:
@@ -16,7 +16,7 @@ One `Http2Dissector` sees both directions of one connection:
 - HPACK per direction, surviving unknown dynamic-table indexes ("hpack_unknown_index");
   what a connection joined mid-way can and cannot recover (a `:path` inserted before the
   capture began never is: those streams keep api `(unknown)`) is set out in
-  `protocols._hpack`;
+  `protocols.http2._hpack`;
 - probe (`_probe_frames`) orientation-aware for connections joined mid-way: a HEADERS
   block whose pseudo-headers belong to the other direction (RFC 9113 8.3.1, 8.3.2) is a NO,
   so that the engine can swap roles that a port guess got wrong;
@@ -64,17 +64,7 @@ import binascii
 from dataclasses import dataclass, field
 from enum import Enum
 
-from protocols import _decompress, _grpc, _h2_frames
-from protocols._h2_frames import (
-    FLAG_END_HEADERS,
-    FLAG_END_STREAM,
-    FRAME_HEADER_LEN,
-    PREFACE,
-    FrameError,
-    FrameHeader,
-    FrameType,
-)
-from protocols._hpack import Header, HeaderDecoder, block_role
+from protocols import _decompress, _grpc
 from protocols._http_headers import content_codings, cookie_parts, media_type_for_body
 from protocols.base import (
     Anomaly,
@@ -91,6 +81,17 @@ from protocols.base import (
     ProtocolError,
 )
 from protocols.graphql import GraphQLTracker
+from protocols.http2 import _frames as _h2_frames
+from protocols.http2._frames import (
+    FLAG_END_HEADERS,
+    FLAG_END_STREAM,
+    FRAME_HEADER_LEN,
+    PREFACE,
+    FrameError,
+    FrameHeader,
+    FrameType,
+)
+from protocols.http2._hpack import Header, HeaderDecoder, block_role
 from protocols.http_api import http_api
 from protocols.websocket import WebSocketParser
 

@@ -22,7 +22,8 @@ Confluent framing is stripped (5 bytes, plus the protobuf message-index list) an
 body is Avro when the scan's schemas (`DissectorOptions.avro`: `--avro-schema` files,
 Schema Registry answers seen in the capture, `--schema-registry`) hold one for its
 schema id, or one that decodes it, JSON, `application/x-protobuf` when it walks as
-protobuf wire format (decoded schema-less by `protocols.payload`), else binary (the
+protobuf wire format (`protocols.protobuf.is_message`, the one wire walker; decoded
+schema-less by `protocols.payload`), else binary (the
 binary fallback: its printable runs); an Avro object container file (`Obj\x01`) is read
 with its embedded schema; an unframed value is Avro when an `.avsc` file named for the
 topic's subject (`<topic>-value`, `<topic>`) decodes it; UTF-8 text is `text/plain`;
@@ -50,10 +51,8 @@ from enum import Enum
 from fnmatch import fnmatchcase
 from typing import ClassVar
 
-from protocols import _kafka_apis as apis
-from protocols._avro import AVRO_MEDIA_TYPE, CONTAINER_MAGIC
-from protocols._kafka_records import Record, parse_records
-from protocols._kafka_wire import Reader, WireError
+from protocols import protobuf
+from protocols.avro import AVRO_MEDIA_TYPE, CONTAINER_MAGIC
 from protocols.base import (
     Anomaly,
     Direction,
@@ -68,6 +67,9 @@ from protocols.base import (
     Probe,
     ProtocolError,
 )
+from protocols.kafka import _apis as apis
+from protocols.kafka._records import Record, parse_records
+from protocols.kafka._wire import Reader, WireError
 
 PROTOCOL = "kafka"
 # Requests a client may have outstanding on one connection. Clients pipeline at most a
@@ -177,38 +179,6 @@ def _plausible_request(
 # -- payload sniffing ----------------------------------------------------------------
 
 _BLANK = b" \t\r\n"
-# Protobuf wire types that can appear (3/4, the deprecated groups, are not accepted).
-_PB_WIRE_TYPES = frozenset({0, 1, 2, 5})
-# Fields walked to judge "is this protobuf": enough to reject random bytes cheaply.
-MAX_PROTOBUF_SNIFF_FIELDS = 10_000
-
-
-def _walk_protobuf(data: bytes, pos: int = 0) -> bool:
-    """True if `data[pos:]` is a well-formed sequence of protobuf fields."""
-    reader = Reader(data, pos)
-    fields = 0
-    try:
-        while reader.remaining:
-            fields += 1
-            if fields > MAX_PROTOBUF_SNIFF_FIELDS:
-                return True
-            key = reader.uvarint(10)
-            wire = key & 7
-            if key >> 3 == 0 or wire not in _PB_WIRE_TYPES:
-                return False
-            if wire == 0:
-                reader.uvarint(10)
-            elif wire == 1:
-                reader.skip(8)
-            elif wire == 5:
-                reader.skip(4)
-            else:
-                reader.skip(reader.uvarint(10))
-    except WireError:
-        return False
-    return fields > 0
-
-
 def _is_json(data: bytes) -> bool:
     head = data[:64].lstrip(_BLANK)
     return head[:1] in (b"{", b"[")
@@ -243,7 +213,7 @@ def _confluent_body(data: bytes, avro: _AvroLookup | None = None) -> tuple[str, 
         if 0 <= count <= 64:
             for _ in range(count):
                 reader.varint()
-            if _walk_protobuf(body, reader.pos):
+            if protobuf.is_message(body, reader.pos):
                 return MediaType.PROTOBUF, body[reader.pos :], ""
     except WireError:
         pass
@@ -282,7 +252,7 @@ def _payload_part(
             )
     if _is_text(data):
         return Part(location=location, name=name, data=data, media_type=MediaType.TEXT)
-    media = MediaType.PROTOBUF if _walk_protobuf(data) else MediaType.BINARY
+    media = MediaType.PROTOBUF if protobuf.is_message(data) else MediaType.BINARY
     return Part(location=location, name=name, data=data, media_type=media)
 
 

@@ -16,7 +16,7 @@ The store is owned by the scan (one per `DissectorOptions`, one per engine) and 
 only by the sources above; dissectors only ask (`for_framed`, `for_bare`). A candidate
 that alone fits a value is bound to that value's id, so later values skip the trials.
 Bounded: ids, candidates and fetches each have a maximum; schemas refused by
-`protocols._avro` (recursive, too deep, too large) are not kept.
+`protocols.avro` (recursive, too deep, too large) are not kept.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from pathlib import Path
 
 import orjson
 
-from protocols._avro import AvroError, Schema, fits, parse_schema
+from protocols.avro._codec import AvroError, Schema, fits, parse_schema
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +98,7 @@ class AvroSchemas:
 
     def learn(self, schema_id: int | None, text: str, subject: str = "", kind: str = AVRO) -> bool:
         """A schema seen in a registry answer (`schema_id` None: its id is not known).
-        False when it was refused (not Avro, or not a schema `protocols._avro` accepts)."""
+        False when it was refused (not Avro, or not a schema `protocols.avro` accepts)."""
         if kind.upper() != AVRO:
             if schema_id is not None and len(self.not_avro) < MAX_IDS:
                 self.not_avro.add(schema_id)

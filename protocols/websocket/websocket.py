@@ -14,7 +14,7 @@ What it does, by RFC 6455 section:
   allowed between fragments; 5.5: control frames (close, ping, pong) are skipped, and
   after a close frame the rest of that direction is ignored;
 - 5.6: text (opcode 1) and binary (opcode 2) messages -> one `Message` each, read by
-  `protocols._ws_messages` (JSON, NDJSON, text; MessagePack, protobuf, printable runs);
+  `protocols.websocket._messages` (JSON, NDJSON, text; MessagePack, protobuf, printable runs);
 - RFC 7692 (`permessage-deflate`): RSV1 marks a compressed message, inflated with the
   `00 00 ff ff` tail restored (7.2.2), one inflater per direction kept across messages
   (context takeover) unless `server_no_context_takeover` / `client_no_context_takeover`
@@ -45,7 +45,6 @@ from enum import Enum
 from typing import Any, ClassVar
 
 from protocols._decompress import output_budget
-from protocols._ws_messages import binary_parts, text_parts
 from protocols.base import (
     Anomaly,
     Direction,
@@ -59,6 +58,7 @@ from protocols.base import (
     Probe,
     ProtocolError,
 )
+from protocols.websocket._messages import binary_parts, text_parts
 
 
 class _State(Enum):

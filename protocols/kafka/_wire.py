@@ -12,7 +12,7 @@ seen on the wire (Produce v0-v2 and Fetch v0-v3 are outside their JSON "validVer
 skip the rest, bound every count by the bytes actually present (a mutated array count of
 2**31 must not loop or allocate) and raise one exception type that carries no payload.
 Their decoder gives none of these guarantees, and the project keeps kafka-python in
-`_kafka_records.py` only.
+`_records.py` only.
 
 Every read is bounds-checked against `end`; a short read raises `WireError` (a
 `ProtocolError`) naming the offset, never the bytes.

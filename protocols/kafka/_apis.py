@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from protocols._kafka_wire import Reader
+from protocols.kafka._wire import Reader
 
 PRODUCE = 0
 FETCH = 1
