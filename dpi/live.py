@@ -44,8 +44,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
-from dpi.capture import Frame
 from dpi.engine import Engine
+from dpi.frames import Frame
 
 ETH_P_ALL = 0x0003
 SOL_PACKET = 263

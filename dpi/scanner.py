@@ -32,9 +32,10 @@ from dataclasses import dataclass
 from operator import attrgetter
 from pathlib import Path
 
-from dpi.capture import CaptureError, Frame, open_capture
+from dpi.capture import CaptureError, open_capture
 from dpi.decode import DuplicateFilter
 from dpi.engine import Engine
+from dpi.frames import Frame
 
 # First bytes of the files a directory scan picks up: pcap (both byte orders, micro-
 # and nanosecond), pcapng, gzip, zstd.

@@ -34,7 +34,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dpi.capture import Frame
 from dpi.codec import (
     inventory_from_obj,
     inventory_to_obj,
@@ -44,6 +43,7 @@ from dpi.codec import (
 )
 from dpi.engine import Engine, ScanStats
 from dpi.evidence import Evidence, evidence_to_obj, merge_evidence_objs, observers_for
+from dpi.frames import Frame
 from dpi.inventory import Inventory
 from dpi.scanner import Input, Tally, scan_inputs
 from dpi.sharding import apply_shard
