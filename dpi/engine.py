@@ -62,7 +62,7 @@ from protocols.base import (
 from protocols.payload import field_pairs
 
 if TYPE_CHECKING:
-    from dpi.sharding import ShardFilter
+    from dpi.runs.sharding import ShardFilter
 
 log = logging.getLogger(__name__)
 

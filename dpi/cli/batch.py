@@ -1,12 +1,11 @@
-"""Command-line side of batch scans (`dpi scan --state/--jobs/--dask`), exports and
-`dpi diff`. Split from `dpi/cli.py` (which calls in here) to keep that shared module
-small; like it, this module touches argv, stdout, stderr and output files.
+"""`dpi scan` in batch mode (`--state`, `--jobs`, `--dask`): its options, dpi.toml's
+[scan] defaults, and the run (`dpi/runs/batch.py` does the work). `dpi/cli/scan.py`
+calls in here; like it, this module touches argv, stdout, stderr and output files.
 
-Exit status (spec/inventory.md, "The command line"): 0 the scan completed (or, for diff,
-ran); 1 a policy failure asked for (`--strict` and anything skipped, see `dpi/strict.py`;
-`diff --fail-on`); 2 bad usage, a state that cannot be used (locked by another run,
-unreadable, damaged: `--rebuild-state` starts it over), no readable capture at all; 130
-interrupted (the state keeps every file finished before).
+Exit status (`dpi/cli/common.py`): 0 the scan completed; 1 `--strict` and anything
+skipped (see `dpi/runs/strict.py`); 2 bad usage, a state that cannot be used (locked by
+another run, unreadable, damaged: `--rebuild-state` starts it over), no readable capture
+at all; 130 interrupted (the state keeps every file finished before).
 """
 
 from __future__ import annotations
@@ -14,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import signal
 import sys
 import time
@@ -23,13 +21,21 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-EXIT_OK = 0
-EXIT_POLICY = 1
-EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130
+from dpi.cli.common import (
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_POLICY,
+    EXIT_USAGE,
+    UsageError,
+    err,
+    load_schemas,
+    scan_summary,
+    tls_layer,
+    write_atomic,
+    write_inventory,
+)
+from dpi.outputs.formats import BINARY_FORMATS, FORMATS
 
-FORMATS = ("csv", "json", "parquet", "xlsx")
-BINARY_FORMATS = frozenset({"parquet", "xlsx"})
 # dpi.toml [scan] keys and their types; flags on the command line win.
 SCAN_KEYS: dict[str, tuple[type, ...]] = {
     "state": (str,),
@@ -46,10 +52,6 @@ SCAN_KEYS: dict[str, tuple[type, ...]] = {
 log = logging.getLogger(__name__)
 
 
-def _err(message: str) -> None:
-    sys.stderr.write(f"dpi: {message}\n")
-
-
 # -- arguments ----------------------------------------------------------------------
 
 
@@ -59,19 +61,6 @@ def add_scan_arguments(scan: argparse.ArgumentParser) -> None:
     scan.add_argument("--dask", metavar="URL", help="scan files on a Dask cluster (scheduler address, e.g. tcp://host:8786)")
     scan.add_argument("--rebuild-state", action="store_true", help="with --state: start the state over from nothing (a damaged state is refused until then); every capture is scanned again")
     scan.add_argument("--settle-seconds", type=float, metavar="S", help="with --state: files modified less than S seconds ago are left for the next run (default 60)")
-
-
-def add_diff_parser(sub: Any) -> None:
-    diff = sub.add_parser("diff", help="what changed between two inventories (CSV)")
-    diff.add_argument("old", metavar="OLD.csv", nargs="?")
-    diff.add_argument("new", metavar="NEW.csv", nargs="?")
-    diff.add_argument("--state", metavar="PATH", help="compare the last two runs kept in this scan state instead of two files")
-    diff.add_argument("--format", choices=("table", "json", "xlsx"), default="table", help="output format (default table; xlsx, also picked by -o FILE.xlsx, needs --out)")
-    diff.add_argument("-o", "--out", metavar="FILE", help="write the diff here (default: stdout)")
-    diff.add_argument("--fail-on", choices=("new", "any"), help="exit 1 when something new appeared (new) or anything changed (any)")
-    diff.add_argument("--ignore-server", action="store_true", help="compare APIs without their server address")
-    diff.add_argument("-q", "--quiet", action="store_true", help="only errors on stderr")
-    diff.add_argument("-v", "--verbose", action="count", default=0, help="more logging on stderr")
 
 
 def apply_scan_defaults(args: argparse.Namespace, scan_table: dict[str, Any]) -> str | None:
@@ -125,30 +114,6 @@ def batch_requested(args: argparse.Namespace) -> bool:
     return bool(args.state or args.dask or args.jobs is not None)
 
 
-# -- output -------------------------------------------------------------------------
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Readers of a scheduled run's output never see half a file."""
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def write_inventory(rows: list[Any], fmt: str, out: str | None) -> None:
-    from dpi.export import export_bytes
-
-    data = export_bytes(rows, fmt)
-    if out:
-        _write_atomic(Path(out), data)
-    else:
-        sys.stdout.write(data.decode("utf-8"))  # text formats only (checked up front)
-        sys.stdout.flush()
-
-
 # -- dpi scan in batch mode ---------------------------------------------------------
 
 
@@ -171,20 +136,19 @@ class _StopFlag:
 def scan(args: argparse.Namespace, config: Any, summary_tail: Callable[[], str] | None = None) -> int:
     """Batch scan. `summary_tail`: lines the caller adds at the end of the summary (the
     config used), before the `--strict` verdict, which stays the last line."""
-    from dpi.batch import BatchError, BatchOptions, run_batch
-    from dpi.cli import _load_schemas, _summary, _tls, _UsageError
+    from dpi.runs.batch import BatchError, BatchOptions, run_batch
 
     # Bad schema or key log paths are a usage error here, not in every worker.
-    _load_schemas(args)
-    _tls(args)
+    load_schemas(args)
+    tls_layer(args)
     if getattr(args, "sensor_pattern", None):
-        raise _UsageError(
+        raise UsageError(
             "--sensor-pattern joins rotated files into one stream; --state, --jobs and --dask "
             "scan files one by one"
         )
-    from dpi import cli_evidence
-    from dpi.codec import CodecError
-    from dpi.state import StateError
+    from dpi.cli import evidence
+    from dpi.runs.codec import CodecError
+    from dpi.runs.state import StateError
 
     options = BatchOptions(
         paths=tuple(args.paths),
@@ -201,7 +165,7 @@ def scan(args: argparse.Namespace, config: Any, summary_tail: Callable[[], str] 
         keylogs=tuple(str(Path(p).resolve()) for p in getattr(args, "keylog", [])),
         topic_schemas=tuple(sorted(getattr(args, "topic_schemas", {}).items())),
         strict=args.strict,
-        **cli_evidence.batch_options(args),  # --findings, --internal, --tls-coverage
+        **evidence.batch_options(args),  # --findings, --internal, --tls-coverage
     )
     bar = None
     # tqdm hides its bar off a terminal (disable=None) anyway: not importing it then
@@ -217,11 +181,11 @@ def scan(args: argparse.Namespace, config: Any, summary_tail: Callable[[], str] 
         outcome = run_batch(options, bar.update if bar is not None else None, stop.requested,
                             row_filter=config.allowed)
     except (BatchError, StateError, CodecError) as exc:
-        _err(f"error: {exc}")
+        err(f"error: {exc}")
         return EXIT_USAGE
     except (OSError, TimeoutError) as exc:
         if args.dask:
-            _err(f"error: Dask scheduler {args.dask}: {type(exc).__name__}")
+            err(f"error: Dask scheduler {args.dask}: {type(exc).__name__}")
             return EXIT_USAGE
         raise
     finally:
@@ -231,18 +195,18 @@ def scan(args: argparse.Namespace, config: Any, summary_tail: Callable[[], str] 
             bar.close()
     seconds = time.monotonic() - started
     for warning in outcome.warnings:
-        _err(f"warning: {warning}")
+        err(f"warning: {warning}")
     nothing = outcome.scanned == 0 and outcome.stats.files == 0 and not outcome.inventory.fields
     if nothing and outcome.listed and outcome.known + outcome.deferred == 0:
-        _err("error: no readable capture among the inputs")
+        err("error: no readable capture among the inputs")
         return EXIT_USAGE
     rows = config.allowed(outcome.inventory.rows())
-    exposure = cli_evidence.finish(args, outcome.evidence, rows)
+    exposure = evidence.finish(args, outcome.evidence, rows)
     if exposure is not None and args.format in ("csv", "json"):
-        # The extra columns (dpi/egress.py), as a one-process scan writes them.
+        # The extra columns (dpi/findings/egress.py), as a one-process scan writes them.
         text = exposure.inventory_text(rows, args.format)
         if args.out:
-            _write_atomic(Path(args.out), text.encode("utf-8"))
+            write_atomic(Path(args.out), text.encode("utf-8"))
         else:
             sys.stdout.write(text)
             sys.stdout.flush()
@@ -250,7 +214,7 @@ def scan(args: argparse.Namespace, config: Any, summary_tail: Callable[[], str] 
         write_inventory(rows, args.format, args.out)
     if args.explain:
         explained = config.allowed_explain(outcome.inventory.explain(), rows)
-        _write_atomic(Path(args.explain), (json.dumps(explained, indent=2) + "\n").encode())
+        write_atomic(Path(args.explain), (json.dumps(explained, indent=2) + "\n").encode())
     if args.summary_json:
         summary = outcome.stats.as_dict() | {
             "rows": len(rows),
@@ -258,11 +222,11 @@ def scan(args: argparse.Namespace, config: Any, summary_tail: Callable[[], str] 
             "batch": outcome.as_dict() | {"jobs": options.jobs or None, "dask": bool(args.dask)},
             "paths": list(args.paths),  # for dpi report's header
         }
-        _write_atomic(Path(args.summary_json), (json.dumps(summary, indent=2) + "\n").encode())
+        write_atomic(Path(args.summary_json), (json.dumps(summary, indent=2) + "\n").encode())
     if not args.quiet:
-        _err(_summary(outcome.stats, rows, seconds))
+        err(scan_summary(outcome.stats, rows, seconds))
         if exposure is not None:
-            _err(exposure.summary())
+            err(exposure.summary())
         line = (
             f"files: {outcome.listed} listed, {outcome.scanned} scanned, "
             f"{outcome.known} already scanned, {outcome.deferred} still being written"
@@ -280,14 +244,14 @@ def scan(args: argparse.Namespace, config: Any, summary_tail: Callable[[], str] 
             line += f", {outcome.unreadable} unreadable"
         if args.state:
             line += f"; state: {outcome.ledger_files} files"
-        _err(line)
+        err(line)
         if summary_tail:
-            _err(summary_tail())
+            err(summary_tail())
     if outcome.interrupted:
-        _err("interrupted; the state keeps what was finished, the next run goes on")
+        err("interrupted; the state keeps what was finished, the next run goes on")
         return EXIT_INTERRUPTED
     if args.strict:
-        from dpi.strict import strict_failure
+        from dpi.runs.strict import strict_failure
 
         failure = strict_failure(
             outcome.stats,
@@ -295,41 +259,6 @@ def scan(args: argparse.Namespace, config: Any, summary_tail: Callable[[], str] 
             dropped_fields=outcome.dropped_fields,
         )
         if failure:
-            _err(failure)
+            err(failure)
             return EXIT_POLICY
-    return EXIT_OK
-
-
-# -- dpi diff -----------------------------------------------------------------------
-
-
-def diff(args: argparse.Namespace) -> int:
-    from dpi.diff import DiffError, diff_files, output_format, render
-
-    try:
-        if getattr(args, "state", None):
-            from dpi.history import diff_state
-
-            result = diff_state(args.state, ignore_server=args.ignore_server)
-        elif args.old and args.new:
-            result = diff_files(Path(args.old), Path(args.new), ignore_server=args.ignore_server)
-        else:
-            raise DiffError("give OLD and NEW inventories, or --state PATH")
-    except DiffError as exc:
-        _err(f"error: {exc}")
-        return EXIT_USAGE
-    fmt = output_format(args.format, args.out)
-    if fmt == "xlsx" and not args.out:
-        _err("error: --format xlsx needs --out FILE")
-        return EXIT_USAGE
-    data = render(result, fmt)
-    if args.out:
-        _write_atomic(Path(args.out), data)
-    else:
-        sys.stdout.write(data.decode("utf-8"))
-        sys.stdout.flush()
-    if args.fail_on == "new" and result.has_new():
-        return EXIT_POLICY
-    if args.fail_on == "any" and result.changes:
-        return EXIT_POLICY
     return EXIT_OK

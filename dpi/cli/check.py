@@ -17,9 +17,9 @@ if TYPE_CHECKING:
     from dpi.findings.model import Finding
     from dpi.inventory import Row
 
-EXIT_OK = 0
-EXIT_POLICY = 1
-EXIT_USAGE = 2
+from dpi.cli.batch import batch_requested
+from dpi.cli.common import EXIT_OK, EXIT_POLICY, EXIT_USAGE, UsageError, run_config
+from dpi.cli.scan import run as run_scan
 
 
 class CheckError(Exception):
@@ -36,8 +36,24 @@ def add_check_arguments(check: argparse.ArgumentParser) -> None:
     check.add_argument("--print-default-policy", action="store_true", help="print the built-in policy (TOML) and exit")
 
 
+def run(args: argparse.Namespace) -> int:
+    """`dpi check`: the scan is `dpi scan`'s (dpi/cli/scan.py), with findings."""
+
+    def scan(a: argparse.Namespace) -> tuple[int, list[Any], list[Any]]:
+        if batch_requested(a):
+            raise UsageError("dpi check scans in one process: --state, --jobs and --dask are for dpi scan")
+        collected: dict[str, Any] = {}
+        status = run_scan(a, collect=collected)
+        return status, collected.get("rows", []), collected.get("findings", [])
+
+    try:
+        return check(args, scan, run_config(args).policy or None)
+    except CheckError as exc:
+        raise UsageError(str(exc)) from None
+
+
 def _policy(args: argparse.Namespace, config_table: dict[str, Any] | None) -> Any:
-    from dpi.policy import PolicyError, load_policy
+    from dpi.findings.policy import PolicyError, load_policy
 
     try:
         if args.policy:
@@ -50,7 +66,7 @@ def _policy(args: argparse.Namespace, config_table: dict[str, Any] | None) -> An
 
 
 def _from_files(args: argparse.Namespace) -> tuple[list[Row], list[Finding]]:
-    from dpi.report import ReportError, read_findings, read_inventory
+    from dpi.outputs.report import ReportError, read_findings, read_inventory
 
     try:
         rows = [r.row for r in read_inventory(Path(args.inventory))]
@@ -66,9 +82,9 @@ def check(
     config_table: dict[str, Any] | None = None,
 ) -> int:
     """`scan(args)` runs the scan with findings and returns (status, rows, findings)."""
-    from dpi.ci_reports import table, to_junit, to_sarif
-    from dpi.egress import NetworkError, Networks
-    from dpi.policy import DEFAULT_POLICY
+    from dpi.findings.egress import NetworkError, Networks
+    from dpi.findings.policy import DEFAULT_POLICY
+    from dpi.outputs.ci_reports import table, to_junit, to_sarif
 
     if args.print_default_policy:
         sys.stdout.write(DEFAULT_POLICY.lstrip())

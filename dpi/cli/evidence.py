@@ -1,7 +1,7 @@
 """Command-line side of findings and TLS coverage in batch scans (`dpi scan --state/--jobs/
---dask` with `--findings`, `--internal`, `--tls-coverage`). Called by `dpi/cli_batch.py`;
-writes the same files as a one-process scan (`dpi/cli.py`), from the evidence the batch
-merged file by file (`dpi/evidence.py`)."""
+--dask` with `--findings`, `--internal`, `--tls-coverage`). Called by `dpi/cli/batch.py`;
+writes the same files as a one-process scan (`dpi/cli/scan.py`), from the evidence the batch
+merged file by file (`dpi/runs/evidence.py`)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dpi.coverage import TlsCoverage
+from dpi.findings.coverage import TlsCoverage
 from dpi.findings.run import FindingsRun
 
 if TYPE_CHECKING:
-    from dpi.evidence import Evidence
     from dpi.inventory import Row
+    from dpi.runs.evidence import Evidence
 
 
 def batch_options(args: argparse.Namespace) -> dict[str, Any]:
@@ -31,7 +31,7 @@ def finish(args: argparse.Namespace, evidence: Evidence, rows: list[Row]) -> Fin
     """Findings computed from the merged evidence and written to `--findings`, the TLS
     coverage to `--tls-coverage`. Returns the findings run (for the inventory's extra
     columns and the summary) when findings were asked for, else None. Raises
-    `dpi.egress.NetworkError` for a bad `--internal` (checked before the scan already)."""
+    `dpi.findings.egress.NetworkError` for a bad `--internal` (checked before the scan already)."""
     if args.tls_coverage:
         (evidence.tls_coverage or TlsCoverage()).write(Path(args.tls_coverage))
     if not args.findings and not args.internal:

@@ -2,16 +2,16 @@
 and gRPC operations seen (`--openapi`) and the AsyncAPI document of the Kafka topics
 seen (`--asyncapi`). YAML, or JSON when the file name ends in `.json`.
 
-The scan is `dpi scan`'s (dpi/cli.py runs it with this module's observer and hands back
-the inventory rows, which annotate the documents). Exit status as `dpi scan`: 0 done
-(warnings say what was skipped), 2 bad usage or nothing readable.
+The scan is `dpi scan`'s (dpi/cli/scan.py runs it with the shape observer of
+`dpi/outputs/apispec/` and hands back the inventory rows, which annotate the documents).
+Exit status as `dpi scan`: 0 done (warnings say what was skipped), 2 bad usage or
+nothing readable.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,7 +19,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from dpi.inventory import Row
 
-EXIT_USAGE = 2
+from dpi.cli.batch import batch_requested
+from dpi.cli.common import EXIT_USAGE, UsageError, err, load_schemas
+from dpi.cli.scan import run as run_scan
 
 
 class SpecError(Exception):
@@ -32,6 +34,21 @@ def add_spec_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--asyncapi", metavar="FILE", help="write an AsyncAPI 3.0 document of the Kafka topics seen (YAML; JSON for *.json)")
 
 
+def run(args: argparse.Namespace) -> int:
+    """`dpi spec`: the scan is `dpi scan`'s (dpi/cli/scan.py), with this module's observer."""
+
+    def scan(a: argparse.Namespace, collected: dict[str, Any]) -> tuple[int, list[Any]]:
+        if batch_requested(a):
+            raise UsageError("dpi spec scans in one process: --state, --jobs and --dask are for dpi scan")
+        status = run_scan(a, collect=collected)
+        return status, collected.get("rows", [])
+
+    try:
+        return spec(args, scan, load_schemas)
+    except SpecError as exc:
+        raise UsageError(str(exc)) from None
+
+
 def spec(
     args: argparse.Namespace,
     scan: Callable[[argparse.Namespace, dict[str, Any]], tuple[int, list[Row]]],
@@ -40,11 +57,11 @@ def spec(
     """`scan(args, collect)` runs `dpi scan` with `collect["observers"]` and
     `collect["schemas"]` and returns (status, rows); `load_schemas(args)` is the scan's
     protobuf registry loader (the observer decodes protobuf with the same registry)."""
-    from dpi.apispec.annotations import Annotations
-    from dpi.apispec.asyncapi import asyncapi_document
-    from dpi.apispec.enums import EnumVetter
-    from dpi.apispec.observer import SpecObserver
-    from dpi.apispec.openapi import openapi_document
+    from dpi.outputs.apispec.annotations import Annotations
+    from dpi.outputs.apispec.asyncapi import asyncapi_document
+    from dpi.outputs.apispec.enums import EnumVetter
+    from dpi.outputs.apispec.observer import SpecObserver
+    from dpi.outputs.apispec.openapi import openapi_document
 
     if not args.openapi and not args.asyncapi:
         raise SpecError("give --openapi FILE, --asyncapi FILE or both")
@@ -65,12 +82,12 @@ def spec(
         write_document(Path(args.asyncapi), doc)
         written.append(f"{args.asyncapi} ({len(observer.channels)} topics)")
     if observer.budget.exhausted:
-        _err("warning: spec: the shape budget ran out; later fields are not described")
+        err("warning: spec: the shape budget ran out; later fields are not described")
     skipped = ", ".join(f"{n} {kind}" for kind, n in sorted(observer.skipped.items()))
     if observer.skipped["internal_error"]:
-        _err(f"warning: spec: {observer.skipped['internal_error']} messages not described (internal error)")
+        err(f"warning: spec: {observer.skipped['internal_error']} messages not described (internal error)")
     if not args.quiet:
-        _err("spec: " + "; ".join(written) + (f"; not described: {skipped}" if skipped else ""))
+        err("spec: " + "; ".join(written) + (f"; not described: {skipped}" if skipped else ""))
     return status
 
 
@@ -95,7 +112,3 @@ def _plain_dumper(yaml: Any) -> Any:
             return True
 
     return PlainDumper
-
-
-def _err(message: str) -> None:
-    sys.stderr.write(f"dpi: {message}\n")

@@ -13,7 +13,7 @@ Outputs: `rows()` (plain dicts in column order), `to_csv()` (RFC 4180, header ro
 `to_json()` and `to_xlsx()`; `write(path)` picks one by the file name (`.json`, `.xlsx`,
 else CSV). CSV and JSON are literal: a server name (SNI) is attacker-chosen and may start
 with `=`, so the workbook is the format for spreadsheets (text cells, never formulas:
-`dpi.export.workbook_bytes`). The list is bounded (`MAX_FLOWS`); flows beyond it are counted, not listed.
+`dpi.outputs.export.workbook_bytes`). The list is bounded (`MAX_FLOWS`); flows beyond it are counted, not listed.
 
 Lists of separate scans merge in order (`merge`; batch scans fold one per file) and
 travel as JSON-safe objects (`to_obj`/`from_obj`, validated: the state keeps them).
@@ -156,7 +156,7 @@ class TlsCoverage(Observer):
         return json.dumps(self.rows(), indent=2) + "\n"
 
     def to_xlsx(self) -> bytes:
-        from dpi.export import workbook_bytes
+        from dpi.outputs.export import workbook_bytes
 
         rows = [list(row.values()) for row in self.rows()]
         return workbook_bytes({"tls_coverage": (COLUMNS, rows)})

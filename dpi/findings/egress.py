@@ -13,14 +13,9 @@ the contract's columns, which golden files and strict readers compare byte for b
 
 from __future__ import annotations
 
-import csv
-import io
 import ipaddress
-import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
-
-from dpi.inventory import COLUMNS
 
 if TYPE_CHECKING:
     from dpi.inventory import Row
@@ -109,26 +104,10 @@ def extra_values(
     return [egress, "" if share is None else f"{share:.2f}"]
 
 
-def to_csv_extended(
-    rows: Sequence[Row], networks: Networks, auth_shares: Mapping[tuple[str, str, str], float]
-) -> str:
-    """The contract's CSV with `EXTRA_COLUMNS` appended to every line."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow((*COLUMNS, *EXTRA_COLUMNS))
-    for row in rows:
-        writer.writerow(row.as_list() + extra_values(row, networks, auth_shares))
-    return buffer.getvalue()
 
-
-def to_json_extended(
-    rows: Sequence[Row], networks: Networks, auth_shares: Mapping[tuple[str, str, str], float]
-) -> str:
-    out: list[dict[str, Any]] = []
-    for row in rows:
-        egress, share = extra_values(row, networks, auth_shares)
-        item = dict(zip(COLUMNS, row.as_list()))
-        item["egress"] = egress
-        item["auth_share"] = float(share) if share else None
-        out.append(item)
-    return json.dumps(out, indent=2) + "\n"
+def extra_json_values(
+    row: Row, networks: Networks, auth_shares: Mapping[tuple[str, str, str], float]
+) -> dict[str, Any]:
+    """The same two values as JSON writes them: `auth_share` a number, or null."""
+    egress, share = extra_values(row, networks, auth_shares)
+    return {"egress": egress, "auth_share": float(share) if share else None}

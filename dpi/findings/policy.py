@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from dpi.egress import Networks
+    from dpi.findings.egress import Networks
     from dpi.findings.model import Finding
     from dpi.inventory import Row
 
@@ -149,7 +149,7 @@ class Policy:
     ) -> list[Violation]:
         """Every violation, in rule order then inventory order."""
         if networks is None:
-            from dpi.egress import Networks
+            from dpi.findings.egress import Networks
 
             networks = Networks()
         items = [_row_item(r, networks) for r in rows]

@@ -1,6 +1,6 @@
 """Policy results in the formats CI systems render: JUnit XML, SARIF 2.1.0, a short table.
 
-- JUnit: one `<testcase>` per rule (classname `dpi.policy`, name the rule id); a rule
+- JUnit: one `<testcase>` per rule (classname `dpi.findings.policy`, name the rule id); a rule
   that is broken has one `<failure>` per violation (type = severity, message = the rule's
   message, text = where: protocol, server, API, direction, location, field, data type and
   the masked sample). The suite's `failures` counts broken rules, its `violations`
@@ -20,7 +20,7 @@ import json
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 
-from dpi.policy import Policy, Violation
+from dpi.findings.policy import Policy, Violation
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _LEVELS = {"high": "error", "medium": "warning", "low": "note", "info": "note"}
@@ -53,7 +53,7 @@ def to_junit(policy: Policy, violations: Sequence[Violation]) -> str:
     props = ET.SubElement(suite, "properties")
     ET.SubElement(props, "property", name="violations", value=str(len(violations)))
     for rule in policy.rules:
-        case = ET.SubElement(suite, "testcase", classname="dpi.policy", name=rule.id)
+        case = ET.SubElement(suite, "testcase", classname="dpi.findings.policy", name=rule.id)
         for v in by_rule[rule.id]:
             failure = ET.SubElement(case, "failure", message=rule.message, type=rule.severity)
             failure.text = _detail(v)

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from dpi.egress import Networks
+from dpi.findings.egress import Networks
 from dpi.findings.model import Finding
 from dpi.inventory import Row
 

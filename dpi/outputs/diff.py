@@ -14,7 +14,7 @@ the key columns, data types and categories is read or shown (never `sample`).
 Outputs: `to_table` (aligned text), `to_json` and `to_xlsx`; `render` picks one
 (`OUTPUT_FORMATS`). Table and JSON are literal: API and field names come from traffic and
 may start with `=`, `+`, `-` or `@`, so the workbook (`--format xlsx`, or `-o FILE.xlsx`)
-is the format for spreadsheets: text cells, never formulas (`dpi.export.workbook_bytes`).
+is the format for spreadsheets: text cells, never formulas (`dpi.outputs.export.workbook_bytes`).
 
 Not supported: renamed APIs or fields (they show as one new and one gone).
 """
@@ -26,9 +26,17 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from dpi.inventory_io import InventoryReadError, detect_format, read_records, require_columns
+from dpi.outputs.inventory_io import (
+    InventoryReadError,
+    detect_format,
+    read_records,
+    require_columns,
+)
+
+if TYPE_CHECKING:
+    from dpi.inventory import Row as InventoryRow
 
 KEY_COLUMNS = ("protocol", "server", "api", "direction", "location", "field", "data_type", "category")
 KINDS = ("new_api", "new_field", "new_type", "gone_field")
@@ -90,7 +98,7 @@ Row = dict[str, str]
 
 def read_inventory(path: Path) -> list[Row]:
     """The key columns of an inventory in any format `dpi scan` writes (CSV, JSON,
-    Parquet, Excel: `dpi.inventory_io`). A CSV must have the header even when empty."""
+    Parquet, Excel: `dpi.outputs.inventory_io`). A CSV must have the header even when empty."""
     try:
         records = read_records(path)
         require_columns(path, records, KEY_COLUMNS, "an inventory")
@@ -233,7 +241,7 @@ def to_table(diff: Diff) -> str:
 
 def to_xlsx(diff: Diff) -> bytes:
     """One sheet of changes (`CHANGE_COLUMNS`; lists joined by `,`) and one of counts."""
-    from dpi.export import workbook_bytes
+    from dpi.outputs.export import workbook_bytes
 
     changes = [
         [*(c.as_dict()[k] for k in CHANGE_COLUMNS[:-2]), ",".join(c.data_types), ",".join(c.categories)]
@@ -256,3 +264,20 @@ def render(diff: Diff, fmt: str) -> bytes:
     if fmt == "xlsx":
         return to_xlsx(diff)
     return (to_json(diff) if fmt == "json" else to_table(diff)).encode("utf-8")
+
+
+def diff_state(location: str, *, ignore_server: bool = False) -> Any:
+    """`dpi diff --state`: the last two runs kept in the state (dpi/runs/history.py)."""
+    from dpi.runs.state import StateError, read_history
+
+    try:
+        history = read_history(location)
+    except StateError as exc:
+        raise DiffError(str(exc)) from None
+    if len(history.runs) < 2:
+        raise DiffError(f"{location}: fewer than two runs recorded in this state (nothing to compare yet)")
+
+    def keyed(rows: list[InventoryRow]) -> list[Row]:
+        return [{c: str(getattr(r, c)) for c in KEY_COLUMNS} for r in rows]
+
+    return diff_rows(keyed(history.runs[-2].rows), keyed(history.runs[-1].rows), ignore_server=ignore_server)

@@ -1,9 +1,9 @@
 """Inventory exports: CSV, JSON, Parquet, Excel.
 
 - `csv`: the contract's CSV (spec/inventory.md): RFC 4180, CRLF, header in spec order;
-  written by `inventory.to_csv` in plain Python (no pandas: it takes ~0.7 s and ~60 MB
-  to load, more than a small scan).
-- `json`: a list of row objects in column order, `inventory.to_json`, plain Python too.
+  written by `dpi/outputs/contract.py` in plain Python (no pandas: it takes ~0.7 s and
+  ~60 MB to load, more than a small scan).
+- `json`: a list of row objects in column order, `dpi/outputs/contract.py` too.
 - `parquet`: one table from a pandas DataFrame, the contract's columns and dtypes (pyarrow).
 - `xlsx`: a workbook with one sheet per category (PII, PHI, PCI, SECRET; a sheet with
   only the header when a category has no row). Every cell is written as text or number,
@@ -18,16 +18,15 @@ Not supported: appending to an existing file, other spreadsheet formats.
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from dpi.inventory import COLUMNS, Row, to_csv, to_dataframe, to_json
+from dpi.inventory import COLUMNS, Row
+from dpi.outputs.contract import to_csv, to_dataframe, to_json
 
 if TYPE_CHECKING:
     import pandas
 
-FORMATS = ("csv", "json", "parquet", "xlsx")
-BINARY_FORMATS = frozenset({"parquet", "xlsx"})
 CATEGORIES = ("PII", "PHI", "PCI", "SECRET")
 
 
@@ -94,12 +93,12 @@ def _put(sheet: Any, row: int, column: int, value: Any) -> None:
 
 # Text formats straight from the rows (the same bytes the DataFrame path gave: the
 # columns are already str/int/float); only the binary ones need pandas.
-_TEXT_WRITERS = {"csv": to_csv, "json": to_json}
+_TEXT_WRITERS: dict[str, Callable[[list[Row]], str]] = {"csv": to_csv, "json": to_json}
 _FRAME_WRITERS = {"parquet": _parquet, "xlsx": _xlsx}
 
 
 def export_bytes(rows: list[Row], fmt: str) -> bytes:
-    """The inventory `rows` in format `fmt` (one of FORMATS)."""
+    """The inventory `rows` in format `fmt` (one of `dpi.outputs.formats.FORMATS`)."""
     if fmt in _TEXT_WRITERS:
         return _TEXT_WRITERS[fmt](rows).encode("utf-8")
     return _FRAME_WRITERS[fmt](frame(rows))

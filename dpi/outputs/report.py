@@ -11,7 +11,7 @@ Everything is inline (CSS, a few lines of JS, SVG): the page fetches nothing, so
 be mailed or archived and opened offline.
 
 Inputs are the files `dpi scan` writes: the inventory (CSV, JSON, Parquet or Excel, with
-or without the extra `egress`/`auth_share` columns; read by `dpi/inventory_io.py`) and
+or without the extra `egress`/`auth_share` columns; read by `dpi/outputs/inventory_io.py`) and
 optionally the findings (CSV, JSON or Excel). Without findings, the ones the rows alone
 tell (egress, overexposure) are computed. Every text is HTML-escaped; the inventory's
 samples are already masked.
@@ -28,12 +28,12 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from dpi import compliance
-from dpi.egress import Networks
+from dpi.findings.egress import Networks
 from dpi.findings.model import Finding, Severity, findings_from_records, sort_findings
 from dpi.findings.rules import findings as compute_findings
-from dpi.history import History
 from dpi.inventory import COLUMNS, Row
+from dpi.outputs import compliance
+from dpi.runs.history import History
 
 # APIs and servers drawn in the flow picture: beyond, the picture is unreadable and the
 # tables below it carry everything.
@@ -70,8 +70,8 @@ class InventoryRow:
 
 
 def _records(path: Path) -> list[dict[str, Any]]:
-    """Every format `dpi scan` writes (dpi/inventory_io.py); errors name the file only."""
-    from dpi.inventory_io import InventoryReadError, read_records
+    """Every format `dpi scan` writes (dpi/outputs/inventory_io.py); errors name the file only."""
+    from dpi.outputs.inventory_io import InventoryReadError, read_records
 
     try:
         return read_records(path, max_bytes=MAX_INPUT_BYTES)
@@ -446,7 +446,7 @@ def _timeline_svg(timeline: dict[str, Counter[str]]) -> str:
 
 def _history_sections(history: History, networks: Networks) -> list[str]:
     """When each sensitive field first appeared, a per-category timeline and what is new
-    since the previous run (dpi/history.py), from `dpi report --state`. The row tables
+    since the previous run (dpi/runs/history.py), from `dpi report --state`. The row tables
     follow the page's filters like the inventory does."""
     rows = history.runs[-1].rows if history.runs else []
 
@@ -491,7 +491,7 @@ def _history_sections(history: History, networks: Networks) -> list[str]:
 def _compliance_sections(
     rows: Sequence[InventoryRow], networks: Networks, found: Sequence[Finding]
 ) -> list[str]:
-    """PCI DSS scope, HIPAA PHI flows, GDPR Article 30 (dpi/compliance.py): the same lines
+    """PCI DSS scope, HIPAA PHI flows, GDPR Article 30 (dpi/outputs/compliance.py): the same lines
     as the CSVs `--compliance-dir` writes, filterable like the other tables."""
     views = compliance.compute(rows, networks, found)
     out = []
@@ -685,8 +685,7 @@ def read_summary(path: Path) -> dict[str, Any]:
 
 
 def _read_history(state: str) -> History:
-    from dpi.history import read_history
-    from dpi.state import StateError
+    from dpi.runs.state import StateError, read_history
 
     try:
         return read_history(state)

@@ -1,18 +1,18 @@
 """Batch scans: incremental (with a state), parallel (worker processes) or distributed (Dask).
 
 `run_batch` lists the captures under the given paths, decides per file against the state
-ledger (`dpi/state.py`) whether it is new, already scanned, grown by appended records
+ledger (`dpi/runs/state.py`) whether it is new, already scanned, grown by appended records
 since it was scanned (read on from the record where the last run stopped: each record
 counts once), changed otherwise (rotated over, rewritten, shrunk: scanned again whole,
 with a warning; the evidence of its earlier contents stays) or still being written
 (modified less than `settle_seconds` ago: left for the next run), scans what is to be
-scanned with a runner (`dpi/parallel.py`) and folds the partial inventories into the
+scanned with a runner (`dpi/runs/parallel.py`) and folds the partial inventories into the
 state's inventory in file order. The state is saved atomically
 after a result is folded in, at most every `checkpoint_seconds`, and at the end; a run
 killed at any moment loses at most the files folded since the last save, which the next
-run scans again. Files are independent units (see `dpi/worker.py`): a connection split
+run scans again. Files are independent units (see `dpi/runs/worker.py`): a connection split
 across two rotated files is seen as two partial flows. A big file is scanned in flow
-shards on several cores (`dpi/parallel.py`); the runner hands back a file only when all
+shards on several cores (`dpi/runs/parallel.py`); the runner hands back a file only when all
 its shards are done, so the ledger never records half a file.
 
 Without a state, every listed file is scanned and nothing is remembered.
@@ -29,14 +29,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from dpi.codec import merge_stats
 from dpi.engine import ScanStats
-from dpi.evidence import Evidence, evidence_from_obj, plan_evidence
 from dpi.inventory import SALT_BYTES, Inventory, Row
-from dpi.parallel import run_dask, run_local
-from dpi.sources import Source, head_of, list_sources
-from dpi.state import LedgerEntry, State
-from dpi.worker import EngineSpec, FileTask, Result, decode
+from dpi.runs.codec import merge_stats
+from dpi.runs.evidence import Evidence, evidence_from_obj, plan_evidence
+from dpi.runs.parallel import run_dask, run_local
+from dpi.runs.sources import Source, head_of, list_sources
+from dpi.runs.state import LedgerEntry, State
+from dpi.runs.worker import EngineSpec, FileTask, Result, decode
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ class BatchOptions:
     checkpoint_seconds: float = DEFAULT_CHECKPOINT_SECONDS
     dask_batch: int = DEFAULT_DASK_BATCH
     # A big file is split into flow shards of at least this many bytes (default:
-    # dpi.parallel.MIN_SHARD_BYTES).
+    # dpi.runs.parallel.MIN_SHARD_BYTES).
     min_shard_bytes: int | None = None
     config_text: str | None = None
     proto_dirs: tuple[str, ...] = ()
@@ -75,7 +75,7 @@ class BatchOptions:
     keylogs: tuple[str, ...] = ()
     topic_schemas: tuple[tuple[str, str], ...] = ()
     strict: bool = False
-    # Gathered beside the inventory and merged like it (dpi/evidence.py).
+    # Gathered beside the inventory and merged like it (dpi/runs/evidence.py).
     findings: bool = False
     internal: tuple[str, ...] = ()
     tls_coverage: bool = False
@@ -285,7 +285,7 @@ def _run(
             outcome.interrupted = True
             break
     if state is not None:
-        if tasks:  # the inventory over time (dpi/history.py): once per run, on its rows
+        if tasks:  # the inventory over time (dpi/runs/history.py): once per run, on its rows
             rows = inventory.rows()
             state.history.record_run(
                 row_filter(rows) if row_filter is not None else rows,

@@ -1,7 +1,7 @@
 """Explicit serialization of inventory evidence and scan statistics to JSON-safe objects.
 
-Used for the scan state on disk (`dpi/state.py`) and for partial results coming back
-from worker processes or Dask workers (`dpi/parallel.py`). Never pickle: what is read
+Used for the scan state on disk (`dpi/runs/state.py`) and for partial results coming back
+from worker processes or Dask workers (`dpi/runs/parallel.py`). Never pickle: what is read
 back from disk is validated field by field and a malformed object raises `CodecError`
 with a one-line reason (no value quoted).
 

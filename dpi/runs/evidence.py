@@ -1,12 +1,12 @@
 """What batch scans carry beside the inventory: findings evidence and TLS coverage.
 
 `dpi scan --findings/--internal/--tls-coverage` with `--state`, `--jobs` or `--dask` scans
-file by file like the inventory (`dpi/batch.py`): each worker's engine gets the same
+file by file like the inventory (`dpi/runs/batch.py`): each worker's engine gets the same
 observers as a one-process scan (`observers_for`), its result carries what they gathered
 as a JSON-safe object (`evidence_to_obj`), and results fold in file order
 (`Evidence.merge`, left first) into what the command line turns into the same findings
 and coverage list as a one-process scan of the same files. With `--state` the merged
-evidence is kept in the state (`dpi/state.py`) and grows with every run, as the
+evidence is kept in the state (`dpi/runs/state.py`) and grows with every run, as the
 inventory does.
 
 Nothing here holds a payload value: external clients are salted hashes (the state's
@@ -25,13 +25,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from dpi.codec import CodecError
-from dpi.coverage import TlsCoverage
-from dpi.egress import DEFAULT_INTERNAL, NetworkError, Networks
+from dpi.findings.coverage import TlsCoverage
+from dpi.findings.egress import DEFAULT_INTERNAL, NetworkError, Networks
 from dpi.findings.observe import ApiStats, Endpoint, FindingsObserver, VersionStats
 from dpi.identifiers import safe_host
 from dpi.inventory import CLIENT_HASH_BYTES
 from dpi.observer import Observer
+from dpi.runs.codec import CodecError
 
 FINDINGS_KEY = "findings"
 COVERAGE_KEY = "tls_coverage"

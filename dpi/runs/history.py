@@ -1,6 +1,6 @@
 """The inventory over time, kept in the `--state` of scheduled scans.
 
-At the end of each run that scanned something (`dpi/batch.py`), the merged inventory's
+At the end of each run that scanned something (`dpi/runs/batch.py`), the merged inventory's
 rows are compared with the previous run's: a row that is new, or whose count or last
 seen moved, was seen in this run, and the UTC days of its traffic (the day of its first
 seen when new, the day of its last seen) join its days. Per row at most `MAX_DAYS`
@@ -20,8 +20,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from dpi.codec import CodecError
 from dpi.inventory import COLUMNS, Row
+from dpi.runs.codec import CodecError
 
 # Daily buckets kept per row (a bit more than a year of daily runs).
 MAX_DAYS = 400
@@ -131,41 +131,3 @@ def history_from_obj(obj: Any) -> History:
         history.runs.append(Run(str(run.get("at", "")), [_row_from_list(r) for r in run["rows"]]))
     return history
 
-
-def read_history(location: str) -> History:
-    """The history of the state at `location` (`--state` spelling), read without taking
-    its lock (reading only); `DiffError`-style one-line errors are the caller's."""
-    from dpi.state import StateError, read_state_document, state_paths
-
-    path = state_paths(location)[0]
-    if not path.exists():
-        raise StateError(f"{location}: no dpi state here")
-    try:
-        doc = read_state_document(path)
-    except OSError as exc:
-        raise StateError(f"{path}: cannot read state ({exc.strerror})") from None
-    if not isinstance(doc, dict):
-        raise StateError(f"{path}: not a dpi state file")
-    try:
-        return history_from_obj(doc.get("history"))
-    except CodecError as exc:
-        raise StateError(f"{path}: {exc}") from None
-
-
-def diff_state(location: str, *, ignore_server: bool = False) -> Any:
-    """`dpi diff --state`: the last two runs of the state (`dpi/diff.py`'s Diff)."""
-    from dpi.diff import DiffError, diff_rows
-    from dpi.state import StateError
-
-    try:
-        history = read_history(location)
-    except StateError as exc:
-        raise DiffError(str(exc)) from None
-    if len(history.runs) < 2:
-        raise DiffError(f"{location}: fewer than two runs recorded in this state (nothing to compare yet)")
-    from dpi.diff import KEY_COLUMNS
-
-    def keyed(rows: list[Row]) -> list[dict[str, str]]:
-        return [{c: str(getattr(r, c)) for c in KEY_COLUMNS} for r in rows]
-
-    return diff_rows(keyed(history.runs[-2].rows), keyed(history.runs[-1].rows), ignore_server=ignore_server)

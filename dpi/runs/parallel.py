@@ -1,12 +1,12 @@
 """Runs per-file scan tasks in this process, in worker processes or on a Dask cluster.
 
-Every runner yields partial results (`dpi/worker.py`) in file order, so the caller folds
+Every runner yields partial results (`dpi/runs/worker.py`) in file order, so the caller folds
 them left to right and the inventory is the same whatever ran where (`Inventory.merge`
 is associative, ties keep the left side).
 
 One big capture uses every core: a file larger than its fair share of the run (the
 bytes to scan over the parallelism: the local jobs, or the cluster's threads) is split
-into flow shards (`shard_tasks`, `dpi/sharding.py`), as many as it needs up to the
+into flow shards (`shard_tasks`, `dpi/runs/sharding.py`), as many as it needs up to the
 parallelism, and each (file, shard) is a task. A file is at least `min_shard_bytes` per
 shard: smaller ones are not worth reading twice. The shards of a file are merged
 (`merge_shards`) before its result is yielded, so the caller only ever sees whole files:
@@ -50,7 +50,7 @@ from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
 
-from dpi.worker import EngineSpec, FileTask, Result, merge_results, merge_shards, scan_file
+from dpi.runs.worker import EngineSpec, FileTask, Result, merge_results, merge_shards, scan_file
 
 log = logging.getLogger(__name__)
 
@@ -173,7 +173,7 @@ def run_local(
         yield from run_serial(spec, tasks)
         return
     ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["dpi.worker"])
+    ctx.set_forkserver_preload(["dpi.runs.worker"])
     pool = ProcessPoolExecutor(
         max_workers=min(jobs, len(flat)),
         mp_context=ctx,

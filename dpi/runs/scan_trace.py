@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
     from dpi.engine import Engine
     from dpi.reassembly import Flow
-    from dpi.scanner import Input
+    from dpi.runs.scanner import Input
     from protocols.base import Message
 
 log = logging.getLogger(__name__)
@@ -114,7 +114,7 @@ class ScanTrace:
         sensor_pattern: re.Pattern[str] | None = None,
         separate_files: bool = False,
     ) -> int:
-        from dpi.scanner import plan_groups, scan_group
+        from dpi.runs.scanner import plan_groups, scan_group
 
         scanned = 0
         groups = plan_groups(inputs, sensor_pattern=sensor_pattern, separate_files=separate_files)

@@ -74,7 +74,7 @@ class Input:
 
 @dataclass(slots=True)
 class Tally:
-    """What reading one file saw, for the batch ledger (`dpi/batch.py`)."""
+    """What reading one file saw, for the batch ledger (`dpi/runs/batch.py`)."""
 
     records: int = 0  # records the reader delivered, the skipped ones included
     last: Frame | None = None  # the last record delivered
@@ -234,7 +234,7 @@ class _SetReader:
         self.scanned = 0
         self.add_secrets: Callable[[int, bytes, str], None] = engine.add_secrets  # pcapng Decryption Secrets Blocks (TLS keys)
         self.limits = engine.limits  # max_capture_compression_ratio for .gz/.zst files
-        # Every shard of a sharded scan reads the whole file (dpi/sharding.py): what
+        # Every shard of a sharded scan reads the whole file (dpi/runs/sharding.py): what
         # belongs to the file (files, bytes, reader warnings and limits) counts in shard 0.
         self.primary = engine.shard is None or engine.shard.primary
         if not self.primary:

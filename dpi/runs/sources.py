@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dpi.scanner import CAPTURE_MAGICS, expand
+from dpi.runs.scanner import CAPTURE_MAGICS, expand
 
 # Bytes hashed at the start of a file: past the capture header and the first packets,
 # so two rotated files of one sensor (same header) still differ, and cheap on an object

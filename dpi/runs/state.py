@@ -11,7 +11,7 @@ whose digest does not match (a flipped bit, a cut file, a state of an older dpi 
 no checksum) is refused with a one-line error naming the file and the way out,
 `--rebuild-state` (start from nothing and scan everything again): a damaged state
 could otherwise rename an API or forget a file, silently. The document (no pickle:
-everything read back is validated by `dpi/codec.py`):
+everything read back is validated by `dpi/runs/codec.py`):
 
 - `salt`: random, made once; client addresses enter the inventory only as BLAKE2b hashes
   keyed with it (spec: state between scans holds salted hashes only). Whoever can read
@@ -23,9 +23,9 @@ everything read back is validated by `dpi/codec.py`):
 - `inventory`: the merged evidence of every file in the ledger.
 - `options`: a fingerprint of the classifier and schema options that made it.
 - `history`: per inventory row the UTC days it was seen and the rows of the last two
-  runs (`dpi/history.py`); absent in older states, which load with an empty history.
+  runs (`dpi/runs/history.py`); absent in older states, which load with an empty history.
 - `evidence` (when `--findings`/`--internal`/`--tls-coverage` were used): the merged
-  findings evidence and TLS coverage of the same files (`dpi/evidence.py`: counts,
+  findings evidence and TLS coverage of the same files (`dpi/runs/evidence.py`: counts,
   sanitized names, server addresses, clients as salted hashes; never values).
 
 Writes are atomic (temporary file, fsync, rename, fsync of the directory), so a run
@@ -49,10 +49,10 @@ from typing import Any, Self
 import orjson
 import zstandard
 
-from dpi.codec import FORMAT_VERSION, CodecError, inventory_from_obj, inventory_to_obj
-from dpi.evidence import Evidence, evidence_from_obj, evidence_to_obj
-from dpi.history import History, history_from_obj, history_to_obj
 from dpi.inventory import SALT_BYTES, Inventory
+from dpi.runs.codec import FORMAT_VERSION, CodecError, inventory_from_obj, inventory_to_obj
+from dpi.runs.evidence import Evidence, evidence_from_obj, evidence_to_obj
+from dpi.runs.history import History, history_from_obj, history_to_obj
 
 STATE_NAME = "state.json.zst"
 MARKER = "dpi-state"
@@ -109,6 +109,24 @@ def decode_state(data: bytes, path: Path | str) -> Any:
 def read_state_document(path: Path | str) -> Any:
     """The checked document of the state file at `path` (for tools and tests)."""
     return decode_state(Path(path).read_bytes(), path)
+
+
+def read_history(location: str) -> History:
+    """The history of the state at `location` (`--state` spelling), read without taking
+    its lock (reading only); `DiffError`-style one-line errors are the caller's."""
+    path = state_paths(location)[0]
+    if not path.exists():
+        raise StateError(f"{location}: no dpi state here")
+    try:
+        doc = read_state_document(path)
+    except OSError as exc:
+        raise StateError(f"{path}: cannot read state ({exc.strerror})") from None
+    if not isinstance(doc, dict):
+        raise StateError(f"{path}: not a dpi state file")
+    try:
+        return history_from_obj(doc.get("history"))
+    except CodecError as exc:
+        raise StateError(f"{path}: {exc}") from None
 
 
 def _names_file(where: Path) -> bool:
@@ -185,7 +203,7 @@ class State:
     options: str = ""
     created: str = ""
     evidence: Evidence = field(default_factory=Evidence)
-    # Days each row was seen and the last two runs' rows (dpi/history.py); empty in a
+    # Days each row was seen and the last two runs' rows (dpi/runs/history.py); empty in a
     # state written before it.
     history: History = field(default_factory=History)
     # Started over (--rebuild-state): the file on disk is replaced even by a run that

@@ -8,7 +8,7 @@ ran it and of the files that worker ran before.
 
 The unit of work is one file, or one shard of one file: a task may name shard `shard`
 of `shards`, and then the worker reads the whole file but handles only the flows that
-hash to that shard (`dpi/sharding.py`); `merge_shards` puts the shards of one file back
+hash to that shard (`dpi/runs/sharding.py`); `merge_shards` puts the shards of one file back
 together into the file's result, which equals the one-process scan of that file. A
 connection cut by a file boundary (tcpdump -G/-C rotation) is seen as two partial flows,
 as in a serial scan of separate files. A file whose size or modification time changed
@@ -21,7 +21,7 @@ reads past those records (parsing only) and feeds the engine the rest. When the 
 at that point is not the one read before (or the file has fewer records now), the file
 was rewritten, not appended to: it is read again whole and reported `rewritten`.
 
-Results are JSON-safe dicts (`dpi/codec.py`): the same form goes through process pipes,
+Results are JSON-safe dicts (`dpi/runs/codec.py`): the same form goes through process pipes,
 Dask and the state file. `merge_results` combines two results in order (left first), so
 a tree of merges in file order gives the same inventory as a left-to-right fold.
 """
@@ -34,20 +34,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dpi.codec import (
+from dpi.engine import Engine, ScanStats
+from dpi.frames import Frame
+from dpi.inventory import Inventory
+from dpi.runs.codec import (
     inventory_from_obj,
     inventory_to_obj,
     merge_stats,
     stats_from_obj,
     stats_to_obj,
 )
-from dpi.engine import Engine, ScanStats
-from dpi.evidence import Evidence, evidence_to_obj, merge_evidence_objs, observers_for
-from dpi.frames import Frame
-from dpi.inventory import Inventory
-from dpi.scanner import Input, Tally, scan_inputs
-from dpi.sharding import apply_shard
-from dpi.sources import describe, local_copy
+from dpi.runs.evidence import Evidence, evidence_to_obj, merge_evidence_objs, observers_for
+from dpi.runs.scanner import Input, Tally, scan_inputs
+from dpi.runs.sharding import apply_shard
+from dpi.runs.sources import describe, local_copy
 
 Result = dict[str, Any]
 
@@ -64,7 +64,7 @@ class EngineSpec:
     keylogs: tuple[str, ...] = ()  # TLS key log files (paths, as for the schemas)
     topic_schemas: tuple[tuple[str, str], ...] = ()  # --topic-schema TOPIC=MESSAGE
     strict: bool = False
-    # Evidence beside the inventory (dpi/evidence.py): --findings/--internal, --tls-coverage.
+    # Evidence beside the inventory (dpi/runs/evidence.py): --findings/--internal, --tls-coverage.
     findings: bool = False
     internal: tuple[str, ...] = ()
     tls_coverage: bool = False
@@ -81,7 +81,7 @@ class FileTask:
     skip_records: int = 0
     skip_bytes: int = 0
     boundary: str = ""
-    # Flow shard `shard` of `shards` (dpi/sharding.py); 1 shard: the whole file.
+    # Flow shard `shard` of `shards` (dpi/runs/sharding.py); 1 shard: the whole file.
     shard: int = 0
     shards: int = 1
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from dpi.cli import main
-from dpi.diff import diff_rows
+from dpi.outputs.diff import diff_rows
 from dpi.inventory import COLUMNS
 
 BASE = {

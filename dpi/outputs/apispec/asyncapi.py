@@ -9,7 +9,7 @@ were fetched. JSON values are described property by property; protobuf values by
 name when a schema is known (`--proto`, `--descriptor-set`, `--topic-schema`; the
 message type in `x-protobuf-message`), by field number otherwise; text as a string,
 other binary values as undescribed. Sensitive places get the inventory's `x-data-type`,
-`x-category` and `x-confidence` (`dpi.apispec.annotations`), keyed by location (`key`,
+`x-category` and `x-confidence` (`dpi.outputs.apispec.annotations`), keyed by location (`key`,
 `value`, `header`) in either direction. No example values.
 """
 
@@ -18,9 +18,9 @@ from __future__ import annotations
 import re
 from typing import Any, Final
 
-from dpi.apispec.annotations import Annotations
-from dpi.apispec.enums import EnumVetter
-from dpi.apispec.observer import MAX_BODY_SAMPLES, Channel, SpecObserver
+from dpi.outputs.apispec.annotations import Annotations
+from dpi.outputs.apispec.enums import EnumVetter
+from dpi.outputs.apispec.observer import MAX_BODY_SAMPLES, Channel, SpecObserver
 
 ASYNCAPI_VERSION: Final = "3.0.0"
 KAFKA_BINDING_VERSION: Final = "0.5.0"

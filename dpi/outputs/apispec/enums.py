@@ -1,7 +1,7 @@
 """Whether enum candidates may be written: a last check, by value shape, before any value
 from traffic reaches a document.
 
-Enums are only proposed for places the inventory did not report (dpi.apispec.shapes);
+Enums are only proposed for places the inventory did not report (dpi.outputs.apispec.shapes);
 this check also runs every candidate value through the classifiers with no field
 context (as `dpi.identifiers` judges path segments): one hit, and the place gets no enum.
 """

@@ -8,7 +8,7 @@ variants) it keeps: the servers that answered (as URLs: `https` when the flow wa
 query, header and cookie parameter names with the shape of their values, security
 schemes by kind (`Authorization` scheme, API-key header or query parameter, session
 cookie), request bodies and, per status code, response bodies and headers, each body a
-`dpi.apispec.shapes.Shape` per media type. Per Kafka topic: the brokers, whether records
+`dpi.outputs.apispec.shapes.Shape` per media type. Per Kafka topic: the brokers, whether records
 were produced and fetched, and the shapes of record keys, values and headers.
 
 No value is kept (`shapes` keeps bounded enum candidates only). Every map is bounded by
@@ -27,7 +27,6 @@ from urllib.parse import parse_qsl
 
 import orjson
 
-from dpi.apispec.shapes import Budget, Shape, object_from_pairs, scalar_from_text
 from dpi.engine import format_endpoint
 from dpi.findings.credentials import (
     _KEY_HEADER_RE,
@@ -37,6 +36,7 @@ from dpi.findings.credentials import (
     MIN_SESSION_VALUE,
 )
 from dpi.observer import Observer
+from dpi.outputs.apispec.shapes import Budget, Shape, object_from_pairs, scalar_from_text
 from protocols._json_keys import DATA, key_class
 from protocols.base import Direction, Limits, Location, MediaType
 from protocols.payload import field_pairs
@@ -171,7 +171,7 @@ class Channel:
 
 
 class SpecObserver(Observer):
-    """Gathers the shapes that `dpi.apispec.openapi` and `dpi.apispec.asyncapi` write."""
+    """Gathers the shapes that `dpi.outputs.apispec.openapi` and `dpi.outputs.apispec.asyncapi` write."""
 
     def __init__(self, schemas: object | None = None, *, strict: bool = False) -> None:
         self.schemas = schemas  # protobuf registry: field names when a schema is known

@@ -10,9 +10,9 @@ of one endpoint are `anyOf` alternatives titled with their operation (`query
 GetPatient`). WebSocket messages are not operations (counted as skipped).
 
 Sensitive places get `x-data-type`, `x-category` and `x-confidence`
-(`dpi.apispec.annotations`): body properties on their schema, parameters, response
+(`dpi.outputs.apispec.annotations`): body properties on their schema, parameters, response
 headers and cookies on their object, credentials on their security scheme. No example
-values; enums only as `dpi.apispec.shapes` and `dpi.apispec.enums` allow.
+values; enums only as `dpi.outputs.apispec.shapes` and `dpi.outputs.apispec.enums` allow.
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ import re
 from collections.abc import Callable
 from typing import Any, Final
 
-from dpi.apispec.annotations import Annotations, Types, describe, union
-from dpi.apispec.enums import EnumVetter
-from dpi.apispec.observer import (
+from dpi.outputs.apispec.annotations import Annotations, Types, describe, union
+from dpi.outputs.apispec.enums import EnumVetter
+from dpi.outputs.apispec.observer import (
     MAX_BODY_SAMPLES,
     METHODS,
     Body,
