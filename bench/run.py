@@ -60,7 +60,7 @@ STAGES = (
     ("payload walk", ("protocols/payload.py", "orjson", "json/")),
     ("dissectors", ("protocols/",)),
     ("classification", ("classifiers/", "dpi/classify.py", "phonenumbers", "/re/", "stdnum")),
-    ("inventory", ("dpi/inventory.py", "dpi/masking.py", "dpi/identifiers.py")),
+    ("inventory", ("dpi/inventory.py", "dpi/masking.py", "dpi/identifiers.py", "dpi/outputs/contract.py")),
     ("engine", ("dpi/engine.py", "dpi/layers.py", "dpi/tls/")),
 )
 
