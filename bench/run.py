@@ -54,13 +54,13 @@ TSHARK_ARGS = ["-o", "tcp.reassemble_out_of_order:TRUE", "-Y", "http", "-T", "fi
 SMALL_SAMPLE = ROOT / "samples" / "rest-shop.pcap"
 # Own time of a function, by the file it is in: (stage, path fragments), first match wins.
 STAGES = (
-    ("capture read", ("dpi/capture.py", "dpi/sources.py", "gzip.py", "zstandard")),
+    ("capture read", ("dpi/capture.py", "dpi/runs/sources.py", "gzip.py", "zstandard")),
     ("frame decode", ("dpi/decode.py", "dpi/ipfrag.py")),
     ("tcp reassembly", ("dpi/reassembly.py",)),
     ("payload walk", ("protocols/payload.py", "orjson", "json/")),
     ("dissectors", ("protocols/",)),
     ("classification", ("classifiers/", "dpi/classify.py", "phonenumbers", "/re/", "stdnum")),
-    ("inventory", ("dpi/inventory.py", "dpi/masking.py", "dpi/identifiers.py")),
+    ("inventory", ("dpi/inventory.py", "dpi/masking.py", "dpi/identifiers.py", "dpi/outputs/contract.py")),
     ("engine", ("dpi/engine.py", "dpi/layers.py", "dpi/tls/")),
 )
 

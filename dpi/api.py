@@ -10,7 +10,7 @@ direction, location, data_type and category categoricals. The CSV/JSON files of 
 command line keep the contract's text form (spec/inventory.md).
 
 Errors: `dpi.build.BuildError` (an option or input file that cannot be used),
-`dpi.scanner.ScanError` (no capture, none readable); one line each, never content.
+`dpi.runs.scanner.ScanError` (no capture, none readable); one line each, never content.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from dpi.build import PathLike, ScanSetup
 from dpi.engine import Engine
 from dpi.observer import Observer
-from dpi.scanner import ScanError, expand, scan_inputs
+from dpi.runs.scanner import ScanError, expand, scan_inputs
 
 if TYPE_CHECKING:
     import pandas
@@ -91,7 +91,7 @@ class ScanResult:
 
     `inventory`: the contract's columns, typed (plus `egress` and `auth_share` when
     findings were gathered); `findings`: one row per finding (`dpi.findings.FINDING_COLUMNS`);
-    `tls_coverage`: one row per TLS flow (`dpi.coverage.COLUMNS`); `stats`: the scan's
+    `tls_coverage`: one row per TLS flow (`dpi.findings.coverage.COLUMNS`); `stats`: the scan's
     counters (`dpi scan --summary-json`); `warnings`: what was skipped, and where."""
 
     inventory: pandas.DataFrame
@@ -118,7 +118,7 @@ def scan_all(
     """Scan like `dpi scan`; see `ScanResult`. `config`: a dpi.toml path (None: no file,
     entry-point classifiers only). `internal`: CIDRs of the internal networks (default:
     the private ranges). `findings=False` skips the findings (a little faster)."""
-    from dpi.coverage import TlsCoverage
+    from dpi.findings.coverage import TlsCoverage
 
     setup = ScanSetup.load(
         config=config, proto=proto, descriptor_sets=descriptor_sets,
@@ -151,7 +151,7 @@ def scan_to_dataframe(paths: Paths, *, findings: bool = False, internal: Sequenc
 
 def _findings_run(internal: Sequence[str]) -> Any:
     from dpi.build import BuildError
-    from dpi.egress import NetworkError
+    from dpi.findings.egress import NetworkError
     from dpi.findings.run import FindingsRun
 
     try:
@@ -207,7 +207,7 @@ def findings_frame(found: Sequence[Any]) -> pandas.DataFrame:
 def coverage_frame(rows: Sequence[dict[str, object]]) -> pandas.DataFrame:
     import pandas
 
-    from dpi.coverage import COLUMNS
+    from dpi.findings.coverage import COLUMNS
 
     frame = pandas.DataFrame(list(rows), columns=list(COLUMNS))
     frame = frame.astype({"bytes_client": "int64", "bytes_server": "int64", "decrypted": "bool"})

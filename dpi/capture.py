@@ -59,26 +59,17 @@ import struct
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO, Literal, Protocol, Self, cast
 
-from dpi.decode import SUPPORTED_LINKTYPES
+from dpi.frames import SUPPORTED_LINKTYPES, Frame
 from protocols.base import Limits
 
 
 class CaptureError(Exception):
     """The file is not a capture we can read at all (bad magic, unreadable)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Frame:
-    number: int
-    ts_ns: int
-    linktype: int
-    data: bytes = field(repr=False)
-    wire_len: int = 0
 
 
 CaptureFormat = Literal["pcap", "pcapng"]

@@ -66,7 +66,7 @@ class Config:
     scan: dict[str, Any] = field(default_factory=dict)
     # [limits]: bounds by name (dpi/limits.py), applied before --limit options.
     limits: dict[str, int] = field(default_factory=dict)
-    # [policy]: `dpi check`'s rules when no --policy is given (dpi/policy.py reads them).
+    # [policy]: `dpi check`'s rules when no --policy is given (dpi/findings/policy.py reads them).
     policy: dict[str, Any] = field(default_factory=dict)
     # The file read (None: no file) and its text (batch workers parse the same text).
     path: Path | None = None

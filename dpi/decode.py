@@ -73,10 +73,26 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from dpi.frames import (
+    LINKTYPE_ETHERNET,
+    LINKTYPE_IEEE802_11,
+    LINKTYPE_IEEE802_11_RADIOTAP,
+    LINKTYPE_IPV4,
+    LINKTYPE_IPV6,
+    LINKTYPE_LINUX_SLL,
+    LINKTYPE_LINUX_SLL2,
+    LINKTYPE_LOOP,
+    LINKTYPE_NFLOG,
+    LINKTYPE_NULL,
+    LINKTYPE_PPI,
+    LINKTYPE_RAW,
+    LINKTYPE_RAW_DLT12,
+    LINKTYPE_RAW_DLT14,
+)
 from dpi.ipfrag import FragmentReassembler
 
 if TYPE_CHECKING:
-    from dpi.capture import Frame
+    from dpi.frames import Frame
 
 
 class DecodeError(Exception):
@@ -340,7 +356,6 @@ _SNAP_HEADERS = (b"\xaa\xaa\x03\x00\x00\x00", b"\xaa\xaa\x03\x00\x00\xf8")
 _RADIOTAP_FCS_AT_END, _RADIOTAP_DATA_PAD, _RADIOTAP_BAD_FCS = 0x10, 0x20, 0x40
 # Presence words chain while bit 31 is set; a header longer than this is damage.
 _RADIOTAP_MAX_PRESENT_WORDS = 16
-_LINKTYPE_IEEE802_11 = 105
 
 
 def _dot11(data: bytes, off: int, pad_header: bool) -> _LinkResult:
@@ -434,34 +449,31 @@ def _link_ppi(data: bytes) -> _LinkResult:
     dlt = int.from_bytes(data[4:8], "little")
     if pph_len < 8 or pph_len > n:
         raise DecodeError(f"PPI length {pph_len} is invalid for a {n}-byte frame")
-    if dlt == _LINKTYPE_IEEE802_11:
+    if dlt == LINKTYPE_IEEE802_11:
         return _dot11(data, pph_len, False)
     inner = _LINKS.get(dlt)
-    if inner is None or dlt == _LINKTYPE_PPI:
+    if inner is None or dlt == LINKTYPE_PPI:
         raise DecodeError(f"PPI carries link type {dlt}, which is not supported")
     return inner(data[pph_len:])
 
 
-_LINKTYPE_PPI = 192
-
+# One reader per link type of `dpi.frames.SUPPORTED_LINKTYPES`.
 _LINKS: dict[int, Callable[[bytes], _LinkResult]] = {
-    0: _link_null,
-    1: _link_ethernet,
-    12: _link_raw,
-    14: _link_raw,
-    101: _link_raw,
-    108: _link_null,
-    113: _link_sll,
-    228: _link_ipv4,
-    229: _link_ipv6,
-    239: _link_nflog,
-    276: _link_sll2,
-    _LINKTYPE_IEEE802_11: _link_ieee80211,
-    127: _link_radiotap,
-    _LINKTYPE_PPI: _link_ppi,
+    LINKTYPE_NULL: _link_null,
+    LINKTYPE_ETHERNET: _link_ethernet,
+    LINKTYPE_RAW_DLT12: _link_raw,
+    LINKTYPE_RAW_DLT14: _link_raw,
+    LINKTYPE_RAW: _link_raw,
+    LINKTYPE_LOOP: _link_null,
+    LINKTYPE_LINUX_SLL: _link_sll,
+    LINKTYPE_IPV4: _link_ipv4,
+    LINKTYPE_IPV6: _link_ipv6,
+    LINKTYPE_NFLOG: _link_nflog,
+    LINKTYPE_LINUX_SLL2: _link_sll2,
+    LINKTYPE_IEEE802_11: _link_ieee80211,
+    LINKTYPE_IEEE802_11_RADIOTAP: _link_radiotap,
+    LINKTYPE_PPI: _link_ppi,
 }
-
-SUPPORTED_LINKTYPES: frozenset[int] = frozenset(_LINKS)
 
 
 @dataclass(slots=True, kw_only=True)

@@ -28,9 +28,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from classifiers.base import FieldContext
-from dpi.capture import Frame
 from dpi.classify import ClassifierSet, sibling_tokens
 from dpi.decode import DecodeError, Decoder
+from dpi.frames import Frame
 from dpi.identifiers import REQUEST_NAMED_PROTOCOLS, identifiers_for
 from dpi.inventory import (
     FIELD_TABLE_FULL,
@@ -62,7 +62,7 @@ from protocols.base import (
 from protocols.payload import field_pairs
 
 if TYPE_CHECKING:
-    from dpi.sharding import ShardFilter
+    from dpi.runs.sharding import ShardFilter
 
 log = logging.getLogger(__name__)
 

@@ -30,22 +30,16 @@ to keep one without.
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
-import json
 import os
 from collections import Counter, deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from classifiers.base import Finding
 from dpi.identifiers import PATH, Hit, Identifiers, default_identifiers
 from dpi.masking import mask
-
-if TYPE_CHECKING:
-    import pandas
 
 COLUMNS = (
     "protocol",
@@ -105,7 +99,7 @@ SALT_BYTES = 16
 # then holds the same bytes object (a row's set costs a table slot per client instead of
 # a slot and a 56-byte object: half the memory of a long scan is client sets), and
 # blake2b runs once per client, not once per hit. A cache: cleared when full, in memory
-# only (an Inventory is never pickled: workers and state files go through dpi.codec).
+# only (an Inventory is never pickled: workers and state files go through dpi.runs.codec).
 MAX_CACHED_CLIENTS = 65_536
 CONF_UNIT = 1_000_000
 # One random salt per process, so that inventories made in one process merge; a stored
@@ -548,23 +542,3 @@ class Inventory:
             )
         return out
 
-
-def to_csv(rows: list[Row]) -> str:
-    """RFC 4180 CSV, UTF-8, the contract's header and order."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(COLUMNS)
-    for row in rows:
-        writer.writerow(row.as_list())
-    return buffer.getvalue()
-
-
-def to_json(rows: list[Row]) -> str:
-    return json.dumps([dict(zip(COLUMNS, row.as_list())) for row in rows], indent=2) + "\n"
-
-
-def to_dataframe(rows: list[Row]) -> pandas.DataFrame:
-    import pandas  # the only pandas import: the library is slow to load and optional on the scan path
-
-    frame = pandas.DataFrame([row.as_list() for row in rows], columns=list(COLUMNS))
-    return frame.astype({"count": "int64", "clients": "int64", "confidence": "float64"})

@@ -27,13 +27,15 @@ from __future__ import annotations
 import struct
 import zlib
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import brotli
 import cramjam
 import lz4.frame
 import zstandard
 
-from protocols.base import Limits
+if TYPE_CHECKING:  # annotations only: protocols.base must not import back (no circle)
+    from protocols.base import Limits
 
 # Below this output size the ratio is not judged: small repetitive bodies (a JSON array
 # of identical objects) legitimately compress far better than 200:1.

@@ -1,6 +1,7 @@
-"""Exposure findings on top of the inventory: egress, unauthenticated access, leaky
-responses (see `rules` for the kinds, `model` for the output, `observe` for what is
-gathered during a scan)."""
+"""What a scan concludes beyond the inventory: exposure findings (egress, unauthenticated
+access, leaky responses: see `rules` for the kinds, `model` for the output, `observe`
+for what is gathered during a scan), internal networks (`egress`), DNS names (`dns`), TLS
+coverage (`coverage`) and the data policy `dpi check` evaluates (`policy`)."""
 
 from __future__ import annotations
 

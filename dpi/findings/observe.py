@@ -14,7 +14,7 @@ costs a fixed amount of memory, and what is beyond a limit is not counted.
 
 Observers of separate scans merge (`merge`, left first, as `Inventory.merge`): batch
 scans (`--jobs`, `--dask`, `--state`) gather evidence per file and fold it in file order
-(`dpi/evidence.py` carries it between processes and keeps it in the state). Per-flow
+(`dpi/runs/evidence.py` carries it between processes and keeps it in the state). Per-flow
 bookkeeping is not merged: a file's flows are finished when its observer is. External
 clients are kept as salted hashes (`dpi.inventory.client_hash`), never addresses.
 """
@@ -26,11 +26,11 @@ from collections import Counter, OrderedDict, deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from dpi.dns import DnsNames
-from dpi.egress import Networks
 from dpi.engine import format_endpoint
 from dpi.findings.cleartext import CleartextObserver
 from dpi.findings.credentials import credential_kinds
+from dpi.findings.dns import DnsNames
+from dpi.findings.egress import Networks
 from dpi.findings.leaks import error_signatures, version_headers
 from dpi.identifiers import safe_host
 from dpi.inventory import SALT_BYTES, client_hash

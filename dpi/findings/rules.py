@@ -35,8 +35,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from dpi.egress import Networks, endpoint_address
 from dpi.findings.cleartext import cleartext_findings
+from dpi.findings.egress import Networks, endpoint_address
 from dpi.findings.leaks import SQL_SIGNATURES
 from dpi.findings.model import Finding, Severity
 from dpi.findings.observe import PER_REQUEST_AUTH, FindingsObserver

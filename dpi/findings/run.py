@@ -1,6 +1,7 @@
-"""Findings for one `dpi scan`: the glue the command line calls (it keeps `dpi/cli.py`
-to a few lines). Builds the observer from `--internal`, writes the inventory with the
-extra columns, the findings file (CSV, JSON when the name ends in `.json`, an Excel
+"""Findings for one `dpi scan`: the glue the command line calls (it keeps
+`dpi/cli/scan.py` to a few lines). Builds the observer from `--internal`, writes the
+inventory with the extra columns (through the contract's writer, dpi/outputs/contract.py),
+the findings file (CSV, JSON when the name ends in `.json`, an Excel
 workbook for `.xlsx`), and the end-report lines."""
 
 from __future__ import annotations
@@ -9,7 +10,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from dpi.egress import DEFAULT_INTERNAL, Networks, to_csv_extended, to_json_extended
+from dpi.findings.egress import (
+    DEFAULT_INTERNAL,
+    EXTRA_COLUMNS,
+    Networks,
+    extra_json_values,
+    extra_values,
+)
 from dpi.findings.model import (
     FINDING_COLUMNS,
     Finding,
@@ -20,6 +27,7 @@ from dpi.findings.model import (
 )
 from dpi.findings.observe import FindingsObserver
 from dpi.findings.rules import findings
+from dpi.outputs.contract import to_csv, to_json
 
 if TYPE_CHECKING:
     from dpi.inventory import Row
@@ -27,7 +35,7 @@ if TYPE_CHECKING:
 
 class FindingsRun:
     """`internal`: the `--internal` CIDRs (empty: the private ranges). Raises
-    `dpi.egress.NetworkError` for a bad CIDR."""
+    `dpi.findings.egress.NetworkError` for a bad CIDR."""
 
     def __init__(self, internal: Sequence[str] = ()) -> None:
         self.networks = Networks(internal or DEFAULT_INTERNAL)
@@ -36,10 +44,10 @@ class FindingsRun:
 
     def inventory_text(self, rows: Sequence[Row], fmt: str) -> str:
         """The inventory with `egress` and `auth_share` appended."""
-        shares = self.observer.auth_shares()
+        shares, networks = self.observer.auth_shares(), self.networks
         if fmt == "json":
-            return to_json_extended(rows, self.networks, shares)
-        return to_csv_extended(rows, self.networks, shares)
+            return to_json(rows, lambda row: extra_json_values(row, networks, shares))
+        return to_csv(rows, EXTRA_COLUMNS, lambda row: extra_values(row, networks, shares))
 
     def compute(self, rows: Sequence[Row]) -> list[Finding]:
         self.results = findings(rows, self.observer, self.networks)
@@ -50,7 +58,7 @@ class FindingsRun:
         JSON are literal (hosts and APIs come from traffic and may start with `=`); the
         workbook is for spreadsheets: text cells, never formulas."""
         if path.suffix.lower() == ".xlsx":
-            from dpi.export import workbook_bytes
+            from dpi.outputs.export import workbook_bytes
 
             rows = [
                 [item[name] for name in FINDING_COLUMNS]

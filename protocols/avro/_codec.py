@@ -37,13 +37,15 @@ import io
 import uuid
 from collections.abc import Callable
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from protocols import _decompress
 from protocols._printable import printable_text
-from protocols.base import Limits
+
+if TYPE_CHECKING:  # annotations only: protocols.base builds AvroSchemas (no circle)
+    from protocols.base import Limits
 
 # The media type of a Kafka key or value in Avro binary encoding; `Part.schema` holds the
 # writer's schema (JSON text).

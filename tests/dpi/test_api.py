@@ -19,7 +19,7 @@ import dpi
 from classifiers.base import Classifier, FieldContext, Finding
 from dpi.build import BuildError
 from dpi.cli import main
-from dpi.scanner import ScanError
+from dpi.runs.scanner import ScanError
 from tests.builders.conversation import T0, Conversation, http_request, http_response
 from tests.dpi.test_findings import _exposure_capture
 

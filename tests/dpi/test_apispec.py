@@ -1,4 +1,4 @@
-"""`dpi spec`: OpenAPI 3.1 and AsyncAPI 3.0 documents from captures (dpi/apispec/).
+"""`dpi spec`: OpenAPI 3.1 and AsyncAPI 3.0 documents from captures (dpi/outputs/apispec/).
 
 End to end on the bundled samples (compared with the expected documents under samples/,
 validated with openapi-spec-validator and the vendored AsyncAPI 3.0 JSON Schema), on a
@@ -177,7 +177,7 @@ class _Values:
     def collect(self, path: Path) -> set[str]:
         from dpi.engine import Engine
         from dpi.observer import Observer
-        from dpi.scanner import expand, scan_inputs
+        from dpi.runs.scanner import expand, scan_inputs
         from protocols.base import Limits
         from protocols.payload import field_pairs
 
@@ -296,7 +296,7 @@ def test_inference_rules_on_crafted_capture(tmp_path: Path) -> None:
 
 
 def test_sensitive_field_never_gets_an_enum() -> None:
-    from dpi.apispec.shapes import Budget, Shape
+    from dpi.outputs.apispec.shapes import Budget, Shape
 
     shape = Shape("tier", Budget())
     for value in ["gold", "gold", "silver", "silver", "gold"]:
@@ -308,7 +308,7 @@ def test_sensitive_field_never_gets_an_enum() -> None:
 
 
 def test_enum_candidates_are_bounded_and_forgotten() -> None:
-    from dpi.apispec.shapes import MAX_ENUM_VALUES, Budget, Shape
+    from dpi.outputs.apispec.shapes import MAX_ENUM_VALUES, Budget, Shape
 
     shape = Shape("kind", Budget())
     for i in range(MAX_ENUM_VALUES + 1):
@@ -317,7 +317,7 @@ def test_enum_candidates_are_bounded_and_forgotten() -> None:
 
 
 def test_formats_from_value_shape() -> None:
-    from dpi.apispec.shapes import string_format
+    from dpi.outputs.apispec.shapes import string_format
 
     assert string_format("a.b@mail.shopper-demo.net") == "email"
     assert string_format("2026-01-15") == "date"
@@ -332,7 +332,7 @@ def test_formats_from_value_shape() -> None:
 
 
 def test_bounds_depth_properties_and_budget() -> None:
-    from dpi.apispec.shapes import MAX_DEPTH, MAX_PROPERTIES, Budget, Shape
+    from dpi.outputs.apispec.shapes import MAX_DEPTH, MAX_PROPERTIES, Budget, Shape
 
     deep: Any = "leaf"
     for _ in range(MAX_DEPTH + 5):
@@ -351,7 +351,7 @@ def test_bounds_depth_properties_and_budget() -> None:
 
 
 def test_kafka_records_split_back_from_parts() -> None:
-    from dpi.apispec.observer import _records
+    from dpi.outputs.apispec.observer import _records
     from protocols.base import Location, Part
 
     def part(location: Location, name: str = "") -> Part:

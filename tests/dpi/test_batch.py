@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from dpi.batch import BatchOptions, run_batch
 from dpi.cli import main
-from dpi.state import STATE_NAME, read_state_document
+from dpi.runs.batch import BatchOptions, run_batch
+from dpi.runs.state import STATE_NAME, read_state_document
 from tests.builders.capture_sets import write_file, write_set
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -95,7 +95,7 @@ def test_compressed_captures_are_read_as_they_are(tmp_path: Path) -> None:
 
 
 def test_locked_state_is_exit_2_one_line(tmp_path: Path) -> None:
-    from dpi.state import State
+    from dpi.runs.state import State
 
     write_set(tmp_path / "c", 1)
     with State.open(tmp_path / "s"):

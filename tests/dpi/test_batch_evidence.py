@@ -16,13 +16,13 @@ import pytest
 from scapy.utils import wrpcap
 
 from dpi.cli import main
-from dpi.codec import CodecError
-from dpi.coverage import TlsCoverage
 from dpi.engine import Engine
-from dpi.evidence import Evidence, evidence_from_obj, evidence_to_obj
 from dpi.findings import FindingsObserver, findings
-from dpi.scanner import expand, scan_inputs
-from dpi.state import read_state_document
+from dpi.findings.coverage import TlsCoverage
+from dpi.runs.codec import CodecError
+from dpi.runs.evidence import Evidence, evidence_from_obj, evidence_to_obj
+from dpi.runs.scanner import expand, scan_inputs
+from dpi.runs.state import read_state_document
 from tests.builders.conversation import T0, Conversation, http_request, http_response
 from tests.builders.dns import dns_answer, dns_query
 from tests.dpi.test_findings import CARD, EMAIL, EXTERNAL, JAVA_TRACE, SSN, TOKEN

@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 import zstandard
 
-from dpi.capture import MAX_RECORD_FLOOR, MAX_WARNINGS, CaptureError, Frame, open_capture
+from dpi.capture import MAX_RECORD_FLOOR, MAX_WARNINGS, CaptureError, open_capture
 from dpi.decode import DecodeError, Decoder
+from dpi.frames import Frame
 from tests.builders.frames import (
     Pcapng,
     pcap_file,

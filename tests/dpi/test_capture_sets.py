@@ -13,7 +13,7 @@ import pytest
 from dpi.capture import open_capture
 from dpi.engine import Engine
 from dpi.inventory import Row
-from dpi.scanner import expand, plan_groups, scan_inputs, sensor_key
+from dpi.runs.scanner import expand, plan_groups, scan_inputs, sensor_key
 from protocols.mysql._packets import Cap, FieldType
 from tests.builders import http1, http2
 from tests.builders import mysql as my

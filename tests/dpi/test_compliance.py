@@ -1,4 +1,4 @@
-"""Compliance views (dpi/compliance.py): `dpi report --compliance-dir` writes the PCI DSS
+"""Compliance views (dpi/outputs/compliance.py): `dpi report --compliance-dir` writes the PCI DSS
 scope, HIPAA PHI flows and GDPR Article 30 CSVs of a scan of samples/rest-shop.pcap, and
 the HTML report has the same three tables (checked in headless Chromium too).
 
@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from dpi.cli import main
-from dpi.compliance import GDPR_COLUMNS, PCI_COLUMNS, PHI_COLUMNS
+from dpi.outputs.compliance import GDPR_COLUMNS, PCI_COLUMNS, PHI_COLUMNS
 from tests.dpi.test_report import _chromium, chromium  # noqa: F401 - the fixture
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"

@@ -11,8 +11,9 @@ from scapy.layers.dot11 import Dot11, Dot11QoS, RadioTap
 from scapy.layers.l2 import LLC, SNAP
 from scapy.packet import Raw
 
-from dpi.capture import Frame, open_capture
-from dpi.decode import ACK, PSH, SUPPORTED_LINKTYPES, SYN, DecodeError, Decoder, Segment
+from dpi.capture import open_capture
+from dpi.decode import ACK, PSH, SYN, DecodeError, Decoder, Segment
+from dpi.frames import SUPPORTED_LINKTYPES, Frame
 from dpi.ipfrag import FragmentReassembler
 from tests.builders.frames import (
     ETH_IPV6,
@@ -60,6 +61,22 @@ def test_every_linktype_gives_the_tcp_segment(linktype: int, ipv6: bool) -> None
     assert seg.payload == BODY and seg.missing == 0
     assert seg.src == (ip("fd00::1") if ipv6 else ip("10.0.0.1"))
     assert seg.dst == (ip("fd00::2") if ipv6 else ip("10.0.0.2"))
+
+
+def test_the_decoder_reads_exactly_the_link_types_the_reader_calls_supported() -> None:
+    """dpi/frames.py's list (the capture reader warns about the others) and the decoder's
+    readers are one list: a frame of any other link type is counted as unsupported."""
+    decoder = Decoder()
+    unread = set()
+    for linktype in range(300):
+        before = decoder.stats.unsupported_linktype
+        try:
+            decoder.decode(frame(b"\x00" * 64, linktype))
+        except DecodeError:
+            pass
+        if decoder.stats.unsupported_linktype > before:
+            unread.add(linktype)
+    assert set(range(300)) - unread == SUPPORTED_LINKTYPES
 
 
 def test_raw_ipv4_linktype_228_decodes() -> None:

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from dpi.cli import main
-from dpi.diff import diff_rows
 from dpi.inventory import COLUMNS
+from dpi.outputs.diff import diff_rows
 
 BASE = {
     "protocol": "http", "server": "10.0.0.5:8080", "host": "api.shop.example", "direction": "request",

@@ -97,7 +97,7 @@ def test_a_probe_that_raises_costs_that_probe_not_the_scan(tmp_path: Path) -> No
     import pytest
 
     from dpi.engine import Engine
-    from dpi.scanner import expand, scan_inputs
+    from dpi.runs.scanner import expand, scan_inputs
     from protocols.base import Direction, Dissector, Event, Probe
 
     class Broken(Dissector):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import io
 import json
 from pathlib import Path
@@ -9,11 +10,12 @@ from pathlib import Path
 import pandas
 import pytest
 
-from dpi import cli_batch
 from dpi.api import scan_engine
-from dpi.cli import main
-from dpi.export import BINARY_FORMATS, FORMATS, export_bytes
-from dpi.inventory import COLUMNS, Row, to_csv, to_json
+from dpi.cli import build_parser, main
+from dpi.inventory import COLUMNS, Row
+from dpi.outputs.contract import to_csv, to_json
+from dpi.outputs.export import export_bytes
+from dpi.outputs.formats import BINARY_FORMATS, FORMATS
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 
@@ -70,5 +72,16 @@ def test_cli_writes_binary_formats_only_to_a_file(tmp_path: Path) -> None:
     assert out.read_bytes()[:2] == b"PK" and json.loads(summary.read_text())["batch"]["scanned"] == 1
 
 
-def test_cli_format_list_matches_the_exporter() -> None:
-    assert cli_batch.FORMATS == FORMATS and cli_batch.BINARY_FORMATS == BINARY_FORMATS
+def test_cli_format_list_matches_the_exporter(rows: list[Row]) -> None:
+    """`--format` of scan, check and spec offers exactly the formats the exporter writes;
+    the binary ones are Parquet and Excel files, the others UTF-8 text."""
+    subcommands = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    for name in ("scan", "check", "spec"):
+        option = next(a for a in subcommands.choices[name]._actions if a.dest == "format")
+        assert tuple(option.choices) == FORMATS
+    for fmt in FORMATS:
+        data = export_bytes(rows, fmt)
+        if fmt in BINARY_FORMATS:
+            assert data[:4] in (b"PAR1", b"PK\x03\x04")
+        else:
+            assert data.decode("utf-8").startswith(("protocol,", "["))

@@ -12,8 +12,9 @@ import pandas
 import pytest
 
 from dpi.api import scan_engine
-from dpi.export import export_bytes
-from dpi.inventory import COLUMNS, Row, to_dataframe
+from dpi.inventory import COLUMNS, Row
+from dpi.outputs.contract import to_dataframe
+from dpi.outputs.export import export_bytes
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 

@@ -106,7 +106,7 @@ def test_diff_and_report_name_the_extra_for_the_files_they_read(tmp_path: Path) 
     assert _one_line_error(result) == (
         "dpi: error: reading the Excel file i.xlsx needs openpyxl: pip install 'dpi-inventory[excel]'"
     )
-    # Written only at the end (dpi/diff.py imports openpyxl then): still one line.
+    # Written only at the end (dpi/outputs/diff.py imports openpyxl then): still one line.
     result = _without(("openpyxl",), "diff", str(csv_file), str(csv_file), "-o", str(tmp_path / "d.xlsx"))
     assert _one_line_error(result) == "dpi: error: openpyxl is not installed: pip install 'dpi-inventory[excel]'"
 

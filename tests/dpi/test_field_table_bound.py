@@ -17,7 +17,7 @@ from pathlib import Path
 from dpi.engine import Engine
 from dpi.inventory import FIELD_TABLE_FULL
 from dpi.limits import INVENTORY_LIMIT, apply_limits
-from dpi.scanner import expand, scan_inputs
+from dpi.runs.scanner import expand, scan_inputs
 from tests.builders.conversation import Conversation, http_request, http_response
 
 CARD = "4111 1111 1111 1111"

@@ -13,7 +13,6 @@ import pytest
 from scapy.utils import wrpcap
 
 from dpi.cli import main
-from dpi.egress import EXTRA_COLUMNS, Networks
 from dpi.engine import Engine
 from dpi.findings import (
     FINDING_COLUMNS,
@@ -26,10 +25,11 @@ from dpi.findings import (
     findings_to_csv,
     findings_to_json,
 )
+from dpi.findings.egress import EXTRA_COLUMNS, Networks
 from dpi.inventory import COLUMNS, Row
 from dpi.layers import Chunk, LayerFactory, StreamLayer
 from dpi.reassembly import Side
-from dpi.scanner import expand, scan_inputs
+from dpi.runs.scanner import expand, scan_inputs
 from protocols.base import Probe
 from tests.builders.conversation import T0, Conversation, http_request, http_response
 from tests.builders.dns import dns_answer, dns_query

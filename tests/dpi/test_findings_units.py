@@ -8,9 +8,9 @@ import struct
 
 import pytest
 
-from dpi.dns import MAX_NAMES_PER_ADDRESS, DnsError, DnsNames, parse_answers, read_name
-from dpi.egress import NetworkError, Networks, endpoint_address
 from dpi.findings.credentials import credential_kinds
+from dpi.findings.dns import MAX_NAMES_PER_ADDRESS, DnsError, DnsNames, parse_answers, read_name
+from dpi.findings.egress import NetworkError, Networks, endpoint_address
 from dpi.findings.leaks import MAX_SCAN_BYTES, error_signatures, version_headers
 from protocols.base import Location, MediaType, Part
 from tests.builders.dns import dns_answer, dns_query

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from dpi.cli import main
-from dpi.state import STATE_NAME, read_state_document
+from dpi.runs.state import STATE_NAME, read_state_document
 from tests.builders.capture_sets import write_file
 
 PCAP_HEADER = 24

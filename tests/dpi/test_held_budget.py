@@ -17,7 +17,7 @@ from pathlib import Path
 
 from dpi.engine import Engine
 from dpi.limits import apply_limits
-from dpi.scanner import expand, scan_inputs
+from dpi.runs.scanner import expand, scan_inputs
 from tests.builders.frames import ACK, PSH, SYN, pcap_file, tcp_frame
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -1,4 +1,4 @@
-"""The inventory over time (dpi/history.py): days per row kept in `--state`, bounded;
+"""The inventory over time (dpi/runs/history.py): days per row kept in `--state`, bounded;
 `dpi diff --state` compares the last two runs; `dpi report --state` shows first
 appearance, a timeline and what is new; older states load with an empty history."""
 
@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from dpi.cli import main
-from dpi.history import MAX_DAYS, History, history_from_obj, history_to_obj, row_key
 from dpi.inventory import Row
-from dpi.state import State, encode_state, read_state_document, state_paths
+from dpi.runs.history import MAX_DAYS, History, history_from_obj, history_to_obj, row_key
+from dpi.runs.state import State, encode_state, read_state_document, state_paths
 from tests.dpi.test_report import _chromium, chromium  # noqa: F401 - the fixture
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"

@@ -6,7 +6,8 @@ import csv
 import io
 
 from classifiers.base import Category, Finding
-from dpi.inventory import COLUMNS, Inventory, iso_time, to_csv, to_json
+from dpi.inventory import COLUMNS, Inventory, iso_time
+from dpi.outputs.contract import to_csv, to_json
 
 KEY = ("http", "10.0.0.5:8080", "POST /v1/users", "request", "body", "card.number")
 T0 = 1_764_324_902_123_000_000  # 2025-11-28T10:15:02.123Z

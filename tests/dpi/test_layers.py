@@ -12,7 +12,7 @@ from dpi.engine import Engine
 from dpi.layers import Chunk, LayerFactory, StreamLayer
 from dpi.observer import Observer
 from dpi.reassembly import Flow, Side
-from dpi.scanner import expand, scan_inputs
+from dpi.runs.scanner import expand, scan_inputs
 from protocols.base import Message, Probe
 from tests.builders.conversation import Conversation, http_request, http_response
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from dpi.live import LiveError, compile_filter, linktype_of, write_rotated
+from dpi.runs.live import LiveError, compile_filter, linktype_of, write_rotated
 
 ROOT = Path(__file__).resolve().parents[2]
 needs_root_lo = pytest.mark.skipif(

@@ -36,7 +36,7 @@ def stream() -> Iterator[io.StringIO]:
 
 def test_vv_turns_on_debug_for_dpi_only(stream: io.StringIO) -> None:
     configure(2, stream=stream)
-    logging.getLogger("dpi.batch").debug("capture-1.pcap: scanned")
+    logging.getLogger("dpi.runs.batch").debug("capture-1.pcap: scanned")
     logging.getLogger("protocols.http2").info("stream limit")
     logging.getLogger("hpack.table").debug("Evicting %s: %s from the header table",
                                            b"authorization", f"Bearer {TOKEN}".encode())  # fmt: skip

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from dpi.batch import BatchOptions, run_batch
 from dpi.cli import main
-from dpi.inventory import to_csv
-from dpi.worker import EngineSpec, FileTask, decode, merge_results, scan_file
+from dpi.outputs.contract import to_csv
+from dpi.runs.batch import BatchOptions, run_batch
+from dpi.runs.worker import EngineSpec, FileTask, decode, merge_results, scan_file
 from tests.builders.capture_sets import write_set
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
@@ -88,12 +88,12 @@ def test_dask_workers_read_captures_from_an_fsspec_url(capture_set: Path, dask_c
 
 
 def test_unreachable_scheduler_is_exit_2(capture_set: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("dpi.parallel.DASK_CONNECT_TIMEOUT", "1s")
+    monkeypatch.setattr("dpi.runs.parallel.DASK_CONNECT_TIMEOUT", "1s")
     assert main(["scan", str(capture_set), "--dask", "tcp://127.0.0.1:9", "-q", "--no-progress"]) == 2
 
 
 def test_workers_rebuild_the_parents_limits_and_config(tmp_path: Path) -> None:
-    from dpi.worker import build_engine
+    from dpi.runs.worker import build_engine
 
     config = '[limits]\nmax_flows = 1234\n[[classifiers]]\ndata_type = "EMPLOYEE_ID"\ncategory = "PII"\npatterns = [\'EMP-\\\\d{6}\']\n'
     engine = build_engine(EngineSpec(salt_hex="00" * 16, config_text=config, limit_args=("max_body_bytes=64k",)))

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from dpi.cli import main
-from dpi.policy import PolicyError, load_policy
+from dpi.findings.policy import PolicyError, load_policy
 from tests.conftest import ROOT, SAMPLES
 
 SAMPLE = SAMPLES / "policy-violations.pcap"

@@ -17,7 +17,7 @@ import pytest
 from dpi.cli import main
 from dpi.findings import Finding, Severity
 from dpi.inventory import COLUMNS, Row
-from dpi.report import InventoryRow, read_inventory, render
+from dpi.outputs.report import InventoryRow, read_inventory, render
 from tests.dpi.test_findings import _exposure_capture
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")

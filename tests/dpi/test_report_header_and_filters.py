@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from dpi.cli import main
-from dpi.report import InventoryRow, ReportError, read_inventory, write_report
+from dpi.outputs.report import InventoryRow, ReportError, read_inventory, write_report
 from tests.dpi.test_findings import CARD, EMAIL, SSN, _exposure_capture
 from tests.dpi.test_report import _chromium, chromium  # noqa: F401 - the fixture
 

@@ -1,4 +1,4 @@
-"""One capture on several cores: flow shards (dpi/sharding.py) in workers, Dask and with
+"""One capture on several cores: flow shards (dpi/runs/sharding.py) in workers, Dask and with
 a state, against the one-process scan of the same capture."""
 
 from __future__ import annotations
@@ -18,13 +18,13 @@ from scapy.layers.l2 import Ether
 from scapy.packet import Raw
 from scapy.utils import wrpcap
 
-from dpi import parallel
-from dpi.batch import BatchOptions, run_batch
 from dpi.cli import main
 from dpi.decode import Segment
-from dpi.inventory import to_csv
-from dpi.sharding import ShardFilter, shard_of
-from dpi.worker import EngineSpec, FileTask, decode, merge_shards, scan_file
+from dpi.outputs.contract import to_csv
+from dpi.runs import parallel
+from dpi.runs.batch import BatchOptions, run_batch
+from dpi.runs.sharding import ShardFilter, shard_of
+from dpi.runs.worker import EngineSpec, FileTask, decode, merge_shards, scan_file
 from tests.builders.conversation import T0, Conversation, http_request, http_response
 from tests.builders.dns import dns_answer
 

@@ -10,10 +10,10 @@ import orjson
 import pytest
 import zstandard
 
-from dpi.codec import inventory_from_obj, inventory_to_obj
 from dpi.inventory import Inventory, client_hash
-from dpi.state import HEADER_LEN, STATE_NAME, State, StateError
-from dpi.worker import EngineSpec, FileTask, build_engine, decode, scan_file
+from dpi.runs.codec import inventory_from_obj, inventory_to_obj
+from dpi.runs.state import HEADER_LEN, STATE_NAME, State, StateError
+from dpi.runs.worker import EngineSpec, FileTask, build_engine, decode, scan_file
 from tests.builders.capture_sets import write_file
 
 CLIENT_IP = bytes([10, 1, 0, 1])  # the first client of write_file(index=0)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import zstandard
 
-from dpi.state import (
+from dpi.runs.state import (
     HEADER_LEN,
     STATE_NAME,
     LedgerEntry,
@@ -20,7 +20,7 @@ from dpi.state import (
     decode_state,
     state_paths,
 )
-from dpi.worker import EngineSpec, FileTask, decode, scan_file
+from dpi.runs.worker import EngineSpec, FileTask, decode, scan_file
 from tests.builders.capture_sets import write_file, write_set
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -121,7 +121,7 @@ def test_damaged_state_is_exit_2_never_used_and_rebuild_state_starts_over(tmp_pa
 
 HOLDER = """
 import sys
-from dpi.state import State
+from dpi.runs.state import State
 with State.open(sys.argv[1]):
     print("locked", flush=True)
     sys.stdin.read()

@@ -12,7 +12,7 @@ import pytest
 
 from dpi.cli import main
 from dpi.engine import ScanStats
-from dpi.strict import skipped, strict_failure
+from dpi.runs.strict import skipped, strict_failure
 from tests.builders.capture_sets import write_file
 from tests.builders.conversation import Conversation, http_request
 

@@ -15,7 +15,7 @@ import pytest
 from dpi.capture import open_capture
 from dpi.cli import main
 from dpi.engine import Engine
-from dpi.scanner import expand, scan_inputs
+from dpi.runs.scanner import expand, scan_inputs
 from dpi.tls import KeyLog, KeyLogError, TlsLayerFactory
 from protocols.base import Direction, Dissector, Event, Handoff, Probe
 from protocols.http1 import Http1Dissector

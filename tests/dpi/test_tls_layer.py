@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from dpi.coverage import TlsCoverage
 from dpi.engine import Engine
-from dpi.scanner import expand, scan_inputs
+from dpi.findings.coverage import TlsCoverage
+from dpi.runs.scanner import expand, scan_inputs
 from dpi.tls import KeyLog, TlsLayerFactory
 from tests.builders.conversation import Conversation, http_request, http_response
 from tests.builders.tls import Tls12Session, Tls13Session

@@ -14,8 +14,9 @@ import pytest
 
 from dpi.api import scan_engine
 from dpi.cli import main
-from dpi.coverage import TlsCoverage
-from dpi.inventory import COLUMNS, to_csv
+from dpi.findings.coverage import TlsCoverage
+from dpi.inventory import COLUMNS
+from dpi.outputs.contract import to_csv
 from tests.samples.golden import assert_matches_expected
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"

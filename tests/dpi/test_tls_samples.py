@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from dpi.api import scan_engine
-from dpi.coverage import TlsCoverage
-from dpi.inventory import to_csv
+from dpi.findings.coverage import TlsCoverage
+from dpi.outputs.contract import to_csv
 from tests.samples.golden import assert_matches_expected
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"

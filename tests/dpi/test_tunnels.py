@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from dpi.capture import Frame
 from dpi.decode import (
     MAX_MPLS_LABELS,
     MAX_TUNNEL_DEPTH,
@@ -22,6 +21,7 @@ from dpi.decode import (
     Segment,
 )
 from dpi.engine import Engine
+from dpi.frames import Frame
 from dpi.observer import Observer
 from tests.builders.frames import (
     ETH_IPV6,

@@ -18,9 +18,10 @@ from scapy.layers.inet import IP
 from scapy.layers.l2 import LLC, SNAP
 from scapy.packet import Packet, Raw
 
-from dpi.capture import Frame, open_capture
+from dpi.capture import open_capture
 from dpi.cli import main
 from dpi.decode import DecodeError, Decoder
+from dpi.frames import Frame
 from tests.builders.conversation import Conversation, http_request, http_response
 from tests.builders.frames import Pcapng, pcap_file
 

@@ -22,7 +22,7 @@ SLOW_SCAN = """
 import os
 import time
 
-import dpi.scanner as _scanner
+import dpi.runs.scanner as _scanner
 
 _scan_inputs = _scanner.scan_inputs
 
@@ -113,7 +113,7 @@ def test_workers_are_gone_within_seconds_of_a_sigkill_of_the_run(tmp_path: Path)
 
 WATCHER = """
 import os, sys, time
-from dpi import parallel
+from dpi.runs import parallel
 if sys.argv[2] == "poll":
     def _no_pidfd(pid):
         raise OSError("no pidfd here")

@@ -9,7 +9,8 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from dpi.inventory import COLUMNS, Row, to_csv
+from dpi.inventory import COLUMNS, Row
+from dpi.outputs.contract import to_csv
 
 
 def expected_rows(path: Path) -> list[dict[str, str]]:

@@ -1,0 +1,178 @@
+"""Explicit serialization of inventory evidence and scan statistics to JSON-safe objects.
+
+Used for the scan state on disk (`dpi/runs/state.py`) and for partial results coming back
+from worker processes or Dask workers (`dpi/runs/parallel.py`). Never pickle: what is read
+back from disk is validated field by field and a malformed object raises `CodecError`
+with a one-line reason (no value quoted).
+
+What is stored per field is exactly what `Inventory.merge` combines: counters, times,
+the masked sample, client hashes (never addresses), classifier reasons (which never
+quote values). Not stored: nothing else exists (per-flow state lives only in engines).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections import Counter
+from typing import Any
+
+from dpi.engine import ScanStats
+from dpi.inventory import CLIENT_HASH_BYTES, FieldEvidence, FieldKey, Inventory, TypeEvidence
+
+# Bumped when the layout changes; older layouts are refused, not guessed.
+FORMAT_VERSION = 1
+
+
+class CodecError(Exception):
+    """A stored or transmitted object does not have the expected shape."""
+
+
+def _check(condition: bool, what: str) -> None:
+    if not condition:
+        raise CodecError(f"malformed {what}")
+
+
+def _int(value: Any, what: str) -> int:
+    _check(isinstance(value, int) and not isinstance(value, bool) and value >= 0, what)
+    return int(value)
+
+
+def _str(value: Any, what: str) -> str:
+    _check(isinstance(value, str), what)
+    return str(value)
+
+
+def _float(value: Any, what: str) -> float:
+    _check(isinstance(value, (int, float)) and not isinstance(value, bool), what)
+    return float(value)
+
+
+def _counter(value: Any, what: str) -> Counter[str]:
+    _check(isinstance(value, dict), what)
+    return Counter({_str(k, what): _int(v, what) for k, v in value.items()})
+
+
+# -- inventory ----------------------------------------------------------------------
+
+
+def _type_to_obj(typed: TypeEvidence) -> list[Any]:
+    clients = base64.b64encode(b"".join(sorted(typed.clients))).decode("ascii")
+    return [
+        typed.category,
+        typed.hits,
+        typed.validated,
+        typed.conf_sum,  # an integer (millionths): exact
+        typed.first_ns,
+        typed.last_ns,
+        typed.sample,
+        typed.sample_ns,
+        clients,
+        dict(typed.reasons),
+    ]
+
+
+def _type_from_obj(obj: Any) -> TypeEvidence:
+    _check(isinstance(obj, list) and len(obj) == 10, "type evidence")
+    try:
+        raw = base64.b64decode(_str(obj[8], "clients"), validate=True)
+    except binascii.Error:
+        raise CodecError("malformed clients") from None
+    _check(len(raw) % CLIENT_HASH_BYTES == 0, "clients")
+    clients = {raw[i : i + CLIENT_HASH_BYTES] for i in range(0, len(raw), CLIENT_HASH_BYTES)}
+    return TypeEvidence(
+        category=_str(obj[0], "category"),
+        hits=_int(obj[1], "hits"),
+        validated=_int(obj[2], "validated"),
+        conf_sum=_int(obj[3], "confidence"),
+        first_ns=_int(obj[4], "first_seen"),
+        last_ns=_int(obj[5], "last_seen"),
+        sample=_str(obj[6], "sample"),
+        sample_ns=_int(obj[7], "sample time"),
+        clients=clients,
+        reasons=_counter(obj[9], "reasons"),
+    )
+
+
+def inventory_to_obj(inventory: Inventory) -> dict[str, Any]:
+    """Everything `Inventory.merge` needs, in field insertion order. The salt is not
+    included: the caller stores it once (state) or checks it (workers)."""
+    fields = [
+        [
+            list(key),
+            evidence.host,
+            evidence.seen,
+            evidence.scored,
+            evidence.settled_type,
+            {data_type: _type_to_obj(typed) for data_type, typed in evidence.types.items()},
+        ]
+        for key, evidence in inventory.fields.items()
+    ]
+    return {
+        "min_share": dict(inventory.min_share),
+        "dropped_fields": inventory.dropped_fields,
+        "fields": fields,
+    }
+
+
+def inventory_from_obj(obj: Any, salt: bytes) -> Inventory:
+    _check(isinstance(obj, dict), "inventory")
+    share = obj.get("min_share")
+    _check(isinstance(share, dict), "min_share")
+    inventory = Inventory(
+        {_str(k, "min_share"): _float(v, "min_share") for k, v in share.items()}, salt=salt
+    )
+    inventory.dropped_fields = _int(obj.get("dropped_fields"), "dropped_fields")
+    fields = obj.get("fields")
+    _check(isinstance(fields, list), "fields")
+    for entry in fields:
+        _check(isinstance(entry, list) and len(entry) == 6, "field")
+        raw_key, host, seen, scored, settled, types = entry
+        _check(isinstance(raw_key, list) and len(raw_key) == 6, "field key")
+        key: FieldKey = tuple(_str(part, "field key") for part in raw_key)  # type: ignore[assignment]
+        _check(isinstance(types, dict), "field types")
+        inventory.fields[key] = FieldEvidence(
+            host=_str(host, "host"),
+            seen=_int(seen, "seen"),
+            scored=_int(scored, "scored"),
+            settled_type=_str(settled, "settled type"),
+            types={_str(dt, "data type"): _type_from_obj(t) for dt, t in types.items()},
+        )
+    return inventory
+
+
+# -- scan statistics ----------------------------------------------------------------
+
+
+def stats_to_obj(stats: ScanStats) -> dict[str, Any]:
+    return stats.as_dict()
+
+
+def stats_from_obj(obj: Any) -> ScanStats:
+    _check(isinstance(obj, dict), "stats")
+    stats = ScanStats()
+    for name in ScanStats.__dataclass_fields__:
+        if name not in obj:
+            continue  # a newer ScanStats field: zero
+        current = getattr(stats, name)
+        if isinstance(current, Counter):
+            setattr(stats, name, _counter(obj[name], name))
+        elif isinstance(current, list):
+            value = obj[name]
+            _check(isinstance(value, list), name)
+            setattr(stats, name, [_str(v, name) for v in value])
+        else:
+            setattr(stats, name, _int(obj[name], name))
+    return stats
+
+
+def merge_stats(into: ScanStats, other: ScanStats) -> None:
+    """Sums counters, concatenates warnings (in order)."""
+    for name in ScanStats.__dataclass_fields__:
+        mine, theirs = getattr(into, name), getattr(other, name)
+        if isinstance(mine, Counter):
+            mine.update(theirs)
+        elif isinstance(mine, list):
+            mine.extend(theirs)
+        else:
+            setattr(into, name, mine + theirs)

@@ -1,0 +1,273 @@
+"""The per-file task of batch scans: one capture -> one partial result, in any process.
+
+A worker (a local process or a Dask worker) rebuilds the Engine from plain data in an
+`EngineSpec` (dpi.toml text, .proto directories and descriptor-set paths, the salt), so it
+scans with the same classifiers and schemas as the parent. Each file gets a fresh Engine
+(and a fresh schema registry), which makes a file's result independent of which worker
+ran it and of the files that worker ran before.
+
+The unit of work is one file, or one shard of one file: a task may name shard `shard`
+of `shards`, and then the worker reads the whole file but handles only the flows that
+hash to that shard (`dpi/runs/sharding.py`); `merge_shards` puts the shards of one file back
+together into the file's result, which equals the one-process scan of that file. A
+connection cut by a file boundary (tcpdump -G/-C rotation) is seen as two partial flows,
+as in a serial scan of separate files. A file whose size or modification time changed
+while it was read is reported `changed` and contributes nothing (it is still being
+written; the next run takes it); when any shard of a file says so, the whole file does.
+
+A file that grew by appending since an earlier run read it is read on: the task names
+how many records were read before and a keyed digest of the last of them; the worker
+reads past those records (parsing only) and feeds the engine the rest. When the record
+at that point is not the one read before (or the file has fewer records now), the file
+was rewritten, not appended to: it is read again whole and reported `rewritten`.
+
+Results are JSON-safe dicts (`dpi/runs/codec.py`): the same form goes through process pipes,
+Dask and the state file. `merge_results` combines two results in order (left first), so
+a tree of merges in file order gives the same inventory as a left-to-right fold.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from dpi.engine import Engine, ScanStats
+from dpi.frames import Frame
+from dpi.inventory import Inventory
+from dpi.runs.codec import (
+    inventory_from_obj,
+    inventory_to_obj,
+    merge_stats,
+    stats_from_obj,
+    stats_to_obj,
+)
+from dpi.runs.evidence import Evidence, evidence_to_obj, merge_evidence_objs, observers_for
+from dpi.runs.scanner import Input, Tally, scan_inputs
+from dpi.runs.sharding import apply_shard
+from dpi.runs.sources import describe, local_copy
+
+Result = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EngineSpec:
+    """Everything a worker needs to build the parent's Engine: paths and text only."""
+
+    salt_hex: str
+    config_text: str | None = None  # dpi.toml contents, None: no file
+    proto_dirs: tuple[str, ...] = ()  # must exist at the same path on every worker
+    descriptor_sets: tuple[str, ...] = ()
+    limit_args: tuple[str, ...] = ()  # --limit NAME=VALUE, applied after dpi.toml [limits]
+    keylogs: tuple[str, ...] = ()  # TLS key log files (paths, as for the schemas)
+    topic_schemas: tuple[tuple[str, str], ...] = ()  # --topic-schema TOPIC=MESSAGE
+    strict: bool = False
+    # Evidence beside the inventory (dpi/runs/evidence.py): --findings/--internal, --tls-coverage.
+    findings: bool = False
+    internal: tuple[str, ...] = ()
+    tls_coverage: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FileTask:
+    index: int  # position in the run's file order
+    location: str
+    size: int
+    mtime_ns: int
+    # Grown since an earlier run: records read then, bytes read then, and the keyed
+    # digest of the last record read then (`record_digest`).
+    skip_records: int = 0
+    skip_bytes: int = 0
+    boundary: str = ""
+    # Flow shard `shard` of `shards` (dpi/runs/sharding.py); 1 shard: the whole file.
+    shard: int = 0
+    shards: int = 1
+
+
+def record_digest(salt: bytes, frame: Frame | None) -> str:
+    """Identifies one capture record (time, lengths, bytes) without revealing it: BLAKE2b
+    keyed with the state's salt, as client addresses are."""
+    if frame is None:
+        return ""
+    digest = hashlib.blake2b(key=salt, digest_size=16)
+    digest.update(b"%d %d %d %d:" % (frame.ts_ns, frame.linktype, frame.wire_len, len(frame.data)))
+    digest.update(frame.data)
+    return digest.hexdigest()
+
+
+# Config and classifier set built in this process, by dpi.toml text: building a set
+# loads every classifier module, while a set is stateless between values and safe to reuse.
+_CONFIGURED: dict[str | None, tuple[Any, Any]] = {}
+
+
+def _configured(spec: EngineSpec) -> tuple[Any, Any]:
+    from dpi.classify import ClassifierSet
+
+    cached = _CONFIGURED.get(spec.config_text)
+    if cached is None:
+        from dpi.config import load_config
+
+        if spec.config_text is None:
+            config = load_config(None)
+        else:
+            with tempfile.TemporaryDirectory(prefix="dpi-config-") as tmp:
+                path = Path(tmp) / "dpi.toml"
+                path.write_text(spec.config_text, encoding="utf-8")
+                config = load_config(path)
+        cached = (config, ClassifierSet.with_extra(list(config.classifiers)))
+        _CONFIGURED[spec.config_text] = cached
+    return cached
+
+
+def build_engine(spec: EngineSpec) -> Engine:
+    """The parent's Engine, as `dpi scan` builds it (cli._scan), minus observers."""
+    from dpi.limits import apply_limits, parse_limit
+    from dpi.tls import KeyLog, TlsLayerFactory
+    from protocols.base import DissectorOptions
+    from protocols.protobuf import SchemaRegistry
+
+    schemas = SchemaRegistry()  # fresh per file: reflection seen in one file stays there
+    if spec.proto_dirs:
+        schemas.load_proto_dirs([Path(p) for p in spec.proto_dirs])
+    for path in spec.descriptor_sets:
+        schemas.load_descriptor_set(Path(path))
+    config, classifiers = _configured(spec)
+    overrides = dict(getattr(config, "limits", {}))
+    for text in spec.limit_args:
+        name, value = parse_limit(text)
+        overrides[name] = value
+    limits, reassembly = apply_limits(overrides)
+    keylog = KeyLog()
+    for path in spec.keylogs:
+        keylog.add_file(path)
+    engine = Engine(
+        options=DissectorOptions(schemas=schemas, kafka_topic_schemas=dict(spec.topic_schemas)),
+        classifiers=classifiers,
+        strict=spec.strict,
+        limits=limits,
+        reassembly=reassembly,
+        layers=[TlsLayerFactory(keylog)],
+        observers=observers_for(
+            spec.findings, spec.internal, spec.tls_coverage, bytes.fromhex(spec.salt_hex)
+        ),
+    )
+    engine.inventory = Inventory(engine.inventory.min_share, salt=bytes.fromhex(spec.salt_hex))
+    return engine
+
+
+def _result(
+    spec: EngineSpec,
+    engine: Engine | None,
+    task: FileTask,
+    status: str,
+    tally: Tally | None = None,
+    rewritten: bool = False,
+) -> Result:
+    inventory = engine.inventory if engine is not None else Inventory(salt=bytes.fromhex(spec.salt_hex))
+    stats = engine.stats if engine is not None else ScanStats()
+    item: dict[str, Any] = {"index": task.index, "location": task.location, "status": status}
+    if tally is not None:
+        # How far the file was read, for the ledger: the next run reads on from there.
+        last = tally.last if tally.last is not None else tally.boundary
+        item |= {
+            "records": tally.records,
+            "last_record": record_digest(bytes.fromhex(spec.salt_hex), last),
+            "rewritten": rewritten,
+        }
+    return {
+        "salt": spec.salt_hex,
+        "inventory": inventory_to_obj(inventory),
+        "stats": stats_to_obj(stats),
+        "files": [item],
+        "evidence": evidence_to_obj(Evidence.of(engine.observers if engine is not None else ())),
+    }
+
+
+def _read(spec: EngineSpec, path: Path, task: FileTask, skip: bool) -> tuple[Engine, int, Tally]:
+    engine = build_engine(spec)
+    shard = apply_shard(engine, task.shard, task.shards) if task.shards > 1 else None
+    tallies: dict[Path, Tally] = {}
+    source = Input(path, task.size, task.skip_records, task.skip_bytes) if skip else Input(path, task.size)
+    scanned = scan_inputs(engine, [source], None, separate_files=True, tallies=tallies)
+    if shard is not None:
+        shard.settle_stats(engine.stats)
+    return engine, scanned, tallies.get(path, Tally())
+
+
+def scan_file(spec: EngineSpec, task: FileTask) -> Result:
+    """Scan one capture (or its appended part). Status: `scanned`, `unreadable` (not a
+    capture, or no access), `changed` (grew or was replaced while read: left for the
+    next run), `vanished`."""
+    before = describe(task.location)
+    if before is None:
+        return _result(spec, None, task, "vanished")
+    if (before.size, before.mtime_ns) != (task.size, task.mtime_ns):
+        return _result(spec, None, task, "changed")
+    rewritten = False
+    with local_copy(task.location) as path:
+        engine, scanned, tally = _read(spec, path, task, skip=task.skip_records > 0)
+        if task.skip_records and (
+            tally.records < task.skip_records
+            or record_digest(bytes.fromhex(spec.salt_hex), tally.boundary) != task.boundary
+        ):
+            # Not the records read before: rewritten, not appended to. All of it again.
+            rewritten = True
+            engine, scanned, tally = _read(spec, path, task, skip=False)
+    after = describe(task.location)
+    if after is None or (after.size, after.mtime_ns) != (task.size, task.mtime_ns):
+        return _result(spec, None, task, "changed")
+    if scanned == 0:
+        failed = _result(spec, None, task, "unreadable")
+        failed["stats"]["warnings"] = list(engine.stats.warnings)
+        return failed
+    return _result(spec, engine, task, "scanned", tally, rewritten)
+
+
+def decode(result: Result) -> tuple[Inventory, ScanStats, list[dict[str, Any]]]:
+    salt = bytes.fromhex(result["salt"])
+    return (
+        inventory_from_obj(result["inventory"], salt),
+        stats_from_obj(result["stats"]),
+        list(result["files"]),
+    )
+
+
+def merge_results(left: Result, right: Result) -> Result:
+    """`left` then `right`: one result (used for tree merges on a cluster)."""
+    inventory, stats, files = decode(left)
+    other_inventory, other_stats, other_files = decode(right)
+    inventory.merge(other_inventory)
+    merge_stats(stats, other_stats)
+    return {
+        "salt": left["salt"],
+        "inventory": inventory_to_obj(inventory),
+        "stats": stats_to_obj(stats),
+        "files": files + other_files,
+        "evidence": merge_evidence_objs(
+            left.get("evidence"), right.get("evidence"), bytes.fromhex(left["salt"])
+        ),
+    }
+
+
+# When shards of one file disagree (one saw the file change while it was read), the
+# file takes the first of these that any shard reported, and contributes nothing.
+_FAILED_STATUSES = ("changed", "vanished", "unreadable")
+
+
+def merge_shards(*shards: Result) -> Result:
+    """The shards of one file (in shard order) -> that file's result: inventories and
+    stats added up (each frame was counted by one shard), one ledger item (shard 0's:
+    every shard read the same records). A file is scanned only when all its shards
+    were: otherwise the result is the failed shard's, which holds no evidence."""
+    statuses = [result["files"][0]["status"] for result in shards]
+    for status in _FAILED_STATUSES:
+        if status in statuses:
+            return shards[statuses.index(status)]
+    merged = shards[0]
+    for other in shards[1:]:
+        files = merged["files"]
+        merged = merge_results(merged, other)
+        merged["files"] = files
+    return merged
