@@ -30,14 +30,15 @@ to keep one without.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections import Counter, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from classifiers.base import Finding
+from dpi.client_sets import UNTRACKED, ClientIndex, ClientSet
 from dpi.identifiers import PATH, Hit, Identifiers, default_identifiers
 from dpi.masking import mask
 
@@ -62,9 +63,6 @@ COLUMNS = (
 # (protocol, server, api, direction, location, field)
 FieldKey = tuple[str, str, str, str, str, str]
 
-# Distinct client addresses remembered per row: beyond this the count is a lower bound
-# (a public API can have millions of clients; memory must not follow them).
-MAX_CLIENTS_PER_ROW = 10_000
 # Distinct fields tracked by default (the scan limit `max_fields` sets it); a hostile
 # capture could invent endless JSON keys, a real npm registry capture makes ~74,000.
 MAX_FIELDS = 500_000
@@ -91,25 +89,11 @@ MIN_WEAK_HITS = 3
 # values count as hits without being scored again.
 SETTLE_HIT_AFTER = 64
 SETTLE_HIT_SHARE = 0.97
-# Client-address hashes: 128 bits keep distinct clients distinct (counts stay exact) and
-# the key (salt) keeps the address from being read back without it.
-CLIENT_HASH_BYTES = 16
-SALT_BYTES = 16
-# Client hashes remembered per inventory, by packed address: every row a client reaches
-# then holds the same bytes object (a row's set costs a table slot per client instead of
-# a slot and a 56-byte object: half the memory of a long scan is client sets), and
-# blake2b runs once per client, not once per hit. A cache: cleared when full, in memory
-# only (an Inventory is never pickled: workers and state files go through dpi.runs.codec).
-MAX_CACHED_CLIENTS = 65_536
 CONF_UNIT = 1_000_000
+SALT_BYTES = 16
 # One random salt per process, so that inventories made in one process merge; a stored
 # state or a distributed scan brings its own.
 _PROCESS_SALT = os.urandom(SALT_BYTES)
-
-
-def client_hash(salt: bytes, address: bytes) -> bytes:
-    """The only form in which a client address enters the inventory."""
-    return hashlib.blake2b(address, key=salt, digest_size=CLIENT_HASH_BYTES).digest()
 
 
 def iso_time(ts_ns: int) -> str:
@@ -132,10 +116,10 @@ class TypeEvidence:
     last_ns: int = 0
     sample: str = ""
     sample_ns: int = 0
-    clients: set[bytes] = field(default_factory=set)  # salted hashes, never addresses
+    clients: ClientSet = field(default_factory=ClientSet)  # numbers of the inventory's ClientIndex
     reasons: Counter[str] = field(default_factory=Counter)
 
-    def add(self, finding: Finding, sample_value: str, ts_ns: int, client: bytes) -> None:
+    def add(self, finding: Finding, sample_value: str, ts_ns: int, client: int) -> None:
         self.hits += 1
         self.validated += finding.validated
         self.conf_sum += round(finding.confidence * CONF_UNIT)
@@ -146,12 +130,11 @@ class TypeEvidence:
         if not self.sample or ts_ns < self.sample_ns:
             self.sample = mask(sample_value, self.category, finding.data_type)
             self.sample_ns = ts_ns
-        if len(self.clients) < MAX_CLIENTS_PER_ROW:
-            self.clients.add(client)
+        self.clients.add(client)
         if len(self.reasons) < 32:
             self.reasons[finding.reason] += 1
 
-    def repeat(self, ts_ns: int, client: bytes, times: int = 1) -> None:
+    def repeat(self, ts_ns: int, client: int, times: int = 1) -> None:
         """More hits of a settled field: counted (at the mean confidence), not re-scored."""
         self.conf_sum += self.conf_sum * times // max(self.hits, 1)  # at the mean
         self.hits += times
@@ -160,10 +143,10 @@ class TypeEvidence:
             self.first_ns = ts_ns
         if ts_ns > self.last_ns:  # noqa: PLR1730 - cheaper than max() per message
             self.last_ns = ts_ns
-        if len(self.clients) < MAX_CLIENTS_PER_ROW:
-            self.clients.add(client)
+        self.clients.add(client)
 
-    def merge(self, other: TypeEvidence) -> None:
+    def merge(self, other: TypeEvidence, numbers: Callable[[int], int]) -> None:
+        """Adds `other`'s evidence; `numbers` maps its client numbers to this side's."""
         if other.hits == 0:
             return
         if self.hits == 0 or other.first_ns < self.first_ns:
@@ -174,10 +157,7 @@ class TypeEvidence:
         self.conf_sum += other.conf_sum
         if not self.sample or (other.sample and other.sample_ns < self.sample_ns):
             self.sample, self.sample_ns = other.sample, other.sample_ns
-        for client in other.clients:
-            if len(self.clients) >= MAX_CLIENTS_PER_ROW:
-                break
-            self.clients.add(client)
+        self.clients.update(map(numbers, other.clients))
         self.reasons.update(other.reasons)
 
 
@@ -265,7 +245,7 @@ class Inventory:
         self.lost_fields = 0
         self.max_fields = max_fields
         self.salt = salt or _PROCESS_SALT
-        self._client_hashes: dict[bytes, bytes] = {}
+        self.clients = ClientIndex(self.salt)
         # Set by the engine that feeds this inventory: its identifier sanitizer (its
         # classifiers, user ones too) and itself (so that it attaches once).
         self._identifiers: Identifiers | None = None
@@ -378,16 +358,6 @@ class Inventory:
             return False
         return True
 
-    def _client_hash(self, address: bytes) -> bytes:
-        """`client_hash(self.salt, address)`, one shared object per client (see
-        MAX_CACHED_CLIENTS)."""
-        hashed = self._client_hashes.get(address)
-        if hashed is None:
-            if len(self._client_hashes) >= MAX_CACHED_CLIENTS:
-                self._client_hashes.clear()
-            hashed = self._client_hashes[address] = client_hash(self.salt, address)
-        return hashed
-
     def identifier_hits(
         self,
         where: tuple[str, str, str, str],
@@ -401,13 +371,13 @@ class Inventory:
         by_field: dict[tuple[str, str], list[Hit]] = {}
         for hit in hits:
             by_field.setdefault((hit.location, hit.field), []).append(hit)
-        hashed = b""
+        number = UNTRACKED - 1
         for (location, field_name), found in by_field.items():
             evidence = self.field((*where, location, field_name), host)
             if evidence is None:
                 continue
-            if not hashed:
-                hashed = self._client_hash(client)
+            if number < UNTRACKED:
+                number = self.clients.of_address(client)
             if location == PATH:
                 evidence.seen += 1
                 evidence.scored += 1
@@ -419,7 +389,7 @@ class Inventory:
                     typed = TypeEvidence(category=str(finding.category))
                     evidence.types[finding.data_type] = typed
                 start, end = finding.span if finding.span else (0, len(hit.value))
-                typed.add(finding, hit.value[start:end], ts_ns, hashed)
+                typed.add(finding, hit.value[start:end], ts_ns, number)
 
     def record(
         self,
@@ -430,23 +400,22 @@ class Inventory:
         client: bytes,
     ) -> None:
         """One scored value of a field and what the classifiers found in it. `client` is
-        the packed address; only its salted hash is kept."""
+        the packed address; only its number in `self.clients` is kept."""
         evidence.scored += 1
-        if findings:
-            client = self._client_hash(client)
+        number = self.clients.of_address(client) if findings else UNTRACKED
         for finding in findings:
             typed = evidence.types.get(finding.data_type)
             if typed is None:
                 typed = TypeEvidence(category=str(finding.category))
                 evidence.types[finding.data_type] = typed
             start, end = finding.span if finding.span else (0, len(value))
-            typed.add(finding, value[start:end], ts_ns, client)
+            typed.add(finding, value[start:end], ts_ns, number)
         evidence.settle()
 
     def repeat(self, evidence: FieldEvidence, ts_ns: int, client: bytes, times: int = 1) -> None:
         typed = evidence.types[evidence.settled_type]
         evidence.scored += times
-        typed.repeat(ts_ns, self._client_hash(client), times)
+        typed.repeat(ts_ns, self.clients.of_address(client), times)
 
     def merge(self, other: Inventory) -> None:
         """Adds `other` (same salt) into this one. Associative; ties (equal sample times,
@@ -454,6 +423,15 @@ class Inventory:
         if other.fields and other.salt != self.salt:
             # Hashes under different salts cannot be compared: client counts would be wrong.
             raise ValueError("cannot merge inventories whose client hashes use different salts")
+        theirs_index = other.clients
+        numbers: dict[int, int] = {}
+
+        def number_here(number: int) -> int:
+            here = numbers.get(number)
+            if here is None:
+                here = numbers[number] = self.clients.of_hash(theirs_index.hash_of(number))
+            return here
+
         for key, theirs in other.fields.items():
             mine = self.fields.get(key)
             if mine is None:
@@ -466,7 +444,7 @@ class Inventory:
                 typed = mine.types.get(data_type)
                 if typed is None:
                     typed = mine.types[data_type] = TypeEvidence(category=evidence.category)
-                typed.merge(evidence)
+                typed.merge(evidence, number_here)
         self.min_share.update(other.min_share)
         self.dropped_fields += other.dropped_fields
         self.evicted_fields += other.evicted_fields

@@ -38,6 +38,7 @@ from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from typing import Final, TypeAlias
 
+from dpi.closed_connections import ClosedConnections
 from dpi.decode import ACK, FIN, RST, SYN, Segment
 
 __all__ = [
@@ -102,8 +103,8 @@ class ReassemblyLimits:
     max_ooo_segments_per_flow: int = 2048
     # All out-of-order bytes together (we have 24 GB and 2 cores; 64 MiB is noise).
     max_ooo_bytes_total: int = 64 * 1024 * 1024
-    # Closed 4-tuples remembered (until the idle timeout) so that late retransmissions and
-    # ACKs after FIN/RST do not open ghost flows.
+    # Closed connections remembered (until the idle timeout) so that late retransmissions
+    # and ACKs after FIN/RST do not open ghost flows (~120 bytes each).
     max_closed_remembered: int = 65_536
     # An ACK further ahead than this of what we have seen is not evidence of loss but an
     # unrelated number (another connection, a broken stack): ignored.
@@ -303,8 +304,7 @@ class Reassembler:
         self._lru: OrderedDict[Flow, None] = OrderedDict()
         self._holding: dict[_Half, Flow] = {}  # halves with held data
         self._held_total = 0
-        # Recently closed 4-tuples -> (close time, base sequence number of that direction).
-        self._closed: OrderedDict[_Key, tuple[int, int]] = OrderedDict()
+        self._closed = ClosedConnections()
         self._next_id = 1
 
     def __repr__(self) -> str:
@@ -415,8 +415,7 @@ class Reassembler:
         entry = (flow, h, peer)
         self._table[key] = entry
         self._table[rkey] = (flow, peer, h)
-        self._closed.pop(key, None)
-        self._closed.pop(rkey, None)
+        self._closed.pop(key)
         self._lru[flow] = None
         self.stats.flows += 1
         if partial:
@@ -675,15 +674,12 @@ class Reassembler:
 
     def _forget(self, flow: Flow, ts_ns: int, *, remember: bool) -> None:
         (cip, cport), (sip, sport) = flow.client, flow.server
-        keys = ((cip, sip, cport, sport), (sip, cip, sport, cport))
-        closed = self._closed
-        for key in keys:
-            entry = self._table.pop(key, None)
-            if entry is not None and remember:
-                closed[key] = (ts_ns, entry[1].base)
-                closed.move_to_end(key)
-        while len(closed) > self.limits.max_closed_remembered:
-            closed.popitem(last=False)
+        key = (cip, sip, cport, sport)
+        to_server = self._table.pop(key, None)
+        to_client = self._table.pop((sip, cip, sport, cport), None)
+        if remember and to_server is not None and to_client is not None:
+            self._closed.add(key, ts_ns, to_server[1].base, to_client[1].base)
+            self._closed.trim(self.limits.max_closed_remembered)
         for h in (flow._a, flow._b):
             if h.held is not None:
                 self._unhold(h)
@@ -701,9 +697,7 @@ class Reassembler:
                 break
             self.stats.expired_flows += 1
             self._end(flow, now_ns, "idle", out)
-        closed = self._closed
-        while closed and next(iter(closed.values()))[0] <= deadline:
-            closed.popitem(last=False)
+        self._closed.expire(deadline)
         return out
 
     def evict(self, flow: Flow, ts_ns: int) -> list[StreamEvent]:

@@ -16,7 +16,7 @@ Observers of separate scans merge (`merge`, left first, as `Inventory.merge`): b
 scans (`--jobs`, `--dask`, `--state`) gather evidence per file and fold it in file order
 (`dpi/runs/evidence.py` carries it between processes and keeps it in the state). Per-flow
 bookkeeping is not merged: a file's flows are finished when its observer is. External
-clients are kept as salted hashes (`dpi.inventory.client_hash`), never addresses.
+clients are kept as salted hashes (`dpi.client_sets.client_hash`), never addresses.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from collections import Counter, OrderedDict, deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from dpi.client_sets import client_hash
 from dpi.engine import format_endpoint
 from dpi.findings.cleartext import CleartextObserver
 from dpi.findings.credentials import credential_kinds
@@ -33,7 +34,7 @@ from dpi.findings.dns import DnsNames
 from dpi.findings.egress import Networks
 from dpi.findings.leaks import error_signatures, version_headers
 from dpi.identifiers import safe_host
-from dpi.inventory import SALT_BYTES, client_hash
+from dpi.inventory import SALT_BYTES
 from dpi.observer import Observer
 from protocols.base import Direction
 

@@ -17,8 +17,9 @@ import binascii
 from collections import Counter
 from typing import Any
 
+from dpi.client_sets import CLIENT_HASH_BYTES, MAX_CLIENTS_PER_ROW, ClientIndex, ClientSet
 from dpi.engine import ScanStats
-from dpi.inventory import CLIENT_HASH_BYTES, FieldEvidence, FieldKey, Inventory, TypeEvidence
+from dpi.inventory import FieldEvidence, FieldKey, Inventory, TypeEvidence
 
 # Bumped when the layout changes; older layouts are refused, not guessed.
 FORMAT_VERSION = 1
@@ -56,8 +57,11 @@ def _counter(value: Any, what: str) -> Counter[str]:
 # -- inventory ----------------------------------------------------------------------
 
 
-def _type_to_obj(typed: TypeEvidence) -> list[Any]:
-    clients = base64.b64encode(b"".join(sorted(typed.clients))).decode("ascii")
+def _type_to_obj(typed: TypeEvidence, index: ClientIndex) -> list[Any]:
+    # Sorted hashes: the same clients give the same bytes whatever order they came in;
+    # a row stores at most the MAX_CLIENTS_PER_ROW it can report.
+    hashes = sorted(map(index.hash_of, typed.clients))[:MAX_CLIENTS_PER_ROW]
+    clients = base64.b64encode(b"".join(hashes)).decode("ascii")
     return [
         typed.category,
         typed.hits,
@@ -72,14 +76,17 @@ def _type_to_obj(typed: TypeEvidence) -> list[Any]:
     ]
 
 
-def _type_from_obj(obj: Any) -> TypeEvidence:
+def _type_from_obj(obj: Any, index: ClientIndex) -> TypeEvidence:
     _check(isinstance(obj, list) and len(obj) == 10, "type evidence")
     try:
         raw = base64.b64decode(_str(obj[8], "clients"), validate=True)
     except binascii.Error:
         raise CodecError("malformed clients") from None
     _check(len(raw) % CLIENT_HASH_BYTES == 0, "clients")
-    clients = {raw[i : i + CLIENT_HASH_BYTES] for i in range(0, len(raw), CLIENT_HASH_BYTES)}
+    clients = ClientSet()
+    clients.update(
+        index.of_hash(raw[i : i + CLIENT_HASH_BYTES]) for i in range(0, len(raw), CLIENT_HASH_BYTES)
+    )
     return TypeEvidence(
         category=_str(obj[0], "category"),
         hits=_int(obj[1], "hits"),
@@ -104,7 +111,10 @@ def inventory_to_obj(inventory: Inventory) -> dict[str, Any]:
             evidence.seen,
             evidence.scored,
             evidence.settled_type,
-            {data_type: _type_to_obj(typed) for data_type, typed in evidence.types.items()},
+            {
+                data_type: _type_to_obj(typed, inventory.clients)
+                for data_type, typed in evidence.types.items()
+            },
         ]
         for key, evidence in inventory.fields.items()
     ]
@@ -136,7 +146,10 @@ def inventory_from_obj(obj: Any, salt: bytes) -> Inventory:
             seen=_int(seen, "seen"),
             scored=_int(scored, "scored"),
             settled_type=_str(settled, "settled type"),
-            types={_str(dt, "data type"): _type_from_obj(t) for dt, t in types.items()},
+            types={
+                _str(dt, "data type"): _type_from_obj(t, inventory.clients)
+                for dt, t in types.items()
+            },
         )
     return inventory
 

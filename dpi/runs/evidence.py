@@ -25,11 +25,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from dpi.client_sets import CLIENT_HASH_BYTES
 from dpi.findings.coverage import TlsCoverage
 from dpi.findings.egress import DEFAULT_INTERNAL, NetworkError, Networks
 from dpi.findings.observe import ApiStats, Endpoint, FindingsObserver, VersionStats
 from dpi.identifiers import safe_host
-from dpi.inventory import CLIENT_HASH_BYTES
 from dpi.observer import Observer
 from dpi.runs.codec import CodecError
 

@@ -10,7 +10,8 @@ import orjson
 import pytest
 import zstandard
 
-from dpi.inventory import Inventory, client_hash
+from dpi.client_sets import client_hash
+from dpi.inventory import Inventory
 from dpi.runs.codec import inventory_from_obj, inventory_to_obj
 from dpi.runs.state import HEADER_LEN, STATE_NAME, State, StateError
 from dpi.runs.worker import EngineSpec, FileTask, build_engine, decode, scan_file
@@ -32,7 +33,12 @@ def _scanned_inventory(tmp_path: Path, salt: bytes) -> Inventory:
 def test_inventory_keeps_salted_hashes_not_addresses(tmp_path: Path) -> None:
     salt = os.urandom(16)
     inventory = _scanned_inventory(tmp_path, salt)
-    clients = {c for f in inventory.fields.values() for t in f.types.values() for c in t.clients}
+    clients = {
+        inventory.clients.hash_of(number)
+        for f in inventory.fields.values()
+        for t in f.types.values()
+        for number in t.clients
+    }
     assert clients and CLIENT_IP not in clients
     assert client_hash(salt, CLIENT_IP) in clients
 

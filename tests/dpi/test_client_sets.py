@@ -1,0 +1,120 @@
+"""Distinct clients per row (dpi/client_sets.py) and closed connections
+(dpi/closed_connections.py): exact counts through the small-set and bitmap forms, merges
+and state round trips, bounds, and the straggler lookup by either direction."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from classifiers.base import Category, Finding
+from dpi.client_sets import (
+    MAX_CLIENTS_PER_ROW,
+    SMALL_SET_MAX,
+    ClientIndex,
+    ClientSet,
+    client_hash,
+)
+from dpi.closed_connections import ClosedConnections
+from dpi.inventory import Inventory
+from dpi.runs.codec import inventory_from_obj, inventory_to_obj
+
+KEY = ("http", "10.0.0.5:8080", "POST /v1/users", "request", "body", "card.number")
+SALT = bytes(range(16))
+CARD = Finding(data_type="CARD_NUMBER", category=Category.PCI, confidence=0.97,
+               reason="pattern pan, checksum valid", validated=True)
+
+
+def _address(n: int) -> bytes:
+    return bytes([10, n >> 16 & 255, n >> 8 & 255, n & 255])
+
+
+def _inventory(clients: range, salt: bytes = SALT) -> Inventory:
+    inventory = Inventory({"CARD_NUMBER": 0.5}, salt=salt)
+    for n in clients:
+        for _ in range(2):  # every client twice: counted once
+            evidence = inventory.field(KEY, "api.shop.example")  # type: ignore[arg-type]
+            assert evidence is not None
+            evidence.seen += 1
+            inventory.record(evidence, [CARD], "4111111111111111", 1_000 + n, _address(n))
+    return inventory
+
+
+def test_counts_are_exact_through_the_small_set_and_the_bitmap() -> None:
+    for clients in (1, SMALL_SET_MAX, SMALL_SET_MAX + 1, 5_000):
+        (row,) = _inventory(range(clients)).rows()
+        assert (row.clients, row.count) == (clients, 2 * clients)
+
+
+def test_rows_report_at_most_the_row_bound() -> None:
+    (row,) = _inventory(range(MAX_CLIENTS_PER_ROW + 500)).rows()
+    assert row.clients == MAX_CLIENTS_PER_ROW
+
+
+def test_merge_counts_the_union_of_clients() -> None:
+    left, right = _inventory(range(3_000)), _inventory(range(2_000, 4_000))
+    left.merge(right)
+    (row,) = left.rows()
+    assert row.clients == 4_000
+
+
+def test_state_round_trip_keeps_clients_and_merges_exactly() -> None:
+    original = _inventory(range(300))
+    restored = inventory_from_obj(inventory_to_obj(original), SALT)
+    assert restored.rows() == original.rows()
+    restored.merge(_inventory(range(250, 400)))
+    (row,) = restored.rows()
+    assert row.clients == 400
+
+
+def test_state_keeps_hashes_never_addresses() -> None:
+    inventory = _inventory(range(3))
+    stored = repr(inventory_to_obj(inventory)).encode()
+    assert _address(1) not in stored
+    restored = inventory_from_obj(inventory_to_obj(inventory), SALT)
+    assert {restored.clients.hash_of(n) for n in range(3)} == {
+        client_hash(SALT, _address(n)) for n in range(3)
+    }
+
+
+def test_a_full_index_stops_counting_new_clients(monkeypatch: pytest.MonkeyPatch) -> None:
+    index = ClientIndex(os.urandom(16))
+    monkeypatch.setattr("dpi.client_sets.MAX_TRACKED_CLIENTS", 3)
+    numbers = [index.of_address(_address(n)) for n in range(5)]
+    assert numbers[:3] == [0, 1, 2] and numbers[3:] == [-1, -1]
+    assert index.untracked == 2
+    row = ClientSet()
+    row.update(numbers)
+    assert len(row) == 3
+
+
+def test_an_address_and_its_hash_get_one_number() -> None:
+    index = ClientIndex(SALT)
+    by_hash = index.of_hash(client_hash(SALT, _address(7)))
+    assert index.of_address(_address(7)) == by_hash
+    assert index.of_address(_address(8)) == index.of_hash(client_hash(SALT, _address(8)))
+    assert len(index) == 2
+
+
+def test_closed_connections_answer_for_either_direction() -> None:
+    closed = ClosedConnections()
+    client, server = (b"\x0a\x00\x00\x01", 50_000), (b"\xc0\x00\x02\x0a", 80)
+    to_server = (client[0], server[0], client[1], server[1])
+    to_client = (server[0], client[0], server[1], client[1])
+    closed.add(to_server, 5_000, base=111, peer_base=222)
+    assert closed.get(to_server) == (5_000, 111)
+    assert closed.get(to_client) == (5_000, 222)
+    closed.pop(to_client)
+    assert closed.get(to_server) is None
+
+
+def test_closed_connections_expire_and_trim_oldest_first() -> None:
+    closed = ClosedConnections()
+    keys = [(b"\x0a\x00\x00\x01", b"\x0a\x00\x00\x02", 40_000 + n, 80) for n in range(4)]
+    for n, key in enumerate(keys):
+        closed.add(key, 1_000 * (n + 1), base=n, peer_base=n)
+    closed.expire(2_000)
+    assert [closed.get(k) is None for k in keys] == [True, True, False, False]
+    closed.trim(1)
+    assert [closed.get(k) is None for k in keys] == [True, True, True, False]
