@@ -298,9 +298,66 @@ def rest_exchanges(rng: random.Random) -> list[Exchange]:
                             response={"teamId": team, "name": rng.choice(DEPARTMENTS),
                                       "members": members}))
 
+    out += rest_exchanges_other_shapes(rng, bearer)
     for index, exchange in enumerate(out):
         # The server finds its answer by this id (a real tracing header, not sensitive).
         exchange.headers = {**exchange.headers, "X-Request-Id": str(uuid.UUID(int=index))}
+    return out
+
+
+def rest_exchanges_other_shapes(rng: random.Random, bearer: dict[str, str]) -> list[Exchange]:
+    """APIs whose keys do not say what they hold in English: Spanish and German resources,
+    a mobile-money wallet keyed by its MSISDN, names split into `first`/`last`, a shipping
+    label whose sender `name` is a company, an ACL keyed by e-mail addresses, a payout's
+    `account_holder`."""
+    out: list[Exchange] = []
+    for p in people(rng):
+        out.append(Exchange("POST", "/api/v1/registro", "POST /api/v1/registro", headers=bearer,
+                            body={
+            "nombre": p.given, "apellidos": p.family, "correo": p.email,
+            "telefono": p.phone_national, "direccion": p.street, "codigoPostal": p.postal_code,
+            "fechaNacimiento": dmy(p.dob, "/"), "ciudad": p.city, "idioma": "es",
+        }, response={"id": rng.randint(10**5, 10**6), "estado": "pendiente"}))
+    for p in people(rng):
+        out.append(Exchange("POST", "/api/v1/kunden", "POST /api/v1/kunden", headers=bearer,
+                            body={
+            "vorname": p.given, "nachname": p.family, "handy": p.phone_intl,
+            "strasse": p.street, "plz": p.postal_code, "ort": p.city,
+            "geburtsdatum": dmy(p.dob, "."), "kundennummer": f"K-{rng.randint(10**5, 10**6)}",
+        }, response={"kundennummer": f"K-{rng.randint(10**5, 10**6)}", "status": "angelegt"}))
+    for p in people(rng):
+        wallet = rng.randint(10**6, 10**7)
+        out.append(Exchange("GET", f"/api/v1/wallets/{wallet}", "GET /api/v1/wallets/{id}",
+                            headers=bearer, response={
+            "walletId": wallet, "account": digits(p.phone_intl),
+            "owner": {"name": {"first": p.given, "last": p.family}},
+            "balance": price(rng), "currency": rng.choice(CURRENCIES),
+            "kycLevel": rng.randint(1, 3)}))
+    for p in people(rng):
+        out.append(Exchange("POST", "/api/v1/shipments", "POST /api/v1/shipments",
+                            headers=bearer, body={
+            "to": {"name": f"{p.given} {p.family}", "street1": p.street,
+                   "street2": address_line2(rng), "city": p.city, "zip": p.postal_code,
+                   "country": p.country, "phone": p.phone_national},
+            "from": {"name": rng.choice(ORGANISATIONS), "city": "Rotterdam", "country": "NL"},
+            "parcel": {"weightGrams": rng.randint(100, 20_000), "sku": rng.choice(SKUS)},
+            "service": rng.choice(("express", "standard", "economy")),
+        }, response={"shipmentId": new_uuid(rng), "trackingCode": f"1Z{rng.randint(10**9, 10**10)}",
+                     "status": "label_created"}))
+    for p in people(rng):
+        document = new_uuid(rng)
+        acl = IdMap({q.email: rng.choice(ROLES) for q in people(rng, 3)})
+        out.append(Exchange("GET", f"/api/v1/documents/{document}/acl",
+                            "GET /api/v1/documents/{uuid}/acl", headers=bearer, response={
+            "documentId": document, "owner": p.email, "permissions": acl,
+            "updatedAt": timestamp(rng)}))
+    for p in people(rng):
+        out.append(Exchange("POST", "/api/v1/payouts", "POST /api/v1/payouts", headers=bearer,
+                            body={
+            "account_holder": f"{p.given} {p.family}", "iban": rng.choice(IBANS),
+            "amount": price(rng), "currency": "EUR",
+            "reference": f"INV-{rng.randint(10**4, 10**5)}",
+        }, response={"payoutId": new_uuid(rng), "status": "queued"}))
     return out
 
 
@@ -479,6 +536,15 @@ def mysql_tables(rng: random.Random) -> list[Table]:
                 "iban": rng.choice(IBANS), "created_at": created}
                for i, p in enumerate(people(rng))],
               prepared_insert=True),
+        Table("tienda", "clientes",
+              "id INT PRIMARY KEY, nombre VARCHAR(60), apellidos VARCHAR(80), "
+              "telefono VARCHAR(30), correo VARCHAR(120), direccion VARCHAR(120), cp VARCHAR(12), "
+              "fecha_nacimiento DATE, alta DATETIME",
+              [{"id": 700 + i, "nombre": p.given, "apellidos": p.family,
+                "telefono": p.phone_national, "correo": p.email, "direccion": p.street,
+                "cp": p.postal_code, "fecha_nacimiento": p.dob, "alta": created}
+               for i, p in enumerate(people(rng))],
+              prepared_insert=False),
     ]
     return tables
 
