@@ -414,8 +414,10 @@ def grpc_calls(rng: random.Random) -> list[GrpcCall]:
     crm, pay = "/crm.v1.CustomerService", "/crm.v1.PaymentService"
     out: list[GrpcCall] = []
     for p in people(rng):
-        request = {"request_id": new_uuid(rng), "customer": _customer(rng, p, with_id=False)}
-        response = {**_customer(rng, p, with_id=True), **request["customer"]}
+        request_id = new_uuid(rng)
+        fields = _customer(rng, p, with_id=False)
+        request = {"request_id": request_id, "customer": fields}
+        response = {**_customer(rng, p, with_id=True), **fields}
         out.append(GrpcCall(f"{crm}/CreateCustomer", [request], [response], metadata))
     for p in people(rng):
         response = _customer(rng, p, with_id=True)

@@ -185,10 +185,10 @@ def key_text(key: Key) -> str:
 
 def render(result: Result) -> str:
     sensitive = len(result.truth.sensitive)
-    out = [f"traffic from real software: parts {', '.join(result.parts)}; "
-           f"{len(result.truth.fields)} fields sent, {sensitive} sensitive (field, type) labels, "
-           f"{len(result.truth.fields) - len({k[:6] for k in result.truth.sensitive})} "
-           f"non-sensitive fields; {result.seconds:.0f} s", ""]
+    plain = len(result.truth.fields) - len({k[:6] for k in result.truth.sensitive})
+    out = [(f"traffic from real software: parts {', '.join(result.parts)}; "
+            f"{len(result.truth.fields)} fields sent, {sensitive} sensitive (field, type) labels, "
+            f"{plain} non-sensitive fields; {result.seconds:.0f} s"), ""]
     for part, reason in result.skipped.items():
         out.append(f"skipped {part}: {reason}")
     out += [*_table("ALL PROTOCOLS", result.overall), ""]

@@ -39,8 +39,10 @@ from bench.realsoftware_messages import Exchange, GrpcCall, KafkaRecord, Table
 PROTO = Path(__file__).resolve().parent / "realsoftware.proto"
 # tcpdump reports "listening on lo" before it sees packets; then a short grace period.
 CAPTURE_WARMUP_S = 0.3
-# Packets still in flight (FIN, last ACKs) when a part ends.
-CAPTURE_DRAIN_S = 0.3
+# tcpdump writes each packet as it reads it (-U); a part's capture is complete once the
+# file has stopped growing for this long (a busy machine delays tcpdump, not the traffic).
+CAPTURE_QUIET_S = 0.5
+CAPTURE_DRAIN_TIMEOUT_S = 10.0
 
 
 class Unavailable(RuntimeError):
@@ -80,9 +82,21 @@ def tcpdump(pcap: Path, port: int) -> Iterator[None]:
     try:
         yield
     finally:
-        time.sleep(CAPTURE_DRAIN_S)
+        _wait_until_quiet(pcap)
         process.terminate()
-        process.wait(10)
+        process.communicate(timeout=10)
+
+
+def _wait_until_quiet(pcap: Path) -> None:
+    deadline = time.monotonic() + CAPTURE_DRAIN_TIMEOUT_S
+    size, since = -1, time.monotonic()
+    while time.monotonic() < deadline:
+        now = pcap.stat().st_size if pcap.exists() else 0
+        if now != size:
+            size, since = now, time.monotonic()
+        elif time.monotonic() - since >= CAPTURE_QUIET_S:
+            return
+        time.sleep(0.05)
 
 
 # -- REST ----------------------------------------------------------------------------------
@@ -107,7 +121,7 @@ def run_rest(exchanges: list[Exchange], pcap: Path) -> None:
 
         do_GET = do_POST = _answer
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base's name
+        def log_message(self, format: str, *args: Any) -> None:
             pass  # the request line can hold sensitive query values
 
     port = free_port()
@@ -134,6 +148,12 @@ def run_rest(exchanges: list[Exchange], pcap: Path) -> None:
         finally:
             server.shutdown()
             server.server_close()
+    # Every request must be in the capture (its tracing id is not sensitive): a capture that
+    # lost traffic would turn into misses that are not detection's.
+    data = pcap.read_bytes()
+    lost = sum(1 for e in exchanges if e.headers["X-Request-Id"].encode() not in data)
+    if lost:
+        raise RuntimeError(f"{lost} of {len(exchanges)} HTTP requests are not in the capture")
 
 
 # -- gRPC ----------------------------------------------------------------------------------

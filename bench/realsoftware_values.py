@@ -78,6 +78,23 @@ PEOPLE: tuple[Person, ...] = (
            "SP"),
     Person("Kwame", "Mensah", "kwame.mensah@example.org", "+233 24 412 3456", "024 412 3456",
            "1983-04-01", "7 Independence Avenue", "Accra", "GA-110-1234", "GH", "Greater Accra"),
+    # Real names that are in neither of the project's name lists (given nor family): most
+    # common names of the countries above are, since Faker draws on real name statistics.
+    Person("Siobhán", "Mac Giolla Phádraig", "siobhan.macgp@eircom.net", "+353 86 417 2093",
+           "086 417 2093", "1977-01-19", "3 Bóthar na Trá", "Gaillimh", "H91 E2K3", "IE",
+           "Connacht"),
+    Person("Aigerim", "Yusupova", "aigerim.yusupova@mail.kz", "+7 701 234 5678",
+           "8 (701) 234 5678", "1992-10-08", "пр. Абая, 52", "Алматы", "050008", "KZ", "Almaty"),
+    Person("Pema", "Wangchuk", "pema.wangchuk@druknet.bt", "+975 17 12 34 56", "17 12 34 56",
+           "1985-05-21", "Norzin Lam 14", "Thimphu", "11001", "BT", "Thimphu"),
+    Person("Mele", "Fifita", "mele.fifita@kalianet.to", "+676 771 2345", "771 2345",
+           "1998-08-13", "Taufa'ahau Road", "Nuku'alofa", "00676", "TO", "Tongatapu"),
+    Person("Ikaika", "Kahananui", "ikaika.k@hawaiiantel.net", "+1 808 294 6613",
+           "(808) 294-6613", "1981-11-29", "1450 Ala Moana Blvd", "Honolulu", "96814", "US", "HI"),
+    Person("Rangi", "Parata", "rangi.parata@xtra.co.nz", "+64 21 123 4567", "021 123 4567",
+           "1973-03-02", "12 Tainui Street", "Rotorua", "3010", "NZ", "Bay of Plenty"),
+    Person("Yerlan", "Karimov", "y.karimov@example.kz", "+7 777 345 6789", "8 (777) 345 6789",
+           "1968-12-30", "ул. Достык, 105", "Астана", "010000", "KZ", "Astana"),
 )
 
 # Test logins at reserved and staging domains (test data is data: spec, "Test data is data").
