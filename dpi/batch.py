@@ -29,6 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from dpi.build import EngineSpec
 from dpi.codec import merge_stats
 from dpi.engine import ScanStats
 from dpi.evidence import Evidence, evidence_from_obj, plan_evidence
@@ -36,7 +37,7 @@ from dpi.inventory import SALT_BYTES, Inventory, Row
 from dpi.parallel import run_dask, run_local
 from dpi.sources import Source, head_of, list_sources
 from dpi.state import LedgerEntry, State
-from dpi.worker import EngineSpec, FileTask, Result, decode
+from dpi.worker import FileTask, Result, decode
 
 log = logging.getLogger(__name__)
 

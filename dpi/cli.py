@@ -224,11 +224,12 @@ def _config(args: argparse.Namespace) -> Any:
     if loaded is not None:
         return loaded
     from classifiers._configured import ConfigError
-    from dpi.config import find_config, load_config
+    from dpi.build import BuildError, load_config  # remembered: in-process batch workers reuse it
+    from dpi.config import find_config
 
     try:
         loaded = load_config(find_config(args.config))
-    except ConfigError as exc:
+    except (ConfigError, BuildError) as exc:
         raise _UsageError(str(exc)) from None
     args.loaded_config = loaded
     return loaded
@@ -332,10 +333,8 @@ def _expand(paths: Sequence[str], warnings: list[str]) -> list[Any]:
 def _scan(args: argparse.Namespace, collect: dict[str, Any] | None = None) -> int:
     """`dpi scan`. With `collect` (`dpi check`): findings are always computed, the rows
     and findings are put in it, and the inventory is written only to `--out`."""
-    from dpi.classify import ClassifierSet
-    from dpi.engine import Engine
+    from dpi.build import EngineSpec, build_engine
     from dpi.scan_trace import ScanTrace
-    from protocols.base import DissectorOptions
 
     config = _config(args)
     _format_from_extension(args, config.scan)
@@ -366,16 +365,12 @@ def _scan(args: argparse.Namespace, collect: dict[str, Any] | None = None) -> in
     for warning in warnings:
         _err(f"warning: {warning}")
     trace = ScanTrace()
-    engine = Engine(
-        options=DissectorOptions(schemas=schemas, kafka_topic_schemas=args.topic_schemas, avro=avro),
-        classifiers=ClassifierSet.with_extra(list(config.classifiers)),
-        strict=args.strict,
-        limits=limits,
-        reassembly=reassembly,
-        observers=[coverage, trace.observer] + ([exposure.observer] if exposure is not None else [])
-        + list((collect or {}).get("observers", [])),  # dpi spec's shape observer
-        layers=[tls],
-    )
+    engine = build_engine(EngineSpec(
+        config=config, schemas=schemas, topic_schemas=tuple(args.topic_schemas.items()), avro=avro,
+        strict=args.strict, bounds=(limits, reassembly), keylog=tls.keylog,
+        observers=(coverage, trace.observer) + ((exposure.observer,) if exposure is not None else ())
+        + tuple((collect or {}).get("observers", ())),  # dpi spec's shape observer
+    ))
     started = time.monotonic()
     bar = None
     # tqdm hides its bar off a terminal (disable=None) anyway: not importing it then
@@ -544,20 +539,17 @@ def _sensor_pattern(text: str | None) -> Any:
 
 
 def _watch(args: argparse.Namespace) -> int:
-    from dpi.classify import ClassifierSet
-    from dpi.engine import Engine
+    from dpi.build import EngineSpec, build_engine
     from dpi.inventory import to_csv, to_json
+    from dpi.limits import apply_limits
     from dpi.live import LiveCapture, LiveError, watch, write_rotated
-    from protocols.base import DissectorOptions
 
     if args.every <= 0 or args.keep < 0:
         raise _UsageError("--every must be positive and --keep not negative")
     schemas = _load_schemas(args)
     config = _config(args)
-    engine = Engine(
-        options=DissectorOptions(schemas=schemas),
-        classifiers=ClassifierSet.with_extra(list(config.classifiers)),
-    )
+    # The default bounds: dpi watch has never applied dpi.toml [limits].
+    engine = build_engine(EngineSpec(config=config, schemas=schemas, bounds=apply_limits({})))
     out = Path(args.out)
 
     def flush(engine: Any) -> None:
