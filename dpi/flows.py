@@ -133,8 +133,9 @@ class LayerSeen:
 
 @dataclass(frozen=True, slots=True)
 class Unidentified:
-    """No dissector recognised the flow: given up while probing, or still probing when
-    the flow ended (`ended`)."""
+    """No dissector recognised the flow: given up while probing (`ended` False), or,
+    under a decrypting layer, still unrecognised when the flow ended (`ended` True:
+    observers are told of those)."""
 
     ended: bool
 
