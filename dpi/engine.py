@@ -4,10 +4,7 @@ It wires the parts and keeps the books: the decoder (dpi/decode.py) turns frames
 TCP segments, the reassembler (dpi/reassembly.py) into in-order streams, the flow router
 (dpi/flows.py) picks each flow's dissector and returns what the dissectors say, and the
 field scorer (dpi/field_scoring.py) scores each message's values into the inventory.
-The engine counts what happened (`ScanStats`) and tells its observers (dpi/observer.py):
-flows identified, layers seen, messages (as the inventory stores them), limits hit, UDP
-datagrams.
-
+The engine counts what happened (`ScanStats`) and tells its observers (dpi/observer.py).
 Errors follow docs/architecture.md: a bug isolated to one item (a frame, a flow, a
 datagram) is counted and logged by type only, or re-raised in strict mode.
 """
