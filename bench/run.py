@@ -61,7 +61,7 @@ STAGES = (
     ("dissectors", ("protocols/",)),
     ("classification", ("classifiers/", "dpi/classify.py", "phonenumbers", "/re/", "stdnum")),
     ("inventory", ("dpi/inventory.py", "dpi/masking.py", "dpi/identifiers.py", "dpi/outputs/contract.py")),
-    ("engine", ("dpi/engine.py", "dpi/layers.py", "dpi/tls/")),
+    ("engine", ("dpi/engine.py", "dpi/flows.py", "dpi/field_scoring.py", "dpi/layers.py", "dpi/tls/")),
 )
 
 STDERR_TAIL = 1500  # characters of a failing child's stderr worth showing

@@ -1,11 +1,17 @@
 """Builds the scan engine from the user's options, one way for every entry point.
 
-`dpi scan` (dpi/cli.py), the Python API (dpi/api.py) and batch workers scan with the same
-engine: dpi.toml classifiers (and entry-point classifiers) and allow rules, protobuf
-schemas (`.proto` directories, descriptor sets), Kafka topic schemas, bounds (dpi.toml
-`[limits]`, then per-call overrides), TLS key logs and observers. `ScanSetup.load` reads
-and checks every input once; `ScanSetup.engine` makes an engine from it (a fresh schema
-registry per engine is the caller's choice: reflection seen in a capture lands there).
+`build_engine(EngineSpec)` is the only place an `Engine` is made for a scan: `dpi scan`
+and `dpi watch` (dpi/cli/), the Python API (dpi/api.py) and batch workers
+(dpi/runs/worker.py) describe what they want in an `EngineSpec` and get the same engine:
+dpi.toml classifiers (and entry-point classifiers), protobuf schemas (`.proto`
+directories, descriptor sets), Kafka topic and Avro schemas, bounds (dpi.toml
+`[limits]`, then per-call overrides), TLS key logs, observers, the inventory's salt.
+
+A spec is plain data (text and paths) where it must cross to a worker process; a caller
+that has already read an input passes it loaded instead, so that nothing is read twice:
+a scan reads dpi.toml once (`load_config` remembers each config by its text, and a batch
+worker running in the same process takes it from there). `ScanSetup.load` reads and
+checks the API's inputs once; `ScanSetup.engine` builds from them.
 
 Problems with the user's inputs raise `BuildError` with one line naming the input (a
 path, an option), never quoting file contents or secrets.
@@ -14,12 +20,16 @@ path, an option), never quoting file contents or secrets.
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from protocols._avro_schemas import AvroSchemas
+
+    from dpi.classify import ClassifierSet
     from dpi.config import Config
     from dpi.engine import Engine
     from dpi.observer import Observer
@@ -30,6 +40,14 @@ if TYPE_CHECKING:
 
 PathLike = str | os.PathLike[str]
 
+# The dpi.toml configs this process has read, by text (None: no file), and the
+# classifier set built from each once an engine was built from the text: a batch worker
+# in this process reuses the config its parent read, and a worker process parses each
+# text and builds its set once (building one loads every classifier module; a set is
+# stateless between values and safe to reuse).
+_CONFIGS: dict[str | None, Config] = {}
+_CLASSIFIERS: dict[str | None, ClassifierSet] = {}
+
 
 class BuildError(ValueError):
     """An option or input file that cannot be used; one line."""
@@ -37,16 +55,40 @@ class BuildError(ValueError):
 
 def load_config(config: Config | PathLike | None) -> Config:
     """`config`: a loaded `Config`, a dpi.toml path, or None (no file: entry-point
-    classifiers only)."""
+    classifiers only). What is read is remembered by its text (see `_CONFIGS`)."""
     from classifiers._configured import ConfigError
     from dpi.config import Config, load_config
 
     if isinstance(config, Config):
         return config
     try:
-        return load_config(Path(config) if config is not None else None)
+        loaded = load_config(Path(config) if config is not None else None)
     except ConfigError as exc:
         raise BuildError(str(exc)) from None
+    _CONFIGS[loaded.text] = loaded
+    return loaded
+
+
+def _configured(text: str | None) -> tuple[Config, ClassifierSet]:
+    """The config of this dpi.toml text (parsed unless this process has read it) and its
+    classifier set, each made once per process."""
+    from dpi.classify import ClassifierSet
+    from dpi.config import load_config
+
+    config = _CONFIGS.get(text)
+    if config is None:
+        if text is None:
+            config = load_config(None)
+        else:
+            with tempfile.TemporaryDirectory(prefix="dpi-config-") as tmp:
+                path = Path(tmp) / "dpi.toml"
+                path.write_text(text, encoding="utf-8")
+                config = load_config(path)
+        _CONFIGS[text] = config
+    classifiers = _CLASSIFIERS.get(text)
+    if classifiers is None:
+        classifiers = _CLASSIFIERS[text] = ClassifierSet.with_extra(list(config.classifiers))
+    return config, classifiers
 
 
 def load_schemas(
@@ -171,22 +213,84 @@ class ScanSetup:
             warnings=warnings,
         )
 
-    def engine(self, observers: Sequence[Observer] = (), *, classifiers: Any = None) -> Engine:
-        """An engine as `dpi scan` builds it. `classifiers`: a ready `ClassifierSet` (a
-        worker reuses one), else one is made from the config."""
-        from dpi.classify import ClassifierSet
-        from dpi.engine import Engine
-        from dpi.tls import TlsLayerFactory
-        from protocols.base import DissectorOptions
-
-        if classifiers is None:
-            classifiers = ClassifierSet.with_extra(list(self.config.classifiers))
-        return Engine(
-            options=DissectorOptions(schemas=self.schemas, kafka_topic_schemas=dict(self.topic_schemas)),
-            classifiers=classifiers,
-            strict=self.strict,
-            limits=self.limits,
-            reassembly=self.reassembly,
-            observers=list(observers),
-            layers=[TlsLayerFactory(self.keylog)],
+    def engine(self, observers: Sequence[Observer] = ()) -> Engine:
+        """An engine as `dpi scan` builds it, from what was loaded."""
+        return build_engine(
+            EngineSpec(
+                config=self.config,
+                schemas=self.schemas,
+                topic_schemas=tuple(self.topic_schemas.items()),
+                bounds=(self.limits, self.reassembly),
+                keylog=self.keylog,
+                strict=self.strict,
+                observers=tuple(observers),
+            )
         )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EngineSpec:
+    """What an engine is built from (`build_engine`).
+
+    The data fields are text and paths only, so that a spec crosses to worker processes
+    and Dask: a batch worker rebuilds its parent's engine from them. A caller in this
+    process that has read an input already passes it loaded (`config`, `schemas`,
+    `avro`, `bounds`, `keylog`, `observers`), which is then used instead of the data.
+    Loaded fields never leave the process: batch runs leave them unset."""
+
+    salt_hex: str = ""  # the inventory's salt; "": the process's own (dpi/inventory.py)
+    config_text: str | None = None  # dpi.toml contents, None: no file
+    proto_dirs: tuple[str, ...] = ()  # must exist at the same path on every worker
+    descriptor_sets: tuple[str, ...] = ()
+    limit_args: tuple[str, ...] = ()  # --limit NAME=VALUE, applied after dpi.toml [limits]
+    keylogs: tuple[str, ...] = ()  # TLS key log files (paths, as for the schemas)
+    topic_schemas: tuple[tuple[str, str], ...] = ()  # --topic-schema TOPIC=MESSAGE
+    strict: bool = False
+    # Evidence beside the inventory, for batch workers (dpi/runs/worker.py adds the
+    # observers, dpi/runs/evidence.py): --findings/--internal, --tls-coverage.
+    findings: bool = False
+    internal: tuple[str, ...] = ()
+    tls_coverage: bool = False
+    # Loaded in this process.
+    config: Config | None = None
+    schemas: SchemaRegistry | None = None  # filled further by reflection seen in the capture
+    avro: AvroSchemas | None = None  # None: an empty store (Schema Registry answers fill it)
+    bounds: tuple[Limits, ReassemblyLimits] | None = None
+    keylog: KeyLog | None = None
+    observers: tuple[Observer, ...] = ()
+
+
+def build_engine(spec: EngineSpec) -> Engine:
+    """The engine `spec` describes. A spec given as data is loaded here: a fresh schema
+    registry each time (reflection seen in one file stays there), the config and its
+    classifier set once per process. Bad inputs raise `BuildError`."""
+    from dpi.classify import ClassifierSet
+    from dpi.engine import Engine
+    from dpi.inventory import Inventory
+    from dpi.tls import TlsLayerFactory
+    from protocols.base import DissectorOptions
+
+    if spec.config is not None:
+        config, classifiers = spec.config, ClassifierSet.with_extra(list(spec.config.classifiers))
+    else:
+        config, classifiers = _configured(spec.config_text)
+    schemas = spec.schemas
+    if schemas is None:
+        schemas, _ = load_schemas(spec.proto_dirs, spec.descriptor_sets)
+    limits, reassembly = spec.bounds if spec.bounds is not None else scan_limits(config, spec.limit_args)
+    options = DissectorOptions(schemas=schemas, kafka_topic_schemas=dict(spec.topic_schemas))
+    if spec.avro is not None:
+        options.avro = spec.avro
+    salt = bytes.fromhex(spec.salt_hex)
+    engine = Engine(
+        options=options,
+        classifiers=classifiers,
+        strict=spec.strict,
+        limits=limits,
+        reassembly=reassembly,
+        observers=list(spec.observers),
+        layers=[TlsLayerFactory(spec.keylog if spec.keylog is not None else load_keylog(spec.keylogs))],
+    )
+    if salt:
+        engine.inventory = Inventory(engine.inventory.min_share, salt=salt)
+    return engine

@@ -97,11 +97,12 @@ def run_config(args: argparse.Namespace) -> Any:
     if loaded is not None:
         return loaded
     from classifiers._configured import ConfigError
-    from dpi.config import find_config, load_config
+    from dpi.build import BuildError, load_config  # remembered: in-process batch workers reuse it
+    from dpi.config import find_config
 
     try:
         loaded = load_config(find_config(args.config))
-    except ConfigError as exc:
+    except (ConfigError, BuildError) as exc:
         raise UsageError(str(exc)) from None
     args.loaded_config = loaded
     return loaded

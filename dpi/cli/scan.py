@@ -174,10 +174,8 @@ def _expand(paths: Sequence[str], warnings: list[str]) -> list[Any]:
 def run(args: argparse.Namespace, collect: dict[str, Any] | None = None) -> int:
     """`dpi scan`. With `collect` (`dpi check`): findings are always computed, the rows
     and findings are put in it, and the inventory is written only to `--out`."""
-    from dpi.classify import ClassifierSet
-    from dpi.engine import Engine
+    from dpi.build import EngineSpec, build_engine
     from dpi.runs.scan_trace import ScanTrace
-    from protocols.base import DissectorOptions
 
     config = run_config(args)
     _format_from_extension(args, config.scan)
@@ -208,16 +206,12 @@ def run(args: argparse.Namespace, collect: dict[str, Any] | None = None) -> int:
     for warning in warnings:
         err(f"warning: {warning}")
     trace = ScanTrace()
-    engine = Engine(
-        options=DissectorOptions(schemas=schemas, kafka_topic_schemas=args.topic_schemas, avro=avro),
-        classifiers=ClassifierSet.with_extra(list(config.classifiers)),
-        strict=args.strict,
-        limits=limits,
-        reassembly=reassembly,
-        observers=[coverage, trace.observer] + ([exposure.observer] if exposure is not None else [])
-        + list((collect or {}).get("observers", [])),  # dpi spec's shape observer
-        layers=[tls],
-    )
+    engine = build_engine(EngineSpec(
+        config=config, schemas=schemas, topic_schemas=tuple(args.topic_schemas.items()), avro=avro,
+        strict=args.strict, bounds=(limits, reassembly), keylog=tls.keylog,
+        observers=(coverage, trace.observer) + ((exposure.observer,) if exposure is not None else ())
+        + tuple((collect or {}).get("observers", ())),  # dpi spec's shape observer
+    ))
     started = time.monotonic()
     bar = None
     # tqdm hides its bar off a terminal (disable=None) anyway: not importing it then

@@ -36,20 +36,17 @@ def add_watch_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from dpi.classify import ClassifierSet
-    from dpi.engine import Engine
+    from dpi.build import EngineSpec, build_engine
+    from dpi.limits import apply_limits
     from dpi.outputs.contract import to_csv, to_json
     from dpi.runs.live import LiveCapture, LiveError, watch, write_rotated
-    from protocols.base import DissectorOptions
 
     if args.every <= 0 or args.keep < 0:
         raise UsageError("--every must be positive and --keep not negative")
     schemas = load_schemas(args)
     config = run_config(args)
-    engine = Engine(
-        options=DissectorOptions(schemas=schemas),
-        classifiers=ClassifierSet.with_extra(list(config.classifiers)),
-    )
+    # The default bounds: dpi watch has never applied dpi.toml [limits].
+    engine = build_engine(EngineSpec(config=config, schemas=schemas, bounds=apply_limits({})))
     out = Path(args.out)
 
     def flush(engine: Any) -> None:

@@ -29,6 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from dpi.build import EngineSpec
 from dpi.engine import ScanStats
 from dpi.inventory import SALT_BYTES, Inventory, Row
 from dpi.runs.codec import merge_stats
@@ -36,7 +37,7 @@ from dpi.runs.evidence import Evidence, evidence_from_obj, plan_evidence
 from dpi.runs.parallel import run_dask, run_local
 from dpi.runs.sources import Source, head_of, list_sources
 from dpi.runs.state import LedgerEntry, State
-from dpi.runs.worker import EngineSpec, FileTask, Result, decode
+from dpi.runs.worker import FileTask, Result, decode
 
 log = logging.getLogger(__name__)
 

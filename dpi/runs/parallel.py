@@ -50,7 +50,8 @@ from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
 
-from dpi.runs.worker import EngineSpec, FileTask, Result, merge_results, merge_shards, scan_file
+from dpi.build import EngineSpec
+from dpi.runs.worker import FileTask, Result, merge_results, merge_shards, scan_file
 
 log = logging.getLogger(__name__)
 

@@ -1,10 +1,10 @@
 """The per-file task of batch scans: one capture -> one partial result, in any process.
 
 A worker (a local process or a Dask worker) rebuilds the Engine from plain data in an
-`EngineSpec` (dpi.toml text, .proto directories and descriptor-set paths, the salt), so it
-scans with the same classifiers and schemas as the parent. Each file gets a fresh Engine
-(and a fresh schema registry), which makes a file's result independent of which worker
-ran it and of the files that worker ran before.
+`EngineSpec` (dpi.toml text, .proto directories and descriptor-set paths, the salt) with
+`dpi.build.build_engine`, so it scans with the same classifiers and schemas as the
+parent. Each file gets a fresh Engine (and a fresh schema registry), which makes a
+file's result independent of which worker ran it and of the files that worker ran before.
 
 The unit of work is one file, or one shard of one file: a task may name shard `shard`
 of `shards`, and then the worker reads the whole file but handles only the flows that
@@ -29,11 +29,11 @@ a tree of merges in file order gives the same inventory as a left-to-right fold.
 from __future__ import annotations
 
 import hashlib
-import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from dpi.build import EngineSpec, build_engine
 from dpi.engine import Engine, ScanStats
 from dpi.frames import Frame
 from dpi.inventory import Inventory
@@ -50,24 +50,6 @@ from dpi.runs.sharding import apply_shard
 from dpi.runs.sources import describe, local_copy
 
 Result = dict[str, Any]
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class EngineSpec:
-    """Everything a worker needs to build the parent's Engine: paths and text only."""
-
-    salt_hex: str
-    config_text: str | None = None  # dpi.toml contents, None: no file
-    proto_dirs: tuple[str, ...] = ()  # must exist at the same path on every worker
-    descriptor_sets: tuple[str, ...] = ()
-    limit_args: tuple[str, ...] = ()  # --limit NAME=VALUE, applied after dpi.toml [limits]
-    keylogs: tuple[str, ...] = ()  # TLS key log files (paths, as for the schemas)
-    topic_schemas: tuple[tuple[str, str], ...] = ()  # --topic-schema TOPIC=MESSAGE
-    strict: bool = False
-    # Evidence beside the inventory (dpi/runs/evidence.py): --findings/--internal, --tls-coverage.
-    findings: bool = False
-    internal: tuple[str, ...] = ()
-    tls_coverage: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -95,66 +77,6 @@ def record_digest(salt: bytes, frame: Frame | None) -> str:
     digest.update(b"%d %d %d %d:" % (frame.ts_ns, frame.linktype, frame.wire_len, len(frame.data)))
     digest.update(frame.data)
     return digest.hexdigest()
-
-
-# Config and classifier set built in this process, by dpi.toml text: building a set
-# loads every classifier module, while a set is stateless between values and safe to reuse.
-_CONFIGURED: dict[str | None, tuple[Any, Any]] = {}
-
-
-def _configured(spec: EngineSpec) -> tuple[Any, Any]:
-    from dpi.classify import ClassifierSet
-
-    cached = _CONFIGURED.get(spec.config_text)
-    if cached is None:
-        from dpi.config import load_config
-
-        if spec.config_text is None:
-            config = load_config(None)
-        else:
-            with tempfile.TemporaryDirectory(prefix="dpi-config-") as tmp:
-                path = Path(tmp) / "dpi.toml"
-                path.write_text(spec.config_text, encoding="utf-8")
-                config = load_config(path)
-        cached = (config, ClassifierSet.with_extra(list(config.classifiers)))
-        _CONFIGURED[spec.config_text] = cached
-    return cached
-
-
-def build_engine(spec: EngineSpec) -> Engine:
-    """The parent's Engine, as `dpi scan` builds it (cli._scan), minus observers."""
-    from dpi.limits import apply_limits, parse_limit
-    from dpi.tls import KeyLog, TlsLayerFactory
-    from protocols.base import DissectorOptions
-    from protocols.protobuf import SchemaRegistry
-
-    schemas = SchemaRegistry()  # fresh per file: reflection seen in one file stays there
-    if spec.proto_dirs:
-        schemas.load_proto_dirs([Path(p) for p in spec.proto_dirs])
-    for path in spec.descriptor_sets:
-        schemas.load_descriptor_set(Path(path))
-    config, classifiers = _configured(spec)
-    overrides = dict(getattr(config, "limits", {}))
-    for text in spec.limit_args:
-        name, value = parse_limit(text)
-        overrides[name] = value
-    limits, reassembly = apply_limits(overrides)
-    keylog = KeyLog()
-    for path in spec.keylogs:
-        keylog.add_file(path)
-    engine = Engine(
-        options=DissectorOptions(schemas=schemas, kafka_topic_schemas=dict(spec.topic_schemas)),
-        classifiers=classifiers,
-        strict=spec.strict,
-        limits=limits,
-        reassembly=reassembly,
-        layers=[TlsLayerFactory(keylog)],
-        observers=observers_for(
-            spec.findings, spec.internal, spec.tls_coverage, bytes.fromhex(spec.salt_hex)
-        ),
-    )
-    engine.inventory = Inventory(engine.inventory.min_share, salt=bytes.fromhex(spec.salt_hex))
-    return engine
 
 
 def _result(
@@ -186,7 +108,9 @@ def _result(
 
 
 def _read(spec: EngineSpec, path: Path, task: FileTask, skip: bool) -> tuple[Engine, int, Tally]:
-    engine = build_engine(spec)
+    salt = bytes.fromhex(spec.salt_hex)
+    evidence = observers_for(spec.findings, spec.internal, spec.tls_coverage, salt)
+    engine = build_engine(replace(spec, observers=(*spec.observers, *evidence)))
     shard = apply_shard(engine, task.shard, task.shards) if task.shards > 1 else None
     tallies: dict[Path, Tally] = {}
     source = Input(path, task.size, task.skip_records, task.skip_bytes) if skip else Input(path, task.size)

@@ -226,7 +226,7 @@ def field_level(cases: list[Case], classifiers: ClassifierSet, repeat: int = 1) 
         siblings = part_siblings(case)
         for _ in range(repeat):
             # Each value arrives in its own message, the way the engine's loop sees it
-            # (`Engine._message`): settled fields are only counted, the rest go through
+            # (`FieldScorer.score`): settled fields are only counted, the rest go through
             # `to_score` (which thins out fields settled clean) and `record`.
             for text in field_values(case):
                 if not text or text.isspace():

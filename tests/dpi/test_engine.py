@@ -119,11 +119,11 @@ def test_a_probe_that_raises_costs_that_probe_not_the_scan(tmp_path: Path) -> No
 
     path = _shop(Conversation().handshake()).close().write(tmp_path / "shop.pcap")
     engine = Engine()
-    engine._dissectors = (Broken, *engine._dissectors)
+    engine.router.dissectors = (Broken, *engine.router.dissectors)
     scan_inputs(engine, expand([path], []))
     assert engine.stats.bugs >= 1
     assert any(r.data_type == "CARD_NUMBER" for r in engine.inventory.rows())
     strict = Engine(strict=True)
-    strict._dissectors = (Broken,)
+    strict.router.dissectors = (Broken,)
     with pytest.raises(ValueError):
         scan_inputs(strict, expand([path], []))

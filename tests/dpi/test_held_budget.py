@@ -69,15 +69,15 @@ def test_many_stuck_uploads_stay_within_the_budget_and_still_give_rows(tmp_path:
     small, small_peak = _scan(capture, {"max_held_bytes_total": BUDGET})
     large, large_peak = _scan(capture, {})
     # Without the bound every upload is held to the end: about 12 MB of bodies.
-    assert large.held_bytes_peak >= FLOWS * BODY_SEEN
+    assert large.router.held_bytes_peak >= FLOWS * BODY_SEEN
     assert large.stats.limits_hit["max_held_bytes_total"] == 0
     # With it: never more than the budget plus the one segment that crossed it.
-    assert small.held_bytes_peak <= BUDGET + BODY_SEEN + 300
+    assert small.router.held_bytes_peak <= BUDGET + BODY_SEEN + 300
     evicted = small.stats.limits_hit["max_held_bytes_total"]
     assert FLOWS - BUDGET // BODY_SEEN - 1 <= evicted < FLOWS
     assert small.reassembler.stats.held_evictions == evicted
     assert small_peak < large_peak / 2, (small_peak, large_peak)
-    assert small.held_bytes == 0  # everything released at the end
+    assert small.router.held_bytes == 0  # everything released at the end
     # Evicted flows were closed as at the end of a capture: every head was emitted.
     for engine in (small, large):
         assert engine.stats.anomalies["incomplete_message"] == FLOWS

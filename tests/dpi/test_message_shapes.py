@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-import dpi.engine as engine_module
+import dpi.field_scoring as scoring_module
 from dpi.api import scan_engine
 from dpi.engine import Engine
 from dpi.inventory import RECHECK_BACKOFF, RECHECK_EVERY, SETTLE_CLEAN_AFTER, FieldEvidence
@@ -46,30 +46,30 @@ def test_repeated_shapes_are_cached_and_give_what_the_uncached_path_gives(
     rows, explain, values = _outputs(cached)
     email = [r for r in rows if r.data_type == "EMAIL_ADDRESS"]
     assert [(r.field, r.count) for r in email] == [("email", 7)]
-    shapes = cached._shapes[("http", "10.0.0.5:8080", "POST /v1/orders", "request")]
+    shapes = cached.scorer._shapes[("http", "10.0.0.5:8080", "POST /v1/orders", "request")]
     # Two body shapes (and the header parts): the six alike share one entry.
     body_shapes = {paths for location, paths in shapes if location == "body"}
     assert body_shapes == {("email", "qty", "tags[]"), ("email", "note")}
-    monkeypatch.setattr(engine_module, "MAX_SHAPE_WIDTH", 0)  # nothing cached
+    monkeypatch.setattr(scoring_module, "MAX_SHAPE_WIDTH", 0)  # nothing cached
     uncached = scan_engine(capture, strict=True)
-    assert not any(uncached._shapes.values())
+    assert not any(uncached.scorer._shapes.values())
     assert _outputs(uncached) == (rows, explain, values)
 
 
 def test_the_shape_cache_is_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     capture = _shop(tmp_path / "shop.pcap")
     reference = _outputs(scan_engine(capture, strict=True))
-    monkeypatch.setattr(engine_module, "MAX_SHAPE_PATHS", 3)
+    monkeypatch.setattr(scoring_module, "MAX_SHAPE_PATHS", 3)
     bounded = scan_engine(capture, strict=True)
-    cached = sum(len(paths) for shapes in bounded._shapes.values() for _, paths in shapes)
+    cached = sum(len(paths) for shapes in bounded.scorer._shapes.values() for _, paths in shapes)
     # Dropped whenever a part would take it over the bound (no part here is wider).
-    assert bounded._shaped_paths == cached <= 3
+    assert bounded.scorer._shaped_paths == cached <= 3
     assert cached > 0  # still caching: the bound empties it, it does not stop it
-    assert 0 < len(bounded._known) <= cached  # known fields go with their shapes
+    assert 0 < len(bounded.scorer._known) <= cached  # known fields go with their shapes
     assert _outputs(bounded) == reference
-    monkeypatch.setattr(engine_module, "MAX_SHAPE_APIS", 1)
+    monkeypatch.setattr(scoring_module, "MAX_SHAPE_APIS", 1)
     one_api = scan_engine(capture, strict=True)
-    assert len(one_api._shapes) == 1 and _outputs(one_api) == reference
+    assert len(one_api.scorer._shapes) == 1 and _outputs(one_api) == reference
 
 
 def _sampled_reference(start: int, values: list[str]) -> list[str]:
@@ -146,7 +146,7 @@ def test_evicted_fields_are_not_fed_through_a_cached_shape(
     limits = ["max_fields=12"]
     cached = scan_engine(capture, limits=limits)
     assert cached.inventory.evicted_fields > 0
-    monkeypatch.setattr(engine_module, "MAX_SHAPE_WIDTH", 0)
+    monkeypatch.setattr(scoring_module, "MAX_SHAPE_WIDTH", 0)
     uncached = scan_engine(capture, limits=limits)
     assert _field_table(cached) == _field_table(uncached)
     assert _outputs(cached) == _outputs(uncached)

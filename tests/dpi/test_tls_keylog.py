@@ -193,7 +193,7 @@ def test_handoff_attaches_tls_mid_flow_and_keeps_the_dissector(tmp_path: Path) -
     keylog = KeyLog()
     keylog.add_text(session.keylog().encode(), "k")
     engine = Engine(layers=[TlsLayerFactory(keylog)], strict=True)
-    engine._dissectors = [_StartTls, *engine._dissectors]
+    engine.router.dissectors = [_StartTls, *engine.router.dissectors]
     scan_inputs(engine, expand([conv.write(tmp_path / "t.pcap")], []))
     assert [(r.protocol, r.api, r.field) for r in engine.inventory.rows()] == [("http", "POST /v1/users", "email")]
     assert engine.stats.decrypted_flows == 1 and engine.stats.anomalies["handoff_tls"] == 1

@@ -1,0 +1,309 @@
+"""The engine's half of the two-stage decision: a message's values, scored into the
+inventory's evidence per field (the other half, which data types a field reports, is
+made from that evidence by dpi/inventory.py when rows are asked for).
+
+Per message: its api and host are sanitized (dpi/identifiers.py) before anyone sees
+them, its parts are decoded into (path, value) pairs (protocols/payload.py), and each
+value is scored by the classifiers (dpi/classify.py) in the context of its field and
+recorded on that field's evidence; a field settled on a data type only counts its
+values.
+
+The work that depends only on a message's shape is done once: the fields of a part
+(its set of paths, per API) map to their inventory keys, contexts (sibling tokens
+included) and evidence through one cache lookup (`_shape`); per value there is only
+the scoring and the evidence it adds to. The cache is bounded (`MAX_SHAPE_*`) and
+dropped whole when full: it is a cache, rebuilt on the next misses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from classifiers.base import FieldContext
+from dpi.classify import ClassifierSet, sibling_tokens
+from dpi.flows import format_endpoint
+from dpi.identifiers import REQUEST_NAMED_PROTOCOLS, Identifiers, Sanitized, identifiers_for
+from dpi.inventory import (
+    FIELD_TABLE_FULL,
+    SETTLE_CLEAN_AFTER,
+    FieldEvidence,
+    FieldKey,
+    Inventory,
+)
+from dpi.limits import INVENTORY_LIMIT
+from dpi.printable_scoring import score_runs
+from protocols._printable import PrintableText
+from protocols.base import Direction, DissectorOptions, Limits, Message, ProtocolError
+from protocols.payload import field_pairs
+
+if TYPE_CHECKING:
+    from dpi.reassembly import Flow
+    from dpi.scan_stats import ScanStats
+
+# Message shapes (the paths of a part, per API): parts wider than MAX_SHAPE_WIDTH are
+# not cached (a huge JSON array is rarely repeated path for path), and the cache is
+# dropped when it would hold more than MAX_SHAPE_PATHS paths in all or MAX_SHAPE_APIS
+# APIs (a memory bound: a few MB besides the contexts it keeps alive; the 2,249
+# connections of the shared benchmark workload need ~14,000 paths).
+MAX_SHAPE_WIDTH = 512
+MAX_SHAPE_PATHS = 30_000
+MAX_SHAPE_APIS = 10_000
+# Server names (`ip:port`) kept formatted, at most.
+MAX_SERVER_NAMES = 100_000
+
+
+class _KnownField:
+    """One field as the cached message shapes know it (one object per field, shared by
+    every shape that has it): its inventory key, and its evidence once found in the
+    table (dropped when the table evicts it; fields leave the table in no other way)."""
+
+    __slots__ = ("evidence", "key")
+
+    def __init__(self, key: FieldKey) -> None:
+        self.key = key
+        self.evidence: FieldEvidence | None = None
+
+
+# A cached message shape: the known field of each path of a part, and its context
+# (contexts differ between shapes: the sibling fields are part of them).
+_Shape = tuple[tuple[_KnownField, ...], tuple[FieldContext, ...]]
+
+
+class FieldScorer:
+    """Scores one scan's messages into an inventory (`admit`, then `score`). Counts go
+    to the scan's `stats`: values, damaged parts, and the field table's losses."""
+
+    def __init__(
+        self,
+        classifiers: ClassifierSet,
+        limits: Limits,
+        options: DissectorOptions,
+        stats: ScanStats,
+    ) -> None:
+        self.classifiers = classifiers
+        self.limits = limits
+        self.options = options
+        self.stats = stats
+        self._servers: dict[tuple[bytes, int], str] = {}
+        self._identifiers: Identifiers | None = None
+        # (protocol, server, api, direction) -> (location, paths) -> the known field
+        # (inventory key, evidence) and context of each path: see `_shape`.
+        self._shapes: dict[
+            tuple[str, str, str, str],
+            dict[tuple[str, tuple[str, ...]], _Shape],
+        ] = {}
+        self._known: dict[FieldKey, _KnownField] = {}
+        self._shaped_paths = 0
+        self._shaped_for: Inventory | None = None  # whose evidence the shapes hold
+        self._lost_reported = 0
+        self._lost_base = (0, 0)
+        self._lost_warning = -1
+
+    def admit(self, inventory: Inventory, message: Message) -> tuple[Message, Sanitized]:
+        """The message as it may be stored and shown (identifiers from traffic, its api
+        and host, sanitized: observers see what the inventory sees; one dict lookup when
+        cached), and what sanitizing found, for `score`."""
+        if inventory.owner is not self:
+            self._attach_inventory(inventory)
+        assert self._identifiers is not None
+        names = self._identifiers.message(message.protocol, message.api, message.host)
+        if names.changed:
+            message = replace(message, api=names.api, host=names.host)
+        return message, names
+
+    def server(self, flow: Flow) -> str:
+        """The flow's server as the inventory names it (`ip:port`, `[v6]:port`)."""
+        key = flow.server
+        name = self._servers.get(key)
+        if name is None:
+            name = format_endpoint(key)
+            if len(self._servers) < MAX_SERVER_NAMES:
+                self._servers[key] = name
+        return name
+
+    def score(self, inventory: Inventory, flow: Flow, message: Message, names: Sanitized) -> None:
+        """Score a message `admit` gave into `inventory` (the one it was admitted to)."""
+        server = self.server(flow)
+        # The server's own IP (`ip:port`, `[v6]:port` less the port): its address in a
+        # payload is routing, not data (FieldContext.server).
+        server_ip = server[: server.rfind(":")].strip("[]")
+        client = flow.client[0]
+        classifiers = self.classifiers
+        protocol, api, host, ts_ns = message.protocol, message.api, message.host, message.ts_ns
+        direction = str(message.direction)
+        if names.hits and (
+            message.direction is Direction.REQUEST or protocol not in REQUEST_NAMED_PROTOCOLS
+        ):
+            inventory.identifier_hits((protocol, server, api, direction), names.hits, host, ts_ns, client)
+        # The fields of a part, their inventory keys and contexts: one lookup per part
+        # once this API has shown the same set of paths (a message shape) before.
+        if inventory is not self._shaped_for:
+            self._forget_shapes()  # another inventory: the evidence held is not its own
+            self._shaped_for = inventory
+        shapes = self._shapes.get((protocol, server, api, direction))
+        if shapes is None:
+            if len(self._shapes) >= MAX_SHAPE_APIS:
+                self._forget_shapes()
+            shapes = self._shapes[(protocol, server, api, direction)] = {}
+        fields = inventory.fields
+        stats = self.stats
+        for part in message.parts:
+            try:
+                pairs = field_pairs(
+                    part, self.limits, self.options.schemas, stats.limits_hit,
+                    stats.anomalies,  # damaged JSON recovered, by kind
+                )
+            except ProtocolError:
+                stats.anomalies["undecodable_part"] += 1
+                continue
+            if not pairs:
+                continue
+            # Group by path: the inventory key, the context and the settled state are
+            # looked up once per field of the part, not once per value.
+            groups: dict[str, list[str]] = {}
+            for path, text in pairs:
+                if text:  # empty strings carry nothing; whitespace is rare, scored as is
+                    values = groups.get(path)
+                    if values is None:
+                        groups[path] = [text]
+                    else:
+                        values.append(text)
+            if not groups:
+                continue
+            stats.values += len(pairs)
+            location = str(part.location)
+            shape_key = (location, tuple(groups))
+            shape = shapes.get(shape_key)
+            if shape is None:
+                shape = self._shape(
+                    shapes, shape_key, (protocol, server, api, direction), server_ip
+                )
+            for known, ctx, values in zip(*shape, groups.values()):
+                evidence = known.evidence
+                if evidence is None or evidence.evicted:
+                    key = known.key
+                    evidence = fields.get(key)
+                    if evidence is None:
+                        # New, evicted or aliased (a sanitized name, whose hits count
+                        # on every sight): `field` each time until it is in the table.
+                        evidence = inventory.field(key, host, ts_ns, client)
+                        if evidence is None:
+                            continue
+                    else:
+                        known.evidence = evidence
+                if not evidence.host and host:
+                    evidence.host = host
+                count = len(values)
+                if evidence.settled_type:
+                    evidence.seen += count
+                    inventory.repeat(evidence, ts_ns, client, count)
+                    continue
+                seen = evidence.seen
+                if evidence.types or seen + count <= SETTLE_CLEAN_AFTER:
+                    evidence.seen = seen + count  # `to_score`'s common case, inline
+                    scored = values
+                else:
+                    scored = evidence.to_score(values)
+                # The binary fallback's value: its runs scored one by one, one value per
+                # payload (dpi/printable_scoring.py).
+                if type(values[0]) is PrintableText:
+                    for i, text in enumerate(scored, 1):
+                        findings = score_runs(classifiers, text, ctx)
+                        inventory.record(evidence, findings, text, ts_ns, client)
+                        if evidence.settled_type:
+                            if i < len(scored):  # settled now: the rest only count
+                                inventory.repeat(evidence, ts_ns, client, len(scored) - i)
+                            break
+                    continue
+                score = classifiers.score
+                for i, text in enumerate(scored, 1):
+                    findings = score(text, ctx)
+                    if not findings and not evidence.types:
+                        # `record` of a miss in a field without evidence: only counted
+                        # (nothing to settle on).
+                        evidence.scored += 1
+                        continue
+                    inventory.record(evidence, findings, text, ts_ns, client)
+                    if evidence.settled_type:
+                        if i < len(scored):  # settled now: the rest only count
+                            inventory.repeat(evidence, ts_ns, client, len(scored) - i)
+                        break
+        if inventory.lost_fields != self._lost_reported:
+            self._report_lost_fields(inventory)
+
+    def _shape(
+        self,
+        shapes: dict[tuple[str, tuple[str, ...]], _Shape],
+        shape_key: tuple[str, tuple[str, ...]],
+        where: tuple[str, str, str, str],
+        server_ip: str,
+    ) -> _Shape:
+        """The known field and context of each path of a part whose paths are
+        `shape_key[1]`, in order; cached under `where` (protocol, server, api,
+        direction) unless the part is too wide to be worth keeping."""
+        location, paths = shape_key
+        protocol, _, api, _ = where
+        cache = len(paths) <= MAX_SHAPE_WIDTH
+        if cache and self._shaped_paths + len(paths) > MAX_SHAPE_PATHS:
+            self._forget_shapes()
+            self._shapes[where] = shapes  # emptied, kept for the message at hand
+        siblings = sibling_tokens(paths)
+        context = self.classifiers.context
+        # Known fields are shared through `_known` only by cached shapes (bounded with
+        # them); a wide part's are its own.
+        known = self._known if cache else {}
+        fields: list[_KnownField] = []
+        for path in paths:
+            key: FieldKey = (*where, location, path)
+            field_ = known.get(key)
+            if field_ is None:
+                field_ = known[key] = _KnownField(key)
+            fields.append(field_)
+        shape = (
+            tuple(fields),
+            tuple(context(protocol, location, path, api, siblings, server_ip) for path in paths),
+        )
+        if cache:
+            shapes[shape_key] = shape
+            self._shaped_paths += len(paths)
+        return shape
+
+    def _forget_shapes(self) -> None:
+        """Drops the shape cache (a cache: rebuilt on the next misses)."""
+        for shapes in self._shapes.values():
+            shapes.clear()
+        self._shapes.clear()
+        self._known.clear()
+        self._shaped_paths = 0
+
+    def _attach_inventory(self, inventory: Inventory) -> None:
+        """First message into an inventory (the engine's own, or one a worker or a
+        state file gave it): the scan's classifiers and field bound apply to it, and
+        its field losses count from here."""
+        inventory.owner = self
+        inventory.identifiers = self._identifiers = identifiers_for(self.classifiers)
+        inventory.max_fields = self.limits.max_fields
+        self._lost_reported = inventory.lost_fields
+        self._lost_base = (inventory.evicted_fields, inventory.dropped_fields)
+        self._lost_warning = -1
+
+    def _report_lost_fields(self, inventory: Inventory) -> None:
+        """The field table was full: `max_fields` in limits hit, and one warning (kept up
+        to date) that says how many fields went; counts only, never a name."""
+        self._lost_reported = inventory.lost_fields
+        evicted = inventory.evicted_fields - self._lost_base[0]
+        dropped = inventory.dropped_fields - self._lost_base[1]
+        self.stats.limits_hit[INVENTORY_LIMIT] = evicted + dropped
+        text = (
+            f"{FIELD_TABLE_FULL} (max_fields={inventory.max_fields}): {evicted} field(s) "
+            f"that never matched were evicted, {dropped} new field(s) refused (fields "
+            f"with sensitive data are always kept); raise it with --limit max_fields=N"
+        )
+        warnings = self.stats.warnings
+        at = self._lost_warning
+        if 0 <= at < len(warnings) and warnings[at].startswith(FIELD_TABLE_FULL):
+            warnings[at] = text
+        else:
+            self._lost_warning = len(warnings)
+            warnings.append(text)
