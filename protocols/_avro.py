@@ -4,10 +4,10 @@ values are named from the writer's schema joined by `.`, arrays `[]`, maps `{key
 Spec: Apache Avro 1.11 specification, "Schema Declaration" (primitive, record, enum,
 array, map, union, fixed; names and namespaces), "Data Serialization and Deserialization"
 (binary encoding, zigzag varints), "Object Container Files" and "Logical Types" (date,
-time-*, timestamp-*, local-timestamp-*, decimal, uuid, duration). Decoding is fastavro's
-(`schemaless_reader`); this module checks schemas before fastavro sees them, walks the
-decoded value with its schema for the field names, and reads container files block by
-block with bounded decompression.
+time-*, timestamp-*, local-timestamp-*, decimal, uuid, duration). Decoding is
+`protocols._avro_binary`'s (fastavro's output, without fastavro's 13 MB); this module
+checks schemas before they are used, walks the decoded value with its schema for the
+field names, and reads container files block by block with bounded decompression.
 
 Paths: record fields by name (`customer.address.street`); array items add `[]`; a map
 adds `{key}`, and each map key is also a value at that path (a map keyed by e-mail
@@ -19,8 +19,7 @@ bytes and fixed as text when they are UTF-8, else their printable runs
 
 Schemas are untrusted (learned from traffic): refused when longer than
 `MAX_SCHEMA_CHARS`, nested deeper than `MAX_SCHEMA_DEPTH`, recursive (a record that
-contains itself: fastavro decodes those by recursion in C, and a deep value crashes the
-process), or with an array whose items take no bytes (a count of 2^62 nulls would loop
+contains itself: a decoder recurses with the value, and a deep value exhausts the stack), or with an array whose items take no bytes (a count of 2^62 nulls would loop
 for ever). A value must use all its bytes to count as decoded (`decode`): that is also
 how a schema is tried on a value whose schema id is unknown.
 
@@ -33,7 +32,6 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
-import io
 import uuid
 from collections.abc import Callable
 from functools import lru_cache
@@ -42,6 +40,7 @@ from typing import Any
 import orjson
 
 from protocols import _decompress
+from protocols._avro_binary import AvroDecodeError, read_value
 from protocols._printable import printable_text
 from protocols.base import Limits
 
@@ -86,15 +85,13 @@ class AvroError(ValueError):
 
 
 class Schema:
-    """A checked schema: the JSON, its named types (full and short names) and
-    fastavro's parsed form."""
+    """A checked schema: the JSON and its named types (full and short names)."""
 
-    __slots__ = ("named", "parsed", "root")
+    __slots__ = ("named", "root")
 
-    def __init__(self, root: Any, named: dict[str, Any], parsed: Any) -> None:
+    def __init__(self, root: Any, named: dict[str, Any]) -> None:
         self.root = root
         self.named = named
-        self.parsed = parsed
 
 
 @lru_cache(maxsize=PARSED_SCHEMAS)
@@ -108,13 +105,7 @@ def parse_schema(text: str) -> Schema:
         raise AvroError("schema is not JSON") from None
     named: dict[str, Any] = {}
     _check(root, "", named, [], 0)
-    import fastavro  # loaded with the first Avro schema only
-
-    try:
-        parsed = fastavro.parse_schema(root, _write_hint=False)
-    except Exception:  # noqa: BLE001 - fastavro raises assorted errors on bad schemas
-        raise AvroError("schema refused by fastavro") from None
-    return Schema(root, named, parsed)
+    return Schema(root, named)
 
 
 def _fullname(name: str, namespace: str) -> str:
@@ -190,15 +181,12 @@ def _check(node: Any, namespace: str, named: dict[str, Any], open_names: list[st
 
 def decode(body: bytes, schema: Schema) -> Any:
     """The value `body` holds, which must use every byte; `AvroError` otherwise."""
-    import fastavro
-
-    stream = io.BytesIO(body)
     try:
-        value = fastavro.schemaless_reader(stream, schema.parsed, None, return_record_name=True)
-    except Exception:  # noqa: BLE001 - fastavro raises assorted errors on bad data
+        value, end = read_value(body, 0, schema.root, schema.named)
+    except AvroDecodeError:
         raise AvroError("value does not decode with its schema") from None
-    if stream.tell() != len(body):
-        raise AvroError(f"value decoded with {len(body) - stream.tell()} bytes left over")
+    if end != len(body):
+        raise AvroError(f"value decoded with {len(body) - end} bytes left over")
     return value
 
 
@@ -229,24 +217,18 @@ def container_pairs(data: bytes, prefix: str, limits: Limits) -> list[Pair] | No
     schema; None when `data` is not a readable container."""
     if not data.startswith(CONTAINER_MAGIC):
         return None
-    import fastavro
-
-    stream = io.BytesIO(data)
-    stream.seek(len(CONTAINER_MAGIC))
+    header_schema = _header_schema()
     try:
-        header: Any = fastavro.schemaless_reader(stream, _header_schema())
+        header, pos = read_value(data, len(CONTAINER_MAGIC), header_schema.root, header_schema.named)
         meta = header["meta"]
         schema = parse_schema(bytes(meta["avro.schema"]).decode("utf-8"))
         codec = bytes(meta.get("avro.codec", b"null")).decode("ascii")
-    except (AvroError, KeyError, UnicodeDecodeError):
-        return None
-    except Exception:  # noqa: BLE001 - fastavro raises assorted errors on bad data
+    except (AvroError, AvroDecodeError, KeyError, UnicodeDecodeError):
         return None
     if codec != "null" and codec not in _CODECS:
         return None
     sync = bytes(header["sync"])
     walker = _Walker(schema, limits)
-    pos = stream.tell()
     records = 0
     for _ in range(MAX_CONTAINER_BLOCKS):
         if pos >= len(data):
@@ -270,15 +252,13 @@ def container_pairs(data: bytes, prefix: str, limits: Limits) -> list[Pair] | No
                 block = _decompress.decompress(block, _CODECS[codec], limits)
         except _decompress.DecompressionError:
             break
-        stream = io.BytesIO(block)
+        at = 0
         try:
             for _ in range(min(count, limits.max_records - records)):
-                value = fastavro.schemaless_reader(
-                    stream, schema.parsed, None, return_record_name=True
-                )
+                value, at = read_value(block, at, schema.root, schema.named)
                 walker.walk(value, schema.root, prefix, "")
                 records += 1
-        except Exception:  # noqa: BLE001 - fastavro raises assorted errors on bad data
+        except AvroDecodeError:
             break
         if records >= limits.max_records or walker.full:
             break
@@ -286,10 +266,10 @@ def container_pairs(data: bytes, prefix: str, limits: Limits) -> list[Pair] | No
 
 
 @lru_cache(maxsize=1)
-def _header_schema() -> Any:
-    import fastavro
-
-    return fastavro.parse_schema(_CONTAINER_HEADER)
+def _header_schema() -> Schema:
+    named: dict[str, Any] = {}
+    _check(_CONTAINER_HEADER, "", named, [], 0)
+    return Schema(_CONTAINER_HEADER, named)
 
 
 def _read_long(data: bytes, pos: int) -> tuple[int, int]:
@@ -387,7 +367,7 @@ class _Walker:
         return full.rpartition(".")[0]
 
     def _branch(self, value: Any, union: list[Any], space: str) -> tuple[Any, Any]:
-        """(branch schema, value) of a union value; fastavro gives records in unions as
+        """(branch schema, value) of a union value; the decoder gives records in unions as
         (full name, record)."""
         if isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], str):
             name, inner = value
