@@ -162,8 +162,12 @@ def scan_limits(
 def load_keylog(paths: Iterable[PathLike] = ()) -> KeyLog:
     """SSLKEYLOGFILE files; a bad one is a `BuildError` naming the line, never a secret."""
     from dpi.tls import KeyLog, KeyLogError
+    from dpi.tls.library import NO_LIBRARY, crypto_available
 
     keylog = KeyLog()
+    paths = list(paths)
+    if paths and not crypto_available():
+        raise BuildError(f"keylogs given, but {NO_LIBRARY}")
     try:
         for path in paths:
             keylog.add_file(path)

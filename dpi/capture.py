@@ -110,7 +110,7 @@ MAX_TIMESTAMP_NS = (1 << 63) - 1
 _MAX_TSOFFSET_S = MAX_TIMESTAMP_NS // 1_000_000_000
 # Expanded bytes of a compressed capture read before its ratio is judged: small files
 # (a header and a few packets) compress far beyond any ratio, and the compressed
-# position runs ahead by a read (gzip 128 KiB, zstd 1 MiB) at the start.
+# position runs ahead by a read (128 KiB for gzip and zstd) at the start.
 RATIO_GRACE_BYTES = 8 * 1024 * 1024
 # The limit's name, for warnings and `limits_hit`.
 RATIO_LIMIT = "max_capture_compression_ratio"
@@ -275,13 +275,11 @@ class CaptureReader:
             self.compression = "gzip"
             self._stream = gzip.GzipFile(fileobj=self._raw, mode="rb")
         elif head == _ZSTD_MAGIC:
-            import zstandard  # the .zst capture path only
+            from protocols._zstd import zstd  # the .zst capture path only
 
             self.compression = "zstd"
-            reader = zstandard.ZstdDecompressor().stream_reader(
-                self._raw, read_size=_CHUNK, read_across_frames=True, closefd=False
-            )
-            self._stream = reader
+            # Reads every frame in turn; a file object passed in is left open.
+            self._stream = zstd.ZstdFile(self._raw, mode="rb")
         else:
             return
         self._read = self._stream.read

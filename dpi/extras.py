@@ -22,6 +22,7 @@ EXTRA_OF_MODULE = {
     "distributed": "dask",
     "fsspec": "s3",
     "s3fs": "s3",
+    "cryptography": "tls",
 }
 # URL schemes -> the fsspec backend module they need (schemes fsspec serves itself map
 # to fsspec alone).

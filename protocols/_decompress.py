@@ -29,10 +29,9 @@ import zlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-import brotli
 import cramjam
-import lz4.frame
-import zstandard
+
+from protocols._zstd import zstd
 
 if TYPE_CHECKING:  # annotations only: protocols.base must not import back (no circle)
     from protocols.base import Limits
@@ -124,62 +123,62 @@ def _deflate(data: bytes, budget: int) -> bytes:
     return _zlib_stream(data, -zlib.MAX_WBITS, budget, multi_member=False)
 
 
+# cramjam reports an output buffer too small for the data with this message (Rust's
+# `io::ErrorKind::WriteZero`); any other error is invalid input.
+_BUFFER_FULL = "failed to write whole buffer"
+# First output buffer for a cramjam one-shot decode, as a multiple of the input size.
+_FIRST_GUESS_RATIO = 8
+
+
+def _cramjam_bounded(decompress_into: Callable[[bytes, bytearray], int], data: bytes,
+                     budget: int, name: str) -> bytes:
+    """One-shot cramjam decoding (brotli, lz4 frame) into a buffer of at most `budget`
+    + 1 bytes: cramjam stops writing when the buffer is full, so a bomb never expands
+    past it. The buffer starts small and doubles (each try decodes again from the
+    start: at most twice the work of the final size)."""
+    size = min(budget + 1, max(_STEP, len(data) * _FIRST_GUESS_RATIO))
+    while True:
+        out = bytearray(size)
+        try:
+            written = decompress_into(data, out)
+        except Exception as exc:  # cramjam raises its own DecompressionError type
+            if _BUFFER_FULL not in str(exc):
+                raise CorruptData(f"invalid {name} stream") from exc
+            written = size
+        if written < size:
+            return bytes(out[:written])
+        if size > budget:
+            raise _bomb(budget)
+        size = min(budget + 1, size * 2)
+
+
 def _brotli(data: bytes, budget: int) -> bytes:
-    dec = brotli.Decompressor()
-    out: list[bytes] = []
-    total = 0
-    try:
-        for start in range(0, len(data), _STEP):
-            chunk = dec.process(data[start : start + _STEP], output_buffer_limit=_STEP)
-            while True:
-                total += len(chunk)
-                if total > budget:
-                    raise _bomb(budget)
-                out.append(chunk)
-                if dec.can_accept_more_data():
-                    break
-                chunk = dec.process(b"", output_buffer_limit=_STEP)
-        # Output held back by the buffer limit after the last input: drain it.
-        while not dec.is_finished():
-            chunk = dec.process(b"", output_buffer_limit=_STEP)
-            if not chunk:
-                break
-            total += len(chunk)
-            if total > budget:
-                raise _bomb(budget)
-            out.append(chunk)
-    except brotli.error as exc:
-        raise CorruptData("invalid brotli stream") from exc
-    if not dec.is_finished():
-        raise CorruptData("brotli stream is truncated")
-    return b"".join(out)
+    # A truncated brotli stream is an error in cramjam too (`Invalid Data`).
+    return _cramjam_bounded(cramjam.brotli.decompress_into, data, budget, "brotli")
 
 
 def _zstd(data: bytes, budget: int) -> bytes:
-    dctx = zstandard.ZstdDecompressor()
     out: list[bytes] = []
     total = 0
+    rest = data
     try:
-        # read_across_frames: a body may hold several frames (zstd(1) concatenation).
-        with dctx.stream_reader(data, read_across_frames=True) as reader:
-            while True:
-                chunk = reader.read(_STEP)
-                if not chunk:
-                    break
+        # Several frames may follow each other (zstd(1) concatenation): one
+        # decompressor per frame, the next one starting on the unused data.
+        while rest:
+            dec = zstd.ZstdDecompressor()
+            pending = rest
+            while not dec.eof:
+                chunk = dec.decompress(pending, max_length=budget - total + 1)
+                pending = b""
                 total += len(chunk)
                 if total > budget:
                     raise _bomb(budget)
                 out.append(chunk)
-    except zstandard.ZstdError as exc:
+                if dec.needs_input and not dec.eof:
+                    raise CorruptData("zstd stream is truncated")
+            rest = dec.unused_data
+    except zstd.ZstdError as exc:
         raise CorruptData("invalid zstd stream") from exc
-    if data and not out:
-        # A valid frame with empty content is possible; anything else decoded nothing.
-        try:
-            params = zstandard.get_frame_parameters(data)
-        except zstandard.ZstdError as exc:
-            raise CorruptData("invalid zstd stream") from exc
-        if params.content_size not in (0, zstandard.CONTENTSIZE_UNKNOWN):
-            raise CorruptData("zstd stream is truncated")
     return b"".join(out)
 
 
@@ -263,25 +262,8 @@ def _snappy(data: bytes, budget: int) -> bytes:
 
 
 def _lz4(data: bytes, budget: int) -> bytes:
-    dec = lz4.frame.LZ4FrameDecompressor()
-    out: list[bytes] = []
-    total = 0
-    try:
-        chunk = dec.decompress(data, max_length=_STEP)
-        while True:
-            total += len(chunk)
-            if total > budget:
-                raise _bomb(budget)
-            out.append(chunk)
-            # needs_input is False while output is held back by max_length.
-            if dec.eof or dec.needs_input:
-                break
-            chunk = dec.decompress(b"", max_length=_STEP)
-    except RuntimeError as exc:  # lz4.frame reports bad frames as RuntimeError
-        raise CorruptData("invalid lz4 frame") from exc
-    if not dec.eof:
-        raise CorruptData("lz4 frame is truncated")
-    return b"".join(out)
+    # The LZ4 frame format; a truncated frame is an error in cramjam.
+    return _cramjam_bounded(cramjam.lz4.decompress_into, data, budget, "lz4")
 
 
 def _identity(data: bytes, budget: int) -> bytes:

@@ -3,8 +3,8 @@ modification of WHO ICD-10).
 
 A code is a letter, two characters (digit, then digit or letter), and optionally a dot
 and one to four more characters (`E11.9`, `J45.909`, `S72.001A`); systems often store it
-without the dot (`E119`). Every candidate is checked against the real code list shipped
-by the `simple_icd_10_cm` package (its `is_valid_item`), so SKU-like values such as
+without the dot (`E119`). Every candidate is checked against the real code list (the one
+the `simple_icd_10_cm` package bundles, shipped in `data/`), so SKU-like values such as
 `B12.5` that are not codes are negative.
 
 Real codes collide with product and part codes (`A01`, `I10`, `K20`), so a code without
@@ -18,7 +18,7 @@ and ICD-11, SNOMED CT, and codes inside free text.
 
 from __future__ import annotations
 
-import importlib.util
+import gzip
 import re
 from array import array
 from bisect import bisect_left
@@ -45,6 +45,7 @@ from classifiers.phi._clinical import clinical_context
 _CODE = re.compile(r"[A-Z][0-9][0-9A-Z](?:\.?[0-9A-Z]{1,4})?")
 
 _HINT_TOKENS = frozenset({"diagnosis", "diagnoses", "icd", "dx"})
+_CODE_LIST = Path(__file__).with_name("data") / "icd10cm-codes.txt.gz"
 
 
 # Longest code without its dot (`S72.001A`).
@@ -64,25 +65,19 @@ def _code_number(code: str) -> int:
 
 @lru_cache(maxsize=1)
 def _code_list() -> Callable[[str], bool]:
-    """Membership in the ICD-10-CM code list that `simple_icd_10_cm` bundles.
+    """Membership in the ICD-10-CM code list shipped in `data/icd10cm-codes.txt.gz`.
 
-    The package's own `is_valid_item` parses a 10 MB XML tabular list at import (6 s
-    here), which every CLI start would pay; its plain-text code list (one code per line,
-    no dots) holds the same codes and loads in milliseconds. The package directory is
-    located without importing it. The ~98,000 codes are kept as one sorted array of
-    numbers (`_code_number`) searched by bisection: 0.8 MB, where a frozenset of the
-    strings held 10 MB for the rest of the scan.
+    The list is the plain-text code list of the `simple_icd_10_cm` package (one code per
+    line, no dots), written by scripts/make_icd10_list.py: shipped as data, the package
+    and its 10 MB XML tabular list stay out of the core install (issue #17). The ~98,000
+    codes are kept as one sorted array of numbers (`_code_number`) searched by
+    bisection: 0.8 MB, where a frozenset of the strings held 10 MB for the rest of the
+    scan.
     """
-    spec = importlib.util.find_spec("simple_icd_10_cm")
-    numbers = array("Q")
-    if spec is not None and spec.submodule_search_locations:
-        data_dir = Path(next(iter(spec.submodule_search_locations))) / "data"
-        lists = sorted(data_dir.glob("code-list-*.txt"))
-        if lists:
-            with lists[-1].open(encoding="ascii") as handle:
-                found = {_code_number(line.strip()) for line in handle}
-            found.discard(-1)
-            numbers = array("Q", sorted(found))
+    with gzip.open(_CODE_LIST, "rt", encoding="ascii") as handle:
+        found = {_code_number(line.strip()) for line in handle}
+    found.discard(-1)
+    numbers = array("Q", sorted(found))
 
     def listed(code: str) -> bool:
         number = _code_number(code.replace(".", ""))

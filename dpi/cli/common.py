@@ -119,9 +119,12 @@ def config_line(config: Any) -> str:
 def tls_layer(args: argparse.Namespace) -> tuple[Any, Any]:
     """The TLS layer (always: TLS flows are reported even without keys) and its
     coverage list. A bad key log is a usage error naming the line, never a secret."""
+    from dpi.extras import require
     from dpi.findings.coverage import TlsCoverage
     from dpi.tls import KeyLog, KeyLogError, TlsLayerFactory
 
+    if args.keylog:
+        require("cryptography", "--keylog")
     keylog = KeyLog()
     try:
         for path in args.keylog:

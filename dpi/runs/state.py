@@ -47,12 +47,12 @@ from pathlib import Path
 from typing import Any, Self
 
 import orjson
-import zstandard
 
 from dpi.inventory import SALT_BYTES, Inventory
 from dpi.runs.codec import FORMAT_VERSION, CodecError, inventory_from_obj, inventory_to_obj
 from dpi.runs.evidence import Evidence, evidence_from_obj, evidence_to_obj
 from dpi.runs.history import History, history_from_obj, history_to_obj
+from protocols._zstd import zstd
 
 STATE_NAME = "state.json.zst"
 MARKER = "dpi-state"
@@ -80,7 +80,7 @@ def _digest(payload: bytes) -> bytes:
 
 def encode_state(doc: dict[str, Any]) -> bytes:
     """The bytes of a state file: header with the digest, then the compressed document."""
-    payload = zstandard.ZstdCompressor(level=ZSTD_LEVEL).compress(orjson.dumps(doc))
+    payload: bytes = zstd.compress(orjson.dumps(doc), level=ZSTD_LEVEL)
     return HEADER_PREFIX + _digest(payload).hex().encode("ascii") + b"\n" + payload
 
 
@@ -99,9 +99,12 @@ def decode_state(data: bytes, path: Path | str) -> Any:
     ):
         raise StateError(f"{path}: state file damaged (checksum mismatch); not used; {WAY_OUT}")
     try:
-        raw = zstandard.ZstdDecompressor().decompress(payload, max_output_size=MAX_STATE_BYTES)
+        dec = zstd.ZstdDecompressor()
+        raw = dec.decompress(payload, max_length=MAX_STATE_BYTES + 1)
+        if len(raw) > MAX_STATE_BYTES or not dec.eof:
+            raise zstd.ZstdError("too large or truncated")
         return orjson.loads(raw)
-    except (zstandard.ZstdError, orjson.JSONDecodeError):
+    except (zstd.ZstdError, orjson.JSONDecodeError):
         # The digest matched: written like this (a bug), not damaged on the way.
         raise StateError(f"{path}: state file unreadable; not used; {WAY_OUT}") from None
 

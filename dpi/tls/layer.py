@@ -44,6 +44,7 @@ from dpi.tls.ciphers import (
     tls12_ciphers,
 )
 from dpi.tls.keylog import CLIENT_RANDOM, KeyLog, KeyLogError
+from dpi.tls.library import crypto_available, warn_no_crypto_library
 from protocols.base import Probe
 
 # Secrets types of pcapng Decryption Secrets Blocks we read (draft-ietf-opsawg-pcapng 4.7).
@@ -76,6 +77,8 @@ class Reason(StrEnum):
     RESUMED_WITHOUT_KEY = "resumed_without_key"
     DECRYPT_FAILED = "decrypt_failed"
     MALFORMED = "malformed_record"
+    # A key was there, but the cryptography library (the `[tls]` extra) is not installed.
+    NO_CRYPTO_LIBRARY = "cryptography_not_installed"
 
 
 def _probe_side(data: bytes, hello_type: int) -> Probe:
@@ -410,6 +413,8 @@ class TlsLayer(StreamLayer):
         c, s = self._dirs[Side.CLIENT], self._dirs[Side.SERVER]
         c.encrypted = s.encrypted = True
         self._resumed = client.psk and hello.psk
+        if self._no_library(client):
+            return
         held, c.held, c.held_bytes = c.held, [], 0
         suite = SUITES.get(hello.suite)
         if suite is None or not suite.tls13:
@@ -448,6 +453,8 @@ class TlsLayer(StreamLayer):
 
     def _install12(self, client: rec.ClientHello, hello: rec.ServerHello) -> None:
         self._resumed = bool(client.session_id) and hello.session_id == client.session_id
+        if self._no_library(client):
+            return
         suite = SUITES.get(hello.suite)
         if suite is None or suite.tls13:
             self._why = Reason.UNSUPPORTED_SUITE
@@ -469,6 +476,15 @@ class TlsLayer(StreamLayer):
         self._dirs[Side.CLIENT].pending = c_cipher
         self._dirs[Side.SERVER].pending = s_cipher
         self._keys = True
+
+    def _no_library(self, client: rec.ClientHello) -> bool:
+        """Whether this flow has a key but cannot be decrypted for want of cryptography
+        (an optional extra): then the reason says so, and the scan warns once."""
+        if not self._keylog.has_random(client.random) or crypto_available():
+            return False
+        self._why = Reason.NO_CRYPTO_LIBRARY
+        warn_no_crypto_library()
+        return True
 
     def _reason(self) -> Reason:
         if self._why is not None:
