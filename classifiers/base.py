@@ -137,6 +137,11 @@ class Classifier(ABC):
     min_len: ClassVar[int] = 1
     min_share: ClassVar[float] = 0.5
     value_gates: ClassVar[Mapping[str, ValueGate]] = ALL_VALUES
+    # Gate name -> a regex that `search` finds in every ASCII value the classifier can
+    # report under that gate (classifiers/_scan.py: ASCII, no lookaround or
+    # backreferences, so that `re` and Hyperscan read it alike). Gates not listed need
+    # nothing.
+    value_needs: ClassVar[Mapping[str, str]] = MappingProxyType({})
 
     @abstractmethod
     def score(self, value: str, ctx: FieldContext) -> Finding | None:
@@ -145,6 +150,17 @@ class Classifier(ABC):
     def gate(self, ctx: FieldContext) -> str | None:
         """The name of the value gate that applies in `ctx`; None: nothing reportable."""
         return ANY
+
+    def scorer(self, ctx: FieldContext) -> Callable[[str], Finding | None]:
+        """`score` with the context bound, made once per context by the classifier set
+        (a subclass that can decide part of its work from the context alone does it
+        here, once, instead of for every value)."""
+        score = self.score
+
+        def bound(value: str) -> Finding | None:
+            return score(value, ctx)
+
+        return bound
 
     def finding(
         self,

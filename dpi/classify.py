@@ -25,11 +25,12 @@ from __future__ import annotations
 
 import os
 from bisect import bisect_right
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from itertools import islice
 
 from classifiers._hints import last_segment, name_tokens, path_tokens
+from classifiers._scan import scanner
 from classifiers.base import (
     DIGIT,
     EXT,
@@ -57,7 +58,7 @@ MAX_SIBLING_NAMES = 256
 # memo of scored values (findings only, never values). Each is cleared when full.
 MAX_CONTEXTS = 100_000
 MAX_SHAPES = 50_000
-MAX_MEMO = 32_768
+MAX_MEMO = 65_536
 _HASH_BITS = (1 << 64) - 1
 
 
@@ -164,11 +165,15 @@ def pick_findings(findings: list[Finding]) -> list[Finding]:
 @dataclass(slots=True)
 class _Plan:
     """What one field context needs: the gate bits of the classifiers that can report
-    there (`mask`), and the salt that keeps its memo entries apart from other contexts'."""
+    there (`mask`), the salt that keeps its memo entries apart from other contexts',
+    each classifier's scorer bound to the context (None where its gate is closed), and
+    the scorers to run per set of admitted gate bits."""
 
     ctx: FieldContext
     mask: int
     salt: int
+    scorers: list[Callable[[str], Finding | None] | None]
+    runs: dict[int, tuple[Callable[[str], Finding | None], ...]] = field(default_factory=dict)
 
 
 class ClassifierSet:
@@ -184,12 +189,19 @@ class ClassifierSet:
         self._bits: dict[tuple[int, str], int] = {}
         self._gates: list[tuple[int, int, int, ValueGate]] = []  # (bit, min, max, gate)
         self._bit_owner: dict[int, int] = {}
+        needs: dict[int, str] = {}
         for index, classifier in enumerate(classifiers):
             for name, gate in classifier.value_gates.items():
                 bit = 1 << len(self._gates)
                 self._bits[(index, name)] = bit
                 self._bit_owner[bit] = index
                 self._gates.append((bit, classifier.min_len, classifier.max_len, gate))
+                if name in classifier.value_needs:
+                    needs[bit] = classifier.value_needs[name]
+        # Gate bits whose classifier needs a pattern in the value, and one scanner for
+        # all those patterns (classifiers/_scan.py).
+        self._needy = sum(needs)
+        self._scanner = scanner(needs)
         # Lengths above GATE_MAX_LEN are represented by the largest length bound at or
         # below them: within such a bucket every classifier's min/max test is the same.
         edges = {GATE_MAX_LEN + 1}
@@ -199,7 +211,7 @@ class ClassifierSet:
         self._ctx_cache: dict[tuple[str, str, str, str, frozenset[str], str], FieldContext] = {}
         self._plans: dict[int, _Plan] = {}
         self._shapes: dict[tuple[int, object], int] = {}
-        self._runs: dict[int, tuple[Classifier, ...]] = {}
+        self._runs: dict[int, tuple[int, ...]] = {}
         self._memo: dict[int, tuple[Finding, ...]] = {}
         self._salt = int.from_bytes(os.urandom(8), "little")
         self._plans_made = 0
@@ -242,17 +254,21 @@ class ClassifierSet:
     def _plan(self, ctx: FieldContext) -> _Plan:
         """Asks every classifier's `gate` once for this context."""
         mask = 0
+        scorers: list[Callable[[str], Finding | None] | None] = []
         for index, classifier in enumerate(self.classifiers):
             name = classifier.gate(ctx)
             if name is not None:
                 mask |= self._bits[(index, name)]
+                scorers.append(classifier.scorer(ctx))
+            else:
+                scorers.append(None)
         if len(self._plans) >= MAX_CONTEXTS:
             self._plans.clear()
         # The plan keeps its context alive, so the id it is filed under stays its own.
         # Salts come from a counter that never restarts, so no two plans share one.
         self._plans_made += 1
         salt = (self._salt + self._plans_made * 0x9E3779B97F4A7C15) & _HASH_BITS
-        plan = _Plan(ctx, mask, salt)
+        plan = _Plan(ctx, mask, salt, scorers)
         self._plans[id(ctx)] = plan
         return plan
 
@@ -274,13 +290,16 @@ class ClassifierSet:
             self._shapes[key] = mask
         return mask
 
-    def _run(self, todo: int) -> tuple[Classifier, ...]:
-        run = self._runs.get(todo)
-        if run is None:
-            owners = sorted(self._bit_owner[1 << i] for i in range(todo.bit_length())
-                            if todo >> i & 1)
-            run = tuple(self.classifiers[i] for i in owners)
-            self._runs[todo] = run
+    def _run(self, plan: _Plan, todo: int) -> tuple[Callable[[str], Finding | None], ...]:
+        """The plan's scorers for these gate bits, in the classifiers' order."""
+        owners = self._runs.get(todo)
+        if owners is None:
+            owners = tuple(sorted(self._bit_owner[1 << i] for i in range(todo.bit_length())
+                                  if todo >> i & 1))
+            self._runs[todo] = owners
+        scorers = plan.scorers
+        run = tuple(s for s in (scorers[i] for i in owners) if s is not None)
+        plan.runs[todo] = run
         return run
 
     def score(self, value: str, ctx: FieldContext) -> list[Finding]:
@@ -294,7 +313,8 @@ class ClassifierSet:
         if n > GATE_MAX_LEN:
             n = self._long_edges[bisect_right(self._long_edges, n) - 1]
         classes: frozenset[str] | tuple[frozenset[str], frozenset[frozenset[str]]]
-        if not value.isascii():
+        ascii_value = value.isascii()
+        if not ascii_value:
             classes = _unicode_classes(value)
         elif value.isdigit():
             classes = _DIGITS_ONLY
@@ -311,20 +331,46 @@ class ClassifierSet:
         known = memo.get(key)
         if known is not None:
             return list(known)
-        run = self._runs.get(todo)
+        needy = todo & self._needy
+        if needy and ascii_value:
+            # One scan for the candidates' required patterns; a classifier whose
+            # pattern is absent cannot report the value.
+            todo ^= needy ^ self._scanner.hits(value, needy)
+            if not todo:
+                if len(memo) >= MAX_MEMO:
+                    memo.clear()
+                memo[key] = ()
+                return []
+        run = plan.runs.get(todo)
         if run is None:
-            run = self._run(todo)
+            run = self._run(plan, todo)
         found: list[Finding] = []
-        for classifier in run:
-            finding = classifier.score(value, ctx)
+        for scorer in run:
+            finding = scorer(value)
             if finding is not None and finding.confidence >= REPORT_THRESHOLD:
                 found.append(finding)
         if len(found) > 1:
             found = pick_findings(found)
         if len(memo) >= MAX_MEMO:
             memo.clear()
-        memo[key] = tuple(found)
+        memo[key] = _shared(found)
         return found
+
+
+# The findings tuples the memo holds, shared: few distinct ones exist (findings are
+# shared themselves, `Classifier.finding`), so a memo entry costs a key and a reference.
+_TUPLES: dict[tuple[Finding, ...], tuple[Finding, ...]] = {(): ()}
+MAX_SHARED_TUPLES = 4096
+
+
+def _shared(found: list[Finding]) -> tuple[Finding, ...]:
+    key = tuple(found)
+    shared = _TUPLES.get(key)
+    if shared is None:
+        if len(_TUPLES) >= MAX_SHARED_TUPLES:
+            _TUPLES.clear()
+        shared = _TUPLES[key] = key
+    return shared
 
 
 # Sibling tokens by the paths of a part (a tuple of at most MAX_CACHED_SIBLING_PATHS):

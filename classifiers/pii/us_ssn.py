@@ -61,6 +61,9 @@ class UsSsnClassifier(Classifier):
         {"hinted": lambda n, classes: DIGIT in classes,
          "dashed": lambda n, classes: DIGIT in classes and "-" in classes}
     )
+    value_needs: ClassVar[Mapping[str, str]] = MappingProxyType(
+        {"dashed": r"[0-9]{3}-[0-9]{2}-[0-9]{4}"}
+    )
 
     def gate(self, ctx: FieldContext) -> str | None:
         return "hinted" if self._hinted(ctx) else "dashed"

@@ -161,6 +161,10 @@ class BearerTokenClassifier(Classifier):
         {ANY: lambda n, classes: True,
          "formats": lambda n, classes: n >= MIN_BEARER and not classes.isdisjoint(LETTERS)}
     )
+    # Outside one: the start of `_BEARER` or of `_JWT`.
+    value_needs: ClassVar[Mapping[str, str]] = MappingProxyType(
+        {"formats": r"[Bb][Ee][Aa][Rr][Ee][Rr] +[A-Za-z0-9._~+/-]|eyJ[A-Za-z0-9_-]+\."}
+    )
 
     def gate(self, ctx: FieldContext) -> str | None:
         return ANY if self.hinted(ctx) or _auth_header(ctx) else "formats"
