@@ -250,3 +250,109 @@ class PatternClassifier(Classifier):
             if best is None or found.confidence > best.confidence:
                 best = found
         return best
+
+
+ContextTest = Callable[[FieldContext], bool]
+"""A question about a field context (its name, path, siblings, API), asked once per
+context by the classifier set."""
+
+
+@dataclass(frozen=True, slots=True)
+class Rung:
+    """One step of a confidence ladder: when `when` holds for the context (None: in any
+    context), a value of the shape earns `confidence`, and `reason` names the context's
+    part of the evidence. `confidence` None closes the ladder there: no finding in such
+    a field (a time field for a 10-digit checksum)."""
+
+    confidence: float | None
+    reason: str = ""
+    when: ContextTest | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Shape:
+    """One form a value of the type takes: `match` (a regex's `fullmatch`, or any test
+    that also validates: a checksum, a code list, a calendar date) judges the value as
+    the classifier's `prepare` leaves it; `ladder` prices it by context, first rung that
+    holds; `reason` names the value's part of the evidence; `validated` marks findings
+    whose match includes a checksum or list lookup; `gate` names the value gate
+    (`Classifier.value_gates`) its values pass."""
+
+    reason: str
+    match: Callable[[str], object]
+    ladder: tuple[Rung, ...]
+    validated: bool = False
+    gate: str = ANY
+
+
+def names(tokens: frozenset[str]) -> ContextTest:
+    """The field's own name carries one of `tokens`."""
+    return lambda ctx: not tokens.isdisjoint(ctx.name_tokens)
+
+
+def nearby(tokens: frozenset[str]) -> ContextTest:
+    """The field's name, a parent's or a sibling's carries one of `tokens`."""
+    return lambda ctx: not (tokens.isdisjoint(ctx.name_tokens)
+                            and tokens.isdisjoint(ctx.path_tokens)
+                            and tokens.isdisjoint(ctx.sibling_tokens))
+
+
+class DeclarativeClassifier(Classifier):
+    """A data type as a table: value shapes, each with its confidence ladder.
+
+    `score` prepares the value (`prepare`: strip, upper-case, cheap length tests; None
+    rules it out), then tries the shapes in order: the first whose ladder is open in the
+    context and whose `match` accepts the value gives the finding, with the confidence
+    of the first rung that holds and the reason "<shape reason>, <rung reason>" (rung
+    first when `rung_first`). Shapes whose rung is closed, or prices below
+    REPORT_THRESHOLD, in a context are skipped there; when none is left, `gate` closes
+    the classifier for the context, so the classifier set never calls it. The set binds
+    `scorer(ctx)` once per context: the ladders are climbed and the findings built then,
+    and a value costs `prepare` and the shapes' matches only.
+    """
+
+    shapes: ClassVar[tuple[Shape, ...]] = ()
+    rung_first: ClassVar[bool] = False
+
+    def prepare(self, value: str) -> str | None:
+        """The value as the shapes read it; None when no shape can accept it."""
+        return value.strip()
+
+    def _climb(self, ctx: FieldContext) -> list[tuple[Shape, Finding]]:
+        """Per shape open in `ctx`, the finding its values earn there."""
+        open_shapes = []
+        for shape in self.shapes:
+            for rung in shape.ladder:
+                if rung.when is None or rung.when(ctx):
+                    if rung.confidence is not None:
+                        parts = (rung.reason, shape.reason) if self.rung_first else (
+                            shape.reason, rung.reason)
+                        reason = ", ".join(p for p in parts if p)
+                        found = self.finding(rung.confidence, reason, validated=shape.validated)
+                        open_shapes.append((shape, found))
+                    break
+        return open_shapes
+
+    def gate(self, ctx: FieldContext) -> str | None:
+        gates = {shape.gate for shape, found in self._climb(ctx)
+                 if found.confidence >= REPORT_THRESHOLD}
+        # The widest gate first: `value_gates` lists them so.
+        return next((name for name in self.value_gates if name in gates), None)
+
+    def scorer(self, ctx: FieldContext) -> Callable[[str], Finding | None]:
+        table = tuple((shape.match, found) for shape, found in self._climb(ctx))
+        prepare = self.prepare
+
+        def scored(value: str) -> Finding | None:
+            prepared = prepare(value)
+            if prepared is None:
+                return None
+            for match, found in table:
+                if match(prepared):
+                    return found
+            return None
+
+        return scored
+
+    def score(self, value: str, ctx: FieldContext) -> Finding | None:
+        return self.scorer(ctx)(value)
