@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 from collections.abc import Mapping
 from typing import Any
 
@@ -44,29 +45,49 @@ class _ReScanner:
 
 
 class _HyperscanScanner:
-    """Hyperscan: all patterns in one block-mode database, one scan per value."""
+    """Hyperscan: all patterns in one block-mode database, one scan per value. The
+    database is compiled at the first scan (about 0.1 s: a run that never needs it
+    does not pay) and shared by the scanners of the same patterns in one thread; the
+    scanner itself stays in the thread that first scanned with it."""
 
     engine = "hyperscan"
 
     def __init__(self, patterns: Mapping[int, str], hyperscan: Any) -> None:
-        bits = list(patterns)
-        self._bits = bits
-        self._db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-        self._db.compile(
-            expressions=[patterns[b].encode("ascii") for b in bits],
-            ids=list(range(len(bits))),
-            elements=len(bits),
-            flags=[hyperscan.HS_FLAG_SINGLEMATCH] * len(bits),
-        )
+        self._patterns = tuple(patterns.items())
+        self._bits = [bit for bit, _ in self._patterns]
+        self._hyperscan = hyperscan
+        self._db: Any = None
+
+    def _compile(self) -> Any:
+        # A database scans with its own scratch space: one per thread.
+        key = (threading.get_ident(), self._patterns)
+        db = _DATABASES.get(key)
+        if db is None:
+            hs = self._hyperscan
+            db = hs.Database(mode=hs.HS_MODE_BLOCK)
+            db.compile(
+                expressions=[source.encode("ascii") for _, source in self._patterns],
+                ids=list(range(len(self._patterns))),
+                elements=len(self._patterns),
+                flags=[hs.HS_FLAG_SINGLEMATCH] * len(self._patterns),
+            )
+            _DATABASES[key] = db
+        self._db = db
+        return db
 
     def hits(self, value: str, wanted: int) -> int:
+        db = self._db or self._compile()
         found: list[int] = []
-        self._db.scan(value.encode("ascii"), match_event_handler=_collect, context=found)
+        db.scan(value.encode("ascii"), match_event_handler=_collect, context=found)
         bits = self._bits
         mask = 0
         for index in found:
             mask |= bits[index]
         return mask & wanted
+
+
+# Compiled databases by thread and patterns (one or two per process).
+_DATABASES: dict[tuple[int, tuple[tuple[int, str], ...]], Any] = {}
 
 
 def _collect(index: int, start: int, end: int, flags: int, found: list[int]) -> None:

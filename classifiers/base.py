@@ -314,24 +314,41 @@ class DeclarativeClassifier(Classifier):
     shapes: ClassVar[tuple[Shape, ...]] = ()
     rung_first: ClassVar[bool] = False
 
+    def __init__(self) -> None:
+        # Each rung's finding is the same in every context: built once here, so that
+        # climbing a ladder for a new context is a few set tests.
+        self._ladders = tuple(
+            (shape, tuple((rung.when, self._rung_finding(shape, rung)) for rung in shape.ladder))
+            for shape in self.shapes
+        )
+        self._climbed: tuple[FieldContext | None, list[tuple[Shape, Finding]]] = (None, [])
+
+    def _rung_finding(self, shape: Shape, rung: Rung) -> Finding | None:
+        if rung.confidence is None:
+            return None
+        parts = (rung.reason, shape.reason) if self.rung_first else (shape.reason, rung.reason)
+        return self.finding(rung.confidence, ", ".join(p for p in parts if p),
+                            validated=shape.validated)
+
     def prepare(self, value: str) -> str | None:
         """The value as the shapes read it; None when no shape can accept it."""
         return value.strip()
 
     def _climb(self, ctx: FieldContext) -> list[tuple[Shape, Finding]]:
-        """Per shape open in `ctx`, the finding its values earn there."""
-        open_shapes = []
-        for shape in self.shapes:
-            for rung in shape.ladder:
-                if rung.when is None or rung.when(ctx):
-                    if rung.confidence is not None:
-                        parts = (rung.reason, shape.reason) if self.rung_first else (
-                            shape.reason, rung.reason)
-                        reason = ", ".join(p for p in parts if p)
-                        found = self.finding(rung.confidence, reason, validated=shape.validated)
-                        open_shapes.append((shape, found))
+        """Per shape open in `ctx`, the finding its values earn there (the last context's
+        answer is kept: the classifier set asks `gate` and `scorer` one after the other)."""
+        last, climbed = self._climbed
+        if last is ctx:
+            return climbed
+        climbed = []
+        for shape, rungs in self._ladders:
+            for when, found in rungs:
+                if when is None or when(ctx):
+                    if found is not None:
+                        climbed.append((shape, found))
                     break
-        return open_shapes
+        self._climbed = (ctx, climbed)
+        return climbed
 
     def gate(self, ctx: FieldContext) -> str | None:
         gates = {shape.gate for shape, found in self._climb(ctx)
