@@ -30,7 +30,6 @@ from classifiers.base import (
     DIGIT,
     Category,
     DeclarativeClassifier,
-    FieldContext,
     Rung,
     Shape,
     ValueGate,
