@@ -9,16 +9,23 @@ The stage is built to cost a few microseconds per value, with exactly the findin
 calling every length-applicable classifier on every value would give:
 - per field context (contexts are cached), each classifier's `gate` decides once whether
   it can report anything there and which value gate applies (a classifier that needs a
-  field-name, sibling or clinical hint is never called without one);
+  field-name, sibling or clinical hint is never called without one), and its `scorer`
+  is bound to the context once (declarative classifiers climb their confidence ladders
+  then, not per value);
 - per value, one cheap look (length, and the set of character classes: digits,
   letters, `@`, separators...) selects the classifiers whose value gate admits it; the
   gates' verdicts are cached per (length, classes), so a value costs a translate, a set
-  and two dictionary lookups before any classifier runs, and the expensive validators
-  (phonenumbers, the ICD-10 list, checksums) run only inside the classifiers chosen;
+  and two dictionary lookups before any classifier runs;
+- then one scan for the required patterns of the candidates that declare one
+  (`Classifier.value_needs`, `classifiers/_scan.py`: `re`, or Hyperscan when the
+  `[fast]` extra is installed) drops those whose pattern is absent, so the expensive
+  validators (phonenumbers, the ICD-10 list, checksums, python-stdnum) run only on
+  candidates;
 - the same value in the same context is scored once: a bounded memo keyed by the
   value's hash (SipHash-1-3 under the interpreter's per-process key, 64 bits, mixed
   with a salt per context; the value itself is never kept) holds the findings, which
-  never quote the value. It lives in memory only, is bounded, and `forget()` drops it.
+  never quote the value. It lives in memory only, is bounded (MAX_MEMO entries, about
+  5 MB full: the tuples of findings are shared), and `forget()` drops it.
 """
 
 from __future__ import annotations
@@ -215,6 +222,11 @@ class ClassifierSet:
         self._memo: dict[int, tuple[Finding, ...]] = {}
         self._salt = int.from_bytes(os.urandom(8), "little")
         self._plans_made = 0
+
+    @property
+    def scan_engine(self) -> str:
+        """The engine of the required-pattern scan: "re" or "hyperscan"."""
+        return self._scanner.engine
 
     @classmethod
     def with_extra(cls, extra: list[Classifier]) -> ClassifierSet:
