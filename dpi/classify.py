@@ -172,15 +172,14 @@ def pick_findings(findings: list[Finding]) -> list[Finding]:
 @dataclass(slots=True)
 class _Plan:
     """What one field context needs: the gate bits of the classifiers that can report
-    there (`mask`), the salt that keeps its memo entries apart from other contexts',
-    each classifier's scorer bound to the context (None where its gate is closed), and
-    the scorers to run per set of admitted gate bits."""
+    there (`mask`), the salt that keeps its memo entries apart from other contexts', and
+    the scorers bound to the context, per set of admitted gate bits (made when a value
+    first needs them: a part with 20,000 fields of one value each makes 20,000 plans)."""
 
     ctx: FieldContext
     mask: int
     salt: int
-    scorers: list[Callable[[str], Finding | None] | None]
-    runs: dict[int, tuple[Callable[[str], Finding | None], ...]] = field(default_factory=dict)
+    runs: dict[int, tuple[Callable[[str], Finding | None], ...]] | None = None
 
 
 class ClassifierSet:
@@ -266,21 +265,17 @@ class ClassifierSet:
     def _plan(self, ctx: FieldContext) -> _Plan:
         """Asks every classifier's `gate` once for this context."""
         mask = 0
-        scorers: list[Callable[[str], Finding | None] | None] = []
         for index, classifier in enumerate(self.classifiers):
             name = classifier.gate(ctx)
             if name is not None:
                 mask |= self._bits[(index, name)]
-                scorers.append(classifier.scorer(ctx))
-            else:
-                scorers.append(None)
         if len(self._plans) >= MAX_CONTEXTS:
             self._plans.clear()
         # The plan keeps its context alive, so the id it is filed under stays its own.
         # Salts come from a counter that never restarts, so no two plans share one.
         self._plans_made += 1
         salt = (self._salt + self._plans_made * 0x9E3779B97F4A7C15) & _HASH_BITS
-        plan = _Plan(ctx, mask, salt, scorers)
+        plan = _Plan(ctx, mask, salt)
         self._plans[id(ctx)] = plan
         return plan
 
@@ -309,9 +304,12 @@ class ClassifierSet:
             owners = tuple(sorted(self._bit_owner[1 << i] for i in range(todo.bit_length())
                                   if todo >> i & 1))
             self._runs[todo] = owners
-        scorers = plan.scorers
-        run = tuple(s for s in (scorers[i] for i in owners) if s is not None)
-        plan.runs[todo] = run
+        runs = plan.runs
+        if runs is None:
+            runs = plan.runs = {}
+        ctx = plan.ctx
+        run = tuple(self.classifiers[i].scorer(ctx) for i in owners)
+        runs[todo] = run
         return run
 
     def score(self, value: str, ctx: FieldContext) -> list[Finding]:
@@ -353,7 +351,8 @@ class ClassifierSet:
                     memo.clear()
                 memo[key] = ()
                 return []
-        run = plan.runs.get(todo)
+        runs = plan.runs
+        run = runs.get(todo) if runs is not None else None
         if run is None:
             run = self._run(plan, todo)
         found: list[Finding] = []
