@@ -117,7 +117,7 @@ def declarative() -> list[DeclarativeClassifier]:
     assert {c.data_type for c in found} >= {
         "NPI", "DEA_NUMBER", "CARD_CVV", "CARD_EXPIRY", "PASSPORT_NUMBER", "DRIVER_LICENSE",
         "MEDICAL_RECORD_NUMBER", "DRUG_CODE", "HEALTH_PLAN_ID", "POSTAL_CODE",
-        "DATE_OF_BIRTH", "BANK_ACCOUNT"}
+        "DATE_OF_BIRTH", "BANK_ACCOUNT", "STREET_ADDRESS", "DIAGNOSIS_CODE"}
     return found
 
 
