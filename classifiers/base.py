@@ -106,6 +106,10 @@ class Finding:
     validated: bool = False
 
 
+Scorer = Callable[[str, FieldContext], Finding | None]
+"""A classifier's judgement of values of one context (`Classifier.scorer`)."""
+
+
 # Shared findings by (data type, category, confidence, reason, span, validated); bounded.
 _FINDINGS: dict[tuple[str, str, float, str, tuple[int, int] | None, bool], Finding] = {}
 MAX_SHARED_FINDINGS = 4096
@@ -151,16 +155,11 @@ class Classifier(ABC):
         """The name of the value gate that applies in `ctx`; None: nothing reportable."""
         return ANY
 
-    def scorer(self, ctx: FieldContext) -> Callable[[str], Finding | None]:
-        """`score` with the context bound, made once per context by the classifier set
-        (a subclass that can decide part of its work from the context alone does it
-        here, once, instead of for every value)."""
-        score = self.score
-
-        def bound(value: str) -> Finding | None:
-            return score(value, ctx)
-
-        return bound
+    def scorer(self, ctx: FieldContext) -> Scorer:
+        """What the classifier set calls as `scorer(value, ctx)` for values of `ctx`, made
+        once per context: `score` itself, unless a subclass can decide part of its work
+        from the context alone and does it here, once, instead of for every value."""
+        return self.score
 
     def finding(
         self,
@@ -316,12 +315,22 @@ class DeclarativeClassifier(Classifier):
 
     def __init__(self) -> None:
         # Each rung's finding is the same in every context: built once here, so that
-        # climbing a ladder for a new context is a few set tests.
+        # climbing a ladder for a new context is a few set tests. Per shape: its match,
+        # the rank of its gate in `value_gates` (widest first), and (test, finding) per
+        # rung; the gate of a context is that of the widest shape whose finding there is
+        # reportable.
+        self._gate_names = tuple(self.value_gates)
+        rank = {name: i for i, name in enumerate(self._gate_names)}
         self._ladders = tuple(
-            (shape, tuple((rung.when, self._rung_finding(shape, rung)) for rung in shape.ladder))
+            (shape.match, rank[shape.gate],
+             tuple((rung.when, self._rung_finding(shape, rung)) for rung in shape.ladder))
             for shape in self.shapes
         )
-        self._climbed: tuple[FieldContext | None, list[tuple[Shape, Finding]]] = (None, [])
+        tests = [rung.when for shape in self.shapes for rung in shape.ladder if rung.when]
+        # Shapes that share a context test ask it once per context.
+        self._shared_tests = len(set(tests)) < len(tests)
+        self._climbed: tuple[FieldContext | None, list[tuple[Callable[[str], object], int,
+                                                             Finding]]] = (None, [])
 
     def _rung_finding(self, shape: Shape, rung: Rung) -> Finding | None:
         if rung.confidence is None:
@@ -334,33 +343,43 @@ class DeclarativeClassifier(Classifier):
         """The value as the shapes read it; None when no shape can accept it."""
         return value.strip()
 
-    def _climb(self, ctx: FieldContext) -> list[tuple[Shape, Finding]]:
-        """Per shape open in `ctx`, the finding its values earn there (the last context's
-        answer is kept: the classifier set asks `gate` and `scorer` one after the other)."""
+    def _climb(self, ctx: FieldContext) -> list[tuple[Callable[[str], object], int, Finding]]:
+        """Per shape open in `ctx`: its match, gate rank and the finding its values earn
+        there (the last context's answer is kept: the classifier set asks `gate` and
+        `scorer` one after the other)."""
         last, climbed = self._climbed
         if last is ctx:
             return climbed
         climbed = []
-        for shape, rungs in self._ladders:
+        answers: dict[ContextTest, bool] | None = {} if self._shared_tests else None
+        for match, rank, rungs in self._ladders:
             for when, found in rungs:
-                if when is None or when(ctx):
-                    if found is not None:
-                        climbed.append((shape, found))
-                    break
+                if when is not None:
+                    if answers is None:
+                        holds = when(ctx)
+                    else:
+                        known = answers.get(when)
+                        holds = answers[when] = when(ctx) if known is None else known
+                    if not holds:
+                        continue
+                if found is not None:
+                    climbed.append((match, rank, found))
+                break
         self._climbed = (ctx, climbed)
         return climbed
 
     def gate(self, ctx: FieldContext) -> str | None:
-        gates = {shape.gate for shape, found in self._climb(ctx)
-                 if found.confidence >= REPORT_THRESHOLD}
-        # The widest gate first: `value_gates` lists them so.
-        return next((name for name in self.value_gates if name in gates), None)
+        best = len(self._gate_names)
+        for _, rank, found in self._climb(ctx):
+            if rank < best and found.confidence >= REPORT_THRESHOLD:
+                best = rank
+        return self._gate_names[best] if best < len(self._gate_names) else None
 
-    def scorer(self, ctx: FieldContext) -> Callable[[str], Finding | None]:
-        table = tuple((shape.match, found) for shape, found in self._climb(ctx))
+    def scorer(self, ctx: FieldContext) -> Scorer:
+        table = tuple((match, found) for match, _, found in self._climb(ctx))
         prepare = self.prepare
 
-        def scored(value: str) -> Finding | None:
+        def scored(value: str, ctx: FieldContext = ctx) -> Finding | None:
             prepared = prepare(value)
             if prepared is None:
                 return None
@@ -372,4 +391,4 @@ class DeclarativeClassifier(Classifier):
         return scored
 
     def score(self, value: str, ctx: FieldContext) -> Finding | None:
-        return self.scorer(ctx)(value)
+        return self.scorer(ctx)(value, ctx)

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import os
 from bisect import bisect_right
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from itertools import islice
 
@@ -52,6 +52,7 @@ from classifiers.base import (
     Classifier,
     FieldContext,
     Finding,
+    Scorer,
     ValueGate,
 )
 from dpi.registry import classifier_classes
@@ -172,14 +173,16 @@ def pick_findings(findings: list[Finding]) -> list[Finding]:
 @dataclass(slots=True)
 class _Plan:
     """What one field context needs: the gate bits of the classifiers that can report
-    there (`mask`), the salt that keeps its memo entries apart from other contexts', and
-    the scorers bound to the context, per set of admitted gate bits (made when a value
-    first needs them: a part with 20,000 fields of one value each makes 20,000 plans)."""
+    there (`mask`), the salt that keeps its memo entries apart from other contexts', the
+    classifiers' scorers for the context (by position) and the runs of them per set of
+    admitted gate bits. Scorers and runs are made when a value first needs them: a part
+    with 20,000 fields of one value each makes 20,000 plans."""
 
     ctx: FieldContext
     mask: int
     salt: int
-    runs: dict[int, tuple[Callable[[str], Finding | None], ...]] | None = None
+    runs: dict[int, tuple[Scorer, ...]] | None = None
+    scorers: dict[int, Scorer] | None = None
 
 
 class ClassifierSet:
@@ -297,20 +300,25 @@ class ClassifierSet:
             self._shapes[key] = mask
         return mask
 
-    def _run(self, plan: _Plan, todo: int) -> tuple[Callable[[str], Finding | None], ...]:
+    def _run(self, plan: _Plan, todo: int) -> tuple[Scorer, ...]:
         """The plan's scorers for these gate bits, in the classifiers' order."""
         owners = self._runs.get(todo)
         if owners is None:
             owners = tuple(sorted(self._bit_owner[1 << i] for i in range(todo.bit_length())
                                   if todo >> i & 1))
             self._runs[todo] = owners
-        runs = plan.runs
-        if runs is None:
+        runs, scorers = plan.runs, plan.scorers
+        if runs is None or scorers is None:
             runs = plan.runs = {}
-        ctx = plan.ctx
-        run = tuple(self.classifiers[i].scorer(ctx) for i in owners)
-        runs[todo] = run
-        return run
+            scorers = plan.scorers = {}
+        run = []
+        for index in owners:
+            scorer = scorers.get(index)
+            if scorer is None:
+                scorer = scorers[index] = self.classifiers[index].scorer(plan.ctx)
+            run.append(scorer)
+        runs[todo] = found = tuple(run)
+        return found
 
     def score(self, value: str, ctx: FieldContext) -> list[Finding]:
         plan = self._plans.get(id(ctx))
@@ -357,7 +365,7 @@ class ClassifierSet:
             run = self._run(plan, todo)
         found: list[Finding] = []
         for scorer in run:
-            finding = scorer(value)
+            finding = scorer(value, ctx)
             if finding is not None and finding.confidence >= REPORT_THRESHOLD:
                 found.append(finding)
         if len(found) > 1:

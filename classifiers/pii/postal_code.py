@@ -33,6 +33,7 @@ from classifiers.base import (
     Rung,
     Shape,
     ValueGate,
+    names,
 )
 
 # Distinctive formats: letters and digits in a fixed layout, or separators that other
@@ -99,8 +100,11 @@ def _in_address(ctx: FieldContext) -> bool:
     )
 
 
+_hinted = names(_HINTS)
+
+
 def _ladder(hinted: float, in_address: float) -> tuple[Rung, ...]:
-    return (Rung(hinted, "field name hint", lambda ctx: not _HINTS.isdisjoint(ctx.name_tokens)),
+    return (Rung(hinted, "field name hint", _hinted),
             Rung(in_address, "address context in path", _in_address))
 
 

@@ -106,9 +106,9 @@ def test_the_classifier_set_reports_the_new_type() -> None:
 def test_scorer_and_score_agree_and_the_climb_is_per_context() -> None:
     badge = BadgeClassifier()
     first, second = ctx("badge"), ctx("id", "staff")
-    assert badge.scorer(first)(VALID) == badge.score(VALID, first)
-    assert badge.scorer(second)(VALID) == badge.score(VALID, second)
-    assert badge.scorer(first)(VALID) != badge.scorer(second)(VALID)
+    assert badge.scorer(first)(VALID, first) == badge.score(VALID, first)
+    assert badge.scorer(second)(VALID, second) == badge.score(VALID, second)
+    assert badge.scorer(first)(VALID, first) != badge.scorer(second)(VALID, second)
 
 
 @pytest.fixture(scope="module")
