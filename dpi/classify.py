@@ -378,17 +378,19 @@ class ClassifierSet:
 
 # The findings tuples the memo holds, shared: few distinct ones exist (findings are
 # shared themselves, `Classifier.finding`), so a memo entry costs a key and a reference.
-_TUPLES: dict[tuple[Finding, ...], tuple[Finding, ...]] = {(): ()}
+# Filed under the findings' ids, which stay theirs while the tuple keeps them alive
+# (hashing the findings themselves would cost more than the sharing saves).
+_TUPLES: dict[tuple[int, ...], tuple[Finding, ...]] = {(): ()}
 MAX_SHARED_TUPLES = 4096
 
 
 def _shared(found: list[Finding]) -> tuple[Finding, ...]:
-    key = tuple(found)
+    key = tuple(map(id, found))
     shared = _TUPLES.get(key)
     if shared is None:
         if len(_TUPLES) >= MAX_SHARED_TUPLES:
             _TUPLES.clear()
-        shared = _TUPLES[key] = key
+        shared = _TUPLES[key] = tuple(found)
     return shared
 
 
