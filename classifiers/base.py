@@ -4,10 +4,13 @@ Shaped like Presidio's recognizers and detect-secrets' plugins: each classifier 
 value in its context (`score`) and returns a `Finding` whose `reason` never quotes the
 value. Deciding for a whole field, from all the values seen, is the inventory's job.
 
-`PatternClassifier` is the usual base: named regexes with base scores, an optional
-checksum (`validate`), known fakes (`invalidate`) and a boost when the field name carries
-one of the classifier's hint tokens. Weak patterns without a hint stay under the
-reporting threshold.
+`DeclarativeClassifier` is the usual base of the built-in types: value shapes (a match
+that may validate) and, per shape, the confidence ladder over the field's context as data
+(`Rung`s), from which the gate follows. `PatternClassifier` is the simpler base of the
+classifiers configured in dpi.toml: named regexes with base scores, an optional checksum
+(`validate`), known fakes (`invalidate`) and a boost when the field name carries one of
+the classifier's hint tokens. Weak patterns without a hint stay under the reporting
+threshold.
 """
 
 from __future__ import annotations
