@@ -4,10 +4,13 @@ Shaped like Presidio's recognizers and detect-secrets' plugins: each classifier 
 value in its context (`score`) and returns a `Finding` whose `reason` never quotes the
 value. Deciding for a whole field, from all the values seen, is the inventory's job.
 
-`PatternClassifier` is the usual base: named regexes with base scores, an optional
-checksum (`validate`), known fakes (`invalidate`) and a boost when the field name carries
-one of the classifier's hint tokens. Weak patterns without a hint stay under the
-reporting threshold.
+`DeclarativeClassifier` is the usual base of the built-in types: value shapes (a match
+that may validate) and, per shape, the confidence ladder over the field's context as data
+(`Rung`s), from which the gate follows. `PatternClassifier` is the simpler base of the
+classifiers configured in dpi.toml: named regexes with base scores, an optional checksum
+(`validate`), known fakes (`invalidate`) and a boost when the field name carries one of
+the classifier's hint tokens. Weak patterns without a hint stay under the reporting
+threshold.
 """
 
 from __future__ import annotations
@@ -106,6 +109,10 @@ class Finding:
     validated: bool = False
 
 
+Scorer = Callable[[str, FieldContext], Finding | None]
+"""A classifier's judgement of values of one context (`Classifier.scorer`)."""
+
+
 # Shared findings by (data type, category, confidence, reason, span, validated); bounded.
 _FINDINGS: dict[tuple[str, str, float, str, tuple[int, int] | None, bool], Finding] = {}
 MAX_SHARED_FINDINGS = 4096
@@ -137,6 +144,11 @@ class Classifier(ABC):
     min_len: ClassVar[int] = 1
     min_share: ClassVar[float] = 0.5
     value_gates: ClassVar[Mapping[str, ValueGate]] = ALL_VALUES
+    # Gate name -> a regex that `search` finds in every ASCII value the classifier can
+    # report under that gate (classifiers/_scan.py: ASCII, no lookaround or
+    # backreferences, so that `re` and Hyperscan read it alike). Gates not listed need
+    # nothing.
+    value_needs: ClassVar[Mapping[str, str]] = MappingProxyType({})
 
     @abstractmethod
     def score(self, value: str, ctx: FieldContext) -> Finding | None:
@@ -145,6 +157,12 @@ class Classifier(ABC):
     def gate(self, ctx: FieldContext) -> str | None:
         """The name of the value gate that applies in `ctx`; None: nothing reportable."""
         return ANY
+
+    def scorer(self, ctx: FieldContext) -> Scorer:
+        """What the classifier set calls as `scorer(value, ctx)` for values of `ctx`, made
+        once per context: `score` itself, unless a subclass can decide part of its work
+        from the context alone and does it here, once, instead of for every value."""
+        return self.score
 
     def finding(
         self,
@@ -234,3 +252,146 @@ class PatternClassifier(Classifier):
             if best is None or found.confidence > best.confidence:
                 best = found
         return best
+
+
+ContextTest = Callable[[FieldContext], bool]
+"""A question about a field context (its name, path, siblings, API), asked once per
+context by the classifier set."""
+
+
+@dataclass(frozen=True, slots=True)
+class Rung:
+    """One step of a confidence ladder: when `when` holds for the context (None: in any
+    context), a value of the shape earns `confidence`, and `reason` names the context's
+    part of the evidence. `confidence` None closes the ladder there: no finding in such
+    a field (a time field for a 10-digit checksum)."""
+
+    confidence: float | None
+    reason: str = ""
+    when: ContextTest | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Shape:
+    """One form a value of the type takes: `match` (a regex's `fullmatch`, or any test
+    that also validates: a checksum, a code list, a calendar date) judges the value as
+    the classifier's `prepare` leaves it; `ladder` prices it by context, first rung that
+    holds; `reason` names the value's part of the evidence; `validated` marks findings
+    whose match includes a checksum or list lookup; `gate` names the value gate
+    (`Classifier.value_gates`) its values pass."""
+
+    reason: str
+    match: Callable[[str], object]
+    ladder: tuple[Rung, ...]
+    validated: bool = False
+    gate: str = ANY
+
+
+def names(tokens: frozenset[str]) -> ContextTest:
+    """The field's own name carries one of `tokens`."""
+    return lambda ctx: not tokens.isdisjoint(ctx.name_tokens)
+
+
+def nearby(tokens: frozenset[str]) -> ContextTest:
+    """The field's name, a parent's or a sibling's carries one of `tokens`."""
+    return lambda ctx: not (tokens.isdisjoint(ctx.name_tokens)
+                            and tokens.isdisjoint(ctx.path_tokens)
+                            and tokens.isdisjoint(ctx.sibling_tokens))
+
+
+class DeclarativeClassifier(Classifier):
+    """A data type as a table: value shapes, each with its confidence ladder.
+
+    `score` prepares the value (`prepare`: strip, upper-case, cheap length tests; None
+    rules it out), then tries the shapes in order: the first whose ladder is open in the
+    context and whose `match` accepts the value gives the finding, with the confidence
+    of the first rung that holds and the reason "<shape reason>, <rung reason>" (rung
+    first when `rung_first`). Shapes whose rung is closed, or prices below
+    REPORT_THRESHOLD, in a context are skipped there; when none is left, `gate` closes
+    the classifier for the context, so the classifier set never calls it. The set binds
+    `scorer(ctx)` once per context: the ladders are climbed and the findings built then,
+    and a value costs `prepare` and the shapes' matches only.
+    """
+
+    shapes: ClassVar[tuple[Shape, ...]] = ()
+    rung_first: ClassVar[bool] = False
+
+    def __init__(self) -> None:
+        # Each rung's finding is the same in every context: built once here, so that
+        # climbing a ladder for a new context is a few set tests. Per shape: its match,
+        # the rank of its gate in `value_gates` (widest first), and (test, finding) per
+        # rung; the gate of a context is that of the widest shape whose finding there is
+        # reportable.
+        self._gate_names = tuple(self.value_gates)
+        rank = {name: i for i, name in enumerate(self._gate_names)}
+        self._ladders = tuple(
+            (shape.match, rank[shape.gate],
+             tuple((rung.when, self._rung_finding(shape, rung)) for rung in shape.ladder))
+            for shape in self.shapes
+        )
+        tests = [rung.when for shape in self.shapes for rung in shape.ladder if rung.when]
+        # Shapes that share a context test ask it once per context.
+        self._shared_tests = len(set(tests)) < len(tests)
+        self._climbed: tuple[FieldContext | None, list[tuple[Callable[[str], object], int,
+                                                             Finding]]] = (None, [])
+
+    def _rung_finding(self, shape: Shape, rung: Rung) -> Finding | None:
+        if rung.confidence is None:
+            return None
+        parts = (rung.reason, shape.reason) if self.rung_first else (shape.reason, rung.reason)
+        return self.finding(rung.confidence, ", ".join(p for p in parts if p),
+                            validated=shape.validated)
+
+    def prepare(self, value: str) -> str | None:
+        """The value as the shapes read it; None when no shape can accept it."""
+        return value.strip()
+
+    def _climb(self, ctx: FieldContext) -> list[tuple[Callable[[str], object], int, Finding]]:
+        """Per shape open in `ctx`: its match, gate rank and the finding its values earn
+        there (the last context's answer is kept: the classifier set asks `gate` and
+        `scorer` one after the other)."""
+        last, climbed = self._climbed
+        if last is ctx:
+            return climbed
+        climbed = []
+        answers: dict[ContextTest, bool] | None = {} if self._shared_tests else None
+        for match, rank, rungs in self._ladders:
+            for when, found in rungs:
+                if when is not None:
+                    if answers is None:
+                        holds = when(ctx)
+                    else:
+                        known = answers.get(when)
+                        holds = answers[when] = when(ctx) if known is None else known
+                    if not holds:
+                        continue
+                if found is not None:
+                    climbed.append((match, rank, found))
+                break
+        self._climbed = (ctx, climbed)
+        return climbed
+
+    def gate(self, ctx: FieldContext) -> str | None:
+        best = len(self._gate_names)
+        for _, rank, found in self._climb(ctx):
+            if rank < best and found.confidence >= REPORT_THRESHOLD:
+                best = rank
+        return self._gate_names[best] if best < len(self._gate_names) else None
+
+    def scorer(self, ctx: FieldContext) -> Scorer:
+        table = tuple((match, found) for match, _, found in self._climb(ctx))
+        prepare = self.prepare
+
+        def scored(value: str, ctx: FieldContext = ctx) -> Finding | None:
+            prepared = prepare(value)
+            if prepared is None:
+                return None
+            for match, found in table:
+                if match(prepared):
+                    return found
+            return None
+
+        return scored
+
+    def score(self, value: str, ctx: FieldContext) -> Finding | None:
+        return self.scorer(ctx)(value, ctx)

@@ -9,16 +9,23 @@ The stage is built to cost a few microseconds per value, with exactly the findin
 calling every length-applicable classifier on every value would give:
 - per field context (contexts are cached), each classifier's `gate` decides once whether
   it can report anything there and which value gate applies (a classifier that needs a
-  field-name, sibling or clinical hint is never called without one);
+  field-name, sibling or clinical hint is never called without one), and its `scorer`
+  is bound to the context once (declarative classifiers climb their confidence ladders
+  then, not per value);
 - per value, one cheap look (length, and the set of character classes: digits,
   letters, `@`, separators...) selects the classifiers whose value gate admits it; the
   gates' verdicts are cached per (length, classes), so a value costs a translate, a set
-  and two dictionary lookups before any classifier runs, and the expensive validators
-  (phonenumbers, the ICD-10 list, checksums) run only inside the classifiers chosen;
+  and two dictionary lookups before any classifier runs;
+- then one scan for the required patterns of the candidates that declare one
+  (`Classifier.value_needs`, `classifiers/_scan.py`: `re`, or Hyperscan when the
+  `[fast]` extra is installed) drops those whose pattern is absent, so the expensive
+  validators (phonenumbers, the ICD-10 list, checksums, python-stdnum) run only on
+  candidates;
 - the same value in the same context is scored once: a bounded memo keyed by the
   value's hash (SipHash-1-3 under the interpreter's per-process key, 64 bits, mixed
   with a salt per context; the value itself is never kept) holds the findings, which
-  never quote the value. It lives in memory only, is bounded, and `forget()` drops it.
+  never quote the value. It lives in memory only, is bounded (MAX_MEMO entries, about
+  5 MB full: the tuples of findings are shared), and `forget()` drops it.
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ from dataclasses import dataclass, field
 from itertools import islice
 
 from classifiers._hints import last_segment, name_tokens, path_tokens
+from classifiers._scan import scanner
 from classifiers.base import (
     DIGIT,
     EXT,
@@ -44,6 +52,7 @@ from classifiers.base import (
     Classifier,
     FieldContext,
     Finding,
+    Scorer,
     ValueGate,
 )
 from dpi.registry import classifier_classes
@@ -57,7 +66,7 @@ MAX_SIBLING_NAMES = 256
 # memo of scored values (findings only, never values). Each is cleared when full.
 MAX_CONTEXTS = 100_000
 MAX_SHAPES = 50_000
-MAX_MEMO = 32_768
+MAX_MEMO = 65_536
 _HASH_BITS = (1 << 64) - 1
 
 
@@ -164,11 +173,16 @@ def pick_findings(findings: list[Finding]) -> list[Finding]:
 @dataclass(slots=True)
 class _Plan:
     """What one field context needs: the gate bits of the classifiers that can report
-    there (`mask`), and the salt that keeps its memo entries apart from other contexts'."""
+    there (`mask`), the salt that keeps its memo entries apart from other contexts', the
+    classifiers' scorers for the context (by position) and the runs of them per set of
+    admitted gate bits. Scorers and runs are made when a value first needs them: a part
+    with 20,000 fields of one value each makes 20,000 plans."""
 
     ctx: FieldContext
     mask: int
     salt: int
+    runs: dict[int, tuple[Scorer, ...]] | None = None
+    scorers: dict[int, Scorer] | None = None
 
 
 class ClassifierSet:
@@ -184,12 +198,19 @@ class ClassifierSet:
         self._bits: dict[tuple[int, str], int] = {}
         self._gates: list[tuple[int, int, int, ValueGate]] = []  # (bit, min, max, gate)
         self._bit_owner: dict[int, int] = {}
+        needs: dict[int, str] = {}
         for index, classifier in enumerate(classifiers):
             for name, gate in classifier.value_gates.items():
                 bit = 1 << len(self._gates)
                 self._bits[(index, name)] = bit
                 self._bit_owner[bit] = index
                 self._gates.append((bit, classifier.min_len, classifier.max_len, gate))
+                if name in classifier.value_needs:
+                    needs[bit] = classifier.value_needs[name]
+        # Gate bits whose classifier needs a pattern in the value, and one scanner for
+        # all those patterns (classifiers/_scan.py).
+        self._needy = sum(needs)
+        self._scanner = scanner(needs)
         # Lengths above GATE_MAX_LEN are represented by the largest length bound at or
         # below them: within such a bucket every classifier's min/max test is the same.
         edges = {GATE_MAX_LEN + 1}
@@ -199,10 +220,15 @@ class ClassifierSet:
         self._ctx_cache: dict[tuple[str, str, str, str, frozenset[str], str], FieldContext] = {}
         self._plans: dict[int, _Plan] = {}
         self._shapes: dict[tuple[int, object], int] = {}
-        self._runs: dict[int, tuple[Classifier, ...]] = {}
+        self._runs: dict[int, tuple[int, ...]] = {}
         self._memo: dict[int, tuple[Finding, ...]] = {}
         self._salt = int.from_bytes(os.urandom(8), "little")
         self._plans_made = 0
+
+    @property
+    def scan_engine(self) -> str:
+        """The engine of the required-pattern scan: "re" or "hyperscan"."""
+        return self._scanner.engine
 
     @classmethod
     def with_extra(cls, extra: list[Classifier]) -> ClassifierSet:
@@ -274,14 +300,25 @@ class ClassifierSet:
             self._shapes[key] = mask
         return mask
 
-    def _run(self, todo: int) -> tuple[Classifier, ...]:
-        run = self._runs.get(todo)
-        if run is None:
-            owners = sorted(self._bit_owner[1 << i] for i in range(todo.bit_length())
-                            if todo >> i & 1)
-            run = tuple(self.classifiers[i] for i in owners)
-            self._runs[todo] = run
-        return run
+    def _run(self, plan: _Plan, todo: int) -> tuple[Scorer, ...]:
+        """The plan's scorers for these gate bits, in the classifiers' order."""
+        owners = self._runs.get(todo)
+        if owners is None:
+            owners = tuple(sorted(self._bit_owner[1 << i] for i in range(todo.bit_length())
+                                  if todo >> i & 1))
+            self._runs[todo] = owners
+        runs, scorers = plan.runs, plan.scorers
+        if runs is None or scorers is None:
+            runs = plan.runs = {}
+            scorers = plan.scorers = {}
+        run = []
+        for index in owners:
+            scorer = scorers.get(index)
+            if scorer is None:
+                scorer = scorers[index] = self.classifiers[index].scorer(plan.ctx)
+            run.append(scorer)
+        runs[todo] = found = tuple(run)
+        return found
 
     def score(self, value: str, ctx: FieldContext) -> list[Finding]:
         plan = self._plans.get(id(ctx))
@@ -294,7 +331,8 @@ class ClassifierSet:
         if n > GATE_MAX_LEN:
             n = self._long_edges[bisect_right(self._long_edges, n) - 1]
         classes: frozenset[str] | tuple[frozenset[str], frozenset[frozenset[str]]]
-        if not value.isascii():
+        ascii_value = value.isascii()
+        if not ascii_value:
             classes = _unicode_classes(value)
         elif value.isdigit():
             classes = _DIGITS_ONLY
@@ -311,20 +349,49 @@ class ClassifierSet:
         known = memo.get(key)
         if known is not None:
             return list(known)
-        run = self._runs.get(todo)
+        needy = todo & self._needy
+        if needy and ascii_value:
+            # One scan for the candidates' required patterns; a classifier whose
+            # pattern is absent cannot report the value.
+            todo ^= needy ^ self._scanner.hits(value, needy)
+            if not todo:
+                if len(memo) >= MAX_MEMO:
+                    memo.clear()
+                memo[key] = ()
+                return []
+        runs = plan.runs
+        run = runs.get(todo) if runs is not None else None
         if run is None:
-            run = self._run(todo)
+            run = self._run(plan, todo)
         found: list[Finding] = []
-        for classifier in run:
-            finding = classifier.score(value, ctx)
+        for scorer in run:
+            finding = scorer(value, ctx)
             if finding is not None and finding.confidence >= REPORT_THRESHOLD:
                 found.append(finding)
         if len(found) > 1:
             found = pick_findings(found)
         if len(memo) >= MAX_MEMO:
             memo.clear()
-        memo[key] = tuple(found)
+        memo[key] = _shared(found)
         return found
+
+
+# The findings tuples the memo holds, shared: few distinct ones exist (findings are
+# shared themselves, `Classifier.finding`), so a memo entry costs a key and a reference.
+# Filed under the findings' ids, which stay theirs while the tuple keeps them alive
+# (hashing the findings themselves would cost more than the sharing saves).
+_TUPLES: dict[tuple[int, ...], tuple[Finding, ...]] = {(): ()}
+MAX_SHARED_TUPLES = 4096
+
+
+def _shared(found: list[Finding]) -> tuple[Finding, ...]:
+    key = tuple(map(id, found))
+    shared = _TUPLES.get(key)
+    if shared is None:
+        if len(_TUPLES) >= MAX_SHARED_TUPLES:
+            _TUPLES.clear()
+        shared = _TUPLES[key] = tuple(found)
+    return shared
 
 
 # Sibling tokens by the paths of a part (a tuple of at most MAX_CACHED_SIBLING_PATHS):

@@ -15,14 +15,38 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import ClassVar
 
-from classifiers.base import DIGIT, Category, Classifier, FieldContext, Finding, ValueGate
+from classifiers.base import (
+    DIGIT,
+    Category,
+    DeclarativeClassifier,
+    FieldContext,
+    Rung,
+    Shape,
+    ValueGate,
+    nearby,
+)
 
 _CVV_TOKENS = frozenset({"cvv"})
 _CARD_TOKENS = frozenset({"card", "pan", "ccnum", "cardholder"})
 _CODE_TOKENS = frozenset({"code", "security", "verification", "cvn", "verify"})
+_near_card = nearby(_CARD_TOKENS)
 
 
-class CardCvvClassifier(Classifier):
+def _lone_cid(ctx: FieldContext) -> bool:
+    """`cid` maps to cvv, but alone it is far more often some other id."""
+    names = ctx.name_tokens
+    return "cvv" in names and "cid" in names and not _near_card(ctx) and len(names) <= 2
+
+
+def _card_code(ctx: FieldContext) -> bool:
+    return _near_card(ctx) and not _CODE_TOKENS.isdisjoint(ctx.name_tokens)
+
+
+def _digits(value: str) -> bool:
+    return 3 <= len(value) <= 4 and value.isdigit() and value.isascii()
+
+
+class CardCvvClassifier(DeclarativeClassifier):
     data_type = "CARD_CVV"
     category = Category.PCI
     hints = _CVV_TOKENS
@@ -30,30 +54,17 @@ class CardCvvClassifier(Classifier):
     max_len = 4
     min_share = 0.5
 
-    HINTED: ClassVar[float] = 0.95
-    CARD_CONTEXT: ClassVar[float] = 0.7
     value_gates: ClassVar[Mapping[str, ValueGate]] = MappingProxyType(
         {"digits": lambda n, classes: classes == {DIGIT}}
     )
+    # The field alone decides: no cvv name and no card code, no call.
+    shapes = (
+        Shape("", _digits, gate="digits", ladder=(
+            Rung(None, when=_lone_cid),
+            Rung(0.95, "field name hint", lambda ctx: "cvv" in ctx.name_tokens),
+            Rung(0.7, "code field of a card", _card_code),
+        )),
+    )
 
-    def gate(self, ctx: FieldContext) -> str | None:
-        # The field alone decides (`score` below): no cvv name and no card code, no call.
-        names = ctx.name_tokens
-        card = not _CARD_TOKENS.isdisjoint(names | ctx.path_tokens | ctx.sibling_tokens)
-        if "cvv" in names:
-            return None if "cid" in names and not card and len(names) <= 2 else "digits"
-        return "digits" if card and not _CODE_TOKENS.isdisjoint(names) else None
-
-    def score(self, value: str, ctx: FieldContext) -> Finding | None:
-        if not 3 <= len(value) <= 4 or not value.isdigit() or not value.isascii():
-            return None
-        names = ctx.name_tokens
-        card = not _CARD_TOKENS.isdisjoint(names | ctx.path_tokens | ctx.sibling_tokens)
-        if "cvv" in names:
-            # `cid` maps to cvv, but alone it is far more often some other id.
-            if "cid" in names and not card and len(names) <= 2:
-                return None
-            return self.finding(self.HINTED, "field name hint")
-        if card and not _CODE_TOKENS.isdisjoint(names):
-            return self.finding(self.CARD_CONTEXT, "code field of a card")
-        return None
+    def prepare(self, value: str) -> str | None:
+        return value

@@ -20,7 +20,15 @@ from types import MappingProxyType
 from typing import ClassVar
 
 from classifiers._hints import name_tokens
-from classifiers.base import DIGIT, Category, Classifier, FieldContext, Finding, ValueGate
+from classifiers.base import (
+    DIGIT,
+    Category,
+    DeclarativeClassifier,
+    FieldContext,
+    Rung,
+    Shape,
+    ValueGate,
+)
 
 # MM, separator, YY or 20YY; the month 01-12 (one-digit month allowed with a separator).
 _SEPARATED = re.compile(r"(0?[1-9]|1[0-2])\s?[/-]\s?(20[0-9]{2}|[0-9]{2})")
@@ -41,7 +49,39 @@ _MAX_API = 256
 _NOT_CARD = frozenset({"in", "at", "ttl", "seconds", "token"})
 
 
-class CardExpiryClassifier(Classifier):
+def _context(ctx: FieldContext) -> tuple[bool, bool]:
+    """(expiry named, card context) of the field."""
+    names = ctx.name_tokens
+    expiry = not _EXPIRY_TOKENS.isdisjoint(names) and _NOT_CARD.isdisjoint(names)
+    card = not _CARD_TOKENS.isdisjoint(names | ctx.path_tokens | ctx.sibling_tokens)
+    if expiry and not card and ctx.api:
+        card = not _API_CARD_TOKENS.isdisjoint(name_tokens(ctx.api[:_MAX_API]))
+    return expiry, card
+
+
+def _card_expiry(ctx: FieldContext) -> bool:
+    return all(_context(ctx))
+
+
+def _expiry_only(ctx: FieldContext) -> bool:
+    return _context(ctx)[0]
+
+
+def _card_date(ctx: FieldContext) -> bool:
+    return _context(ctx)[1] and ("date" in ctx.name_tokens or "valid" in ctx.name_tokens)
+
+
+def _split(part: str) -> Rung:
+    """A split field (`exp_month`, `exp_year`) of a card."""
+    return Rung(0.8, "card expiry hint",
+                lambda ctx: part in ctx.name_tokens and _card_expiry(ctx))
+
+
+def _year(value: str) -> bool:
+    return _YEAR4.fullmatch(value) is not None or _YEAR2.fullmatch(value) is not None
+
+
+class CardExpiryClassifier(DeclarativeClassifier):
     data_type = "CARD_EXPIRY"
     category = Category.PCI
     hints = frozenset({"expiry"})
@@ -49,51 +89,25 @@ class CardExpiryClassifier(Classifier):
     max_len = 11  # `12 / 2030` with spaces
     min_share = 0.5
 
-    CARD: ClassVar[float] = 0.95
-    CARD_SPLIT: ClassVar[float] = 0.8
-    CARD_SIBLING_ONLY: ClassVar[float] = 0.6
-    EXPIRY_ONLY: ClassVar[float] = 0.55
     value_gates: ClassVar[Mapping[str, ValueGate]] = MappingProxyType(
         {"digit": lambda n, classes: DIGIT in classes}
     )
+    # Every finding needs an expiry name, or a card context and a date name. The shapes
+    # exclude each other (a separator, four digits, a month, a year), so their order
+    # only matters for a bare month that is also a two-digit year: month first.
+    shapes = (
+        Shape("pattern mm_yy", _SEPARATED.fullmatch, gate="digit", ladder=(
+            Rung(0.95, "card expiry hint", _card_expiry),
+            Rung(0.55, "expiry hint", _expiry_only),
+            Rung(0.6, "card object", _card_date),
+        )),
+        Shape("pattern mmyy", lambda v: len(v) == 4 and _MMYY.fullmatch(v) is not None,
+              gate="digit", ladder=(Rung(0.95, "card expiry hint", _card_expiry),)),
+        Shape("expiry month", _MONTH.fullmatch, gate="digit", ladder=(_split("month"),)),
+        Shape("expiry year", _year, gate="digit", ladder=(_split("year"),)),
+    )
 
-    def gate(self, ctx: FieldContext) -> str | None:
-        # Every finding below needs an expiry name, or a card context and a date name.
-        expiry, card = self._context(ctx)
-        names = ctx.name_tokens
-        return "digit" if expiry or (card and ("date" in names or "valid" in names)) else None
-
-    @staticmethod
-    def _context(ctx: FieldContext) -> tuple[bool, bool]:
-        names = ctx.name_tokens
-        expiry = not _EXPIRY_TOKENS.isdisjoint(names) and _NOT_CARD.isdisjoint(names)
-        card = not _CARD_TOKENS.isdisjoint(names | ctx.path_tokens | ctx.sibling_tokens)
-        if expiry and not card and ctx.api:
-            card = not _API_CARD_TOKENS.isdisjoint(name_tokens(ctx.api[:_MAX_API]))
-        return expiry, card
-
-    def score(self, value: str, ctx: FieldContext) -> Finding | None:
+    def prepare(self, value: str) -> str | None:
         if not 1 <= len(value) <= self.max_len or not value[0].isdigit():
             return None
-        names = ctx.name_tokens
-        expiry, card = self._context(ctx)
-        if not expiry and not card:
-            return None
-        value = value.strip()
-        if _SEPARATED.fullmatch(value):
-            if expiry and card:
-                return self.finding(self.CARD, "pattern mm_yy, card expiry hint")
-            if expiry:
-                return self.finding(self.EXPIRY_ONLY, "pattern mm_yy, expiry hint")
-            if "date" in names or "valid" in names:
-                return self.finding(self.CARD_SIBLING_ONLY, "pattern mm_yy, card object")
-            return None
-        if not (expiry and card):
-            return None
-        if len(value) == 4 and _MMYY.fullmatch(value):
-            return self.finding(self.CARD, "pattern mmyy, card expiry hint")
-        if "month" in names and _MONTH.fullmatch(value):
-            return self.finding(self.CARD_SPLIT, "expiry month, card expiry hint")
-        if "year" in names and (_YEAR4.fullmatch(value) or _YEAR2.fullmatch(value)):
-            return self.finding(self.CARD_SPLIT, "expiry year, card expiry hint")
-        return None
+        return value.strip()

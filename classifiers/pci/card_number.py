@@ -91,6 +91,9 @@ class CardNumberClassifier(Classifier):
         {"pan": lambda n, classes: DIGIT in classes
          and (n > _MAX_WHOLE or classes <= _WHOLE_CLASSES)}
     )
+    # A brand range needs 13 digits at least (`_cards.MIN_PAN`): with the separators
+    # `_WHOLE` and `_INSIDE` allow, a run of 13 digits, spaces and dashes from a digit.
+    value_needs: ClassVar[Mapping[str, str]] = MappingProxyType({"pan": r"[0-9][0-9 -]{12}"})
 
     def score(self, value: str, ctx: FieldContext) -> Finding | None:
         n = len(value)

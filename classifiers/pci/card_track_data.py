@@ -52,6 +52,10 @@ class CardTrackDataClassifier(Classifier):
     value_gates: ClassVar[Mapping[str, ValueGate]] = MappingProxyType(
         {ANY: lambda n, classes: DIGIT in classes and ("^" in classes or "=" in classes)}
     )
+    # The end of either track's PAN field: 13 digits, then `^` (track 1) or `=` (track 2).
+    value_needs: ClassVar[Mapping[str, str]] = MappingProxyType(
+        {ANY: r"[0-9]{13}[=^]"}
+    )
 
     def score(self, value: str, ctx: FieldContext) -> Finding | None:
         if len(value) < self.min_len:

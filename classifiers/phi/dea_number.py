@@ -23,10 +23,13 @@ from classifiers.base import (
     DIGIT,
     LETTERS,
     Category,
-    Classifier,
+    DeclarativeClassifier,
     FieldContext,
-    Finding,
+    Rung,
+    Shape,
     ValueGate,
+    names,
+    nearby,
 )
 from classifiers.phi._clinical import clinical_context
 
@@ -34,7 +37,17 @@ _PRESCRIBER_TOKENS = frozenset({"prescriber", "physician", "practitioner", "doct
                                 "provider", "pharmacy", "pharmacist"})
 
 
-class DeaNumberClassifier(Classifier):
+def _dea(value: str) -> bool:
+    # `isalpha` accepts any script; DEA letters are ASCII.
+    return (len(value) == 9 and value[2:].isdigit() and value[:2].isalpha()
+            and value[:2].isascii() and dea_valid(value))
+
+
+def _prescriber_or_clinical(ctx: FieldContext) -> bool:
+    return nearby(_PRESCRIBER_TOKENS)(ctx) or clinical_context(ctx)
+
+
+class DeaNumberClassifier(DeclarativeClassifier):
     data_type = "DEA_NUMBER"
     category = Category.PHI
     hints = frozenset({"dea"})
@@ -42,24 +55,17 @@ class DeaNumberClassifier(Classifier):
     max_len = 9
     min_share = 0.6
 
-    HINTED: ClassVar[float] = 0.97
-    CONTEXT: ClassVar[float] = 0.85
-    BARE: ClassVar[float] = 0.7
     value_gates: ClassVar[Mapping[str, ValueGate]] = MappingProxyType(
         {ANY: lambda n, classes: DIGIT in classes and not classes.isdisjoint(LETTERS)
          and classes <= LETTERS | {DIGIT}}
     )
+    shapes = (
+        Shape("checksum valid", _dea, validated=True, ladder=(
+            Rung(0.97, "field name hint", names(hints)),
+            Rung(0.85, "clinical context", _prescriber_or_clinical),
+            Rung(0.7),
+        )),
+    )
 
-    def score(self, value: str, ctx: FieldContext) -> Finding | None:
-        if len(value) != 9 or not value[2:].isdigit() or not value[:2].isalpha():
-            return None
-        # `isalpha` accepts any script; DEA letters are ASCII.
-        if not value[:2].isascii() or not dea_valid(value):
-            return None
-        if self.hinted(ctx):
-            return self.finding(self.HINTED, "checksum valid, field name hint", validated=True)
-        if not _PRESCRIBER_TOKENS.isdisjoint(
-            ctx.name_tokens | ctx.path_tokens | ctx.sibling_tokens
-        ) or clinical_context(ctx):
-            return self.finding(self.CONTEXT, "checksum valid, clinical context", validated=True)
-        return self.finding(self.BARE, "checksum valid", validated=True)
+    def prepare(self, value: str) -> str | None:
+        return value

@@ -32,10 +32,12 @@ from classifiers.base import (
     DIGIT,
     LETTERS,
     Category,
-    Classifier,
+    DeclarativeClassifier,
     FieldContext,
-    Finding,
+    Rung,
+    Shape,
     ValueGate,
+    names,
 )
 from classifiers.phi._clinical import clinical_context
 
@@ -89,7 +91,23 @@ def _code_list() -> Callable[[str], bool]:
     return listed
 
 
-class DiagnosisCodeClassifier(Classifier):
+def _listed(value: str) -> bool:
+    return _CODE.fullmatch(value) is not None and _code_list()(value)
+
+
+def _path_hint(ctx: FieldContext) -> bool:
+    return not _HINT_TOKENS.isdisjoint(ctx.path_tokens)
+
+
+def _ladder(bare: float) -> tuple[Rung, ...]:
+    # Real code, no clinical context: product codes collide. Under REPORT_THRESHOLD.
+    return (Rung(0.97, "field name hint", names(_HINT_TOKENS)),
+            Rung(0.92, "path hint", _path_hint),
+            Rung(0.75, "clinical context", clinical_context),
+            Rung(bare, "no clinical context"))
+
+
+class DiagnosisCodeClassifier(DeclarativeClassifier):
     data_type = "DIAGNOSIS_CODE"
     category = Category.PHI
     hints = frozenset({"diagnosis", "icd"})
@@ -97,37 +115,19 @@ class DiagnosisCodeClassifier(Classifier):
     max_len = 8  # 3 + dot + 4
     min_share = 0.6
 
-    HINTED: ClassVar[float] = 0.97
-    PATH_HINT: ClassVar[float] = 0.92
-    CONTEXT: ClassVar[float] = 0.75
-    # Real code, no clinical context: product codes collide. Under REPORT_THRESHOLD.
-    BARE_DOTTED: ClassVar[float] = 0.4
-    BARE: ClassVar[float] = 0.3
     value_gates: ClassVar[Mapping[str, ValueGate]] = MappingProxyType(
         {"code": lambda n, classes: DIGIT in classes and not classes.isdisjoint(LETTERS)
          and classes <= LETTERS | {DIGIT, "."}}
     )
+    shapes = (
+        Shape("ICD-10-CM code list", lambda v: "." in v and _listed(v), validated=True,
+              gate="code", ladder=_ladder(0.4)),
+        Shape("ICD-10-CM code list", lambda v: "." not in v and _listed(v), validated=True,
+              gate="code", ladder=_ladder(0.3)),
+    )
 
-    def gate(self, ctx: FieldContext) -> str | None:
-        # Without a hint or a clinical context a code is BARE at most: never reported.
-        if not _HINT_TOKENS.isdisjoint(ctx.name_tokens | ctx.path_tokens) or clinical_context(ctx):
-            return "code"
-        return None
-
-    def score(self, value: str, ctx: FieldContext) -> Finding | None:
+    def prepare(self, value: str) -> str | None:
+        # Not stripped: codes are written without padding.
         if not self.min_len <= len(value) <= self.max_len or not value[0].isalpha():
             return None
-        code = value.upper()
-        if _CODE.fullmatch(code) is None or not _code_list()(code):
-            return None
-        if not _HINT_TOKENS.isdisjoint(ctx.name_tokens):
-            return self.finding(self.HINTED, "ICD-10-CM code list, field name hint",
-                                validated=True)
-        if not _HINT_TOKENS.isdisjoint(ctx.path_tokens):
-            return self.finding(self.PATH_HINT, "ICD-10-CM code list, path hint",
-                                validated=True)
-        if clinical_context(ctx):
-            return self.finding(self.CONTEXT, "ICD-10-CM code list, clinical context",
-                                validated=True)
-        bare = self.BARE_DOTTED if "." in code else self.BARE
-        return self.finding(bare, "ICD-10-CM code list, no clinical context", validated=True)
+        return value.upper()

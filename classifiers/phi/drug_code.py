@@ -21,9 +21,10 @@ from classifiers.base import (
     BLANK,
     DIGIT,
     Category,
-    Classifier,
+    DeclarativeClassifier,
     FieldContext,
-    Finding,
+    Rung,
+    Shape,
     ValueGate,
 )
 from classifiers.phi._clinical import clinical_context
@@ -39,52 +40,60 @@ _DRUG_TOKENS = frozenset({"drug", "drugs", "medication", "medications", "medicin
                           "pharmacy", "prescription"})
 
 
-class DrugCodeClassifier(Classifier):
+_HINTS = _NDC_TOKENS | _DRUG_TOKENS
+
+
+def _hinted(ctx: FieldContext) -> bool:
+    return not (_HINTS.isdisjoint(ctx.name_tokens) and _HINTS.isdisjoint(ctx.path_tokens))
+
+
+def _ndc_named(ctx: FieldContext) -> bool:
+    return not (_NDC_TOKENS.isdisjoint(ctx.name_tokens)
+                and _NDC_TOKENS.isdisjoint(ctx.path_tokens))
+
+
+def _drug_field(ctx: FieldContext) -> bool:
+    """`drug_code`, or `medication.code`: the code of a drug object."""
+    return not _DRUG_TOKENS.isdisjoint(ctx.name_tokens) or (
+        not _DRUG_TOKENS.isdisjoint(ctx.path_tokens)
+        and not _CODE_LEAVES.isdisjoint(ctx.name_tokens))
+
+
+def _dashed(value: str) -> bool:
+    return _DASHED.fullmatch(value) is not None and _NOT_NDC.fullmatch(value) is None
+
+
+def _digits(value: str) -> bool:
+    return len(value) in (10, 11) and value.isdigit()
+
+
+class DrugCodeClassifier(DeclarativeClassifier):
     data_type = "DRUG_CODE"
     category = Category.PHI
-    hints = _NDC_TOKENS | _DRUG_TOKENS
+    hints = _HINTS
     min_len = 10
     max_len = 13  # 11 digits + 2 dashes
     min_share = 0.5
 
-    DASHED_HINTED: ClassVar[float] = 0.95
-    DASHED_CONTEXT: ClassVar[float] = 0.7
-    DASHED_BARE: ClassVar[float] = 0.4
-    DIGITS_NDC_HINT: ClassVar[float] = 0.85
-    DIGITS_DRUG_HINT: ClassVar[float] = 0.65
     value_gates: ClassVar[Mapping[str, ValueGate]] = MappingProxyType(
         {"ndc": lambda n, classes: DIGIT in classes and classes <= BLANK | {DIGIT, "-"}}
     )
+    # Dashed 11-digit 5-4-2 is the HIPAA form; every layout is one labeler code. Reported
+    # only with a hint in the name or path or, for the dashed layouts, in a clinical
+    # message (bare dashed codes stay under the threshold).
+    shapes = (
+        Shape("pattern ndc_dashed", _dashed, gate="ndc", ladder=(
+            Rung(0.95, "field name hint", _hinted),
+            Rung(0.7, "clinical context", clinical_context),
+            Rung(0.4),
+        )),
+        Shape("pattern ndc_digits", _digits, gate="ndc", ladder=(
+            Rung(0.85, "field name hint", _ndc_named),
+            Rung(0.65, "drug field hint", _drug_field),
+        )),
+    )
 
-    def gate(self, ctx: FieldContext) -> str | None:
-        # Reported only with a hint in the name or path (every token used below is one
-        # of `hints`) or, for the dashed layouts, in a clinical message.
-        if not self.hints.isdisjoint(ctx.name_tokens | ctx.path_tokens) or clinical_context(ctx):
-            return "ndc"
-        return None
-
-    def score(self, value: str, ctx: FieldContext) -> Finding | None:
+    def prepare(self, value: str) -> str | None:
         if not self.min_len <= len(value) <= self.max_len or not value[0].isdigit():
             return None
-        value = value.strip()
-        names = ctx.name_tokens | ctx.path_tokens
-        if "-" in value:
-            if _DASHED.fullmatch(value) is None or _NOT_NDC.fullmatch(value):
-                return None
-            # Dashed 11-digit 5-4-2 is the HIPAA form; every layout is one labeler code.
-            if not self.hints.isdisjoint(names):
-                return self.finding(self.DASHED_HINTED, "pattern ndc_dashed, field name hint")
-            if clinical_context(ctx):
-                return self.finding(self.DASHED_CONTEXT, "pattern ndc_dashed, clinical context")
-            return self.finding(self.DASHED_BARE, "pattern ndc_dashed")
-        if len(value) not in (10, 11) or not value.isdigit():
-            return None
-        if not _NDC_TOKENS.isdisjoint(names):
-            return self.finding(self.DIGITS_NDC_HINT, "pattern ndc_digits, field name hint")
-        if not _DRUG_TOKENS.isdisjoint(ctx.name_tokens) or (
-            not _DRUG_TOKENS.isdisjoint(ctx.path_tokens)
-            and not _CODE_LEAVES.isdisjoint(ctx.name_tokens)
-        ):
-            # `drug_code`, or `medication.code`: the code of a drug object.
-            return self.finding(self.DIGITS_DRUG_HINT, "pattern ndc_digits, drug field hint")
-        return None
+        return value.strip()

@@ -25,7 +25,7 @@ ids (state-specific formats) and ids outside the US.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import ClassVar
 
@@ -34,9 +34,10 @@ from classifiers.base import (
     DIGIT,
     LETTERS,
     Category,
-    Classifier,
+    DeclarativeClassifier,
     FieldContext,
-    Finding,
+    Rung,
+    Shape,
     ValueGate,
 )
 from classifiers.phi._clinical import clinical_context
@@ -67,7 +68,44 @@ _INSURANCE_CONTEXT = frozenset({"insurance", "insurer", "payer", "coverage", "he
                                 "medical", "plan", "medicare", "medicaid", "beneficiary"})
 
 
-class HealthPlanIdClassifier(Classifier):
+def _plan_named(ctx: FieldContext) -> bool:
+    return not _PLAN_TOKENS.isdisjoint(ctx.name_tokens)
+
+
+def _id_named(ctx: FieldContext) -> bool:
+    return not _ID_TOKENS.isdisjoint(ctx.name_tokens) or "mbi" in ctx.name_tokens
+
+
+def _insurance_context(ctx: FieldContext) -> bool:
+    if not _INSURANCE_CONTEXT.isdisjoint(ctx.path_tokens | ctx.sibling_tokens):
+        return True
+    return clinical_context(ctx)
+
+
+def _member_in_insurance(ctx: FieldContext) -> bool:
+    return (_id_named(ctx) and not _WEAK_TOKENS.isdisjoint(ctx.name_tokens)
+            and _insurance_context(ctx))
+
+
+def _mbi(upper: bool) -> Callable[[str], bool]:
+    """An MBI (upper-cased first in a field named for a health plan, as users type)."""
+    def match(value: str) -> bool:
+        if not (11 <= len(value) <= 13 and value[0].isdigit()):
+            return False
+        return _MBI.fullmatch(value.upper() if upper else value) is not None
+    return match
+
+
+def _member_id(value: str) -> bool:
+    if _MEMBER_SHAPE.fullmatch(value) is None:
+        return False
+    alnum = sum(ch.isalnum() for ch in value)
+    if not _MEMBER_MIN <= alnum <= _MEMBER_MAX:
+        return False
+    return sum(ch.isdigit() for ch in value) >= _MIN_DIGITS
+
+
+class HealthPlanIdClassifier(DeclarativeClassifier):
     data_type = "HEALTH_PLAN_ID"
     category = Category.PHI
     hints = _PLAN_TOKENS | _WEAK_TOKENS
@@ -76,58 +114,26 @@ class HealthPlanIdClassifier(Classifier):
     # An MBI is unambiguous; member ids come from hints. Half the values suffice.
     min_share = 0.3
 
-    MBI_HINTED: ClassVar[float] = 0.97
-    MBI_BARE: ClassVar[float] = 0.8
-    MEMBER_HINTED: ClassVar[float] = 0.75
-    MEMBER_CONTEXT: ClassVar[float] = 0.6
     # A member id: letters, digits, dashes and spaces, with digits; an MBI has letters
-    # too and 11 characters at least. Member ids need the field (`gate`).
+    # too and 11 characters at least. Member ids need the field.
     value_gates: ClassVar[Mapping[str, ValueGate]] = MappingProxyType(
         {"member": lambda n, classes: DIGIT in classes and classes <= _ID_CLASSES,
          "mbi": lambda n, classes: n >= _MBI_MIN and DIGIT in classes
          and not classes.isdisjoint(LETTERS) and classes <= _ID_CLASSES}
     )
+    shapes = (
+        Shape("pattern medicare_mbi", _mbi(upper=True), gate="mbi",
+              ladder=(Rung(0.97, "field name hint", _plan_named),)),
+        Shape("pattern medicare_mbi", _mbi(upper=False), gate="mbi",
+              ladder=(Rung(None, when=_plan_named), Rung(0.8))),
+        Shape("", _member_id, gate="member", ladder=(
+            Rung(0.75, "field name hint: health plan id",
+                 lambda ctx: _id_named(ctx) and _plan_named(ctx)),
+            Rung(0.6, "member id in a health insurance context", _member_in_insurance),
+        )),
+    )
 
-    def gate(self, ctx: FieldContext) -> str | None:
-        names = ctx.name_tokens
-        if (not _ID_TOKENS.isdisjoint(names) or "mbi" in names) and (
-            not _PLAN_TOKENS.isdisjoint(names)
-            or (not _WEAK_TOKENS.isdisjoint(names) and self._insurance_context(ctx))
-        ):
-            return "member"
-        return "mbi"
-
-    def score(self, value: str, ctx: FieldContext) -> Finding | None:
+    def prepare(self, value: str) -> str | None:
         if not self.min_len <= len(value) <= self.max_len:
             return None
-        value = value.strip()
-        names = ctx.name_tokens
-        plan_hint = not _PLAN_TOKENS.isdisjoint(names)
-        if 11 <= len(value) <= 13 and value[0].isdigit():
-            candidate = value.upper() if plan_hint else value
-            if _MBI.fullmatch(candidate):
-                if plan_hint:
-                    return self.finding(self.MBI_HINTED, "pattern medicare_mbi, field name hint")
-                return self.finding(self.MBI_BARE, "pattern medicare_mbi")
-        if _ID_TOKENS.isdisjoint(names) and "mbi" not in names:
-            return None
-        if plan_hint:
-            confidence, reason = self.MEMBER_HINTED, "field name hint: health plan id"
-        elif not _WEAK_TOKENS.isdisjoint(names) and self._insurance_context(ctx):
-            confidence, reason = self.MEMBER_CONTEXT, "member id in a health insurance context"
-        else:
-            return None
-        if _MEMBER_SHAPE.fullmatch(value) is None:
-            return None
-        alnum = sum(ch.isalnum() for ch in value)
-        if not _MEMBER_MIN <= alnum <= _MEMBER_MAX:
-            return None
-        if sum(ch.isdigit() for ch in value) < _MIN_DIGITS:
-            return None
-        return self.finding(confidence, reason)
-
-    @staticmethod
-    def _insurance_context(ctx: FieldContext) -> bool:
-        if not _INSURANCE_CONTEXT.isdisjoint(ctx.path_tokens | ctx.sibling_tokens):
-            return True
-        return clinical_context(ctx)
+        return value.strip()

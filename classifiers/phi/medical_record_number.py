@@ -22,9 +22,10 @@ from classifiers.base import (
     DIGIT,
     LETTERS,
     Category,
-    Classifier,
+    DeclarativeClassifier,
     FieldContext,
-    Finding,
+    Rung,
+    Shape,
     ValueGate,
 )
 
@@ -42,7 +43,33 @@ _PATIENT_TOKENS = frozenset({"patient", "chart"})
 _PATIENT_PARENTS = _PATIENT_TOKENS | {"patients", "charts"}
 
 
-class MedicalRecordNumberClassifier(Classifier):
+def _strong(ctx: FieldContext) -> bool:
+    """`mrn`, `medical_record_number`."""
+    return "mrn" in ctx.name_tokens or {"medical", "record"} <= ctx.name_tokens
+
+
+def _patient_id(ctx: FieldContext) -> bool:
+    """`patient_id`, `chart_number`: `record` or `patient` alone are no hint."""
+    names = ctx.name_tokens
+    return not _PATIENT_TOKENS.isdisjoint(names) and not _ID_TOKENS.isdisjoint(names)
+
+
+def _patient_path(ctx: FieldContext) -> bool:
+    """`patient.id`: the id of a patient object."""
+    names = ctx.name_tokens
+    return bool(names) and names <= _ID_TOKENS | {"mrn"} and not _PATIENT_PARENTS.isdisjoint(
+        ctx.path_tokens)
+
+
+def _id_shape(value: str) -> bool:
+    if _SHAPE.fullmatch(value) is None:
+        return False
+    alnum = sum(ch.isalnum() for ch in value)
+    digits = sum(ch.isdigit() for ch in value)
+    return _MIN_ALNUM <= alnum <= _MAX_ALNUM and digits >= _MIN_DIGITS
+
+
+class MedicalRecordNumberClassifier(DeclarativeClassifier):
     data_type = "MEDICAL_RECORD_NUMBER"
     category = Category.PHI
     hints = frozenset({"mrn", "medical", "patient", "chart"})
@@ -51,52 +78,22 @@ class MedicalRecordNumberClassifier(Classifier):
     max_len = 15
     min_share = 0.5
 
-    STRONG: ClassVar[float] = 0.9  # `mrn`, `medical_record_number`
-    PATIENT_ID: ClassVar[float] = 0.75  # `patient_id`, `chart_number`
-    PATIENT_PATH: ClassVar[float] = 0.6  # `patient.id`: the id of a patient object
     value_gates: ClassVar[Mapping[str, ValueGate]] = MappingProxyType(
         {"id": lambda n, classes: DIGIT in classes and classes <= LETTERS | BLANK | {DIGIT, "-"}}
     )
-
-    def gate(self, ctx: FieldContext) -> str | None:
-        return "id" if self._field(ctx) is not None else None
-
-    def _field(self, ctx: FieldContext) -> tuple[float, str] | None:
-        """The confidence and reason the field gives an id-shaped value, if any."""
-        names = ctx.name_tokens
-        if "mrn" in names or {"medical", "record"} <= names:
-            return self.STRONG, "field name hint: medical record number"
-        if self.hinted(ctx):
-            return self.PATIENT_ID, "field name hint: patient id"
-        if (
-            names <= _ID_TOKENS | {"mrn"}
-            and names
-            and not _PATIENT_PARENTS.isdisjoint(ctx.path_tokens)
-        ):
-            return self.PATIENT_PATH, "id field of a patient object"
-        return None
+    rung_first = True
+    shapes = (
+        Shape("alphanumeric id shape", _id_shape, gate="id", ladder=(
+            Rung(0.9, "field name hint: medical record number", _strong),
+            Rung(0.75, "field name hint: patient id", _patient_id),
+            Rung(0.6, "id field of a patient object", _patient_path),
+        )),
+    )
 
     def hinted(self, ctx: FieldContext) -> bool:
-        # `record` or `patient` alone are no hint: `record_id`, `patient_name`.
-        names = ctx.name_tokens
-        return (
-            "mrn" in names
-            or {"medical", "record"} <= names
-            or (not _PATIENT_TOKENS.isdisjoint(names) and not _ID_TOKENS.isdisjoint(names))
-        )
+        return _strong(ctx) or _patient_id(ctx)
 
-    def score(self, value: str, ctx: FieldContext) -> Finding | None:
+    def prepare(self, value: str) -> str | None:
         if not self.min_len <= len(value) <= self.max_len:
             return None
-        field = self._field(ctx)
-        if field is None:
-            return None
-        confidence, reason = field
-        value = value.strip()
-        if _SHAPE.fullmatch(value) is None:
-            return None
-        alnum = sum(ch.isalnum() for ch in value)
-        digits = sum(ch.isdigit() for ch in value)
-        if not _MIN_ALNUM <= alnum <= _MAX_ALNUM or digits < _MIN_DIGITS:
-            return None
-        return self.finding(confidence, f"{reason}, alphanumeric id shape")
+        return value.strip()

@@ -22,10 +22,12 @@ from classifiers._checksums import npi_valid
 from classifiers.base import (
     DIGIT,
     Category,
-    Classifier,
-    FieldContext,
-    Finding,
+    DeclarativeClassifier,
+    Rung,
+    Shape,
     ValueGate,
+    names,
+    nearby,
 )
 from classifiers.phi._clinical import clinical_context
 
@@ -39,7 +41,11 @@ _OTHER_ID_TOKENS = frozenset({"order", "invoice", "transaction", "account", "pho
                               "customer", "user", "tracking", "sku"})
 
 
-class NpiClassifier(Classifier):
+def _npi(value: str) -> bool:
+    return len(value) == 10 and value[0] in "12" and value.isdigit() and npi_valid(value)
+
+
+class NpiClassifier(DeclarativeClassifier):
     data_type = "NPI"
     category = Category.PHI
     hints = frozenset({"npi"})
@@ -48,36 +54,19 @@ class NpiClassifier(Classifier):
     # Luhn-lucky numbers are 10% of any numeric field: most values must pass.
     min_share = 0.8
 
-    HINTED: ClassVar[float] = 0.97
-    PROVIDER: ClassVar[float] = 0.9
-    BARE: ClassVar[float] = 0.55
     value_gates: ClassVar[Mapping[str, ValueGate]] = MappingProxyType(
         {"npi": lambda n, classes: classes == {DIGIT}}
     )
+    # Time and other-id fields without an NPI or provider hint: never reported.
+    shapes = (
+        Shape("checksum valid", _npi, validated=True, gate="npi", ladder=(
+            Rung(0.97, "field name hint", names(hints)),
+            Rung(0.9, "provider context", nearby(_PROVIDER_TOKENS)),
+            Rung(None, when=names(_TIME_TOKENS | _OTHER_ID_TOKENS)),
+            Rung(0.9, "clinical context", clinical_context),
+            Rung(0.55),
+        )),
+    )
 
-    def gate(self, ctx: FieldContext) -> str | None:
-        # Time and other-id fields without an NPI or provider hint: never reported.
-        names = ctx.name_tokens
-        if "npi" in names or not _PROVIDER_TOKENS.isdisjoint(
-            names | ctx.path_tokens | ctx.sibling_tokens
-        ):
-            return "npi"
-        if not _TIME_TOKENS.isdisjoint(names) or not _OTHER_ID_TOKENS.isdisjoint(names):
-            return None
-        return "npi"
-
-    def score(self, value: str, ctx: FieldContext) -> Finding | None:
-        if len(value) != 10 or value[0] not in "12" or not value.isdigit():
-            return None
-        if not npi_valid(value):
-            return None
-        names = ctx.name_tokens
-        if "npi" in names:
-            return self.finding(self.HINTED, "checksum valid, field name hint", validated=True)
-        if not _PROVIDER_TOKENS.isdisjoint(names | ctx.path_tokens | ctx.sibling_tokens):
-            return self.finding(self.PROVIDER, "checksum valid, provider context", validated=True)
-        if not _TIME_TOKENS.isdisjoint(names) or not _OTHER_ID_TOKENS.isdisjoint(names):
-            return None
-        if clinical_context(ctx):
-            return self.finding(self.PROVIDER, "checksum valid, clinical context", validated=True)
-        return self.finding(self.BARE, "checksum valid", validated=True)
+    def prepare(self, value: str) -> str | None:
+        return value  # ten digits exactly: no padding is stripped

@@ -19,7 +19,7 @@ FR RIB key), BIC/SWIFT codes (they identify banks, not people), card numbers (PC
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import ClassVar
 
@@ -28,9 +28,10 @@ from classifiers.base import (
     BLANK,
     DIGIT,
     Category,
-    Classifier,
+    DeclarativeClassifier,
     FieldContext,
-    Finding,
+    Rung,
+    Shape,
     ValueGate,
 )
 
@@ -69,7 +70,54 @@ _MAX_ACCOUNT_DIGITS = 17  # US accounts run to 17 digits
 _MAX_CHARS = 24  # 17 digits with some separators
 
 
-class BankAccountClassifier(Classifier):
+def _routing_named(ctx: FieldContext) -> bool:
+    return "routing" in ctx.name_tokens or "transit" in ctx.name_tokens
+
+
+def _sort_code_named(ctx: FieldContext) -> bool:
+    tokens = ctx.name_tokens
+    return "sort" in tokens and ("code" in tokens or "sortcode" in tokens)
+
+
+def _account_named(ctx: FieldContext) -> bool:
+    """`bank_account_number`, or `bank.account.number`: the parent names the account."""
+    tokens = ctx.name_tokens
+    return (
+        not _ACCOUNT_TOKENS.isdisjoint(tokens)
+        or "kontonummer" in tokens
+        or (
+            not _ACCOUNT_TOKENS.isdisjoint(ctx.path_tokens)
+            and not tokens.isdisjoint({"number", "no", "num", "nr"})
+        )
+    )
+
+
+def _bank_account(ctx: FieldContext) -> bool:
+    return _account_named(ctx) and not (
+        _BANK_TOKENS.isdisjoint(ctx.name_tokens)
+        and _BANK_TOKENS.isdisjoint(ctx.path_tokens)
+        and _BANK_TOKENS.isdisjoint(ctx.sibling_tokens)
+    )
+
+
+def _routing(value: str) -> bool:
+    return (_ROUTING.fullmatch(value) is not None and value[:2] in _ROUTING_PREFIXES
+            and aba_routing_valid(value))
+
+
+def _account(value: str) -> bool:
+    if _ACCOUNT.fullmatch(value) is None:
+        return False
+    digits = sum(ch.isdigit() for ch in value)
+    return _MIN_ACCOUNT_DIGITS <= digits <= _MAX_ACCOUNT_DIGITS and len(set(value)) > 1
+
+
+def _account_ladder(*closed_when: Callable[[FieldContext], bool]) -> tuple[Rung, ...]:
+    return (*(Rung(None, when=test) for test in closed_when),
+            Rung(0.75, "bank context, field name hint", _bank_account))
+
+
+class BankAccountClassifier(DeclarativeClassifier):
     data_type: ClassVar[str] = "BANK_ACCOUNT"
     category: ClassVar[Category] = Category.PII
     hints: ClassVar[frozenset[str]] = frozenset({"routing", "account", "sort", "kontonummer"})
@@ -80,56 +128,21 @@ class BankAccountClassifier(Classifier):
     value_gates: ClassVar[Mapping[str, ValueGate]] = MappingProxyType(
         {"bank": lambda n, classes: DIGIT in classes and classes <= BLANK | {DIGIT, "-"}}
     )
+    # A routing field's nine digits are a routing number or nothing, and a sort-code
+    # field holds sort codes only: neither falls back to an account number.
+    shapes = (
+        Shape("ABA routing checksum valid", _routing, validated=True, gate="bank",
+              ladder=(Rung(0.95, "field name hint", _routing_named),)),
+        Shape("sort code shape", _SORT_CODE.fullmatch, gate="bank",
+              ladder=(Rung(0.8, "field name hint", _sort_code_named),)),
+        Shape("account number shape", lambda v: _account(v) and not _ROUTING.fullmatch(v),
+              gate="bank", ladder=_account_ladder(_sort_code_named)),
+        Shape("account number shape", lambda v: _account(v) and _ROUTING.fullmatch(v),
+              gate="bank", ladder=_account_ladder(_sort_code_named, _routing_named)),
+    )
 
-    def gate(self, ctx: FieldContext) -> str | None:
-        routing, sort_code, account = self._hints(ctx)
-        return "bank" if routing or sort_code or account else None
-
-    @staticmethod
-    def _hints(ctx: FieldContext) -> tuple[bool, bool, bool]:
-        """(routing, sort code, account) hints of the field."""
-        tokens = ctx.name_tokens
-        routing = "routing" in tokens or "transit" in tokens
-        sort_code = "sort" in tokens and ("code" in tokens or "sortcode" in tokens)
-        # `bank_account_number`, or `bank.account.number`: the parent names the account.
-        account = (
-            not _ACCOUNT_TOKENS.isdisjoint(tokens)
-            or "kontonummer" in tokens
-            or (
-                not _ACCOUNT_TOKENS.isdisjoint(ctx.path_tokens)
-                and not tokens.isdisjoint({"number", "no", "num", "nr"})
-            )
-        )
-        return routing, sort_code, account
-
-    def score(self, value: str, ctx: FieldContext) -> Finding | None:
-        # The hint test is a set intersection: run it before touching the value.
-        routing, sort_code, account = self._hints(ctx)
-        if not (routing or sort_code or account):
-            return None
+    def prepare(self, value: str) -> str | None:
         v = value.strip()
         if not 4 <= len(v) <= _MAX_CHARS or not v[0].isdigit():
             return None  # an IBAN starts with letters: not this type
-        if routing and _ROUTING.fullmatch(v):
-            if v[:2] in _ROUTING_PREFIXES and aba_routing_valid(v):
-                return self.finding(
-                    0.95, "ABA routing checksum valid, field name hint", validated=True
-                )
-            return None
-        if sort_code:
-            if _SORT_CODE.fullmatch(v):
-                return self.finding(0.8, "sort code shape, field name hint")
-            return None
-        if account and self._bank_context(ctx) and _ACCOUNT.fullmatch(v):
-            digits = sum(ch.isdigit() for ch in v)
-            if _MIN_ACCOUNT_DIGITS <= digits <= _MAX_ACCOUNT_DIGITS and len(set(v)) > 1:
-                return self.finding(0.75, "account number shape, bank context, field name hint")
-        return None
-
-    @staticmethod
-    def _bank_context(ctx: FieldContext) -> bool:
-        return not (
-            _BANK_TOKENS.isdisjoint(ctx.name_tokens)
-            and _BANK_TOKENS.isdisjoint(ctx.path_tokens)
-            and _BANK_TOKENS.isdisjoint(ctx.sibling_tokens)
-        )
+        return v

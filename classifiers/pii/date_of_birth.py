@@ -21,7 +21,7 @@ Not covered: epoch numbers, two-digit years, month-year or year-only values
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date
 from types import MappingProxyType
 from typing import ClassVar
@@ -29,9 +29,9 @@ from typing import ClassVar
 from classifiers.base import (
     DIGIT,
     Category,
-    Classifier,
-    FieldContext,
-    Finding,
+    DeclarativeClassifier,
+    Rung,
+    Shape,
     ValueGate,
 )
 
@@ -75,10 +75,61 @@ def _date(year: int, month: int, day: int) -> date | None:
         return None
 
 
-class DateOfBirthClassifier(Classifier):
+def _plausible(when: date | None) -> bool:
+    earliest = date(REFERENCE_DATE.year - MAX_AGE_YEARS, 1, 1)
+    return when is not None and earliest <= when <= REFERENCE_DATE
+
+
+def _iso(value: str) -> bool:
+    m = _YMD.fullmatch(value)
+    return m is not None and _plausible(_date(int(m.group(1)), int(m.group(3)),
+                                              int(m.group(4))))
+
+
+def _year_last(value: str) -> tuple[int, int, int, bool] | None:
+    """Day and month in either order, the year, and whether the separator is `/`."""
+    m = _XXY.fullmatch(value)
+    if m is None:
+        return None
+    return int(m.group(1)), int(m.group(3)), int(m.group(4)), m.group(2) == "/"
+
+
+def _us(value: str) -> bool:
+    """US month-first, only with slashes."""
+    parts = _year_last(value)
+    return parts is not None and parts[3] and _plausible(_date(parts[2], parts[0], parts[1]))
+
+
+def _european(value: str) -> bool:
+    """Day-first, when the US reading is not a date."""
+    parts = _year_last(value)
+    if parts is None:
+        return False
+    a, b, year, slash = parts
+    if slash and _date(year, a, b) is not None:
+        return False
+    return _plausible(_date(year, b, a))
+
+
+def _named(regex: re.Pattern[str], day: int, month: int) -> Callable[[str], bool]:
+    def match(value: str) -> bool:
+        m = regex.fullmatch(value)
+        if m is None:
+            return False
+        number = _MONTHS.get(m.group(month).lower())
+        return number is not None and _plausible(_date(int(m.group(3)), number,
+                                                       int(m.group(day))))
+    return match
+
+
+_HINTS = frozenset({"birth", "born", "nacimiento", "nascita"})
+_LADDER = (Rung(0.9, "field name hint", lambda ctx: not _HINTS.isdisjoint(ctx.name_tokens)),)
+
+
+class DateOfBirthClassifier(DeclarativeClassifier):
     data_type: ClassVar[str] = "DATE_OF_BIRTH"
     category: ClassVar[Category] = Category.PII
-    hints: ClassVar[frozenset[str]] = frozenset({"birth", "born", "nacimiento", "nascita"})
+    hints: ClassVar[frozenset[str]] = _HINTS
     min_len: ClassVar[int] = 8
     max_len: ClassVar[int] = _MAX_CHARS
     # Hint-gated: most values of a birth field are dates.
@@ -86,48 +137,19 @@ class DateOfBirthClassifier(Classifier):
     value_gates: ClassVar[Mapping[str, ValueGate]] = MappingProxyType(
         {"date": lambda n, classes: DIGIT in classes}
     )
+    # An ambiguous `04/05/1985` is read month-first when that is a date.
+    shapes = (
+        Shape("ISO 8601 date, plausible age", _iso, gate="date", ladder=_LADDER),
+        Shape("US date, plausible age", _us, gate="date", ladder=_LADDER),
+        Shape("European date, plausible age", _european, gate="date", ladder=_LADDER),
+        Shape("day month-name year date, plausible age", _named(_DMY_NAME, 1, 2),
+              gate="date", ladder=_LADDER),
+        Shape("month-name day year date, plausible age", _named(_MDY_NAME, 2, 1),
+              gate="date", ladder=_LADDER),
+    )
 
-    def gate(self, ctx: FieldContext) -> str | None:
-        return "date" if self.hinted(ctx) else None
-
-    def score(self, value: str, ctx: FieldContext) -> Finding | None:
-        if not self.hinted(ctx):
-            return None
+    def prepare(self, value: str) -> str | None:
         value = value.strip()
         if not 8 <= len(value) <= _MAX_CHARS or not value[:1].isalnum():
             return None
-        found = self._parse(value)
-        if found is None:
-            return None
-        fmt, when = found
-        earliest = date(REFERENCE_DATE.year - MAX_AGE_YEARS, 1, 1)
-        if not earliest <= when <= REFERENCE_DATE:
-            return None
-        return self.finding(0.9, f"{fmt} date, plausible age, field name hint")
-
-    @staticmethod
-    def _parse(value: str) -> tuple[str, date] | None:
-        m = _YMD.fullmatch(value)
-        if m:
-            d = _date(int(m.group(1)), int(m.group(3)), int(m.group(4)))
-            return ("ISO 8601", d) if d else None
-        m = _XXY.fullmatch(value)
-        if m:
-            a, b, year = int(m.group(1)), int(m.group(3)), int(m.group(4))
-            # US month-first, else European day-first.
-            d = _date(year, a, b) if m.group(2) == "/" else None
-            if d:
-                return ("US", d)
-            d = _date(year, b, a)
-            return ("European", d) if d else None
-        m = _DMY_NAME.fullmatch(value)
-        if m:
-            month = _MONTHS.get(m.group(2).lower())
-            d = _date(int(m.group(3)), month, int(m.group(1))) if month else None
-            return ("day month-name year", d) if d else None
-        m = _MDY_NAME.fullmatch(value)
-        if m:
-            month = _MONTHS.get(m.group(1).lower())
-            d = _date(int(m.group(3)), month, int(m.group(2))) if month else None
-            return ("month-name day year", d) if d else None
-        return None
+        return value

@@ -26,9 +26,10 @@ from typing import ClassVar
 from classifiers.base import (
     DIGIT,
     Category,
-    Classifier,
+    DeclarativeClassifier,
     FieldContext,
-    Finding,
+    Rung,
+    Shape,
     ValueGate,
 )
 
@@ -66,19 +67,25 @@ _NOT_NUMBER = frozenset(
 _MAX_CHARS = 20  # Florida with dashes is 17, DVLA 16
 
 
-class DriverLicenseClassifier(Classifier):
+_HINTS = frozenset({"driver", "drivers", "driving", "fuhrerschein", "führerschein", "permis"})
+
+
+def _licence_field(ctx: FieldContext) -> bool:
+    tokens = ctx.name_tokens
+    if not tokens.isdisjoint(_NOT_NUMBER):
+        return False
+    licensed = "license" in ctx.path_tokens or "licence" in ctx.path_tokens
+    if not _HINTS.isdisjoint(tokens):
+        # `driver_license`, `driving_licence`; `driver.id` alone is not a licence.
+        return licensed or "fuhrerschein" in tokens or "führerschein" in tokens
+    # `driver.license.number`, `license_no` under a driver parent.
+    return licensed and not _HINTS.isdisjoint(ctx.path_tokens)
+
+
+class DriverLicenseClassifier(DeclarativeClassifier):
     data_type: ClassVar[str] = "DRIVER_LICENSE"
     category: ClassVar[Category] = Category.PII
-    hints: ClassVar[frozenset[str]] = frozenset(
-        {
-            "driver",
-            "drivers",
-            "driving",
-            "fuhrerschein",
-            "führerschein",
-            "permis",
-        }
-    )
+    hints: ClassVar[frozenset[str]] = _HINTS
     min_len: ClassVar[int] = 5
     max_len: ClassVar[int] = _MAX_CHARS
     # Hint-gated, no checksum: most values of the field must look right.
@@ -86,31 +93,18 @@ class DriverLicenseClassifier(Classifier):
     value_gates: ClassVar[Mapping[str, ValueGate]] = MappingProxyType(
         {"licence": lambda n, classes: DIGIT in classes}
     )
+    # The UK DVLA shape is the most specific and scores highest.
+    shapes = (
+        Shape("UK DVLA licence shape", _DVLA.fullmatch, gate="licence",
+              ladder=(Rung(0.85, "field name hint", _licence_field),)),
+        Shape("licence number shape", _AAMVA.fullmatch, gate="licence",
+              ladder=(Rung(0.75, "field name hint", _licence_field),)),
+    )
 
-    def gate(self, ctx: FieldContext) -> str | None:
-        return "licence" if self._hinted(ctx) else None
-
-    def score(self, value: str, ctx: FieldContext) -> Finding | None:
-        if not self._hinted(ctx):
-            return None
+    def prepare(self, value: str) -> str | None:
         v = value.strip().upper()
         if not 5 <= len(v) <= _MAX_CHARS or sum(ch.isdigit() for ch in v) < 4:
             return None
         if len(set(v.replace("-", "").replace(" ", ""))) == 1:
             return None  # `0000000`: a placeholder
-        if _DVLA.fullmatch(v):
-            return self.finding(0.85, "UK DVLA licence shape, field name hint")
-        if _AAMVA.fullmatch(v):
-            return self.finding(0.75, "licence number shape, field name hint")
-        return None
-
-    def _hinted(self, ctx: FieldContext) -> bool:
-        tokens = ctx.name_tokens
-        if not tokens.isdisjoint(_NOT_NUMBER):
-            return False
-        licensed = "license" in ctx.path_tokens or "licence" in ctx.path_tokens
-        if not self.hints.isdisjoint(tokens):
-            # `driver_license`, `driving_licence`; `driver.id` alone is not a licence.
-            return licensed or "fuhrerschein" in tokens or "führerschein" in tokens
-        # `driver.license.number`, `license_no` under a driver parent.
-        return licensed and not self.hints.isdisjoint(ctx.path_tokens)
+        return v

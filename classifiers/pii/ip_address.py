@@ -103,6 +103,10 @@ class IpAddressClassifier(Classifier):
     value_gates: ClassVar[Mapping[str, ValueGate]] = MappingProxyType(
         {"ip": lambda n, classes: ("." in classes and DIGIT in classes) or ":" in classes}
     )
+    # A dotted quad (`_V4`), or two colons with at most four hex digits between (`_V6`).
+    value_needs: ClassVar[Mapping[str, str]] = MappingProxyType(
+        {"ip": r"[0-9]\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]|:[0-9A-Fa-f]{0,4}:"}
+    )
 
     def gate(self, ctx: FieldContext) -> str | None:
         if not ctx.name_tokens.isdisjoint(_VERSION_TOKENS) or self._addressing_header(ctx):

@@ -27,9 +27,10 @@ from classifiers.base import (
     DIGIT,
     LETTERS,
     Category,
-    Classifier,
+    DeclarativeClassifier,
     FieldContext,
-    Finding,
+    Rung,
+    Shape,
     ValueGate,
 )
 
@@ -63,10 +64,29 @@ _NOT_NUMBER = frozenset(
 )
 
 
-class PassportNumberClassifier(Classifier):
+_HINTS = frozenset({"passport", "reisepass", "pasaporte"})
+
+
+def _passport_field(ctx: FieldContext) -> bool:
+    tokens = ctx.name_tokens
+    # `traveller.passport.number`: the parent names the document.
+    parent_hinted = not _HINTS.isdisjoint(ctx.path_tokens) and not tokens.isdisjoint(
+        {"number", "no", "num", "nr", "id"}
+    )
+    if _HINTS.isdisjoint(tokens) and not parent_hinted:
+        return False
+    return tokens.isdisjoint(_NOT_NUMBER)
+
+
+def _number(value: str) -> bool:
+    return (6 <= len(value) <= 9 and _SHAPE.fullmatch(value) is not None
+            and any(ch.isdigit() for ch in value) and len(set(value)) > 1)
+
+
+class PassportNumberClassifier(DeclarativeClassifier):
     data_type: ClassVar[str] = "PASSPORT_NUMBER"
     category: ClassVar[Category] = Category.PII
-    hints: ClassVar[frozenset[str]] = frozenset({"passport", "reisepass", "pasaporte"})
+    hints: ClassVar[frozenset[str]] = _HINTS
     min_len: ClassVar[int] = 6
     # Nine characters and some separators a user may type.
     max_len: ClassVar[int] = 12
@@ -75,28 +95,13 @@ class PassportNumberClassifier(Classifier):
     value_gates: ClassVar[Mapping[str, ValueGate]] = MappingProxyType(
         {"passport": lambda n, classes: DIGIT in classes and classes <= LETTERS | BLANK | {DIGIT}}
     )
+    # Digits only are common ids in any field: a little less sure than mixed.
+    shapes = (
+        Shape("passport number shape", lambda v: v.isdigit() and _number(v), gate="passport",
+              ladder=(Rung(0.7, "field name hint", _passport_field),)),
+        Shape("passport number shape", _number, gate="passport",
+              ladder=(Rung(0.78, "field name hint", _passport_field),)),
+    )
 
-    def gate(self, ctx: FieldContext) -> str | None:
-        return "passport" if self._hinted(ctx) else None
-
-    def _hinted(self, ctx: FieldContext) -> bool:
-        tokens = ctx.name_tokens
-        # `traveller.passport.number`: the parent names the document.
-        parent_hinted = not self.hints.isdisjoint(ctx.path_tokens) and not tokens.isdisjoint(
-            {"number", "no", "num", "nr", "id"}
-        )
-        if self.hints.isdisjoint(tokens) and not parent_hinted:
-            return False
-        return tokens.isdisjoint(_NOT_NUMBER)
-
-    def score(self, value: str, ctx: FieldContext) -> Finding | None:
-        if not self._hinted(ctx):
-            return None
-        v = value.strip().upper()
-        if not 6 <= len(v) <= 9 or _SHAPE.fullmatch(v) is None:
-            return None
-        if not any(ch.isdigit() for ch in v) or len(set(v)) == 1:
-            return None
-        # Digits only are common ids in any field: a little less sure than mixed.
-        confidence = 0.7 if v.isdigit() else 0.78
-        return self.finding(confidence, "passport number shape, field name hint")
+    def prepare(self, value: str) -> str | None:
+        return value.strip().upper()

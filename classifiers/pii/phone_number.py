@@ -112,6 +112,12 @@ class PhoneNumberClassifier(Classifier):
          "unhinted": lambda n, classes: DIGIT in classes and classes <= _PHONE_CLASSES
          and (classes != {DIGIT} or n in _MOBILE_LENGTHS)}
     )
+    # Without a hint, after the whitespace `strip` removes: a `+` or `00` prefix, the
+    # NANP display form, or a bare national mobile (a `_MOBILE_SHAPES_IN_IDS` start).
+    value_needs: ClassVar[Mapping[str, str]] = MappingProxyType(
+        {"unhinted": r"^[\t-\r\x1c-\x20]*(?:\+|00|\([0-9]{3}\) ?[0-9]{3}-[0-9]{4}"
+         r"|(?:1[3-9]|0[1-9]|[6-9])[0-9]{8})"}
+    )
 
     def gate(self, ctx: FieldContext) -> str | None:
         return "hinted" if self._hinted(ctx) else "unhinted"

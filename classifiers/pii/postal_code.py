@@ -28,10 +28,12 @@ from typing import ClassVar
 from classifiers.base import (
     DIGIT,
     Category,
-    Classifier,
+    DeclarativeClassifier,
     FieldContext,
-    Finding,
+    Rung,
+    Shape,
     ValueGate,
+    names,
 )
 
 # Distinctive formats: letters and digits in a fixed layout, or separators that other
@@ -87,10 +89,29 @@ _CODE_LEAVES = frozenset({"code", "postal"})
 _MAX_CHARS = 10  # `SW1A 1AA`, `12345-6789`, `〒100-0001`
 
 
-class PostalCodeClassifier(Classifier):
+_HINTS = frozenset({"postal", "pincode", "cep", "postalcode"})
+
+
+def _in_address(ctx: FieldContext) -> bool:
+    return (
+        "address" in ctx.path_tokens
+        and ctx.name_tokens.isdisjoint(_NOT_CODE)
+        and not ctx.name_tokens.isdisjoint(_CODE_LEAVES)
+    )
+
+
+_hinted = names(_HINTS)
+
+
+def _ladder(hinted: float, in_address: float) -> tuple[Rung, ...]:
+    return (Rung(hinted, "field name hint", _hinted),
+            Rung(in_address, "address context in path", _in_address))
+
+
+class PostalCodeClassifier(DeclarativeClassifier):
     data_type: ClassVar[str] = "POSTAL_CODE"
     category: ClassVar[Category] = Category.PII
-    hints: ClassVar[frozenset[str]] = frozenset({"postal", "pincode", "cep", "postalcode"})
+    hints: ClassVar[frozenset[str]] = _HINTS
     min_len: ClassVar[int] = 4
     max_len: ClassVar[int] = _MAX_CHARS
     # Context-gated already; most values of a zip field are zips.
@@ -98,39 +119,19 @@ class PostalCodeClassifier(Classifier):
     value_gates: ClassVar[Mapping[str, ValueGate]] = MappingProxyType(
         {"postal": lambda n, classes: DIGIT in classes}
     )
+    # Distinctive formats first; four digits are also years and PINs: a little less sure.
+    shapes = (
+        *(Shape(f"pattern {name}", regex.fullmatch, gate="postal", ladder=_ladder(0.95, 0.75))
+          for name, regex in _DISTINCTIVE),
+        *(Shape(f"pattern {name}", regex.fullmatch, gate="postal",
+                ladder=_ladder(0.75 if name.startswith("4-digit") else 0.9, 0.55))
+          for name, regex in _DIGITS),
+    )
 
-    def gate(self, ctx: FieldContext) -> str | None:
-        return "postal" if self.hinted(ctx) or self._in_address(ctx) else None
-
-    @staticmethod
-    def _in_address(ctx: FieldContext) -> bool:
-        return (
-            "address" in ctx.path_tokens
-            and ctx.name_tokens.isdisjoint(_NOT_CODE)
-            and not ctx.name_tokens.isdisjoint(_CODE_LEAVES)
-        )
-
-    def score(self, value: str, ctx: FieldContext) -> Finding | None:
-        # Context first: it is a set test, far cheaper than the formats.
-        hinted = self.hinted(ctx)
-        in_address = not hinted and self._in_address(ctx)
-        if not (hinted or in_address):
-            return None
+    def prepare(self, value: str) -> str | None:
         code = value.strip().upper()
         if not 4 <= len(code) <= _MAX_CHARS or not any(ch.isdigit() for ch in code):
             return None
         if code.strip("0- ") == "":
             return None  # `00000`: a placeholder
-        for name, regex in _DISTINCTIVE:
-            if regex.fullmatch(code):
-                if hinted:
-                    return self.finding(0.95, f"pattern {name}, field name hint")
-                return self.finding(0.75, f"pattern {name}, address context in path")
-        for name, regex in _DIGITS:
-            if regex.fullmatch(code):
-                # Four digits are also years and PINs: a little less sure.
-                base = 0.75 if len(code) == 4 else 0.9
-                if hinted:
-                    return self.finding(base, f"pattern {name}, field name hint")
-                return self.finding(0.55, f"pattern {name}, address context in path")
-        return None
+        return code

@@ -28,9 +28,10 @@ from classifiers.base import (
     DIGIT,
     LETTERS,
     Category,
-    Classifier,
+    DeclarativeClassifier,
     FieldContext,
-    Finding,
+    Rung,
+    Shape,
     ValueGate,
 )
 
@@ -102,26 +103,44 @@ _ADDRESS_SIBLINGS = frozenset({"city", "postal", "zip", "country", "state", "pro
 _MAX_CHARS = 200  # a street line with flat and building fits; longer is prose
 
 
-class StreetAddressClassifier(Classifier):
+_HINTS: frozenset[str] = frozenset({
+    "address", "street", "residence", "domicile", "strasse", "straße", "anschrift",
+    "calle", "indirizzo", "endereco", "adres", "rue",
+})
+
+
+def _hinted(ctx: FieldContext) -> bool | None:
+    """True: hinted; False: no hint; None: hinted as a non-postal address."""
+    tokens = ctx.name_tokens
+    if not tokens.isdisjoint(_NOT_POSTAL) and "street" not in tokens:
+        return None if "address" in tokens or "addr" in tokens else False
+    if not _HINTS.isdisjoint(tokens):
+        return True
+    # `shipping.address.line1`: the parent says address, the leaf says street line.
+    if not tokens.isdisjoint(_LINE_TOKENS) and ("line" in tokens or "lines" in tokens):
+        return "address" in ctx.path_tokens or (
+            len(ctx.sibling_tokens & _ADDRESS_SIBLINGS) >= 2)
+    return "address" in ctx.path_tokens and not tokens.isdisjoint(_LINE_TOKENS)
+
+
+def _shaped(value: str) -> bool:
+    return bool(_NUMBER_FIRST.match(value) or _STREET_FIRST.match(value))
+
+
+def _street_line(value: str) -> bool:
+    """Letters and digits that are not one token starting with a digit (`0x7f...`)."""
+    return value.count(" ") > 0 or value[0].isalpha()
+
+
+def _field_hinted(ctx: FieldContext) -> bool:
+    return _hinted(ctx) is True
+
+
+class StreetAddressClassifier(DeclarativeClassifier):
     data_type: ClassVar[str] = "STREET_ADDRESS"
     category: ClassVar[Category] = Category.PII
     # Canonical tokens plus street/address words of other languages not in _hints.
-    hints: ClassVar[frozenset[str]] = frozenset(
-        {
-            "address",
-            "street",
-            "residence",
-            "domicile",
-            "strasse",
-            "straße",
-            "anschrift",
-            "calle",
-            "indirizzo",
-            "endereco",
-            "adres",
-            "rue",
-        }
-    )
+    hints: ClassVar[frozenset[str]] = _HINTS
     min_len: ClassVar[int] = 4
     max_len: ClassVar[int] = _MAX_CHARS
     # Hint-driven, with free-form values: half the values must look like addresses.
@@ -130,12 +149,18 @@ class StreetAddressClassifier(Classifier):
         {"street": lambda n, classes: DIGIT in classes and not classes.isdisjoint(LETTERS)
          and "@" not in classes}
     )
+    # Unhinted, the best an address shape earns is 0.45 (under the threshold), and only
+    # the multi-word shape is worth a regex run.
+    shapes = (
+        Shape("street address shape", _shaped, gate="street",
+              ladder=(Rung(0.9, "field name hint", _field_hinted),)),
+        Shape("letters and digits", _street_line, gate="street",
+              ladder=(Rung(0.6, "field name hint", _field_hinted),)),
+        Shape("street address shape", lambda v: " " in v and _shaped(v), gate="street",
+              ladder=(Rung(0.45, when=lambda ctx: _hinted(ctx) is False),)),
+    )
 
-    def gate(self, ctx: FieldContext) -> str | None:
-        # Unhinted, the best an address shape earns is 0.45: under the threshold.
-        return "street" if self._hinted(ctx) is True else None
-
-    def score(self, value: str, ctx: FieldContext) -> Finding | None:
+    def prepare(self, value: str) -> str | None:
         value = value.strip()
         if not 4 <= len(value) <= _MAX_CHARS:
             return None
@@ -144,31 +169,4 @@ class StreetAddressClassifier(Classifier):
             return None
         if "@" in value or "://" in value:
             return None
-        hinted = self._hinted(ctx)
-        if hinted is None:
-            return None  # the field name says another kind of address
-        if not hinted and " " not in value:
-            return None  # unhinted, only the multi-word shape is worth a regex run
-        shaped = bool(_NUMBER_FIRST.match(value) or _STREET_FIRST.match(value))
-        if shaped and hinted:
-            return self.finding(0.9, "street address shape, field name hint")
-        if hinted:
-            if value.count(" ") == 0 and not value[0].isalpha():
-                return None  # `0x7f...`, `12345`: one token, no street
-            return self.finding(0.6, "letters and digits, field name hint")
-        if shaped:
-            return self.finding(0.45, "street address shape")
-        return None
-
-    def _hinted(self, ctx: FieldContext) -> bool | None:
-        """True: hinted; False: no hint; None: hinted as a non-postal address."""
-        tokens = ctx.name_tokens
-        if not tokens.isdisjoint(_NOT_POSTAL) and "street" not in tokens:
-            return None if "address" in tokens or "addr" in tokens else False
-        if not self.hints.isdisjoint(tokens):
-            return True
-        # `shipping.address.line1`: the parent says address, the leaf says street line.
-        if not tokens.isdisjoint(_LINE_TOKENS) and ("line" in tokens or "lines" in tokens):
-            return "address" in ctx.path_tokens or (
-                len(ctx.sibling_tokens & _ADDRESS_SIBLINGS) >= 2)
-        return "address" in ctx.path_tokens and not tokens.isdisjoint(_LINE_TOKENS)
+        return value

@@ -140,6 +140,10 @@ class ApiKeyClassifier(Classifier):
         {ANY: lambda n, classes: True,
          "formats": lambda n, classes: n >= _SHORTEST_FORMAT and not classes.isdisjoint(LETTERS)}
     )
+    # Outside a key field: one of the known formats' prefixes.
+    value_needs: ClassVar[Mapping[str, str]] = MappingProxyType(
+        {"formats": "|".join(re.escape(p) for p in _ALL_PREFIXES)}
+    )
 
     def gate(self, ctx: FieldContext) -> str | None:
         names = ctx.name_tokens

@@ -161,6 +161,10 @@ class BearerTokenClassifier(Classifier):
         {ANY: lambda n, classes: True,
          "formats": lambda n, classes: n >= MIN_BEARER and not classes.isdisjoint(LETTERS)}
     )
+    # Outside one: what `score` looks for before `_BEARER` and `_JWT`.
+    value_needs: ClassVar[Mapping[str, str]] = MappingProxyType(
+        {"formats": "earer|EARER|eyJ"}
+    )
 
     def gate(self, ctx: FieldContext) -> str | None:
         return ANY if self.hinted(ctx) or _auth_header(ctx) else "formats"
