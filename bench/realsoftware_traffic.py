@@ -39,10 +39,13 @@ from bench.realsoftware_messages import Exchange, GrpcCall, KafkaRecord, Table
 PROTO = Path(__file__).resolve().parent / "realsoftware.proto"
 # tcpdump reports "listening on lo" before it sees packets; then a short grace period.
 CAPTURE_WARMUP_S = 0.3
-# tcpdump writes each packet as it reads it (-U); a part's capture is complete once the
-# file has stopped growing for this long (a busy machine delays tcpdump, not the traffic).
-CAPTURE_QUIET_S = 0.5
-CAPTURE_DRAIN_TIMEOUT_S = 10.0
+# tcpdump writes each packet as it reads it (-U). A part's capture is complete once a
+# marker datagram sent after the traffic is in the file: tcpdump reads packets in order,
+# so everything before the marker is there too (on a busy machine tcpdump can lag the
+# traffic by seconds, and a file that merely stopped growing for a while lost packets).
+# The marker goes to a UDP port nothing listens on; dpi ignores UDP there.
+CAPTURE_MARKER_PORT = 9
+CAPTURE_DRAIN_TIMEOUT_S = 60.0
 
 
 class Unavailable(RuntimeError):
@@ -71,7 +74,7 @@ def tcpdump(pcap: Path, port: int) -> Iterator[None]:
         # --immediate-mode: without it packets wait in the kernel's ring for up to a second
         # and those still there when tcpdump is stopped are lost.
         ["tcpdump", "-i", "lo", "-U", "--immediate-mode", "-Z", "root", "-w", str(pcap),
-         f"tcp port {port}"],
+         f"tcp port {port} or udp dst port {CAPTURE_MARKER_PORT}"],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     assert process.stderr is not None
     line = process.stderr.readline()
@@ -82,19 +85,18 @@ def tcpdump(pcap: Path, port: int) -> Iterator[None]:
     try:
         yield
     finally:
-        _wait_until_quiet(pcap)
+        _wait_for_marker(pcap)
         process.terminate()
         process.communicate(timeout=10)
 
 
-def _wait_until_quiet(pcap: Path) -> None:
+def _wait_for_marker(pcap: Path) -> None:
+    marker = b"dpi-realsoftware-capture-end-" + os.urandom(8).hex().encode()
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
+        sender.sendto(marker, ("127.0.0.1", CAPTURE_MARKER_PORT))
     deadline = time.monotonic() + CAPTURE_DRAIN_TIMEOUT_S
-    size, since = -1, time.monotonic()
     while time.monotonic() < deadline:
-        now = pcap.stat().st_size if pcap.exists() else 0
-        if now != size:
-            size, since = now, time.monotonic()
-        elif time.monotonic() - since >= CAPTURE_QUIET_S:
+        if pcap.exists() and marker in pcap.read_bytes():
             return
         time.sleep(0.05)
 
