@@ -28,7 +28,16 @@ ends it) is emitted with its head and the body seen so far, `incomplete=True`, w
 Bare LF line endings are accepted (RFC 9112 section 2.2 allows it; libhtp test traffic
 uses them), but not a header block that mixes LF lines with a CRLF blank line.
 
-Not supported: HTTP/0.9, multiple-member Content-Length
+HTTP/0.9 (the 1991 "HTTP as implemented in W3" note; RFC 1945 section 4.1 calls it a
+Simple-Request): a request line of exactly `GET` and a target, no version and no
+header; the response is the raw body until the connection closes, without status line
+or headers. Accepted only as the first request of a connection (HTTP/0.9 has no
+persistent connections) and never while resynchronising, with a target that is an
+origin or absolute form of printable ASCII: a stream of other text (`GET key` of a
+Redis inline command) is not taken for HTTP. A server that answers with a status line
+anyway is read as HTTP/1.x.
+
+Not supported: multiple-member Content-Length
 lists with differing values (treated as a framing error), transfer codings other than
 chunked on requests (a framing error), `Transfer-Encoding` with `gzip` on responses
 (read until close, the coding is not undone).
@@ -143,9 +152,31 @@ _REQUEST_ANCHOR = re.compile(rb"(?:" + _METHOD_ALT + rb") ")
 _RESPONSE_ANCHOR = re.compile(rb"HTTP/1\.[01] [1-5][0-9][0-9][ \r\n]")
 _STATUS_PREFIX = b"HTTP/1.1 200 "
 _VERSIONS = (b"HTTP/1.1", b"HTTP/1.0")
+# HTTP/0.9's only method and the forms its target may take (origin, absolute).
+_HTTP09_METHOD = b"GET"
+_HTTP09_TARGET_START = (b"/", b"http://", b"https://")
 
 
-def _probe_request(data: bytes) -> Probe:
+def _http09_target(line: bytes) -> bytes | None:
+    """The target of an HTTP/0.9 request line (`GET /path`, CR/LF stripped), or None:
+    exactly two fields, the method GET, a target of printable ASCII (RFC 3986
+    characters, no blank) in origin or absolute form."""
+    method, sp, target = line.removesuffix(b"\r").partition(b" ")
+    if (
+        method != _HTTP09_METHOD
+        or not sp
+        or not target.startswith(_HTTP09_TARGET_START)
+        or len(target) >= MAX_START_LINE
+        or not target.isascii()
+        or not all(33 <= byte <= 126 for byte in target)
+    ):
+        return None
+    return target
+
+
+def _probe_request(data: bytes, http09: bool = False) -> Probe:
+    """A request start line? `http09`: an HTTP/0.9 line counts too (at the start of a
+    connection only, never while resynchronising)."""
     sp = data.find(b" ", 0, MAX_METHOD_LEN + 1)
     if sp < 0:
         if len(data) <= MAX_METHOD_LEN and any(m.startswith(data) for m in KNOWN_METHODS):
@@ -157,6 +188,8 @@ def _probe_request(data: bytes) -> Probe:
     if eol >= 0:
         fields = data[:eol].removesuffix(b"\r").split(b" ")
         if len(fields) == 3 and fields[1] and fields[2] in _VERSIONS:
+            return Probe.YES
+        if http09 and len(fields) == 2 and _http09_target(data[:eol]) is not None:
             return Probe.YES
         return Probe.NO
     line = data[:-1] if data[-1:] == b"\r" else data
@@ -227,14 +260,17 @@ def _line_break(buf: bytes | bytearray, pos: int) -> int:
 class _Pending:
     """A request whose response has not started yet (the pairing FIFO entry)."""
 
-    __slots__ = ("api", "holds", "host", "method", "protocol")
+    __slots__ = ("api", "holds", "host", "http09", "method", "protocol")
 
-    def __init__(self, method: str, api: str, host: str, protocol: str, holds: bool) -> None:
+    def __init__(
+        self, method: str, api: str, host: str, protocol: str, holds: bool, http09: bool = False
+    ) -> None:
         self.method = method
         self.api = api
         self.host = host
         self.protocol = protocol
         self.holds = holds  # CONNECT or Upgrade: the request side waits for the verdict
+        self.http09 = http09  # an HTTP/0.9 request: its response has no head
 
 
 _LOST = _Pending("", _UNKNOWN_API, "", "http", False)
@@ -343,7 +379,10 @@ class Http1Dissector(Dissector):
     def probe(cls, direction: Direction, data: bytes) -> Probe:
         if not data:
             return Probe.NEED_MORE
-        return _PROBES[direction](bytes(data[:MAX_START_LINE]))
+        head = bytes(data[:MAX_START_LINE])
+        if direction is Direction.REQUEST:
+            return _probe_request(head, http09=True)  # a connection's first bytes
+        return _probe_response(head)
 
     def feed(self, direction: Direction, data: bytes, ts_ns: int) -> list[Event]:
         side = self._sides[direction]
@@ -532,6 +571,11 @@ class Http1Dissector(Dissector):
             side.scan_from = max(side.scan_from, pos)
         if pos >= size:
             return False
+        if side.direction is Direction.REQUEST:
+            if not side.seen and self._http09_request(side, events):
+                return True
+        elif self._fifo and self._fifo[0].http09:
+            return self._http09_response(side, events)
         end, body_at = _head_end(buf, max(pos, side.scan_from))
         if end < 0:
             if size - pos > self.limits.max_header_bytes:
@@ -559,6 +603,46 @@ class Http1Dissector(Dissector):
         if not ok:
             return self._garbage(side, events)
         return True
+
+    # -- HTTP/0.9 ------------------------------------------------------------------------
+
+    def _http09_request(self, side: _Side, events: list[Event]) -> bool:
+        """The connection's first request, if it is an HTTP/0.9 line: emitted at once
+        (no header, no body); True when it was one."""
+        buf = side.buf
+        eol = buf.find(b"\n", side.pos, side.pos + MAX_START_LINE)
+        if eol < 0:
+            return False
+        target = _http09_target(bytes(buf[side.pos : eol]))
+        if target is None:
+            return False
+        msg = _Msg()
+        self._request_target(msg, "GET", target.decode("ascii"), "")
+        self._queue(_Pending("GET", msg.api, msg.host, msg.protocol, False, http09=True), events)
+        side.seen = True
+        side.start_ok = False
+        side.pos = side.scan_from = eol + 1
+        side.msg = msg
+        self._finish(side, events)
+        return True
+
+    def _http09_response(self, side: _Side, events: list[Event]) -> bool:
+        """The answer to an HTTP/0.9 request: the body until close, no status line, no
+        headers; unless the server answers with a status line after all."""
+        verdict = _probe_response(bytes(side.buf[side.pos : side.pos + 13]))
+        if verdict is Probe.NEED_MORE:
+            return False
+        if verdict is Probe.YES:
+            self._fifo[0].http09 = False  # an HTTP/1.x response: read its head
+            return True
+        pending = self._pair(side, events)
+        msg = _Msg()
+        msg.api = pending.api
+        msg.host = pending.host
+        side.seen = True
+        side.start_ok = False
+        side.msg = msg
+        return self._begin_body(side, {}, -1, events)
 
     # -- heads ---------------------------------------------------------------------------
 
@@ -627,39 +711,11 @@ class Http1Dissector(Dissector):
         msg = _Msg()
         headers = self._headers(side, msg, lines[1:], events)
         host = headers.get("host", b"").decode("latin-1").strip()
-        if target.startswith(("http://", "https://")):
-            # absolute-form (RFC 9112 section 3.2.2): the authority is the host
-            authority = target.split("://", 1)[1].split("/", 1)[0].split("?", 1)[0]
-            host = authority.rsplit("@", 1)[-1]
         content_type = headers.get("content-type", b"").decode("latin-1")
-        msg.host = host
         msg.content_type = content_type
-        if is_grpc(content_type):
-            path = target.split("?", 1)[0]
-            msg.protocol = "grpc"
-            msg.api = path
-            # protocols.protobuf resolves `/pkg.Svc/Method#request` to the input type.
-            msg.schema = f"{path}#request"
-        else:
-            msg.api = http_api(method, target)
-            query = target.split("#", 1)[0].partition("?")[2]
-            if query:
-                msg.parts.insert(
-                    0,
-                    Part(
-                        location=Location.QUERY,
-                        name="",
-                        data=query.encode("latin-1"),
-                        media_type=MediaType.FORM,
-                    ),
-                )
+        self._request_target(msg, method, target, host)
         msg.holds = method == "CONNECT" or "upgrade" in headers
-        if len(self._fifo) >= MAX_PENDING:
-            # A client never answered (one-sided capture, a request flood): forget the
-            # oldest request; its response, if it ever comes, pairs as unpaired.
-            self._fifo.popleft()
-            events.append(Anomaly(kind="pending_overflow", direction=Direction.REQUEST))
-        self._fifo.append(_Pending(method, msg.api, host, msg.protocol, msg.holds))
+        self._queue(_Pending(method, msg.api, msg.host, msg.protocol, msg.holds), events)
         side.seen = True
         side.start_ok = False
         side.pos = side.scan_from = body_at
@@ -676,6 +732,43 @@ class Http1Dissector(Dissector):
         if length is None:
             return True
         return self._begin_body(side, headers, length, events)
+
+    @staticmethod
+    def _request_target(msg: _Msg, method: str, target: str, host: str) -> None:
+        """Host, api and query part of a request from its target (and Host header)."""
+        if target.startswith(("http://", "https://")):
+            # absolute-form (RFC 9112 section 3.2.2): the authority is the host
+            authority = target.split("://", 1)[1].split("/", 1)[0].split("?", 1)[0]
+            host = authority.rsplit("@", 1)[-1]
+        msg.host = host
+        if is_grpc(msg.content_type):
+            path = target.split("?", 1)[0]
+            msg.protocol = "grpc"
+            msg.api = path
+            # protocols.protobuf resolves `/pkg.Svc/Method#request` to the input type.
+            msg.schema = f"{path}#request"
+            return
+        msg.api = http_api(method, target)
+        query = target.split("#", 1)[0].partition("?")[2]
+        if query:
+            msg.parts.insert(
+                0,
+                Part(
+                    location=Location.QUERY,
+                    name="",
+                    data=query.encode("latin-1"),
+                    media_type=MediaType.FORM,
+                ),
+            )
+
+    def _queue(self, pending: _Pending, events: list[Event]) -> None:
+        """A request awaits its response (pairing FIFO, bounded)."""
+        if len(self._fifo) >= MAX_PENDING:
+            # A client never answered (one-sided capture, a request flood): forget the
+            # oldest request; its response, if it ever comes, pairs as unpaired.
+            self._fifo.popleft()
+            events.append(Anomaly(kind="pending_overflow", direction=Direction.REQUEST))
+        self._fifo.append(pending)
 
     def _response_head(
         self, side: _Side, lines: list[bytes], body_at: int, events: list[Event]
