@@ -25,6 +25,17 @@ ends it) is emitted with its head and the body seen so far, `incomplete=True`, w
 `incomplete_message` anomaly; a body over `max_body_bytes` keeps its first
 `max_body_bytes` (`body_too_large`, except compressed ones, whose start cannot be decoded).
 
+A second answer whose start was overwritten: a middlebox that injects a short response
+(`HTTP/1.1 200 OK`, `Content-Length: 5`, `BANG!`) races the server's own response on the
+same sequence numbers, and TCP reassembly keeps the first copy (dpi/reassembly.py), so
+what follows the injected response is the server's response without its first bytes:
+the rest of a header block and the body. When every request has been answered, bytes
+on the response side that are no status line but the tail of a header block (after the
+cut line, only `name: value` lines, among them Content-Type, Content-Length or
+Transfer-Encoding, then the blank line) are read as a second response to the request
+answered last, status unknown (0), anomaly `headless_response`. Pairing is untouched:
+no pending request is consumed. Anything else there is resynchronised as before.
+
 Bare LF line endings are accepted (RFC 9112 section 2.2 allows it; libhtp test traffic
 uses them), but not a header block that mixes LF lines with a CRLF blank line.
 
@@ -155,6 +166,24 @@ _VERSIONS = (b"HTTP/1.1", b"HTTP/1.0")
 # HTTP/0.9's only method and the forms its target may take (origin, absolute).
 _HTTP09_METHOD = b"GET"
 _HTTP09_TARGET_START = (b"/", b"http://", b"https://")
+# A header field line (RFC 9112 section 5: a token, a colon, a value without CR/LF).
+_HEADER_LINE = re.compile(rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+:[^\r\n]*")
+# Fields one of which a headless response must carry: they frame or type a body.
+_BODY_FIELDS = (b"content-type:", b"content-length:", b"transfer-encoding:")
+
+
+def _header_tail(lines: list[bytes], complete: bool) -> bool:
+    """Are `lines` the tail of a header block: the cut first line (any text), then only
+    header field lines? `complete`: the blank line was seen, so a field that frames or
+    types a body must be among them."""
+    first, rest = lines[0].removesuffix(b"\r"), lines[1:]
+    if not first.isascii() or any(byte < 32 and byte != 9 for byte in first):
+        return False
+    if not all(_HEADER_LINE.fullmatch(line) for line in rest):
+        return False
+    if not complete:
+        return True
+    return any(line[:18].lower().startswith(_BODY_FIELDS) for line in rest)
 
 
 def _http09_target(line: bytes) -> bytes | None:
@@ -370,6 +399,9 @@ class Http1Dissector(Dissector):
         self._sides = {d: _Side(d) for d in Direction}
         self._both = (self._sides[Direction.REQUEST], self._sides[Direction.RESPONSE])
         self._fifo: deque[_Pending] = deque()
+        # The request the last final response answered: a headless second response
+        # (see the module docstring) is named after it.
+        self._answered: _Pending | None = None
         self._done = False
         self._graphql = GraphQLTracker()  # GraphQL operations as apis (protocols.graphql)
 
@@ -578,16 +610,19 @@ class Http1Dissector(Dissector):
             return self._http09_response(side, events)
         end, body_at = _head_end(buf, max(pos, side.scan_from))
         if end < 0:
+            if not side.start_ok:
+                verdict = _PROBES[side.direction](bytes(buf[pos : pos + MAX_START_LINE]))
+                if verdict is Probe.NO:
+                    if self._headless_wait(side, pos):
+                        side.scan_from = max(pos, size - 3)
+                        return False
+                    return self._garbage(side, events)
+                side.start_ok = verdict is Probe.YES
             if size - pos > self.limits.max_header_bytes:
                 raise ProtocolError(
                     f"http1: {side.direction.value} header block over "
                     f"{self.limits.max_header_bytes} bytes"
                 )
-            if not side.start_ok:
-                verdict = _PROBES[side.direction](bytes(buf[pos : pos + MAX_START_LINE]))
-                if verdict is Probe.NO:
-                    return self._garbage(side, events)
-                side.start_ok = verdict is Probe.YES
             side.scan_from = max(pos, size - 3)
             return False
         if end - pos > self.limits.max_header_bytes:
@@ -600,6 +635,10 @@ class Http1Dissector(Dissector):
             ok = self._request_head(side, lines, body_at, events)
         else:
             ok = self._response_head(side, lines, body_at, events)
+            if not ok and self._headless_possible(side) and len(lines) > 1:
+                ok = _header_tail(lines, complete=True) and self._headless_head(
+                    side, lines, body_at, events
+                )
         if not ok:
             return self._garbage(side, events)
         return True
@@ -787,6 +826,8 @@ class Http1Dissector(Dissector):
             # Interim response (RFC 9110 section 15.2): the final one still pairs.
             return True
         pending = self._pair(side, events)
+        if pending is not _LOST:
+            self._answered = pending
         content_type = headers.get("content-type", b"").decode("latin-1")
         msg.content_type = content_type
         msg.api = pending.api
@@ -807,6 +848,10 @@ class Http1Dissector(Dissector):
         if pending.method == "HEAD" or status in _NO_BODY_STATUS:
             self._finish(side, events)
             return True
+        return self._response_body(side, headers, events)
+
+    def _response_body(self, side: _Side, headers: dict[str, bytes], events: list[Event]) -> bool:
+        """A response body framed by its headers (RFC 9112 section 6.3 items 4-8)."""
         if "transfer-encoding" in headers:
             codings = content_codings(headers["transfer-encoding"].decode("latin-1"))
             if codings and codings[-1] == "chunked":
@@ -819,6 +864,52 @@ class Http1Dissector(Dissector):
                 return True
             return self._begin_body(side, headers, length, events)
         return self._begin_body(side, headers, -1, events)
+
+    def _headless_possible(self, side: _Side) -> bool:
+        """Could bytes here be a second response whose start was overwritten? Only on
+        the response side, after a response, with no request left to answer."""
+        return (
+            side.direction is Direction.RESPONSE
+            and side.seen
+            and not self._fifo
+            and self._answered is not None
+        )
+
+    def _headless_wait(self, side: _Side, pos: int) -> bool:
+        """Wait for the blank line of a possible headless response? While what came
+        looks like the tail of a header block, within MAX_START_LINE bytes."""
+        size = len(side.buf)
+        if not self._headless_possible(side) or size - pos >= min(
+            MAX_START_LINE, self.limits.max_header_bytes
+        ):
+            return False
+        lines = bytes(side.buf[pos:size]).replace(b"\r\n", b"\n").split(b"\n")
+        # The last piece may be a line still arriving: judged once it ends.
+        return _header_tail(lines[:-1] if len(lines) > 1 else lines, complete=False)
+
+    def _headless_head(
+        self, side: _Side, lines: list[bytes], body_at: int, events: list[Event]
+    ) -> bool:
+        """The tail of a header block (its cut first line dropped) as a response to the
+        request answered last, status unknown; the FIFO is not touched."""
+        answered = self._answered
+        assert answered is not None
+        msg = _Msg()
+        headers = self._headers(side, msg, lines[1:], events)
+        events.append(Anomaly(kind="headless_response", direction=side.direction))
+        side.start_ok = False
+        side.pos = side.scan_from = body_at
+        msg.content_type = headers.get("content-type", b"").decode("latin-1")
+        msg.api = answered.api
+        msg.host = answered.host
+        msg.protocol = answered.protocol
+        if msg.protocol == "grpc":
+            msg.schema = f"{answered.api}#response"
+        side.msg = msg
+        if answered.method == "HEAD":
+            self._finish(side, events)
+            return True
+        return self._response_body(side, headers, events)
 
     def _pair(self, side: _Side, events: list[Event]) -> _Pending:
         fifo = self._fifo

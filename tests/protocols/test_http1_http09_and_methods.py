@@ -148,3 +148,61 @@ def test_query_method_request_and_response() -> None:
     assert _fields(request)[("body", "select[]")] == "name"
     assert _fields(response)[("body", "[].email")] == "jane@mail.example"
     assert _anomalies(events) == []
+
+
+# -- a second response whose start was overwritten (an injected response won the race) --
+
+INJECTED = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nBANG!"
+# The server's own response from byte len(INJECTED) on: the rest of its Date line, the
+# other header lines, a chunked JSON body.
+REAL_TAIL = (
+    b" Tue, 31 Mar 2015 14:37:46 GMT\r\nContent-Type: application/json; charset=utf-8\r\n"
+    b"Transfer-Encoding: chunked\r\nConnection: keep-alive\r\n\r\n"
+    + b.chunked(b'{"ip": "198.51.100.23", "about": "/about"}')
+)
+
+
+@pytest.mark.parametrize("cut", [len(REAL_TAIL), 12, 40, 95])
+def test_headless_second_response_is_read(cut: int) -> None:
+    events = _run(
+        [(REQ, b.request("GET", "/")), (RESP, INJECTED + REAL_TAIL[:cut]), (RESP, REAL_TAIL[cut:])]
+    )
+    request, injected, real = _messages(events)
+    assert (injected.api, injected.status) == ("GET /", 200)
+    assert (real.direction, real.api, real.status, real.host) == (RESP, "GET /", 0, request.host)
+    assert _fields(real)[("body", "ip")] == "198.51.100.23"
+    assert ("header", "connection") in _fields(real)
+    assert _anomalies(events) == ["headless_response"]
+
+
+def test_headless_response_does_not_take_a_pending_request() -> None:
+    # Pipelined: the second request is still waiting, so header-like bytes after the
+    # first response are not a second answer to the first request.
+    events = _run(
+        [
+            (REQ, b.request("GET", "/a") + b.request("GET", "/b")),
+            (RESP, INJECTED + REAL_TAIL),
+            (RESP, b.json_response({"b": 1})),
+        ]
+    )
+    assert [(m.direction, m.api) for m in _messages(events)] == [
+        (REQ, "GET /a"), (REQ, "GET /b"), (RESP, "GET /a"), (RESP, "GET /b")
+    ]  # fmt: skip
+    assert "headless_response" not in _anomalies(events)
+    assert "resync" in _anomalies(events)
+
+
+@pytest.mark.parametrize(
+    "junk",
+    [
+        b"trailing junk after the body\r\nmore junk\r\n\r\n",  # not header lines
+        b" cut line\r\nX-Other: 1\r\n\r\n",  # header lines, but none types a body
+        b" cut line\r\n" + b"X-Pad: " + b"a" * 9000 + b"\r\n",  # no blank line in 8 KB
+        b"\x00\x01\x02binary",
+    ],
+)
+def test_other_bytes_after_an_answered_request_resync(junk: bytes) -> None:
+    events = _run([(REQ, b.request("GET", "/")), (RESP, INJECTED + junk)])
+    assert [m.api for m in _messages(events)] == ["GET /", "GET /"]
+    assert "headless_response" not in _anomalies(events)
+    assert "resync" in _anomalies(events)
