@@ -2,9 +2,11 @@
 did not take apart, each as a crafted capture through the whole scan, inventory rows
 out. An HTTP/0.9 request (a spam bot's `GET /cgi-bin/formmail.pl?email=...` with no
 version, answered by the bare page), the QUERY method, `Authorization: Basic` holding a
-JSON document instead of `user:password` (a mobile payment app), and a SOAP envelope
+JSON document instead of `user:password` (a mobile payment app), a SOAP envelope
 whose element holds an escaped XML document with its own `encoding="GBK"` declaration
-(a telecom order service). Values are synthetic; no row may carry one."""
+(a telecom order service), and a server's response overwritten at its start by a
+middlebox's injected one (the same sequence numbers; reassembly keeps the first copy).
+Values are synthetic; no row may carry one."""
 
 from __future__ import annotations
 
@@ -37,6 +39,23 @@ def _http09(path: Path) -> Path:
     conv2.close()
     conv.packets.extend(conv2.packets)
     return conv.write(path)
+
+
+def _injected(path: Path) -> Path:
+    conv = Conversation(sport=80, cport=41002, ts=T0).handshake()
+    conv.request(http_request("GET", "/"))
+    start = conv.sseq
+    conv.response(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nBANG!")
+    body = orjson.dumps({"about": "/about", "email": EMAIL})
+    real = (
+        b"HTTP/1.1 200 OK\r\nServer: nginx\r\nDate: Tue, 31 Mar 2015 14:37:46 GMT\r\n"
+        b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+        + f"{len(body):x}\r\n".encode() + body + b"\r\n0\r\n\r\n"
+    )
+    # The server's own response, sent on the same sequence numbers as the injected one.
+    conv.packets.append(conv._tcp(False, "PA", real, seq=start))
+    conv.sseq = start + len(real)
+    return conv.close().write(path)
 
 
 def _soap() -> bytes:
@@ -83,6 +102,11 @@ def http09(tmp_path_factory: pytest.TempPathFactory) -> tuple[set[Key], list[obj
 
 
 @pytest.fixture(scope="module")
+def injected(tmp_path_factory: pytest.TempPathFactory) -> tuple[set[Key], list[object]]:
+    return _rows(_injected(tmp_path_factory.mktemp("injected") / "injected.pcap"))
+
+
+@pytest.fixture(scope="module")
 def http11(tmp_path_factory: pytest.TempPathFactory) -> tuple[set[Key], list[object]]:
     return _rows(_http11(tmp_path_factory.mktemp("shapes") / "shapes.pcap"))
 
@@ -117,10 +141,17 @@ def test_escaped_document_with_its_own_declaration(http11: tuple[set[Key], list[
     assert ("POST /vsopwebsvr/DEPServiceHttpPort", "request", "body", field, "EMAIL_ADDRESS") in keys
 
 
+def test_response_after_an_injected_one_is_read(injected: tuple[set[Key], list[object]]) -> None:
+    keys, _ = injected
+    assert ("GET /", "response", "body", "email", "EMAIL_ADDRESS") in keys
+
+
 def test_no_row_carries_a_raw_value(
-    http09: tuple[set[Key], list[object]], http11: tuple[set[Key], list[object]]
+    http09: tuple[set[Key], list[object]],
+    http11: tuple[set[Key], list[object]],
+    injected: tuple[set[Key], list[object]],
 ) -> None:
-    for _, found in (http09, http11):
+    for _, found in (http09, http11, injected):
         for row in found:
             text = repr(row)
             for value in (EMAIL, OTHER_EMAIL, TOKEN, "webpost", "\u5f20\u4e09"):
