@@ -114,7 +114,8 @@ def expand_values(
 ) -> list[Pair]:
     """`pairs` with the values inside their values added (or, for JSON strings, in their
     place). Returns `pairs` itself when no value carries anything (the common case)."""
-    if location in _CREDENTIAL_LOCATIONS and len(pairs) == 1 and pairs[0][0] in AUTHORIZATION_FIELDS:
+    # The field name first: a str set lookup (an enum's hash is Python code).
+    if len(pairs) == 1 and pairs[0][0] in AUTHORIZATION_FIELDS and location in _CREDENTIAL_LOCATIONS:
         inside = _credentials_inside(pairs[0], location, limits, walk_json, hits)
         if inside:
             return [pairs[0], *inside][: limits.max_fields_per_part]

@@ -166,6 +166,7 @@ _VERSIONS = (b"HTTP/1.1", b"HTTP/1.0")
 # HTTP/0.9's only method and the forms its target may take (origin, absolute).
 _HTTP09_METHOD = b"GET"
 _HTTP09_TARGET_START = (b"/", b"http://", b"https://")
+_HTTP09_TARGET = re.compile(rb"[!-~]+")  # printable ASCII, no blank
 # A header field line (RFC 9112 section 5: a token, a colon, a value without CR/LF).
 _HEADER_LINE = re.compile(rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+:[^\r\n]*")
 # Fields one of which a headless response must carry: they frame or type a body.
@@ -196,8 +197,7 @@ def _http09_target(line: bytes) -> bytes | None:
         or not sp
         or not target.startswith(_HTTP09_TARGET_START)
         or len(target) >= MAX_START_LINE
-        or not target.isascii()
-        or not all(33 <= byte <= 126 for byte in target)
+        or _HTTP09_TARGET.fullmatch(target) is None
     ):
         return None
     return target
