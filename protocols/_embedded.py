@@ -23,6 +23,14 @@ field paths below the carrying field (spec/inventory.md, "field": names joined b
   (`auth.password`), so that the credential is named for what it is. Random tokens, hex
   digests and words are alphabet-valid base64 too: they decode to bytes that are not
   printable text and are left alone.
+- **Credentials that are documents**: an `Authorization` or `Proxy-Authorization` value
+  (a header or gRPC metadata) whose credentials after the scheme are a JSON document,
+  as such or base64-wrapped (`Basic {"sessionKey": ..., "productNo": ...}`, which
+  mobile apps send instead of RFC 7617's `user:password`), keeps its own classification
+  and each scalar inside it is classified too, at the header field itself
+  (`authorization`): HTTP authentication credentials are reported at the field that
+  carries them (spec/inventory.md, "When the capture does not tell"), whatever their
+  structure.
 
 Bounds: only values up to `max_value_chars` are looked at (the payload decoder has cut
 them already); a wrapper inside a wrapper is opened at most `MAX_NESTING` levels deep;
@@ -90,6 +98,11 @@ _MAX_HIGH_LEADS: Final = 0.25
 # "remember me" schemes write them.
 _CREDENTIAL_PAIR: Final = re.compile(r"([^\s:]{0,63}[A-Za-z][^\s:]{0,63}):(\S{1,128})")
 _URL_START: Final = ("http://", "https://", "//", "/", "ws://", "wss://", "ftp://")
+# Fields whose value is `<auth-scheme> <credentials>` (RFC 9110 sections 11.6.2, 11.7.2).
+AUTHORIZATION_FIELDS: Final = frozenset({"authorization", "proxy-authorization"})
+_CREDENTIAL_LOCATIONS: Final = frozenset({Location.HEADER, Location.METADATA})
+# An auth-scheme is a token (RFC 9110 section 11.1); registered ones are short.
+_AUTH_SCHEME: Final = re.compile(r"[A-Za-z][A-Za-z0-9!#$%&'*+.^_`|~-]{0,31}")
 
 
 def expand_values(
@@ -101,6 +114,11 @@ def expand_values(
 ) -> list[Pair]:
     """`pairs` with the values inside their values added (or, for JSON strings, in their
     place). Returns `pairs` itself when no value carries anything (the common case)."""
+    # The field name first: a str set lookup (an enum's hash is Python code).
+    if len(pairs) == 1 and pairs[0][0] in AUTHORIZATION_FIELDS and location in _CREDENTIAL_LOCATIONS:
+        inside = _credentials_inside(pairs[0], location, limits, walk_json, hits)
+        if inside:
+            return [pairs[0], *inside][: limits.max_fields_per_part]
     first = _first_candidate(pairs)
     if first < 0:
         return pairs
@@ -202,6 +220,32 @@ def _json_inside(
         _expand_into(inner, nested, location, limits, walk_json, hits, nesting + 1)
         return nested
     return inner
+
+
+def _credentials_inside(
+    pair: Pair, location: str, limits: Limits, walk_json: WalkJson, hits: object
+) -> list[Pair]:
+    """The scalars of a JSON document that an authorization value's credentials are (as
+    such or base64 of it), each at the carrying field; [] for any other credentials."""
+    path, value = pair
+    scheme, sep, credentials = value.partition(" ")
+    credentials = credentials.strip()
+    if not sep or len(credentials) < _MIN_CARRIER or _AUTH_SCHEME.fullmatch(scheme) is None:
+        return []
+    if not _json_shaped(credentials):
+        if len(credentials) < MIN_BASE64_CHARS or not _maybe_base64_text(credentials):
+            return []
+        decoded = decoded_base64_text(credentials)
+        if decoded is None or not _json_shaped(decoded.strip()):
+            return []
+        credentials = decoded.strip()
+    inner = _json_inside(credentials, path, location, limits, walk_json, hits, 0)
+    return [(path, inner_value) for _, inner_value in inner]
+
+
+def _json_shaped(text: str) -> bool:
+    """An object or an array by its first and last characters."""
+    return text[:1] in ("{", "[") and text[-1:] in ("}", "]")
 
 
 def _signed_params(value: str, path: str, limits: Limits) -> list[Pair]:

@@ -1,5 +1,5 @@
-"""HTTP field helpers shared by the HTTP dissectors: methods (RFC 9110 section 9 and the
-WebDAV/CalDAV registrations), Content-Type -> `MediaType` (RFC 9110 section 8.3), cookies
+"""HTTP field helpers shared by the HTTP dissectors: methods (the IANA HTTP Method
+Registry and QUERY), Content-Type -> `MediaType` (RFC 9110 section 8.3), cookies
 (RFC 6265 section 4.1 `Set-Cookie`, section 4.2 `Cookie`) and Content-Encoding lists
 (RFC 9110 section 8.4).
 
@@ -12,12 +12,16 @@ from __future__ import annotations
 from protocols._xml import XML_MEDIA_TYPE
 from protocols.base import Location, MediaType, Part
 
-# Methods a probe accepts: RFC 9110 section 9, PATCH (RFC 5789), WebDAV (RFC 4918),
-# CalDAV/DeltaV/search and PURGE, which real APIs and caches send.
+# Methods a probe accepts: every method of the IANA HTTP Method Registry (RFC 9110
+# section 9, PATCH RFC 5789, WebDAV RFC 4918, DeltaV RFC 3253, CalDAV, binding, ordering
+# and redirect references, SEARCH RFC 5323, LINK/UNLINK RFC 2068) and QUERY (the IETF
+# httpbis safe-method-with-body draft, a GET with a body), plus PURGE, which real caches
+# send. Not PRI: it only opens the HTTP/2 connection preface (`PRI * HTTP/2.0`).
 KNOWN_METHODS: frozenset[bytes] = frozenset(
-    b"GET HEAD POST PUT DELETE CONNECT OPTIONS TRACE PATCH PROPFIND PROPPATCH MKCOL COPY "
-    b"MOVE LOCK UNLOCK REPORT MKCALENDAR SEARCH PURGE LINK UNLINK MERGE CHECKOUT "
-    b"MKACTIVITY BIND UNBIND REBIND ACL".split()
+    b"GET HEAD POST PUT DELETE CONNECT OPTIONS TRACE PATCH QUERY PROPFIND PROPPATCH MKCOL "
+    b"COPY MOVE LOCK UNLOCK REPORT MKCALENDAR SEARCH PURGE LINK UNLINK MERGE CHECKOUT "
+    b"CHECKIN UNCHECKOUT MKACTIVITY MKWORKSPACE BASELINE-CONTROL VERSION-CONTROL LABEL "
+    b"UPDATE BIND UNBIND REBIND ACL ORDERPATCH MKREDIRECTREF UPDATEREDIRECTREF".split()
 )
 MAX_METHOD_LEN = max(len(m) for m in KNOWN_METHODS)
 

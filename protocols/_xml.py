@@ -18,7 +18,9 @@ elements do (without `[]`: XML does not mark lists). Escaped XML inside an eleme
 SOAP string result holding a whole document, `&lt;order&gt;...`, or a CDATA section) is
 parsed in turn, its fields below the carrying element
 (`Envelope.Body.GetOrderResponse.GetOrderResult.order.customer.name`), at most
-`MAX_NESTED_XML` levels deep.
+`MAX_NESTED_XML` levels deep. Its own XML declaration is dropped first: the text is
+characters already, so an `encoding="GBK"` it declares (Chinese telecom services send
+such documents inside UTF-8 envelopes) no longer applies and is not obeyed.
 
 Damage: a body that is cut or not well-formed gives what was read before the fault
 (`xml_syntax_error`); a DTD or an entity declaration stops the parse (`xml_forbidden`),
@@ -51,6 +53,8 @@ _UNBOUND_PREFIX: Final = 27
 _PREFIX: Final = re.compile(rb"(</?|\s)[A-Za-z_][A-Za-z0-9_.-]*:(?=[A-Za-z_])")
 # Appended to a path cut at max_path_chars (as protocols.payload does).
 CUT_MARK: Final = "\u2026"
+# The XML declaration of an escaped document (`<?xml version="1.0" encoding="GBK"?>`).
+_DECLARATION: Final = re.compile(r"\s*<\?xml\s[^>]{0,200}\?>")
 
 Pair = tuple[str, str]
 
@@ -183,7 +187,7 @@ def xml_fields(
         inner: list[Pair] = []
         if nested < MAX_NESTED_XML:
             inner = xml_fields(
-                text.encode("utf-8"), path, max_fields=room, max_depth=max_depth,
+                _without_declaration(text).encode("utf-8"), path, max_fields=room, max_depth=max_depth,
                 max_chars=max_chars, max_path=max_path, hits=hits, damage=None,
                 nested=nested + 1,
             )
@@ -194,6 +198,12 @@ def xml_fields(
         text = data[: max_chars * 4].decode("utf-8", "replace")[:max_chars]
         out.append((prefix, text))
     return out[:max_fields]
+
+
+def _without_declaration(text: str) -> str:
+    """An escaped document without its XML declaration: decoded text is UTF-8 now."""
+    found = _DECLARATION.match(text)
+    return text[found.end() :] if found else text
 
 
 def _parse(data: bytes, collector: _Collector) -> str:

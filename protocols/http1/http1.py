@@ -25,10 +25,30 @@ ends it) is emitted with its head and the body seen so far, `incomplete=True`, w
 `incomplete_message` anomaly; a body over `max_body_bytes` keeps its first
 `max_body_bytes` (`body_too_large`, except compressed ones, whose start cannot be decoded).
 
+A second answer whose start was overwritten: a middlebox that injects a short response
+(`HTTP/1.1 200 OK`, `Content-Length: 5`, `BANG!`) races the server's own response on the
+same sequence numbers, and TCP reassembly keeps the first copy (dpi/reassembly.py), so
+what follows the injected response is the server's response without its first bytes:
+the rest of a header block and the body. When every request has been answered, bytes
+on the response side that are no status line but the tail of a header block (after the
+cut line, only `name: value` lines, among them Content-Type, Content-Length or
+Transfer-Encoding, then the blank line) are read as a second response to the request
+answered last, status unknown (0), anomaly `headless_response`. Pairing is untouched:
+no pending request is consumed. Anything else there is resynchronised as before.
+
 Bare LF line endings are accepted (RFC 9112 section 2.2 allows it; libhtp test traffic
 uses them), but not a header block that mixes LF lines with a CRLF blank line.
 
-Not supported: HTTP/0.9, multiple-member Content-Length
+HTTP/0.9 (the 1991 "HTTP as implemented in W3" note; RFC 1945 section 4.1 calls it a
+Simple-Request): a request line of exactly `GET` and a target, no version and no
+header; the response is the raw body until the connection closes, without status line
+or headers. Accepted only as the first request of a connection (HTTP/0.9 has no
+persistent connections) and never while resynchronising, with a target that is an
+origin or absolute form of printable ASCII: a stream of other text (`GET key` of a
+Redis inline command) is not taken for HTTP. A server that answers with a status line
+anyway is read as HTTP/1.x.
+
+Not supported: multiple-member Content-Length
 lists with differing values (treated as a framing error), transfer codings other than
 chunked on requests (a framing error), `Transfer-Encoding` with `gzip` on responses
 (read until close, the coding is not undone).
@@ -143,9 +163,49 @@ _REQUEST_ANCHOR = re.compile(rb"(?:" + _METHOD_ALT + rb") ")
 _RESPONSE_ANCHOR = re.compile(rb"HTTP/1\.[01] [1-5][0-9][0-9][ \r\n]")
 _STATUS_PREFIX = b"HTTP/1.1 200 "
 _VERSIONS = (b"HTTP/1.1", b"HTTP/1.0")
+# HTTP/0.9's only method and the forms its target may take (origin, absolute).
+_HTTP09_METHOD = b"GET"
+_HTTP09_TARGET_START = (b"/", b"http://", b"https://")
+_HTTP09_TARGET = re.compile(rb"[!-~]+")  # printable ASCII, no blank
+# A header field line (RFC 9112 section 5: a token, a colon, a value without CR/LF).
+_HEADER_LINE = re.compile(rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+:[^\r\n]*")
+# Fields one of which a headless response must carry: they frame or type a body.
+_BODY_FIELDS = (b"content-type:", b"content-length:", b"transfer-encoding:")
 
 
-def _probe_request(data: bytes) -> Probe:
+def _header_tail(lines: list[bytes], complete: bool) -> bool:
+    """Are `lines` the tail of a header block: the cut first line (any text), then only
+    header field lines? `complete`: the blank line was seen, so a field that frames or
+    types a body must be among them."""
+    first, rest = lines[0].removesuffix(b"\r"), lines[1:]
+    if not first.isascii() or any(byte < 32 and byte != 9 for byte in first):
+        return False
+    if not all(_HEADER_LINE.fullmatch(line) for line in rest):
+        return False
+    if not complete:
+        return True
+    return any(line[:18].lower().startswith(_BODY_FIELDS) for line in rest)
+
+
+def _http09_target(line: bytes) -> bytes | None:
+    """The target of an HTTP/0.9 request line (`GET /path`, CR/LF stripped), or None:
+    exactly two fields, the method GET, a target of printable ASCII (RFC 3986
+    characters, no blank) in origin or absolute form."""
+    method, sp, target = line.removesuffix(b"\r").partition(b" ")
+    if (
+        method != _HTTP09_METHOD
+        or not sp
+        or not target.startswith(_HTTP09_TARGET_START)
+        or len(target) >= MAX_START_LINE
+        or _HTTP09_TARGET.fullmatch(target) is None
+    ):
+        return None
+    return target
+
+
+def _probe_request(data: bytes, http09: bool = False) -> Probe:
+    """A request start line? `http09`: an HTTP/0.9 line counts too (at the start of a
+    connection only, never while resynchronising)."""
     sp = data.find(b" ", 0, MAX_METHOD_LEN + 1)
     if sp < 0:
         if len(data) <= MAX_METHOD_LEN and any(m.startswith(data) for m in KNOWN_METHODS):
@@ -157,6 +217,8 @@ def _probe_request(data: bytes) -> Probe:
     if eol >= 0:
         fields = data[:eol].removesuffix(b"\r").split(b" ")
         if len(fields) == 3 and fields[1] and fields[2] in _VERSIONS:
+            return Probe.YES
+        if http09 and len(fields) == 2 and _http09_target(data[:eol]) is not None:
             return Probe.YES
         return Probe.NO
     line = data[:-1] if data[-1:] == b"\r" else data
@@ -227,14 +289,17 @@ def _line_break(buf: bytes | bytearray, pos: int) -> int:
 class _Pending:
     """A request whose response has not started yet (the pairing FIFO entry)."""
 
-    __slots__ = ("api", "holds", "host", "method", "protocol")
+    __slots__ = ("api", "holds", "host", "http09", "method", "protocol")
 
-    def __init__(self, method: str, api: str, host: str, protocol: str, holds: bool) -> None:
+    def __init__(
+        self, method: str, api: str, host: str, protocol: str, holds: bool, http09: bool = False
+    ) -> None:
         self.method = method
         self.api = api
         self.host = host
         self.protocol = protocol
         self.holds = holds  # CONNECT or Upgrade: the request side waits for the verdict
+        self.http09 = http09  # an HTTP/0.9 request: its response has no head
 
 
 _LOST = _Pending("", _UNKNOWN_API, "", "http", False)
@@ -334,6 +399,9 @@ class Http1Dissector(Dissector):
         self._sides = {d: _Side(d) for d in Direction}
         self._both = (self._sides[Direction.REQUEST], self._sides[Direction.RESPONSE])
         self._fifo: deque[_Pending] = deque()
+        # The request the last final response answered: a headless second response
+        # (see the module docstring) is named after it.
+        self._answered: _Pending | None = None
         self._done = False
         self._graphql = GraphQLTracker()  # GraphQL operations as apis (protocols.graphql)
 
@@ -343,7 +411,10 @@ class Http1Dissector(Dissector):
     def probe(cls, direction: Direction, data: bytes) -> Probe:
         if not data:
             return Probe.NEED_MORE
-        return _PROBES[direction](bytes(data[:MAX_START_LINE]))
+        head = bytes(data[:MAX_START_LINE])
+        if direction is Direction.REQUEST:
+            return _probe_request(head, http09=True)  # a connection's first bytes
+        return _probe_response(head)
 
     def feed(self, direction: Direction, data: bytes, ts_ns: int) -> list[Event]:
         side = self._sides[direction]
@@ -532,18 +603,26 @@ class Http1Dissector(Dissector):
             side.scan_from = max(side.scan_from, pos)
         if pos >= size:
             return False
+        if side.direction is Direction.REQUEST:
+            if not side.seen and self._http09_request(side, events):
+                return True
+        elif self._fifo and self._fifo[0].http09:
+            return self._http09_response(side, events)
         end, body_at = _head_end(buf, max(pos, side.scan_from))
         if end < 0:
+            if not side.start_ok:
+                verdict = _PROBES[side.direction](bytes(buf[pos : pos + MAX_START_LINE]))
+                if verdict is Probe.NO:
+                    if self._headless_wait(side, pos):
+                        side.scan_from = max(pos, size - 3)
+                        return False
+                    return self._garbage(side, events)
+                side.start_ok = verdict is Probe.YES
             if size - pos > self.limits.max_header_bytes:
                 raise ProtocolError(
                     f"http1: {side.direction.value} header block over "
                     f"{self.limits.max_header_bytes} bytes"
                 )
-            if not side.start_ok:
-                verdict = _PROBES[side.direction](bytes(buf[pos : pos + MAX_START_LINE]))
-                if verdict is Probe.NO:
-                    return self._garbage(side, events)
-                side.start_ok = verdict is Probe.YES
             side.scan_from = max(pos, size - 3)
             return False
         if end - pos > self.limits.max_header_bytes:
@@ -556,9 +635,53 @@ class Http1Dissector(Dissector):
             ok = self._request_head(side, lines, body_at, events)
         else:
             ok = self._response_head(side, lines, body_at, events)
+            if not ok and self._headless_possible(side) and len(lines) > 1:
+                ok = _header_tail(lines, complete=True) and self._headless_head(
+                    side, lines, body_at, events
+                )
         if not ok:
             return self._garbage(side, events)
         return True
+
+    # -- HTTP/0.9 ------------------------------------------------------------------------
+
+    def _http09_request(self, side: _Side, events: list[Event]) -> bool:
+        """The connection's first request, if it is an HTTP/0.9 line: emitted at once
+        (no header, no body); True when it was one."""
+        buf = side.buf
+        eol = buf.find(b"\n", side.pos, side.pos + MAX_START_LINE)
+        if eol < 0:
+            return False
+        target = _http09_target(bytes(buf[side.pos : eol]))
+        if target is None:
+            return False
+        msg = _Msg()
+        self._request_target(msg, "GET", target.decode("ascii"), "")
+        self._queue(_Pending("GET", msg.api, msg.host, msg.protocol, False, http09=True), events)
+        side.seen = True
+        side.start_ok = False
+        side.pos = side.scan_from = eol + 1
+        side.msg = msg
+        self._finish(side, events)
+        return True
+
+    def _http09_response(self, side: _Side, events: list[Event]) -> bool:
+        """The answer to an HTTP/0.9 request: the body until close, no status line, no
+        headers; unless the server answers with a status line after all."""
+        verdict = _probe_response(bytes(side.buf[side.pos : side.pos + 13]))
+        if verdict is Probe.NEED_MORE:
+            return False
+        if verdict is Probe.YES:
+            self._fifo[0].http09 = False  # an HTTP/1.x response: read its head
+            return True
+        pending = self._pair(side, events)
+        msg = _Msg()
+        msg.api = pending.api
+        msg.host = pending.host
+        side.seen = True
+        side.start_ok = False
+        side.msg = msg
+        return self._begin_body(side, {}, -1, events)
 
     # -- heads ---------------------------------------------------------------------------
 
@@ -627,39 +750,11 @@ class Http1Dissector(Dissector):
         msg = _Msg()
         headers = self._headers(side, msg, lines[1:], events)
         host = headers.get("host", b"").decode("latin-1").strip()
-        if target.startswith(("http://", "https://")):
-            # absolute-form (RFC 9112 section 3.2.2): the authority is the host
-            authority = target.split("://", 1)[1].split("/", 1)[0].split("?", 1)[0]
-            host = authority.rsplit("@", 1)[-1]
         content_type = headers.get("content-type", b"").decode("latin-1")
-        msg.host = host
         msg.content_type = content_type
-        if is_grpc(content_type):
-            path = target.split("?", 1)[0]
-            msg.protocol = "grpc"
-            msg.api = path
-            # protocols.protobuf resolves `/pkg.Svc/Method#request` to the input type.
-            msg.schema = f"{path}#request"
-        else:
-            msg.api = http_api(method, target)
-            query = target.split("#", 1)[0].partition("?")[2]
-            if query:
-                msg.parts.insert(
-                    0,
-                    Part(
-                        location=Location.QUERY,
-                        name="",
-                        data=query.encode("latin-1"),
-                        media_type=MediaType.FORM,
-                    ),
-                )
+        self._request_target(msg, method, target, host)
         msg.holds = method == "CONNECT" or "upgrade" in headers
-        if len(self._fifo) >= MAX_PENDING:
-            # A client never answered (one-sided capture, a request flood): forget the
-            # oldest request; its response, if it ever comes, pairs as unpaired.
-            self._fifo.popleft()
-            events.append(Anomaly(kind="pending_overflow", direction=Direction.REQUEST))
-        self._fifo.append(_Pending(method, msg.api, host, msg.protocol, msg.holds))
+        self._queue(_Pending(method, msg.api, msg.host, msg.protocol, msg.holds), events)
         side.seen = True
         side.start_ok = False
         side.pos = side.scan_from = body_at
@@ -676,6 +771,43 @@ class Http1Dissector(Dissector):
         if length is None:
             return True
         return self._begin_body(side, headers, length, events)
+
+    @staticmethod
+    def _request_target(msg: _Msg, method: str, target: str, host: str) -> None:
+        """Host, api and query part of a request from its target (and Host header)."""
+        if target.startswith(("http://", "https://")):
+            # absolute-form (RFC 9112 section 3.2.2): the authority is the host
+            authority = target.split("://", 1)[1].split("/", 1)[0].split("?", 1)[0]
+            host = authority.rsplit("@", 1)[-1]
+        msg.host = host
+        if is_grpc(msg.content_type):
+            path = target.split("?", 1)[0]
+            msg.protocol = "grpc"
+            msg.api = path
+            # protocols.protobuf resolves `/pkg.Svc/Method#request` to the input type.
+            msg.schema = f"{path}#request"
+            return
+        msg.api = http_api(method, target)
+        query = target.split("#", 1)[0].partition("?")[2]
+        if query:
+            msg.parts.insert(
+                0,
+                Part(
+                    location=Location.QUERY,
+                    name="",
+                    data=query.encode("latin-1"),
+                    media_type=MediaType.FORM,
+                ),
+            )
+
+    def _queue(self, pending: _Pending, events: list[Event]) -> None:
+        """A request awaits its response (pairing FIFO, bounded)."""
+        if len(self._fifo) >= MAX_PENDING:
+            # A client never answered (one-sided capture, a request flood): forget the
+            # oldest request; its response, if it ever comes, pairs as unpaired.
+            self._fifo.popleft()
+            events.append(Anomaly(kind="pending_overflow", direction=Direction.REQUEST))
+        self._fifo.append(pending)
 
     def _response_head(
         self, side: _Side, lines: list[bytes], body_at: int, events: list[Event]
@@ -694,6 +826,8 @@ class Http1Dissector(Dissector):
             # Interim response (RFC 9110 section 15.2): the final one still pairs.
             return True
         pending = self._pair(side, events)
+        if pending is not _LOST:
+            self._answered = pending
         content_type = headers.get("content-type", b"").decode("latin-1")
         msg.content_type = content_type
         msg.api = pending.api
@@ -714,6 +848,10 @@ class Http1Dissector(Dissector):
         if pending.method == "HEAD" or status in _NO_BODY_STATUS:
             self._finish(side, events)
             return True
+        return self._response_body(side, headers, events)
+
+    def _response_body(self, side: _Side, headers: dict[str, bytes], events: list[Event]) -> bool:
+        """A response body framed by its headers (RFC 9112 section 6.3 items 4-8)."""
         if "transfer-encoding" in headers:
             codings = content_codings(headers["transfer-encoding"].decode("latin-1"))
             if codings and codings[-1] == "chunked":
@@ -726,6 +864,52 @@ class Http1Dissector(Dissector):
                 return True
             return self._begin_body(side, headers, length, events)
         return self._begin_body(side, headers, -1, events)
+
+    def _headless_possible(self, side: _Side) -> bool:
+        """Could bytes here be a second response whose start was overwritten? Only on
+        the response side, after a response, with no request left to answer."""
+        return (
+            side.direction is Direction.RESPONSE
+            and side.seen
+            and not self._fifo
+            and self._answered is not None
+        )
+
+    def _headless_wait(self, side: _Side, pos: int) -> bool:
+        """Wait for the blank line of a possible headless response? While what came
+        looks like the tail of a header block, within MAX_START_LINE bytes."""
+        size = len(side.buf)
+        if not self._headless_possible(side) or size - pos >= min(
+            MAX_START_LINE, self.limits.max_header_bytes
+        ):
+            return False
+        lines = bytes(side.buf[pos:size]).replace(b"\r\n", b"\n").split(b"\n")
+        # The last piece may be a line still arriving: judged once it ends.
+        return _header_tail(lines[:-1] if len(lines) > 1 else lines, complete=False)
+
+    def _headless_head(
+        self, side: _Side, lines: list[bytes], body_at: int, events: list[Event]
+    ) -> bool:
+        """The tail of a header block (its cut first line dropped) as a response to the
+        request answered last, status unknown; the FIFO is not touched."""
+        answered = self._answered
+        assert answered is not None
+        msg = _Msg()
+        headers = self._headers(side, msg, lines[1:], events)
+        events.append(Anomaly(kind="headless_response", direction=side.direction))
+        side.start_ok = False
+        side.pos = side.scan_from = body_at
+        msg.content_type = headers.get("content-type", b"").decode("latin-1")
+        msg.api = answered.api
+        msg.host = answered.host
+        msg.protocol = answered.protocol
+        if msg.protocol == "grpc":
+            msg.schema = f"{answered.api}#response"
+        side.msg = msg
+        if answered.method == "HEAD":
+            self._finish(side, events)
+            return True
+        return self._response_body(side, headers, events)
 
     def _pair(self, side: _Side, events: list[Event]) -> _Pending:
         fifo = self._fifo
