@@ -7,14 +7,17 @@ same answer:
 
 - `re` (the default, always there): each requested pattern searched with its compiled
   regex, in one loop;
-- Hyperscan (`pip install 'dpi[fast]'`, the `hyperscan` package): every pattern in one
-  database, the value scanned once, each pattern reported at most once.
+- Hyperscan (`pip install 'dpi-inventory[fast]'` and `DPI_SCAN_ENGINE=hyperscan`): every
+  pattern in one database, the value scanned once, each pattern reported at most once.
+  Opt-in: the scan itself is faster (1.3 us a value instead of 2.3 us), but a whole scan
+  was not (the scan is a small share of a value's cost) and the library adds ~8 MB of
+  resident memory.
 
 Scans are for ASCII values only (the caller sends the rest straight to the classifiers),
 so the patterns are written over ASCII and both engines read them alike: byte-oriented
 Hyperscan and Unicode `re` agree on ASCII text. Patterns must be in the subset both
-engines know (no lookaround, no backreferences). `DPI_SCAN_ENGINE=re` keeps `re` even when
-Hyperscan is installed (the benchmark uses it to measure both).
+engines know (no lookaround, no backreferences). `DPI_SCAN_ENGINE` picks the engine
+(`re` or `hyperscan`; the benchmark uses it to measure both).
 """
 
 from __future__ import annotations
@@ -98,15 +101,11 @@ Scanner = _ReScanner | _HyperscanScanner
 
 
 def scanner(patterns: Mapping[int, str], engine: str | None = None) -> Scanner:
-    """A scanner over `patterns` (bit -> regex source): Hyperscan when installed and not
-    turned off (`engine` or $DPI_SCAN_ENGINE = "re"), else `re`."""
+    """A scanner over `patterns` (bit -> regex source): Hyperscan when asked for (`engine`
+    or $DPI_SCAN_ENGINE = "hyperscan"; ImportError without the `[fast]` extra), else `re`."""
     choice = engine or os.environ.get(ENGINE_VARIABLE, "")
-    if choice != "re" and patterns:
-        try:
-            import hyperscan
-        except ImportError:
-            if choice == "hyperscan":
-                raise
-        else:
-            return _HyperscanScanner(patterns, hyperscan)
+    if choice == "hyperscan" and patterns:
+        import hyperscan
+
+        return _HyperscanScanner(patterns, hyperscan)
     return _ReScanner(patterns)
