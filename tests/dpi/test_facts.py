@@ -13,9 +13,12 @@ from google.protobuf import descriptor_pb2
 
 from dpi import facts as facts_module
 from dpi.api import scan_engine
+from dpi.decode import Segment
 from dpi.facts import FactStore
 from dpi.observer import Observer
 from dpi.reassembly import Flow
+from dpi.runs.sharding import shard_of
+from dpi.runs.worker import EngineSpec, FileTask, decode, scan_file
 from protocols.base import Direction, DissectorOptions, FactKind, Learned, Message
 from protocols.kafka import KafkaDissector
 from protocols.protobuf import SchemaRegistry
@@ -196,3 +199,30 @@ def test_each_scan_has_its_own_store(tmp_path: Path) -> None:
     assert dict(first.facts.view.kafka_topic_ids) == dict(second.facts.view.kafka_topic_ids) == {
         TOPIC_ID: "orders"
     }
+
+
+def _shard(cport: int, count: int) -> int:
+    seg = Segment(src=bytes([10, 0, 0, 1]), dst=bytes([10, 0, 0, 5]), sport=cport, dport=9092,
+                  seq=0, ack=0, flags=0, payload=b"")  # fmt: skip
+    return shard_of(seg, count)
+
+
+def test_each_shard_keeps_its_own_facts(tmp_path: Path) -> None:
+    """Flow shards (dpi/runs/sharding.py) are separate scans: a fact stays in the shard
+    of the connection that taught it, as before facts were events."""
+    fetch_port = 40002
+    metadata_port = next(p for p in range(40010, 40100) if _shard(p, 2) != _shard(fetch_port, 2))
+    path = _capture(tmp_path / "sharded.pcap", _metadata(metadata_port, 1_768_467_600.0),
+                    _fetch(fetch_port, 1_768_467_601.0))  # fmt: skip
+    st = path.stat()
+    spec = EngineSpec(salt_hex="00" * 16)
+
+    def apis(shard: int, shards: int) -> set[str]:
+        task = FileTask(index=0, location=str(path), size=st.st_size, mtime_ns=st.st_mtime_ns,
+                        shard=shard, shards=shards)  # fmt: skip
+        inventory = decode(scan_file(spec, task))[0]
+        return {r.api for r in inventory.rows() if r.data_type == "EMAIL_ADDRESS"}
+
+    assert apis(0, 1) == {"orders"}
+    assert apis(_shard(fetch_port, 2), 2) == {f"topic-id:{TOPIC_ID}"}
+    assert apis(_shard(metadata_port, 2), 2) == set()
