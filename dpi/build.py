@@ -27,14 +27,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from protocols._avro_schemas import AvroSchemas
-
     from dpi.classify import ClassifierSet
     from dpi.config import Config
     from dpi.engine import Engine
     from dpi.observer import Observer
     from dpi.reassembly import ReassemblyLimits
     from dpi.tls import KeyLog
+    from protocols.avro import AvroSchemas
     from protocols.base import Limits
     from protocols.protobuf import SchemaRegistry
 
@@ -267,9 +266,12 @@ class EngineSpec:
 def build_engine(spec: EngineSpec) -> Engine:
     """The engine `spec` describes. A spec given as data is loaded here: a fresh schema
     registry each time (reflection seen in one file stays there), the config and its
-    classifier set once per process. Bad inputs raise `BuildError`."""
+    classifier set once per process. The scan's fact store (dpi/facts.py) is made here:
+    the protobuf registry and the Avro schemas, which the capture then teaches. Bad
+    inputs raise `BuildError`."""
     from dpi.classify import ClassifierSet
     from dpi.engine import Engine
+    from dpi.facts import FactStore
     from dpi.inventory import Inventory
     from dpi.tls import TlsLayerFactory
     from protocols.base import DissectorOptions
@@ -283,8 +285,7 @@ def build_engine(spec: EngineSpec) -> Engine:
         schemas, _ = load_schemas(spec.proto_dirs, spec.descriptor_sets)
     limits, reassembly = spec.bounds if spec.bounds is not None else scan_limits(config, spec.limit_args)
     options = DissectorOptions(schemas=schemas, kafka_topic_schemas=dict(spec.topic_schemas))
-    if spec.avro is not None:
-        options.avro = spec.avro
+    facts = FactStore(schemas, spec.avro) if spec.avro is not None else FactStore.for_scan(schemas)
     salt = bytes.fromhex(spec.salt_hex)
     engine = Engine(
         options=options,
@@ -294,6 +295,7 @@ def build_engine(spec: EngineSpec) -> Engine:
         reassembly=reassembly,
         observers=list(spec.observers),
         layers=[TlsLayerFactory(spec.keylog if spec.keylog is not None else load_keylog(spec.keylogs))],
+        facts=facts,
     )
     if salt:
         engine.inventory = Inventory(engine.inventory.min_share, salt=salt)

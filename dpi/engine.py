@@ -4,7 +4,7 @@ It wires the parts and keeps the books: the decoder (dpi/decode.py) turns frames
 TCP segments, the reassembler (dpi/reassembly.py) into in-order streams, the flow router
 (dpi/flows.py) picks each flow's dissector and returns what the dissectors say, and the
 field scorer (dpi/field_scoring.py) scores each message's values into the inventory.
-The engine counts what happened (`ScanStats`) and tells its observers (dpi/observer.py).
+The engine counts (`ScanStats`), keeps learned facts (dpi/facts.py), tells its observers.
 Errors follow docs/architecture.md: a bug isolated to one item (a frame, a flow, a
 datagram) is counted and logged by type only, or re-raised in strict mode.
 """
@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from dpi.classify import ClassifierSet
 from dpi.decode import DecodeError, Decoder
+from dpi.facts import FactStore
 from dpi.field_scoring import FieldScorer
 from dpi.flows import Bug, FlowRouter, Identified, LayerSeen, Routed, Unidentified, format_endpoint
 from dpi.frames import Frame
@@ -28,8 +29,7 @@ from dpi.limits import LIMIT_ANOMALIES, reassembly_hits
 from dpi.observer import Observer
 from dpi.reassembly import Flow, Gap, Opened, ReassemblyLimits
 from dpi.scan_stats import ScanStats
-from dpi.schema_registry import SchemaRegistryLearner
-from protocols.base import Anomaly, DissectorOptions, Limits, Message
+from protocols.base import Anomaly, DissectorOptions, Learned, Limits, Message
 
 if TYPE_CHECKING:
     from dpi.runs.sharding import ShardFilter
@@ -64,6 +64,7 @@ class Engine:
         strict: bool = False,
         observers: list[Observer] | None = None,
         layers: list[LayerFactory] | None = None,
+        facts: FactStore | None = None,
     ) -> None:
         self.limits = limits or Limits()
         self.options = options or DissectorOptions()
@@ -77,18 +78,16 @@ class Engine:
             from dpi.tls.layer import TlsLayerFactory  # cryptography loads with the first engine
 
             layers = [TlsLayerFactory()]
-        self.router = FlowRouter(limits=self.limits, options=self.options, layers=list(layers), reassembly=reassembly)
+        self.facts = facts or FactStore.for_scan(self.options.schemas)  # one per scan
+        self.router = FlowRouter(limits=self.limits, options=self.options, layers=list(layers),
+                                 reassembly=reassembly, facts=self.facts.view)  # fmt: skip
         self.reassembler = self.router.reassembler
         self.layers = self.router.layers
         self.scorer = FieldScorer(self.classifiers, self.limits, self.options, self.stats)
         # Set by a worker that scans one shard of a capture (dpi/runs/sharding.py): only
         # its flows' segments reach the reassembler.
         self.shard: ShardFilter | None = None
-        self.observers = list(observers or [])
-        # Schema Registry answers seen in the capture teach the scan's Avro schemas
-        # (the Kafka dissector only reads them: dpi/schema_registry.py).
-        if self.options.avro is not None:
-            self.observers.append(SchemaRegistryLearner(self.options.avro))
+        self.observers = list(observers or []) + self.facts.learners()  # its learners last
 
     def feed_frame(self, frame: Frame) -> None:
         stats = self.stats
@@ -162,6 +161,8 @@ class Engine:
                     stats.limits_hit[event.kind] += 1
                     for observer in self.observers:  # which API: dpi/scan_trace.py
                         observer.limit_hit(flow, event.kind)
+            elif isinstance(event, Learned):
+                self.facts.learn(event)
             elif isinstance(event, Opened):
                 stats.flows += 1
                 stats.partial_flows += flow.partial

@@ -10,14 +10,16 @@ recognises as a request, the roles are swapped. And it keeps what all flows hold
 closing the least recently active holders, as at the end of a capture.
 
 Like a dissector, the router returns what happened instead of acting on it: `route`
-takes one reassembler event and yields `(flow, event)` pairs: the dissectors' messages
-and anomalies, the flows the reassembler opened and the gaps it saw (for counting), and
-the router's own findings (`Identified`, `LayerSeen`, `Unidentified`, `Failed`, `Bug`).
-The engine (dpi/engine.py) counts them, scores the messages and tells its observers.
-They are yielded as they happen, so the engine has handled each one before the router
-goes on: an observer that teaches the dissectors (dpi/schema_registry.py) has learnt
-from a message before the next flow is read, and a flow whose roles are swapped later
-(a re-probe after CONNECT) was reported with the roles it had then.
+takes one reassembler event and yields `(flow, event)` pairs: the dissectors' messages,
+anomalies and learned facts, the flows the reassembler opened and the gaps it saw (for
+counting), and the router's own findings (`Identified`, `LayerSeen`, `Unidentified`,
+`Failed`, `Bug`). The engine (dpi/engine.py) counts them, scores the messages, stores
+the facts and tells its observers. They are yielded as they happen, so the engine has
+handled each one before the router goes on: a fact a dissector returned (`Learned`,
+kept in dpi/facts.py, read by every dissector through the `facts` view the router
+gives it) or an observer learnt from a message (dpi/schema_registry.py) is known
+before the next flow is read, and a flow whose roles are swapped later (a re-probe
+after CONNECT) was reported with the roles it had then.
 
 A flow's status changes only along `TRANSITIONS` (data, checked at every change).
 
@@ -45,7 +47,9 @@ from protocols.base import (
     Dissector,
     DissectorOptions,
     Event,
+    Facts,
     Handoff,
+    Learned,
     Limits,
     Message,
     Probe,
@@ -155,7 +159,7 @@ class Bug:
     exc: Exception
 
 
-RouterEvent = Message | Anomaly | Opened | Gap | Identified | LayerSeen | Unidentified | Failed | Bug
+RouterEvent = Message | Anomaly | Learned | Opened | Gap | Identified | LayerSeen | Unidentified | Failed | Bug
 Routed = tuple[Flow, RouterEvent]
 
 
@@ -180,9 +184,11 @@ class FlowRouter:
         options: DissectorOptions,
         layers: list[LayerFactory],
         reassembly: ReassemblyLimits | None = None,
+        facts: Facts | None = None,
     ) -> None:
         self.limits = limits
         self.options = options
+        self.facts = facts or Facts()  # what the scan learned, read-only (dpi/facts.py)
         self.reassembler = Reassembler(reassembly)
         self.flows: dict[int, FlowState] = {}
         self.dissectors: Sequence[type[Dissector]] = dissector_classes()
@@ -448,7 +454,8 @@ class FlowRouter:
     def _activate(
         self, state: FlowState, cls: type[Dissector], context: dict[str, str] | None = None
     ) -> Iterator[Routed]:
-        state.dissector = cls(self.limits, self.options)
+        dissector = state.dissector = cls(self.limits, self.options)
+        dissector.facts = self.facts
         if context:
             state.dissector.takeover(context)  # a Handoff's handshake facts, before any byte
         state.move(FlowStatus.ACTIVE)

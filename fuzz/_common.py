@@ -29,6 +29,7 @@ from protocols.base import (
     Direction,
     Dissector,
     Handoff,
+    Learned,
     Limits,
     Message,
     Probe,
@@ -110,7 +111,7 @@ def _check_events(events: object) -> None:
             kind = event.kind
             if not kind or not kind.replace("_", "").isalnum() or kind.lower() != kind:
                 raise ContractBroken("anomaly kind is not snake_case")
-        elif not isinstance(event, Message | Handoff):
+        elif not isinstance(event, Message | Handoff | Learned):
             raise ContractBroken(f"unexpected event type {type(event).__name__}")
 
 

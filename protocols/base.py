@@ -11,9 +11,11 @@ Names (`Location` values, `Message.protocol`, anomaly kinds) use the exact spell
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum, StrEnum
-from typing import Any, ClassVar
+from types import MappingProxyType
+from typing import Any, ClassVar, Protocol
 
 
 class Direction(StrEnum):
@@ -137,7 +139,54 @@ class Handoff:
     context: dict[str, str] = field(default_factory=dict)
 
 
-Event = Message | Anomaly | Handoff
+class FactKind(StrEnum):
+    """What a `Learned` fact is about; its `key` and `value` per kind."""
+
+    # A Kafka topic id (KIP-516 UUID, key) and its name (value), from a Metadata response.
+    KAFKA_TOPIC_ID = "kafka_topic_id"
+    # A serialized `FileDescriptorProto` (value; key empty) from gRPC server reflection.
+    PROTOBUF_FILE = "protobuf_file"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Learned:
+    """A fact seen on this connection that other connections of the scan may need (a
+    topic id's name, a reflected protobuf schema). Dissectors never write shared state:
+    they return the fact, the engine keeps it in the scan's store, and every dissector
+    reads the store through its `facts` view. Names and schemas only, never field values."""
+
+    kind: FactKind
+    key: str
+    value: str | bytes = field(repr=False)
+
+
+Event = Message | Anomaly | Handoff | Learned
+
+
+class AvroLookup(Protocol):
+    """The questions a dissector may ask the scan's Avro schemas (`protocols.avro.
+    AvroSchemas`): the writer schema text that decodes a value, or None."""
+
+    def for_framed(self, schema_id: int, topic: str, role: str, body: bytes) -> str | None: ...
+
+    def for_bare(self, topic: str, role: str, body: bytes) -> str | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Facts:
+    """What the scan has learned so far, read-only: the engine's store (dpi/facts.py)
+    is its only writer. A fact returned as `Learned` on any connection is here before
+    the next event of any connection is read."""
+
+    # Kafka topic id -> topic name (`FactKind.KAFKA_TOPIC_ID`).
+    kafka_topic_ids: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    # Avro writer schemas: `--avro-schema` files, `--schema-registry`, Schema Registry
+    # answers seen in the capture (dpi/schema_registry.py). None: Avro is off.
+    avro: AvroLookup | None = None
+
+
+# What a dissector knows when no engine gave it a view (a dissector used alone).
+NO_FACTS = Facts()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -197,32 +246,20 @@ class Limits:
     max_header_fields: int = 1000
 
 
-@dataclass(kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class DissectorOptions:
-    """Scan-wide inputs shared by every flow of one scan (not a global: one per scan).
+    """The user's configuration, the same for every flow of one scan (not a global: one
+    per scan). What the capture teaches is not here: see `Learned` and `Facts`.
 
-    `schemas` is the protobuf schema registry of `protocols.protobuf` (filled from
-    `--proto`, `--descriptor-set` and server reflection seen in the capture), or None.
+    `schemas` is the protobuf schema registry of `protocols.protobuf` (from `--proto` and
+    `--descriptor-set`), or None. The engine adds what server reflection in the capture
+    returns to it (`FactKind.PROTOBUF_FILE`); no dissector writes it.
     """
 
     schemas: Any = None
-    # Kafka topic id (KIP-516 UUID) -> topic name, learned from Metadata responses on any
-    # connection of the scan: consumers fetch by id on one connection after asking for
-    # metadata on another.
-    kafka_topic_ids: dict[str, str] = field(default_factory=dict)
     # Kafka topic (glob pattern) -> protobuf message full name, for record values and
     # keys in the Confluent protobuf wire format or bare protobuf (`--topic-schema`).
-    kafka_topic_schemas: dict[str, str] = field(default_factory=dict)
-    # Avro writer schemas (`protocols.avro.AvroSchemas`): `--avro-schema` files,
-    # `--schema-registry`, and Schema Registry answers seen in the capture, which only the
-    # engine's learner writes (dpi/schema_registry.py); dissectors only ask. None: off.
-    avro: Any = field(default_factory=lambda: _avro_schemas())
-
-
-def _avro_schemas() -> Any:
-    from protocols.avro import AvroSchemas  # imports this module: not at the top
-
-    return AvroSchemas()
+    kafka_topic_schemas: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
 
 class Dissector(ABC):
@@ -235,6 +272,9 @@ class Dissector(ABC):
 
     name: ClassVar[str]
     ports: ClassVar[frozenset[int]] = frozenset()
+    # What the scan has learned (read-only): given by the flow router before any byte,
+    # like `takeover`'s context; a dissector used alone knows nothing it did not see.
+    facts: Facts = NO_FACTS
 
     def __init__(
         self, limits: Limits | None = None, options: DissectorOptions | None = None

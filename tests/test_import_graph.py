@@ -199,11 +199,6 @@ def test_dpi_has_no_import_circle() -> None:
     assert not circles, "\n".join(_describe(graph, c) for c in circles)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="protocols/base.py's DissectorOptions default builds the scan's AvroSchemas "
-    "(base -> avro -> base); goes with learned facts as events (issue #18 item 3)",
-)
 def test_protocols_and_classifiers_have_no_import_circle() -> None:
     graph = _graph(EDGES)
     circles = [c for c in _cycles(graph) if not any(_in(m, ("dpi",)) for m in c)]

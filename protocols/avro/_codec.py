@@ -44,7 +44,7 @@ import orjson
 from protocols import _decompress
 from protocols._printable import printable_text
 
-if TYPE_CHECKING:  # annotations only: protocols.base builds AvroSchemas (no circle)
+if TYPE_CHECKING:  # annotations only
     from protocols.base import Limits
 
 # The media type of a Kafka key or value in Avro binary encoding; `Part.schema` holds the

@@ -12,8 +12,9 @@ Three sources, one store:
 - `--schema-registry URL` (an explicit opt-in to network access): an id met in traffic
   and not known otherwise is fetched once, `GET URL/schemas/ids/N`, with a timeout.
 
-The store is owned by the scan (one per `DissectorOptions`, one per engine) and written
-only by the sources above; dissectors only ask (`for_framed`, `for_bare`). A candidate
+The store is owned by the scan (one per engine, in its fact store: dpi/facts.py) and
+written only by the sources above; dissectors only ask (`for_framed`, `for_bare`,
+through `protocols.base.Facts.avro`). A candidate
 that alone fits a value is bound to that value's id, so later values skip the trials.
 Bounded: ids, candidates and fetches each have a maximum; schemas refused by
 `protocols.avro` (recursive, too deep, too large) are not kept.

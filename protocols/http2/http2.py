@@ -33,8 +33,10 @@ Messages:
   a pseudo-header or gRPC transport header (`_GRPC_TRANSPORT_HEADERS`), `-bin` values
   base64-decoded (RFC 4648, padding optional as gRPC allows). Bodies are decompressed per
   `grpc-encoding` and handed as `application/x-protobuf` parts whose `schema` is
-  `/pkg.Svc/Method#request|response` (see `protocols.protobuf`). Server reflection
-  responses feed `FileDescriptorProto`s to the scan's schema registry.
+  `/pkg.Svc/Method#request|response` (see `protocols.protobuf`). Each
+  `FileDescriptorProto` a server reflection response holds is returned as a `Learned`
+  event (`FactKind.PROTOBUF_FILE`) before that response's Message: the engine adds it
+  to the scan's schema registry, so the response itself is read with it.
 - anything else: protocol `http`, api `METHOD /template` (`http_api`), one Message per
   direction at END_STREAM with HEADER, COOKIE, QUERY and BODY parts as HTTP/1.x does
   (same helpers: `protocols._http_headers`); `content-encoding` is undone, bounded, by
@@ -72,6 +74,8 @@ from protocols.base import (
     Dissector,
     DissectorOptions,
     Event,
+    FactKind,
+    Learned,
     Limits,
     Location,
     MediaType,
@@ -813,7 +817,7 @@ class Http2Dissector(Dissector):
                 events.append(Anomaly(kind="unsupported_encoding", direction=direction))
                 return
         if stream.path in REFLECTION_PATHS and direction is Direction.RESPONSE:
-            self._learn_reflection(body)
+            events.extend(_reflected(body))
         parts = self._metadata_parts(stream, direction, include_headers=True)
         ct = stream.content_type(direction).lower()
         media = MediaType.JSON if ct.endswith("+json") else MediaType.PROTOBUF
@@ -828,16 +832,6 @@ class Http2Dissector(Dissector):
         )
         half.emitted = True
         events.append(self._message(stream, direction, "grpc", parts))
-
-    def _learn_reflection(self, body: bytes) -> None:
-        schemas = self.options.schemas
-        add = getattr(schemas, "add_file_descriptor", None)
-        if add is None:
-            return
-        from protocols.protobuf import reflection_file_descriptors
-
-        for descriptor in reflection_file_descriptors(body):
-            add(descriptor)
 
     def _metadata_parts(
         self, stream: _Stream, direction: Direction, include_headers: bool
@@ -1102,6 +1096,16 @@ def _sent_by_peer(direction: Direction, payload: bytes, flags: int) -> bool:
     if direction is Direction.REQUEST:
         return role == "response"
     return role == "request"
+
+
+def _reflected(body: bytes) -> list[Learned]:
+    """The schemas a server reflection response carries, as facts for the scan."""
+    from protocols.protobuf import reflection_file_descriptors  # protobuf loads when needed
+
+    return [
+        Learned(kind=FactKind.PROTOBUF_FILE, key="", value=descriptor)
+        for descriptor in reflection_file_descriptors(body)
+    ]
 
 
 def _header(headers: tuple[Header, ...] | None, name: str) -> bytes:

@@ -12,14 +12,16 @@ Events (spec/inventory.md, "kafka"): one `Message` per topic of a Produce reques
 (direction request) or of a Fetch response (direction response), `api` = the topic name.
 Parts per record: `key`, `value` (empty field name) and one `header` part per record
 header (name = header key). Fetch v13+ and Produce v13+ name topics by id: the id is
-resolved with Metadata responses seen earlier in the scan, on any connection (the map
-is `DissectorOptions.kafka_topic_ids`: Metadata usually travels on one broker
-connection and Fetch on another), else `api` is `topic-id:<uuid>`. SASL/PLAIN credentials (SaslAuthenticate after a PLAIN handshake)
+resolved with Metadata responses seen earlier in the scan, on any connection (Metadata
+usually travels on one broker connection and Fetch on another): each id a Metadata
+response names, and the scan does not know yet, is returned as a `Learned` event
+(`FactKind.KAFKA_TOPIC_ID`) and read back through `self.facts`; else `api` is
+`topic-id:<uuid>`. SASL/PLAIN credentials (SaslAuthenticate after a PLAIN handshake)
 become `auth` parts named `username` and `password`, api `(sasl)`.
 
 Media types of keys and values: JSON when the first non-blank byte is `{` or `[`; the
 Confluent framing is stripped (5 bytes, plus the protobuf message-index list) and the
-body is Avro when the scan's schemas (`DissectorOptions.avro`: `--avro-schema` files,
+body is Avro when the scan's schemas (`Facts.avro`: `--avro-schema` files,
 Schema Registry answers seen in the capture, `--schema-registry`) hold one for its
 schema id, or one that decodes it, JSON, `application/x-protobuf` when it walks as
 protobuf wire format (`protocols.protobuf.is_message`, the one wire walker; decoded
@@ -59,6 +61,8 @@ from protocols.base import (
     Dissector,
     DissectorOptions,
     Event,
+    FactKind,
+    Learned,
     Limits,
     Location,
     MediaType,
@@ -76,8 +80,8 @@ PROTOCOL = "kafka"
 # handful (max.in.flight.requests.per.connection defaults to 5); unanswered ones (acks=0
 # produce, a response lost in the capture) must not grow the table without bound.
 MAX_PENDING = 1024
-# Topic id -> name entries learnt from Metadata responses on one connection; a cluster
-# with more topics than this is rare, and the map must stay bounded.
+# Topic id -> name entries the scan knows, at most: a cluster with more topics than this
+# is rare, and the maps must stay bounded (dpi/facts.py keeps the same bound).
 MAX_TOPIC_IDS = 100_000
 # Longest client id a plausible request header carries (Kafka clients use short ids;
 # the protocol allows 32767, but a probe must reject random bytes).
@@ -280,8 +284,10 @@ class KafkaDissector(Dissector):
         super().__init__(limits, options)
         self._sides = {Direction.REQUEST: _Side(), Direction.RESPONSE: _Side()}
         self._pending: OrderedDict[int, _Pending] = OrderedDict()
-        # Shared by every connection of the scan (see DissectorOptions).
-        self._topic_names: dict[str, str] = self.options.kafka_topic_ids
+        # Topic ids this connection learned and the scan did not know then: read after
+        # the scan's (`self.facts`), for the rest of the call that learned them (the
+        # engine stores a `Learned` fact once the call returns) and when used alone.
+        self._learned_ids: dict[str, str] = {}
         self._sasl_mechanism = ""
 
     # -- probe -----------------------------------------------------------------------
@@ -546,16 +552,21 @@ class KafkaDissector(Dissector):
         if isinstance(body, apis.FetchResponseBody):
             self._emit_topics(message, body.topics, Direction.RESPONSE, ts_ns, events)
         elif isinstance(body, apis.MetadataResponseBody):
+            known = self.facts.kafka_topic_ids
+            learned = self._learned_ids
             for name, topic_id in body.topics:
-                if name and topic_id and len(self._topic_names) < MAX_TOPIC_IDS:
-                    self._topic_names[topic_id] = name
+                if not (name and topic_id) or known.get(topic_id, learned.get(topic_id)) == name:
+                    continue
+                if len(known) + len(learned) < MAX_TOPIC_IDS:
+                    learned[topic_id] = name
+                    events.append(Learned(kind=FactKind.KAFKA_TOPIC_ID, key=topic_id, value=name))
 
     # -- events ----------------------------------------------------------------------
 
     def _record_parts(self, record: Record, topic: apis.TopicRecords) -> list[Part]:
         """Parts of one record; Avro keys and values by the scan's schemas
-        (`DissectorOptions.avro`, asked only: this dissector never teaches it)."""
-        store = self.options.avro
+        (`Facts.avro`, asked only: this dissector never teaches it)."""
+        store = self.facts.avro
         name = self._topic_api(topic)
         parts: list[Part] = []
         for location, role, data in (
@@ -569,10 +580,10 @@ class KafkaDissector(Dissector):
                 continue
 
             def framed(schema_id: int, body: bytes, role: str = role) -> str | None:
-                return store.for_framed(schema_id, name, role, body)  # type: ignore[no-any-return]
+                return store.for_framed(schema_id, name, role, body)
 
             def bare(body: bytes, role: str = role) -> str | None:
-                return store.for_bare(name, role, body)  # type: ignore[no-any-return]
+                return store.for_bare(name, role, body)
 
             parts.append(_payload_part(location, "", data, framed, bare))
         for header, value in record.headers:
@@ -582,7 +593,9 @@ class KafkaDissector(Dissector):
 
     def _topic_api(self, topic: apis.TopicRecords) -> str:
         if topic.topic_id is not None:
-            return self._topic_names.get(topic.topic_id, f"topic-id:{topic.topic_id}")
+            topic_id = topic.topic_id
+            name = self.facts.kafka_topic_ids.get(topic_id) or self._learned_ids.get(topic_id)
+            return name or f"topic-id:{topic_id}"
         return topic.name or "(unknown)"
 
     def _emit_topics(

@@ -19,7 +19,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dpi.registry import dissector_classes
-from protocols.base import Anomaly, Direction, Dissector, Handoff, Message, Probe, ProtocolError
+from protocols.base import (
+    Anomaly,
+    Direction,
+    Dissector,
+    Handoff,
+    Learned,
+    Message,
+    Probe,
+    ProtocolError,
+)
 
 Conversation = list[tuple[Direction, bytes]]
 Splitter = Callable[[bytes], Iterable[bytes]]
@@ -68,6 +77,8 @@ def _key(event: object) -> tuple[object, ...]:
         return ("message", event.protocol, event.direction, event.api, event.host, parts)
     if isinstance(event, Anomaly):
         return ("anomaly", event.kind, event.direction)
+    if isinstance(event, Learned):
+        return ("learned", event.kind, event.key, event.value)
     raise AssertionError(f"unexpected event type {type(event).__name__}")
 
 

@@ -8,11 +8,14 @@ from pathlib import Path
 
 import pytest
 
+from dpi.facts import FactStore
 from protocols.base import (
     Anomaly,
     Direction,
     DissectorOptions,
     Event,
+    FactKind,
+    Learned,
     Limits,
     Location,
     MediaType,
@@ -551,7 +554,17 @@ def test_reflection_response_feeds_the_schema_registry() -> None:
             b.headers(1, hp.resp(b.GRPC_RESPONSE_HEADERS)) + b.data(1, b.grpc_message(reflection)),
         ),
     ]
-    run(conv, d)
+    events = run(conv, d)
+    # The dissector returns the schema as a fact before the response's message and
+    # writes nothing; the engine's store (dpi/facts.py) adds it to the scan's registry.
+    learned = [e for e in events if isinstance(e, Learned)]
+    assert [(e.kind, e.value) for e in learned] == [(FactKind.PROTOBUF_FILE, fd.SerializeToString())]
+    response = next(i for i, e in enumerate(events) if isinstance(e, Message) and e.direction is RESP)
+    assert events.index(learned[0]) < response
+    assert "/r.S/Get" not in schemas.methods
+    store = FactStore(schemas)
+    for fact in learned:
+        store.learn(fact)
     assert "/r.S/Get" in schemas.methods
 
 

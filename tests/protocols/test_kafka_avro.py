@@ -76,7 +76,7 @@ def _rows(path: Path) -> list[dict[str, str]]:
 def test_registry_traffic_in_the_capture_names_the_avro_fields() -> None:
     engine = scan_engine(CAPTURE, strict=True)
     assert engine.stats.bugs == 0
-    assert list(engine.options.avro.by_id) == [SCHEMA_ID]
+    assert list(engine.facts.avro.by_id) == [SCHEMA_ID]
     assert_matches_expected(engine.inventory.rows(), EXPECTED)
     fields = {r.field for r in engine.inventory.rows()}
     assert {"customer.address.street", "card.number", "contacts[].email"} <= fields
@@ -86,7 +86,7 @@ def test_without_registry_traffic_the_fallback_still_finds_email_card_and_phone(
     tmp_path: Path,
 ) -> None:
     engine = scan_engine(_without_registry(tmp_path), strict=True)
-    assert engine.options.avro.by_id == {}
+    assert engine.facts.avro.by_id == {}
     rows = engine.inventory.rows()
     found = {(r.direction, r.location, r.field, r.data_type, r.count) for r in rows}
     # Every value holds an e-mail (two), a card number and a phone: one hit per value,
@@ -251,8 +251,11 @@ def test_engine_owns_one_learner_per_scan() -> None:
     options = DissectorOptions()
     engine = Engine(options=options, observers=[])
     learners = [o for o in engine.observers if isinstance(o, SchemaRegistryLearner)]
-    assert len(learners) == 1 and learners[0].schemas is options.avro
-    assert DissectorOptions().avro is not options.avro  # one store per scan, never shared
+    assert len(learners) == 1 and learners[0].schemas is engine.facts.avro
+    assert engine.facts.view.avro is engine.facts.avro  # what the Kafka dissector asks
+    other = Engine(options=options, observers=[])
+    assert other.facts.avro is not engine.facts.avro  # one store per scan, never shared
+    assert not hasattr(options, "avro")  # configuration only: the store is the engine's
 
 
 def test_avro_object_container_file_as_kafka_value_is_read_with_its_embedded_schema() -> None:
