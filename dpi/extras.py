@@ -23,6 +23,7 @@ EXTRA_OF_MODULE = {
     "fsspec": "s3",
     "s3fs": "s3",
     "cryptography": "tls",
+    "fastavro": "avro",
 }
 # URL schemes -> the fsspec backend module they need (schemes fsspec serves itself map
 # to fsspec alone).

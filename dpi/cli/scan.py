@@ -82,6 +82,10 @@ def _avro_schemas(args: argparse.Namespace) -> Any:
     url = getattr(args, "schema_registry", None) or ""
     if (dirs or url) and batch.batch_requested(args):
         raise UsageError("--avro-schema/--schema-registry do not work with --state, --jobs or --dask yet")
+    if dirs or url:
+        from dpi.extras import require
+
+        require("fastavro", "--avro-schema" if dirs else "--schema-registry")
     try:
         return AvroSchemas.from_dirs([Path(d) for d in dirs], url)
     except AvroSchemaError as exc:

@@ -34,6 +34,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import io
+import logging
 import uuid
 from collections.abc import Callable
 from functools import lru_cache
@@ -43,6 +44,14 @@ import orjson
 
 from protocols import _decompress
 from protocols._printable import printable_text
+
+log = logging.getLogger(__name__)
+
+# Without quotes: the log filter (dpi/logsetup.py) redacts quoted text.
+NO_FASTAVRO = (
+    "Avro values read as binary: naming their fields needs fastavro, "
+    "the avro extra (pip install dpi-inventory[avro])"
+)
 
 if TYPE_CHECKING:  # annotations only
     from protocols.base import Limits
@@ -110,13 +119,29 @@ def parse_schema(text: str) -> Schema:
         raise AvroError("schema is not JSON") from None
     named: dict[str, Any] = {}
     _check(root, "", named, [], 0)
-    import fastavro  # loaded with the first Avro schema only
-
+    fastavro = _fastavro()
     try:
         parsed = fastavro.parse_schema(root, _write_hint=False)
     except Exception:  # noqa: BLE001 - fastavro raises assorted errors on bad schemas
         raise AvroError("schema refused by fastavro") from None
     return Schema(root, named, parsed)
+
+
+def _fastavro() -> Any:
+    """fastavro, loaded with the first Avro schema; it is the optional `[avro]` extra.
+    Without it no schema is usable (`AvroError`), so Avro values are read as binary
+    (their printable runs, as the caller's fallback), with one warning per process."""
+    try:
+        import fastavro
+    except ImportError:
+        _warn_no_fastavro()
+        raise AvroError("fastavro is not installed") from None
+    return fastavro
+
+
+@lru_cache(maxsize=1)
+def _warn_no_fastavro() -> None:
+    log.warning(NO_FASTAVRO)
 
 
 def _fullname(name: str, namespace: str) -> str:
@@ -192,7 +217,7 @@ def _check(node: Any, namespace: str, named: dict[str, Any], open_names: list[st
 
 def decode(body: bytes, schema: Schema) -> Any:
     """The value `body` holds, which must use every byte; `AvroError` otherwise."""
-    import fastavro
+    fastavro = _fastavro()  # a Schema exists only where fastavro parsed it
 
     stream = io.BytesIO(body)
     try:
@@ -231,7 +256,10 @@ def container_pairs(data: bytes, prefix: str, limits: Limits) -> list[Pair] | No
     schema; None when `data` is not a readable container."""
     if not data.startswith(CONTAINER_MAGIC):
         return None
-    import fastavro
+    try:
+        fastavro = _fastavro()
+    except AvroError:
+        return None
 
     stream = io.BytesIO(data)
     stream.seek(len(CONTAINER_MAGIC))
@@ -289,9 +317,7 @@ def container_pairs(data: bytes, prefix: str, limits: Limits) -> list[Pair] | No
 
 @lru_cache(maxsize=1)
 def _header_schema() -> Any:
-    import fastavro
-
-    return fastavro.parse_schema(_CONTAINER_HEADER)
+    return _fastavro().parse_schema(_CONTAINER_HEADER)
 
 
 def _read_long(data: bytes, pos: int) -> tuple[int, int]:

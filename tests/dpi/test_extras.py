@@ -130,7 +130,7 @@ def test_the_core_scans_without_any_extra(tmp_path: Path) -> None:
 def test_pyproject_keeps_the_large_libraries_optional() -> None:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     core = {dep.split(">")[0].split("[")[0].split("=")[0].strip().lower() for dep in project["dependencies"]}
-    assert not core & {"pyarrow", "openpyxl", "dask", "distributed", "fsspec", "s3fs", "cryptography"}
+    assert not core & {"pyarrow", "openpyxl", "dask", "distributed", "fsspec", "s3fs", "cryptography", "fastavro"}
     # The project's brief names these: they stay core. phonenumberslite is the same
     # `phonenumbers` module without the geocoder/carrier/time-zone data; scapy crafts
     # samples and test packets only: the `samples` extra, in `test` (issue #17).
@@ -142,5 +142,6 @@ def test_pyproject_keeps_the_large_libraries_optional() -> None:
     assert any(d.startswith("dask[distributed]") for d in extras["dask"])
     assert any(d.startswith("s3fs") for d in extras["s3"])
     assert any(d.startswith("cryptography") for d in extras["tls"])
-    assert extras["all"] == ["dpi-inventory[parquet,excel,dask,s3,tls]"]
+    assert any(d.startswith("fastavro") for d in extras["avro"])
+    assert extras["all"] == ["dpi-inventory[parquet,excel,dask,s3,tls,avro]"]
     assert "dpi-inventory[all,samples,fast]" in extras["test"]  # the tests exercise every feature
