@@ -54,9 +54,9 @@ def _distribution_files(dist: metadata.Distribution) -> list[Path]:
 def _own_packages() -> list[Path]:
     """The files of the project's packages in the tree under test (an editable install
     records none of them)."""
-    names = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    find = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]["find"]
     files: list[Path] = []
-    for top in sorted({name.split(".")[0] for name in names}):
+    for top in sorted({pattern.split(".")[0] for pattern in find["include"]}):
         spec = importlib.util.find_spec(top)
         assert spec is not None and spec.submodule_search_locations, top
         package_dir = Path(next(iter(spec.submodule_search_locations)))
