@@ -187,3 +187,25 @@ def test_a_cookie_named_session_is_a_session_whatever_its_length(name: str) -> N
 def test_short_values_outside_a_plain_session_cookie_are_no_tokens(value: str, name: str,
                                                                    location: str) -> None:
     assert "BEARER_TOKEN" not in types(value, name, location)
+
+
+# --- addresses with zero-padded octets -----------------------------------------------
+
+@pytest.mark.parametrize(("value", "path"), [
+    ("010.001.002.003", "x-forwarded-for"),
+    ("10.000.000.03", "x-forwarded-for"),
+    ("203.000.113.007, 010.000.000.001", "x-forwarded-for"),
+    ("192.168.001.020", "x-real-ip"),
+    ("010.001.002.003", "clientIp"),
+])
+def test_zero_padded_octets_in_an_address_field(value: str, path: str) -> None:
+    assert "IP_ADDRESS" in types(value, path, "header" if path.startswith("x-") else "body")
+
+
+@pytest.mark.parametrize(("value", "path"), [
+    ("010.001.002.003", "code"), ("001.002.003.004", "value"), ("300.001.002.003", "clientIp"),
+    ("10.000.000.03", "clientIp"), ("300.001.002.003", "x-forwarded-for"),
+])
+def test_zero_padded_quads_elsewhere_or_out_of_range_are_no_addresses(value: str,
+                                                                      path: str) -> None:
+    assert "IP_ADDRESS" not in types(value, path)
