@@ -20,7 +20,12 @@ several values, never on one lucky value):
   part word whose siblings hold another part (a `last` column next to `given`), a
   little weaker;
 - person-role fields that hold a whole name (`recipient`, `account_holder`,
-  `beneficiary`): two or more name-shaped words;
+  `beneficiary`): two or more name-shaped words; `holder_name` outside anything card
+  (next to an IBAN) is an account holder's name;
+- a bare `name` is a person's when the keys of its own object (`FieldContext.
+  object_tokens`) describe a person (`email`, `surname`): a team's `name` beside its
+  members' e-mails is not; under `items[]` (products, and also the usual page wrapper)
+  an item with a surname or an e-mail of its own is a person;
 - a bare `name` of the elements of a body that is an array, when the API's last path
   word names people (`GET /users` answering `[{"name": ...}]`);
 - softer roles (`author`, `owner`, `assignee`, `contact`) and a bare `name` with no
@@ -219,6 +224,11 @@ _PERSON_PARENTS = frozenset(
         "members",
     }
 )
+# Keys of an object that only a person has (with its own name).
+_PERSON_ONLY_KEYS = frozenset({"surname", "last", "first", "given", "family", "email",
+                               "birth", "gender"})
+# Own-name tokens of an account holder's name field.
+_HOLDER_NAME_WORDS = frozenset({"holder", "name", "account", "full", "bank"})
 # Field names of one part of a split name, under a `name` parent (FHIR `HumanName`).
 _PART_WORDS = frozenset({"given", "family", "first", "last", "middle", "surname"})
 # Field names of a person's role that hold the person's whole name.
@@ -325,6 +335,18 @@ _LOGIN_HAN = 0.75
 _LOGIN_GIVEN = 0.6
 
 
+def _account_holder_name(ctx: FieldContext) -> bool:
+    """`holder_name`, `account_holder_name` outside anything card: a bank account's
+    holder (the cardholder is CARDHOLDER_NAME's)."""
+    tokens = ctx.name_tokens
+    if "holder" not in tokens or not tokens <= _HOLDER_NAME_WORDS:
+        return False
+    if not ctx.path_tokens.isdisjoint(_CARD_WORDS):
+        return False
+    near = ctx.object_tokens or ctx.sibling_tokens
+    return "account" in tokens or "iban" in near or near.isdisjoint(_CARD_WORDS | {"cvv"})
+
+
 def _element_of_people(ctx: FieldContext) -> bool:
     """`[].name` in the answer of `GET /users`: the body is the collection the API's
     last path word names, and that word names people."""
@@ -374,6 +396,8 @@ class PersonNameClassifier(Classifier):
         if (not _ROLE_FIELDS.isdisjoint(tokens) and ctx.path_tokens.isdisjoint(_CARD_WORDS)
                 and "name" not in tokens):
             return _ROLE, _ROLE_REASON
+        if _account_holder_name(ctx):
+            return 0.85, "name shape, account holder name field"
         if tokens <= _LOGIN_NAME_WORDS and not tokens <= {"name", "account"}:
             return _LOGIN_GIVEN, _LOGIN_REASON
         if not _SOFT_ROLE_FIELDS.isdisjoint(tokens) and "name" not in tokens and (
@@ -385,6 +409,10 @@ class PersonNameClassifier(Classifier):
             return None
         # Parents are often plural collections (`items[].name`): compare singular forms.
         path = ctx.path_tokens | {t[:-1] for t in ctx.path_tokens if t.endswith("s")}
+        if "item" in path and not ctx.object_tokens.isdisjoint(_PERSON_ONLY_KEYS):
+            # `items` is also the usual page wrapper (`{"items": [...], "total": 40}`):
+            # an item with a surname or an e-mail of its own is a person.
+            path = path - {"item"}
         if not tokens.isdisjoint(_NOT_PERSON) or not path.isdisjoint(_NOT_PERSON_PARENTS):
             return None
         # `browserName`, `osName`, `planName`: a qualifier in the field's own name says
@@ -400,7 +428,10 @@ class PersonNameClassifier(Classifier):
             return 0.85, "name shape, field name hint, person context in path"
         # A bare `name` / `display_name`: products, places and teams have names too, so
         # it counts only when sibling fields describe a person.
-        if not ctx.sibling_tokens.isdisjoint(_PERSON_SIBLINGS):
+        # Siblings of the field's own object when known: a team's `name` next to its
+        # `members[].email` is no person's.
+        siblings = ctx.object_tokens or ctx.sibling_tokens
+        if not siblings.isdisjoint(_PERSON_SIBLINGS):
             return 0.7, "name shape, generic field name hint, person siblings"
         if _element_of_people(ctx):
             return 0.7, "name shape, generic field name hint, element of a people collection"
