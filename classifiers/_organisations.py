@@ -14,6 +14,7 @@ institution words across languages in a form cheap enough for every value):
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 # Objects whose `name` is an organisation's (compared in singular form).
 ORGANISATION_PARENTS = frozenset(
@@ -68,6 +69,7 @@ _PERSON_PATH = frozenset({"customer", "patient", "person", "user", "member", "em
                           "holder", "guest", "passenger", "profile", "client"})
 
 
+@lru_cache(maxsize=4096)  # asked per value by PHONE_NUMBER; frozensets cache their hash
 def organisation_record(path_tokens: frozenset[str], sibling_tokens: frozenset[str]) -> bool:
     """The field is an organisation's: its path names one (`merchant.phone`,
     `merchantAddress`), or its siblings do and nothing in the path or the siblings says
