@@ -42,6 +42,7 @@ from typing import ClassVar
 
 import phonenumbers
 
+from classifiers._hints import last_segment
 from classifiers._organisations import organisation_record
 from classifiers.base import (
     BLANK,
@@ -106,7 +107,9 @@ _ACCOUNT_TOKENS = frozenset({"account", "login", "user", "username", "principal"
 # Field-name tokens of identifiers a subscriber is known by (`productNo`, `ProductNbr`,
 # `serviceNumber`): a national mobile there is the account's number. Weaker than a phone
 # hint, yet reported on one value.
-_IDENTIFIER_TOKENS = frozenset({"no", "nbr", "num", "number", "nr"})
+# The word must end the name (`productNo`, not `numberOfItems`); `num` is left out, it
+# counts more often than it names (`gc_num`, `num_retries`).
+_IDENTIFIER_TOKENS = frozenset({"no", "nbr", "number", "nr"})
 # Qualifiers that say the identifier is something else's: a mobile-shaped number in an
 # `orderNo` is chance, and is only reported when most of the field's values are mobiles
 # (the no-hint rung).
@@ -230,8 +233,9 @@ class PhoneNumberClassifier(Classifier):
         """A bare national mobile number in a field whose name does not say phone."""
         tokens = ctx.name_tokens
         account = _account_field(ctx)
-        identifier = (not _IDENTIFIER_TOKENS.isdisjoint(tokens)
-                      and _OTHER_IDENTIFIERS.isdisjoint(tokens))
+        own = last_segment(ctx.path).lower()
+        identifier = (_OTHER_IDENTIFIERS.isdisjoint(tokens)
+                      and any(own.endswith(word) for word in tokens & _IDENTIFIER_TOKENS))
         for region, shape in _MOBILE_SHAPES_IN_IDS if account else _MOBILE_SHAPES:
             if shape.fullmatch(value) is None:
                 continue

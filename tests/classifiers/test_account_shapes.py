@@ -47,7 +47,8 @@ def test_a_mobile_under_an_identifier_key_is_reported_on_one_value(path: str) ->
 
 
 @pytest.mark.parametrize("path", ["orderNo", "ORDERNO", "operatorNo", "serialNumber",
-                                  "tradeNo", "cardNo", "trackingNumber", "invoiceNbr"])
+                                  "tradeNo", "cardNo", "trackingNumber", "invoiceNbr",
+                                  "[].gc_num", "numberOfVisits", "no_reply_count"])
 def test_an_identifier_that_names_another_thing_needs_several_mobiles(path: str) -> None:
     assert decide(path, ["13912345678"]) == []
     assert types("13912345678", path).get("PHONE_NUMBER", 0) < 0.6
