@@ -157,7 +157,35 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "traveldocument": ("passport",),
     "ip": ("ip",),
     "ipaddr": ("ip", "address"),
+    # Compounds written in one case (HTTP header names arrive lower-cased: `loginToken`
+    # is `logintoken`).
+    "logintoken": ("login", "token"),
+    "sessionkey": ("session", "key"),
+    "newsession": ("new", "session"),
+    "usertoken": ("user", "token"),
+    "cust": ("customer",),
 }
+
+# Words looked for inside an identifier written in capitals without separators
+# (`PRODUCTNO`, `SESSIONKEY`, `CUSTNAME`), so that it gives the tokens its camelCase form
+# gives. Only a whole split into these words counts: an unknown capitalised word
+# (`NSC_TWMBEWJQ`) stays one token.
+COMPOUND_WORDS = frozenset(
+    {"product", "no", "nbr", "num", "number", "session", "key", "token", "login", "user",
+     "name", "first", "last", "full", "given", "family", "middle", "nick", "display", "real",
+     "phone", "mobile", "tel", "cell", "email", "mail", "account", "acct", "id", "card",
+     "order", "operator", "merchant", "contract", "serial", "customer", "cust", "pass",
+     "password", "pwd", "auth", "access", "api", "secret", "private", "refresh", "date",
+     "birth", "address", "addr", "street", "city", "zip", "postal", "code", "ip", "client",
+     "device", "trace", "request", "old", "new", "contact", "holder", "bank", "iban",
+     "expiry", "exp", "cvv", "cert", "ssn", "tax", "national", "passport", "driver",
+     "license", "member", "patient", "type", "status", "time", "app", "version", "sid",
+     "host", "file", "server", "shop", "store", "company", "org", "open", "union", "trade",
+     "trans", "bill", "invoice", "pay", "payer", "payee", "term", "wifi", "sign", "salt",
+     "hash", "verify", "check", "sms", "role", "area", "province", "country", "channel",
+     "amount", "count", "seq", "cookie", "msisdn", "imei", "imsi", "mac", "sex", "gender"}
+)
+_MAX_COMPOUND = 40  # longer all-capital tokens are not compounds worth splitting
 
 # Field names in scripts written without spaces (CJK): a name is one token, so the
 # words below are looked for inside it (`手机号码` holds `手机`, mobile phone).
@@ -194,8 +222,15 @@ def name_tokens(name: str) -> frozenset[str]:
         # Templated parts of a name (`jupyterhub-user-{key}`) are data, not words.
         name = _PLACEHOLDER.sub(" ", name)
     spaced = _CAMEL.sub(lambda m: f"{m.group(1) or m.group(3)}_{m.group(2) or m.group(4)}", name)
-    raw = [t.lower() for t in _SPLIT.split(spaced) if t]
+    pieces = [t for t in _SPLIT.split(spaced) if t]
+    raw = [t.lower() for t in pieces]
     tokens: set[str] = set(raw)
+    for piece in pieces:
+        if piece.isupper() and piece.isascii() and piece.lower() not in SYNONYMS:
+            words = compound_words(piece.lower())
+            if words:
+                raw.extend(words)  # their synonyms and pairs count too
+                tokens.update(words)
     # The joined name catches compounds written without separators (`cardnumber`).
     joined = "".join(raw)
     for candidate in (*raw, joined):
@@ -212,6 +247,28 @@ def name_tokens(name: str) -> frozenset[str]:
             if word in joined:
                 tokens.update(extra)
     return frozenset(tokens)
+
+
+@lru_cache(maxsize=4096)
+def compound_words(word: str) -> tuple[str, ...]:
+    """`productno` -> (product, no): the split of `word` into COMPOUND_WORDS with the
+    fewest words (two at least), or () when there is none."""
+    if not 4 <= len(word) <= _MAX_COMPOUND or not word.isalpha():
+        return ()
+    # best[i]: fewest-word split of word[:i]
+    best: list[tuple[str, ...] | None] = [None] * (len(word) + 1)
+    best[0] = ()
+    for end in range(2, len(word) + 1):
+        for start in range(max(0, end - 12), end - 1):
+            head = best[start]
+            piece = word[start:end]
+            if head is not None and piece in COMPOUND_WORDS:
+                candidate = (*head, piece)
+                found = best[end]
+                if found is None or len(candidate) < len(found):
+                    best[end] = candidate
+    split = best[-1]
+    return split if split is not None and len(split) >= 2 else ()
 
 
 def last_segment(path: str) -> str:

@@ -5,6 +5,8 @@ Two kinds of evidence, both hand-listed (no library lists legal-form suffixes an
 institution words across languages in a form cheap enough for every value):
 - the path: the object the `name` belongs to (`merchant.name`, `pharmacy.name`,
   `employer.name`);
+- the record: a bare `tel` or `address` whose sibling fields name an organisation
+  (`merchantName`, `shopName`) and nothing a person has (`firstName`, `birthDate`);
 - the value: a legal form (`Inc`, `LLC`, `GmbH`, `S.A.`, `Pty Ltd`) or a word naming an
   institution or trade (`Pharmacy`, `Hospital`, `Bank`, `Store`), or an `&`.
 """
@@ -12,6 +14,7 @@ institution words across languages in a form cheap enough for every value):
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 # Objects whose `name` is an organisation's (compared in singular form).
 ORGANISATION_PARENTS = frozenset(
@@ -54,3 +57,26 @@ def organisation_shaped(value: str) -> bool:
 def organisation_path(path_tokens: frozenset[str]) -> bool:
     singular = path_tokens | {t[:-1] for t in path_tokens if t.endswith("s")}
     return not singular.isdisjoint(ORGANISATION_PARENTS)
+
+
+# Sibling fields only a person has: with one of them the record is a person's even if it
+# also names a merchant (an order with the buyer's details).
+_PERSON_ONLY = frozenset({"first", "last", "surname", "given", "family", "birth", "gender",
+                          "ssn", "passport", "nationality", "patient"})
+# Path words that make the field a person's whatever its siblings say.
+_PERSON_PATH = frozenset({"customer", "patient", "person", "user", "member", "employee",
+                          "contact", "buyer", "recipient", "shipping", "billing", "owner",
+                          "holder", "guest", "passenger", "profile", "client"})
+
+
+@lru_cache(maxsize=4096)  # asked per value by PHONE_NUMBER; frozensets cache their hash
+def organisation_record(path_tokens: frozenset[str], sibling_tokens: frozenset[str]) -> bool:
+    """The field is an organisation's: its path names one (`merchant.phone`,
+    `merchantAddress`), or its siblings do and nothing in the path or the siblings says
+    person (a shop's `tel` next to `shopName`)."""
+    if organisation_path(path_tokens):
+        return True
+    singular = sibling_tokens | {t[:-1] for t in sibling_tokens if t.endswith("s")}
+    return (not singular.isdisjoint(ORGANISATION_PARENTS)
+            and sibling_tokens.isdisjoint(_PERSON_ONLY)
+            and path_tokens.isdisjoint(_PERSON_PATH))

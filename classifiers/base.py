@@ -80,9 +80,12 @@ class FieldContext:
     `name_tokens` are the lower-cased tokens of the field's own name (last path segment,
     camelCase/snake_case/kebab split); `path_tokens` those of the whole path (parents
     too: `diagnosis.code` -> {diagnosis, code}); `sibling_tokens` those of every other
-    field name in the same part (a `cvv` next to a card number). `server` is the IP
-    address of the flow's server as `ipaddress` writes it (no port; empty when not
-    known): its own address in a payload is routing, not data about anyone.
+    field name in the same part (a `cvv` next to a card number); `object_tokens` those
+    of the keys of the object the field belongs to (its parent's own keys, containers
+    included: `items[].name` next to `items[].surname`, not the `email` of another
+    object of the same body; empty when not known). `server` is the IP address of the
+    flow's server as `ipaddress` writes it (no port; empty when not known): its own
+    address in a payload is routing, not data about anyone.
     """
 
     protocol: str = ""
@@ -93,6 +96,7 @@ class FieldContext:
     path_tokens: frozenset[str] = frozenset()
     sibling_tokens: frozenset[str] = frozenset()
     server: str = ""
+    object_tokens: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

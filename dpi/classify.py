@@ -217,7 +217,9 @@ class ClassifierSet:
         for c in classifiers:
             edges.update(b for b in (c.min_len, c.max_len + 1) if b > GATE_MAX_LEN)
         self._long_edges = sorted(edges)
-        self._ctx_cache: dict[tuple[str, str, str, str, frozenset[str], str], FieldContext] = {}
+        self._ctx_cache: dict[
+            tuple[str, str, str, str, frozenset[str], str, frozenset[str]], FieldContext
+        ] = {}
         self._plans: dict[int, _Plan] = {}
         self._shapes: dict[tuple[int, object], int] = {}
         self._runs: dict[int, tuple[int, ...]] = {}
@@ -237,11 +239,12 @@ class ClassifierSet:
 
     def context(
         self, protocol: str, location: str, path: str, api: str, siblings: frozenset[str],
-        server: str = "",
+        server: str = "", object_keys: frozenset[str] = frozenset(),
     ) -> FieldContext:
         """The context of one field, cached: `server` is the flow's server IP address
-        (`FieldContext.server`), part of the key like the rest."""
-        key = (protocol, location, path, api, siblings, server)
+        (`FieldContext.server`), `object_keys` the tokens of its object's keys
+        (`object_tokens`), part of the key like the rest."""
+        key = (protocol, location, path, api, siblings, server, object_keys)
         ctx = self._ctx_cache.get(key)
         if ctx is None:
             if len(self._ctx_cache) > MAX_CONTEXTS:
@@ -256,6 +259,7 @@ class ClassifierSet:
                 path_tokens=path_tokens(path),
                 sibling_tokens=siblings,
                 server=server,
+                object_tokens=object_keys,
             )
             self._ctx_cache[key] = ctx
         return ctx
@@ -420,3 +424,32 @@ def _sibling_tokens(paths: Iterable[str]) -> frozenset[str]:
     for name in names:
         tokens |= name_tokens(name)
     return frozenset(tokens)
+
+
+def object_tokens(paths: tuple[str, ...]) -> tuple[frozenset[str], ...]:
+    """Per path, the tokens of the keys of the object it belongs to: its parent's own
+    keys, containers included (`members` for `members.{key}.email`), at most
+    MAX_SIBLING_NAMES of them: `items[].name` gets the tokens of `name`, `surname` and
+    `email` of its own item, not those of a `customer.email` elsewhere in the body."""
+    children: dict[str, set[str]] = {}
+    parents: list[str] = []
+    for path in paths:
+        segments = path.split(".")
+        parents.append(path[: len(path) - len(segments[-1]) - 1] if len(segments) > 1 else "")
+        prefix = ""
+        for depth, segment in enumerate(segments):
+            keys = children.get(prefix)
+            if keys is None:
+                keys = children[prefix] = set()
+            if len(keys) < MAX_SIBLING_NAMES:
+                keys.add(segment.replace("[]", ""))
+            prefix = segment if depth == 0 else f"{prefix}.{segment}"
+    tokens: dict[str, frozenset[str]] = {}
+    out = []
+    for parent in parents:
+        found = tokens.get(parent)
+        if found is None:
+            found = tokens[parent] = frozenset().union(
+                *(name_tokens(k) for k in children.get(parent, ()) if k))
+        out.append(found)
+    return tuple(out)

@@ -6,7 +6,8 @@ Per message: its api and host are sanitized (dpi/identifiers.py) before anyone s
 them, its parts are decoded into (path, value) pairs (protocols/payload.py), and each
 value is scored by the classifiers (dpi/classify.py) in the context of its field and
 recorded on that field's evidence; a field settled on a data type only counts its
-values.
+values. Parts that hold one field each (the columns of a MySQL row) are scored as one
+part of their location, so that they are each other's siblings.
 
 The work that depends only on a message's shape is done once: the fields of a part
 (its set of paths, per API) map to their inventory keys, contexts (sibling tokens
@@ -21,7 +22,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from classifiers.base import FieldContext
-from dpi.classify import ClassifierSet, sibling_tokens
+from dpi.classify import ClassifierSet, object_tokens, sibling_tokens
 from dpi.flows import format_endpoint
 from dpi.identifiers import REQUEST_NAMED_PROTOCOLS, Identifiers, Sanitized, identifiers_for
 from dpi.inventory import (
@@ -147,32 +148,7 @@ class FieldScorer:
                 self._forget_shapes()
             shapes = self._shapes[(protocol, server, api, direction)] = {}
         fields = inventory.fields
-        stats = self.stats
-        for part in message.parts:
-            try:
-                pairs = field_pairs(
-                    part, self.limits, self.options.schemas, stats.limits_hit,
-                    stats.anomalies,  # damaged JSON recovered, by kind
-                )
-            except ProtocolError:
-                stats.anomalies["undecodable_part"] += 1
-                continue
-            if not pairs:
-                continue
-            # Group by path: the inventory key, the context and the settled state are
-            # looked up once per field of the part, not once per value.
-            groups: dict[str, list[str]] = {}
-            for path, text in pairs:
-                if text:  # empty strings carry nothing; whitespace is rare, scored as is
-                    values = groups.get(path)
-                    if values is None:
-                        groups[path] = [text]
-                    else:
-                        values.append(text)
-            if not groups:
-                continue
-            stats.values += len(pairs)
-            location = str(part.location)
+        for location, groups in self._grouped_parts(message):
             shape_key = (location, tuple(groups))
             shape = shapes.get(shape_key)
             if shape is None:
@@ -232,6 +208,54 @@ class FieldScorer:
         if inventory.lost_fields != self._lost_reported:
             self._report_lost_fields(inventory)
 
+    def _grouped_parts(self, message: Message) -> list[tuple[str, dict[str, list[str]]]]:
+        """(location, values by path) per part of `message`, parts with one field of one
+        location merged into one: the columns of a MySQL row, each a part of its own,
+        are fields of one record, siblings of each other (a `name` column next to a
+        `surname` one). Grouped by path, the inventory key, the context and the settled
+        state are looked up once per field, not once per value."""
+        stats = self.stats
+        grouped: list[tuple[str, dict[str, list[str]]]] = []
+        single: dict[str, dict[str, list[str]]] = {}
+        for part in message.parts:
+            try:
+                pairs = field_pairs(
+                    part, self.limits, self.options.schemas, stats.limits_hit,
+                    stats.anomalies,  # damaged JSON recovered, by kind
+                )
+            except ProtocolError:
+                stats.anomalies["undecodable_part"] += 1
+                continue
+            if not pairs:
+                continue
+            groups: dict[str, list[str]] = {}
+            for path, text in pairs:
+                if text:  # empty strings carry nothing; whitespace is rare, scored as is
+                    values = groups.get(path)
+                    if values is None:
+                        groups[path] = [text]
+                    else:
+                        values.append(text)
+            if not groups:
+                continue
+            stats.values += len(pairs)
+            location = str(part.location)
+            if len(groups) > 1:
+                grouped.append((location, groups))
+                continue
+            merged = single.get(location)
+            if merged is None:
+                single[location] = groups
+            else:
+                for path, values in groups.items():
+                    known = merged.get(path)
+                    if known is None:
+                        merged[path] = values
+                    else:
+                        known.extend(values)
+        grouped.extend(single.items())
+        return grouped
+
     def _shape(
         self,
         shapes: dict[tuple[str, tuple[str, ...]], _Shape],
@@ -249,6 +273,7 @@ class FieldScorer:
             self._forget_shapes()
             self._shapes[where] = shapes  # emptied, kept for the message at hand
         siblings = sibling_tokens(paths)
+        objects = object_tokens(paths)
         context = self.classifiers.context
         # Known fields are shared through `_known` only by cached shapes (bounded with
         # them); a wide part's are its own.
@@ -262,7 +287,8 @@ class FieldScorer:
             fields.append(field_)
         shape = (
             tuple(fields),
-            tuple(context(protocol, location, path, api, siblings, server_ip) for path in paths),
+            tuple(context(protocol, location, path, api, siblings, server_ip, keys)
+                  for path, keys in zip(paths, objects, strict=True)),
         )
         if cache:
             shapes[shape_key] = shape

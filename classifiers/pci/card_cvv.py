@@ -3,8 +3,10 @@ sensitive authentication data, never stored after authorization).
 
 Three digits (four for Amex CID) are anything at all, so the value is only judged by
 its field: a cvv/cvc/csc/cid/security-code name, or a code-like name (`code`,
-`security`, `verification`) in a card object or next to card fields. `cid` alone is
-also a client, correlation or content id: it needs a card nearby.
+`security`, `verification`) in a card object or next to card fields whose own name says
+nothing else: a merchant's `category_code` (MCC, four digits) or a `postal_code` next to
+a card is no CVV. `cid` alone is also a client, correlation or content id: it needs a
+card nearby.
 
 Not covered: codes in free text, dynamic CVVs, PIN blocks.
 """
@@ -15,6 +17,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import ClassVar
 
+from classifiers._organisations import organisation_path
 from classifiers.base import (
     DIGIT,
     Category,
@@ -29,6 +32,8 @@ from classifiers.base import (
 _CVV_TOKENS = frozenset({"cvv"})
 _CARD_TOKENS = frozenset({"card", "pan", "ccnum", "cardholder"})
 _CODE_TOKENS = frozenset({"code", "security", "verification", "cvn", "verify"})
+# Other words a card code's own name may hold (`card_verification_value`, `check_code`).
+_CARD_CODE_WORDS = frozenset({"value", "check", "number", "num", "no"})
 _near_card = nearby(_CARD_TOKENS)
 
 
@@ -39,7 +44,13 @@ def _lone_cid(ctx: FieldContext) -> bool:
 
 
 def _card_code(ctx: FieldContext) -> bool:
-    return _near_card(ctx) and not _CODE_TOKENS.isdisjoint(ctx.name_tokens)
+    """A code field of a card (`card.code`, `security_code` next to a card number): its
+    own name says only code and card, and no organisation owns it (a merchant's
+    `category_code`, the MCC, is four digits too)."""
+    names = ctx.name_tokens
+    return (_near_card(ctx) and not _CODE_TOKENS.isdisjoint(names)
+            and names <= _CODE_TOKENS | _CARD_TOKENS | _CARD_CODE_WORDS
+            and not organisation_path(ctx.path_tokens))
 
 
 def _digits(value: str) -> bool:

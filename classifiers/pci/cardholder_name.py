@@ -7,6 +7,9 @@ it is the card's name: `cardholder`, `name_on_card`, `card_holder`, `cc_name`; o
 name-like field (`name`, `holder`, `billing_name`) inside a card or payment object or
 next to card fields (a card number or a CVV). Names anywhere else are PERSON_NAME's business.
 
+An account holder (`accountHolder`, `account_holder_name`) is a bank account's holder,
+a PERSON_NAME even next to card fields: the cardholder is the holder under `card`.
+
 Organisations are not card holders (`_organisations.py`): a `merchant.name` next to card
 fields, or a value with a legal form or institution word (`Acme Corp`), is no row.
 
@@ -51,6 +54,8 @@ _CARD_SIBLINGS = _CARD_TOKENS | {"cvv"}
 _OTHER_NAMES = frozenset({"brand", "bank", "issuer", "product", "network", "type", "nick",
                           "nickname", "file", "user", "username", "display", "scheme",
                           "merchant", "company", "business"})
+# Qualifiers that make a holder a bank account's, not a card's.
+_ACCOUNT_TOKENS = frozenset({"account", "iban", "bank", "acct"})
 _EMPTY = frozenset({"true", "false", "null", "none", "n/a", "unknown", "tbd", "redacted",
                     "anonymous", "test"})
 
@@ -79,6 +84,10 @@ class CardholderNameClassifier(Classifier):
         """The confidence and reason the field gives a name-shaped value, if any."""
         names = ctx.name_tokens
         if not _OTHER_NAMES.isdisjoint(names) or organisation_path(ctx.path_tokens):
+            return None
+        if not _ACCOUNT_TOKENS.isdisjoint(names) and "card" not in names:
+            # `accountHolder`, `account_holder_name`: a bank account's holder (PERSON_NAME),
+            # even in a record that also carries a card.
             return None
         holder = not _HOLDER_TOKENS.isdisjoint(names)
         card_name = "name" in names and not _CARD_TOKENS.isdisjoint(names)

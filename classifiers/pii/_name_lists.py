@@ -43,5 +43,22 @@ def known_given_name(word: str) -> bool:
     return word.casefold() in name_lists()[0]
 
 
+# The hundred most common Chinese family names (single characters, simplified script; the
+# national census ranking, public knowledge as the Hundred Family Surnames are): Faker's
+# lists miss a few of them (肖, 付, 闫).
+COMMON_CHINESE_SURNAMES = frozenset(
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任"
+    "沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
+)
+
+
 def known_family_name(word: str) -> bool:
-    return word.casefold() in name_lists()[1]
+    return word in COMMON_CHINESE_SURNAMES or word.casefold() in name_lists()[1]
+
+
+def han_name(word: str) -> bool:
+    """A Chinese personal name as written: 2-4 Han characters, the first one (or two,
+    for compound surnames such as 欧阳) a known family name."""
+    if not 2 <= len(word) <= 4 or not all("\u4e00" <= ch <= "\u9fff" for ch in word):
+        return False
+    return known_family_name(word[0]) or (len(word) >= 3 and known_family_name(word[:2]))

@@ -20,6 +20,10 @@ Hard negatives:
 - the flow's own server address (`FieldContext.server`), wherever it appears (a body
   echoing the host it runs on, `X-Forwarded-Server`, a `Location`): routing again.
   Client addresses carried as data (`X-Forwarded-For`, `clientIp`) stay.
+Zero-padded octets (`010.001.002.003`, `10.000.000.03`: anonymised or fixed-width logs)
+are read as decimal where only an address can be meant: in a forwarding header
+(`X-Forwarded-For`, `X-Real-IP`) any padding, in another field whose name says address
+(`clientIp`) octets of three digits each; elsewhere such a quad is a version or a code.
 Loopback, unspecified, link-local and multicast addresses identify no one: reported
 only with a hint, at a lower confidence.
 
@@ -57,6 +61,11 @@ _V6 = re.compile(
 # Field names saying the dotted value is a version, not an address.
 # Headers that carry the server's own address (RFC 9110 section 7.2, RFC 9113 8.3.1).
 _ADDRESSING_HEADERS = frozenset({"host", ":authority", "x-forwarded-host", "x-forwarded-server"})
+# Headers whose value is a client address (or a list of them) by definition: a quad
+# with zero-padded octets there can only be an address.
+_FORWARDING_HEADERS = frozenset({"x-forwarded-for", "x-real-ip", "forwarded", "x-client-ip",
+                                 "x-cluster-client-ip", "true-client-ip", "cf-connecting-ip",
+                                 "x-original-forwarded-for"})
 _VERSION_TOKENS = frozenset(
     {
         "version",
@@ -133,6 +142,8 @@ class IpAddressClassifier(Classifier):
         versions_nearby = not ctx.sibling_tokens.isdisjoint(_VERSION_TOKENS)
         stripped = value.strip()
         hinted = self.hinted(ctx)
+        forwarding = (ctx.location in ("header", "metadata")
+                      and ctx.path.lower() in _FORWARDING_HEADERS)
         best: Finding | None = None
         if has_dot:
             for n, m in enumerate(_V4.finditer(value)):
@@ -141,7 +152,7 @@ class IpAddressClassifier(Classifier):
                 if self._product_token_before(value, m.start()) or _url_host(value, m.start()):
                     continue
                 found = self._judge(m.group(0), m.span(), stripped, hinted, versions_nearby,
-                                    ctx.server)
+                                    ctx.server, forwarding)
                 if found and (best is None or found.confidence > best.confidence):
                     best = found
         if has_colon and value.count(":") >= 2:
@@ -164,6 +175,7 @@ class IpAddressClassifier(Classifier):
         hinted: bool,
         versions_nearby: bool = False,
         server: str = "",
+        forwarding: bool = False,
     ) -> Finding | None:
         is_v6 = ":" in text
         if is_v6:
@@ -174,7 +186,16 @@ class IpAddressClassifier(Classifier):
         try:
             addr = ipaddress.ip_address(text.split("%", 1)[0])
         except ValueError:
-            return None
+            octets = text.split(".")
+            if is_v6 or not (forwarding or hinted and all(len(o) == 3 for o in octets)):
+                return None
+            try:
+                # Zero-padded octets (`010.001.002.003`, `10.000.000.03`, as anonymisers
+                # and fixed-width logs write them) where only an address can be meant:
+                # decimal, not octal. `01.02.03.04` in an `ip` body field stays ambiguous.
+                addr = ipaddress.ip_address(".".join(str(int(o)) for o in octets))
+            except ValueError:
+                return None
         if server and _same_address(addr, server):
             return None  # the server's own address: routing, not data
         family = "IPv6" if addr.version == 6 else "IPv4"

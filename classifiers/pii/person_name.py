@@ -20,11 +20,22 @@ several values, never on one lucky value):
   part word whose siblings hold another part (a `last` column next to `given`), a
   little weaker;
 - person-role fields that hold a whole name (`recipient`, `account_holder`,
-  `beneficiary`): two or more name-shaped words;
+  `beneficiary`): two or more name-shaped words; `holder_name` outside anything card
+  (next to an IBAN) is an account holder's name;
+- a bare `name` is a person's when the keys of its own object (`FieldContext.
+  object_tokens`) describe a person (`email`, `surname`): a team's `name` beside its
+  members' e-mails is not; under `items[]` (products, and also the usual page wrapper)
+  an item with a surname or an e-mail of its own is a person;
+- a bare `name` of the elements of a body that is an array, when the API's last path
+  word names people (`GET /users` answering `[{"name": ...}]`);
 - softer roles (`author`, `owner`, `assignee`, `contact`) and a bare `name` with no
   person context: two or more name-shaped words whose first is a known given name (the
   lists of `_name_lists.py`), or a CJK name of 2-4 characters opening with a known
   family name.
+- a user or login name field (`user`, `userName`, `loginName`): a login handle is
+  usually no name, but a Chinese name as written (2-4 Han characters opening with a
+  known family name, `_name_lists.han_name`) is the account holder's, and a handle that
+  is exactly a known given name (`john`) is a person's first name (weaker).
 Organisations are never people (`_organisations.py`): the `name` of a merchant,
 pharmacy, employer or bank, and values with a legal form or an institution word
 (`Acme Corp`, `Central Pharmacy`).
@@ -51,7 +62,7 @@ from classifiers.base import (
     Finding,
     ValueGate,
 )
-from classifiers.pii._name_lists import known_family_name, known_given_name
+from classifiers.pii._name_lists import han_name, known_given_name
 
 # Tokens of a field's own name that leave it a person's name (`patient_full_name`,
 # `displayName`, `name_en`): everything else qualifies it as something else's name.
@@ -213,6 +224,11 @@ _PERSON_PARENTS = frozenset(
         "members",
     }
 )
+# Keys of an object that only a person has (with its own name).
+_PERSON_ONLY_KEYS = frozenset({"surname", "last", "first", "given", "family", "email",
+                               "birth", "gender"})
+# Own-name tokens of an account holder's name field.
+_HOLDER_NAME_WORDS = frozenset({"holder", "name", "account", "full", "bank"})
 # Field names of one part of a split name, under a `name` parent (FHIR `HumanName`).
 _PART_WORDS = frozenset({"given", "family", "first", "last", "middle", "surname"})
 # Field names of a person's role that hold the person's whole name.
@@ -301,8 +317,44 @@ _NAME_CLASSES = LETTERS | BLANK | {"'", "-", ".", SYMBOL}
 _ROLE_REASON = "name shape, person-role field name"
 _SOFT_ROLE_REASON = "known given name, person-role field name"
 _GENERIC_REASON = "name shape, generic field name hint, no person context"
+_LOGIN_REASON = "user or login name field"
 # Field reasons whose verdict needs more from the value than the name shape.
-_VALUE_DECIDES = frozenset({_ROLE_REASON, _SOFT_ROLE_REASON, _GENERIC_REASON})
+_VALUE_DECIDES = frozenset({_ROLE_REASON, _SOFT_ROLE_REASON, _GENERIC_REASON,
+                            _LOGIN_REASON})
+# Own-name tokens of a login handle (`user`, `userName`, `loginName`, `accountName`).
+# A handle is usually no name (`jsmith`, `admin`); it is one when written as a Chinese
+# name in Han characters, or when it is exactly a known given name (`john`): people's
+# first names are common logins.
+_LOGIN_NAME_WORDS = frozenset({"user", "login", "account", "name", "username", "loginname"})
+# Account names of systems and roles that some locale also lists as a given name.
+_SYSTEM_ACCOUNTS = frozenset({"dev", "server", "admin", "root", "test", "guest", "user",
+                              "demo", "operator", "service", "system", "support", "info",
+                              "sales", "web", "api", "backup", "master", "manager",
+                              "default", "office", "staff", "client", "owner", "tester"})
+_LOGIN_HAN = 0.75
+_LOGIN_GIVEN = 0.6
+
+
+def _account_holder_name(ctx: FieldContext) -> bool:
+    """`holder_name`, `account_holder_name` outside anything card: a bank account's
+    holder (the cardholder is CARDHOLDER_NAME's)."""
+    tokens = ctx.name_tokens
+    if "holder" not in tokens or not tokens <= _HOLDER_NAME_WORDS:
+        return False
+    if not ctx.path_tokens.isdisjoint(_CARD_WORDS):
+        return False
+    near = ctx.object_tokens or ctx.sibling_tokens
+    return "account" in tokens or "iban" in near or near.isdisjoint(_CARD_WORDS | {"cvv"})
+
+
+def _element_of_people(ctx: FieldContext) -> bool:
+    """`[].name` in the answer of `GET /users`: the body is the collection the API's
+    last path word names, and that word names people."""
+    if not ctx.path.startswith("[].") or ctx.path.count(".") != 1:
+        return False
+    words = [w for w in ctx.api.partition(" ")[2].split("?")[0].split("/")
+             if w and not w.startswith("{")]
+    return bool(words) and words[-1].lower() in _PERSON_PARENTS
 
 
 def _listed_name(words: list[str]) -> bool:
@@ -310,10 +362,7 @@ def _listed_name(words: list[str]) -> bool:
     characters (no spaces) opening with a known family name."""
     if len(words) >= 2:
         return len(words) <= _MAX_WORDS and known_given_name(words[0])
-    word = words[0]
-    if 2 <= len(word) <= 4 and all("\u4e00" <= ch <= "\u9fff" for ch in word):
-        return known_family_name(word[0]) or known_family_name(word[:2])
-    return False
+    return han_name(words[0])
 
 
 class PersonNameClassifier(Classifier):
@@ -347,6 +396,10 @@ class PersonNameClassifier(Classifier):
         if (not _ROLE_FIELDS.isdisjoint(tokens) and ctx.path_tokens.isdisjoint(_CARD_WORDS)
                 and "name" not in tokens):
             return _ROLE, _ROLE_REASON
+        if _account_holder_name(ctx):
+            return 0.85, "name shape, account holder name field"
+        if tokens <= _LOGIN_NAME_WORDS and not tokens <= {"name", "account"}:
+            return _LOGIN_GIVEN, _LOGIN_REASON
         if not _SOFT_ROLE_FIELDS.isdisjoint(tokens) and "name" not in tokens and (
             tokens.isdisjoint(_NOT_PERSON) and len(tokens) <= 2
         ):
@@ -356,6 +409,10 @@ class PersonNameClassifier(Classifier):
             return None
         # Parents are often plural collections (`items[].name`): compare singular forms.
         path = ctx.path_tokens | {t[:-1] for t in ctx.path_tokens if t.endswith("s")}
+        if "item" in path and not ctx.object_tokens.isdisjoint(_PERSON_ONLY_KEYS):
+            # `items` is also the usual page wrapper (`{"items": [...], "total": 40}`):
+            # an item with a surname or an e-mail of its own is a person.
+            path = path - {"item"}
         if not tokens.isdisjoint(_NOT_PERSON) or not path.isdisjoint(_NOT_PERSON_PARENTS):
             return None
         # `browserName`, `osName`, `planName`: a qualifier in the field's own name says
@@ -371,8 +428,13 @@ class PersonNameClassifier(Classifier):
             return 0.85, "name shape, field name hint, person context in path"
         # A bare `name` / `display_name`: products, places and teams have names too, so
         # it counts only when sibling fields describe a person.
-        if not ctx.sibling_tokens.isdisjoint(_PERSON_SIBLINGS):
+        # Siblings of the field's own object when known: a team's `name` next to its
+        # `members[].email` is no person's.
+        siblings = ctx.object_tokens or ctx.sibling_tokens
+        if not siblings.isdisjoint(_PERSON_SIBLINGS):
             return 0.7, "name shape, generic field name hint, person siblings"
+        if _element_of_people(ctx):
+            return 0.7, "name shape, generic field name hint, element of a people collection"
         return 0.45, _GENERIC_REASON
 
     @staticmethod
@@ -404,9 +466,11 @@ class PersonNameClassifier(Classifier):
         if field is None:
             return None
         value = value.strip()
+        confidence, reason = field
+        if reason == _LOGIN_REASON:
+            return self._login_name(value)
         if not 1 <= len(value) <= _MAX_CHARS or not self._name_shaped(value):
             return None
-        confidence, reason = field
         if organisation_shaped(value):
             return None
         if reason in _VALUE_DECIDES:
@@ -422,6 +486,18 @@ class PersonNameClassifier(Classifier):
                 return self.finding(_LISTED_NAME, "generic field name, listed given or family name")
             return self.finding(confidence, reason)
         return self.finding(confidence, reason)
+
+    def _login_name(self, value: str) -> Finding | None:
+        """A login handle that is a name: Chinese in Han script, or one known given
+        name (any case) that is no system account."""
+        if han_name(value):
+            return self.finding(_LOGIN_HAN, "Han-script personal name, " + _LOGIN_REASON)
+        lowered = value.lower()
+        if (3 <= len(value) <= 20 and value.isascii() and value.isalpha()
+                and lowered not in _SYSTEM_ACCOUNTS and lowered not in _PLACEHOLDERS
+                and known_given_name(value)):
+            return self.finding(_LOGIN_GIVEN, "known given name, " + _LOGIN_REASON)
+        return None
 
     @staticmethod
     def _name_shaped(value: str) -> bool:

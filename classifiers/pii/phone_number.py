@@ -20,6 +20,15 @@ negatives. This is the only module that imports `phonenumbers` (docs/architectur
   several such values); a little stronger in a field named like an account identifier
   (`login`, `account`, `username`, `uid`), where India's ten-digit mobiles count too.
 
+- an organisation's number (`merchant.tel`, a `tel` beside `shopName` with no person
+  field, `_organisations.py`): a landline is the organisation's, not a person's, and
+  is no finding; a mobile there still is one (a sole trader's own phone).
+- a national mobile under an identifier-like key (`productNo`, `ProductNbr`,
+  `serviceNumber`) that names no other thing (`orderNo`, `operatorNo`): the
+  subscriber's number, a little weaker than an account field; an account field also
+  holds the international number without `+` (an MSISDN: `447911123456`), weak
+  evidence that the field's other values must repeat.
+
 Not covered: numbers inside free text (too many digit runs in prose), vanity letters
 (`1-800-FLOWERS`), extensions beyond what `phonenumbers` parses, short codes.
 """
@@ -33,6 +42,8 @@ from typing import ClassVar
 
 import phonenumbers
 
+from classifiers._hints import last_segment
+from classifiers._organisations import organisation_record
 from classifiers.base import (
     BLANK,
     DIGIT,
@@ -87,10 +98,29 @@ _MOBILE_SHAPES: tuple[tuple[str, re.Pattern[str]], ...] = (
 # ten-digit numbers, so an Indian mobile needs the field to say "this is a login".
 _MOBILE_SHAPES_IN_IDS = (*_MOBILE_SHAPES, ("IN", re.compile(r"[6-9][0-9]{9}")))
 _MOBILE_LENGTHS = range(10, 13)
+# An MSISDN written without `+`: country code and national number, E.164's 15 at most.
+_MSISDN_LENGTHS = range(10, 16)
 # Field-name tokens of account identifiers, where a mobile number is often the login.
 # An `id` token among them (`userId`, `account_id`) makes it a numeric key instead.
 _ACCOUNT_TOKENS = frozenset({"account", "login", "user", "username", "principal",
                              "subscriber", "uname", "loginname", "acct"})
+# Field-name tokens of identifiers a subscriber is known by (`productNo`, `ProductNbr`,
+# `serviceNumber`): a national mobile there is the account's number. Weaker than a phone
+# hint, yet reported on one value.
+# The word must end the name (`productNo`, not `numberOfItems`); `num` is left out, it
+# counts more often than it names (`gc_num`, `num_retries`).
+_IDENTIFIER_TOKENS = frozenset({"no", "nbr", "number", "nr"})
+# Qualifiers that say the identifier is something else's: a mobile-shaped number in an
+# `orderNo` is chance, and is only reported when most of the field's values are mobiles
+# (the no-hint rung).
+_OTHER_IDENTIFIERS = frozenset(
+    {"order", "invoice", "bill", "trade", "transaction", "trans", "txn", "serial", "batch",
+     "contract", "operator", "merchant", "card", "ticket", "tracking", "reference", "ref",
+     "seq", "sequence", "request", "trace", "device", "imei", "imsi", "iccid", "sim",
+     "version", "build", "page", "item", "sku", "shop", "store", "terminal", "pos", "cert",
+     "license", "passport", "tax", "bank", "voucher", "coupon", "policy", "case", "claim",
+     "shipment", "parcel", "package", "receipt", "id", "code", "check", "verify", "auth",
+     "count", "amount", "total", "index", "port", "pin", "otp"})
 # Character classes `_PHONE_CHARS` allows (the letters of `x`/`ext` included), plus the
 # whitespace `strip` removes.
 _PHONE_CLASSES = BLANK | {DIGIT, EXT, "(", ")", ".", "-", "/", "+"}
@@ -110,7 +140,10 @@ class PhoneNumberClassifier(Classifier):
     value_gates: ClassVar[Mapping[str, ValueGate]] = MappingProxyType(
         {"hinted": lambda n, classes: DIGIT in classes and classes <= _PHONE_CLASSES,
          "unhinted": lambda n, classes: DIGIT in classes and classes <= _PHONE_CLASSES
-         and (classes != {DIGIT} or n in _MOBILE_LENGTHS)}
+         and (classes != {DIGIT} or n in _MOBILE_LENGTHS),
+         # An account field also holds international numbers written without `+`.
+         "account": lambda n, classes: DIGIT in classes and classes <= _PHONE_CLASSES
+         and (classes != {DIGIT} or n in _MSISDN_LENGTHS)}
     )
     # Without a hint, after the whitespace `strip` removes: a `+` or `00` prefix, the
     # NANP display form, or a bare national mobile (a `_MOBILE_SHAPES_IN_IDS` start).
@@ -120,7 +153,9 @@ class PhoneNumberClassifier(Classifier):
     )
 
     def gate(self, ctx: FieldContext) -> str | None:
-        return "hinted" if self._hinted(ctx) else "unhinted"
+        if self._hinted(ctx):
+            return "hinted"
+        return "account" if _account_field(ctx) else "unhinted"
 
     def _hinted(self, ctx: FieldContext) -> bool:
         # `contact` alone is a weak hint: it also names e-mails and people.
@@ -149,13 +184,20 @@ class PhoneNumberClassifier(Classifier):
             international = "+" + value[2:] if first == "0" else value
             if not self._valid(international, None):
                 return None
+            if (organisation_record(ctx.path_tokens, ctx.sibling_tokens)
+                    and not _mobile_in(international, None)):
+                return None  # an organisation's landline, as below
             if hinted:
                 return self.finding(0.97, "E.164 number valid, field name hint", validated=True)
             return self.finding(0.85, "E.164 number valid", validated=True)
         if hinted:
             regions = ("US",) if _NANP_LAYOUT.fullmatch(value) else _REGIONS
+            organisation = organisation_record(ctx.path_tokens, ctx.sibling_tokens)
             for region in regions:
                 if self._valid(value, region):
+                    if organisation and not _mobile_in(value, region):
+                        # A shop's or company's landline: organisations are not people.
+                        return None
                     return self.finding(
                         0.92,
                         "national number valid in a likely region, field name hint",
@@ -165,14 +207,35 @@ class PhoneNumberClassifier(Classifier):
         if _NANP_DISPLAY.fullmatch(value) and self._valid(value, "US"):
             return self.finding(0.6, "NANP display format valid", validated=True)
         if value.isdigit() and len(value) in _MOBILE_LENGTHS:
-            return self._mobile(value, ctx)
+            found = self._mobile(value, ctx)
+            if found is not None:
+                return found
+        if value.isdigit() and len(value) in _MSISDN_LENGTHS and _account_field(ctx):
+            return self._msisdn(value)
+        return None
+
+    def _msisdn(self, value: str) -> Finding | None:
+        """An account named by its MSISDN: the international number without `+`
+        (`447911123456`), a MOBILE of the country its code names. Weak: a random account
+        number is a valid mobile somewhere now and then, so the field's other values
+        decide (the inventory wants several, and a share of the field)."""
+        try:
+            number = phonenumbers.parse("+" + value, None)
+        except phonenumbers.NumberParseException:
+            return None
+        if (phonenumbers.is_valid_number(number)
+                and phonenumbers.number_type(number) == phonenumbers.PhoneNumberType.MOBILE):
+            return self.finding(0.55, "international mobile number without +, account field",
+                                validated=True)
         return None
 
     def _mobile(self, value: str, ctx: FieldContext) -> Finding | None:
         """A bare national mobile number in a field whose name does not say phone."""
         tokens = ctx.name_tokens
-        account = (not _ACCOUNT_TOKENS.isdisjoint(tokens) and "id" not in tokens) or (
-            ctx.location in ("key", "auth"))
+        account = _account_field(ctx)
+        own = last_segment(ctx.path).lower()
+        identifier = (_OTHER_IDENTIFIERS.isdisjoint(tokens)
+                      and any(own.endswith(word) for word in tokens & _IDENTIFIER_TOKENS))
         for region, shape in _MOBILE_SHAPES_IN_IDS if account else _MOBILE_SHAPES:
             if shape.fullmatch(value) is None:
                 continue
@@ -183,6 +246,9 @@ class PhoneNumberClassifier(Classifier):
             if phonenumbers.number_type(number) == phonenumbers.PhoneNumberType.MOBILE:
                 if account:
                     return self.finding(0.7, "national mobile number valid, account field",
+                                        validated=True)
+                if identifier:
+                    return self.finding(0.65, "national mobile number valid, identifier field",
                                         validated=True)
                 return self.finding(0.55, "national mobile number valid, no hint",
                                     validated=True)
@@ -197,6 +263,24 @@ class PhoneNumberClassifier(Classifier):
             except phonenumbers.NumberParseException:
                 return False
         return bool(phonenumbers.is_valid_number(number))
+
+
+def _mobile_in(text: str, region: str | None) -> bool:
+    """`text` is a MOBILE number of `region` (FIXED_LINE_OR_MOBILE counts: NANP numbers
+    do not tell)."""
+    try:
+        kind = phonenumbers.number_type(phonenumbers.parse(text, region))
+    except phonenumbers.NumberParseException:
+        return False
+    return kind in (phonenumbers.PhoneNumberType.MOBILE,
+                    phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)
+
+
+def _account_field(ctx: FieldContext) -> bool:
+    """A field named like an account identifier (not a numeric `id`), or a key or login."""
+    tokens = ctx.name_tokens
+    return (not _ACCOUNT_TOKENS.isdisjoint(tokens) and "id" not in tokens) or (
+        ctx.location in ("key", "auth"))
 
 
 def nanp_number(text: str, region: str | None) -> phonenumbers.PhoneNumber | None:

@@ -4,7 +4,9 @@ Formats (UPU postcode formats as published by each postal operator):
 US ZIP and ZIP+4 (USPS Pub 28), UK (Royal Mail PAF: `SW1A 1AA`), Canada (Canada Post:
 `K1A 0B1`, letters D F I O Q U never used), Germany and France (5 digits, shared with
 the US ZIP), Netherlands (`1234 AB`), Japan (`100-0001`), China/India/Russia (6 digits),
-Brazil CEP (`01310-100`), Poland (`00-950`), and the 4-digit codes of Austria, Belgium,
+Brazil CEP (`01310-100`), Poland (`00-950`), Sweden/Greece/Czechia/Slovakia (`114 55`),
+Ireland's Eircode (`D02 X285`), Ghana's GhanaPost GPS code (`GA-543-0125`), Kazakhstan
+(6 digits, a leading zero allowed), and the 4-digit codes of Austria, Belgium,
 Denmark, Switzerland, Norway, Australia and others.
 
 A postal code is a short number or code: on its own it is an id, a quantity, a year. So
@@ -49,11 +51,19 @@ _DISTINCTIVE: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("JP postal code", re.compile(r"〒?\d{3}-\d{4}")),
     ("BR CEP", re.compile(r"\d{5}-\d{3}")),
     ("PL postal code", re.compile(r"\d{2}-\d{3}")),
+    # Sweden, Greece, Czechia, Slovakia: `NNN NN` (the space is part of the format).
+    ("SE/GR/CZ/SK postal code", re.compile(r"[1-9]\d{2} \d{2}")),
+    # Ireland's Eircode: routing key (a letter, two digits, or `D6W`) and a unique
+    # identifier of four characters from a reduced alphabet.
+    ("IE Eircode", re.compile(r"[AC-FHKNPRTV-Y]\d[\dW] ?[0-9AC-FHKNPRTV-Y]{4}")),
+    # Ghana Post GPS digital address: region and district letters, then two numbers.
+    ("GH GhanaPost GPS code", re.compile(r"[A-Z]{2}-?\d{3,4}-?\d{4}")),
 )
 # Digit-only formats, ambiguous with any short number: context decides.
 _DIGITS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("5-digit postal code (US ZIP, DE, FR, ES, IT)", re.compile(r"\d{5}")),
-    ("6-digit postal code (CN, IN, RU)", re.compile(r"[1-9]\d{2} ?\d{3}")),
+    # Kazakhstan's codes start with a zero (`050000`, Almaty).
+    ("6-digit postal code (CN, IN, RU, KZ)", re.compile(r"\d{3} ?\d{3}")),
     ("4-digit postal code (AT, AU, BE, CH, DK, NO)", re.compile(r"[1-9]\d{3}")),
 )
 # Leaves under an `address` parent that are something other than the code.
@@ -86,7 +96,7 @@ _NOT_CODE = frozenset(
     }
 )
 _CODE_LEAVES = frozenset({"code", "postal"})
-_MAX_CHARS = 10  # `SW1A 1AA`, `12345-6789`, `〒100-0001`
+_MAX_CHARS = 12  # `SW1A 1AA`, `12345-6789`, `〒100-0001`, `GA-5430-0125`
 
 
 _HINTS = frozenset({"postal", "pincode", "cep", "postalcode"})

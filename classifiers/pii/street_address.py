@@ -13,6 +13,9 @@ Evidence: hint + shape (strong); hint alone with letters and digits (`Flat 3, Bl
 medium: address lines are free-form); shape without a hint stays under the reporting
 threshold (`3 Way Handshake` and titles look alike).
 
+An organisation's address (`merchantAddress`, an `address` beside `shopName` with no
+person field) is not a person's: no finding (`_organisations.py`).
+
 Not covered: addresses inside longer free text, PO boxes without street words, CJK
 addresses (block/chome forms), the city/postcode lines (POSTAL_CODE covers the code).
 """
@@ -24,6 +27,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import ClassVar
 
+from classifiers._organisations import organisation_record
 from classifiers.base import (
     DIGIT,
     LETTERS,
@@ -136,6 +140,12 @@ def _field_hinted(ctx: FieldContext) -> bool:
     return _hinted(ctx) is True
 
 
+def _organisation(ctx: FieldContext) -> bool:
+    """A shop's or company's address (`merchantAddress`, `address` next to `shopName`):
+    organisations are not people."""
+    return organisation_record(ctx.path_tokens, ctx.sibling_tokens)
+
+
 class StreetAddressClassifier(DeclarativeClassifier):
     data_type: ClassVar[str] = "STREET_ADDRESS"
     category: ClassVar[Category] = Category.PII
@@ -153,9 +163,11 @@ class StreetAddressClassifier(DeclarativeClassifier):
     # the multi-word shape is worth a regex run.
     shapes = (
         Shape("street address shape", _shaped, gate="street",
-              ladder=(Rung(0.9, "field name hint", _field_hinted),)),
+              ladder=(Rung(None, when=_organisation),
+                      Rung(0.9, "field name hint", _field_hinted))),
         Shape("letters and digits", _street_line, gate="street",
-              ladder=(Rung(0.6, "field name hint", _field_hinted),)),
+              ladder=(Rung(None, when=_organisation),
+                      Rung(0.6, "field name hint", _field_hinted))),
         Shape("street address shape", lambda v: " " in v and _shaped(v), gate="street",
               ladder=(Rung(0.45, when=lambda ctx: _hinted(ctx) is False),)),
     )

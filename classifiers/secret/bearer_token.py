@@ -17,6 +17,9 @@ compact JWS RFC 7515 and JWE RFC 7516 serializations) and session tokens.
   numbers, login cookies whose names embed the user or a hash: `jupyterhub-user-<name>`,
   `wordpress_logged_in_<hash>`), whose values look random (`|` and `:` allowed: signed
   cookies join their parts with them).
+- A cookie named only for the session (`session`, `sessionid`, `newsession`) holds
+  a session credential even when its value is short (test and lab setups: test data
+  is data, spec): a token of at least six characters with a digit.
 - A scheme-less credential in `Authorization`/`Proxy-Authorization` (a header or gRPC
   metadata; `authorization: <token>` as grpc-go's examples send it): one token68 of at
   least `MIN_BEARER_IN_HEADER` characters that is neither a scheme name nor a placeholder
@@ -136,6 +139,10 @@ COOKIE_ENTROPY = 3.5
 _SESSION_VALUE = re.compile(r"[A-Za-z0-9\-._~+/=%:]+")
 _SESSION_MIN, _SESSION_MAX = 16, 4096
 SESSION_ENTROPY = 3.0
+# Cookies named only for the session, whatever the shape of their value (test and lab
+# setups use short ones): `session`, `sessionid`, `newsession`, `sid`.
+_PLAIN_SESSION_NAMES = frozenset({"session", "sessionid", "sid", "sess", "new", "newsession"})
+_SHORT_SESSION_MIN = 6
 
 
 class BearerTokenClassifier(Classifier):
@@ -176,6 +183,8 @@ class BearerTokenClassifier(Classifier):
                 return self._schemeless(value)
             if ctx.location == "cookie" and not _COLDFUSION.isdisjoint(ctx.name_tokens):
                 return self._session(value, ctx)
+            if ctx.location == "cookie" and _plain_session_cookie(ctx.name_tokens):
+                return self._short_session(value)
             return None
         text = value[:_MAX_TEXT]
         if "earer" in text or "EARER" in text:
@@ -193,6 +202,15 @@ class BearerTokenClassifier(Classifier):
         if in_header:
             return self._schemeless(value)
         return self._session(value, ctx)
+
+    def _short_session(self, value: str) -> Finding | None:
+        """A short value in a cookie named just `session`: test data is data (spec), so
+        the name decides; the value must still be a token with a digit (not `deleted`)."""
+        text = value.strip()
+        if (len(text) < _SHORT_SESSION_MIN or _SESSION_VALUE.fullmatch(text) is None
+                or not any(ch.isdigit() for ch in text) or len(set(text)) < 3):
+            return None
+        return self.finding(0.75, "session cookie name, short token value")
 
     def _schemeless(self, value: str) -> Finding | None:
         """`authorization: <token>` with no scheme: the header says it is a credential."""
@@ -296,6 +314,11 @@ def _login_cookie(names: frozenset[str]) -> bool:
     if not _LOGIN_COOKIE.isdisjoint(names):
         return True
     return any(t.endswith(("sid", "sess", "session")) and len(t) <= 16 for t in names)
+
+
+def _plain_session_cookie(names: frozenset[str]) -> bool:
+    """A cookie named only for the session (`session`, `sessionid`, `newsession`)."""
+    return bool(names) and names <= _PLAIN_SESSION_NAMES and not names <= {"new"}
 
 
 def _csrf_form_field(ctx: FieldContext) -> bool:
