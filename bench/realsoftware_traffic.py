@@ -45,6 +45,10 @@ CAPTURE_WARMUP_S = 0.3
 # traffic by seconds, and a file that merely stopped growing for a while lost packets).
 # The marker goes to a UDP port nothing listens on; dpi ignores UDP there.
 CAPTURE_MARKER_PORT = 9
+# The kernel's capture buffer (tcpdump -B, KiB): packets that arrive while tcpdump is not
+# scheduled wait there; the default 2 MiB overflowed on a loaded machine (13 of 102
+# requests lost).
+CAPTURE_BUFFER_KIB = 65536
 CAPTURE_DRAIN_TIMEOUT_S = 60.0
 
 
@@ -73,7 +77,7 @@ def tcpdump(pcap: Path, port: int) -> Iterator[None]:
     process = subprocess.Popen(
         # --immediate-mode: without it packets wait in the kernel's ring for up to a second
         # and those still there when tcpdump is stopped are lost.
-        ["tcpdump", "-i", "lo", "-U", "--immediate-mode", "-Z", "root", "-w", str(pcap),
+        ["tcpdump", "-i", "lo", "-U", "--immediate-mode", "-B", str(CAPTURE_BUFFER_KIB), "-Z", "root", "-w", str(pcap),
          f"tcp port {port} or udp dst port {CAPTURE_MARKER_PORT}"],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     assert process.stderr is not None
