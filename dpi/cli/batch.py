@@ -31,9 +31,9 @@ from dpi.cli.common import (
     load_schemas,
     scan_summary,
     tls_layer,
-    write_atomic,
     write_inventory,
 )
+from dpi.outputs.files import write_atomic
 from dpi.outputs.formats import BINARY_FORMATS, FORMATS
 
 # dpi.toml [scan] keys and their types; flags on the command line win.

@@ -12,10 +12,11 @@ readable capture at all; 130 interrupted. Errors are one line, never a traceback
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 from typing import Any
+
+from dpi.outputs.files import write_atomic
 
 EXIT_OK = 0
 EXIT_POLICY = 1
@@ -132,16 +133,6 @@ def tls_layer(args: argparse.Namespace) -> tuple[Any, Any]:
     except KeyLogError as exc:
         raise UsageError(str(exc)) from None
     return TlsLayerFactory(keylog), TlsCoverage()
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Readers of a scheduled run's output never see half a file."""
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def write_inventory(rows: list[Any], fmt: str, out: str | None) -> None:

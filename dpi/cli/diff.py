@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from dpi.cli.common import EXIT_OK, EXIT_POLICY, EXIT_USAGE, err, write_atomic
+from dpi.cli.common import EXIT_OK, EXIT_POLICY, EXIT_USAGE, err
+from dpi.outputs.files import write_atomic
 
 
 def add_diff_parser(sub: Any) -> None:

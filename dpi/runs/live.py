@@ -46,6 +46,7 @@ from types import FrameType
 
 from dpi.engine import Engine
 from dpi.frames import Frame
+from dpi.outputs.files import replaceable, write_atomic
 
 ETH_P_ALL = 0x0003
 SOL_PACKET = 263
@@ -236,7 +237,11 @@ class LiveCapture:
 
 def write_rotated(path: Path, text: str, keep: int = DEFAULT_KEEP) -> None:
     """Write `text` to `path` atomically, keeping the previous versions as path.1
-    (newest) ... path.<keep>."""
+    (newest) ... path.<keep>. A device or pipe (`-o /dev/stdout`) is written in place,
+    never rotated or replaced (dpi/outputs/files.py)."""
+    if not replaceable(path):
+        write_atomic(path, text.encode("utf-8"))
+        return
     if keep > 0 and path.exists():
         for i in range(keep - 1, 0, -1):
             older = path.with_name(f"{path.name}.{i}")
