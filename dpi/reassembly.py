@@ -33,13 +33,13 @@ from __future__ import annotations
 
 from bisect import bisect_right, insort
 from collections import OrderedDict
-from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from typing import Final, TypeAlias
 
 from dpi.closed_connections import ClosedConnections
 from dpi.decode import ACK, FIN, RST, SYN, Segment
+from dpi.frames import slot_setter
 
 __all__ = [
     "COMMON_SERVER_PORTS",
@@ -229,15 +229,10 @@ class Data:
         _set_ts(self, ts_ns)
 
 
-def _slot_setter(cls: type, name: str) -> Callable[[object, object], None]:
-    setter: Callable[[object, object], None] = cls.__dict__[name].__set__
-    return setter
-
-
-_set_flow = _slot_setter(Data, "flow")
-_set_side = _slot_setter(Data, "side")
-_set_data = _slot_setter(Data, "data")
-_set_ts = _slot_setter(Data, "ts_ns")
+_set_flow = slot_setter(Data, "flow")
+_set_side = slot_setter(Data, "side")
+_set_data = slot_setter(Data, "data")
+_set_ts = slot_setter(Data, "ts_ns")
 
 
 @dataclass(frozen=True, slots=True)

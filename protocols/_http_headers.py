@@ -113,6 +113,9 @@ def media_type_for_body(content_type: str, body: bytes) -> str:
 
 def content_codings(value: str) -> list[str]:
     """`gzip, br` -> ["gzip", "br"] in the order applied; `identity` dropped."""
+    if "," not in value:  # one coding or none (nearly every message)
+        coding = value.strip().lower()
+        return [coding] if coding and coding != "identity" else []
     return [c for c in (p.strip().lower() for p in value.split(",")) if c and c != "identity"]
 
 

@@ -25,6 +25,10 @@ _EMAIL = re.compile(r"[^@/\s]+@[^@/\s]+\.[A-Za-z]{2,}")
 # are identifiers; version segments (`v1`, `v2beta1`) and dotted names stay literal.
 _MIXED_ID = re.compile(r"(?=(?:[^0-9]*[0-9]){3})(?=.*[A-Za-z])[A-Za-z0-9_\-]{6,}")
 _VERSION = re.compile(r"v\d+([a-z]+\d*)?", re.IGNORECASE)
+# ASCII words joined by `-` or `_` (`users`, `shipping-address`): no shape above but a
+# UUID (32 to 36 characters, its hex digits all letters) matches one, so a word of
+# another length is a literal segment at one match.
+_WORD = re.compile(r"[A-Za-z]+(?:[-_][A-Za-z]+)*")
 
 # Paths longer than this are cut before templating: no real API route is that long, and
 # the api column must stay small.
@@ -37,6 +41,8 @@ def template_segment(segment: str) -> str:
         return segment
     if segment.isdigit():
         return "{id}"
+    if not 32 <= len(segment) <= 36 and _WORD.fullmatch(segment) is not None:
+        return segment
     decoded = unquote(segment)
     if _UUID.fullmatch(decoded):
         return "{uuid}"

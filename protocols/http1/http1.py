@@ -162,6 +162,8 @@ _METHOD_ALT = b"|".join(_METHODS_LONGEST_FIRST)
 _REQUEST_ANCHOR = re.compile(rb"(?:" + _METHOD_ALT + rb") ")
 _RESPONSE_ANCHOR = re.compile(rb"HTTP/1\.[01] [1-5][0-9][0-9][ \r\n]")
 _STATUS_PREFIX = b"HTTP/1.1 200 "
+# The 13 bytes `_probe_response` checks one by one, as one pattern.
+_STATUS_LINE_START = re.compile(rb"HTTP/1\.[01] [0-9]{3}[ \r\n]")
 _VERSIONS = (b"HTTP/1.1", b"HTTP/1.0")
 # HTTP/0.9's only method and the forms its target may take (origin, absolute).
 _HTTP09_METHOD = b"GET"
@@ -235,6 +237,8 @@ def _probe_request(data: bytes, http09: bool = False) -> Probe:
 
 def _probe_response(data: bytes) -> Probe:
     head = data[:13]
+    if len(head) == 13:  # every status line's start: one C match
+        return Probe.YES if _STATUS_LINE_START.fullmatch(head) is not None else Probe.NO
     for i, byte in enumerate(head):
         if i in (7, 9, 10, 11):
             ok = 48 <= byte <= 57 if i != 7 else byte in (48, 49)
