@@ -36,8 +36,7 @@ def add_watch_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from dpi.build import EngineSpec, build_engine
-    from dpi.limits import apply_limits
+    from dpi.build import BuildError, EngineSpec, build_engine
     from dpi.outputs.contract import to_csv, to_json
     from dpi.runs.live import LiveCapture, LiveError, watch, write_rotated
 
@@ -45,8 +44,10 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--every must be positive and --keep not negative")
     schemas = load_schemas(args)
     config = run_config(args)
-    # The default bounds: dpi watch has never applied dpi.toml [limits].
-    engine = build_engine(EngineSpec(config=config, schemas=schemas, bounds=apply_limits({})))
+    try:  # the bounds of dpi.toml [limits], as dpi scan applies them
+        engine = build_engine(EngineSpec(config=config, schemas=schemas))
+    except BuildError as exc:
+        raise UsageError(str(exc)) from None
     out = Path(args.out)
 
     def flush(engine: Any) -> None:

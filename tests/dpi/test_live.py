@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -155,6 +156,32 @@ def test_watch_bad_filter_and_interface_are_usage_errors(tmp_path: Path) -> None
         )
         assert done.returncode == 2, done.stderr
         assert done.stderr.startswith("dpi: error:") and "Traceback" not in done.stderr
+
+
+def test_watch_applies_the_configs_limits(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # dpi watch used to build its engine with the default bounds, ignoring [limits].
+    import dpi.build
+    import dpi.runs.live
+    from dpi.cli import main
+
+    built: list[Any] = []
+    real_build = dpi.build.build_engine
+
+    def recording_build(spec: Any) -> Any:
+        built.append(real_build(spec))
+        return built[-1]
+
+    class NoInterface:
+        def __init__(self, *args: object) -> None:
+            raise dpi.runs.live.LiveError("no capture in this test")
+
+    monkeypatch.setattr(dpi.build, "build_engine", recording_build)
+    monkeypatch.setattr(dpi.runs.live, "LiveCapture", NoInterface)
+    config = tmp_path / "dpi.toml"
+    config.write_text('[limits]\nmax_body_bytes = "1k"\n')
+    code = main(["watch", "--interface", "lo", "--config", str(config), "-o", str(tmp_path / "x.csv")])
+    assert code == 2  # the capture could not start, after the engine was built
+    assert built and built[0].limits.max_body_bytes == 1024
 
 
 def test_write_rotated_keeps_the_newest_snapshots(tmp_path: Path) -> None:
