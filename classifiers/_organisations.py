@@ -62,11 +62,13 @@ def organisation_path(path_tokens: frozenset[str]) -> bool:
 # Sibling fields only a person has: with one of them the record is a person's even if it
 # also names a merchant (an order with the buyer's details).
 _PERSON_ONLY = frozenset({"first", "last", "surname", "given", "family", "birth", "gender",
-                          "ssn", "passport", "nationality", "patient"})
+                          "ssn", "passport", "nationality", "patient", "full", "middle",
+                          "maiden", "home", "personal", "spouse", "dob"})
 # Path words that make the field a person's whatever its siblings say.
 _PERSON_PATH = frozenset({"customer", "patient", "person", "user", "member", "employee",
                           "contact", "buyer", "recipient", "shipping", "billing", "owner",
-                          "holder", "guest", "passenger", "profile", "client"})
+                          "holder", "guest", "passenger", "profile", "client", "home",
+                          "personal", "private", "mobile"})
 
 
 @lru_cache(maxsize=4096)  # asked per value by PHONE_NUMBER; frozensets cache their hash

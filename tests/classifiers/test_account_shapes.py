@@ -170,6 +170,17 @@ def test_a_mobile_or_a_person_in_a_shop_record_still_counts() -> None:
     assert "STREET_ADDRESS" in types("88 Nanjing Road", "address", siblings=("name", "email"))
 
 
+def test_a_contact_with_an_employer_is_still_a_person() -> None:
+    # A CRM contact names its company; its home address and phone stay personal data (the
+    # shared benchmark's contacts lost both when a `company` sibling made them a shop).
+    contact = ("contact_id", "full_name", "email", "mobile", "company", "title", "notes")
+    assert "STREET_ADDRESS" in types("42 Oak Ave", "data[].home_address.line1",
+                                     siblings=("line1", "line2", "city", "zip"))
+    assert "PHONE_NUMBER" in types("+44 20 7946 0958", "mobile", siblings=contact)
+    assert "PHONE_NUMBER" in types("020 7946 0958", "phone",
+                                   siblings=("full_name", "email", "company"))
+
+
 # --- session cookies -----------------------------------------------------------------
 
 @pytest.mark.parametrize("name", ["session", "sessionid", "newsession", "SESSION"])
