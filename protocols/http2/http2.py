@@ -512,31 +512,37 @@ class Http2Dissector(Dissector):
     ) -> None:
         header = frame.header
         fragment = _h2_frames.headers_fragment(frame.payload, header.flags)
-        side.pending = _PendingBlock(
+        block = _PendingBlock(
             sid=header.stream_id,
             ftype=FrameType.HEADERS,
             end_stream=bool(header.flags & FLAG_END_STREAM),
             promised=0,
             fragments=bytearray(fragment),
         )
-        if header.flags & FLAG_END_HEADERS:
-            self._finish_block(direction, side, events)
-        else:
-            self._check_block_size(direction, side, events)
+        self._start_block(direction, side, block, header.flags, events)
 
     def _on_push_promise(
         self, direction: Direction, side: _Side, frame: _Frame, events: list[Event]
     ) -> None:
         header = frame.header
         promised, fragment = _h2_frames.push_promise_fragment(frame.payload, header.flags)
-        side.pending = _PendingBlock(
+        block = _PendingBlock(
             sid=header.stream_id,
             ftype=FrameType.PUSH_PROMISE,
             end_stream=False,
             promised=promised,
             fragments=bytearray(fragment),
         )
-        if header.flags & FLAG_END_HEADERS:
+        self._start_block(direction, side, block, header.flags, events)
+
+    def _start_block(
+        self, direction: Direction, side: _Side, block: _PendingBlock, flags: int,
+        events: list[Event],
+    ) -> None:
+        """A header block begins (HEADERS or PUSH_PROMISE): decoded now if this frame
+        ends it, else held for its CONTINUATION frames (bounded)."""
+        side.pending = block
+        if flags & FLAG_END_HEADERS:
             self._finish_block(direction, side, events)
         else:
             self._check_block_size(direction, side, events)
