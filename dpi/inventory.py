@@ -371,12 +371,12 @@ class Inventory:
         by_field: dict[tuple[str, str], list[Hit]] = {}
         for hit in hits:
             by_field.setdefault((hit.location, hit.field), []).append(hit)
-        number = UNTRACKED - 1
+        number: int | None = None  # the client's number, looked up on the first row
         for (location, field_name), found in by_field.items():
             evidence = self.field((*where, location, field_name), host)
             if evidence is None:
                 continue
-            if number < UNTRACKED:
+            if number is None:
                 number = self.clients.of_address(client)
             if location == PATH:
                 evidence.seen += 1

@@ -239,18 +239,13 @@ def write_rotated(path: Path, text: str, keep: int = DEFAULT_KEEP) -> None:
     """Write `text` to `path` atomically, keeping the previous versions as path.1
     (newest) ... path.<keep>. A device or pipe (`-o /dev/stdout`) is written in place,
     never rotated or replaced (dpi/outputs/files.py)."""
-    if not replaceable(path):
-        write_atomic(path, text.encode("utf-8"))
-        return
-    if keep > 0 and path.exists():
+    if replaceable(path) and keep > 0 and path.exists():
         for i in range(keep - 1, 0, -1):
             older = path.with_name(f"{path.name}.{i}")
             if older.exists():
                 os.replace(older, path.with_name(f"{path.name}.{i + 1}"))
         os.replace(path, path.with_name(f"{path.name}.1"))
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8", newline="")
-    os.replace(tmp, path)
+    write_atomic(path, text.encode("utf-8"))
 
 
 # -- the watch loop -----------------------------------------------------------------------

@@ -7,22 +7,15 @@ from __future__ import annotations
 import csv
 import io
 import subprocess
-import sys
 from pathlib import Path
 
+from tests.missing_extra import run_dpi_without
+
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
-# fastavro made unimportable, as in an install without the extra.
-WITHOUT_FASTAVRO = (
-    "import sys; sys.modules['fastavro'] = None; "
-    "from dpi.cli import main; sys.exit(main())"
-)
 
 
 def _dpi(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-c", WITHOUT_FASTAVRO, *args],
-        capture_output=True, text=True, timeout=120, check=False,
-    )
+    return run_dpi_without("fastavro", *args)
 
 
 def _types(text: str) -> set[tuple[str, str]]:

@@ -6,22 +6,15 @@ from __future__ import annotations
 
 import csv
 import subprocess
-import sys
 from pathlib import Path
 
+from tests.missing_extra import run_dpi_without
+
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
-# The cryptography package made unimportable, as in an install without the extra.
-WITHOUT_CRYPTOGRAPHY = (
-    "import sys; sys.modules['cryptography'] = None; "
-    "from dpi.cli import main; sys.exit(main())"
-)
 
 
 def _dpi(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-c", WITHOUT_CRYPTOGRAPHY, *args],
-        capture_output=True, text=True, timeout=120, check=False,
-    )
+    return run_dpi_without("cryptography", *args)
 
 
 def test_a_keylog_without_the_extra_is_one_line_and_exit_2() -> None:
