@@ -1021,14 +1021,19 @@ class Http1Dissector(Dissector):
             held += response.msg.held
         return held
 
-    def _on_body(self, side: _Side, events: list[Event]) -> bool:
+    def _take_remaining(self, side: _Side, events: list[Event]) -> bool:
+        """Takes what is buffered of the `remaining` bytes of a body or chunk; whether
+        all of them have come."""
         msg = side.msg
         assert msg is not None
         count = min(side.remaining, len(side.buf) - side.pos)
         if count:
             self._take(side, msg, count, events)
             side.remaining -= count
-        if side.remaining:
+        return not side.remaining
+
+    def _on_body(self, side: _Side, events: list[Event]) -> bool:
+        if not self._take_remaining(side, events):
             return False
         self._finish(side, events)
         return True
@@ -1074,13 +1079,7 @@ class Http1Dissector(Dissector):
         return True
 
     def _on_chunk_data(self, side: _Side, events: list[Event]) -> bool:
-        msg = side.msg
-        assert msg is not None
-        count = min(side.remaining, len(side.buf) - side.pos)
-        if count:
-            self._take(side, msg, count, events)
-            side.remaining -= count
-        if side.remaining:
+        if not self._take_remaining(side, events):
             return False
         self._move(side, _State.CHUNK_END)
         return True

@@ -1016,14 +1016,7 @@ class Http2Dissector(Dissector):
                 # is unknown, and that direction's framing is lost.
                 padded = header.flags & _h2_frames.FLAG_PADDED
                 lost = _FRAMING_LOST if padded else header.length
-                self._websocket_gap(stream, direction, lost, events)
-                half = stream.halves[direction]
-                if half.deframer is not None:
-                    half.deframer.lose_sync()
-                if half.body:
-                    # What came before the lost bytes is kept: emitted incomplete.
-                    half.body_cut = half.lost = True
-                self._recount(half)
+                self._lose_stream_bytes(stream, direction, lost, events)
 
     def _lose_all(self, direction: Direction, side: _Side, events: list[Event]) -> None:
         """Framing lost in this direction: HPACK context, every partial body, and the
@@ -1031,14 +1024,21 @@ class Http2Dissector(Dissector):
         side.pending = None
         side.decoder.lose_context()
         for stream in self._streams.values():
-            self._websocket_gap(stream, direction, _FRAMING_LOST, events)
-            half = stream.halves[direction]
-            if half.deframer is not None:
-                half.deframer.lose_sync()
-            if half.body:
-                # What came before the lost bytes is kept: emitted incomplete.
-                half.body_cut = half.lost = True
-            self._recount(half)
+            self._lose_stream_bytes(stream, direction, _FRAMING_LOST, events)
+
+    def _lose_stream_bytes(
+        self, stream: _Stream, direction: Direction, lost: int, events: list[Event]
+    ) -> None:
+        """`lost` bytes of one stream's DATA in `direction` are gone: its WebSocket
+        framing loses sync and a partial body is cut."""
+        self._websocket_gap(stream, direction, lost, events)
+        half = stream.halves[direction]
+        if half.deframer is not None:
+            half.deframer.lose_sync()
+        if half.body:
+            # What came before the lost bytes is kept: emitted incomplete.
+            half.body_cut = half.lost = True
+        self._recount(half)
 
 
 # -- helpers -------------------------------------------------------------------------
