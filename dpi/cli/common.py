@@ -120,17 +120,16 @@ def config_line(config: Any) -> str:
 def tls_layer(args: argparse.Namespace) -> tuple[Any, Any]:
     """The TLS layer (always: TLS flows are reported even without keys) and its
     coverage list. A bad key log is a usage error naming the line, never a secret."""
+    from dpi.build import BuildError, load_keylog
     from dpi.extras import require
     from dpi.findings.coverage import TlsCoverage
-    from dpi.tls import KeyLog, KeyLogError, TlsLayerFactory
+    from dpi.tls import TlsLayerFactory
 
     if args.keylog:
-        require("cryptography", "--keylog")
-    keylog = KeyLog()
+        require("cryptography", "--keylog")  # the extra named as the option is
     try:
-        for path in args.keylog:
-            keylog.add_file(path)
-    except KeyLogError as exc:
+        keylog = load_keylog(args.keylog)
+    except BuildError as exc:
         raise UsageError(str(exc)) from None
     return TlsLayerFactory(keylog), TlsCoverage()
 
