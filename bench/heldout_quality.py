@@ -38,6 +38,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from scripts.fetch_heldout import external_captures  # captures not redistributed
+
 # Precision and recall counts, the same as the in-sample corpus benchmark uses.
 from tests.corpus.evaluate import Counts
 
@@ -173,8 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     negatives = load_keys(args.heldout / "negatives.csv")
     # Captures listed in external.csv are not redistributed (scripts/fetch_heldout.py
     # fetches them): without them, their labels leave the measurement and the output says so.
-    with (args.heldout / "external.csv").open(newline="", encoding="utf-8") as handle:
-        external = {row["capture"] for row in csv.DictReader(handle)}
+    external = {row["capture"] for row in external_captures(args.heldout)}
     absent = external - {p.name for p in captures}
     labels = {k: note for k, note in labels.items() if k[0] not in absent}
     negatives = {k: note for k, note in negatives.items() if k[0] not in absent}

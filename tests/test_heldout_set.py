@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from scripts.fetch_heldout import external_captures
+
 HELDOUT = Path(__file__).parent / "heldout"
 CAPTURES = HELDOUT / "captures"
 IN_SAMPLE = Path(__file__).parent / "captures"
@@ -52,8 +54,7 @@ def _content_digest(path: Path) -> str:
 
 def _external() -> dict[str, str]:
     """Captures the set labels but does not redistribute (scripts/fetch_heldout.py)."""
-    with (HELDOUT / "external.csv").open(newline="", encoding="utf-8") as handle:
-        return {row["capture"]: row["sha256"] for row in csv.DictReader(handle)}
+    return {row["capture"]: row["sha256"] for row in external_captures(HELDOUT)}
 
 
 def test_every_capture_matches_its_manifest_digest() -> None:
