@@ -202,16 +202,7 @@ def scan(args: argparse.Namespace, config: Any, summary_tail: Callable[[], str] 
         return EXIT_USAGE
     rows = config.allowed(outcome.inventory.rows())
     exposure = evidence.finish(args, outcome.evidence, rows)
-    if exposure is not None and args.format in ("csv", "json"):
-        # The extra columns (dpi/findings/egress.py), as a one-process scan writes them.
-        text = exposure.inventory_text(rows, args.format)
-        if args.out:
-            write_atomic(Path(args.out), text.encode("utf-8"))
-        else:
-            sys.stdout.write(text)
-            sys.stdout.flush()
-    else:
-        write_inventory(rows, args.format, args.out)
+    write_inventory(rows, args.format, args.out, exposure)
     if args.explain:
         explained = config.allowed_explain(outcome.inventory.explain(), rows)
         write_atomic(Path(args.explain), (json.dumps(explained, indent=2) + "\n").encode())

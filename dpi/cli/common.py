@@ -134,10 +134,15 @@ def tls_layer(args: argparse.Namespace) -> tuple[Any, Any]:
     return TlsLayerFactory(keylog), TlsCoverage()
 
 
-def write_inventory(rows: list[Any], fmt: str, out: str | None) -> None:
+def write_inventory(rows: list[Any], fmt: str, out: str | None, exposure: Any = None) -> None:
+    """The inventory to `out` or stdout; with `exposure` (--findings/--internal), CSV and
+    JSON carry its extra columns (dpi/findings/egress.py), other formats the contract's."""
     from dpi.outputs.export import export_bytes
 
-    data = export_bytes(rows, fmt)
+    if exposure is not None and fmt in ("csv", "json"):
+        data = exposure.inventory_text(rows, fmt).encode("utf-8")
+    else:
+        data = export_bytes(rows, fmt)
     if out:
         write_atomic(Path(out), data)
     else:

@@ -263,16 +263,8 @@ def run(args: argparse.Namespace, collect: dict[str, Any] | None = None) -> int:
         collect["rows"], collect["findings"] = rows, exposure.results if exposure else []
     if collect is not None and not args.out:
         pass  # `dpi check` writes its reports, not the inventory, unless asked
-    elif exposure is not None and args.format in ("csv", "json"):
-        # The extra columns (dpi/findings/egress.py): CSV and JSON only; other formats keep the contract's.
-        text = exposure.inventory_text(rows, args.format)
-        if args.out:
-            Path(args.out).write_text(text, encoding="utf-8", newline="")
-        else:
-            sys.stdout.write(text)
-            sys.stdout.flush()
     else:
-        write_inventory(rows, args.format, args.out)
+        write_inventory(rows, args.format, args.out, exposure)
     if args.explain:
         Path(args.explain).write_text(
             json.dumps(config.allowed_explain(engine.inventory.explain(), rows), indent=2) + "\n",
