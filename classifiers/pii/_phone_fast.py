@@ -62,26 +62,38 @@ _SPECIAL_TYPES = (
 )
 
 
-class _Desc(NamedTuple):
-    """A `PhoneNumberDesc`: its possible lengths (empty: any) and compiled pattern
-    (None: matches nothing, as `phonenumbers` treats an empty pattern)."""
+class _Desc:
+    """A `PhoneNumberDesc`: its possible lengths (empty: any) and pattern (empty:
+    matches nothing, as `phonenumbers` treats it), compiled when first needed (a
+    region's rarer number types seldom are)."""
 
-    lengths: frozenset[int]
-    pattern: re.Pattern[str] | None
+    __slots__ = ("_compiled", "lengths", "source")
+
+    def __init__(self, lengths: frozenset[int], source: str) -> None:
+        self.lengths = lengths
+        self.source = source
+        self._compiled: re.Pattern[str] | None = None
+
+    def fullmatch(self, nsn: str) -> bool:
+        if not self.source:
+            return False
+        pattern = self._compiled
+        if pattern is None:
+            pattern = self._compiled = re.compile(self.source)
+        return pattern.fullmatch(nsn) is not None
 
     def matches(self, nsn: str) -> bool:
         """`phonenumbers`' `_is_number_matching_desc`."""
         if self.lengths and len(nsn) not in self.lengths:
             return False
-        return self.pattern is not None and self.pattern.fullmatch(nsn) is not None
+        return self.fullmatch(nsn)
 
 
 def _desc(desc: object) -> _Desc | None:
     if desc is None:
         return None
-    pattern = getattr(desc, "national_number_pattern", None)
     return _Desc(frozenset(getattr(desc, "possible_length", ())),
-                 re.compile(pattern) if pattern else None)
+                 getattr(desc, "national_number_pattern", None) or "")
 
 
 class _Region:
@@ -148,9 +160,8 @@ class _Region:
             descs.append(self.mobile)
         # The patterns have no groups or back-references (the test checks), so a full
         # match of the alternation is a full match of one of them.
-        patterns = [desc.pattern.pattern for desc in descs
-                    if desc is not None and desc.pattern is not None
-                    and (not desc.lengths or n in desc.lengths)]
+        patterns = [desc.source for desc in descs
+                    if desc is not None and desc.source and (not desc.lengths or n in desc.lengths)]
         if not patterns:
             return None
         return re.compile("|".join(f"(?:{p})" for p in patterns))
@@ -342,9 +353,9 @@ def _national_number(number: str, region: _Region, cc: int) -> tuple[int, str] |
             # fits the general pattern with its prefix and not without it; `parse` then
             # keeps the stripped number only when its length is possible.
             stripped = number[found.end():]
-            general = region.general.pattern if region.general is not None else None
-            kept = (general is not None and general.fullmatch(number) is not None
-                    and general.fullmatch(stripped) is None)
+            general = region.general
+            kept = (general is not None and general.fullmatch(number)
+                    and not general.fullmatch(stripped))
             if not kept and region.length_accepts_stripped(stripped):
                 number = stripped
     if len(number) > _MAX_NSN:
