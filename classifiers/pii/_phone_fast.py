@@ -19,8 +19,9 @@ work is done:
   international dialling prefix, the region's country code written at the start, a
   national prefix with a transform rule) and every other shape go to `phonenumbers.parse`.
 - `number_kind` and `is_valid` judge a (country code, national significant number) pair
-  with each region's own national-number patterns and possible lengths, compiled once;
-  for validity, one alternation per region and length stands for the number types.
+  with each region's own national-number patterns and possible lengths, each compiled
+  once, when first needed; the regions of a shared country code whose leading digits
+  decide are tried as one alternation.
 
 `tests/classifiers/test_phone_fast.py` compares both with `phonenumbers` on every
 region's example numbers in several layouts, random digit strings and near misses.
@@ -121,9 +122,12 @@ class _Region:
             general.possible_length_local_only or () if general is not None else ())
         self.idd = (re.compile(metadata.international_prefix)
                     if metadata.international_prefix is not None else None)
-        # Per length of national number: an alternation of the patterns of every number
-        # type that allows the length, or None when none does.
-        self._any_type: dict[int, re.Pattern[str] | None] = {}
+        # The number types `kind` can answer: a mobile pattern equal to the fixed-line
+        # one is not tried on its own.
+        mobile = () if self.same_mobile_and_fixed_line else (self.mobile,)
+        self._types = tuple(desc for desc in (self.fixed_line, *mobile, *(
+            d for d, _ in self.specials)) if desc is not None)
+        self._types_of_length: dict[int, tuple[_Desc, ...]] = {}
 
     def kind(self, nsn: str) -> int:
         """`phonenumbers`' `_number_type_helper`."""
@@ -142,29 +146,20 @@ class _Region:
         return PhoneNumberType.UNKNOWN
 
     def valid(self, nsn: str) -> bool:
-        """`kind(nsn) != UNKNOWN`: the general pattern and some number type's."""
+        """`kind(nsn) != UNKNOWN`: the general pattern and some number type's, tried
+        most common first (the order decides the type, not the validity)."""
         if self.general is None or not self.general.matches(nsn):
             return False
         n = len(nsn)
         try:
-            any_type = self._any_type[n]
+            types = self._types_of_length[n]
         except KeyError:
-            any_type = self._any_type[n] = self._types_of_length(n)
-        return any_type is not None and any_type.fullmatch(nsn) is not None
-
-    def _types_of_length(self, n: int) -> re.Pattern[str] | None:
-        descs: list[_Desc | None] = [desc for desc, _ in self.specials]
-        descs.append(self.fixed_line)
-        # A mobile pattern equal to the fixed-line one is not tried on its own.
-        if not self.same_mobile_and_fixed_line:
-            descs.append(self.mobile)
-        # The patterns have no groups or back-references (the test checks), so a full
-        # match of the alternation is a full match of one of them.
-        patterns = [desc.source for desc in descs
-                    if desc is not None and desc.source and (not desc.lengths or n in desc.lengths)]
-        if not patterns:
-            return None
-        return re.compile("|".join(f"(?:{p})" for p in patterns))
+            types = self._types_of_length[n] = tuple(
+                desc for desc in self._types if not desc.lengths or n in desc.lengths)
+        for desc in types:
+            if desc.fullmatch(nsn):
+                return True
+        return False
 
     def length_accepts_stripped(self, nsn: str) -> bool:
         """`parse` keeps a number with its national prefix stripped unless

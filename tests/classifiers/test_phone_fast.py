@@ -149,9 +149,9 @@ def test_the_plain_shapes_skip_parse(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_metadata_patterns_have_no_groups() -> None:
-    # `_Region.valid` joins a region's type patterns into one alternation, and a
-    # country code's leading-digit patterns are joined with a named group per region:
-    # sound only when the patterns have no groups of their own.
+    # A country code's leading-digit patterns are joined with a named group per region:
+    # sound only when the patterns have no groups of their own (the number-type
+    # patterns neither have any).
     metadata = [PhoneMetadata.metadata_for_region(r) for r in phonenumbers.SUPPORTED_REGIONS]
     metadata += [PhoneMetadata.metadata_for_nongeo_region(cc) for cc in _NON_GEO]
     for data in metadata:
