@@ -85,7 +85,7 @@ def _code_list() -> Callable[[str], bool]:
     with gzip.open(_CODE_LIST, "rt", encoding="ascii") as handle:
         text = handle.read()
     codes = _LISTED_CODE.findall(("\n" + text).replace("\n", "\n1"))
-    numbers = array("Q", sorted(set(map(int, codes, repeat(36)))))
+    numbers = array("Q", sorted(map(int, codes, repeat(36))))
 
     def listed(code: str) -> bool:
         number = _code_number(code.replace(".", ""))

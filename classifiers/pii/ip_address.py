@@ -59,17 +59,18 @@ _V6 = re.compile(
     r"(?:%[\w.]{1,16})?(?![\w:]|\.\d)"
 )
 # What every IPv6 candidate `_judge` can accept contains, as a pattern the required-pattern
-# scan can run (classifiers/_scan.py: no lookbehind). A `_V6` match starts where no word
-# character, `:` or `.` precedes it, opens with two hex groups of at most four digits,
-# each followed by `:`, and is at most 50 characters long (seven such groups and a dotted
-# quad). `_judge` wants `::1` or a group of three or more digits (split at `:` and `.`):
-# in the first group, in the second, or in the at most 40 characters after them. So
-# times (`10:00:00` in an HTTP `Date`, `T10:00:00.123Z` with a word before it) and MAC
-# addresses never reach the classifier.
+# scan can run (classifiers/_scan.py: no lookaround). A `_V6` match opens with two hex
+# groups of at most four digits, each followed by `:`, is at most 50 characters long
+# (seven such groups and a dotted quad) and is not followed by a word character or `:`.
+# `_judge` wants `::1` or a group of three or more digits (split at `:` and `.`): the
+# first group's last three digits and the next group (`abc:1:`), the second group
+# whole (`:abcd:`), or, in the at most 40 characters after both, the last three digits
+# of a group, which a letter past `f` or `_` cannot follow. So HTTP dates
+# (`10:00:00 GMT`), times with milliseconds (`10:00:00.123Z`) and MAC addresses never
+# reach the classifier. Starting at `:` or a hex digit keeps the search cheap for `re`.
 _HEX = "[0-9A-Fa-f]"
-_V6_NEED = (rf"(?:^|[^0-9A-Za-z_:.])(?:::1|{_HEX}{{3,4}}:{_HEX}{{0,4}}:"
-            rf"|{_HEX}{{0,4}}:{_HEX}{{3,4}}:|{_HEX}{{0,4}}:{_HEX}{{0,4}}:[0-9A-Fa-f.:]{{0,40}}"
-            rf"{_HEX}{{3}})")
+_V6_NEED = (rf":(?::1|{_HEX}{{3,4}}:|{_HEX}{{0,4}}:[0-9A-Fa-f.:]{{0,40}}{_HEX}{{3}}"
+            rf"(?:[^G-Zg-z_]|$))|{_HEX}{{3}}:{_HEX}{{0,4}}:")
 # Field names saying the dotted value is a version, not an address.
 # Headers that carry the server's own address (RFC 9110 section 7.2, RFC 9113 8.3.1).
 _ADDRESSING_HEADERS = frozenset({"host", ":authority", "x-forwarded-host", "x-forwarded-server"})
