@@ -40,7 +40,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import ClassVar
+from typing import ClassVar, NamedTuple
 
 import phonenumbers
 from phonenumbers import PhoneNumberType
@@ -132,6 +132,16 @@ _OTHER_IDENTIFIERS = frozenset(
 _PHONE_CLASSES = BLANK | {DIGIT, EXT, "(", ")", ".", "-", "/", "+"}
 
 
+class _Field(NamedTuple):
+    """What a field's context says to PHONE_NUMBER: a phone hint, an organisation's
+    record, an account field, an identifier of the subscriber (`productNo`)."""
+
+    hinted: bool
+    organisation: bool
+    account: bool
+    identifier: bool
+
+
 class PhoneNumberClassifier(Classifier):
     data_type: ClassVar[str] = "PHONE_NUMBER"
     category: ClassVar[Category] = Category.PII
@@ -169,21 +179,31 @@ class PhoneNumberClassifier(Classifier):
 
     def scorer(self, ctx: FieldContext) -> Scorer:
         # What the field's name and neighbours say is asked once per context.
-        hinted = self._hinted(ctx)
-        organisation = organisation_record(ctx.path_tokens, ctx.sibling_tokens)
+        field = self._field(ctx)
         judge = self._judge
 
         def scored(value: str, ctx: FieldContext = ctx) -> Finding | None:
-            return judge(value, ctx, hinted, organisation)
+            return judge(value, field)
 
         return scored
 
     def score(self, value: str, ctx: FieldContext) -> Finding | None:
-        return self._judge(value, ctx, self._hinted(ctx), None)
+        return self._judge(value, self._field(ctx))
 
-    def _judge(self, value: str, ctx: FieldContext, hinted: bool,
-               organisation: bool | None) -> Finding | None:
-        """`score` with the context's hint and organisation answers (None: not asked)."""
+    def _field(self, ctx: FieldContext) -> _Field:
+        tokens = ctx.name_tokens
+        own = last_segment(ctx.path).lower()
+        return _Field(
+            hinted=self._hinted(ctx),
+            organisation=organisation_record(ctx.path_tokens, ctx.sibling_tokens),
+            account=_account_field(ctx),
+            identifier=(_OTHER_IDENTIFIERS.isdisjoint(tokens)
+                        and any(own.endswith(word) for word in tokens & _IDENTIFIER_TOKENS)),
+        )
+
+    def _judge(self, value: str, field: _Field) -> Finding | None:
+        """`score` with what the context says (`_field`)."""
+        hinted = field.hinted
         value = value.strip()
         if not _MIN_DIGITS <= len(value) <= self.max_len:
             return None
@@ -207,9 +227,7 @@ class PhoneNumberClassifier(Classifier):
             international = "+" + value[2:] if first == "0" else value
             if not self._valid(international, None):
                 return None
-            if organisation is None:
-                organisation = organisation_record(ctx.path_tokens, ctx.sibling_tokens)
-            if organisation and not _mobile_in(international, None):
+            if field.organisation and not _mobile_in(international, None):
                 return None  # an organisation's landline, as below
             if hinted:
                 return self.finding(0.97, "E.164 number valid, field name hint", validated=True)
@@ -218,9 +236,7 @@ class PhoneNumberClassifier(Classifier):
             regions = ("US",) if _NANP_LAYOUT.fullmatch(value) else _REGIONS
             for region in regions:
                 if self._valid(value, region):
-                    if organisation is None:
-                        organisation = organisation_record(ctx.path_tokens, ctx.sibling_tokens)
-                    if organisation and not _mobile_in(value, region):
+                    if field.organisation and not _mobile_in(value, region):
                         # A shop's or company's landline: organisations are not people.
                         return None
                     return self.finding(
@@ -232,10 +248,10 @@ class PhoneNumberClassifier(Classifier):
         if _NANP_DISPLAY.fullmatch(value) and self._valid(value, "US"):
             return self.finding(0.6, "NANP display format valid", validated=True)
         if value.isdigit() and len(value) in _MOBILE_LENGTHS:
-            found = self._mobile(value, ctx)
+            found = self._mobile(value, field)
             if found is not None:
                 return found
-        if value.isdigit() and len(value) in _MSISDN_LENGTHS and _account_field(ctx):
+        if value.isdigit() and len(value) in _MSISDN_LENGTHS and field.account:
             return self._msisdn(value)
         return None
 
@@ -251,13 +267,9 @@ class PhoneNumberClassifier(Classifier):
                                 validated=True)
         return None
 
-    def _mobile(self, value: str, ctx: FieldContext) -> Finding | None:
+    def _mobile(self, value: str, field: _Field) -> Finding | None:
         """A bare national mobile number in a field whose name does not say phone."""
-        tokens = ctx.name_tokens
-        account = _account_field(ctx)
-        own = last_segment(ctx.path).lower()
-        identifier = (_OTHER_IDENTIFIERS.isdisjoint(tokens)
-                      and any(own.endswith(word) for word in tokens & _IDENTIFIER_TOKENS))
+        account = field.account
         for region, shape in _MOBILE_SHAPES_IN_IDS if account else _MOBILE_SHAPES:
             if shape.fullmatch(value) is None:
                 continue
@@ -266,7 +278,7 @@ class PhoneNumberClassifier(Classifier):
                 if account:
                     return self.finding(0.7, "national mobile number valid, account field",
                                         validated=True)
-                if identifier:
+                if field.identifier:
                     return self.finding(0.65, "national mobile number valid, identifier field",
                                         validated=True)
                 return self.finding(0.55, "national mobile number valid, no hint",
