@@ -25,10 +25,12 @@ from __future__ import annotations
 import os
 import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 ENGINE_VARIABLE = "DPI_SCAN_ENGINE"
+# Bound of the `re` scanner's table of searches per wanted set.
+_MAX_WANTED_SETS = 1024
 
 
 class _ReScanner:
@@ -38,11 +40,20 @@ class _ReScanner:
 
     def __init__(self, patterns: Mapping[int, str]) -> None:
         self._compiled = tuple((bit, re.compile(source)) for bit, source in patterns.items())
+        # Per set of wanted bits, the searches to run: few distinct sets occur (those of
+        # the classifiers a context lets through), and each value asks for one of them.
+        self._searches: dict[int, tuple[tuple[int, Callable[[str], object]], ...]] = {}
 
     def hits(self, value: str, wanted: int) -> int:
+        searches = self._searches.get(wanted)
+        if searches is None:
+            if len(self._searches) >= _MAX_WANTED_SETS:
+                self._searches.clear()
+            searches = self._searches[wanted] = tuple(
+                (bit, regex.search) for bit, regex in self._compiled if wanted & bit)
         found = 0
-        for bit, regex in self._compiled:
-            if wanted & bit and regex.search(value) is not None:
+        for bit, search in searches:
+            if search(value) is not None:
                 found |= bit
         return found
 

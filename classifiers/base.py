@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
-from typing import ClassVar
+from typing import ClassVar, NamedTuple
 
 
 class Category(StrEnum):
@@ -303,6 +303,14 @@ def nearby(tokens: frozenset[str]) -> ContextTest:
                             and tokens.isdisjoint(ctx.sibling_tokens))
 
 
+class _Climb(NamedTuple):
+    """A declarative classifier's answer for a kind of context: the value gate (None:
+    closed) and, per open shape in order, its match and the finding it earns."""
+
+    gate: str | None
+    table: tuple[tuple[Callable[[str], object], Finding], ...]
+
+
 class DeclarativeClassifier(Classifier):
     """A data type as a table: value shapes, each with its confidence ladder.
 
@@ -313,8 +321,10 @@ class DeclarativeClassifier(Classifier):
     first when `rung_first`). Shapes whose rung is closed, or prices below
     REPORT_THRESHOLD, in a context are skipped there; when none is left, `gate` closes
     the classifier for the context, so the classifier set never calls it. The set binds
-    `scorer(ctx)` once per context: the ladders are climbed and the findings built then,
-    and a value costs `prepare` and the shapes' matches only.
+    `scorer(ctx)` once per context: a context costs one call of each distinct rung test
+    (tests are pure functions of the context), the ladders are climbed once per
+    combination of their answers, and a value costs `prepare` and the shapes' matches
+    only.
     """
 
     shapes: ClassVar[tuple[Shape, ...]] = ()
@@ -333,11 +343,18 @@ class DeclarativeClassifier(Classifier):
              tuple((rung.when, self._rung_finding(shape, rung)) for rung in shape.ladder))
             for shape in self.shapes
         )
-        tests = [rung.when for shape in self.shapes for rung in shape.ladder if rung.when]
-        # Shapes that share a context test ask it once per context.
-        self._shared_tests = len(set(tests)) < len(tests)
-        self._climbed: tuple[FieldContext | None, list[tuple[Callable[[str], object], int,
-                                                             Finding]]] = (None, [])
+        # The distinct context tests, one bit each: a context's climb depends only on
+        # which of them hold, so it is worked out once per combination of answers
+        # (`_climbs`), and a new context costs one call per test.
+        tests: list[ContextTest] = []
+        for shape in self.shapes:
+            for rung in shape.ladder:
+                if rung.when is not None and rung.when not in tests:
+                    tests.append(rung.when)
+        self._tests = tuple((1 << i, test) for i, test in enumerate(tests))
+        self._bits = {test: bit for bit, test in self._tests}
+        self._climbs: dict[int, _Climb] = {}
+        self._climbed: tuple[FieldContext | None, _Climb | None] = (None, None)
 
     def _rung_finding(self, shape: Shape, rung: Rung) -> Finding | None:
         if rung.confidence is None:
@@ -350,40 +367,44 @@ class DeclarativeClassifier(Classifier):
         """The value as the shapes read it; None when no shape can accept it."""
         return value.strip()
 
-    def _climb(self, ctx: FieldContext) -> list[tuple[Callable[[str], object], int, Finding]]:
-        """Per shape open in `ctx`: its match, gate rank and the finding its values earn
-        there (the last context's answer is kept: the classifier set asks `gate` and
+    def _climb(self, ctx: FieldContext) -> _Climb:
+        """The shapes open in `ctx`, with the finding their values earn there, and the
+        gate (the last context's answer is kept: the classifier set asks `gate` and
         `scorer` one after the other)."""
-        last, climbed = self._climbed
-        if last is ctx:
-            return climbed
-        climbed = []
-        answers: dict[ContextTest, bool] | None = {} if self._shared_tests else None
+        last, climb = self._climbed
+        if last is ctx and climb is not None:
+            return climb
+        answers = 0
+        for bit, test in self._tests:
+            if test(ctx):
+                answers |= bit
+        climb = self._climbs.get(answers)
+        if climb is None:
+            climb = self._climbs[answers] = self._climb_answers(answers)
+        self._climbed = (ctx, climb)
+        return climb
+
+    def _climb_answers(self, answers: int) -> _Climb:
+        """The climb of a context whose tests answer `answers` (bits of `_tests`)."""
+        table: list[tuple[Callable[[str], object], Finding]] = []
+        best = len(self._gate_names)
         for match, rank, rungs in self._ladders:
             for when, found in rungs:
-                if when is not None:
-                    if answers is None:
-                        holds = when(ctx)
-                    else:
-                        known = answers.get(when)
-                        holds = answers[when] = when(ctx) if known is None else known
-                    if not holds:
-                        continue
+                if when is not None and not answers & self._bits[when]:
+                    continue
                 if found is not None:
-                    climbed.append((match, rank, found))
+                    table.append((match, found))
+                    if rank < best and found.confidence >= REPORT_THRESHOLD:
+                        best = rank
                 break
-        self._climbed = (ctx, climbed)
-        return climbed
+        gate = self._gate_names[best] if best < len(self._gate_names) else None
+        return _Climb(gate, tuple(table))
 
     def gate(self, ctx: FieldContext) -> str | None:
-        best = len(self._gate_names)
-        for _, rank, found in self._climb(ctx):
-            if rank < best and found.confidence >= REPORT_THRESHOLD:
-                best = rank
-        return self._gate_names[best] if best < len(self._gate_names) else None
+        return self._climb(ctx).gate
 
     def scorer(self, ctx: FieldContext) -> Scorer:
-        table = tuple((match, found) for match, _, found in self._climb(ctx))
+        table = self._climb(ctx).table
         prepare = self.prepare
 
         def scored(value: str, ctx: FieldContext = ctx) -> Finding | None:

@@ -50,13 +50,28 @@ _NOT_CARD = frozenset({"in", "at", "ttl", "seconds", "token"})
 
 
 def _context(ctx: FieldContext) -> tuple[bool, bool]:
-    """(expiry named, card context) of the field."""
+    """(expiry named, card context) of the field; the last context's answer is kept,
+    as the five rung tests below ask it one after the other."""
+    last = _LAST_CONTEXT
+    if last[0] is ctx:
+        return last[1]
     names = ctx.name_tokens
     expiry = not _EXPIRY_TOKENS.isdisjoint(names) and _NOT_CARD.isdisjoint(names)
-    card = not _CARD_TOKENS.isdisjoint(names | ctx.path_tokens | ctx.sibling_tokens)
+    card = not (_CARD_TOKENS.isdisjoint(names) and _CARD_TOKENS.isdisjoint(ctx.path_tokens)
+                and _CARD_TOKENS.isdisjoint(ctx.sibling_tokens))
     if expiry and not card and ctx.api:
         card = not _API_CARD_TOKENS.isdisjoint(name_tokens(ctx.api[:_MAX_API]))
+    _remember(ctx, (expiry, card))
     return expiry, card
+
+
+# One tuple, replaced whole: a reader sees a context with its own answer.
+_LAST_CONTEXT: tuple[FieldContext | None, tuple[bool, bool]] = (None, (False, False))
+
+
+def _remember(ctx: FieldContext, answer: tuple[bool, bool]) -> None:
+    global _LAST_CONTEXT
+    _LAST_CONTEXT = (ctx, answer)
 
 
 def _card_expiry(ctx: FieldContext) -> bool:

@@ -30,6 +30,7 @@ from classifiers.base import (
     Classifier,
     FieldContext,
     Finding,
+    Scorer,
     ValueGate,
 )
 from classifiers.phi._clinical import clinical_context
@@ -71,6 +72,12 @@ _LEXICON = (
 )
 # Whole words only (`aids` in "hearing aids" is still a hit: the context gate decides).
 _TERMS = re.compile(r"\b(?:" + "|".join(_LEXICON) + r")\b", re.IGNORECASE)
+# Every term opens with three plain letters (the test checks), and a match starts a word:
+# ASCII text in which no word opens with one of these is answered without `_TERMS`, an
+# alternation of a hundred words that `re` tries at every position (several us for an
+# HTTP date). Non-ASCII text goes to `_TERMS` itself (`re` folds `ſ` to `s`, `K` to `k`).
+_TERM_OPENINGS = frozenset(term[:3] for term in _LEXICON)
+_WORD_OPENING = re.compile(r"(?<![A-Za-z0-9_])[A-Za-z]{3}")
 
 # Words: letters first, then letters, digits, spaces and common punctuation of notes.
 _WORDS = re.compile(r"[^\W\d_][\w\s.,;:'()/%+&-]*", re.UNICODE)
@@ -109,33 +116,55 @@ class HealthConditionClassifier(Classifier):
             return None
         return "text"
 
-    def score(self, value: str, ctx: FieldContext) -> Finding | None:
-        if len(value) < self.min_len:
-            return None
+    def scorer(self, ctx: FieldContext) -> Scorer:
+        # The field's name and the message's context, judged once per context.
         names = ctx.name_tokens
         strong = not _STRONG_HINTS.isdisjoint(names)
         weak = not strong and not _WEAK_HINTS.isdisjoint(names)
+        clinical = clinical_context(ctx)
+        notes = "note" in names or "notes" in names
+        judge = self._judge
+
+        def scored(value: str, ctx: FieldContext = ctx) -> Finding | None:
+            return judge(value, strong, weak, clinical, notes)
+
+        return scored
+
+    def score(self, value: str, ctx: FieldContext) -> Finding | None:
+        return self.scorer(ctx)(value, ctx)
+
+    def _judge(self, value: str, strong: bool, weak: bool, clinical: bool,
+               notes: bool) -> Finding | None:
+        if len(value) < self.min_len:
+            return None
         # Cheapest gate first: without any hint or clinical context, prose is not PHI.
-        if not strong and not weak and not clinical_context(ctx):
+        if not strong and not weak and not clinical:
             return None
         text = value[:_MAX_TEXT].strip()
         if _WORDS.fullmatch(text) is None or text.lower() in _EMPTY_WORDS:
             return None
         if sum(ch.isalpha() for ch in text[:64]) < _MIN_LETTERS:
             return None
-        term = _TERMS.search(text)
+        term = _find_term(text)
         if strong:
             if term is not None:
                 return self.finding(self.HINTED_TERM, "field name hint, lexicon term")
             return self.finding(self.HINTED_TEXT, "field name hint, free text")
         if term is None:
-            if weak and clinical_context(ctx) and "note" not in names and "notes" not in names:
+            if weak and clinical and not notes:
                 return self.finding(self.WEAK_HINT_CONTEXT_TEXT,
                                     "condition field in a clinical message")
             return None
         span = term.span()
-        if weak and not {"note", "notes"} & names:
+        if weak and not notes:
             return self.finding(self.WEAK_HINT_TERM, "field name hint, lexicon term", span)
-        if clinical_context(ctx):
+        if clinical:
             return self.finding(self.CONTEXT_TERM, "lexicon term in a clinical message", span)
         return None
+
+
+def _find_term(text: str) -> re.Match[str] | None:
+    """`_TERMS.search(text)`, without it where no word of ASCII text opens like a term."""
+    if text.isascii() and _TERM_OPENINGS.isdisjoint(_WORD_OPENING.findall(text.lower())):
+        return None
+    return _TERMS.search(text)

@@ -58,6 +58,19 @@ _V6 = re.compile(
     r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9A-Fa-f]{1,4})?"
     r"(?:%[\w.]{1,16})?(?![\w:]|\.\d)"
 )
+# What every IPv6 candidate `_judge` can accept contains, as a pattern the required-pattern
+# scan can run (classifiers/_scan.py: no lookaround). A `_V6` match opens with two hex
+# groups of at most four digits, each followed by `:`, is at most 50 characters long
+# (seven such groups and a dotted quad) and is not followed by a word character or `:`.
+# `_judge` wants `::1` or a group of three or more digits (split at `:` and `.`): the
+# first group's last three digits and the next group (`abc:1:`), the second group
+# whole (`:abcd:`), or, in the at most 40 characters after both, the last three digits
+# of a group, which a letter past `f` or `_` cannot follow. So HTTP dates
+# (`10:00:00 GMT`), times with milliseconds (`10:00:00.123Z`) and MAC addresses never
+# reach the classifier. Starting at `:` or a hex digit keeps the search cheap for `re`.
+_HEX = "[0-9A-Fa-f]"
+_V6_NEED = (rf":(?::1|{_HEX}{{3,4}}:|{_HEX}{{0,4}}:[0-9A-Fa-f.:]{{0,40}}{_HEX}{{3}}"
+            rf"(?:[^G-Zg-z_]|$))|{_HEX}{{3}}:{_HEX}{{0,4}}:")
 # Field names saying the dotted value is a version, not an address.
 # Headers that carry the server's own address (RFC 9110 section 7.2, RFC 9113 8.3.1).
 _ADDRESSING_HEADERS = frozenset({"host", ":authority", "x-forwarded-host", "x-forwarded-server"})
@@ -112,9 +125,10 @@ class IpAddressClassifier(Classifier):
     value_gates: ClassVar[Mapping[str, ValueGate]] = MappingProxyType(
         {"ip": lambda n, classes: ("." in classes and DIGIT in classes) or ":" in classes}
     )
-    # A dotted quad (`_V4`), or two colons with at most four hex digits between (`_V6`).
+    # A dotted quad (`_V4`), or the start of an IPv6 candidate that `_judge` can accept
+    # (`_V6_NEED`).
     value_needs: ClassVar[Mapping[str, str]] = MappingProxyType(
-        {"ip": r"[0-9]\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]|:[0-9A-Fa-f]{0,4}:"}
+        {"ip": r"[0-9]\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]|" + _V6_NEED}
     )
 
     def gate(self, ctx: FieldContext) -> str | None:

@@ -45,6 +45,7 @@ from classifiers.base import (
     Classifier,
     FieldContext,
     Finding,
+    Scorer,
     ValueGate,
 )
 from classifiers.pii import _stdnum_ids
@@ -194,10 +195,8 @@ class NationalIdClassifier(Classifier):
         )
         return ANY if hinted else "unhinted"
 
-    def score(self, value: str, ctx: FieldContext) -> Finding | None:
-        v = value.strip().upper()
-        if not 9 <= len(v) <= _MAX_CHARS:
-            return None
+    def scorer(self, ctx: FieldContext) -> Scorer:
+        # The field name's hints, worked out once per context.
         tokens = ctx.name_tokens
         generic = not _GENERIC.isdisjoint(tokens)
 
@@ -206,7 +205,21 @@ class NationalIdClassifier(Classifier):
 
         # Canada: `sin` or `social insurance` (`social` alone is the US SSN's hint).
         sin_hinted = "sin" in tokens or {"social", "insurance"} <= tokens
+        judge = self._judge
 
+        def scored(value: str, ctx: FieldContext = ctx) -> Finding | None:
+            return judge(value, tokens, generic, hint, sin_hinted)
+
+        return scored
+
+    def score(self, value: str, ctx: FieldContext) -> Finding | None:
+        return self.scorer(ctx)(value, ctx)
+
+    def _judge(self, value: str, tokens: frozenset[str], generic: bool,
+               hint: Callable[[str], bool], sin_hinted: bool) -> Finding | None:
+        v = value.strip().upper()
+        if not 9 <= len(v) <= _MAX_CHARS:
+            return None
         found = self._hand_written(v, tokens, hint, sin_hinted)
         if found is not None:
             return found

@@ -60,6 +60,7 @@ from classifiers.base import (
     Classifier,
     FieldContext,
     Finding,
+    Scorer,
     ValueGate,
 )
 from classifiers.pii._name_lists import han_name, known_given_name
@@ -461,10 +462,22 @@ class PersonNameClassifier(Classifier):
             return 0.75, "name shape, part of a split name (sibling parts)"
         return None
 
+    def scorer(self, ctx: FieldContext) -> Scorer:
+        # What the field says (`_field`) is asked once per context.
+        field = self._field(ctx)
+        judge = self._judge
+
+        def scored(value: str, ctx: FieldContext = ctx) -> Finding | None:
+            return judge(value, field) if field is not None else None
+
+        return scored
+
     def score(self, value: str, ctx: FieldContext) -> Finding | None:
         field = self._field(ctx)
-        if field is None:
-            return None
+        return self._judge(value, field) if field is not None else None
+
+    def _judge(self, value: str, field: tuple[float, str]) -> Finding | None:
+        """`score` of a value in a field that gives a name-shaped value `field`."""
         value = value.strip()
         confidence, reason = field
         if reason == _LOGIN_REASON:

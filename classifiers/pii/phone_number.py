@@ -4,7 +4,9 @@ Standard: ITU-T E.164 (country code + national number, at most 15 digits) and ea
 country's numbering plan as published in libphonenumber's metadata, which `phonenumbers`
 ports. A number counts only when `phonenumbers.is_valid_number` accepts it: phone-shaped
 digits that no numbering plan allows (`+1 555 012 3456`, unknown country codes) are
-negatives. This is the only module that imports `phonenumbers` (docs/architecture.md).
+negatives. `_phone_fast.py` reads and validates numbers as `phonenumbers` does, with its
+metadata, at a fraction of its cost; the two are the only modules that import
+`phonenumbers` (docs/architecture.md).
 
 - `+<cc> ...` or `00<cc> ...`: parsed without a region; valid -> reported with or
   without a field-name hint.
@@ -38,9 +40,10 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import ClassVar
+from typing import ClassVar, NamedTuple
 
 import phonenumbers
+from phonenumbers import PhoneNumberType
 
 from classifiers._hints import last_segment
 from classifiers._organisations import organisation_record
@@ -52,8 +55,10 @@ from classifiers.base import (
     Classifier,
     FieldContext,
     Finding,
+    Scorer,
     ValueGate,
 )
+from classifiers.pii._phone_fast import is_valid, number_kind, read_number
 
 # E.164: at most 15 digits; the shortest valid national numbers have 5-7 digits, but
 # below 7 digit runs are ids and counters far more often than phones.
@@ -62,6 +67,7 @@ _MAX_DIGITS = 15
 # Characters a written phone number uses: digits, separators, `+`, and `x`/`ext` for an
 # extension. Anything else (letters, `:`, `,`, `$`) means it is something else.
 _PHONE_CHARS = re.compile(r"\+?[0-9 ().\-/]+(?:\s*(?:x|ext\.?)\s*[0-9]{1,6})?", re.IGNORECASE)
+_NO_DIGITS = str.maketrans("", "", "0123456789")
 # Shapes that are dates or times however valid the digits might look.
 _DATE_LIKE = re.compile(r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{4}")
 # `(201) 555-0123`: North American display form, rare for anything but a phone.
@@ -126,6 +132,16 @@ _OTHER_IDENTIFIERS = frozenset(
 _PHONE_CLASSES = BLANK | {DIGIT, EXT, "(", ")", ".", "-", "/", "+"}
 
 
+class _Field(NamedTuple):
+    """What a field's context says to PHONE_NUMBER: a phone hint, an organisation's
+    record, an account field, an identifier of the subscriber (`productNo`)."""
+
+    hinted: bool
+    organisation: bool
+    account: bool
+    identifier: bool
+
+
 class PhoneNumberClassifier(Classifier):
     data_type: ClassVar[str] = "PHONE_NUMBER"
     category: ClassVar[Category] = Category.PII
@@ -161,7 +177,33 @@ class PhoneNumberClassifier(Classifier):
         # `contact` alone is a weak hint: it also names e-mails and people.
         return self.hinted(ctx) and ctx.name_tokens != frozenset({"contact"})
 
+    def scorer(self, ctx: FieldContext) -> Scorer:
+        # What the field's name and neighbours say is asked once per context.
+        field = self._field(ctx)
+        judge = self._judge
+
+        def scored(value: str, ctx: FieldContext = ctx) -> Finding | None:
+            return judge(value, field)
+
+        return scored
+
     def score(self, value: str, ctx: FieldContext) -> Finding | None:
+        return self._judge(value, self._field(ctx))
+
+    def _field(self, ctx: FieldContext) -> _Field:
+        tokens = ctx.name_tokens
+        own = last_segment(ctx.path).lower()
+        return _Field(
+            hinted=self._hinted(ctx),
+            organisation=organisation_record(ctx.path_tokens, ctx.sibling_tokens),
+            account=_account_field(ctx),
+            identifier=(_OTHER_IDENTIFIERS.isdisjoint(tokens)
+                        and any(own.endswith(word) for word in tokens & _IDENTIFIER_TOKENS)),
+        )
+
+    def _judge(self, value: str, field: _Field) -> Finding | None:
+        """`score` with what the context says (`_field`)."""
+        hinted = field.hinted
         value = value.strip()
         if not _MIN_DIGITS <= len(value) <= self.max_len:
             return None
@@ -171,12 +213,13 @@ class PhoneNumberClassifier(Classifier):
         # The character test first: one regex call rules out most values.
         if _PHONE_CHARS.fullmatch(value) is None:
             return None
-        digits = sum(ch.isdigit() for ch in value)
+        # `_PHONE_CHARS` allows no digits but ASCII ones: the others can be counted as
+        # what deleting 0-9 takes away.
+        digits = len(value) - len(value.translate(_NO_DIGITS))
         if not _MIN_DIGITS <= digits <= _MAX_DIGITS + 6:  # +6: room for an extension
             return None
         if _DATE_LIKE.search(value):
             return None
-        hinted = self._hinted(ctx)
         # `00` is the international prefix only in a written number: a bare run of digits
         # starting with zeros is an account or reference number far more often.
         dialled = value.startswith("00") and (hinted or not value.isdigit())
@@ -184,18 +227,16 @@ class PhoneNumberClassifier(Classifier):
             international = "+" + value[2:] if first == "0" else value
             if not self._valid(international, None):
                 return None
-            if (organisation_record(ctx.path_tokens, ctx.sibling_tokens)
-                    and not _mobile_in(international, None)):
+            if field.organisation and not _mobile_in(international, None):
                 return None  # an organisation's landline, as below
             if hinted:
                 return self.finding(0.97, "E.164 number valid, field name hint", validated=True)
             return self.finding(0.85, "E.164 number valid", validated=True)
         if hinted:
             regions = ("US",) if _NANP_LAYOUT.fullmatch(value) else _REGIONS
-            organisation = organisation_record(ctx.path_tokens, ctx.sibling_tokens)
             for region in regions:
                 if self._valid(value, region):
-                    if organisation and not _mobile_in(value, region):
+                    if field.organisation and not _mobile_in(value, region):
                         # A shop's or company's landline: organisations are not people.
                         return None
                     return self.finding(
@@ -207,10 +248,10 @@ class PhoneNumberClassifier(Classifier):
         if _NANP_DISPLAY.fullmatch(value) and self._valid(value, "US"):
             return self.finding(0.6, "NANP display format valid", validated=True)
         if value.isdigit() and len(value) in _MOBILE_LENGTHS:
-            found = self._mobile(value, ctx)
+            found = self._mobile(value, field)
             if found is not None:
                 return found
-        if value.isdigit() and len(value) in _MSISDN_LENGTHS and _account_field(ctx):
+        if value.isdigit() and len(value) in _MSISDN_LENGTHS and field.account:
             return self._msisdn(value)
         return None
 
@@ -219,35 +260,25 @@ class PhoneNumberClassifier(Classifier):
         (`447911123456`), a MOBILE of the country its code names. Weak: a random account
         number is a valid mobile somewhere now and then, so the field's other values
         decide (the inventory wants several, and a share of the field)."""
-        try:
-            number = phonenumbers.parse("+" + value, None)
-        except phonenumbers.NumberParseException:
-            return None
-        if (phonenumbers.is_valid_number(number)
-                and phonenumbers.number_type(number) == phonenumbers.PhoneNumberType.MOBILE):
+        number = read_number("+" + value, None)
+        # A MOBILE number is a valid one (`number_type` is UNKNOWN for invalid numbers).
+        if number is not None and number_kind(*number) == PhoneNumberType.MOBILE:
             return self.finding(0.55, "international mobile number without +, account field",
                                 validated=True)
         return None
 
-    def _mobile(self, value: str, ctx: FieldContext) -> Finding | None:
+    def _mobile(self, value: str, field: _Field) -> Finding | None:
         """A bare national mobile number in a field whose name does not say phone."""
-        tokens = ctx.name_tokens
-        account = _account_field(ctx)
-        own = last_segment(ctx.path).lower()
-        identifier = (_OTHER_IDENTIFIERS.isdisjoint(tokens)
-                      and any(own.endswith(word) for word in tokens & _IDENTIFIER_TOKENS))
+        account = field.account
         for region, shape in _MOBILE_SHAPES_IN_IDS if account else _MOBILE_SHAPES:
             if shape.fullmatch(value) is None:
                 continue
-            try:
-                number = phonenumbers.parse(value, region)
-            except phonenumbers.NumberParseException:
-                continue
-            if phonenumbers.number_type(number) == phonenumbers.PhoneNumberType.MOBILE:
+            number = read_number(value, region)
+            if number is not None and number_kind(*number) == PhoneNumberType.MOBILE:
                 if account:
                     return self.finding(0.7, "national mobile number valid, account field",
                                         validated=True)
-                if identifier:
+                if field.identifier:
                     return self.finding(0.65, "national mobile number valid, identifier field",
                                         validated=True)
                 return self.finding(0.55, "national mobile number valid, no hint",
@@ -256,24 +287,16 @@ class PhoneNumberClassifier(Classifier):
 
     @staticmethod
     def _valid(text: str, region: str | None) -> bool:
-        number = nanp_number(text, region)
-        if number is None:
-            try:
-                number = phonenumbers.parse(text, region)
-            except phonenumbers.NumberParseException:
-                return False
-        return bool(phonenumbers.is_valid_number(number))
+        number = read_number(text, region)
+        return number is not None and is_valid(*number)
 
 
 def _mobile_in(text: str, region: str | None) -> bool:
     """`text` is a MOBILE number of `region` (FIXED_LINE_OR_MOBILE counts: NANP numbers
     do not tell)."""
-    try:
-        kind = phonenumbers.number_type(phonenumbers.parse(text, region))
-    except phonenumbers.NumberParseException:
-        return False
-    return kind in (phonenumbers.PhoneNumberType.MOBILE,
-                    phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)
+    number = read_number(text, region)
+    return number is not None and number_kind(*number) in (
+        PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE)
 
 
 def _account_field(ctx: FieldContext) -> bool:
@@ -289,7 +312,9 @@ def nanp_number(text: str, region: str | None) -> phonenumbers.PhoneNumber | Non
     `201.555.0123` in region US, area code not starting with 0 or 1); None for anything
     else, which goes through `parse`. Parsing is half the cost of a validation, and
     these forms have one reading: country code 1, the ten digits as national number (no
-    national prefix, carrier code, extension or leading zero to strip).
+    national prefix, carrier code, extension or leading zero to strip). The classifier
+    now reads numbers with `_phone_fast.read_number`, which covers these forms and more;
+    this reading is kept for its tests.
     `tests/classifiers/pii/test_phone_number.py` checks it against `parse`."""
     m = (_NANP_INTERNATIONAL if region is None else _NANP_NATIONAL if region == "US"
          else None)

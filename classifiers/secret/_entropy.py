@@ -31,8 +31,9 @@ def shannon_entropy(value: str) -> float:
 
 def looks_random(value: str, threshold: float) -> bool:
     """High entropy and not a single-case run of letters (a word is not a key)."""
-    has_digit = any(ch.isdigit() for ch in value)
-    mixed_case = any(ch.isupper() for ch in value) and any(ch.islower() for ch in value)
-    if not (has_digit or mixed_case):
+    # The case test only when there is no digit: it reads the whole of a lower-case
+    # token.
+    if not any(ch.isdigit() for ch in value) and not (
+            any(ch.isupper() for ch in value) and any(ch.islower() for ch in value)):
         return False
     return shannon_entropy(value) >= threshold

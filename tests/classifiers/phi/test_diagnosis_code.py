@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import gzip
+import random
+import re
+
 import pytest
 
 from classifiers.base import Category, FieldContext
-from classifiers.phi.diagnosis_code import DiagnosisCodeClassifier
+from classifiers.phi.diagnosis_code import _CODE_LIST, DiagnosisCodeClassifier, _code_list
 from tests.builders.contexts import field_context as ctx
 from tests.classifiers._support import assert_not_reported, assert_reason_hides, assert_reported
 
@@ -63,3 +67,22 @@ def test_not_a_real_code_negative(value: str, context: FieldContext) -> None:
 @pytest.mark.parametrize(("value", "context"), HINTED + CONTEXT_ONLY)
 def test_reason_never_quotes_value(value: str, context: FieldContext) -> None:
     assert_reason_hides(CLS.score(value, context), value)
+
+
+def test_code_list_holds_every_listed_code_and_nothing_else() -> None:
+    # The list is read with one regex over the whole file: it must accept exactly the
+    # lines that are codes (not the block ranges) and no other text of a code's shape.
+    with gzip.open(_CODE_LIST, "rt", encoding="ascii") as handle:
+        lines = [line.strip() for line in handle]
+    codes = {line for line in lines if re.fullmatch("[0-9A-Z]{1,7}", line)}
+    assert len(codes) > 90_000 and any("-" in line for line in lines)
+    listed = _code_list()
+    assert all(listed(code) for code in codes)
+    rng = random.Random(3)
+    alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    others = {"".join(rng.choice(alphabet) for _ in range(rng.randint(1, 7)))
+              for _ in range(50_000)} - codes
+    others |= {code[:-1] for code in codes} - codes
+    others |= {"0" + code for code in codes if len(code) < 7} - codes
+    assert not any(listed(text) for text in others)
+    assert not listed("e119") and not listed("A00-A09") and not listed("")

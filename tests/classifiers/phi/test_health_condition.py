@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import random
+import re
+
 import pytest
 
 from classifiers.base import Category, FieldContext
-from classifiers.phi.health_condition import HealthConditionClassifier
+from classifiers.phi.health_condition import (
+    _LEXICON,
+    _TERMS,
+    HealthConditionClassifier,
+    _find_term,
+)
 from tests.builders.contexts import field_context as ctx
 from tests.classifiers._support import assert_not_reported, assert_reason_hides, assert_reported
 
@@ -61,3 +69,25 @@ def test_lexicon_hit_in_prose_has_span() -> None:
 def test_reason_never_quotes_value(value: str, context: FieldContext) -> None:
     words = ("diabetes", "asthma", "depression", "metformin", "hiv", "penicillin")
     assert_reason_hides(CLS.score(value, context), value, *words, ignore_case=True)
+
+
+def test_every_lexicon_term_opens_with_three_letters() -> None:
+    # `_find_term` skips `_TERMS` when no word opens with a term's first three letters.
+    assert all(re.match("[a-z]{3}", term) for term in _LEXICON)
+
+
+def test_the_term_search_finds_what_the_lexicon_regex_finds() -> None:
+    rng = random.Random(9)
+    words = ["Diabetes", "HIV", "aids", "hearing", "tumour", "tumor", "Alzheimer's", "covid-19",
+             "pregnancy", "seizure", "the", "patient", "no", "x", "ok", "2026", "Sat,", "GMT",
+             "10:00:00", "hypertensive", "prediabetes", "_asthma", "asthma_", "ſeizure",
+             "K", "dia", "bet", "es", "héart", "heart", "failure", "disease", "-", "/"]
+    texts = [" ".join(rng.choice(words) for _ in range(rng.randint(1, 6))) for _ in range(5000)]
+    texts += ["".join(rng.choice(words) for _ in range(rng.randint(1, 4))) for _ in range(3000)]
+    found = 0
+    for text in texts:
+        expected = _TERMS.search(text)
+        got = _find_term(text)
+        assert (got and got.span()) == (expected and expected.span()), text
+        found += expected is not None
+    assert 2000 < found < len(texts) - 2000

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import ipaddress
+import random
+import re
+
 import pytest
 
+from classifiers.base import REPORT_THRESHOLD
 from classifiers.pii.ip_address import IpAddressClassifier
 from tests.builders.contexts import field_context as ctx
 from tests.classifiers._support import assert_not_reported, assert_reason_hides, assert_reported
@@ -122,3 +127,47 @@ def test_versions_shaped_like_addresses_stay_under_the_threshold() -> None:
 ])
 def test_the_host_of_a_url_is_routing_not_data(value: str, path: str) -> None:
     assert_not_reported(CLF.score(value, ctx(path)))
+
+
+# -- the required pattern (`value_needs`) keeps every IPv6 value the classifier reports,
+# and rules out times and MAC addresses.
+
+_V6_PREFIXES = ["", " ", "x=", "[", "(", "for=", "a,", "http://[", "\t", "ip ", "-", "/"]
+_V6_SUFFIXES = ["", "]", ":443", "]:8080", " ", "%eth0", ".", ",", ")", "/64", " ok"]
+
+
+def _v6_texts(rng: random.Random) -> list[str]:
+    texts = ["::1", "::", "::ffff:203.0.113.7", "fe80::1%eth0", "::1%lo0"]
+    for _ in range(1500):
+        kept = rng.choice([1, 2, 4, 8, 16])
+        packed = bytes(rng.randrange(256) if i < kept or rng.random() < 0.3 else 0
+                       for i in range(16))
+        address = ipaddress.IPv6Address(bytes(reversed(packed)) if rng.random() < 0.5
+                                        else packed)
+        texts += [address.compressed, address.exploded]
+        texts.append(f"::ffff:{ipaddress.IPv4Address(rng.getrandbits(32))}")
+        texts.append(":".join(format(rng.randrange(16 ** rng.randint(1, 4)), "x")
+                              for _ in range(rng.randint(3, 8))))
+    return texts
+
+
+def test_a_reported_ipv6_value_holds_the_required_pattern() -> None:
+    rng = random.Random(6)
+    need = re.compile(CLF.value_needs["ip"])
+    contexts = [ctx("client_ip"), ctx("data"), ctx("x-forwarded-for", location="header")]
+    reported = 0
+    for text in _v6_texts(rng):
+        value = rng.choice(_V6_PREFIXES) + text + rng.choice(_V6_SUFFIXES)
+        for context in contexts:
+            found = CLF.score(value, context)
+            if found is not None and found.confidence >= REPORT_THRESHOLD:
+                reported += 1
+                assert need.search(value), value
+    assert reported > 5000
+
+
+@pytest.mark.parametrize("value", [
+    "Sat, 28 Nov 2026 10:00:00 GMT", "2026-11-28T10:00:00.123Z", "10:00:00",
+    "00:1a:2b:3c:4d:5e", "std::vector<int>", "a::b::c"])
+def test_times_and_macs_are_ruled_out_before_scoring(value: str) -> None:
+    assert not re.search(CLF.value_needs["ip"], value)
