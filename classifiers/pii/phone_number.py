@@ -42,7 +42,6 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import ClassVar, NamedTuple
 
-import phonenumbers
 from phonenumbers import PhoneNumberType
 
 from classifiers._hints import last_segment
@@ -77,15 +76,6 @@ _NANP_DISPLAY = re.compile(r"\(\d{3}\) ?\d{3}-\d{4}")
 # digits are valid somewhere far too often (`123-456-7890`, `(555) 555-5555` pass in
 # some numbering plan), and placeholders are exactly what test fixtures hold.
 _NANP_LAYOUT = re.compile(r"(?:\+?1[ .-]?)?(?:\(\d{3}\) ?|\d{3}-)\d{3}-\d{4}|\d{3}\.\d{3}\.\d{4}")
-# The plain NANP forms `nanp_number` reads without `phonenumbers.parse`: ASCII digits,
-# area code and exchange as groups, the area code starting with 2-9.
-_NANP_INTERNATIONAL = re.compile(
-    r"\+1[ .-]?(?:\(([2-9][0-9]{2})\) ?|([2-9][0-9]{2})[ .-]?)([0-9]{3})[ .-]?([0-9]{4})"
-)
-_NANP_NATIONAL = re.compile(
-    r"(?:\(([2-9][0-9]{2})\) ?|([2-9][0-9]{2})-)([0-9]{3})-([0-9]{4})"
-    r"|([2-9][0-9]{2})\.([0-9]{3})\.([0-9]{4})"
-)
 # Regions tried for a hinted national number without a country code: the most common
 # in API traffic. The first one that validates wins.
 _REGIONS = ("US", "GB", "DE", "FR", "IN", "BR", "JP", "CN", "AU", "ES", "IT", "NL", "CA", "MX")
@@ -304,23 +294,3 @@ def _account_field(ctx: FieldContext) -> bool:
     tokens = ctx.name_tokens
     return (not _ACCOUNT_TOKENS.isdisjoint(tokens) and "id" not in tokens) or (
         ctx.location in ("key", "auth"))
-
-
-def nanp_number(text: str, region: str | None) -> phonenumbers.PhoneNumber | None:
-    """The number `phonenumbers.parse(text, region)` returns, for the plain North
-    American forms only (`+1 201-555-0123` without a region, `(201) 555-0123` or
-    `201.555.0123` in region US, area code not starting with 0 or 1); None for anything
-    else, which goes through `parse`. Parsing is half the cost of a validation, and
-    these forms have one reading: country code 1, the ten digits as national number (no
-    national prefix, carrier code, extension or leading zero to strip). The classifier
-    now reads numbers with `_phone_fast.read_number`, which covers these forms and more;
-    this reading is kept for its tests.
-    `tests/classifiers/pii/test_phone_number.py` checks it against `parse`."""
-    m = (_NANP_INTERNATIONAL if region is None else _NANP_NATIONAL if region == "US"
-         else None)
-    if m is None:
-        return None
-    found = m.fullmatch(text)
-    if found is None:
-        return None
-    return phonenumbers.PhoneNumber(country_code=1, national_number=int("".join(g for g in found.groups() if g)))

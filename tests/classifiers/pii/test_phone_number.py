@@ -3,13 +3,9 @@ library's own example numbers or fictitious ranges, never real subscribers."""
 
 from __future__ import annotations
 
-import random
-
-import phonenumbers
 import pytest
 
-from classifiers.base import FieldContext
-from classifiers.pii.phone_number import PhoneNumberClassifier, nanp_number
+from classifiers.pii.phone_number import PhoneNumberClassifier
 from tests.builders.contexts import field_context as ctx
 from tests.classifiers._support import assert_not_reported, assert_reason_hides, assert_reported
 
@@ -76,68 +72,3 @@ def test_hint_raises_confidence() -> None:
 def test_reason_never_quotes_value(value: str, path: str, minimum: float) -> None:
     digits = "".join(c for c in value if c.isdigit())
     assert_reason_hides(CLF.score(value, ctx(path)), value, digits[-6:])
-
-
-# -- the parse-free reading of plain North American numbers (`nanp_number`) gives exactly
-# what `phonenumbers.parse` gives, and phone findings do not change because of it.
-
-_SEPARATORS = ["", " ", ".", "-"]
-
-
-def _international(rng: random.Random, digits: str) -> str:
-    area, exchange, line = digits[:3], digits[3:6], digits[6:]
-    if rng.random() < 0.3:
-        area_part = f"({area})" + rng.choice(["", " "])
-    else:
-        area_part = area + rng.choice(_SEPARATORS)
-    return "+1" + rng.choice(_SEPARATORS) + area_part + exchange + rng.choice(_SEPARATORS) + line
-
-
-def _national(rng: random.Random, digits: str) -> str:
-    area, exchange, line = digits[:3], digits[3:6], digits[6:]
-    return rng.choice([f"({area}) {exchange}-{line}", f"({area}){exchange}-{line}",
-                       f"{area}-{exchange}-{line}", f"{area}.{exchange}.{line}"])
-
-
-def _digits(rng: random.Random) -> str:
-    return str(rng.randint(2, 9)) + "".join(rng.choice("0123456789") for _ in range(9))
-
-
-@pytest.mark.parametrize("region", [None, "US"])
-def test_fast_reading_equals_phonenumbers_parse(region: str | None) -> None:
-    rng = random.Random(14 if region else 41)
-    layout = _national if region else _international
-    for _ in range(3000):
-        text = layout(rng, _digits(rng))
-        fast = nanp_number(text, region)
-        assert fast is not None, text
-        assert fast == phonenumbers.parse(text, region), text
-        assert phonenumbers.is_valid_number(fast) == phonenumbers.is_valid_number(
-            phonenumbers.parse(text, region))
-
-
-@pytest.mark.parametrize(("text", "region"), [
-    ("+1 101-555-0123", None),  # area code starting with 1: parse decides
-    ("+1 201-555-0123 ext 4", None),
-    ("+44 20 7946 0958", None),
-    ("(201) 555-0123", "GB"),
-    ("1-201-555-0123", "US"),  # national prefix: parse decides
-    ("201 555 0123", "US"),
-    ("+١ 201-555-0123", None),
-])
-def test_other_forms_go_through_parse(text: str, region: str | None) -> None:
-    assert nanp_number(text, region) is None
-
-
-def test_phone_findings_are_those_of_a_full_parse(monkeypatch: pytest.MonkeyPatch) -> None:
-    rng = random.Random(7)
-    values = [_international(rng, _digits(rng)) for _ in range(300)]
-    values += [_national(rng, _digits(rng)) for _ in range(300)]
-    classifier = PhoneNumberClassifier()
-    contexts = [FieldContext(name_tokens=frozenset({"phone"})), FieldContext()]
-    fast = [classifier.score(v, ctx) for v in values for ctx in contexts]
-    monkeypatch.setattr("classifiers.pii.phone_number.nanp_number", lambda text, region: None)
-    slow = [classifier.score(v, ctx) for v in values for ctx in contexts]
-    assert fast == slow
-    assert sum(f is not None for f in fast) > 200  # valid and invalid numbers both occur
-    assert sum(f is None for f in fast) > 50
