@@ -692,13 +692,46 @@ class Http1Dissector(Dissector):
     def _headers(
         self, side: _Side, msg: _Msg, lines: list[bytes], events: list[Event]
     ) -> dict[str, bytes]:
-        """Header lines -> parts; returns the framing-relevant fields by name."""
+        """Header lines -> parts; returns the framing-relevant fields by name. One pass
+        over the lines; a block with obs-fold lines is read by `_folded_headers`."""
         fields: dict[str, bytes] = {}
         parts = msg.parts
+        parts_before = len(parts)
+        events_before = len(events)
+        known = _KNOWN_NAMES
+        header = Location.HEADER
+        for line in lines if len(lines) <= MAX_HEADER_LINES else lines[:MAX_HEADER_LINES]:
+            raw_name, sep, value = line.partition(b":")
+            info = known.get(raw_name) if sep else None
+            if info is None:
+                if line[:1] in (b" ", b"\t"):
+                    # obs-fold (or a name after blanks): this block's general reading
+                    del parts[parts_before:]
+                    del events[events_before:]
+                    return self._folded_headers(side, msg, lines, events)
+                if not sep or not raw_name or raw_name[-1:] in (b" ", b"\t"):
+                    events.append(Anomaly(kind="bad_header", direction=side.direction))
+                    continue
+                name = raw_name.decode("latin-1").lower()
+                info = (name, _NAME_KINDS.get(name, 0))
+            name, kind = info
+            if kind:
+                _header_part(parts, fields, name, kind, value.strip(b" \t"))
+            else:
+                parts.append(Part(location=header, name=name, data=value.strip(b" \t")))
+        if len(lines) > MAX_HEADER_LINES:
+            events.append(Anomaly(kind="too_many_headers", direction=side.direction))
+        return fields
+
+    @staticmethod
+    def _folded_headers(
+        side: _Side, msg: _Msg, lines: list[bytes], events: list[Event]
+    ) -> dict[str, bytes]:
+        """`_headers` for a block with obs-fold lines (RFC 9112 section 5.2): each is
+        joined to the field before it with a space, then the fields become parts."""
         folded: list[tuple[str, bytes]] = []
         for line in lines[:MAX_HEADER_LINES]:
             if line[:1] in (b" ", b"\t") and folded:
-                # obs-fold (RFC 9112 section 5.2): replace with a space
                 name, value = folded[-1]
                 folded[-1] = (name, value + b" " + line.strip(b" \t"))
                 continue
@@ -709,33 +742,9 @@ class Http1Dissector(Dissector):
             folded.append((raw_name.decode("latin-1").lower(), value.strip(b" \t")))
         if len(lines) > MAX_HEADER_LINES:
             events.append(Anomaly(kind="too_many_headers", direction=side.direction))
-        shared = _SHARED_PARTS
+        fields: dict[str, bytes] = {}
         for name, value in folded:
-            if name == "cookie":
-                parts.extend(cookie_parts(value))
-            elif name == "set-cookie":
-                cookie = set_cookie_part(value)
-                if cookie is not None:
-                    parts.append(cookie)
-            elif name in _SHAREABLE_HEADERS and len(value) <= MAX_SHARED_VALUE:
-                part = shared.get((name, value))
-                if part is None:
-                    if len(shared) >= MAX_SHARED_PARTS:
-                        shared.clear()
-                    part = shared[(name, value)] = Part(
-                        location=Location.HEADER, name=name, data=value
-                    )
-                parts.append(part)
-            else:
-                parts.append(Part(location=Location.HEADER, name=name, data=value))
-            if name in _FRAMING_FIELDS:
-                if name in fields and name == "content-length":
-                    if fields[name].strip() != value.strip():
-                        fields[name] = b"invalid"
-                elif name in fields:
-                    fields[name] = fields[name] + b"," + value
-                else:
-                    fields[name] = value
+            _header_part(msg.parts, fields, name, _NAME_KINDS.get(name, 0), value)
         return fields
 
     def _request_head(
@@ -1257,3 +1266,77 @@ _SHARED_PARTS: dict[tuple[str, bytes], Part] = {}
 _FRAMING_FIELDS = frozenset(
     {"content-length", "transfer-encoding", "content-type", "content-encoding", "host", "upgrade"}
 )
+
+# What `_headers` does with a field besides keeping it (bits of a name's kind).
+_SHAREABLE = 1  # its part may be shared (`_SHARED_PARTS`)
+_FRAMING = 2  # returned among the fields that frame the body
+_COOKIE = 4  # one part per cookie
+_SET_COOKIE = 8  # the cookie it sets, attributes dropped
+_NAME_KINDS: dict[str, int] = {
+    name: (_SHAREABLE if name in _SHAREABLE_HEADERS else 0)
+    | (_FRAMING if name in _FRAMING_FIELDS else 0)
+    for name in _SHAREABLE_HEADERS | _FRAMING_FIELDS
+}
+_NAME_KINDS["cookie"] = _COOKIE
+_NAME_KINDS["set-cookie"] = _SET_COOKIE
+
+
+def _spellings(name: str) -> tuple[str, ...]:
+    """How senders write a lower-case field name: as is, and Title-Case."""
+    return (name, "-".join(word.capitalize() for word in name.split("-")))
+
+
+# Field names as sent -> (lower-case name, kind), for the names most messages carry in
+# their usual spellings: one lookup instead of decoding, lower-casing and classifying
+# each line. A fixed table: nothing from the traffic is kept in it. Other names take
+# the general way.
+_KNOWN_NAMES: dict[bytes, tuple[str, int]] = {
+    spelling.encode("latin-1"): (name, _NAME_KINDS.get(name, 0))
+    for name in (
+        *_NAME_KINDS,
+        "accept-charset", "accept-ranges", "access-control-allow-origin", "age",
+        "authorization", "content-disposition", "content-language", "content-location",
+        "date", "etag", "expect", "expires", "forwarded", "if-match", "if-modified-since",
+        "if-none-match", "keep-alive", "last-modified", "link", "location", "origin",
+        "proxy-authorization", "range", "referer", "retry-after", "strict-transport-security",
+        "te", "trailer", "user-agent", "via", "www-authenticate", "x-api-key",
+        "x-correlation-id", "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto",
+        "x-real-ip", "x-request-id", "x-requested-with", "x-trace-id",
+    )
+    for spelling in (*_spellings(name), name.upper())
+}  # fmt: skip
+_KNOWN_NAMES.update(
+    {spelling: (spelling.decode("latin-1").lower(), 0)
+     for spelling in (b"ETag", b"WWW-Authenticate", b"X-Request-ID", b"TE")}
+)  # fmt: skip
+
+
+def _header_part(
+    parts: list[Part], fields: dict[str, bytes], name: str, kind: int, value: bytes
+) -> None:
+    """One header field (name lower-case, value stripped) -> its parts; a framing
+    field is also put in `fields` (repeated fields joined, differing lengths invalid)."""
+    if kind & _COOKIE:
+        parts.extend(cookie_parts(value))
+    elif kind & _SET_COOKIE:
+        cookie = set_cookie_part(value)
+        if cookie is not None:
+            parts.append(cookie)
+    elif kind & _SHAREABLE and len(value) <= MAX_SHARED_VALUE:
+        shared = _SHARED_PARTS
+        part = shared.get((name, value))
+        if part is None:
+            if len(shared) >= MAX_SHARED_PARTS:
+                shared.clear()
+            part = shared[(name, value)] = Part(location=Location.HEADER, name=name, data=value)
+        parts.append(part)
+    else:
+        parts.append(Part(location=Location.HEADER, name=name, data=value))
+    if kind & _FRAMING:
+        if name in fields and name == "content-length":
+            if fields[name].strip() != value.strip():
+                fields[name] = b"invalid"
+        elif name in fields:
+            fields[name] = fields[name] + b"," + value
+        else:
+            fields[name] = value
