@@ -699,6 +699,7 @@ class Http1Dissector(Dissector):
         parts_before = len(parts)
         events_before = len(events)
         known = _KNOWN_NAMES
+        shared = _SHARED_PARTS
         header = Location.HEADER
         for line in lines if len(lines) <= MAX_HEADER_LINES else lines[:MAX_HEADER_LINES]:
             raw_name, sep, value = line.partition(b":")
@@ -715,10 +716,17 @@ class Http1Dissector(Dissector):
                 name = raw_name.decode("latin-1").lower()
                 info = (name, _NAME_KINDS.get(name, 0))
             name, kind = info
-            if kind:
-                _header_part(parts, fields, name, kind, value.strip(b" \t"))
+            value = value.strip(b" \t")
+            if not kind:
+                parts.append(Part(location=header, name=name, data=value))
+                continue
+            if kind & _SHAREABLE and len(value) <= MAX_SHARED_VALUE:
+                part = shared.get((name, value))
+                parts.append(part if part is not None else _shared_part(name, value))
             else:
-                parts.append(Part(location=header, name=name, data=value.strip(b" \t")))
+                _header_part(parts, fields, name, kind & ~_FRAMING, value)
+            if kind & _FRAMING:
+                _framing_field(fields, name, value)
         if len(lines) > MAX_HEADER_LINES:
             events.append(Anomaly(kind="too_many_headers", direction=side.direction))
         return fields
@@ -793,7 +801,7 @@ class Http1Dissector(Dissector):
             authority = target.split("://", 1)[1].split("/", 1)[0].split("?", 1)[0]
             host = authority.rsplit("@", 1)[-1]
         msg.host = host
-        if is_grpc(msg.content_type):
+        if _content_type(msg.content_type)[2]:
             path = target.split("?", 1)[0]
             msg.protocol = "grpc"
             msg.api = path
@@ -846,7 +854,7 @@ class Http1Dissector(Dissector):
         msg.api = pending.api
         msg.host = pending.host
         msg.protocol = pending.protocol
-        if is_grpc(content_type) and pending is _LOST:
+        if pending is _LOST and _content_type(content_type)[2]:
             msg.protocol = "grpc"
         if msg.protocol == "grpc":
             msg.schema = f"{pending.api}#response" if pending is not _LOST else ""
@@ -957,9 +965,7 @@ class Http1Dissector(Dissector):
         msg.codings = content_codings(headers.get("content-encoding", b"").decode("latin-1"))
         # Binary media (images, archives, html) give no fields: count past, never buffer.
         # Other binary bodies get the binary fallback (protocols/_printable.py).
-        msg.keep = media_type_of(msg.content_type) != MediaType.BINARY or readable_binary(
-            msg.content_type
-        )
+        msg.keep = _content_type(msg.content_type)[1]
         if length is None:
             self._move(side, _State.CHUNK_SIZE)
         elif length < 0:
@@ -1139,7 +1145,9 @@ class Http1Dissector(Dissector):
             if msg.pieces:
                 body = self._decoded_body(side, msg, events)
                 if body:
-                    media = media_type_for_body(msg.content_type, body)
+                    media = _content_type(msg.content_type)[0] or media_type_for_body(
+                        msg.content_type, body
+                    )
                     parts.append(
                         Part(
                             location=Location.BODY,
@@ -1315,7 +1323,7 @@ def _header_part(
     parts: list[Part], fields: dict[str, bytes], name: str, kind: int, value: bytes
 ) -> None:
     """One header field (name lower-case, value stripped) -> its parts; a framing
-    field is also put in `fields` (repeated fields joined, differing lengths invalid)."""
+    field is also put in `fields`."""
     if kind & _COOKIE:
         parts.extend(cookie_parts(value))
     elif kind & _SET_COOKIE:
@@ -1323,20 +1331,50 @@ def _header_part(
         if cookie is not None:
             parts.append(cookie)
     elif kind & _SHAREABLE and len(value) <= MAX_SHARED_VALUE:
-        shared = _SHARED_PARTS
-        part = shared.get((name, value))
-        if part is None:
-            if len(shared) >= MAX_SHARED_PARTS:
-                shared.clear()
-            part = shared[(name, value)] = Part(location=Location.HEADER, name=name, data=value)
-        parts.append(part)
+        parts.append(_SHARED_PARTS.get((name, value)) or _shared_part(name, value))
     else:
         parts.append(Part(location=Location.HEADER, name=name, data=value))
     if kind & _FRAMING:
-        if name in fields and name == "content-length":
-            if fields[name].strip() != value.strip():
-                fields[name] = b"invalid"
-        elif name in fields:
-            fields[name] = fields[name] + b"," + value
-        else:
-            fields[name] = value
+        _framing_field(fields, name, value)
+
+
+def _shared_part(name: str, value: bytes) -> Part:
+    """The shared part of a shareable header's value, made on its first use."""
+    shared = _SHARED_PARTS
+    if len(shared) >= MAX_SHARED_PARTS:
+        shared.clear()
+    part = shared[(name, value)] = Part(location=Location.HEADER, name=name, data=value)
+    return part
+
+
+def _framing_field(fields: dict[str, bytes], name: str, value: bytes) -> None:
+    """A field that frames the body: repeated ones are joined with commas, except
+    Content-Length, whose differing copies make it invalid."""
+    if name in fields and name == "content-length":
+        if fields[name].strip() != value.strip():
+            fields[name] = b"invalid"
+    elif name in fields:
+        fields[name] = fields[name] + b"," + value
+    else:
+        fields[name] = value
+
+
+# Content-Type value -> (its media type or None, whether the body is kept, gRPC): what
+# each message asks of its Content-Type, decided once per value. Bounded like
+# `_SHARED_PARTS` (values up to MAX_SHARED_VALUE bytes, a table cleared when full);
+# Content-Type is one of its shareable headers.
+MAX_CONTENT_TYPES = 1024
+_CONTENT_TYPES: dict[str, tuple[str | None, bool, bool]] = {}
+
+
+def _content_type(content_type: str) -> tuple[str | None, bool, bool]:
+    info = _CONTENT_TYPES.get(content_type)
+    if info is None:
+        media = media_type_of(content_type)
+        keep = media != MediaType.BINARY or readable_binary(content_type)
+        info = (media, keep, is_grpc(content_type))
+        if len(content_type) <= MAX_SHARED_VALUE:
+            if len(_CONTENT_TYPES) >= MAX_CONTENT_TYPES:
+                _CONTENT_TYPES.clear()
+            _CONTENT_TYPES[content_type] = info
+    return info
