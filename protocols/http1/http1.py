@@ -271,7 +271,7 @@ def _head_end(buf: bytes | bytearray, start: int) -> tuple[int, int]:
 
 def _lines(head: bytes, terminator: int) -> list[bytes]:
     """Header block -> lines without their CRLF or bare LF."""
-    if terminator == 4 and b"\n" not in head.replace(b"\r\n", b""):
+    if terminator == 4 and head.count(b"\n") == head.count(b"\r\n"):  # no bare LF
         return head.split(b"\r\n")
     lines = head.replace(b"\r\n", b"\n").split(b"\n")
     lines[-1] = lines[-1].removesuffix(b"\r")
@@ -962,7 +962,8 @@ class Http1Dissector(Dissector):
         """Set up the body: `length` None is chunked, -1 until close, else a length."""
         msg = side.msg
         assert msg is not None
-        msg.codings = content_codings(headers.get("content-encoding", b"").decode("latin-1"))
+        coding = headers.get("content-encoding")
+        msg.codings = content_codings(coding.decode("latin-1")) if coding is not None else []
         # Binary media (images, archives, html) give no fields: count past, never buffer.
         # Other binary bodies get the binary fallback (protocols/_printable.py).
         msg.keep = _content_type(msg.content_type)[1]
