@@ -88,9 +88,9 @@ from dpi.frames import (
     LINKTYPE_RAW,
     LINKTYPE_RAW_DLT12,
     LINKTYPE_RAW_DLT14,
-    slot_setter,
 )
 from dpi.ipfrag import FragmentReassembler
+from protocols.base import slot_setter
 
 if TYPE_CHECKING:
     from dpi.frames import Frame
