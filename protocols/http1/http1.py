@@ -723,10 +723,15 @@ class Http1Dissector(Dissector):
             if kind & _SHAREABLE and len(value) <= MAX_SHARED_VALUE:
                 part = shared.get((name, value))
                 parts.append(part if part is not None else _shared_part(name, value))
+            elif kind & _COOKIES:
+                _cookie_parts(parts, kind, value)
             else:
-                _header_part(parts, fields, name, kind & ~_FRAMING, value)
+                parts.append(Part(location=header, name=name, data=value))
             if kind & _FRAMING:
-                _framing_field(fields, name, value)
+                if name in fields:
+                    _repeated_field(fields, name, value)
+                else:
+                    fields[name] = value
         if len(lines) > MAX_HEADER_LINES:
             events.append(Anomaly(kind="too_many_headers", direction=side.direction))
         return fields
@@ -1281,6 +1286,7 @@ _SHAREABLE = 1  # its part may be shared (`_SHARED_PARTS`)
 _FRAMING = 2  # returned among the fields that frame the body
 _COOKIE = 4  # one part per cookie
 _SET_COOKIE = 8  # the cookie it sets, attributes dropped
+_COOKIES = _COOKIE | _SET_COOKIE
 _NAME_KINDS: dict[str, int] = {
     name: (_SHAREABLE if name in _SHAREABLE_HEADERS else 0)
     | (_FRAMING if name in _FRAMING_FIELDS else 0)
@@ -1325,18 +1331,27 @@ def _header_part(
 ) -> None:
     """One header field (name lower-case, value stripped) -> its parts; a framing
     field is also put in `fields`."""
-    if kind & _COOKIE:
-        parts.extend(cookie_parts(value))
-    elif kind & _SET_COOKIE:
-        cookie = set_cookie_part(value)
-        if cookie is not None:
-            parts.append(cookie)
+    if kind & _COOKIES:
+        _cookie_parts(parts, kind, value)
     elif kind & _SHAREABLE and len(value) <= MAX_SHARED_VALUE:
         parts.append(_SHARED_PARTS.get((name, value)) or _shared_part(name, value))
     else:
         parts.append(Part(location=Location.HEADER, name=name, data=value))
     if kind & _FRAMING:
-        _framing_field(fields, name, value)
+        if name in fields:
+            _repeated_field(fields, name, value)
+        else:
+            fields[name] = value
+
+
+def _cookie_parts(parts: list[Part], kind: int, value: bytes) -> None:
+    """A Cookie header's cookies, or the cookie a Set-Cookie header sets."""
+    if kind & _COOKIE:
+        parts.extend(cookie_parts(value))
+        return
+    cookie = set_cookie_part(value)
+    if cookie is not None:
+        parts.append(cookie)
 
 
 def _shared_part(name: str, value: bytes) -> Part:
@@ -1348,16 +1363,14 @@ def _shared_part(name: str, value: bytes) -> Part:
     return part
 
 
-def _framing_field(fields: dict[str, bytes], name: str, value: bytes) -> None:
-    """A field that frames the body: repeated ones are joined with commas, except
-    Content-Length, whose differing copies make it invalid."""
-    if name in fields and name == "content-length":
+def _repeated_field(fields: dict[str, bytes], name: str, value: bytes) -> None:
+    """A framing field seen again: joined with a comma, except Content-Length, whose
+    differing copies make it invalid."""
+    if name == "content-length":
         if fields[name].strip() != value.strip():
             fields[name] = b"invalid"
-    elif name in fields:
-        fields[name] = fields[name] + b"," + value
     else:
-        fields[name] = value
+        fields[name] = fields[name] + b"," + value
 
 
 # Content-Type value -> (its media type or None, whether the body is kept, gRPC): what
