@@ -400,8 +400,10 @@ class Http1Dissector(Dissector):
         self, limits: Limits | None = None, options: DissectorOptions | None = None
     ) -> None:
         super().__init__(limits, options)
-        self._sides = {d: _Side(d) for d in Direction}
-        self._both = (self._sides[Direction.REQUEST], self._sides[Direction.RESPONSE])
+        request, response = _Side(Direction.REQUEST), _Side(Direction.RESPONSE)
+        # Spelled out: iterating the Direction enum costs more than the rest of __init__.
+        self._sides = {Direction.REQUEST: request, Direction.RESPONSE: response}
+        self._both = (request, response)
         self._fifo: deque[_Pending] = deque()
         # The request the last final response answered: a headless second response
         # (see the module docstring) is named after it.
