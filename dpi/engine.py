@@ -109,7 +109,9 @@ class Engine:
         if ts > router.last_ts:  # noqa: PLR1730 - cheaper than max() once per packet
             router.last_ts = ts
         if self.shard is None or self.shard.owns(segment):
-            self._handle(self.reassembler.feed(segment, ts))
+            events = self.reassembler.feed(segment, ts)
+            if events:  # most segments (pure ACKs) deliver nothing
+                self._handle(events)
         if stats.tcp_segments % EXPIRE_EVERY == 0:
             self._handle(self.reassembler.expire(router.last_ts))
 

@@ -39,7 +39,7 @@ from typing import Final, TypeAlias
 
 from dpi.closed_connections import ClosedConnections
 from dpi.decode import ACK, FIN, RST, SYN, Segment
-from dpi.frames import slot_setter
+from protocols.base import slot_setter
 
 __all__ = [
     "COMMON_SERVER_PORTS",

@@ -271,7 +271,7 @@ def _head_end(buf: bytes | bytearray, start: int) -> tuple[int, int]:
 
 def _lines(head: bytes, terminator: int) -> list[bytes]:
     """Header block -> lines without their CRLF or bare LF."""
-    if terminator == 4 and b"\n" not in head.replace(b"\r\n", b""):
+    if terminator == 4 and head.count(b"\n") == head.count(b"\r\n"):  # no bare LF
         return head.split(b"\r\n")
     lines = head.replace(b"\r\n", b"\n").split(b"\n")
     lines[-1] = lines[-1].removesuffix(b"\r")
@@ -400,8 +400,10 @@ class Http1Dissector(Dissector):
         self, limits: Limits | None = None, options: DissectorOptions | None = None
     ) -> None:
         super().__init__(limits, options)
-        self._sides = {d: _Side(d) for d in Direction}
-        self._both = (self._sides[Direction.REQUEST], self._sides[Direction.RESPONSE])
+        request, response = _Side(Direction.REQUEST), _Side(Direction.RESPONSE)
+        # Spelled out: iterating the Direction enum costs more than the rest of __init__.
+        self._sides = {Direction.REQUEST: request, Direction.RESPONSE: response}
+        self._both = (request, response)
         self._fifo: deque[_Pending] = deque()
         # The request the last final response answered: a headless second response
         # (see the module docstring) is named after it.
@@ -692,13 +694,59 @@ class Http1Dissector(Dissector):
     def _headers(
         self, side: _Side, msg: _Msg, lines: list[bytes], events: list[Event]
     ) -> dict[str, bytes]:
-        """Header lines -> parts; returns the framing-relevant fields by name."""
+        """Header lines -> parts; returns the framing-relevant fields by name. One pass
+        over the lines; a block with obs-fold lines is read by `_folded_headers`."""
         fields: dict[str, bytes] = {}
         parts = msg.parts
+        parts_before = len(parts)
+        events_before = len(events)
+        known = _KNOWN_NAMES
+        shared = _SHARED_PARTS
+        header = Location.HEADER
+        for line in lines if len(lines) <= MAX_HEADER_LINES else lines[:MAX_HEADER_LINES]:
+            raw_name, sep, value = line.partition(b":")
+            info = known.get(raw_name) if sep else None
+            if info is None:
+                if line[:1] in (b" ", b"\t"):
+                    # obs-fold (or a name after blanks): this block's general reading
+                    del parts[parts_before:]
+                    del events[events_before:]
+                    return self._folded_headers(side, msg, lines, events)
+                if not sep or not raw_name or raw_name[-1:] in (b" ", b"\t"):
+                    events.append(Anomaly(kind="bad_header", direction=side.direction))
+                    continue
+                name = raw_name.decode("latin-1").lower()
+                info = (name, _NAME_KINDS.get(name, 0))
+            name, kind = info
+            value = value.strip(b" \t")
+            if not kind:
+                parts.append(Part(location=header, name=name, data=value))
+                continue
+            if kind & _SHAREABLE and len(value) <= MAX_SHARED_VALUE:
+                part = shared.get((name, value))
+                parts.append(part if part is not None else _shared_part(name, value))
+            elif kind & _COOKIES:
+                _cookie_parts(parts, kind, value)
+            else:
+                parts.append(Part(location=header, name=name, data=value))
+            if kind & _FRAMING:
+                if name in fields:
+                    _repeated_field(fields, name, value)
+                else:
+                    fields[name] = value
+        if len(lines) > MAX_HEADER_LINES:
+            events.append(Anomaly(kind="too_many_headers", direction=side.direction))
+        return fields
+
+    @staticmethod
+    def _folded_headers(
+        side: _Side, msg: _Msg, lines: list[bytes], events: list[Event]
+    ) -> dict[str, bytes]:
+        """`_headers` for a block with obs-fold lines (RFC 9112 section 5.2): each is
+        joined to the field before it with a space, then the fields become parts."""
         folded: list[tuple[str, bytes]] = []
         for line in lines[:MAX_HEADER_LINES]:
             if line[:1] in (b" ", b"\t") and folded:
-                # obs-fold (RFC 9112 section 5.2): replace with a space
                 name, value = folded[-1]
                 folded[-1] = (name, value + b" " + line.strip(b" \t"))
                 continue
@@ -709,33 +757,9 @@ class Http1Dissector(Dissector):
             folded.append((raw_name.decode("latin-1").lower(), value.strip(b" \t")))
         if len(lines) > MAX_HEADER_LINES:
             events.append(Anomaly(kind="too_many_headers", direction=side.direction))
-        shared = _SHARED_PARTS
+        fields: dict[str, bytes] = {}
         for name, value in folded:
-            if name == "cookie":
-                parts.extend(cookie_parts(value))
-            elif name == "set-cookie":
-                cookie = set_cookie_part(value)
-                if cookie is not None:
-                    parts.append(cookie)
-            elif name in _SHAREABLE_HEADERS and len(value) <= MAX_SHARED_VALUE:
-                part = shared.get((name, value))
-                if part is None:
-                    if len(shared) >= MAX_SHARED_PARTS:
-                        shared.clear()
-                    part = shared[(name, value)] = Part(
-                        location=Location.HEADER, name=name, data=value
-                    )
-                parts.append(part)
-            else:
-                parts.append(Part(location=Location.HEADER, name=name, data=value))
-            if name in _FRAMING_FIELDS:
-                if name in fields and name == "content-length":
-                    if fields[name].strip() != value.strip():
-                        fields[name] = b"invalid"
-                elif name in fields:
-                    fields[name] = fields[name] + b"," + value
-                else:
-                    fields[name] = value
+            _header_part(msg.parts, fields, name, _NAME_KINDS.get(name, 0), value)
         return fields
 
     def _request_head(
@@ -784,7 +808,7 @@ class Http1Dissector(Dissector):
             authority = target.split("://", 1)[1].split("/", 1)[0].split("?", 1)[0]
             host = authority.rsplit("@", 1)[-1]
         msg.host = host
-        if is_grpc(msg.content_type):
+        if _content_type(msg.content_type)[2]:
             path = target.split("?", 1)[0]
             msg.protocol = "grpc"
             msg.api = path
@@ -837,7 +861,7 @@ class Http1Dissector(Dissector):
         msg.api = pending.api
         msg.host = pending.host
         msg.protocol = pending.protocol
-        if is_grpc(content_type) and pending is _LOST:
+        if pending is _LOST and _content_type(content_type)[2]:
             msg.protocol = "grpc"
         if msg.protocol == "grpc":
             msg.schema = f"{pending.api}#response" if pending is not _LOST else ""
@@ -945,12 +969,11 @@ class Http1Dissector(Dissector):
         """Set up the body: `length` None is chunked, -1 until close, else a length."""
         msg = side.msg
         assert msg is not None
-        msg.codings = content_codings(headers.get("content-encoding", b"").decode("latin-1"))
+        coding = headers.get("content-encoding")
+        msg.codings = content_codings(coding.decode("latin-1")) if coding is not None else []
         # Binary media (images, archives, html) give no fields: count past, never buffer.
         # Other binary bodies get the binary fallback (protocols/_printable.py).
-        msg.keep = media_type_of(msg.content_type) != MediaType.BINARY or readable_binary(
-            msg.content_type
-        )
+        msg.keep = _content_type(msg.content_type)[1]
         if length is None:
             self._move(side, _State.CHUNK_SIZE)
         elif length < 0:
@@ -1130,7 +1153,9 @@ class Http1Dissector(Dissector):
             if msg.pieces:
                 body = self._decoded_body(side, msg, events)
                 if body:
-                    media = media_type_for_body(msg.content_type, body)
+                    media = _content_type(msg.content_type)[0] or media_type_for_body(
+                        msg.content_type, body
+                    )
                     parts.append(
                         Part(
                             location=Location.BODY,
@@ -1257,3 +1282,115 @@ _SHARED_PARTS: dict[tuple[str, bytes], Part] = {}
 _FRAMING_FIELDS = frozenset(
     {"content-length", "transfer-encoding", "content-type", "content-encoding", "host", "upgrade"}
 )
+
+# What `_headers` does with a field besides keeping it (bits of a name's kind).
+_SHAREABLE = 1  # its part may be shared (`_SHARED_PARTS`)
+_FRAMING = 2  # returned among the fields that frame the body
+_COOKIE = 4  # one part per cookie
+_SET_COOKIE = 8  # the cookie it sets, attributes dropped
+_COOKIES = _COOKIE | _SET_COOKIE
+_NAME_KINDS: dict[str, int] = {
+    name: (_SHAREABLE if name in _SHAREABLE_HEADERS else 0)
+    | (_FRAMING if name in _FRAMING_FIELDS else 0)
+    for name in _SHAREABLE_HEADERS | _FRAMING_FIELDS
+}
+_NAME_KINDS["cookie"] = _COOKIE
+_NAME_KINDS["set-cookie"] = _SET_COOKIE
+
+
+def _spellings(name: str) -> tuple[str, ...]:
+    """How senders write a lower-case field name: as is, and Title-Case."""
+    return (name, "-".join(word.capitalize() for word in name.split("-")))
+
+
+# Field names as sent -> (lower-case name, kind), for the names most messages carry in
+# their usual spellings: one lookup instead of decoding, lower-casing and classifying
+# each line. A fixed table: nothing from the traffic is kept in it. Other names take
+# the general way.
+_KNOWN_NAMES: dict[bytes, tuple[str, int]] = {
+    spelling.encode("latin-1"): (name, _NAME_KINDS.get(name, 0))
+    for name in (
+        *_NAME_KINDS,
+        "accept-charset", "accept-ranges", "access-control-allow-origin", "age",
+        "authorization", "content-disposition", "content-language", "content-location",
+        "date", "etag", "expect", "expires", "forwarded", "if-match", "if-modified-since",
+        "if-none-match", "keep-alive", "last-modified", "link", "location", "origin",
+        "proxy-authorization", "range", "referer", "retry-after", "strict-transport-security",
+        "te", "trailer", "user-agent", "via", "www-authenticate", "x-api-key",
+        "x-correlation-id", "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto",
+        "x-real-ip", "x-request-id", "x-requested-with", "x-trace-id",
+    )
+    for spelling in (*_spellings(name), name.upper())
+}  # fmt: skip
+_KNOWN_NAMES.update(
+    {spelling: (spelling.decode("latin-1").lower(), 0)
+     for spelling in (b"ETag", b"WWW-Authenticate", b"X-Request-ID", b"TE")}
+)  # fmt: skip
+
+
+def _header_part(
+    parts: list[Part], fields: dict[str, bytes], name: str, kind: int, value: bytes
+) -> None:
+    """One header field (name lower-case, value stripped) -> its parts; a framing
+    field is also put in `fields`."""
+    if kind & _COOKIES:
+        _cookie_parts(parts, kind, value)
+    elif kind & _SHAREABLE and len(value) <= MAX_SHARED_VALUE:
+        parts.append(_SHARED_PARTS.get((name, value)) or _shared_part(name, value))
+    else:
+        parts.append(Part(location=Location.HEADER, name=name, data=value))
+    if kind & _FRAMING:
+        if name in fields:
+            _repeated_field(fields, name, value)
+        else:
+            fields[name] = value
+
+
+def _cookie_parts(parts: list[Part], kind: int, value: bytes) -> None:
+    """A Cookie header's cookies, or the cookie a Set-Cookie header sets."""
+    if kind & _COOKIE:
+        parts.extend(cookie_parts(value))
+        return
+    cookie = set_cookie_part(value)
+    if cookie is not None:
+        parts.append(cookie)
+
+
+def _shared_part(name: str, value: bytes) -> Part:
+    """The shared part of a shareable header's value, made on its first use."""
+    shared = _SHARED_PARTS
+    if len(shared) >= MAX_SHARED_PARTS:
+        shared.clear()
+    part = shared[(name, value)] = Part(location=Location.HEADER, name=name, data=value)
+    return part
+
+
+def _repeated_field(fields: dict[str, bytes], name: str, value: bytes) -> None:
+    """A framing field seen again: joined with a comma, except Content-Length, whose
+    differing copies make it invalid."""
+    if name == "content-length":
+        if fields[name].strip() != value.strip():
+            fields[name] = b"invalid"
+    else:
+        fields[name] = fields[name] + b"," + value
+
+
+# Content-Type value -> (its media type or None, whether the body is kept, gRPC): what
+# each message asks of its Content-Type, decided once per value. Bounded like
+# `_SHARED_PARTS` (values up to MAX_SHARED_VALUE bytes, a table cleared when full);
+# Content-Type is one of its shareable headers.
+MAX_CONTENT_TYPES = 1024
+_CONTENT_TYPES: dict[str, tuple[str | None, bool, bool]] = {}
+
+
+def _content_type(content_type: str) -> tuple[str | None, bool, bool]:
+    info = _CONTENT_TYPES.get(content_type)
+    if info is None:
+        media = media_type_of(content_type)
+        keep = media != MediaType.BINARY or readable_binary(content_type)
+        info = (media, keep, is_grpc(content_type))
+        if len(content_type) <= MAX_SHARED_VALUE:
+            if len(_CONTENT_TYPES) >= MAX_CONTENT_TYPES:
+                _CONTENT_TYPES.clear()
+            _CONTENT_TYPES[content_type] = info
+    return info

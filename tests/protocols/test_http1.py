@@ -329,6 +329,32 @@ def test_obs_fold_and_bad_header_line() -> None:
     assert anomalies(events) == ["bad_header", "unanswered_request"]
 
 
+def test_fold_found_late_in_a_block_reads_like_a_block_without_one() -> None:
+    # The one-pass reading meets the fold after it made parts and a bad_header of the
+    # lines before it: the block is read again, and nothing counts twice.
+    head = (
+        b"POST /f HTTP/1.1\r\nHost: h\r\nnocolon\r\nCookie: a=1; b=2\r\n"
+        b"Accept: application/json\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n"
+    )
+    chunked = b"3\r\nabc\r\n0\r\n\r\n"
+    seen = []
+    for tail in (b"X-Long: a\r\n\r\n", b"X-Long: a\r\n  b\r\n\r\n"):
+        events = feed_all([(REQ, head + tail + chunked)])
+        (msg,) = messages(events)
+        assert anomalies(events) == ["bad_header", "unanswered_request"]
+        seen.append([(p.location.value, p.name, p.data) for p in msg.parts])
+    expected = [
+        ("header", "host", b"h"),
+        ("cookie", "a", b"1"),
+        ("cookie", "b", b"2"),
+        ("header", "accept", b"application/json"),
+        ("header", "transfer-encoding", b"gzip"),
+        ("header", "transfer-encoding", b"chunked"),
+    ]
+    assert seen[0] == [*expected, ("header", "x-long", b"a"), ("body", "", b"abc")]
+    assert seen[1] == [*expected, ("header", "x-long", b"a b"), ("body", "", b"abc")]
+
+
 def test_header_block_over_limit_is_protocol_error() -> None:
     d = Http1Dissector(Limits(max_header_bytes=100))
     with pytest.raises(ProtocolError):
