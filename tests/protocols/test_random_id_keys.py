@@ -1,7 +1,7 @@
 """Object keys that are random ids (issue #15: Elasticsearch's `nodes.<node id>` maps hold
 one node, so the map rule never sees three keys): `protocols._json_keys` templates a
 16+ character base64url key that reads as random to `{key}` on its own, and keeps every
-real field name with digits a name: the 370 names of `field_names.txt` (the keys of the
+real field name with digits a name: the 373 names of `field_names.txt` (the keys of the
 repository's captures, the shared captures, the held-out captures and the corpus, and
 names as public APIs write them)."""
 
