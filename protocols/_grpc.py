@@ -8,6 +8,13 @@ decoded per `grpc-encoding` by the shared bounded decompressor `protocols._decom
 (gzip, deflate, snappy, zstd, identity): never more than `Limits.max_decompressed_bytes`
 nor `Limits.max_compression_ratio` times the input.
 
+A message is protobuf unless it is written in JSON (`json_document`): gRPC lets the
+codec differ from the content type's `+json` suffix (grpc-java's JSON marshaller sends
+JSON under plain `application/grpc`), and Wireshark's gRPC dissector offers the same
+reading. A body whose first byte other than blanks is `{` or `[`, and which parses as one
+JSON object or array, is JSON: those bytes are protobuf tags of wire type 3 (start group),
+which proto3 never writes, and no real protobuf message is also a whole JSON document.
+
 Not supported: gRPC-Web-text bodies whose base64 chunks are not each padded to a multiple
 of four (servers write whole frames per chunk, so this does not occur in practice).
 """
@@ -18,6 +25,8 @@ import base64
 import binascii
 import struct
 from dataclasses import dataclass, field
+
+import orjson
 
 from protocols import _decompress
 from protocols.base import Limits
@@ -135,6 +144,26 @@ def looks_like_grpc(data: bytes, max_message: int = 1 << 24) -> bool:
             return False
         off += PREFIX_LEN + length
     return True
+
+
+# Bytes skipped before a JSON document: JSON's own blanks (RFC 8259 section 2).
+_JSON_BLANKS = b" \t\r\n"
+
+
+def json_document(body: bytes) -> dict[str, object] | list[object] | None:
+    """The JSON object or array a gRPC message is when it is written in JSON rather than
+    protobuf (module docstring); None for a protobuf message, at the cost of one byte
+    test. Bounded: a message is at most `max_body_bytes`, the deframer's bound."""
+    first = body[:1]
+    if first and first in _JSON_BLANKS:
+        first = body.lstrip(_JSON_BLANKS)[:1]
+    if first != b"{" and first != b"[":
+        return None
+    try:
+        document = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+    return document if isinstance(document, (dict, list)) else None
 
 
 def deframe(data: bytes, limits: Limits) -> tuple[list[GrpcFrame], list[Skipped]]:

@@ -8,7 +8,8 @@ so the same body always gives the same paths, in any scan order, in any worker):
   `0.5`), a version (`1.2.0`, `2.0.0-beta.3`, `v1.2`), an IPv4 or IPv6 address, a UUID,
   a date or time (`2024-01-31`, `2024-01-31T10:00:00Z`, `10:30`, `31/01/2024`), an e-mail
   address, a phone number (`+1 (555) 010-9999`), a hex id or hash of 8+ characters with
-  a digit (`5f2b9c01`, a 40-hex commit id, `0x1f...`), or 16+ hex characters.
+  a digit (`5f2b9c01`, a 40-hex commit id, `0x1f...`), 16+ hex characters, or a random
+  id (`_random_id`: Elasticsearch's node ids `YsYS37z_QFm6_g_IacfMRw`, nanoids).
 - A map keyed by ids: an object of at least `MAP_MIN_KEYS` keys, at least two thirds of
   which are data-shaped or id-like, has *all* its keys templated (the others are ids too
   that happen to look like words, or entries such as `created` beside the version keys
@@ -17,6 +18,15 @@ so the same body always gives the same paths, in any scan order, in any worker):
   `address_2`, `sha256`, `field12`: real field names), or a word with a long number
   (`user_12345`, `ord98765`).
 
+A random id is 16+ characters of the base64url alphabet with upper case, lower case and
+digits that reads as random, not as camelCase words: the character class (upper, lower,
+digit, `_-`) changes at 45% or more of its adjacent pairs, and under half of it is words
+(a capital and two or more lower-case letters, or three or more lower-case letters).
+Field names that carry digits read the other way on both counts (`sha256Fingerprint`,
+`oauth2ClientSecret`, `Ipv6CidrBlockAssociationSet`, `Tls12EcdheRsaAes128GcmSha256`:
+at most 0.52 changes and at least 0.47 words); about 87% of random 16-32 character
+base64url strings are caught (more of the longer ones), the rest stay raw as before.
+
 Not caught: maps keyed by words (`{"alice": ..., "bob": ...}`, package names): nothing in
 one object tells those keys from field names.
 """
@@ -24,6 +34,7 @@ one object tells those keys from field names.
 from __future__ import annotations
 
 import re
+from itertools import pairwise
 from typing import Final
 
 # At least this many keys before an object can be judged a map by its key shapes.
@@ -53,6 +64,18 @@ _ID_CHARS: Final = re.compile(r"[A-Za-z0-9_.:-]{6,}")
 _DIGIT: Final = re.compile(r"[0-9]")
 # A word (or words) with a short number after it: `line1`, `address_2`, `sha256`.
 _NAME_WITH_NUMBER: Final = re.compile(r"[A-Za-z]+(?:[_-][A-Za-z]+)*[_-]?[0-9]{1,3}")
+# Random ids (`_random_id`, module docstring): the alphabet and length, then class changes
+# and words.
+_RANDOM_ID_CHARS: Final = re.compile(r"[A-Za-z0-9_-]{16,}")
+_UPPER: Final = re.compile(r"[A-Z]")
+_LOWER: Final = re.compile(r"[a-z]")
+_WORD: Final = re.compile(r"[A-Z][a-z]{2,}|[a-z]{3,}")
+_CHAR_CLASS: Final = str.maketrans(
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-",
+    "U" * 26 + "L" * 26 + "D" * 10 + "SS",
+)
+MIN_RANDOM_CHANGES: Final = 0.45
+MAX_RANDOM_WORDS: Final = 0.5
 # Shapes are only tried on keys this short: longer ones are cut anyway (max_key_chars),
 # and an e-mail address is at most 254 characters.
 _MAX_SHAPED: Final = 320
@@ -89,7 +112,7 @@ def _classify(key: str) -> int:
         return NAME
     if "@" not in key and _DIGIT.search(key) is None:
         return NAME  # every data shape has a digit or an `@`; most names have neither
-    if _DATA_SHAPE.fullmatch(key):
+    if _DATA_SHAPE.fullmatch(key) or _random_id(key):
         return DATA
     if (
         _ID_CHARS.fullmatch(key)
@@ -98,6 +121,20 @@ def _classify(key: str) -> int:
     ):
         return ID_LIKE
     return NAME
+
+
+def _random_id(key: str) -> bool:
+    """16+ base64url characters with upper, lower and digits that read as random: many
+    class changes, few words (module docstring). The caller has seen a digit."""
+    if (_RANDOM_ID_CHARS.fullmatch(key) is None or _UPPER.search(key) is None
+            or _LOWER.search(key) is None):
+        return False
+    classes = key.translate(_CHAR_CLASS)
+    changes = sum(1 for a, b in pairwise(classes) if a != b)
+    if changes < MIN_RANDOM_CHANGES * (len(key) - 1):
+        return False
+    words = sum(len(word) for word in _WORD.findall(key))
+    return words < MAX_RANDOM_WORDS * len(key)
 
 
 def templated_keys(obj: dict[str, object]) -> frozenset[str] | bool:

@@ -529,7 +529,7 @@ def _protobuf(
     fields_from_part = getattr(module, "fields_from_part", None)
     if fields_from_part is None:
         return []
-    result: list[FieldValue] = fields_from_part(part, schemas, limits)
+    result: list[FieldValue] = fields_from_part(part, schemas, limits, _walk)
     if not result and part.data:
         # Not protobuf after all (or nothing it could read): the binary fallback.
         return _binary(part, limits, schemas, hits, damage)

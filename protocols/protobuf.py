@@ -42,6 +42,7 @@ from __future__ import annotations
 import math
 import struct
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -680,22 +681,28 @@ def decode_message(
 
 
 def fields_from_part(
-    part: Part, schemas: SchemaRegistry | None, limits: Limits
+    part: Part,
+    schemas: SchemaRegistry | None,
+    limits: Limits,
+    walk_json: Callable[[object, str, Limits, list[tuple[str, str]]], None] | None = None,
 ) -> list[FieldValue]:
     """The payload decoder's entry point for protobuf parts.
 
     `application/grpc...` bodies (gRPC, gRPC-Web, gRPC-Web-text) are deframed first;
     compressed frames are decoded by sniffing gzip/deflate (the `grpc-encoding` header is
     not part of the part); gRPC-Web trailers frames give `metadata` fields named by the
-    trailer. `application/x-protobuf` is one bare message. Undecodable input gives no
-    fields, never an exception.
+    trailer. A message written in JSON (`_grpc.json_document`; the only reading of a
+    `+json` content type) is walked by `walk_json` (the payload decoder's JSON walk:
+    same paths as a JSON body), and gives nothing without one. `application/x-protobuf`
+    is one bare message. Undecodable input gives no fields, never an exception.
     """
     media = part.media_type.split(";", 1)[0].strip().lower()
     schema = schemas.resolve(part.schema) if schemas is not None else None
     if media in BARE_MEDIA_TYPES:
         return decode_message(part.data, schema, schemas, limits, part.location)
-    if not media.startswith(GRPC_MEDIA_PREFIX) or media.endswith(("+json", "-web+json")):
+    if not media.startswith(GRPC_MEDIA_PREFIX):
         return []
+    json_codec = media.endswith("+json")
     data = part.data
     if media.startswith("application/grpc-web-text"):
         try:
@@ -727,7 +734,15 @@ def fields_from_part(
                 body = _grpc.decompress(body, encoding, limits)
             except _grpc.GrpcError:
                 continue
-        out.extend(decode_message(body, schema, schemas, limits, part.location))
+        document = _grpc.json_document(body)
+        if document is not None:
+            if walk_json is not None:
+                pairs: list[tuple[str, str]] = []
+                walk_json(document, "", limits, pairs)
+                out.extend(FieldValue(location=part.location, path=path, value=value)
+                           for path, value in pairs)
+        elif not json_codec:
+            out.extend(decode_message(body, schema, schemas, limits, part.location))
         if len(out) >= limits.max_fields_per_part:
             return out[: limits.max_fields_per_part]
     return out

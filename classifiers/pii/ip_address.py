@@ -24,8 +24,12 @@ Zero-padded octets (`010.001.002.003`, `10.000.000.03`: anonymised or fixed-widt
 are read as decimal where only an address can be meant: in a forwarding header
 (`X-Forwarded-For`, `X-Real-IP`) any padding, in another field whose name says address
 (`clientIp`) octets of three digits each; elsewhere such a quad is a version or a code.
-Loopback, unspecified, link-local and multicast addresses identify no one: reported
-only with a hint, at a lower confidence.
+Loopback and unspecified addresses are the host itself (`127.0.1.1`, the loopback alias
+Debian gives the host name, in Elasticsearch's `nodes.<id>.ip`): never personal data,
+whatever the field is called. A link-local address is the host's own interface too,
+unless the field names the other party (`remote`, `client`, `peer`, `forwarded`...):
+then it is that device's, at a lower confidence. Multicast addresses are reported only
+with a hint, at a lower confidence.
 
 Not covered: IPv4 in other notations (hex, integer), CIDR prefixes as such (the address
 part is found), IPv6 with embedded IPv4 other than the `::ffff:` form.
@@ -96,6 +100,8 @@ _VERSION_TOKENS = frozenset(
         "app",
     }
 )
+# Hints that name the other party of a connection, not the host's own interfaces.
+_PARTY_HINTS = frozenset({"forwarded", "remote", "client", "peer", "origin", "source"})
 # At most this many candidates per value: bounded work on hostile text.
 _MAX_CANDIDATES = 16
 _MAX_CHARS = 8192  # free text is searched up to this length
@@ -156,6 +162,7 @@ class IpAddressClassifier(Classifier):
         versions_nearby = not ctx.sibling_tokens.isdisjoint(_VERSION_TOKENS)
         stripped = value.strip()
         hinted = self.hinted(ctx)
+        party = hinted and not ctx.name_tokens.isdisjoint(_PARTY_HINTS)
         forwarding = (ctx.location in ("header", "metadata")
                       and ctx.path.lower() in _FORWARDING_HEADERS)
         best: Finding | None = None
@@ -166,7 +173,7 @@ class IpAddressClassifier(Classifier):
                 if self._product_token_before(value, m.start()) or _url_host(value, m.start()):
                     continue
                 found = self._judge(m.group(0), m.span(), stripped, hinted, versions_nearby,
-                                    ctx.server, forwarding)
+                                    ctx.server, forwarding, party)
                 if found and (best is None or found.confidence > best.confidence):
                     best = found
         if has_colon and value.count(":") >= 2:
@@ -176,7 +183,7 @@ class IpAddressClassifier(Classifier):
                 if _url_host(value, m.start()):
                     continue
                 found = self._judge(m.group(0), m.span(), stripped, hinted, versions_nearby,
-                                    ctx.server)
+                                    ctx.server, party=party)
                 if found and (best is None or found.confidence > best.confidence):
                     best = found
         return best
@@ -190,6 +197,7 @@ class IpAddressClassifier(Classifier):
         versions_nearby: bool = False,
         server: str = "",
         forwarding: bool = False,
+        party: bool = False,
     ) -> Finding | None:
         is_v6 = ":" in text
         if is_v6:
@@ -220,8 +228,10 @@ class IpAddressClassifier(Classifier):
         if addr.is_loopback or addr.is_unspecified or addr.is_link_local or addr.is_multicast:
             # Identifies no one; worth a row only when the field says it holds an address.
             conf = 0.6 if hinted else 0.3
-            if addr.is_link_local and not (addr.is_loopback or addr.is_unspecified):
-                conf = 0.75 if hinted else 0.45
+            if addr.is_loopback or addr.is_unspecified:
+                conf = 0.3  # the host itself, whatever the field is called
+            elif addr.is_link_local:
+                conf = 0.75 if party else 0.3  # the host's own interface, unless a peer's
             return self.finding(conf, f"{family} valid, non-routable", out_span, True)
         if hinted:
             return self.finding(0.97, f"{family} valid, field name hint", out_span, True)

@@ -13,6 +13,11 @@ Evidence: hint + shape (strong); hint alone with letters and digits (`Flat 3, Bl
 medium: address lines are free-form); shape without a hint stays under the reporting
 threshold (`3 Way Handshake` and titles look alike).
 
+A network address is no street address: a value holding an IP address or a `host:port`
+(Elasticsearch's `transport_address: inet[/192.0.2.7:9300]`, `[::1]:9200`) is not one,
+and network words in the field name (`transport`, `publish`, `bound`, `bind`, `http`,
+`ip`, `remote`, `local`, `socket`...) cancel the `address` hint.
+
 An organisation's address (`merchantAddress`, an `address` beside `shopName` with no
 person field) is not a person's: no finding (`_organisations.py`).
 
@@ -22,6 +27,7 @@ addresses (block/chome forms), the city/postcode lines (POSTAL_CODE covers the c
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Mapping
 from types import MappingProxyType
@@ -94,6 +100,14 @@ _NOT_POSTAL = frozenset(
         "state",
         "region",
         "phone",
+        # where a server listens or publishes (Elasticsearch `transport.publish_address`,
+        # `http.bound_address`, `bind_address`): a socket address
+        "transport",
+        "publish",
+        "bound",
+        "bind",
+        "http",
+        "https",
     }
 )
 # Sub-fields of an address object that hold the street line.
@@ -105,6 +119,11 @@ _LINE_TOKENS = frozenset({"line", "lines", "line1", "line2", "street", "1", "2",
 _ADDRESS_SIBLINGS = frozenset({"city", "postal", "zip", "country", "state", "province",
                                "locality", "region"})
 _MAX_CHARS = 200  # a street line with flat and building fits; longer is prose
+# Separators around a network address inside a value (`inet[/192.0.2.7:9300]`,
+# `[::1]:9200, 10.0.0.5:9300`): a bracketed IPv6 address is then a token of its own.
+_NETWORK_SEPARATORS = re.compile(r"[\s,;/()=\[\]]+")
+# A host name before `:port`: DNS labels, at least one letter (`es-node-1`, `localhost`).
+_HOST_NAME = re.compile(r"(?=[\w.-]*[A-Za-z])[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?")
 
 
 _HINTS: frozenset[str] = frozenset({
@@ -125,6 +144,32 @@ def _hinted(ctx: FieldContext) -> bool | None:
         return "address" in ctx.path_tokens or (
             len(ctx.sibling_tokens & _ADDRESS_SIBLINGS) >= 2)
     return "address" in ctx.path_tokens and not tokens.isdisjoint(_LINE_TOKENS)
+
+
+def _network_address(value: str) -> bool:
+    """The value holds an IP address or a `host:port` (2 to 5 port digits): no street
+    line does. Cheap for street lines: only values with a colon or three dots are split."""
+    if ":" not in value and value.count(".") < 3:
+        return False
+    for token in _NETWORK_SEPARATORS.split(value):
+        host, colon, port = token.rpartition(":")
+        if (colon and host and port.isdigit() and 2 <= len(port) <= 5
+                and (_HOST_NAME.fullmatch(host) is not None or _ip(host))):
+            return True
+        if _ip(token):
+            return True
+    return False
+
+
+def _ip(text: str) -> bool:
+    """An IPv4 or IPv6 address (an IPv6 zone `%eth0` allowed)."""
+    if len(text) < 2 or ("." not in text and ":" not in text):
+        return False
+    try:
+        ipaddress.ip_address(text.split("%", 1)[0])
+    except ValueError:
+        return False
+    return True
 
 
 def _shaped(value: str) -> bool:
@@ -179,6 +224,6 @@ class StreetAddressClassifier(DeclarativeClassifier):
         # An address needs both a number and a word.
         if not any(ch.isdigit() for ch in value) or not any(ch.isalpha() for ch in value):
             return None
-        if "@" in value or "://" in value:
+        if "@" in value or "://" in value or _network_address(value):
             return None
         return value

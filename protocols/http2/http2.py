@@ -33,7 +33,9 @@ Messages:
   a pseudo-header or gRPC transport header (`_GRPC_TRANSPORT_HEADERS`), `-bin` values
   base64-decoded (RFC 4648, padding optional as gRPC allows). Bodies are decompressed per
   `grpc-encoding` and handed as `application/x-protobuf` parts whose `schema` is
-  `/pkg.Svc/Method#request|response` (see `protocols.protobuf`). Each
+  `/pkg.Svc/Method#request|response` (see `protocols.protobuf`), or as JSON parts when
+  the content type ends in `+json` or the message is a JSON document
+  (`_grpc.json_document`: grpc-java sends JSON under plain `application/grpc`). Each
   `FileDescriptorProto` a server reflection response holds is returned as a `Learned`
   event (`FactKind.PROTOBUF_FILE`) before that response's Message: the engine adds it
   to the scan's schema registry, so the response itself is read with it.
@@ -826,7 +828,9 @@ class Http2Dissector(Dissector):
             events.extend(_reflected(body))
         parts = self._metadata_parts(stream, direction, include_headers=True)
         ct = stream.content_type(direction).lower()
-        media = MediaType.JSON if ct.endswith("+json") else MediaType.PROTOBUF
+        # JSON by the content type, or by the message itself (`_grpc.json_document`).
+        in_json = ct.endswith("+json") or _grpc.json_document(body) is not None
+        media = MediaType.JSON if in_json else MediaType.PROTOBUF
         parts.append(
             Part(
                 location=Location.BODY,

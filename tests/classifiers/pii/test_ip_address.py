@@ -171,3 +171,29 @@ def test_a_reported_ipv6_value_holds_the_required_pattern() -> None:
     "00:1a:2b:3c:4d:5e", "std::vector<int>", "a::b::c"])
 def test_times_and_macs_are_ruled_out_before_scoring(value: str) -> None:
     assert not re.search(CLF.value_needs["ip"], value)
+
+
+# The host itself (issue #15: `127.0.1.1`, Debian's loopback alias of the host name, in
+# Elasticsearch's `nodes.<id>.ip`): loopback and unspecified addresses are nobody's,
+# whatever the field is called; a link-local address is the host's own interface unless
+# the field names the other party.
+@pytest.mark.parametrize("value", ["127.0.1.1", "127.0.0.1", "::1", "0.0.0.0", "::",
+                                   "[::1]:9200", "bound to 127.0.1.1:9300"])
+@pytest.mark.parametrize("path", ["ip", "nodes.{key}.ip", "host_ip", "client_ip",
+                                  "x-forwarded-for", "remote_addr", "peer"])
+def test_loopback_and_unspecified_are_never_reported(value: str, path: str) -> None:
+    assert_not_reported(CLF.score(value, ctx(path)))
+
+
+@pytest.mark.parametrize("value", ["169.254.12.34", "fe80::1ff:fe23:4567:890a%eth0", "fe80::1"])
+def test_link_local_is_the_hosts_own_unless_the_field_names_a_peer(value: str) -> None:
+    for own in ("ip", "ipv6", "nodes.{key}.ip", "interface.ip", "address"):
+        assert_not_reported(CLF.score(value, ctx(own)))
+    for peer in ("remote", "client_ip", "peer_address", "x-forwarded-for", "source_ip"):
+        assert_reported(CLF.score(value, ctx(peer)), 0.7)
+
+
+def test_routable_and_private_addresses_in_the_same_fields_stay_reported() -> None:
+    for value in ("192.168.1.121", "10.20.30.40", "2001:db8::8a2e:370:7334"):
+        for path in ("ip", "nodes.{key}.ip", "client_ip"):
+            assert_reported(CLF.score(value, ctx(path)), 0.9)

@@ -58,3 +58,48 @@ def test_shape_without_hint_stays_under_threshold() -> None:
 def test_reason_never_quotes_value(value: str, path: str, minimum: float) -> None:
     words = [word for word in value.split() if len(word) > 3]
     assert_reason_hides(CLF.score(value, ctx(path)), *words)
+
+
+# Network addresses under `*_address` fields (issue #15: Elasticsearch's node info):
+# a value that holds an IP address or a `host:port` is no street address, whatever the
+# field is called; and network words in the field name cancel the `address` hint.
+NETWORK_VALUES = [
+    "inet[/192.0.2.121:9300]",
+    "inet[/0:0:0:0:0:0:0:1:9300]",
+    "192.0.2.121:9300",
+    "[::1]:9200",
+    "[fe80::1%eth0]:9300",
+    "fe80::1%eth0",
+    "es-node-1:9300",
+    "localhost:9200",
+    "node7.cluster.example:9300",
+    "Gateway 192.0.2.1",
+    "publish 10.0.0.5:9300, bound [::]:9300",
+]
+NETWORK_FIELDS = [
+    "transport_address", "http_address", "http.publish_address", "http.bound_address",
+    "transport.publish_address", "bind_address", "publishAddress", "boundAddress",
+    "remote_address", "local_address", "socket_address", "ip_address", "https_address",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("path", ["address", "transport_address", "street", "address.line1"])
+@pytest.mark.parametrize("value", NETWORK_VALUES)
+def test_a_network_address_value_is_no_street_address(value: str, path: str) -> None:
+    assert CLF.score(value, ctx(path)) is None
+
+
+@pytest.mark.parametrize("path", NETWORK_FIELDS)
+@pytest.mark.parametrize("value", ["742 Evergreen Terrace", "Flat 3, Block B7", "node-7 rack 12"])
+def test_network_words_in_the_name_cancel_the_hint(value: str, path: str) -> None:
+    assert_not_reported(CLF.score(value, ctx(path)))
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["Level 2:12 Collins St", "Suite 5, 10:30 Main St", "No. 5, Lane 3, Sec. 2, Main Rd.",
+     "1.2.3 Main Street", "Calle Ficticia 23, 2º", "742 Evergreen Terrace"],
+)  # fmt: skip
+def test_street_lines_with_colons_and_dots_stay_addresses(value: str) -> None:
+    # Times, unit:number and section numbers are not network addresses.
+    assert_reported(CLF.score(value, ctx("shipping_address")), 0.6)
