@@ -218,19 +218,24 @@ class IpAddressClassifier(Classifier):
                 addr = ipaddress.ip_address(".".join(str(int(o)) for o in octets))
             except ValueError:
                 return None
-        if server and _same_address(addr, server):
-            return None  # the server's own address: routing, not data
         family = "IPv6" if addr.version == 6 else "IPv4"
+        # `::ffff:127.0.0.1` (how Node.js writes an IPv4 peer on a dual-stack socket) is
+        # the IPv4 address it maps: `ipaddress` before 3.13 judges the IPv6 form only.
+        mapped = addr.ipv4_mapped if addr.version == 6 else None
+        plain = addr if mapped is None else mapped
+        if server and _same_address(plain, server):
+            return None  # the server's own address: routing, not data
         whole = text == stripped
         out_span = None if whole else span
         if addr.version == 4 and self._netmask(text):
             return None
-        if addr.is_loopback or addr.is_unspecified or addr.is_link_local or addr.is_multicast:
-            # Identifies no one; worth a row only when the field says it holds an address.
+        if plain.is_loopback or plain.is_unspecified or plain.is_link_local or plain.is_multicast:
+            # Identifies no one. Multicast is worth a row only when the field says it
+            # holds an address; loopback, unspecified and link-local are decided below.
             conf = 0.6 if hinted else 0.3
-            if addr.is_loopback or addr.is_unspecified:
+            if plain.is_loopback or plain.is_unspecified:
                 conf = 0.3  # the host itself, whatever the field is called
-            elif addr.is_link_local:
+            elif plain.is_link_local:
                 conf = 0.75 if party else 0.3  # the host's own interface, unless a peer's
             return self.finding(conf, f"{family} valid, non-routable", out_span, True)
         if hinted:
@@ -287,7 +292,5 @@ def _url_host(value: str, start: int) -> bool:
 
 
 def _same_address(addr: ipaddress.IPv4Address | ipaddress.IPv6Address, server: str) -> bool:
-    """`addr` is the server's address (`::ffff:a.b.c.d` counts as `a.b.c.d`)."""
-    if addr.version == 6 and addr.ipv4_mapped is not None:
-        addr = addr.ipv4_mapped
+    """`addr` (an IPv4-mapped address already as the IPv4 one) is the server's."""
     return str(addr) == server.removeprefix("::ffff:")

@@ -197,3 +197,21 @@ def test_routable_and_private_addresses_in_the_same_fields_stay_reported() -> No
     for value in ("192.168.1.121", "10.20.30.40", "2001:db8::8a2e:370:7334"):
         for path in ("ip", "nodes.{key}.ip", "client_ip"):
             assert_reported(CLF.score(value, ctx(path)), 0.9)
+
+
+# An IPv4-mapped IPv6 address is the IPv4 address it maps (Node.js writes a dual-stack
+# peer as `::ffff:127.0.0.1`): loopback and unspecified stay unreported, link-local is
+# reported only where the field names a peer.
+@pytest.mark.parametrize("value", ["::ffff:127.0.0.1", "::ffff:0.0.0.0"])
+@pytest.mark.parametrize("path", ["remoteAddress", "data", "clientIp"])
+def test_ipv4_mapped_host_addresses_are_never_reported(value: str, path: str) -> None:
+    assert_not_reported(CLF.score(value, ctx(path)))
+
+
+def test_ipv4_mapped_link_local_is_judged_as_ipv4_link_local() -> None:
+    assert_not_reported(CLF.score("::ffff:169.254.1.1", ctx("data")))
+    assert_reported(CLF.score("::ffff:169.254.1.1", ctx("peer_address")), 0.7)
+
+
+def test_ipv4_mapped_routable_address_stays_reported() -> None:
+    assert_reported(CLF.score("::ffff:203.0.113.7", ctx("remoteAddress")), 0.9)
