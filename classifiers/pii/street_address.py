@@ -122,8 +122,12 @@ _MAX_CHARS = 200  # a street line with flat and building fits; longer is prose
 # Separators around a network address inside a value (`inet[/192.0.2.7:9300]`,
 # `[::1]:9200, 10.0.0.5:9300`): a bracketed IPv6 address is then a token of its own.
 _NETWORK_SEPARATORS = re.compile(r"[\s,;/()=\[\]]+")
-# A host name before `:port`: DNS labels, at least one letter (`es-node-1`, `localhost`).
-_HOST_NAME = re.compile(r"(?=[\w.-]*[A-Za-z])[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?")
+# A host name before `:port`: DNS labels with at least one letter and a `.` or `-`
+# (`es-node-1`, `node.example`), or `localhost`; a bare word is not enough, since
+# hand-typed lines write `Apt:12` and `Suite:200`.
+_HOST_NAME = re.compile(
+    r"localhost|(?=[\w.-]*[A-Za-z])(?=[\w]*[.-])[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?"
+)
 
 
 _HINTS: frozenset[str] = frozenset({

@@ -98,7 +98,8 @@ def test_network_words_in_the_name_cancel_the_hint(value: str, path: str) -> Non
 @pytest.mark.parametrize(
     "value",
     ["Level 2:12 Collins St", "Suite 5, 10:30 Main St", "No. 5, Lane 3, Sec. 2, Main Rd.",
-     "1.2.3 Main Street", "Calle Ficticia 23, 2º", "742 Evergreen Terrace"],
+     "1.2.3 Main Street", "Calle Ficticia 23, 2º", "742 Evergreen Terrace",
+     "Apt:12, 5 Main Street", "Suite:200, 1 Market Street", "Room A:101, 5 College Rd"],
 )  # fmt: skip
 def test_street_lines_with_colons_and_dots_stay_addresses(value: str) -> None:
     # Times, unit:number and section numbers are not network addresses.
