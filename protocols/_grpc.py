@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 import struct
 from dataclasses import dataclass, field
 
@@ -146,18 +147,17 @@ def looks_like_grpc(data: bytes, max_message: int = 1 << 24) -> bool:
     return True
 
 
-# Bytes skipped before a JSON document: JSON's own blanks (RFC 8259 section 2).
-_JSON_BLANKS = b" \t\r\n"
+# The start of a JSON document: JSON's own blanks (RFC 8259 section 2), then an object or
+# array. A match, not `lstrip`: most protobuf messages start with 0x0A (field 1,
+# length-delimited), a JSON blank, and stripping would copy the whole message.
+_JSON_START = re.compile(rb"[ \t\r\n]*[\[{]")
 
 
 def json_document(body: bytes) -> dict[str, object] | list[object] | None:
     """The JSON object or array a gRPC message is when it is written in JSON rather than
     protobuf (module docstring); None for a protobuf message, at the cost of one byte
     test. Bounded: a message is at most `max_body_bytes`, the deframer's bound."""
-    first = body[:1]
-    if first and first in _JSON_BLANKS:
-        first = body.lstrip(_JSON_BLANKS)[:1]
-    if first != b"{" and first != b"[":
+    if _JSON_START.match(body) is None:
         return None
     try:
         document = orjson.loads(body)

@@ -529,7 +529,11 @@ def _protobuf(
     fields_from_part = getattr(module, "fields_from_part", None)
     if fields_from_part is None:
         return []
-    result: list[FieldValue] = fields_from_part(part, schemas, limits, _walk)
+    # JSON messages inside (gRPC-Web) walked like a JSON body, their limit hits counted.
+    def walk_json(obj: object, prefix: str, limits: Limits, out: list[Pair]) -> None:
+        _walk(obj, prefix, limits, out, hits)
+
+    result: list[FieldValue] = fields_from_part(part, schemas, limits, walk_json)
     if not result and part.data:
         # Not protobuf after all (or nothing it could read): the binary fallback.
         return _binary(part, limits, schemas, hits, damage)
