@@ -60,7 +60,7 @@ import re
 from collections import deque
 from collections.abc import Callable
 from enum import Enum
-from typing import ClassVar
+from typing import ClassVar, NamedTuple
 
 from protocols import _decompress
 from protocols._http_headers import (
@@ -719,6 +719,8 @@ class Http1Dissector(Dissector):
                 info = (name, _NAME_KINDS.get(name, 0))
             name, kind = info
             value = value.strip(b" \t")
+            # `_header_part`'s rules, inline: this loop runs for every header line of
+            # every message. Keep the two in step (obs-fold blocks go through it).
             if not kind:
                 parts.append(Part(location=header, name=name, data=value))
                 continue
@@ -808,7 +810,7 @@ class Http1Dissector(Dissector):
             authority = target.split("://", 1)[1].split("/", 1)[0].split("?", 1)[0]
             host = authority.rsplit("@", 1)[-1]
         msg.host = host
-        if _content_type(msg.content_type)[2]:
+        if _content_type(msg.content_type).grpc:
             path = target.split("?", 1)[0]
             msg.protocol = "grpc"
             msg.api = path
@@ -861,7 +863,7 @@ class Http1Dissector(Dissector):
         msg.api = pending.api
         msg.host = pending.host
         msg.protocol = pending.protocol
-        if pending is _LOST and _content_type(content_type)[2]:
+        if pending is _LOST and _content_type(content_type).grpc:
             msg.protocol = "grpc"
         if msg.protocol == "grpc":
             msg.schema = f"{pending.api}#response" if pending is not _LOST else ""
@@ -973,7 +975,7 @@ class Http1Dissector(Dissector):
         msg.codings = content_codings(coding.decode("latin-1")) if coding is not None else []
         # Binary media (images, archives, html) give no fields: count past, never buffer.
         # Other binary bodies get the binary fallback (protocols/_printable.py).
-        msg.keep = _content_type(msg.content_type)[1]
+        msg.keep = _content_type(msg.content_type).keep
         if length is None:
             self._move(side, _State.CHUNK_SIZE)
         elif length < 0:
@@ -1153,7 +1155,7 @@ class Http1Dissector(Dissector):
             if msg.pieces:
                 body = self._decoded_body(side, msg, events)
                 if body:
-                    media = _content_type(msg.content_type)[0] or media_type_for_body(
+                    media = _content_type(msg.content_type).media or media_type_for_body(
                         msg.content_type, body
                     )
                     parts.append(
@@ -1323,8 +1325,9 @@ _KNOWN_NAMES: dict[bytes, tuple[str, int]] = {
     for spelling in (*_spellings(name), name.upper())
 }  # fmt: skip
 _KNOWN_NAMES.update(
-    {spelling: (spelling.decode("latin-1").lower(), 0)
-     for spelling in (b"ETag", b"WWW-Authenticate", b"X-Request-ID", b"TE")}
+    {spelling: (name, _NAME_KINDS.get(name, 0))
+     for spelling in (b"ETag", b"WWW-Authenticate", b"X-Request-ID", b"TE")
+     for name in (spelling.decode("latin-1").lower(),)}
 )  # fmt: skip
 
 
@@ -1332,7 +1335,8 @@ def _header_part(
     parts: list[Part], fields: dict[str, bytes], name: str, kind: int, value: bytes
 ) -> None:
     """One header field (name lower-case, value stripped) -> its parts; a framing
-    field is also put in `fields`."""
+    field is also put in `fields`. `_headers` has the same rules inline for speed: keep
+    the two in step."""
     if kind & _COOKIES:
         _cookie_parts(parts, kind, value)
     elif kind & _SHAREABLE and len(value) <= MAX_SHARED_VALUE:
@@ -1375,20 +1379,28 @@ def _repeated_field(fields: dict[str, bytes], name: str, value: bytes) -> None:
         fields[name] = fields[name] + b"," + value
 
 
-# Content-Type value -> (its media type or None, whether the body is kept, gRPC): what
-# each message asks of its Content-Type, decided once per value. Bounded like
+class _ContentTypeInfo(NamedTuple):
+    """What a message asks of its Content-Type value."""
+
+    media: str | None  # its media type, None when the value names none
+    keep: bool  # whether the body is kept for decoding
+    grpc: bool  # a gRPC body (application/grpc...)
+
+
+# Content-Type value -> what each message asks of it, decided once per value. Bounded like
 # `_SHARED_PARTS` (values up to MAX_SHARED_VALUE bytes, a table cleared when full);
 # Content-Type is one of its shareable headers.
 MAX_CONTENT_TYPES = 1024
-_CONTENT_TYPES: dict[str, tuple[str | None, bool, bool]] = {}
+_CONTENT_TYPES: dict[str, _ContentTypeInfo] = {}
 
 
-def _content_type(content_type: str) -> tuple[str | None, bool, bool]:
+def _content_type(content_type: str) -> _ContentTypeInfo:
+    """What `content_type` decides for a message, from the bounded table when seen."""
     info = _CONTENT_TYPES.get(content_type)
     if info is None:
         media = media_type_of(content_type)
         keep = media != MediaType.BINARY or readable_binary(content_type)
-        info = (media, keep, is_grpc(content_type))
+        info = _ContentTypeInfo(media, keep, is_grpc(content_type))
         if len(content_type) <= MAX_SHARED_VALUE:
             if len(_CONTENT_TYPES) >= MAX_CONTENT_TYPES:
                 _CONTENT_TYPES.clear()
