@@ -80,8 +80,10 @@ MAX_RANDOM_WORDS: Final = 0.5
 # and an e-mail address is at most 254 characters.
 _MAX_SHAPED: Final = 320
 
-# key -> class, for the keys of the bodies seen: field names repeat in every object of a
-# body, so the regexes run once per distinct name. Bounded, and only short keys.
+# key -> NAME, for the names among the keys of the bodies seen: field names repeat in
+# every object of a body, so the regexes run once per distinct name. Bounded, and only
+# short keys. Keys that are data (an e-mail address, an id) are never kept: they are
+# values from the traffic, judged again each time.
 _CACHE: dict[str, int] = {}
 _CACHE_MAX: Final = 65_536
 # Keys up to this long are cached, and the NAME ones are also in PLAIN_NAMES.
@@ -97,13 +99,12 @@ def key_class(key: str) -> int:
     if cls is not None:
         return cls
     cls = _classify(key)
-    if len(key) <= CACHE_KEY_CHARS:
+    if cls == NAME and len(key) <= CACHE_KEY_CHARS:
         if len(_CACHE) >= _CACHE_MAX:
             _CACHE.clear()
             PLAIN_NAMES.clear()
         _CACHE[key] = cls
-        if cls == NAME:
-            PLAIN_NAMES.add(key)
+        PLAIN_NAMES.add(key)
     return cls
 
 

@@ -62,9 +62,10 @@ def templated_name(name: str) -> str:
     if cached is not None:
         return cached
     result = _template(name)
-    if len(_CACHE) >= _CACHE_MAX:
-        _CACHE.clear()
-    _CACHE[name] = result
+    if result == name:  # a plain name; one that embeds data (a user name) is not kept
+        if len(_CACHE) >= _CACHE_MAX:
+            _CACHE.clear()
+        _CACHE[name] = result
     return result
 
 

@@ -80,3 +80,21 @@ def test_node_id_map_of_one_node_is_templated_in_a_body() -> None:
     paths = [path for path, _ in field_pairs(part, Limits())]
     assert paths == ["cluster_name", "nodes.{key}", "nodes.{key}.name", "nodes.{key}.ip",
                      "nodes.{key}.sha256Fingerprint"]  # fmt: skip
+
+
+def test_keys_and_names_that_are_data_are_not_kept_in_the_caches() -> None:
+    """The classes and templated names of keys are cached for names only: a key that is
+    an e-mail address or a random id, or a cookie name that embeds a user name, is a value
+    from the traffic and must not outlive the body it came in."""
+    from protocols import _json_keys, _templated_names
+    from protocols._templated_names import templated_name
+
+    for key in ("jane.roe@example.com", "Ml8qXYwYSvSoz7Bz8t8z2Q", "2.0.0-beta.3", "email"):
+        _json_keys.key_class(key)
+    assert "email" in _json_keys._CACHE
+    kept = set(_json_keys._CACHE) | _json_keys.PLAIN_NAMES
+    assert not {"jane.roe@example.com", "Ml8qXYwYSvSoz7Bz8t8z2Q", "2.0.0-beta.3"} & kept
+    assert templated_name("wp-settings-time-42") != "wp-settings-time-42"
+    assert templated_name("session") == "session"
+    assert "wp-settings-time-42" not in _templated_names._CACHE
+    assert "session" in _templated_names._CACHE
