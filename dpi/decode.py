@@ -90,7 +90,7 @@ from dpi.frames import (
     LINKTYPE_RAW_DLT14,
 )
 from dpi.ipfrag import FragmentReassembler
-from protocols.base import slot_setter
+from protocols._slots import slot_init
 
 if TYPE_CHECKING:
     from dpi.frames import Frame
@@ -100,6 +100,7 @@ class DecodeError(Exception):
     """A frame that cannot be decoded. The message names offsets and sizes, never bytes."""
 
 
+@slot_init
 @dataclass(frozen=True, slots=True)
 class Segment:
     """One TCP segment. Addresses are packed (4 or 16 bytes); `missing` counts payload
@@ -115,41 +116,6 @@ class Segment:
     flags: int
     payload: bytes = field(repr=False)
     missing: int = 0
-
-    def __init__(
-        self,
-        src: bytes,
-        dst: bytes,
-        sport: int,
-        dport: int,
-        seq: int,
-        ack: int,
-        flags: int,
-        payload: bytes,
-        missing: int = 0,
-    ) -> None:
-        # One Segment per TCP packet: set through the slot descriptors (`slot_setter`),
-        # about half the cost of the generated frozen __init__. Still frozen.
-        _set_src(self, src)
-        _set_dst(self, dst)
-        _set_sport(self, sport)
-        _set_dport(self, dport)
-        _set_seq(self, seq)
-        _set_ack(self, ack)
-        _set_flags(self, flags)
-        _set_payload(self, payload)
-        _set_missing(self, missing)
-
-
-_set_src = slot_setter(Segment, "src")
-_set_dst = slot_setter(Segment, "dst")
-_set_sport = slot_setter(Segment, "sport")
-_set_dport = slot_setter(Segment, "dport")
-_set_seq = slot_setter(Segment, "seq")
-_set_ack = slot_setter(Segment, "ack")
-_set_flags = slot_setter(Segment, "flags")
-_set_payload = slot_setter(Segment, "payload")
-_set_missing = slot_setter(Segment, "missing")
 
 
 # TCP flag bits (RFC 9293, section 3.1)

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from protocols.base import slot_setter
+from protocols._slots import slot_init
 
 
+@slot_init
 @dataclass(frozen=True, slots=True)
 class Frame:
     number: int
@@ -19,24 +20,6 @@ class Frame:
     linktype: int
     data: bytes = field(repr=False)
     wire_len: int = 0
-
-    def __init__(
-        self, number: int, ts_ns: int, linktype: int, data: bytes, wire_len: int = 0
-    ) -> None:
-        # One Frame per record: the slot descriptors set the fields directly (see
-        # `slot_setter`). Still frozen: assignment from outside raises.
-        _set_number(self, number)
-        _set_ts_ns(self, ts_ns)
-        _set_linktype(self, linktype)
-        _set_data(self, data)
-        _set_wire_len(self, wire_len)
-
-
-_set_number = slot_setter(Frame, "number")
-_set_ts_ns = slot_setter(Frame, "ts_ns")
-_set_linktype = slot_setter(Frame, "linktype")
-_set_data = slot_setter(Frame, "data")
-_set_wire_len = slot_setter(Frame, "wire_len")
 
 
 LINKTYPE_NULL = 0  # BSD loopback, host byte order

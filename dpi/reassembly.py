@@ -39,7 +39,7 @@ from typing import Final, TypeAlias
 
 from dpi.closed_connections import ClosedConnections
 from dpi.decode import ACK, FIN, RST, SYN, Segment
-from protocols.base import slot_setter
+from protocols._slots import slot_init
 
 __all__ = [
     "COMMON_SERVER_PORTS",
@@ -210,6 +210,7 @@ class Opened:
     ts_ns: int
 
 
+@slot_init
 @dataclass(frozen=True, slots=True)
 class Data:
     """In-order bytes; `ts_ns` is the time of the segment that completed them."""
@@ -218,21 +219,6 @@ class Data:
     side: Side
     data: bytes = field(repr=False)
     ts_ns: int
-
-    def __init__(self, flow: Flow, side: Side, data: bytes, ts_ns: int) -> None:
-        # One Data per segment is the hottest allocation. The generated frozen __init__
-        # goes through object.__setattr__ (~2x the cost); the slot descriptors set the
-        # same fields directly. Still frozen: assignment from outside raises.
-        _set_flow(self, flow)
-        _set_side(self, side)
-        _set_data(self, data)
-        _set_ts(self, ts_ns)
-
-
-_set_flow = slot_setter(Data, "flow")
-_set_side = slot_setter(Data, "side")
-_set_data = slot_setter(Data, "data")
-_set_ts = slot_setter(Data, "ts_ns")
 
 
 @dataclass(frozen=True, slots=True)
