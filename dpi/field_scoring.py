@@ -11,10 +11,11 @@ part of their location, so that they are each other's siblings.
 
 The work that depends only on a message's shape is done once: the fields of a part
 (its set of paths, per API) map to their inventory keys, contexts (sibling tokens
-included) with the classifiers' plans for them, and evidence through one cache lookup
-(`_shape`); per value there is only the scoring and the evidence it adds to, and a
-field where no classifier can report is only counted. The cache is bounded (`MAX_SHAPE_*`) and
-dropped whole when full: it is a cache, rebuilt on the next misses.
+included) and evidence through one cache lookup (`_shape`); per field, one lookup of
+the classifiers' plan for its context (a field where no classifier can report is only
+counted); per value, only the scoring and the evidence it adds to. The cache is
+bounded (`MAX_SHAPE_*`) and dropped whole when full: it is a cache, rebuilt on the next
+misses.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from dpi.classify import ClassifierSet, ContextPlan, object_tokens, sibling_tokens
+from classifiers.base import FieldContext
+from dpi.classify import ClassifierSet, object_tokens, sibling_tokens
 from dpi.flows import format_endpoint
 from dpi.identifiers import REQUEST_NAMED_PROTOCOLS, Identifiers, Sanitized, identifiers_for
 from dpi.inventory import (
@@ -66,10 +68,9 @@ class _KnownField:
         self.evidence: FieldEvidence | None = None
 
 
-# A cached message shape: the known field of each path of a part, and the classifiers'
-# plan of its context (contexts differ between shapes: the sibling fields are part of
-# them); the plan holds the context.
-_Shape = tuple[tuple[_KnownField, ...], tuple[ContextPlan, ...]]
+# A cached message shape: the known field of each path of a part, and its context
+# (contexts differ between shapes: the sibling fields are part of them).
+_Shape = tuple[tuple[_KnownField, ...], tuple[FieldContext, ...]]
 
 
 class FieldScorer:
@@ -149,7 +150,7 @@ class FieldScorer:
                 self._forget_shapes()
             shapes = self._shapes[(protocol, server, api, direction)] = {}
         fields = inventory.fields
-        findings_of = classifiers.findings
+        findings_of, plan_of = classifiers.findings, classifiers.plan
         for location, groups in self._grouped_parts(message):
             shape_key = (location, tuple(groups))
             shape = shapes.get(shape_key)
@@ -157,7 +158,7 @@ class FieldScorer:
                 shape = self._shape(
                     shapes, shape_key, (protocol, server, api, direction), server_ip
                 )
-            for known, plan, values in zip(*shape, groups.values()):
+            for known, ctx, values in zip(*shape, groups.values()):
                 evidence = known.evidence
                 if evidence is None or evidence.evicted:
                     key = known.key
@@ -183,6 +184,11 @@ class FieldScorer:
                     scored = values
                 else:
                     scored = evidence.to_score(values)
+                    if not scored:  # a clean field's values between two rechecks
+                        continue
+                # The classifiers' plan for the context: made when a value first needs
+                # it, right before the scorers it picks are bound to the same context.
+                plan = plan_of(ctx)
                 if not plan.mask and not evidence.types:
                     # No classifier can report here: every value a miss, only counted.
                     evidence.scored += len(scored)
@@ -191,7 +197,7 @@ class FieldScorer:
                 # payload (dpi/printable_scoring.py).
                 if type(values[0]) is PrintableText:
                     for i, text in enumerate(scored, 1):
-                        findings = score_runs(classifiers, text, plan.ctx)
+                        findings = score_runs(classifiers, text, ctx)
                         inventory.record(evidence, findings, text, ts_ns, client)
                         if evidence.settled_type:
                             if i < len(scored):  # settled now: the rest only count
@@ -280,7 +286,6 @@ class FieldScorer:
         siblings = sibling_tokens(paths)
         objects = object_tokens(paths)
         context = self.classifiers.context
-        plan = self.classifiers.plan
         # Known fields are shared through `_known` only by cached shapes (bounded with
         # them); a wide part's are its own.
         known = self._known if cache else {}
@@ -293,7 +298,7 @@ class FieldScorer:
             fields.append(field_)
         shape = (
             tuple(fields),
-            tuple(plan(context(protocol, location, path, api, siblings, server_ip, keys))
+            tuple(context(protocol, location, path, api, siblings, server_ip, keys)
                   for path, keys in zip(paths, objects, strict=True)),
         )
         if cache:
