@@ -37,8 +37,15 @@ from dpi.inventory import (
 from dpi.limits import INVENTORY_LIMIT
 from dpi.printable_scoring import score_runs
 from protocols._printable import PrintableText
-from protocols.base import Direction, DissectorOptions, Limits, Message, ProtocolError
-from protocols.payload import field_pairs
+from protocols.base import (
+    Direction,
+    DissectorOptions,
+    Limits,
+    MediaType,
+    Message,
+    ProtocolError,
+)
+from protocols.payload import field_pairs, plain_text_pair
 
 if TYPE_CHECKING:
     from dpi.reassembly import Flow
@@ -223,15 +230,41 @@ class FieldScorer:
         """(location, values by path) per part of `message`, parts with one field of one
         location merged into one: the columns of a MySQL row, each a part of its own,
         are fields of one record, siblings of each other (a `name` column next to a
-        `surname` one). Grouped by path, the inventory key, the context and the settled
-        state are looked up once per field, not once per value."""
+        `surname` one); so are the headers of a message. Grouped by path, the inventory
+        key, the context and the settled state are looked up once per field, not once
+        per value."""
         stats = self.stats
+        limits = self.limits
         grouped: list[tuple[str, dict[str, list[str]]]] = []
         single: dict[str, dict[str, list[str]]] = {}
+        count = 0  # values, for the scan's counter
+        where: object = None  # the location of the last part, and its name
+        location = ""
+        text_type = MediaType.TEXT
         for part in message.parts:
+            if part.location is not where:  # a message's parts come in runs of one
+                where = part.location
+                location = str(where)
+            # A header as it is (most parts): its one pair without `field_pairs`' lists.
+            pair = plain_text_pair(part, limits) if part.media_type is text_type else None
+            if pair is not None:
+                path, text = pair
+                if not text:
+                    continue
+                count += 1
+                merged = single.get(location)
+                if merged is None:
+                    single[location] = {path: [text]}
+                    continue
+                known = merged.get(path)
+                if known is None:
+                    merged[path] = [text]
+                else:
+                    known.append(text)
+                continue
             try:
                 pairs = field_pairs(
-                    part, self.limits, self.options.schemas, stats.limits_hit,
+                    part, limits, self.options.schemas, stats.limits_hit,
                     stats.anomalies,  # damaged JSON recovered, by kind
                 )
             except ProtocolError:
@@ -249,8 +282,7 @@ class FieldScorer:
                         values.append(text)
             if not groups:
                 continue
-            stats.values += len(pairs)
-            location = str(part.location)
+            count += len(pairs)
             if len(groups) > 1:
                 grouped.append((location, groups))
                 continue
@@ -264,6 +296,7 @@ class FieldScorer:
                         merged[path] = values
                     else:
                         known.extend(values)
+        stats.values += count
         grouped.extend(single.items())
         return grouped
 
