@@ -24,8 +24,11 @@ calling every length-applicable classifier on every value would give:
 - the same value in the same context is scored once: a bounded memo keyed by the
   value's hash (SipHash-1-3 under the interpreter's per-process key, 64 bits, mixed
   with a salt per context; the value itself is never kept) holds the findings, which
-  never quote the value. It lives in memory only, is bounded (MAX_MEMO entries, about
-  5 MB full: the tuples of findings are shared), and `forget()` drops it.
+  never quote the value, or nothing when the gates or the pattern scan turned it away.
+  It is looked up first, so a value met before in its context (the same header in
+  every message) costs a hash and one lookup. It lives in memory only, is bounded
+  (MAX_MEMO entries, about 5 MB full: the tuples of findings are shared), and
+  `forget()` drops it.
 """
 
 from __future__ import annotations
@@ -171,7 +174,7 @@ def pick_findings(findings: list[Finding]) -> list[Finding]:
 
 
 @dataclass(slots=True)
-class _Plan:
+class ContextPlan:
     """What one field context needs: the gate bits of the classifiers that can report
     there (`mask`), the salt that keeps its memo entries apart from other contexts', the
     classifiers' scorers for the context (by position) and the runs of them per set of
@@ -220,7 +223,7 @@ class ClassifierSet:
         self._ctx_cache: dict[
             tuple[str, str, str, str, frozenset[str], str, frozenset[str]], FieldContext
         ] = {}
-        self._plans: dict[int, _Plan] = {}
+        self._plans: dict[int, ContextPlan] = {}
         self._shapes: dict[tuple[int, object], int] = {}
         self._runs: dict[int, tuple[int, ...]] = {}
         self._memo: dict[int, tuple[Finding, ...]] = {}
@@ -269,7 +272,7 @@ class ClassifierSet:
         self._memo.clear()
         self._plans.clear()
 
-    def _plan(self, ctx: FieldContext) -> _Plan:
+    def _plan(self, ctx: FieldContext) -> ContextPlan:
         """Asks every classifier's `gate` once for this context."""
         mask = 0
         for index, classifier in enumerate(self.classifiers):
@@ -282,7 +285,7 @@ class ClassifierSet:
         # Salts come from a counter that never restarts, so no two plans share one.
         self._plans_made += 1
         salt = (self._salt + self._plans_made * 0x9E3779B97F4A7C15) & _HASH_BITS
-        plan = _Plan(ctx, mask, salt)
+        plan = ContextPlan(ctx, mask, salt)
         self._plans[id(ctx)] = plan
         return plan
 
@@ -304,7 +307,7 @@ class ClassifierSet:
             self._shapes[key] = mask
         return mask
 
-    def _run(self, plan: _Plan, todo: int) -> tuple[Scorer, ...]:
+    def _run(self, plan: ContextPlan, todo: int) -> tuple[Scorer, ...]:
         """The plan's scorers for these gate bits, in the classifiers' order."""
         owners = self._runs.get(todo)
         if owners is None:
@@ -324,13 +327,39 @@ class ClassifierSet:
         runs[todo] = found = tuple(run)
         return found
 
-    def score(self, value: str, ctx: FieldContext) -> list[Finding]:
+    def plan(self, ctx: FieldContext) -> ContextPlan:
+        """The plan of a field context, for `findings` (callers that score many values
+        of one context, like the engine's cached message shapes, keep it)."""
         plan = self._plans.get(id(ctx))
         if plan is None or plan.ctx is not ctx:
             plan = self._plan(ctx)
+        return plan
+
+    def score(self, value: str, ctx: FieldContext) -> list[Finding]:
+        return list(self.findings(value, self.plan(ctx)))
+
+    def findings(self, value: str, plan: ContextPlan) -> tuple[Finding, ...]:
+        """`score` for a context's plan (`plan`), as a shared tuple: the hot path.
+
+        The memo is looked up first: most values were met before in their context
+        (the same header in every message), and the verdict of the gates is memoized
+        as well as the classifiers' (an empty tuple), so a repeated value costs a hash
+        and a lookup, not its character classes."""
         mask = plan.mask
         if not mask:
-            return []
+            return ()
+        key = hash(value) ^ plan.salt
+        memo = self._memo
+        found = memo.get(key)
+        if found is None:
+            found = self._scored(value, plan, mask)
+            if len(memo) >= MAX_MEMO:
+                memo.clear()
+            memo[key] = found
+        return found
+
+    def _scored(self, value: str, plan: ContextPlan, mask: int) -> tuple[Finding, ...]:
+        """The findings of a value the memo does not hold (`mask`: the plan's gates)."""
         n = len(value)
         if n > GATE_MAX_LEN:
             n = self._long_edges[bisect_right(self._long_edges, n) - 1]
@@ -347,37 +376,29 @@ class ClassifierSet:
             admitted = self._admitted(n, classes)
         todo = mask & admitted
         if not todo:
-            return []
-        key = hash(value) ^ plan.salt
-        memo = self._memo
-        known = memo.get(key)
-        if known is not None:
-            return list(known)
+            return ()
         needy = todo & self._needy
         if needy and ascii_value:
             # One scan for the candidates' required patterns; a classifier whose
             # pattern is absent cannot report the value.
             todo ^= needy ^ self._scanner.hits(value, needy)
             if not todo:
-                if len(memo) >= MAX_MEMO:
-                    memo.clear()
-                memo[key] = ()
-                return []
+                return ()
         runs = plan.runs
         run = runs.get(todo) if runs is not None else None
         if run is None:
             run = self._run(plan, todo)
+        ctx = plan.ctx
         found: list[Finding] = []
         for scorer in run:
             finding = scorer(value, ctx)
             if finding is not None and finding.confidence >= REPORT_THRESHOLD:
                 found.append(finding)
+        if not found:
+            return ()
         if len(found) > 1:
             found = pick_findings(found)
-        if len(memo) >= MAX_MEMO:
-            memo.clear()
-        memo[key] = _shared(found)
-        return found
+        return _shared(found)
 
 
 # The findings tuples the memo holds, shared: few distinct ones exist (findings are

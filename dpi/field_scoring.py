@@ -11,9 +11,11 @@ part of their location, so that they are each other's siblings.
 
 The work that depends only on a message's shape is done once: the fields of a part
 (its set of paths, per API) map to their inventory keys, contexts (sibling tokens
-included) and evidence through one cache lookup (`_shape`); per value there is only
-the scoring and the evidence it adds to. The cache is bounded (`MAX_SHAPE_*`) and
-dropped whole when full: it is a cache, rebuilt on the next misses.
+included) and evidence through one cache lookup (`_shape`); per field, one lookup of
+the classifiers' plan for its context (a field where no classifier can report is only
+counted); per value, only the scoring and the evidence it adds to. The cache is
+bounded (`MAX_SHAPE_*`) and dropped whole when full: it is a cache, rebuilt on the next
+misses.
 """
 
 from __future__ import annotations
@@ -35,8 +37,15 @@ from dpi.inventory import (
 from dpi.limits import INVENTORY_LIMIT
 from dpi.printable_scoring import score_runs
 from protocols._printable import PrintableText
-from protocols.base import Direction, DissectorOptions, Limits, Message, ProtocolError
-from protocols.payload import field_pairs
+from protocols.base import (
+    Direction,
+    DissectorOptions,
+    Limits,
+    MediaType,
+    Message,
+    ProtocolError,
+)
+from protocols.payload import field_pairs, plain_text_pair
 
 if TYPE_CHECKING:
     from dpi.reassembly import Flow
@@ -148,6 +157,7 @@ class FieldScorer:
                 self._forget_shapes()
             shapes = self._shapes[(protocol, server, api, direction)] = {}
         fields = inventory.fields
+        findings_of, plan_of = classifiers.findings, classifiers.plan
         for location, groups in self._grouped_parts(message):
             shape_key = (location, tuple(groups))
             shape = shapes.get(shape_key)
@@ -181,6 +191,15 @@ class FieldScorer:
                     scored = values
                 else:
                     scored = evidence.to_score(values)
+                    if not scored:  # a clean field's values between two rechecks
+                        continue
+                # The classifiers' plan for the context: made when a value first needs
+                # it, right before the scorers it picks are bound to the same context.
+                plan = plan_of(ctx)
+                if not plan.mask and not evidence.types:
+                    # No classifier can report here: every value a miss, only counted.
+                    evidence.scored += len(scored)
+                    continue
                 # The binary fallback's value: its runs scored one by one, one value per
                 # payload (dpi/printable_scoring.py).
                 if type(values[0]) is PrintableText:
@@ -192,15 +211,14 @@ class FieldScorer:
                                 inventory.repeat(evidence, ts_ns, client, len(scored) - i)
                             break
                     continue
-                score = classifiers.score
                 for i, text in enumerate(scored, 1):
-                    findings = score(text, ctx)
-                    if not findings and not evidence.types:
+                    found = findings_of(text, plan)
+                    if not found and not evidence.types:
                         # `record` of a miss in a field without evidence: only counted
                         # (nothing to settle on).
                         evidence.scored += 1
                         continue
-                    inventory.record(evidence, findings, text, ts_ns, client)
+                    inventory.record(evidence, list(found), text, ts_ns, client)
                     if evidence.settled_type:
                         if i < len(scored):  # settled now: the rest only count
                             inventory.repeat(evidence, ts_ns, client, len(scored) - i)
@@ -212,15 +230,41 @@ class FieldScorer:
         """(location, values by path) per part of `message`, parts with one field of one
         location merged into one: the columns of a MySQL row, each a part of its own,
         are fields of one record, siblings of each other (a `name` column next to a
-        `surname` one). Grouped by path, the inventory key, the context and the settled
-        state are looked up once per field, not once per value."""
+        `surname` one); so are the headers of a message. Grouped by path, the inventory
+        key, the context and the settled state are looked up once per field, not once
+        per value."""
         stats = self.stats
+        limits = self.limits
         grouped: list[tuple[str, dict[str, list[str]]]] = []
         single: dict[str, dict[str, list[str]]] = {}
+        count = 0  # values, for the scan's counter
+        where: object = None  # the location of the last part, and its name
+        location = ""
+        text_type = MediaType.TEXT
         for part in message.parts:
+            if part.location is not where:  # a message's parts come in runs of one
+                where = part.location
+                location = str(where)
+            # A header as it is (most parts): its one pair without `field_pairs`' lists.
+            pair = plain_text_pair(part, limits) if part.media_type is text_type else None
+            if pair is not None:
+                path, text = pair
+                if not text:
+                    continue
+                count += 1
+                merged = single.get(location)
+                if merged is None:
+                    single[location] = {path: [text]}
+                    continue
+                known = merged.get(path)
+                if known is None:
+                    merged[path] = [text]
+                else:
+                    known.append(text)
+                continue
             try:
                 pairs = field_pairs(
-                    part, self.limits, self.options.schemas, stats.limits_hit,
+                    part, limits, self.options.schemas, stats.limits_hit,
                     stats.anomalies,  # damaged JSON recovered, by kind
                 )
             except ProtocolError:
@@ -238,8 +282,7 @@ class FieldScorer:
                         values.append(text)
             if not groups:
                 continue
-            stats.values += len(pairs)
-            location = str(part.location)
+            count += len(pairs)
             if len(groups) > 1:
                 grouped.append((location, groups))
                 continue
@@ -253,6 +296,7 @@ class FieldScorer:
                         merged[path] = values
                     else:
                         known.extend(values)
+        stats.values += count
         grouped.extend(single.items())
         return grouped
 

@@ -115,9 +115,9 @@ def expand_values(
     """`pairs` with the values inside their values added (or, for JSON strings, in their
     place). Returns `pairs` itself when no value carries anything (the common case)."""
     if len(pairs) == 1:
-        # Most parts are one value (a header, a cookie): `_first_candidate`'s tests
-        # inline, and a short value costs one length test (credentials inside an
-        # authorization value are at least as long too).
+        # Most parts are one value (a header, a cookie): a short value costs one
+        # length test (credentials inside an authorization value are at least as long
+        # too), a longer one `_first_candidate`'s tests for itself alone.
         value = pairs[0][1]
         n = len(value)
         if n < _MIN_CARRIER:
@@ -127,12 +127,7 @@ def expand_values(
             inside = _credentials_inside(pairs[0], location, limits, walk_json, hits)
             if inside:
                 return [pairs[0], *inside][: limits.max_fields_per_part]
-        last = value[-1]
-        if not (
-            ((last == "}" or last == "]") and value[0] in "{[")
-            or (n >= MIN_BASE64_CHARS and _maybe_base64_text(value))
-            or ("?" in value and _SIGNED_NAME.search(value) is not None)
-        ):
+        if not _may_carry(value, n):
             return pairs
         first = 0
     else:
@@ -142,6 +137,27 @@ def expand_values(
     out = pairs[:first]
     _expand_into(pairs[first:], out, location, limits, walk_json, hits, 0)
     return out[: limits.max_fields_per_part]
+
+
+def carries_nothing(path: str, value: str) -> bool:
+    """True when `expand_values` gives the one pair (path, value) back as it is, in
+    any location: a value too short to carry another, or one that is no authorization
+    field and shows no sign of a carrier. (False only means "ask `expand_values`".)"""
+    n = len(value)
+    if n < _MIN_CARRIER:
+        return True
+    return path not in AUTHORIZATION_FIELDS and not _may_carry(value, n)
+
+
+def _may_carry(value: str, n: int) -> bool:
+    """`_first_candidate`'s tests for one value of `n` (at least _MIN_CARRIER)
+    characters: JSON-shaped, base64 of text, or a URL with a signature parameter."""
+    last = value[-1]
+    return (
+        ((last == "}" or last == "]") and value[0] in "{[")
+        or (n >= MIN_BASE64_CHARS and _maybe_base64_text(value))
+        or ("?" in value and _SIGNED_NAME.search(value) is not None)
+    )
 
 
 def _first_candidate(pairs: list[Pair]) -> int:

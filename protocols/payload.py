@@ -48,7 +48,7 @@ from urllib.parse import parse_qsl
 
 import orjson
 
-from protocols._embedded import expand_values
+from protocols._embedded import carries_nothing, expand_values
 from protocols._json_keys import CACHE_KEY_CHARS, PLAIN_NAMES, templated_keys
 from protocols._json_recovery import recover
 from protocols._printable import printable_text
@@ -650,6 +650,23 @@ def decode_part(part: Part, limits: Limits, schemas: object | None = None) -> li
         FieldValue(location=location, path=path, value=value)
         for path, value in field_pairs(part, limits, schemas)
     ]
+
+
+def plain_text_pair(part: Part, limits: Limits) -> Pair | None:
+    """`field_pairs` of a text part (`MediaType.TEXT`: a header, a column) when that is
+    one pair as the part has it: a value without escapes that carries no other value.
+    None when `field_pairs` must be asked (a cookie, an empty value, a `\\u` escape, a
+    value that may carry another, a part limit of one field, which counts as hit).
+    The engine's hot path: most parts of a message are headers like that."""
+    data = part.data
+    if not data or part.location == Location.COOKIE or limits.max_fields_per_part <= 1:
+        return None
+    max_chars = limits.max_value_chars
+    text = data[: max_chars * 4].decode("utf-8", "replace")[:max_chars]
+    name = part.name
+    if "\\u" in text or not carries_nothing(name, text):
+        return None
+    return (name, text)
 
 
 def field_pairs(
