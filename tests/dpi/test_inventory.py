@@ -6,7 +6,14 @@ import csv
 import io
 
 from classifiers.base import Category, Finding
-from dpi.inventory import COLUMNS, Inventory, iso_time
+from dpi.inventory import (
+    COLUMNS,
+    CONFIDENCE_SAMPLE,
+    SETTLE_HIT_AFTER,
+    Inventory,
+    iso_time,
+    occurrence_key,
+)
 from dpi.outputs.contract import to_csv, to_json
 
 KEY = ("http", "10.0.0.5:8080", "POST /v1/users", "request", "body", "card.number")
@@ -158,24 +165,29 @@ def _scan_like_the_engine(inv: Inventory, messages: list[tuple[int, bytes, list[
 
 
 def _messages(count: int) -> list[tuple[int, bytes, list[str]]]:
+    # The first 40 messages' values all score 0.80, later ones 0.80 to 0.99.
     return [
         (T0 + n * 1_000_000, bytes([10, 0, n >> 8 & 255, n & 255]),
-         [f"person {n}-{k}{(n * 7 + k * 13) % 97:02d}" for k in range(3)])
+         [f"person {n}-{k}{(n * 7 + k * 13) % 97 if n >= 40 else 0:02d}" for k in range(3)])
         for n in range(count)
     ]
 
 
-def test_a_settled_field_reports_the_mean_of_all_its_values_up_to_the_sample() -> None:
-    # 70 messages, 210 values: the field settles after 64 and the rest are not scored
-    # for hits, yet the confidence is the mean of all 210 (each is in the sample).
-    messages = _messages(70)
+def test_a_settled_field_reports_the_mean_of_its_sample_not_of_its_first_values() -> None:
+    # 1,000 messages, 3,000 values: the field settles after 64 and the rest are only
+    # counted, yet the confidence is the mean of the CONFIDENCE_SAMPLE values with the
+    # smallest occurrence keys, wherever they came (not that of the first 64 values).
+    messages = _messages(1_000)
     inv = Inventory({"PERSON_NAME": 0.5})
     _scan_like_the_engine(inv, messages)
     assert inv.fields[NAME_KEY].settled_type == "PERSON_NAME"  # type: ignore[index]
-    confidences = [_name_finding(v)[0].confidence for _, _, values in messages for v in values]
+    values = [(occurrence_key(v, ts), v) for ts, _, vs in messages for v in vs]
+    sample = sorted(values)[:CONFIDENCE_SAMPLE]
+    expected = round(sum(_name_finding(v)[0].confidence for _, v in sample) / len(sample), 2)
+    first = [_name_finding(v)[0].confidence for _, v in values[:SETTLE_HIT_AFTER]]
+    assert round(sum(first) / len(first), 2) != expected  # the case tells them apart
     (row,) = inv.rows()
-    assert row.count == 210
-    assert row.confidence == round(sum(confidences) / len(confidences), 2)
+    assert (row.count, row.confidence) == (3_000, expected)
 
 
 def test_a_settled_field_reports_one_confidence_however_its_values_were_split() -> None:
