@@ -10,12 +10,17 @@ PyPI. `gender-guesser` (about 40,000 given names) is GPLv3 and `probablepeople`/
 about 30 MB of memory and 0.2 s, and the lists would change with every Faker release.
 
 Loaded on first use, once per process, and only by a classifier that has a field worth
-the look: a scan that meets no unhinted `name` field never pays it.
+the look: a scan that meets no unhinted `name` field never pays it. Held as the file's
+bytes plus a hash table of where each name starts (`NameList`): two frozensets of 59,000
+str objects cost 6.7 MB of a scan's peak memory, this costs 1.6 MB, and a lookup (a
+crc32, about one bytes comparison) answers exactly as set membership did.
 """
 
 from __future__ import annotations
 
 import gzip
+import zlib
+from array import array
 from functools import lru_cache
 from importlib.resources import files
 
@@ -27,14 +32,70 @@ _AMBIGUOUS = frozenset({"sky", "rose", "paris", "april", "may", "june", "summer"
                         "china", "india", "ireland", "london", "new", "big", "main"})
 
 
-def _load(name: str) -> frozenset[str]:
+class NameList:
+    """A set of names (one per line of `text`, UTF-8, each line ending in a newline)
+    without a str object per name: a hash table over `text`. Names are bucketed by the
+    top bits of their crc32, about one a bucket; bucket b's names start in `text` at
+    `_starts[_first[b] : _first[b + 1]]`. Membership is exact: names are compared on
+    their bytes."""
+
+    __slots__ = ("_first", "_shift", "_starts", "_text")
+
+    def __init__(self, text: bytes, leave_out: frozenset[str] = frozenset()) -> None:
+        if text and not text.endswith(b"\n"):
+            text += b"\n"
+        left_out = {name.encode("utf-8") for name in leave_out}
+        buckets = array("I")
+        starts = array("I")
+        start = 0
+        while start < len(text):
+            end = text.index(b"\n", start)
+            name = text[start:end]
+            if name and name not in left_out:
+                buckets.append(zlib.crc32(name))
+                starts.append(start)
+            start = end + 1
+        bits = max(1, len(starts).bit_length())
+        self._shift = shift = 32 - bits
+        for at, hashed in enumerate(buckets):
+            buckets[at] = hashed >> shift
+        order = sorted(range(len(starts)), key=buckets.__getitem__)
+        self._starts = array("I", [starts[at] for at in order])
+        # first[b + 1] counts the names of buckets up to b: where bucket b + 1 starts.
+        first = array("I", bytes(4 * ((1 << bits) + 1)))
+        for bucket in buckets:
+            first[bucket + 1] += 1
+        for bucket in range(1 << bits):
+            first[bucket + 1] += first[bucket]
+        self._first = first
+        self._text = text
+
+    def __len__(self) -> int:
+        return len(self._starts)
+
+    def __contains__(self, name: str) -> bool:
+        if not name or "\n" in name:
+            return False
+        # surrogatepass: a lone surrogate (from lenient decoding) cannot raise here, and
+        # its bytes are not UTF-8, so they match no listed name.
+        encoded = name.encode("utf-8", "surrogatepass")
+        bucket = zlib.crc32(encoded) >> self._shift
+        first, starts, text = self._first, self._starts, self._text
+        line = encoded + b"\n"
+        for at in range(first[bucket], first[bucket + 1]):
+            if text.startswith(line, starts[at]):
+                return True
+        return False
+
+
+def _load(name: str) -> NameList:
     data = files("classifiers.pii").joinpath("data", name).read_bytes()
     # One name a line; a name may hold spaces (`de la cruz`).
-    return frozenset(n for n in gzip.decompress(data).decode("utf-8").split("\n") if n) - _AMBIGUOUS
+    return NameList(gzip.decompress(data), _AMBIGUOUS)
 
 
 @lru_cache(maxsize=1)
-def name_lists() -> tuple[frozenset[str], frozenset[str]]:
+def name_lists() -> tuple[NameList, NameList]:
     """(given names, family names), case-folded."""
     return _load("given-names.txt.gz"), _load("family-names.txt.gz")
 

@@ -5,6 +5,7 @@ and state round trips, bounds, and the straggler lookup by either direction."""
 from __future__ import annotations
 
 import os
+import tracemalloc
 
 import pytest
 
@@ -95,6 +96,39 @@ def test_an_address_and_its_hash_get_one_number() -> None:
     assert index.of_address(_address(7)) == by_hash
     assert index.of_address(_address(8)) == index.of_hash(client_hash(SALT, _address(8)))
     assert len(index) == 2
+
+
+def test_numbers_hold_through_table_growth_and_recent_address_clears(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("dpi.client_sets.RECENT_ADDRESSES", 7)
+    index = ClientIndex(SALT)
+    assert [index.of_address(_address(n)) for n in range(5_000)] == list(range(5_000))
+    assert [index.of_address(_address(n)) for n in range(4_999, -1, -1)] == list(
+        range(4_999, -1, -1)
+    )
+    assert index.of_hash(client_hash(SALT, _address(1234))) == 1234
+    assert index.of_hash(client_hash(SALT, _address(5_000))) == 5_000
+    assert len(index) == 5_001 and index.untracked == 0
+
+
+def test_an_index_of_many_clients_costs_tens_of_bytes_each(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # 20,000 clients: their hashes and the table (a dict of addresses and numbers cost
+    # ~130 bytes a client); the recent-address cache is bounded (small here).
+    monkeypatch.setattr("dpi.client_sets.RECENT_ADDRESSES", 64)
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        index = ClientIndex(SALT)
+        for n in range(20_000):
+            index.of_address(_address(n))
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert len(index) == 20_000
+    assert grown < 50 * 20_000
 
 
 def test_closed_connections_answer_for_either_direction() -> None:
