@@ -23,9 +23,12 @@ from dpi.client_sets import CLIENT_HASH_BYTES, MAX_CLIENTS_PER_ROW, ClientIndex,
 from dpi.engine import ScanStats
 from dpi.inventory import FieldEvidence, FieldKey, Inventory, TypeEvidence
 
-# Bumped when the layout changes; older layouts are refused, not guessed.
-# 2: each type's confidence sample (occurrence keys and confidences).
+# Bumped when the layout changes. 2: each type's confidence sample (occurrence keys
+# and confidences). A version-1 state (no samples) is still read: its rows keep the mean
+# of their hits until new hits fill a sample, so a scheduled scan survives the upgrade
+# without rescanning captures that rotation may have deleted. Other layouts are refused.
 FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 
 
 class CodecError(Exception):
@@ -103,14 +106,17 @@ def _unpacked(value: Any, typecode: str, what: str) -> array[int]:
 
 
 def _type_from_obj(obj: Any, index: ClientIndex) -> TypeEvidence:
-    _check(isinstance(obj, list) and len(obj) == 12, "type evidence")
+    _check(isinstance(obj, list) and len(obj) in (10, 12), "type evidence")
     try:
         raw = base64.b64decode(_str(obj[8], "clients"), validate=True)
     except binascii.Error:
         raise CodecError("malformed clients") from None
     _check(len(raw) % CLIENT_HASH_BYTES == 0, "clients")
-    keys = _unpacked(obj[10], "Q", "confidence sample")
-    confs = _unpacked(obj[11], "I", "confidence sample")
+    if len(obj) == 12:
+        keys = _unpacked(obj[10], "Q", "confidence sample")
+        confs = _unpacked(obj[11], "I", "confidence sample")
+    else:  # version 1: no sample yet
+        keys, confs = array("Q"), array("I")
     _check(len(keys) == len(confs) and list(keys) == sorted(keys), "confidence sample")
     clients = ClientSet()
     clients.update(
