@@ -184,7 +184,6 @@ class FieldScorer:
                 if evidence.settled_type:
                     evidence.seen += count
                     inventory.repeat(evidence, ts_ns, client, count)
-                    self._witness(inventory, evidence, values, ts_ns, ctx)
                     continue
                 seen = evidence.seen
                 if evidence.types or seen + count <= SETTLE_CLEAN_AFTER:
@@ -210,7 +209,6 @@ class FieldScorer:
                         if evidence.settled_type:
                             if i < len(scored):  # settled now: the rest only count
                                 inventory.repeat(evidence, ts_ns, client, len(scored) - i)
-                                self._witness(inventory, evidence, scored[i:], ts_ns, ctx)
                             break
                     continue
                 for i, text in enumerate(scored, 1):
@@ -224,24 +222,9 @@ class FieldScorer:
                     if evidence.settled_type:
                         if i < len(scored):  # settled now: the rest only count
                             inventory.repeat(evidence, ts_ns, client, len(scored) - i)
-                            self._witness(inventory, evidence, scored[i:], ts_ns, ctx)
                         break
         if inventory.lost_fields != self._lost_reported:
             self._report_lost_fields(inventory)
-
-    def _witness(
-        self, inventory: Inventory, evidence: FieldEvidence, values: list[str], ts_ns: int,
-        ctx: FieldContext,
-    ) -> None:
-        """Scores the values of a settled field that may enter its confidence sample
-        (`Inventory.witnesses`: mostly none), so that the reported confidence does not
-        depend on where the field settled (workers, files)."""
-        for text in inventory.witnesses(evidence, values, ts_ns):
-            if type(text) is PrintableText:
-                findings = score_runs(self.classifiers, text, ctx)
-            else:
-                findings = self.classifiers.score(text, ctx)
-            inventory.witness(evidence, findings, text, ts_ns)
 
     def _grouped_parts(self, message: Message) -> list[tuple[str, dict[str, list[str]]]]:
         """(location, values by path) per part of `message`, parts with one field of one

@@ -7,11 +7,8 @@ made only when rows are asked for: a data type is reported for a field when the 
 its values that hit reaches the classifier's `min_share` (one lucky checksum in a
 thousand values does not flag a field).
 
-Everything kept is mergeable (sums, minima, maxima, set unions, the smallest keys), so
-partial inventories of separate files or workers merge exactly, in any order. That
-includes the confidence: a row's is the mean over the hits with the smallest occurrence
-keys (CONFIDENCE_SAMPLE), not over the values a field happened to score before it
-settled, so a scan split over workers reports what one process does.
+Everything kept is mergeable (sums, minima, maxima, set unions), so partial inventories
+of separate files or workers merge exactly, in any order.
 
 Client addresses are never kept: each is replaced by a keyed BLAKE2b hash under the
 inventory's `salt` before it is stored (spec: state between scans holds salted hashes
@@ -34,9 +31,6 @@ to keep one without.
 from __future__ import annotations
 
 import os
-import zlib
-from array import array
-from bisect import bisect_right
 from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -44,7 +38,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from classifiers.base import Finding
-from dpi.client_sets import ClientIndex, ClientSet
+from dpi.client_sets import UNTRACKED, ClientIndex, ClientSet
 from dpi.identifiers import PATH, Hit, Identifiers, default_identifiers
 from dpi.masking import mask
 
@@ -96,28 +90,10 @@ MIN_WEAK_HITS = 3
 SETTLE_HIT_AFTER = 64
 SETTLE_HIT_SHARE = 0.97
 CONF_UNIT = 1_000_000
-# A row's confidence is the mean over a sample of its hits that does not depend on how
-# the values were split (workers, files) nor on their order: the CONFIDENCE_SAMPLE
-# hits whose occurrence keys (value and message time, `occurrence_key`) are smallest,
-# every hit of a row with fewer. A settled field's values are not scored, except those
-# whose key could enter the sample (`Inventory.witnesses`): about
-# CONFIDENCE_SAMPLE * ln(n / CONFIDENCE_SAMPLE) of n values. 64 as SETTLE_HIT_AFTER:
-# on 20 MB of the shared workload 256 put 25% more values through the classifiers and
-# 64 9%, and the rows' means were within 0.01 (256) and 0.02 (64) of all values' means.
-CONFIDENCE_SAMPLE = 64
-_NO_LIMIT = (1 << 64) - 1
 SALT_BYTES = 16
 # One random salt per process, so that inventories made in one process merge; a stored
 # state or a distributed scan brings its own.
 _PROCESS_SALT = os.urandom(SALT_BYTES)
-
-
-def occurrence_key(value: str, ts_ns: int) -> int:
-    """A 64-bit key of one value at one time, the same in every process (crc32, not the
-    salted hash()): the confidence sample takes the smallest."""
-    encoded = value.encode("utf-8", "surrogatepass")
-    stamp = ts_ns.to_bytes(8, "little", signed=True)
-    return zlib.crc32(encoded + stamp) << 32 | zlib.crc32(stamp + encoded)
 
 
 def iso_time(ts_ns: int) -> str:
@@ -142,17 +118,8 @@ class TypeEvidence:
     sample_ns: int = 0
     clients: ClientSet = field(default_factory=ClientSet)  # numbers of the inventory's ClientIndex
     reasons: Counter[str] = field(default_factory=Counter)
-    # The confidence sample (CONFIDENCE_SAMPLE): occurrence keys ascending, and beside
-    # each its hit's confidence in millionths. Ties with the last key are all kept, so
-    # that the sample is the same however the hits came.
-    sample_keys: array[int] = field(default_factory=lambda: array("Q"))
-    sample_confs: array[int] = field(default_factory=lambda: array("I"))
 
-    def add(
-        self, finding: Finding, sample_value: str, ts_ns: int, client: int, key: int = -1
-    ) -> None:
-        """One scored hit; `key` is the value's occurrence key (-1: computed here from
-        `sample_value`)."""
+    def add(self, finding: Finding, sample_value: str, ts_ns: int, client: int) -> None:
         self.hits += 1
         self.validated += finding.validated
         self.conf_sum += round(finding.confidence * CONF_UNIT)
@@ -166,35 +133,6 @@ class TypeEvidence:
         self.clients.add(client)
         if len(self.reasons) < 32:
             self.reasons[finding.reason] += 1
-        self.sampled(
-            occurrence_key(sample_value, ts_ns) if key < 0 else key,
-            round(finding.confidence * CONF_UNIT),
-        )
-
-    def sample_limit(self) -> int:
-        """The largest occurrence key the sample can still take."""
-        keys = self.sample_keys
-        return keys[CONFIDENCE_SAMPLE - 1] if len(keys) >= CONFIDENCE_SAMPLE else _NO_LIMIT
-
-    def sampled(self, key: int, confidence: int) -> None:
-        """A hit's confidence (millionths) offered to the sample under its key."""
-        keys = self.sample_keys
-        if len(keys) >= CONFIDENCE_SAMPLE and key > keys[CONFIDENCE_SAMPLE - 1]:
-            return
-        at = bisect_right(keys, key)
-        keys.insert(at, key)
-        self.sample_confs.insert(at, confidence)
-        while len(keys) > CONFIDENCE_SAMPLE and keys[-1] > keys[CONFIDENCE_SAMPLE - 1]:
-            keys.pop()
-            self.sample_confs.pop()
-
-    def confidence(self) -> float:
-        """The reported confidence: the sample's mean (the mean of all hits when they
-        are fewer than CONFIDENCE_SAMPLE)."""
-        confs = self.sample_confs
-        if confs:
-            return round(sum(confs) / CONF_UNIT / len(confs), 2)
-        return round(self.conf_sum / CONF_UNIT / max(self.hits, 1), 2)
 
     def repeat(self, ts_ns: int, client: int, times: int = 1) -> None:
         """More hits of a settled field: counted (at the mean confidence), not re-scored."""
@@ -221,8 +159,6 @@ class TypeEvidence:
             self.sample, self.sample_ns = other.sample, other.sample_ns
         self.clients.update(map(numbers, other.clients))
         self.reasons.update(other.reasons)
-        for key, confidence in zip(other.sample_keys, other.sample_confs, strict=True):
-            self.sampled(key, confidence)
 
 
 @dataclass(slots=True)
@@ -466,46 +402,15 @@ class Inventory:
         """One scored value of a field and what the classifiers found in it. `client` is
         the packed address; only its number in `self.clients` is kept."""
         evidence.scored += 1
-        if not findings:
-            evidence.settle()
-            return
-        number = self.clients.of_address(client)
-        key = occurrence_key(value, ts_ns)
+        number = self.clients.of_address(client) if findings else UNTRACKED
         for finding in findings:
             typed = evidence.types.get(finding.data_type)
             if typed is None:
                 typed = TypeEvidence(category=str(finding.category))
                 evidence.types[finding.data_type] = typed
             start, end = finding.span if finding.span else (0, len(value))
-            typed.add(finding, value[start:end], ts_ns, number, key)
+            typed.add(finding, value[start:end], ts_ns, number)
         evidence.settle()
-
-    def witnesses(self, evidence: FieldEvidence, values: list[str], ts_ns: int) -> list[str]:
-        """Of values of a settled field (counted by `repeat`, not scored), those whose
-        occurrence keys could enter the confidence sample: the caller scores them and
-        gives the findings to `witness`. Mostly none: the sample's limit only falls."""
-        limit = evidence.types[evidence.settled_type].sample_limit()
-        if limit == _NO_LIMIT:
-            return values
-        stamp = ts_ns.to_bytes(8, "little", signed=True)
-        crc32 = zlib.crc32
-        limit_high = limit >> 32
-        return [
-            value
-            for value in values
-            if crc32(value.encode("utf-8", "surrogatepass") + stamp) <= limit_high
-            and occurrence_key(value, ts_ns) <= limit
-        ]
-
-    def witness(self, evidence: FieldEvidence, findings: list[Finding], value: str, ts_ns: int) -> None:
-        """The findings of a settled field's value that `witnesses` picked: its settled
-        type's confidence goes to the sample (the value is counted by `repeat`)."""
-        settled = evidence.settled_type
-        for finding in findings:
-            if finding.data_type == settled:
-                typed = evidence.types[settled]
-                typed.sampled(occurrence_key(value, ts_ns), round(finding.confidence * CONF_UNIT))
-                return
 
     def repeat(self, evidence: FieldEvidence, ts_ns: int, client: bytes, times: int = 1) -> None:
         typed = evidence.types[evidence.settled_type]
@@ -584,7 +489,7 @@ class Inventory:
                     last_seen=iso_time(typed.last_ns),
                     clients=len(typed.clients),
                     sample=typed.sample,
-                    confidence=typed.confidence(),
+                    confidence=round(typed.conf_sum / CONF_UNIT / typed.hits, 2),
                 )
             )
         return rows

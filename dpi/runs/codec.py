@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import sys
-from array import array
 from collections import Counter
 from typing import Any
 
@@ -23,12 +21,8 @@ from dpi.client_sets import CLIENT_HASH_BYTES, MAX_CLIENTS_PER_ROW, ClientIndex,
 from dpi.engine import ScanStats
 from dpi.inventory import FieldEvidence, FieldKey, Inventory, TypeEvidence
 
-# Bumped when the layout changes. 2: each type's confidence sample (occurrence keys
-# and confidences). A version-1 state (no samples) is still read: its rows keep the mean
-# of their hits until new hits fill a sample, so a scheduled scan survives the upgrade
-# without rescanning captures that rotation may have deleted. Other layouts are refused.
-FORMAT_VERSION = 2
-READABLE_VERSIONS = (1, 2)
+# Bumped when the layout changes; older layouts are refused, not guessed.
+FORMAT_VERSION = 1
 
 
 class CodecError(Exception):
@@ -79,45 +73,16 @@ def _type_to_obj(typed: TypeEvidence, index: ClientIndex) -> list[Any]:
         typed.sample_ns,
         clients,
         dict(typed.reasons),
-        _packed(typed.sample_keys),
-        _packed(typed.sample_confs),
     ]
 
 
-def _packed(numbers: array[int]) -> str:
-    """An array of ints as base64 of its little-endian bytes."""
-    if sys.byteorder == "big":
-        numbers = array(numbers.typecode, numbers)
-        numbers.byteswap()
-    return base64.b64encode(numbers.tobytes()).decode("ascii")
-
-
-def _unpacked(value: Any, typecode: str, what: str) -> array[int]:
-    try:
-        raw = base64.b64decode(_str(value, what), validate=True)
-    except binascii.Error:
-        raise CodecError(f"malformed {what}") from None
-    numbers = array(typecode)
-    _check(len(raw) % numbers.itemsize == 0, what)
-    numbers.frombytes(raw)
-    if sys.byteorder == "big":
-        numbers.byteswap()
-    return numbers
-
-
 def _type_from_obj(obj: Any, index: ClientIndex) -> TypeEvidence:
-    _check(isinstance(obj, list) and len(obj) in (10, 12), "type evidence")
+    _check(isinstance(obj, list) and len(obj) == 10, "type evidence")
     try:
         raw = base64.b64decode(_str(obj[8], "clients"), validate=True)
     except binascii.Error:
         raise CodecError("malformed clients") from None
     _check(len(raw) % CLIENT_HASH_BYTES == 0, "clients")
-    if len(obj) == 12:
-        keys = _unpacked(obj[10], "Q", "confidence sample")
-        confs = _unpacked(obj[11], "I", "confidence sample")
-    else:  # version 1: no sample yet
-        keys, confs = array("Q"), array("I")
-    _check(len(keys) == len(confs) and list(keys) == sorted(keys), "confidence sample")
     clients = ClientSet()
     clients.update(
         index.of_hash(raw[i : i + CLIENT_HASH_BYTES]) for i in range(0, len(raw), CLIENT_HASH_BYTES)
@@ -133,8 +98,6 @@ def _type_from_obj(obj: Any, index: ClientIndex) -> TypeEvidence:
         sample_ns=_int(obj[7], "sample time"),
         clients=clients,
         reasons=_counter(obj[9], "reasons"),
-        sample_keys=keys,
-        sample_confs=confs,
     )
 
 

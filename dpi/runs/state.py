@@ -49,13 +49,7 @@ from typing import Any, Self
 import orjson
 
 from dpi.inventory import SALT_BYTES, Inventory
-from dpi.runs.codec import (
-    FORMAT_VERSION,
-    READABLE_VERSIONS,
-    CodecError,
-    inventory_from_obj,
-    inventory_to_obj,
-)
+from dpi.runs.codec import FORMAT_VERSION, CodecError, inventory_from_obj, inventory_to_obj
 from dpi.runs.evidence import Evidence, evidence_from_obj, evidence_to_obj
 from dpi.runs.history import History, history_from_obj, history_to_obj
 from protocols._zstd import zstd
@@ -277,7 +271,7 @@ class State:
     def _from_doc(cls, path: Path, doc: Any) -> State:
         if not isinstance(doc, dict) or doc.get("format") != MARKER:
             raise CodecError("not a dpi state file")
-        if doc.get("version") not in READABLE_VERSIONS:
+        if doc.get("version") != FORMAT_VERSION:
             raise CodecError(f"state version {doc.get('version')!r} not supported")
         try:
             salt = bytes.fromhex(str(doc["salt"]))

@@ -6,14 +6,7 @@ import csv
 import io
 
 from classifiers.base import Category, Finding
-from dpi.inventory import (
-    COLUMNS,
-    CONFIDENCE_SAMPLE,
-    SETTLE_HIT_AFTER,
-    Inventory,
-    iso_time,
-    occurrence_key,
-)
+from dpi.inventory import COLUMNS, Inventory, iso_time
 from dpi.outputs.contract import to_csv, to_json
 
 KEY = ("http", "10.0.0.5:8080", "POST /v1/users", "request", "body", "card.number")
@@ -125,82 +118,3 @@ def test_weak_evidence_needs_three_hits_strong_evidence_one() -> None:
     assert [r.data_type for r in inv.rows()] == ["NPI"]
     _feed(inv, KEY, [("4111111111111111", True, T0, b"\x01\x01\x01\x01")])  # strong: one is enough
     assert {r.data_type for r in inv.rows()} == {"NPI", "CARD_NUMBER"}
-
-
-# -- the confidence of settled fields ------------------------------------------------
-
-NAME_KEY = ("http", "10.0.0.5:8080", "GET /v1/users", "response", "body", "data[].name")
-
-
-def _name_finding(value: str) -> list[Finding]:
-    # Confidences vary from value to value (0.80 to 0.99), as real classifiers' do.
-    return [Finding(data_type="PERSON_NAME", category=Category.PII,
-                    confidence=0.80 + int(value[-2:]) % 20 / 100, reason="listed name")]
-
-
-def _scan_like_the_engine(inv: Inventory, messages: list[tuple[int, bytes, list[str]]]) -> int:
-    """Feeds messages as dpi/field_scoring.py does: scored until the field settles, then
-    counted, only the values `witnesses` picks scored. Returns the values scored."""
-    scored = 0
-    for ts, client, values in messages:
-        evidence = inv.field(NAME_KEY, "api.shop.example")  # type: ignore[arg-type]
-        assert evidence is not None
-        evidence.seen += len(values)
-        rest = values
-        if not evidence.settled_type:
-            for i, value in enumerate(values, 1):
-                scored += 1
-                inv.record(evidence, _name_finding(value), value, ts, client)
-                if evidence.settled_type:
-                    rest = values[i:]
-                    break
-            else:
-                continue
-        if rest:
-            inv.repeat(evidence, ts, client, len(rest))
-            for value in inv.witnesses(evidence, rest, ts):
-                scored += 1
-                inv.witness(evidence, _name_finding(value), value, ts)
-    return scored
-
-
-def _messages(count: int) -> list[tuple[int, bytes, list[str]]]:
-    # The first 40 messages' values all score 0.80, later ones 0.80 to 0.99.
-    return [
-        (T0 + n * 1_000_000, bytes([10, 0, n >> 8 & 255, n & 255]),
-         [f"person {n}-{k}{(n * 7 + k * 13) % 97 if n >= 40 else 0:02d}" for k in range(3)])
-        for n in range(count)
-    ]
-
-
-def test_a_settled_field_reports_the_mean_of_its_sample_not_of_its_first_values() -> None:
-    # 1,000 messages, 3,000 values: the field settles after 64 and the rest are only
-    # counted, yet the confidence is the mean of the CONFIDENCE_SAMPLE values with the
-    # smallest occurrence keys, wherever they came (not that of the first 64 values).
-    messages = _messages(1_000)
-    inv = Inventory({"PERSON_NAME": 0.5})
-    _scan_like_the_engine(inv, messages)
-    assert inv.fields[NAME_KEY].settled_type == "PERSON_NAME"  # type: ignore[index]
-    values = [(occurrence_key(v, ts), v) for ts, _, vs in messages for v in vs]
-    sample = sorted(values)[:CONFIDENCE_SAMPLE]
-    expected = round(sum(_name_finding(v)[0].confidence for _, v in sample) / len(sample), 2)
-    first = [_name_finding(v)[0].confidence for _, v in values[:SETTLE_HIT_AFTER]]
-    assert round(sum(first) / len(first), 2) != expected  # the case tells them apart
-    (row,) = inv.rows()
-    assert (row.count, row.confidence) == (3_000, expected)
-
-
-def test_a_settled_field_reports_one_confidence_however_its_values_were_split() -> None:
-    messages = _messages(4_000)
-    whole = Inventory({"PERSON_NAME": 0.5})
-    scored = _scan_like_the_engine(whole, messages)
-    # After settling few values are scored: the sample's keys only fall.
-    assert scored < 3_000  # of 12,000
-    for split in (lambda n: n % 2, lambda n: n % 3 == 0, lambda n: n < 500):
-        parts = [Inventory({"PERSON_NAME": 0.5}, salt=whole.salt) for _ in range(2)]
-        for side, part in enumerate(parts):
-            _scan_like_the_engine(
-                part, [m for n, m in enumerate(messages) if int(split(n)) == side]
-            )
-        parts[1].merge(parts[0])
-        assert parts[1].rows() == whole.rows()

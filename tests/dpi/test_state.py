@@ -116,34 +116,3 @@ def test_stale_temporary_file_of_a_killed_run_is_removed(tmp_path: Path) -> None
     with State.open(where):
         pass
     assert not (where / f"{STATE_NAME}.tmp999").exists()
-
-
-def _without_samples(obj: object) -> object:
-    """A version-2 inventory object as version 1 wrote it: type evidence without the
-    confidence sample (its last two items)."""
-    if isinstance(obj, list):
-        if len(obj) == 12 and isinstance(obj[9], dict) and isinstance(obj[10], str):
-            return [_without_samples(item) for item in obj[:10]]
-        return [_without_samples(item) for item in obj]
-    if isinstance(obj, dict):
-        return {key: _without_samples(value) for key, value in obj.items()}
-    return obj
-
-
-def test_a_version_1_state_is_read_and_keeps_its_rows(tmp_path: Path) -> None:
-    from dpi.runs.state import decode_state, encode_state
-
-    where = tmp_path / "state"
-    with State.open(where) as state:
-        state.inventory.merge(_scanned_inventory(tmp_path, state.salt))
-        state.save()
-        rows = state.inventory.rows()
-    file = where / STATE_NAME
-    doc = decode_state(file.read_bytes(), file)
-    old = dict(doc, version=1, inventory=_without_samples(doc["inventory"]))
-    assert old["inventory"] != doc["inventory"]  # the samples were there to strip
-    file.write_bytes(encode_state(old))
-    with State.open(where) as state:
-        assert state.inventory.rows() == rows  # confidences: the mean of the hits
-        state.save()
-    assert decode_state(file.read_bytes(), file)["version"] == 2
