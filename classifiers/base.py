@@ -114,6 +114,17 @@ class Finding:
 
 
 Scorer = Callable[[str, FieldContext], Finding | None]
+
+
+def bound_scorer(judge: Callable[..., Finding | None], *facts: object) -> Scorer:
+    """A scorer that judges each value with `facts`: what a classifier's `scorer` worked
+    out once for its context (the field's hints, the message's context), so that no
+    value pays for it again."""
+
+    def scored(value: str, ctx: FieldContext) -> Finding | None:
+        return judge(value, *facts)
+
+    return scored
 """A classifier's judgement of values of one context (`Classifier.scorer`)."""
 
 

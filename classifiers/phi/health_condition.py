@@ -32,6 +32,7 @@ from classifiers.base import (
     Finding,
     Scorer,
     ValueGate,
+    bound_scorer,
 )
 from classifiers.phi._clinical import clinical_context
 
@@ -123,12 +124,7 @@ class HealthConditionClassifier(Classifier):
         weak = not strong and not _WEAK_HINTS.isdisjoint(names)
         clinical = clinical_context(ctx)
         notes = "note" in names or "notes" in names
-        judge = self._judge
-
-        def scored(value: str, ctx: FieldContext = ctx) -> Finding | None:
-            return judge(value, strong, weak, clinical, notes)
-
-        return scored
+        return bound_scorer(self._judge, strong, weak, clinical, notes)
 
     def score(self, value: str, ctx: FieldContext) -> Finding | None:
         return self.scorer(ctx)(value, ctx)

@@ -47,6 +47,7 @@ from classifiers.base import (
     Finding,
     Scorer,
     ValueGate,
+    bound_scorer,
 )
 from classifiers.pii import _stdnum_ids
 
@@ -205,12 +206,7 @@ class NationalIdClassifier(Classifier):
 
         # Canada: `sin` or `social insurance` (`social` alone is the US SSN's hint).
         sin_hinted = "sin" in tokens or {"social", "insurance"} <= tokens
-        judge = self._judge
-
-        def scored(value: str, ctx: FieldContext = ctx) -> Finding | None:
-            return judge(value, tokens, generic, hint, sin_hinted)
-
-        return scored
+        return bound_scorer(self._judge, tokens, generic, hint, sin_hinted)
 
     def score(self, value: str, ctx: FieldContext) -> Finding | None:
         return self.scorer(ctx)(value, ctx)

@@ -62,6 +62,7 @@ from classifiers.base import (
     Finding,
     Scorer,
     ValueGate,
+    bound_scorer,
 )
 from classifiers.pii._name_lists import han_name, known_given_name
 
@@ -366,6 +367,11 @@ def _listed_name(words: list[str]) -> bool:
     return han_name(words[0])
 
 
+def _never(value: str, ctx: FieldContext) -> Finding | None:
+    """The scorer of a context where the field says no name can be meant."""
+    return None
+
+
 class PersonNameClassifier(Classifier):
     data_type: ClassVar[str] = "PERSON_NAME"
     category: ClassVar[Category] = Category.PII
@@ -465,12 +471,7 @@ class PersonNameClassifier(Classifier):
     def scorer(self, ctx: FieldContext) -> Scorer:
         # What the field says (`_field`) is asked once per context.
         field = self._field(ctx)
-        judge = self._judge
-
-        def scored(value: str, ctx: FieldContext = ctx) -> Finding | None:
-            return judge(value, field) if field is not None else None
-
-        return scored
+        return bound_scorer(self._judge, field) if field is not None else _never
 
     def score(self, value: str, ctx: FieldContext) -> Finding | None:
         field = self._field(ctx)

@@ -56,6 +56,7 @@ from classifiers.base import (
     Finding,
     Scorer,
     ValueGate,
+    bound_scorer,
 )
 from classifiers.pii._phone_fast import is_valid, number_kind, read_number
 
@@ -169,13 +170,7 @@ class PhoneNumberClassifier(Classifier):
 
     def scorer(self, ctx: FieldContext) -> Scorer:
         # What the field's name and neighbours say is asked once per context.
-        field = self._field(ctx)
-        judge = self._judge
-
-        def scored(value: str, ctx: FieldContext = ctx) -> Finding | None:
-            return judge(value, field)
-
-        return scored
+        return bound_scorer(self._judge, self._field(ctx))
 
     def score(self, value: str, ctx: FieldContext) -> Finding | None:
         return self._judge(value, self._field(ctx))
