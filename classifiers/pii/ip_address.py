@@ -223,11 +223,12 @@ class IpAddressClassifier(Classifier):
         # the IPv4 address it maps: `ipaddress` before 3.13 judges the IPv6 form only.
         mapped = addr.ipv4_mapped if addr.version == 6 else None
         plain = addr if mapped is None else mapped
+        v4_text = text if mapped is None else str(mapped)  # as written, for the shapes
         if server and _same_address(plain, server):
             return None  # the server's own address: routing, not data
         whole = text == stripped
         out_span = None if whole else span
-        if addr.version == 4 and self._netmask(text):
+        if plain.version == 4 and self._netmask(v4_text):
             return None
         if plain.is_loopback or plain.is_unspecified or plain.is_link_local or plain.is_multicast:
             # Identifies no one. Multicast is worth a row only when the field says it
@@ -240,7 +241,7 @@ class IpAddressClassifier(Classifier):
             return self.finding(conf, f"{family} valid, non-routable", out_span, True)
         if hinted:
             return self.finding(0.97, f"{family} valid, field name hint", out_span, True)
-        if addr.version == 4 and self._version_like(text, versions_nearby):
+        if plain.version == 4 and self._version_like(v4_text, versions_nearby):
             return self.finding(0.45, "IPv4 valid, version-like", out_span, True)
         return self.finding(0.9 if whole else 0.8, f"{family} valid", out_span, True)
 

@@ -215,3 +215,9 @@ def test_ipv4_mapped_link_local_is_judged_as_ipv4_link_local() -> None:
 
 def test_ipv4_mapped_routable_address_stays_reported() -> None:
     assert_reported(CLF.score("::ffff:203.0.113.7", ctx("remoteAddress")), 0.9)
+
+
+def test_ipv4_mapped_netmasks_and_versions_are_judged_as_their_ipv4_form() -> None:
+    assert CLF.score("::ffff:255.255.255.0", ctx("ip")) is None
+    for value in ("::ffff:1.0.0.0", "1.0.0.0"):
+        assert_not_reported(CLF.score(value, ctx("data")))
