@@ -122,12 +122,16 @@ _MAX_CHARS = 200  # a street line with flat and building fits; longer is prose
 # Separators around a network address inside a value (`inet[/192.0.2.7:9300]`,
 # `[::1]:9200, 10.0.0.5:9300`): a bracketed IPv6 address is then a token of its own.
 _NETWORK_SEPARATORS = re.compile(r"[\s,;/()=\[\]]+")
-# A host name before `:port`: DNS labels with at least one letter and a `.` or `-`
-# (`es-node-1`, `node.example`), or `localhost`; a bare word is not enough, since
-# hand-typed lines write `Apt:12` and `Suite:200`.
-_HOST_NAME = re.compile(
-    r"localhost|(?=[\w.-]*[A-Za-z])(?=[\w]*[.-])[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?"
-)
+# A host name before `:port`: DNS labels, at least one letter (`es-node-1`, `localhost`,
+# and the bare service names of Compose and Kubernetes: `db:5432`, `redis:6379`).
+_HOST_NAME = re.compile(r"(?=[\w.-]*[A-Za-z])[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?")
+# Unit designators that hand-typed street lines write before a colon (`Apt:12`,
+# `Suite:200`, `Room A:101`): never a host.
+_UNIT_WORDS = frozenset({
+    "apt", "apartment", "suite", "ste", "unit", "flat", "room", "rm", "fl", "floor",
+    "level", "lvl", "bldg", "building", "lot", "no", "box", "po", "dept", "a", "b", "c", "d",
+    "ap", "app", "appt", "apto", "dpto", "depto", "piso", "of", "ofc", "office", "whg",
+})
 
 
 _HINTS: frozenset[str] = frozenset({
@@ -158,7 +162,8 @@ def _network_address(value: str) -> bool:
     for token in _NETWORK_SEPARATORS.split(value):
         host, colon, port = token.rpartition(":")
         if (colon and host and port.isdigit() and 2 <= len(port) <= 5
-                and (_HOST_NAME.fullmatch(host) is not None or _ip(host))):
+                and ((_HOST_NAME.fullmatch(host) is not None
+                      and host.lower() not in _UNIT_WORDS) or _ip(host))):
             return True
         if _ip(token):
             return True

@@ -72,6 +72,9 @@ NETWORK_VALUES = [
     "fe80::1%eth0",
     "es-node-1:9300",
     "localhost:9200",
+    "db:5432",
+    "redis:6379",
+    "100 Main Street, es01:9300",
     "node7.cluster.example:9300",
     "Gateway 192.0.2.1",
     "publish 10.0.0.5:9300, bound [::]:9300",
@@ -99,7 +102,8 @@ def test_network_words_in_the_name_cancel_the_hint(value: str, path: str) -> Non
     "value",
     ["Level 2:12 Collins St", "Suite 5, 10:30 Main St", "No. 5, Lane 3, Sec. 2, Main Rd.",
      "1.2.3 Main Street", "Calle Ficticia 23, 2º", "742 Evergreen Terrace",
-     "Apt:12, 5 Main Street", "Suite:200, 1 Market Street", "Room A:101, 5 College Rd"],
+     "Apt:12, 5 Main Street", "Suite:200, 1 Market Street", "Room A:101, 5 College Rd",
+     "Ap:12 Rua Augusta 100"],
 )  # fmt: skip
 def test_street_lines_with_colons_and_dots_stay_addresses(value: str) -> None:
     # Times, unit:number and section numbers are not network addresses.
