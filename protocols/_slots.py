@@ -12,6 +12,7 @@ The class stays frozen: assignment from outside still raises.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -25,8 +26,15 @@ def slot_init(cls: type[T]) -> type[T]:
     positional: list[str] = []
     keyword: list[str] = []
     body: list[str] = []
-    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
-        namespace[f"_set_{f.name}"] = cls.__dict__[f.name].__set__
+    fields = dataclasses.fields(cls)  # type: ignore[arg-type]
+    # What the generated constructor would not do as `dataclasses` does: refused.
+    if hasattr(cls, "__post_init__"):
+        raise TypeError(f"slot_init: {cls.__name__} has __post_init__")
+    if list(inspect.signature(cls).parameters) != [f.name for f in fields]:
+        raise TypeError(f"slot_init: {cls.__name__} has InitVar or init=False fields")
+    for f in fields:
+        # Through the MRO: a subclass's inherited slots live on its base.
+        namespace[f"_set_{f.name}"] = getattr(cls, f.name).__set__
         if f.default_factory is not dataclasses.MISSING:
             raise TypeError(f"slot_init: {cls.__name__}.{f.name} has a default factory")
         if f.default is dataclasses.MISSING:

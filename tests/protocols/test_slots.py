@@ -50,3 +50,35 @@ def test_a_default_factory_is_refused() -> None:
 
     with pytest.raises(TypeError, match="default factory"):
         slot_init(WithFactory)
+
+
+def test_shapes_it_cannot_build_are_refused() -> None:
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class PostInit:
+        a: int
+
+        def __post_init__(self) -> None:
+            pass
+
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class NotInInit:
+        a: int
+        b: int = dataclasses.field(default=0, init=False)
+
+    for cls in (PostInit, NotInInit):
+        with pytest.raises(TypeError, match="slot_init"):
+            slot_init(cls)
+
+
+def test_a_subclass_sets_its_inherited_slots() -> None:
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Base:
+        a: int
+
+    @slot_init
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Child(Base):
+        b: int = 2
+
+    child = Child(1)
+    assert (child.a, child.b) == (1, 2)
