@@ -114,6 +114,7 @@ class Finding:
 
 
 Scorer = Callable[[str, FieldContext], Finding | None]
+"""A classifier's judgement of values of one context (`Classifier.scorer`)."""
 
 
 def bound_scorer(judge: Callable[..., Finding | None], *facts: object) -> Scorer:
@@ -125,7 +126,6 @@ def bound_scorer(judge: Callable[..., Finding | None], *facts: object) -> Scorer
         return judge(value, *facts)
 
     return scored
-"""A classifier's judgement of values of one context (`Classifier.scorer`)."""
 
 
 # Shared findings by (data type, category, confidence, reason, span, validated); bounded.

@@ -328,8 +328,8 @@ class ClassifierSet:
         return found
 
     def plan(self, ctx: FieldContext) -> ContextPlan:
-        """The plan of a field context, for `findings` (callers that score many values
-        of one context, like the engine's cached message shapes, keep it)."""
+        """The plan of a field context, for `findings`: one dict lookup once made (the
+        field scorer asks once per field of a message, then scores its values)."""
         plan = self._plans.get(id(ctx))
         if plan is None or plan.ctx is not ctx:
             plan = self._plan(ctx)

@@ -62,7 +62,7 @@ class ClientIndex:
         self._hashes = bytearray()  # number n's hash at [16 n : 16 n + 16]
         self._slots = array("I", bytes(4 * _FIRST_SLOTS))
         self._recent: dict[bytes, int] = {}
-        self.untracked = 0  # clients seen after the index was full
+        self.untracked = 0  # lookups of unnumbered clients after the index was full
 
     def __len__(self) -> int:
         return len(self._hashes) // CLIENT_HASH_BYTES
