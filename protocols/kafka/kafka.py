@@ -150,6 +150,17 @@ class _Side:
         self.state = _TRANSITIONS[(self.state, edge)]
 
 
+def _past_frame(side: _Side, pos: int, size: int) -> tuple[int, bool]:
+    """Past a frame of `size` bytes (after its 4-byte length) at `pos` that is not read:
+    (the position after it, True) when it is all in the buffer; else (the buffer's end,
+    False), the rest of it left to `side.skip` for the bytes still to come."""
+    available = len(side.buf) - pos - 4
+    if available >= size:
+        return pos + 4 + size, True
+    side.skip = size - available
+    return len(side.buf), False
+
+
 def _plausible_request(
     data: bytes | bytearray, pos: int, max_size: int, strict: bool = False
 ) -> bool | None:
@@ -404,12 +415,9 @@ class KafkaDissector(Dissector):
                 self._note_request(key, version, corr, events)
                 if size > max_size and key in apis.REQUEST_BODIES:
                     events.append(Anomaly(kind="message_too_large", direction=Direction.REQUEST))
-                available = len(buf) - pos - 4
-                if available >= size:
-                    pos += 4 + size
+                pos, whole = _past_frame(side, pos, size)
+                if whole:
                     continue
-                side.skip = size - available
-                pos = len(buf)
                 break
             if len(buf) - pos < 4 + size:
                 break
@@ -517,12 +525,9 @@ class KafkaDissector(Dissector):
                         events.append(
                             Anomaly(kind="message_too_large", direction=Direction.RESPONSE)
                         )
-                available = len(buf) - pos - 4
-                if available >= size:
-                    pos += 4 + size
+                pos, whole = _past_frame(side, pos, size)
+                if whole:
                     continue
-                side.skip = size - available
-                pos = len(buf)
                 break
             if len(buf) - pos < 4 + size:
                 break
