@@ -218,7 +218,7 @@ class FieldScorer:
                         # (nothing to settle on).
                         evidence.scored += 1
                         continue
-                    inventory.record(evidence, list(found), text, ts_ns, client)
+                    inventory.record(evidence, found, text, ts_ns, client)
                     if evidence.settled_type:
                         if i < len(scored):  # settled now: the rest only count
                             inventory.repeat(evidence, ts_ns, client, len(scored) - i)

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter, deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -394,7 +394,7 @@ class Inventory:
     def record(
         self,
         evidence: FieldEvidence,
-        findings: list[Finding],
+        findings: Sequence[Finding],
         value: str,
         ts_ns: int,
         client: bytes,
