@@ -396,12 +396,16 @@ def _ndjson(
     return out
 
 
+def _cut_text(data: bytes, max_chars: int) -> str:
+    """`data` as text, at most `max_chars` characters: decoding more than max_chars * 4
+    bytes (UTF-8's widest) is wasted work."""
+    return data[: max_chars * 4].decode("utf-8", "replace")[:max_chars]
+
+
 def _text_value(data: bytes, path: str, limits: Limits) -> list[Pair]:
     if not data:
         return []
-    # Decoding more than max_value_chars * 4 bytes (UTF-8's widest) is wasted work.
-    text = data[: limits.max_value_chars * 4].decode("utf-8", "replace")
-    return [(path, text[: limits.max_value_chars])]
+    return [(path, _cut_text(data, limits.max_value_chars))]
 
 
 def _sse(
@@ -661,8 +665,7 @@ def plain_text_pair(part: Part, limits: Limits) -> Pair | None:
     data = part.data
     if not data or part.location == Location.COOKIE or limits.max_fields_per_part <= 1:
         return None
-    max_chars = limits.max_value_chars
-    text = data[: max_chars * 4].decode("utf-8", "replace")[:max_chars]
+    text = _cut_text(data, limits.max_value_chars)
     name = part.name
     if "\\u" in text or not carries_nothing(name, text):
         return None
@@ -684,8 +687,7 @@ def field_pairs(
     if decoder is _text:
         # The hot case (a header, a cookie, a column): `_text` inline, one pair.
         data = part.data
-        max_chars = limits.max_value_chars
-        text = data[: max_chars * 4].decode("utf-8", "replace")[:max_chars]
+        text = _cut_text(data, limits.max_value_chars)
         if not data:
             pairs = []
         elif part.location == Location.COOKIE:
