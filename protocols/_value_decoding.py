@@ -22,6 +22,12 @@ _PERCENT: Final = re.compile(r"%[0-9A-Fa-f]{2}")
 _UNICODE_ESCAPE: Final = re.compile(r"\\u[0-9A-Fa-f]{4}(?:\\u[0-9A-Fa-f]{4})*")
 
 
+def cut_text(data: bytes, max_chars: int) -> str:
+    """`data` as text, at most `max_chars` characters: decoding more than max_chars * 4
+    bytes (UTF-8's widest) is wasted work."""
+    return data[: max_chars * 4].decode("utf-8", "replace")[:max_chars]
+
+
 def _unicode_run(match: re.Match[str]) -> str:
     run = match.group(0)
     units = [int(run[i + 2 : i + 6], 16) for i in range(0, len(run), 6)]

@@ -39,6 +39,8 @@ from collections import Counter
 from typing import Final
 from xml.etree.ElementTree import ParseError
 
+from protocols._value_decoding import cut_text
+
 # The media type every XML body gets (`protocols._http_headers` maps `text/xml`,
 # `application/soap+xml` and the other `+xml` types to it).
 XML_MEDIA_TYPE: Final = "application/xml"
@@ -195,8 +197,7 @@ def xml_fields(
         out.extend(inner or [(path, text[:max_chars])])
     if not out and fault == "forbidden":
         # Nothing parsed before the DTD: the text is still classified, not expanded.
-        text = data[: max_chars * 4].decode("utf-8", "replace")[:max_chars]
-        out.append((prefix, text))
+        out.append((prefix, cut_text(data, max_chars)))
     return out[:max_fields]
 
 

@@ -53,7 +53,7 @@ from protocols._json_keys import CACHE_KEY_CHARS, PLAIN_NAMES, templated_keys
 from protocols._json_recovery import recover
 from protocols._printable import printable_text
 from protocols._templated_names import templated_name
-from protocols._value_decoding import cookie_value, form_value, text_value
+from protocols._value_decoding import cookie_value, cut_text, form_value, text_value
 from protocols._xml import XML_MEDIA_TYPE, xml_fields
 from protocols.avro import AVRO_MEDIA_TYPE, CONTAINER_MAGIC, container_pairs, datum_pairs
 from protocols.base import FieldValue, Limits, Location, MediaType, Part
@@ -396,16 +396,10 @@ def _ndjson(
     return out
 
 
-def _cut_text(data: bytes, max_chars: int) -> str:
-    """`data` as text, at most `max_chars` characters: decoding more than max_chars * 4
-    bytes (UTF-8's widest) is wasted work."""
-    return data[: max_chars * 4].decode("utf-8", "replace")[:max_chars]
-
-
 def _text_value(data: bytes, path: str, limits: Limits) -> list[Pair]:
     if not data:
         return []
-    return [(path, _cut_text(data, limits.max_value_chars))]
+    return [(path, cut_text(data, limits.max_value_chars))]
 
 
 def _sse(
@@ -665,7 +659,7 @@ def plain_text_pair(part: Part, limits: Limits) -> Pair | None:
     data = part.data
     if not data or part.location == Location.COOKIE or limits.max_fields_per_part <= 1:
         return None
-    text = _cut_text(data, limits.max_value_chars)
+    text = cut_text(data, limits.max_value_chars)
     name = part.name
     if "\\u" in text or not carries_nothing(name, text):
         return None
@@ -687,7 +681,7 @@ def field_pairs(
     if decoder is _text:
         # The hot case (a header, a cookie, a column): `_text` inline, one pair.
         data = part.data
-        text = _cut_text(data, limits.max_value_chars)
+        text = cut_text(data, limits.max_value_chars)
         if not data:
             pairs = []
         elif part.location == Location.COOKIE:
