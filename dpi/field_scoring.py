@@ -63,8 +63,9 @@ MAX_SHAPE_APIS = 10_000
 # Server names (`ip:port`) kept formatted, at most.
 MAX_SERVER_NAMES = 100_000
 # Contexts of the values inside carriers, per (carrier's field context, their paths):
-# a few documents per API recur in every message; cleared when full.
-MAX_INSIDE_SHAPES = 4_096
+# a few documents per API recur in every message; cleared when they would hold more
+# than this many contexts in all (a memory bound, as MAX_SHAPE_PATHS is).
+MAX_INSIDE_CONTEXTS = 30_000
 
 
 class _KnownField:
@@ -124,6 +125,7 @@ class FieldScorer:
         self._lost_base = (0, 0)
         self._lost_warning = -1
         self._inside_shapes: dict[tuple[FieldContext, tuple[str, ...]], tuple[FieldContext, ...]] = {}
+        self._inside_contexts_held = 0
 
     def admit(self, inventory: Inventory, message: Message) -> tuple[Message, Sanitized]:
         """The message as it may be stored and shown (identifiers from traffic, its api
@@ -260,10 +262,11 @@ class FieldScorer:
         value of the field: a data type found in it or in any value inside it (each
         judged in its own context, `_inside_contexts`) is one hit, with the best such
         finding, whose value gives the sample. A type is thus present in the share of
-        the field's values that carry it, however many other values sit beside it."""
+        the field's values that carry it, however many other values sit beside it.
+        Such a field does not settle (`Inventory.record_each`)."""
         classifiers = self.classifiers
         plan = classifiers.plan(ctx)
-        for i, text in enumerate(values, 1):
+        for text in values:
             found = [(finding, text) for finding in classifiers.findings(text, plan)]
             if type(text) is CarrierValue:
                 inside = text.inside
@@ -275,10 +278,6 @@ class FieldScorer:
                     )
                 found = _best_per_type(found)
             inventory.record_each(evidence, found, ts_ns, client)
-            if evidence.settled_type:
-                if i < len(values):  # settled now: the rest only count
-                    inventory.repeat(evidence, ts_ns, client, len(values) - i)
-                break
 
     def _inside_contexts(
         self, ctx: FieldContext, paths: tuple[str, ...]
@@ -290,8 +289,10 @@ class FieldScorer:
         key = (ctx, paths)
         contexts = self._inside_shapes.get(key)
         if contexts is None:
-            if len(self._inside_shapes) >= MAX_INSIDE_SHAPES:
+            if self._inside_contexts_held + len(paths) > MAX_INSIDE_CONTEXTS:
                 self._inside_shapes.clear()
+                self._inside_contexts_held = 0
+            self._inside_contexts_held += len(paths)
             siblings = sibling_tokens(paths)
             context = self.classifiers.context
             contexts = self._inside_shapes[key] = tuple(

@@ -426,12 +426,13 @@ class Inventory:
     ) -> None:
         """`record` of one value whose findings were made in several values (a value and
         the values it carries, `protocols._embedded.CarrierValue`): each finding with
-        the value it was found in, whose part is its sample. One scored value still."""
+        the value it was found in, whose part is its sample. One scored value still.
+        The field is not settled by it: a type that every carrier shows (a session key)
+        must not stop the values inside from being looked at (a phone that comes later)."""
         evidence.scored += 1
         number = self.clients.of_address(client) if found else UNTRACKED
         for finding, value in found:
             _add(evidence, finding, value, ts_ns, number)
-        evidence.settle()
 
     def repeat(self, evidence: FieldEvidence, ts_ns: int, client: bytes, times: int = 1) -> None:
         typed = evidence.types[evidence.settled_type]

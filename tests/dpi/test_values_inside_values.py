@@ -135,6 +135,28 @@ def test_documents_in_cookies_and_queries_are_fields_below_the_value(rows: list[
     assert ("GET /api/v1/notice", "request", "query", "ctx.deviceIp", "IP_ADDRESS") in keys
 
 
+def _late_phones(path: Path) -> Path:
+    """70 documents with a session key only, then 40 that carry a phone as well."""
+    conv = Conversation(cport=42301, ts=T0).handshake()
+    for n in range(110):
+        document: dict[str, object] = {"sessionKey": f"{SESSION[:-3]}{n:03d}", "channel": "IOS"}
+        if n >= 70:
+            document["productNo"] = f"139{n:08d}"
+        conv.request(http_request("GET", "/api/v1/balance", headers={
+            "Authorization": f"Basic {orjson.dumps(document).decode()}"}))  # fmt: skip
+        conv.response(http_response(b"{}"))
+    return conv.close().write(path)
+
+
+def test_a_field_of_carriers_does_not_settle(tmp_path: Path) -> None:
+    # Every one of the first 70 values is a BEARER_TOKEN hit; a field of plain values
+    # would settle on that type after 64 and stop scoring. The phones of the last 40
+    # (40 of 110 values, above PHONE_NUMBER's share) are found.
+    engine = scan_engine(_late_phones(tmp_path / "late.pcap"), strict=True)
+    keys = _keys(list(engine.inventory.rows()))
+    assert ("GET /api/v1/balance", "request", "header", "authorization", "PHONE_NUMBER") in keys
+
+
 def test_no_row_carries_a_raw_value(rows: list[Row]) -> None:
     for row in rows:
         text = repr(row)
