@@ -7,6 +7,8 @@ Values are synthetic; no row may carry a raw value."""
 from __future__ import annotations
 
 import base64
+import random
+import string
 from pathlib import Path
 
 import orjson
@@ -129,3 +131,20 @@ def test_no_row_carries_a_raw_value(rows: tuple[set[Key], list[object]]) -> None
         text = repr(row)
         for secret in (PASSWORD, EMAIL, CARD, TOKEN, "Jane Roe", "webpost"):
             assert secret not in text
+
+
+def test_drupal_session_cookies_give_a_token_row_whatever_the_hash(tmp_path: Path) -> None:
+    # Random `SESS<md5>` names (seeded): about half of them read as random ids as a whole;
+    # every one must still be the field `SESS{key}`, and its session id a bearer token.
+    rng = random.Random(15)
+    sessions = 40
+    conv = Conversation(cport=42200, ts=T0).handshake()
+    for _ in range(sessions):
+        name = "SESS" + "".join(rng.choice("0123456789abcdef") for _ in range(32))
+        token = "".join(rng.choice(string.ascii_letters + string.digits) for _ in range(43))
+        conv.request(http_request("GET", "/node/7", headers={"Cookie": f"{name}={token}"}))
+        conv.response(http_response(b"{}"))
+    engine = scan_engine(conv.close().write(tmp_path / "drupal.pcap"), strict=True)
+    cookie_rows = [r for r in engine.inventory.rows() if r.location == "cookie"]
+    assert [(r.field, r.data_type) for r in cookie_rows] == [("SESS{key}", "BEARER_TOKEN")]
+    assert cookie_rows[0].count == sessions

@@ -6,6 +6,7 @@ engine calls it. Values are synthetic."""
 from __future__ import annotations
 
 import base64
+import random
 from collections import Counter
 
 import orjson
@@ -263,6 +264,19 @@ def test_cookie_and_parameter_names_that_embed_data_are_templated() -> None:
     assert cookie == [("wordpress_sec_{key}", "x")]
     form = pairs(b"SESS0123456789abcdef0123=1&PASSWORD=pw", MediaType.FORM)
     assert form == [("SESS{key}", "1"), ("PASSWORD", "pw")]
+
+
+def test_drupal_session_names_keep_their_prefix_whatever_the_hash() -> None:
+    # About half of random `SESS<md5>` names read as random ids as a whole (case changes):
+    # the word before the hex still says which part is data.
+    rng = random.Random(15)
+    for _ in range(500):
+        digest = "".join(rng.choice("0123456789abcdef") for _ in range(32))
+        assert templated_name("SESS" + digest) == "SESS{key}", digest
+        assert templated_name("SSESS" + digest) == "SSESS{key}", digest
+    # A hash alone (its first letters are hex digits) is still one placeholder.
+    assert templated_name("deadbeef0123456789abcdef01234567") == "{key}"
+    assert templated_name("Ab3fXk9Qz1Lm8Np2Rt5Vw7") == "{key}"
 
 
 # -- bounds under any input ----------------------------------------------------------------
