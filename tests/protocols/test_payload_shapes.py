@@ -196,6 +196,26 @@ def test_signed_url_parameters_are_sub_fields_and_the_url_stays() -> None:
     ]
 
 
+def test_a_bare_signature_brings_its_urls_expiry_and_signer_along() -> None:
+    # Azure SAS and CloudFront: the evidence that the signature grants access is in the
+    # same URL; it becomes sub-fields beside the signature, other parameters do not.
+    sas = ("https://acct.blob.core.windows.net/c/b?sv=2020-08-04&se=2031-01-01T00%3A00%3A00Z"
+           "&sr=b&sp=r&sig=Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4zAb7cDe0fGh%3D")
+    cloudfront = ("https://cdn.example/i.jpg?Expires=1900000000&Signature=Zx81bQ4pLw0e7Rt2"
+                  "&Key-Pair-Id=K2JCJMDEHXQW5F&w=200")
+    body = orjson.dumps({"az1": sas, "cf": cloudfront})
+    assert pairs(body, MediaType.JSON) == [
+        ("az1", sas), ("az1.sv", "2020-08-04"), ("az1.se", "2031-01-01T00:00:00Z"),
+        ("az1.sp", "r"), ("az1.sig", "Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4zAb7cDe0fGh="),
+        ("cf", cloudfront), ("cf.Expires", "1900000000"), ("cf.Signature", "Zx81bQ4pLw0e7Rt2"),
+        ("cf.Key-Pair-Id", "K2JCJMDEHXQW5F"),
+    ]
+    # Without a bare signature, an expiry stays inside the URL.
+    url = "https://files.example/7?expires=9&access_token=Zx81bQ4pLw0e7Rt2Yk9s"
+    assert pairs(orjson.dumps({"u": url}), MediaType.JSON) == [
+        ("u", url), ("u.access_token", "Zx81bQ4pLw0e7Rt2Yk9s")]
+
+
 def test_urls_without_signature_parameters_add_nothing() -> None:
     referer = b"http://shop.example/screens.php?ddreset=1&sid=de0f11aa22"
     assert pairs(referer, MediaType.TEXT, Location.HEADER, "referer") == [
