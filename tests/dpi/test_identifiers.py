@@ -131,6 +131,25 @@ def test_a_host_password_counts_once_per_request(tmp_path: Path) -> None:
     assert HOST_PASSWORD not in found.read_text()
 
 
+@pytest.mark.parametrize(("label", "data_type"), [
+    ("4111111111111111", "CARD_NUMBER"),  # found in the label and in the header's value
+    ("536-22-8877", "US_SSN"),
+    ("+12025550143", "PHONE_NUMBER"),  # found in the label only: still counted
+])
+def test_a_host_label_counts_once_per_request(tmp_path: Path, label: str, data_type: str) -> None:
+    conv = Conversation(sport=8080, cport=40004).handshake()
+    for _ in range(3):
+        conv.request(http_request("GET", "/x", host=f"{label}.shop.example"))
+        conv.response(http_response(b"{}"))
+    engine = scan_engine(conv.close().write(tmp_path / "label.pcap"))
+    rows = engine.inventory.rows()
+    assert [(r.host, r.location, r.field, r.data_type, r.count) for r in rows] == [
+        ("{param}.shop.example", "header", "host", data_type, 3)]
+    (explained,) = engine.inventory.explain()
+    assert (explained["values_seen"], explained["hits"]) == (3, 3)
+    assert label not in repr(rows)
+
+
 def test_kafka_topic_and_header_name_holding_emails(captures: Path) -> None:
     rows = [r for r in _rows(captures) if r.protocol == "kafka"]
     assert rows, "the Kafka capture must give rows"
