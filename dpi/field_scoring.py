@@ -26,7 +26,16 @@ from typing import TYPE_CHECKING
 from classifiers.base import FieldContext, Finding
 from dpi.classify import ClassifierSet, object_tokens, sibling_tokens
 from dpi.flows import format_endpoint
-from dpi.identifiers import REQUEST_NAMED_PROTOCOLS, Identifiers, Sanitized, identifiers_for
+from dpi.identifiers import (
+    HEADER,
+    HOST_FIELD,
+    REQUEST_NAMED_PROTOCOLS,
+    Identifiers,
+    Sanitized,
+    identifiers_for,
+    type_hits,
+    unscored_host_hits,
+)
 from dpi.inventory import (
     FIELD_TABLE_FULL,
     SETTLE_CLEAN_AFTER,
@@ -159,10 +168,14 @@ class FieldScorer:
         classifiers = self.classifiers
         protocol, api, host, ts_ns = message.protocol, message.api, message.host, message.ts_ns
         direction = str(message.direction)
+        host_before: dict[str, int] | None = None
         if names.hits and (
             message.direction is Direction.REQUEST or protocol not in REQUEST_NAMED_PROTOCOLS
         ):
-            inventory.identifier_hits((protocol, server, api, direction), names.hits, host, ts_ns, client)
+            if names.api_hits:
+                inventory.identifier_hits((protocol, server, api, direction), names.api_hits, host, ts_ns, client)
+            if names.host_hits:  # recorded after the message's own `host` header value
+                host_before = type_hits(inventory.fields.get((protocol, server, api, direction, HEADER, HOST_FIELD)))
         # The fields of a part, their inventory keys and contexts: one lookup per part
         # once this API has shown the same set of paths (a message shape) before.
         if inventory is not self._shaped_for:
@@ -245,6 +258,10 @@ class FieldScorer:
                         if i < len(scored):  # settled now: the rest only count
                             inventory.repeat(evidence, ts_ns, client, len(scored) - i)
                         break
+        if host_before is not None:  # one value, one hit per type (dpi.identifiers)
+            evidence = inventory.fields.get((protocol, server, api, direction, HEADER, HOST_FIELD))
+            left = unscored_host_hits(names.host_hits, host_before, evidence)
+            inventory.identifier_hits((protocol, server, api, direction), left, host, ts_ns, client)
         if inventory.lost_fields != self._lost_reported:
             self._report_lost_fields(inventory)
 

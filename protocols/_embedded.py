@@ -12,7 +12,11 @@ field paths below the carrying field (spec/inventory.md, "field": names joined b
   own classification, and each query parameter that is a signature or a token
   (`sig`, `signature`, `X-Amz-Signature`, `X-Goog-Signature`, `X-Amz-Security-Token`,
   `X-Amz-Credential`, `token`, `access_token`...: `SIGNED_URL_PARAMS`) is also a
-  sub-field named by the parameter (`location.X-Amz-Signature`, `image_url.sig`).
+  sub-field named by the parameter (`location.X-Amz-Signature`, `image_url.sig`). Beside
+  a bare `sig`/`signature`, the URL's own expiry and signer parameters (Azure SAS `se`,
+  `sv`, `sp`; CloudFront `Expires`, `Key-Pair-Id`: `SIGNATURE_EVIDENCE_PARAMS`) are
+  sub-fields too, so that the classifiers see in the signature's own object what makes
+  it grant access, whatever the carrying field is called.
   Credentials in the URL's userinfo (`https://user:pass@host`) are left to the
   classifiers, at the carrying field itself.
 - **base64 wrappers** (RFC 4648 sections 4 and 5, standard and URL-safe alphabets,
@@ -85,6 +89,12 @@ SIGNED_URL_PARAMS: Final = frozenset({
     "x-goog-signature", "x-goog-credential", "googleaccessid", "policy",
     "token", "access_token", "id_token", "refresh_token", "auth_token", "api_key", "apikey",
 })
+# A signature parameter that names no vendor, and the parameters of the same URL that say
+# whether it grants access (an expiry, a signer's identity: Azure SAS, CloudFront), given
+# as sub-fields beside it (lower-cased; GCS's `GoogleAccessId` and CloudFront's `Policy`
+# are sub-fields already).
+_BARE_SIGNATURES: Final = frozenset({"sig", "signature"})
+SIGNATURE_EVIDENCE_PARAMS: Final = frozenset({"se", "sv", "sp", "expires", "key-pair-id"})
 # One of those names as a query parameter: the query is parsed only when this matches.
 _SIGNED_NAME: Final = re.compile(
     "[?&;](?:" + "|".join(re.escape(name) for name in sorted(SIGNED_URL_PARAMS)) + ")=",
@@ -345,8 +355,12 @@ def _signed_params(value: str, path: str, limits: Limits) -> list[Pair]:
     query = value.split("#", 1)[0].partition("?")[2][:_MAX_QUERY]
     found: list[Pair] = []
     base = f"{path}." if path else ""
-    for name, param in parse_qsl(query, keep_blank_values=False):
-        if name.lower() in SIGNED_URL_PARAMS and len(name) <= limits.max_key_chars:
+    params = parse_qsl(query, keep_blank_values=False)
+    wanted = SIGNED_URL_PARAMS
+    if any(name.lower() in _BARE_SIGNATURES for name, _ in params):
+        wanted = SIGNED_URL_PARAMS | SIGNATURE_EVIDENCE_PARAMS
+    for name, param in params:
+        if name.lower() in wanted and len(name) <= limits.max_key_chars:
             found.append((_sub_field(base + name, limits), param[: limits.max_value_chars]))
     return found
 
