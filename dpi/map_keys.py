@@ -57,6 +57,7 @@ PATH_LOCATIONS: Final = frozenset({"body", "key", "value"})
 # The path segment of a templated key (protocols.payload.PLACEHOLDER).
 PLACEHOLDER: Final = "{key}"
 _CUT_MARK: Final = "\u2026"
+_NO_MAPS: Final[frozenset[str]] = frozenset()
 _HASH_BYTES: Final = 8
 
 # (protocol, server, api, direction, location): where a parent path is one.
@@ -85,18 +86,21 @@ class MapKeys:
         its location); True when a parent became a map."""
         children = _children(paths)
         found = False
-        known = self.maps.get(where, ())
+        known = self.maps.get(where, _NO_MAPS)
         for parent, kids in children.items():
+            if found:  # a map found in this part: the parents under it are templated
+                parent = template(parent, known, {})
             if len(kids) > MAX_CHILDREN_PER_PART or parent in known:
                 continue
             for child, subs in kids.items():
-                if self._count(where, parent, self._hash("\0".join(sorted(subs))), child):
+                shape = self._hash("\0".join(sorted(subs)))
+                if self._count(where, parent, shape, self._hash(child)):
                     found = True
                     known = self.maps[where]
                     break
         return found
 
-    def _count(self, where: Where, parent: str, shape: int, child: str) -> bool:
+    def _count(self, where: Where, parent: str, shape: int, child: int) -> bool:
         pending = self.pending.get((where, parent))
         if pending is None:
             if len(self.pending) >= MAX_PARENTS:
@@ -107,47 +111,46 @@ class MapKeys:
             if len(pending) >= MAX_SHAPES:
                 return False
             keys = pending[shape] = set()
-        keys.add(self._hash(child))
+        keys.add(child)
         if len(keys) < MAP_MIN_CHILDREN:
             return False
         self._found(where, parent)
         return True
 
     def _found(self, where: Where, parent: str) -> None:
-        """`parent` is a map: what was counted under it or for it is dropped (the parents
-        below it come back templated)."""
-        self.maps.setdefault(where, set()).add(parent)
+        """`parent` is a map. What was counted for it is dropped; what was counted for
+        the parents under its literal keys (`alice.devices`) now counts for the
+        templated parent (`{key}.devices`), which may be a map in turn."""
+        parents = self.maps.setdefault(where, set())
+        parents.add(parent)
         inside = parent + "." if parent else ""
+        below: list[tuple[str, _Pending]] = []
         for key in [key for key in self.pending if key[0] == where and (
                 key[1] == parent or key[1].startswith(inside))]:
-            del self.pending[key]
+            shapes = self.pending.pop(key)
+            if key[1] != parent:
+                below.append((template(key[1], {parent}, {}), shapes))
+        for templated, shapes in below:
+            for shape, keys in shapes.items():
+                if templated in parents or any(
+                        self._count(where, templated, shape, child) for child in keys):
+                    break
 
     def merge(self, other: MapKeys) -> None:
         """Adds `other`'s maps and counts (same salt: the hashes compare)."""
         for where, parents in other.maps.items():
             for parent in sorted(parents):
-                if parent not in self.maps.get(where, ()):
-                    self._found(where, parent)
+                mine = self.maps.get(where)
+                templated = template(parent, mine, {}) if mine else parent
+                if mine is None or templated not in mine:
+                    self._found(where, templated)
         for (where, parent), theirs in other.pending.items():
-            if _is_map(self.maps.get(where), parent):
-                continue
+            mine = self.maps.get(where)
+            if mine:  # counted under a literal key of a map found here
+                parent = template(parent, mine, {})
             for shape, keys in theirs.items():
-                for key in keys:
-                    mine = self.pending.get((where, parent))
-                    if mine is None:
-                        if len(self.pending) >= MAX_PARENTS:
-                            break
-                        mine = self.pending[(where, parent)] = {}
-                    held = mine.get(shape)
-                    if held is None:
-                        if len(mine) >= MAX_SHAPES:
-                            break
-                        held = mine[shape] = set()
-                    held.add(key)
-                    if len(held) >= MAP_MIN_CHILDREN:
-                        self._found(where, parent)
-                        break
-                if (where, parent) not in self.pending:
+                if _is_map(self.maps.get(where), parent) or any(
+                        self._count(where, parent, shape, child) for child in keys):
                     break
 
     def to_obj(self) -> dict[str, Any]:
@@ -189,7 +192,7 @@ def _children(paths: Iterable[str]) -> dict[str, dict[str, set[str]]]:
     return out
 
 
-def template(path: str, parents: set[str], keys: dict[str, set[str]]) -> str:
+def template(path: str, parents: set[str] | frozenset[str], keys: dict[str, set[str]]) -> str:
     """`path` with the key after each map parent of `parents` made `{key}`; the keys so
     replaced are added to `keys` (map path -> keys), to be classified as values."""
     segments = path.split(".")

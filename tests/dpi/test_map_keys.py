@@ -154,3 +154,21 @@ def test_shards_batches_and_resumed_scans_agree(tmp_path: Path) -> None:
     assert resumed == together
     document = json.dumps(read_state_document(state / STATE_NAME if state.is_dir() else state))
     assert not [login for login in LOGINS if f'"{login}' in document or f".{login}." in document]
+    # The map is in the state: a later file's single new login goes to `{key}` at once.
+    third = _capture(tmp_path / "c" / "z.pcap", [("/teams/99", {"members": {
+        "oscar": {"email": "oscar@shop.example", "role": "dev"}}})], cport=40002)  # fmt: skip
+    later = _scan([first, second, third], tmp_path / "r3.csv", "--state", str(state))
+    assert _fields(later) == {("members.{key}.email", "EMAIL_ADDRESS")}
+    assert later[0]["count"] == "13"
+
+
+def test_a_body_keyed_by_logins_and_maps_inside_it(tmp_path: Path) -> None:
+    # The top level is the map; under each login, a map of devices keyed by name.
+    bodies: list[tuple[str, object]] = [
+        (f"/directory/{i}", {login: {"email": f"{login}@shop.example", "devices": {
+            f"{login}-laptop-{i}": {"owner": f"{login}@shop.example", "os": "linux"}}}})
+        for i, login in enumerate(LOGINS)
+    ]  # fmt: skip
+    rows = _scan([_capture(tmp_path / "top.pcap", bodies)], tmp_path / "inv.csv")
+    fields = {row["field"] for row in rows}
+    assert fields == {"{key}.email", "{key}.devices.{key}.owner"}
