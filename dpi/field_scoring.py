@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from classifiers.base import FieldContext
+from classifiers.base import FieldContext, Finding
 from dpi.classify import ClassifierSet, object_tokens, sibling_tokens
 from dpi.flows import format_endpoint
 from dpi.identifiers import REQUEST_NAMED_PROTOCOLS, Identifiers, Sanitized, identifiers_for
@@ -37,6 +37,7 @@ from dpi.inventory import (
 from dpi.limits import INVENTORY_LIMIT
 from dpi.map_keys import PATH_LOCATIONS, template
 from dpi.printable_scoring import score_runs
+from protocols._embedded import CarrierPairs, CarrierValue
 from protocols._printable import PrintableText
 from protocols.base import (
     Direction,
@@ -62,6 +63,10 @@ MAX_SHAPE_PATHS = 30_000
 MAX_SHAPE_APIS = 10_000
 # Server names (`ip:port`) kept formatted, at most.
 MAX_SERVER_NAMES = 100_000
+# Contexts of the values inside carriers, per (carrier's field context, their paths):
+# a few documents per API recur in every message; cleared when they would hold more
+# than this many contexts in all (a memory bound, as MAX_SHAPE_PATHS is).
+MAX_INSIDE_CONTEXTS = 30_000
 
 
 class _KnownField:
@@ -79,6 +84,16 @@ class _KnownField:
 # A cached message shape: the known field of each path of a part, and its context
 # (contexts differ between shapes: the sibling fields are part of them).
 _Shape = tuple[tuple[_KnownField, ...], tuple[FieldContext, ...]]
+
+
+def _best_per_type(found: list[tuple[Finding, str]]) -> list[tuple[Finding, str]]:
+    """The most confident finding of each data type (with the value it was made in)."""
+    best: dict[str, tuple[Finding, str]] = {}
+    for item in found:
+        held = best.get(item[0].data_type)
+        if held is None or item[0].confidence > held[0].confidence:
+            best[item[0].data_type] = item
+    return list(best.values())
 
 
 class FieldScorer:
@@ -110,6 +125,8 @@ class FieldScorer:
         self._lost_reported = 0
         self._lost_base = (0, 0)
         self._lost_warning = -1
+        self._inside_shapes: dict[tuple[FieldContext, tuple[str, ...]], tuple[FieldContext, ...]] = {}
+        self._inside_contexts_held = 0
 
     def admit(self, inventory: Inventory, message: Message) -> tuple[Message, Sanitized]:
         """The message as it may be stored and shown (identifiers from traffic, its api
@@ -160,7 +177,8 @@ class FieldScorer:
         fields = inventory.fields
         findings_of, plan_of = classifiers.findings, classifiers.plan
         maps = inventory.map_keys.maps
-        for location, groups in self._grouped_parts(message):
+        grouped, carried = self._grouped_parts(message)
+        for location, groups in grouped:
             if maps and location in PATH_LOCATIONS:
                 parents = maps.get((protocol, server, api, direction, location))
                 if parents:
@@ -200,6 +218,10 @@ class FieldScorer:
                     scored = evidence.to_score(values)
                     if not scored:  # a clean field's values between two rechecks
                         continue
+                if carried and any(type(text) is CarrierValue for text in scored):
+                    # Values that carry others (rare: a message with one has `carried`).
+                    self._score_carriers(inventory, evidence, scored, ctx, ts_ns, client)
+                    continue
                 # The classifiers' plan for the context: made when a value first needs
                 # it, right before the scorers it picks are bound to the same context.
                 plan = plan_of(ctx)
@@ -233,15 +255,73 @@ class FieldScorer:
         if inventory.lost_fields != self._lost_reported:
             self._report_lost_fields(inventory)
 
-    def _grouped_parts(self, message: Message) -> list[tuple[str, dict[str, list[str]]]]:
+    def _score_carriers(
+        self,
+        inventory: Inventory,
+        evidence: FieldEvidence,
+        values: list[str],
+        ctx: FieldContext,
+        ts_ns: int,
+        client: bytes,
+    ) -> None:
+        """Scores a field's values some of which carry others (`CarrierValue`: the
+        scalars of an authorization document, a base64 wrapper's text). A carrier is one
+        value of the field: a data type found in it or in any value inside it (each
+        judged in its own context, `_inside_contexts`) is one hit, with the best such
+        finding, whose value gives the sample. A type is thus present in the share of
+        the field's values that carry it, however many other values sit beside it.
+        Such a field does not settle (`Inventory.record_each`)."""
+        classifiers = self.classifiers
+        plan = classifiers.plan(ctx)
+        for text in values:
+            found = [(finding, text) for finding in classifiers.findings(text, plan)]
+            if type(text) is CarrierValue:
+                inside = text.inside
+                contexts = self._inside_contexts(ctx, tuple(path for path, _ in inside))
+                for (_, value), inner_ctx in zip(inside, contexts, strict=True):
+                    inner_plan = plan if inner_ctx is ctx else classifiers.plan(inner_ctx)
+                    found.extend(
+                        (finding, value) for finding in classifiers.findings(value, inner_plan)
+                    )
+                found = _best_per_type(found)
+            inventory.record_each(evidence, found, ts_ns, client)
+
+    def _inside_contexts(
+        self, ctx: FieldContext, paths: tuple[str, ...]
+    ) -> tuple[FieldContext, ...]:
+        """The context of each value inside a carrier of field context `ctx`, by its
+        path: the field's own for a value at the field (a wrapper's text), else one as a
+        body field of that path gets (`authorization.productNo`: named `productNo`, its
+        siblings the document's other keys)."""
+        key = (ctx, paths)
+        contexts = self._inside_shapes.get(key)
+        if contexts is None:
+            if self._inside_contexts_held + len(paths) > MAX_INSIDE_CONTEXTS:
+                self._inside_shapes.clear()
+                self._inside_contexts_held = 0
+            self._inside_contexts_held += len(paths)
+            siblings = sibling_tokens(paths)
+            context = self.classifiers.context
+            contexts = self._inside_shapes[key] = tuple(
+                ctx if path == ctx.path else context(
+                    ctx.protocol, ctx.location, path, ctx.api, siblings, ctx.server, keys
+                )
+                for path, keys in zip(paths, object_tokens(paths), strict=True)
+            )
+        return contexts
+
+    def _grouped_parts(
+        self, message: Message
+    ) -> tuple[list[tuple[str, dict[str, list[str]]]], bool]:
         """(location, values by path) per part of `message`, parts with one field of one
         location merged into one: the columns of a MySQL row, each a part of its own,
         are fields of one record, siblings of each other (a `name` column next to a
         `surname` one); so are the headers of a message. Grouped by path, the inventory
         key, the context and the settled state are looked up once per field, not once
-        per value."""
+        per value. And whether a value carries others (`CarrierValue`)."""
         stats = self.stats
         limits = self.limits
+        carried = False
         grouped: list[tuple[str, dict[str, list[str]]]] = []
         single: dict[str, dict[str, list[str]]] = {}
         count = 0  # values, for the scan's counter
@@ -279,6 +359,8 @@ class FieldScorer:
                 continue
             if not pairs:
                 continue
+            if type(pairs) is CarrierPairs:
+                carried = True
             groups: dict[str, list[str]] = {}
             for path, text in pairs:
                 if text:  # empty strings carry nothing; whitespace is rare, scored as is
@@ -305,7 +387,7 @@ class FieldScorer:
                         known.extend(values)
         stats.values += count
         grouped.extend(single.items())
-        return grouped
+        return grouped, carried
 
     def _shape(
         self,

@@ -210,6 +210,16 @@ class FieldEvidence:
             self.settled_type = data_type
 
 
+def _add(evidence: FieldEvidence, finding: Finding, value: str, ts_ns: int, number: int) -> None:
+    """One finding on a field's evidence; its span of `value` (all of it without one)
+    is the sample it offers."""
+    typed = evidence.types.get(finding.data_type)
+    if typed is None:
+        typed = evidence.types[finding.data_type] = TypeEvidence(category=str(finding.category))
+    start, end = finding.span if finding.span else (0, len(value))
+    typed.add(finding, value[start:end], ts_ns, number)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Row:
     protocol: str
@@ -411,13 +421,25 @@ class Inventory:
         evidence.scored += 1
         number = self.clients.of_address(client) if findings else UNTRACKED
         for finding in findings:
-            typed = evidence.types.get(finding.data_type)
-            if typed is None:
-                typed = TypeEvidence(category=str(finding.category))
-                evidence.types[finding.data_type] = typed
-            start, end = finding.span if finding.span else (0, len(value))
-            typed.add(finding, value[start:end], ts_ns, number)
+            _add(evidence, finding, value, ts_ns, number)
         evidence.settle()
+
+    def record_each(
+        self,
+        evidence: FieldEvidence,
+        found: Sequence[tuple[Finding, str]],
+        ts_ns: int,
+        client: bytes,
+    ) -> None:
+        """`record` of one value whose findings were made in several values (a value and
+        the values it carries, `protocols._embedded.CarrierValue`): each finding with
+        the value it was found in, whose part is its sample. One scored value still.
+        The field is not settled by it: a type that every carrier shows (a session key)
+        must not stop the values inside from being looked at (a phone that comes later)."""
+        evidence.scored += 1
+        number = self.clients.of_address(client) if found else UNTRACKED
+        for finding, value in found:
+            _add(evidence, finding, value, ts_ns, number)
 
     def repeat(self, evidence: FieldEvidence, ts_ns: int, client: bytes, times: int = 1) -> None:
         typed = evidence.types[evidence.settled_type]
@@ -473,8 +495,9 @@ class Inventory:
                 mine = self.fields[new] = FieldEvidence(host=theirs.host)
                 self._candidates.append(new)
             _add_evidence(mine, theirs, _same_number)
-            mine.settled_type = ""
-            mine.settle()
+            # Settled only if both were, on one type; `record` settles it again if so.
+            if mine.settled_type != theirs.settled_type:
+                mine.settled_type = ""
 
     def decided(self) -> list[tuple[FieldKey, FieldEvidence, str, TypeEvidence]]:
         """(field, evidence, data type, type evidence) for every reported row, sorted."""

@@ -32,11 +32,21 @@ field paths below the carrying field (spec/inventory.md, "field": names joined b
   carries them (spec/inventory.md, "When the capture does not tell"), whatever their
   structure.
 
+Values found inside a value that stay at its field (the scalars of an authorization
+document, the text a base64 wrapper holds) are not more values of that field: the
+carrying value is given as a `CarrierValue` (a `str`, the value as the part has it)
+whose `inside` holds them, each with the path that names it for the classifiers (the
+document's own key below the field: `authorization.productNo`; the field itself for a
+wrapper's text). The field scorer counts the carrier once per data type found in it or
+inside it, so that a phone among twenty keys of a header's document is one hit in one
+value, not one in twenty (dpi/field_scoring.py). A part that holds a carrier comes back
+as a `CarrierPairs` list, so that parts without one cost the scorer nothing more.
+
 Bounds: only values up to `max_value_chars` are looked at (the payload decoder has cut
 them already); a wrapper inside a wrapper is opened at most `MAX_NESTING` levels deep;
-the pairs of one part stay within `max_fields_per_part`. Cheap for the values that carry
-nothing: one look at the first and last characters, one substring test and, for long
-unspaced values only, one regex match.
+the pairs of one part stay within `max_fields_per_part`, and so do the values inside
+one carrier. Cheap for the values that carry nothing: one look at the first and last
+characters, one substring test and, for long unspaced values only, one regex match.
 
 Not opened: JSON fragments inside free text, URLs inside free text, base64 of binary
 data (images, protobuf), gzip or other compression inside a value.
@@ -105,6 +115,49 @@ _CREDENTIAL_LOCATIONS: Final = frozenset({Location.HEADER, Location.METADATA})
 _AUTH_SCHEME: Final = re.compile(r"[A-Za-z][A-Za-z0-9!#$%&'*+.^_`|~-]{0,31}")
 
 
+class CarrierValue(str):
+    """A value as its part has it, carrying values found inside it at its own field:
+    `inside`, (path that names the value for the classifiers, value) pairs, none of
+    them a carrier itself (nested wrappers are flattened)."""
+
+    inside: tuple[Pair, ...] = ()
+
+
+class CarrierPairs(list[Pair]):
+    """The pairs of a part, some of whose values are `CarrierValue`s."""
+
+
+def with_inside(pairs: list[Pair]) -> list[Pair]:
+    """`pairs` with the values inside carriers after each carrier, at their paths: every
+    value a part gives, for readers that do not score (tests, bounds checks)."""
+    out: list[Pair] = []
+    for pair in pairs:
+        out.append(pair)
+        value = pair[1]
+        if type(value) is CarrierValue:
+            out.extend(value.inside)
+    return out
+
+
+def _carrier(value: str, inside: list[Pair]) -> CarrierValue:
+    """`value` carrying `inside` (a carrier among them gives its own values too)."""
+    carrier = CarrierValue(value)
+    carrier.inside = tuple(with_inside(inside))
+    return carrier
+
+
+def _carried(out: list[Pair], found: list[Pair]) -> None:
+    """Adds what the last pair of `out` holds: the values at its own path inside it
+    (it becomes their carrier), those at other paths (sub-fields) after it."""
+    path, value = out[-1]
+    inside = [pair for pair in found if pair[0] == path]
+    if not inside:
+        out.extend(found)
+        return
+    out[-1] = (path, _carrier(value, inside))
+    out.extend(pair for pair in found if pair[0] != path)
+
+
 def expand_values(
     pairs: list[Pair],
     location: str,
@@ -126,7 +179,7 @@ def expand_values(
         if pairs[0][0] in AUTHORIZATION_FIELDS and location in _CREDENTIAL_LOCATIONS:
             inside = _credentials_inside(pairs[0], location, limits, walk_json, hits)
             if inside:
-                return [pairs[0], *inside][: limits.max_fields_per_part]
+                return CarrierPairs([(pairs[0][0], _carrier(value, inside))])
         if not _may_carry(value, n):
             return pairs
         first = 0
@@ -136,7 +189,10 @@ def expand_values(
         return pairs
     out = pairs[:first]
     _expand_into(pairs[first:], out, location, limits, walk_json, hits, 0)
-    return out[: limits.max_fields_per_part]
+    del out[limits.max_fields_per_part :]
+    if any(type(value) is CarrierValue for _, value in out):
+        return CarrierPairs(out)
+    return out
 
 
 def carries_nothing(path: str, value: str) -> bool:
@@ -224,8 +280,8 @@ def _expand_into(
             if value.lstrip().startswith(_URL_START):
                 out.extend(_signed_params(value, pair[0], limits))
         elif len(value) >= min_b64 and _maybe_base64_text(value):
-            out.extend(
-                _base64_inside(value, pair[0], location, limits, walk_json, hits, nesting)
+            _carried(
+                out, _base64_inside(value, pair[0], location, limits, walk_json, hits, nesting)
             )
         else:
             continue
@@ -262,7 +318,8 @@ def _credentials_inside(
     pair: Pair, location: str, limits: Limits, walk_json: WalkJson, hits: object
 ) -> list[Pair]:
     """The scalars of a JSON document that an authorization value's credentials are (as
-    such or base64 of it), each at the carrying field; [] for any other credentials."""
+    such or base64 of it), each named below the carrying field for the classifiers
+    (they are values of the field itself: `CarrierValue`); [] for any other credentials."""
     path, value = pair
     scheme, sep, credentials = value.partition(" ")
     credentials = credentials.strip()
@@ -275,8 +332,7 @@ def _credentials_inside(
         if decoded is None or not _json_shaped(decoded.strip()):
             return []
         credentials = decoded.strip()
-    inner = _json_inside(credentials, path, location, limits, walk_json, hits, 0)
-    return [(path, inner_value) for _, inner_value in inner]
+    return _json_inside(credentials, path, location, limits, walk_json, hits, 0)
 
 
 def _json_shaped(text: str) -> bool:

@@ -1,7 +1,8 @@
 """Payload shapes real APIs use beyond JSON and forms (issue #15 items 6, 7, 9, 11): XML
 and SOAP bodies, multipart/related, JSON inside strings, signed URLs, base64 wrappers,
 names that embed data. Parts in, (field, value) pairs out, through `field_pairs` as the
-engine calls it. Values are synthetic."""
+engine calls it (a value carried by another, `CarrierValue`, right after its carrier).
+Values are synthetic."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import orjson
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from protocols._embedded import decoded_base64_text
+from protocols._embedded import CarrierValue, decoded_base64_text, with_inside
 from protocols._http_headers import media_type_for_body
 from protocols._templated_names import templated_name
 from protocols._xml import XML_MEDIA_TYPE
@@ -34,7 +35,7 @@ def pairs(data: bytes, media: str, location: Location = Location.BODY, name: str
           hits: Counter[str] | None = None, damage: Counter[str] | None = None
           ) -> list[tuple[str, str]]:
     part = Part(location=location, name=name, data=data, media_type=media)
-    return field_pairs(part, LIMITS, None, hits, damage)
+    return with_inside(field_pairs(part, LIMITS, None, hits, damage))
 
 
 # -- XML -----------------------------------------------------------------------------------
@@ -272,7 +273,10 @@ SMALL = Limits(max_fields_per_part=20, max_value_chars=64, max_depth=8, max_path
 
 def _in_bounds(found: list[tuple[str, str]]) -> None:
     assert len(found) <= SMALL.max_fields_per_part
-    for path, value in found:
+    for _, value in found:
+        if type(value) is CarrierValue:
+            assert len(value.inside) <= SMALL.max_fields_per_part
+    for path, value in with_inside(found):
         assert isinstance(path, str) and isinstance(value, str)
         assert len(value) <= SMALL.max_value_chars
         assert len(path) <= SMALL.max_path_chars + 1  # + the cut mark
