@@ -44,6 +44,7 @@ from dpi.inventory import (
     Inventory,
 )
 from dpi.limits import INVENTORY_LIMIT
+from dpi.map_keys import PATH_LOCATIONS, template
 from dpi.printable_scoring import score_runs
 from protocols._embedded import CarrierPairs, CarrierValue
 from protocols._printable import PrintableText
@@ -188,13 +189,19 @@ class FieldScorer:
             shapes = self._shapes[(protocol, server, api, direction)] = {}
         fields = inventory.fields
         findings_of, plan_of = classifiers.findings, classifiers.plan
+        maps = inventory.map_keys.maps
         grouped, carried = self._grouped_parts(message)
         for location, groups in grouped:
+            if maps and location in PATH_LOCATIONS:
+                parents = maps.get((protocol, server, api, direction, location))
+                if parents:
+                    groups = _templated(groups, parents)
             shape_key = (location, tuple(groups))
             shape = shapes.get(shape_key)
             if shape is None:
                 shape = self._shape(
-                    shapes, shape_key, (protocol, server, api, direction), server_ip
+                    shapes, shape_key, (protocol, server, api, direction), server_ip,
+                    inventory,
                 )
             for known, ctx, values in zip(*shape, groups.values()):
                 evidence = known.evidence
@@ -405,12 +412,20 @@ class FieldScorer:
         shape_key: tuple[str, tuple[str, ...]],
         where: tuple[str, str, str, str],
         server_ip: str,
+        inventory: Inventory,
     ) -> _Shape:
         """The known field and context of each path of a part whose paths are
         `shape_key[1]`, in order; cached under `where` (protocol, server, api,
-        direction) unless the part is too wide to be worth keeping."""
+        direction) unless the part is too wide to be worth keeping. A new shape is
+        counted towards the maps keyed by names (`dpi.map_keys`): a map found drops the
+        cache, whose shapes hold its literal keys."""
         location, paths = shape_key
         protocol, _, api, _ = where
+        if location in PATH_LOCATIONS and inventory.map_keys.observe(
+            (*where, location), paths
+        ):
+            self._forget_shapes()
+            self._shapes[where] = shapes  # emptied, kept for the message at hand
         cache = len(paths) <= MAX_SHAPE_WIDTH
         if cache and self._shaped_paths + len(paths) > MAX_SHAPE_PATHS:
             self._forget_shapes()
@@ -476,3 +491,23 @@ class FieldScorer:
         else:
             self._lost_warning = len(warnings)
             warnings.append(text)
+
+
+def _templated(groups: dict[str, list[str]], parents: set[str]) -> dict[str, list[str]]:
+    """A part's values by path, the keys under the map parents `parents` made `{key}`
+    (`dpi.map_keys`), each such key also a value at the map's path."""
+    keys: dict[str, set[str]] = {}
+    out: dict[str, list[str]] = {}
+    for path, values in groups.items():
+        path = template(path, parents, keys)
+        held = out.get(path)
+        if held is None:
+            out[path] = values
+        else:
+            held.extend(values)
+    for key_path, names in keys.items():
+        held = out.get(key_path)
+        if held is None:
+            held = out[key_path] = []
+        held.extend(sorted(names))
+    return out
