@@ -7,8 +7,12 @@ made only when rows are asked for: a data type is reported for a field when the 
 its values that hit reaches the classifier's `min_share` (one lucky checksum in a
 thousand values does not flag a field).
 
-Everything kept is mergeable (sums, minima, maxima, set unions), so partial inventories
-of separate files or workers merge exactly, in any order.
+Everything kept is mergeable (sums, minima, maxima, set unions, the first hits), so
+partial inventories of separate files or workers merge exactly, in any order. That
+includes the confidence: a row's is the mean over the first CONFIDENCE_SAMPLE hits in
+scan order (`Inventory.order`, a key the engine gives each message that is the same in a
+one-process scan and in every worker of a split one), not over whatever a field scored
+before it settled, so a scan split over workers reports what one process does.
 
 Client addresses are never kept: each is replaced by a keyed BLAKE2b hash under the
 inventory's `salt` before it is stored (spec: state between scans holds salted hashes
@@ -30,7 +34,9 @@ to keep one without.
 
 from __future__ import annotations
 
+import math
 import os
+from bisect import bisect_right
 from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -38,7 +44,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from classifiers.base import Finding
-from dpi.client_sets import UNTRACKED, ClientIndex, ClientSet
+from dpi.client_sets import ClientIndex, ClientSet
 from dpi.identifiers import PATH, Hit, Identifiers, default_identifiers
 from dpi.masking import mask
 
@@ -90,6 +96,11 @@ MIN_WEAK_HITS = 3
 SETTLE_HIT_AFTER = 64
 SETTLE_HIT_SHARE = 0.97
 CONF_UNIT = 1_000_000
+# A row's confidence is the mean over its first CONFIDENCE_SAMPLE hits in scan order
+# (every hit of a row with fewer). As many as a field must have scored for its type
+# before it settles (64 values, 97% of them hits: 63), so every part of a split scan
+# has scored its own first ones, and the first of the whole scan are among them.
+CONFIDENCE_SAMPLE = math.ceil(SETTLE_HIT_SHARE * SETTLE_HIT_AFTER)
 SALT_BYTES = 16
 # One random salt per process, so that inventories made in one process merge; a stored
 # state or a distributed scan brings its own.
@@ -109,7 +120,7 @@ class TypeEvidence:
     category: str
     hits: int = 0
     validated: int = 0
-    # Confidences summed in millionths (CONF_UNIT): integers add exactly, so partial
+    # The sum of `confs`, in millionths (CONF_UNIT): integers add exactly, so partial
     # inventories merged in any grouping (workers, trees, resumed runs) agree to the bit.
     conf_sum: int = 0
     first_ns: int = 0
@@ -118,11 +129,27 @@ class TypeEvidence:
     sample_ns: int = 0
     clients: ClientSet = field(default_factory=ClientSet)  # numbers of the inventory's ClientIndex
     reasons: Counter[str] = field(default_factory=Counter)
+    # The confidence sample: the scan-order keys of the first CONFIDENCE_SAMPLE hits,
+    # ascending, and beside each its confidence in millionths (keys and numbers only,
+    # never a value).
+    conf_keys: list[int] = field(default_factory=list)
+    confs: list[int] = field(default_factory=list)
 
-    def add(self, finding: Finding, sample_value: str, ts_ns: int, client: int) -> None:
+    def add(self, finding: Finding, sample_value: str, ts_ns: int, client: int, order: int) -> None:
+        """One scored hit; `order` is its key in scan order (`Inventory.order`)."""
         self.hits += 1
         self.validated += finding.validated
-        self.conf_sum += round(finding.confidence * CONF_UNIT)
+        keys = self.conf_keys
+        if len(keys) < CONFIDENCE_SAMPLE:
+            if not keys or order > keys[-1]:  # hits come in scan order: the common case
+                conf = round(finding.confidence * CONF_UNIT)
+                keys.append(order)
+                self.confs.append(conf)
+                self.conf_sum += conf
+            else:
+                self.sampled(order, round(finding.confidence * CONF_UNIT))
+        elif order < keys[-1]:  # an earlier hit after later ones (flows closed for limits)
+            self.sampled(order, round(finding.confidence * CONF_UNIT))
         if self.hits == 1 or ts_ns < self.first_ns:
             self.first_ns = ts_ns
         if ts_ns > self.last_ns:  # noqa: PLR1730 - cheaper than max() once per value
@@ -134,9 +161,24 @@ class TypeEvidence:
         if len(self.reasons) < 32:
             self.reasons[finding.reason] += 1
 
+    def sampled(self, order: int, conf: int) -> None:
+        """A hit's confidence (millionths) offered to the sample under its key."""
+        keys, confs = self.conf_keys, self.confs
+        at = bisect_right(keys, order)
+        keys.insert(at, order)
+        confs.insert(at, conf)
+        self.conf_sum += conf
+        if len(keys) > CONFIDENCE_SAMPLE:
+            keys.pop()
+            self.conf_sum -= confs.pop()
+
+    def confidence(self) -> float:
+        """The reported confidence: the mean over the sample (the first hits)."""
+        return round(self.conf_sum / CONF_UNIT / max(len(self.confs), 1), 2)
+
     def repeat(self, ts_ns: int, client: int, times: int = 1) -> None:
-        """More hits of a settled field: counted (at the mean confidence), not re-scored."""
-        self.conf_sum += self.conf_sum * times // max(self.hits, 1)  # at the mean
+        """More hits of a settled field: counted, not re-scored. They come after the
+        CONFIDENCE_SAMPLE hits scored before it settled: the sample is complete."""
         self.hits += times
         # Files need not come in time order (several sensors): first seen is a minimum.
         if ts_ns < self.first_ns:  # noqa: PLR1730 - cheaper than min() per message
@@ -154,7 +196,16 @@ class TypeEvidence:
         self.last_ns = max(self.last_ns, other.last_ns)
         self.hits += other.hits
         self.validated += other.validated
-        self.conf_sum += other.conf_sum
+        if other.conf_keys:
+            # The first hits of both: the union's first CONFIDENCE_SAMPLE (keys of two
+            # parts never tie: a message is scanned by one part).
+            pairs = sorted(
+                [*zip(self.conf_keys, self.confs, strict=True),
+                 *zip(other.conf_keys, other.confs, strict=True)]
+            )[:CONFIDENCE_SAMPLE]
+            self.conf_keys = [key for key, _ in pairs]
+            self.confs = [conf for _, conf in pairs]
+            self.conf_sum = sum(self.confs)
         if not self.sample or (other.sample and other.sample_ns < self.sample_ns):
             self.sample, self.sample_ns = other.sample, other.sample_ns
         self.clients.update(map(numbers, other.clients))
@@ -256,6 +307,10 @@ class Inventory:
         # of references costs 8 bytes a field).
         self._candidates: deque[FieldKey] = deque()
         self._refill_wait = 0
+        # The scan-order key of the next hit (the confidence sample's, see TypeEvidence):
+        # the engine sets it per message (dpi/engine.py `message_order`); each value with
+        # hits takes one and counts on, so the values of a message keep their order.
+        self.order = 0
 
     @property
     def identifiers(self) -> Identifiers:
@@ -372,6 +427,8 @@ class Inventory:
         for hit in hits:
             by_field.setdefault((hit.location, hit.field), []).append(hit)
         number: int | None = None  # the client's number, looked up on the first row
+        order = self.order
+        self.order = order + len(hits)
         for (location, field_name), found in by_field.items():
             evidence = self.field((*where, location, field_name), host)
             if evidence is None:
@@ -389,7 +446,8 @@ class Inventory:
                     typed = TypeEvidence(category=str(finding.category))
                     evidence.types[finding.data_type] = typed
                 start, end = finding.span if finding.span else (0, len(hit.value))
-                typed.add(finding, hit.value[start:end], ts_ns, number)
+                typed.add(finding, hit.value[start:end], ts_ns, number, order)
+                order += 1
 
     def record(
         self,
@@ -402,14 +460,17 @@ class Inventory:
         """One scored value of a field and what the classifiers found in it. `client` is
         the packed address; only its number in `self.clients` is kept."""
         evidence.scored += 1
-        number = self.clients.of_address(client) if findings else UNTRACKED
-        for finding in findings:
-            typed = evidence.types.get(finding.data_type)
-            if typed is None:
-                typed = TypeEvidence(category=str(finding.category))
-                evidence.types[finding.data_type] = typed
-            start, end = finding.span if finding.span else (0, len(value))
-            typed.add(finding, value[start:end], ts_ns, number)
+        if findings:
+            number = self.clients.of_address(client)
+            order = self.order
+            self.order = order + 1
+            for finding in findings:
+                typed = evidence.types.get(finding.data_type)
+                if typed is None:
+                    typed = TypeEvidence(category=str(finding.category))
+                    evidence.types[finding.data_type] = typed
+                start, end = finding.span if finding.span else (0, len(value))
+                typed.add(finding, value[start:end], ts_ns, number, order)
         evidence.settle()
 
     def repeat(self, evidence: FieldEvidence, ts_ns: int, client: bytes, times: int = 1) -> None:
@@ -489,7 +550,7 @@ class Inventory:
                     last_seen=iso_time(typed.last_ns),
                     clients=len(typed.clients),
                     sample=typed.sample,
-                    confidence=round(typed.conf_sum / CONF_UNIT / typed.hits, 2),
+                    confidence=typed.confidence(),
                 )
             )
         return rows
