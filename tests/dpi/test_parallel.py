@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import io
+import json
 import os
 import sys
 from collections.abc import Iterator
@@ -11,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from dpi.cli import main
+from dpi.inventory import CONFIDENCE_SAMPLE
 from dpi.outputs.contract import to_csv
 from dpi.runs.batch import BatchOptions, run_batch
 from dpi.runs.worker import EngineSpec, FileTask, decode, merge_results, scan_file
@@ -100,3 +103,25 @@ def test_workers_rebuild_the_parents_limits_and_config(tmp_path: Path) -> None:
     assert engine.limits.max_body_bytes == 64 * 1024
     assert "EMPLOYEE_ID" in engine.classifiers.by_type
     assert engine.inventory.salt == bytes(16)
+
+
+def test_settled_fields_give_one_confidence_plain_and_with_one_or_two_workers(
+    tmp_path: Path,
+) -> None:
+    # The shared benchmark workload, 3 MB: two workers split it by connection. Fields of
+    # names, addresses and IPs settle after 64 values, each worker's on its own first
+    # ones; the confidence is the mean over the first hits in scan order, which every
+    # worker gives the same keys, so all three scans agree to the byte.
+    pytest.importorskip("faker")
+    from bench.workloads import make_http_pcap
+
+    capture = tmp_path / "shared3.pcap"
+    make_http_pcap.main(["3", str(capture)])
+    explained = tmp_path / "explain.json"
+    serial = _cli(str(capture), "--explain", str(explained))
+    settled = [row for row in json.loads(explained.read_text()) if row["settled"]]
+    assert len(settled) >= 20
+    assert sum(row["hits"] > 4 * CONFIDENCE_SAMPLE for row in settled) >= 5
+    assert len({row["confidence"] for row in csv.DictReader(io.StringIO(serial))}) > 5
+    assert _cli(str(capture), "--jobs", "2") == serial
+    assert _cli(str(capture), "--jobs", "1") == serial
