@@ -178,6 +178,9 @@ class Engine:
         self._position = scan_position(self.stream, frames, CLOSED)
         self._dispatch(self.router.close_all(self.router.last_ts))
         self.stream += 1
+        # The next stream's flows are closed at its own latest time, not this one's (an
+        # unrelated capture of another day: as when each file is scanned alone).
+        self.router.last_ts = 0
         # The reassembler counts over the whole scan (finish runs per file): copy, not add.
         for kind, count in reassembly_hits(self.reassembler.stats).items():
             self.stats.limits_hit[kind] = count

@@ -18,6 +18,7 @@ from dpi.outputs.contract import to_csv
 from dpi.runs.batch import BatchOptions, run_batch
 from dpi.runs.worker import EngineSpec, FileTask, decode, merge_results, scan_file
 from tests.builders.capture_sets import write_set
+from tests.builders.conversation import T0, Conversation, http_request, http_response
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 
@@ -125,3 +126,21 @@ def test_settled_fields_give_one_confidence_plain_and_with_one_or_two_workers(
     assert len({row["confidence"] for row in csv.DictReader(io.StringIO(serial))}) > 5
     assert _cli(str(capture), "--jobs", "2") == serial
     assert _cli(str(capture), "--jobs", "1") == serial
+
+
+def test_a_file_read_after_a_later_one_dates_its_last_messages_by_its_own_time(tmp_path: Path) -> None:
+    # Two unrelated captures, the first read a day later than the second: a response
+    # that ends with the second capture (no length, no close) is dated by that capture's
+    # own last packet, as when each file is scanned alone (--jobs), not by the first's.
+    later = Conversation(client="10.2.0.1", ts=T0 + 86_400).handshake()
+    later.request(http_request("GET", "/v1/ping")).response(http_response(b"{}")).close()
+    later.write(tmp_path / "a.pcap")
+    cut = Conversation(client="10.2.0.2", ts=T0).handshake()
+    cut.request(http_request("GET", "/v1/users/7"))
+    cut.response(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n"
+                 b'{"email": "ann.example@mail.example-shop.net"}')
+    cut.write(tmp_path / "b.pcap")
+    serial = _cli(str(tmp_path))
+    (row,) = csv.DictReader(io.StringIO(serial))
+    assert (row["field"], row["last_seen"][:10]) == ("email", "2026-01-15")
+    assert _cli(str(tmp_path), "--jobs", "1") == serial
