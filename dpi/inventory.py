@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import math
 import os
-from bisect import bisect_right
+from array import array
 from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -101,6 +101,9 @@ CONF_UNIT = 1_000_000
 # before it settles (64 values, 97% of them hits: 63), so every part of a split scan
 # has scored its own first ones, and the first of the whole scan are among them.
 CONFIDENCE_SAMPLE = math.ceil(SETTLE_HIT_SHARE * SETTLE_HIT_AFTER)
+# Bytes of one scan-order key as the sample keeps it (signed, big-endian; dpi/engine.py's
+# keys take ~170 bits): 28 bytes a sampled hit with its confidence, not ~90 as ints.
+KEY_BYTES = 24
 SALT_BYTES = 16
 # One random salt per process, so that inventories made in one process merge; a stored
 # state or a distributed scan brings its own.
@@ -130,25 +133,23 @@ class TypeEvidence:
     clients: ClientSet = field(default_factory=ClientSet)  # numbers of the inventory's ClientIndex
     reasons: Counter[str] = field(default_factory=Counter)
     # The confidence sample: the scan-order keys of the first CONFIDENCE_SAMPLE hits,
-    # ascending, and beside each its confidence in millionths (keys and numbers only,
-    # never a value).
-    conf_keys: list[int] = field(default_factory=list)
-    confs: list[int] = field(default_factory=list)
+    # ascending (KEY_BYTES each), and beside each its confidence in millionths (keys
+    # and numbers only, never a value).
+    conf_keys: bytearray = field(default_factory=bytearray)
+    confs: array[int] = field(default_factory=lambda: array("I"))
 
     def add(self, finding: Finding, sample_value: str, ts_ns: int, client: int, order: int) -> None:
         """One scored hit; `order` is its key in scan order (`Inventory.order`)."""
         self.hits += 1
         self.validated += finding.validated
         keys = self.conf_keys
-        if len(keys) < CONFIDENCE_SAMPLE:
-            if not keys or order > keys[-1]:  # hits come in scan order: the common case
+        if not keys or order > int.from_bytes(keys[-KEY_BYTES:], "big", signed=True):
+            if len(keys) < CONFIDENCE_SAMPLE * KEY_BYTES:  # hits come in scan order
                 conf = round(finding.confidence * CONF_UNIT)
-                keys.append(order)
+                keys += order.to_bytes(KEY_BYTES, "big", signed=True)
                 self.confs.append(conf)
                 self.conf_sum += conf
-            else:
-                self.sampled(order, round(finding.confidence * CONF_UNIT))
-        elif order < keys[-1]:  # an earlier hit after later ones (flows closed for limits)
+        else:  # an earlier hit after later ones (flows closed for a limit)
             self.sampled(order, round(finding.confidence * CONF_UNIT))
         if self.hits == 1 or ts_ns < self.first_ns:
             self.first_ns = ts_ns
@@ -161,16 +162,26 @@ class TypeEvidence:
         if len(self.reasons) < 32:
             self.reasons[finding.reason] += 1
 
+    def sample_keys(self) -> list[int]:
+        """The sample's scan-order keys, ascending."""
+        keys = self.conf_keys
+        return [
+            int.from_bytes(keys[at : at + KEY_BYTES], "big", signed=True)
+            for at in range(0, len(keys), KEY_BYTES)
+        ]
+
+    def set_sample(self, pairs: list[tuple[int, int]]) -> None:
+        """The sample: (key, confidence) pairs, the first CONFIDENCE_SAMPLE by key."""
+        pairs = sorted(pairs)[:CONFIDENCE_SAMPLE]
+        self.conf_keys = bytearray(
+            b"".join(key.to_bytes(KEY_BYTES, "big", signed=True) for key, _ in pairs)
+        )
+        self.confs = array("I", [conf for _, conf in pairs])
+        self.conf_sum = sum(self.confs)
+
     def sampled(self, order: int, conf: int) -> None:
         """A hit's confidence (millionths) offered to the sample under its key."""
-        keys, confs = self.conf_keys, self.confs
-        at = bisect_right(keys, order)
-        keys.insert(at, order)
-        confs.insert(at, conf)
-        self.conf_sum += conf
-        if len(keys) > CONFIDENCE_SAMPLE:
-            keys.pop()
-            self.conf_sum -= confs.pop()
+        self.set_sample([*zip(self.sample_keys(), self.confs, strict=True), (order, conf)])
 
     def confidence(self) -> float:
         """The reported confidence: the mean over the sample (the first hits)."""
@@ -199,13 +210,8 @@ class TypeEvidence:
         if other.conf_keys:
             # The first hits of both: the union's first CONFIDENCE_SAMPLE (keys of two
             # parts never tie: a message is scanned by one part).
-            pairs = sorted(
-                [*zip(self.conf_keys, self.confs, strict=True),
-                 *zip(other.conf_keys, other.confs, strict=True)]
-            )[:CONFIDENCE_SAMPLE]
-            self.conf_keys = [key for key, _ in pairs]
-            self.confs = [conf for _, conf in pairs]
-            self.conf_sum = sum(self.confs)
+            self.set_sample([*zip(self.sample_keys(), self.confs, strict=True),
+                             *zip(other.sample_keys(), other.confs, strict=True)])
         if not self.sample or (other.sample and other.sample_ns < self.sample_ns):
             self.sample, self.sample_ns = other.sample, other.sample_ns
         self.clients.update(map(numbers, other.clients))

@@ -21,9 +21,8 @@ from __future__ import annotations
 
 import base64
 import binascii
-import re
+from array import array
 from collections import Counter
-from collections.abc import Iterable
 from itertools import pairwise
 from typing import Any
 
@@ -32,6 +31,7 @@ from dpi.engine import ScanStats
 from dpi.inventory import (
     CONF_UNIT,
     CONFIDENCE_SAMPLE,
+    KEY_BYTES,
     FieldEvidence,
     FieldKey,
     Inventory,
@@ -43,8 +43,6 @@ from dpi.inventory import (
 # 2: each type's confidence sample (TypeEvidence.conf_keys, confs).
 FORMAT_VERSION = 2
 OLDEST_VERSION = 1
-# One scan-order key as stored (`_keys_text`).
-_KEY = re.compile(r"-?[0-9a-f]{1,64}")
 
 
 class CodecError(Exception):
@@ -96,39 +94,49 @@ def _type_to_obj(typed: TypeEvidence, index: ClientIndex, ranked: bool) -> list[
         typed.sample_ns,
         clients,
         dict(typed.reasons),
-        _keys_text(range(-count, 0) if ranked else typed.conf_keys),
+        _packed_keys(_ranks(count) if ranked else typed.conf_keys),
         list(typed.confs),
     ]
 
 
-def _keys_text(keys: Iterable[int]) -> str:
-    """Scan-order keys as text (hex, space-separated): they exceed JSON's 64-bit ints."""
-    return " ".join(format(key, "x") for key in keys)
+def _ranks(count: int) -> bytes:
+    """The keys -count..-1 (a sample's order without its scan positions)."""
+    return b"".join(rank.to_bytes(KEY_BYTES, "big", signed=True) for rank in range(-count, 0))
 
 
-def _sample_from_obj(text: Any, confs: Any, conf_sum: int) -> tuple[list[int], list[int]]:
+def _packed_keys(keys: bytes | bytearray) -> str:
+    """Scan-order keys (KEY_BYTES each, beyond JSON's 64-bit ints) as base64."""
+    return base64.b64encode(keys).decode("ascii")
+
+
+def _sample_from_obj(packed: Any, confs: Any, conf_sum: int) -> tuple[bytearray, array[int]]:
     """A stored confidence sample: keys ascending, as many confidences in millionths."""
     what = "confidence sample"
-    tokens = _str(text, what).split(" ") if text else []
-    _check(all(_KEY.fullmatch(token) for token in tokens), what)
-    keys = [int(token, 16) for token in tokens]
-    _check(isinstance(confs, list) and len(keys) == len(confs) <= CONFIDENCE_SAMPLE, what)
-    _check(all(a < b for a, b in pairwise(keys)), what)
-    confs = [_int(conf, what) for conf in confs]
-    _check(all(conf <= CONF_UNIT for conf in confs) and sum(confs) == conf_sum, what)
-    return keys, confs
+    try:
+        keys = bytearray(base64.b64decode(_str(packed, what), validate=True))
+    except binascii.Error:
+        raise CodecError(f"malformed {what}") from None
+    _check(isinstance(confs, list) and len(keys) == KEY_BYTES * len(confs), what)
+    _check(len(confs) <= CONFIDENCE_SAMPLE, what)
+    numbers = [
+        int.from_bytes(keys[at : at + KEY_BYTES], "big", signed=True)
+        for at in range(0, len(keys), KEY_BYTES)
+    ]
+    _check(all(a < b for a, b in pairwise(numbers)), what)
+    values = [_int(conf, what) for conf in confs]
+    _check(all(conf <= CONF_UNIT for conf in values) and sum(values) == conf_sum, what)
+    return keys, array("I", values)
 
 
-def _upgraded_sample(hits: int, conf_sum: int) -> tuple[list[int], list[int]]:
+def _upgraded_sample(hits: int, conf_sum: int) -> tuple[bytearray, array[int]]:
     """Format 1 kept the sum of the confidences only: a sample of min(hits,
     CONFIDENCE_SAMPLE) hits at the mean (remainders spread, so the mean is kept to the
     millionth), ranked before anything a new run adds."""
     count = min(hits, CONFIDENCE_SAMPLE)
     if count == 0:
-        return [], []
-    total = conf_sum * count // hits
-    mean, extra = divmod(total, count)
-    return list(range(-count, 0)), [mean + (i < extra) for i in range(count)]
+        return bytearray(), array("I")
+    mean, extra = divmod(conf_sum * count // hits, count)
+    return bytearray(_ranks(count)), array("I", [mean + (i < extra) for i in range(count)])
 
 
 def _type_from_obj(obj: Any, index: ClientIndex, version: int) -> TypeEvidence:
@@ -148,6 +156,7 @@ def _type_from_obj(obj: Any, index: ClientIndex, version: int) -> TypeEvidence:
     if version == 1:
         keys, confs = _upgraded_sample(hits, conf_sum)
         conf_sum = sum(confs)
+        _check(all(conf <= CONF_UNIT for conf in confs), "confidence")
     else:
         keys, confs = _sample_from_obj(obj[10], obj[11], conf_sum)
     return TypeEvidence(

@@ -3,13 +3,14 @@ order, the same however the scan was split (shards, files), merged or resumed.""
 
 from __future__ import annotations
 
+import base64
 import itertools
 from pathlib import Path
 
 import pytest
 
 from classifiers.base import Category, Finding
-from dpi.inventory import CONF_UNIT, CONFIDENCE_SAMPLE, SETTLE_HIT_AFTER, Inventory
+from dpi.inventory import CONF_UNIT, CONFIDENCE_SAMPLE, KEY_BYTES, SETTLE_HIT_AFTER, Inventory
 from dpi.runs.codec import CodecError, inventory_from_obj, inventory_to_obj
 from dpi.runs.state import STATE_NAME, State, encode_state, read_state_document
 
@@ -153,9 +154,11 @@ def test_codec_refuses_a_damaged_sample() -> None:
     inv, _ = _scanned()
     obj = inventory_to_obj(inv)
     typed = obj["fields"][0][5]["PERSON_NAME"]
+    keys = base64.b64decode(typed[10])
     for damage in (
-        lambda t: t.__setitem__(10, " ".join(reversed(t[10].split(" ")))),  # not ascending
-        lambda t: t.__setitem__(10, t[10] + " zz"),  # not a key
+        lambda t: t.__setitem__(10, base64.b64encode(keys[KEY_BYTES:] + keys[:KEY_BYTES]).decode()),  # not ascending
+        lambda t: t.__setitem__(10, t[10][:-4]),  # not whole keys
+        lambda t: t.__setitem__(10, "not base64!"),
         lambda t: t[11].__setitem__(0, t[11][0] + 1),  # not the stored sum
         lambda t: t.__setitem__(11, t[11][:-1]),  # keys and confidences differ in number
     ):
@@ -178,7 +181,7 @@ def test_state_round_trip_keeps_confidences_and_ranks_them_before_the_next_run(t
     with State.open(tmp_path / "state") as state:
         assert state.inventory.rows() == rows
         typed = state.inventory.fields[KEY].types["PERSON_NAME"]  # type: ignore[index]
-        assert typed.conf_keys == list(range(-CONFIDENCE_SAMPLE, 0))  # order only, no key
+        assert typed.sample_keys() == list(range(-CONFIDENCE_SAMPLE, 0))  # order only
         # The next run's hits (keys from 0 up, however small) come after the stored ones.
         later = Inventory({"PERSON_NAME": 0.5}, salt=state.salt)
         _scan_like_the_engine(later, [(n, *rest) for n, (_, *rest) in enumerate(_messages(100)[60:])])
