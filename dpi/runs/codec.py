@@ -159,6 +159,9 @@ def _type_from_obj(obj: Any, index: ClientIndex, version: int) -> TypeEvidence:
         _check(all(conf <= CONF_UNIT for conf in confs), "confidence")
     else:
         keys, confs = _sample_from_obj(obj[10], obj[11], conf_sum)
+        # Every hit is offered to the sample before a field can settle: it holds the
+        # first CONFIDENCE_SAMPLE, or all when there are fewer.
+        _check(len(confs) == min(hits, CONFIDENCE_SAMPLE), "confidence sample")
     return TypeEvidence(
         category=_str(obj[0], "category"),
         hits=hits,

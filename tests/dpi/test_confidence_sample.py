@@ -161,6 +161,7 @@ def test_codec_refuses_a_damaged_sample() -> None:
         lambda t: t.__setitem__(10, "not base64!"),
         lambda t: t[11].__setitem__(0, t[11][0] + 1),  # not the stored sum
         lambda t: t.__setitem__(11, t[11][:-1]),  # keys and confidences differ in number
+        lambda t: t.__setitem__(1, 40),  # more sampled hits than hits
     ):
         broken = [*typed[:10], typed[10], list(typed[11])]
         damage(broken)
