@@ -116,6 +116,15 @@ class Engine:
         self._position = 0
         self.observers = list(observers or []) + self.facts.learners()  # its learners last
 
+    @property
+    def stream(self) -> int:
+        return self._stream
+
+    @stream.setter
+    def stream(self, number: int) -> None:
+        self._stream = number
+        self._stream_frames = number << _FRAME_BITS  # scan_position's, once per stream
+
     def feed_frame(self, frame: Frame) -> None:
         stats = self.stats
         stats.frames += 1
@@ -140,7 +149,7 @@ class Engine:
             reassembler.frame = stats.frames
             events = reassembler.feed(segment, ts)
             if events:  # most segments (pure ACKs) deliver nothing
-                self._position = scan_position(self.stream, stats.frames, FED)
+                self._position = (self._stream_frames | stats.frames) << 2  # scan_position, FED
                 self._handle(events)
         if stats.tcp_segments % EXPIRE_EVERY == 0:
             self._position = scan_position(self.stream, stats.frames, EXPIRED)

@@ -104,6 +104,7 @@ CONFIDENCE_SAMPLE = math.ceil(SETTLE_HIT_SHARE * SETTLE_HIT_AFTER)
 # Bytes of one scan-order key as the sample keeps it (signed, big-endian; dpi/engine.py's
 # keys take ~170 bits): 28 bytes a sampled hit with its confidence, not ~90 as ints.
 KEY_BYTES = 24
+NO_KEY = -(1 << (8 * KEY_BYTES - 1))  # below every key
 SALT_BYTES = 16
 # One random salt per process, so that inventories made in one process merge; a stored
 # state or a distributed scan brings its own.
@@ -137,18 +138,25 @@ class TypeEvidence:
     # and numbers only, never a value).
     conf_keys: bytearray = field(default_factory=bytearray)
     confs: array[int] = field(default_factory=lambda: array("I"))
+    # The last key of the sample (NO_KEY when empty), as an int: one compare per hit.
+    conf_last: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        keys = self.conf_keys
+        self.conf_last = int.from_bytes(keys[-KEY_BYTES:], "big", signed=True) if keys else NO_KEY
 
     def add(self, finding: Finding, sample_value: str, ts_ns: int, client: int, order: int) -> None:
         """One scored hit; `order` is its key in scan order (`Inventory.order`)."""
         self.hits += 1
         self.validated += finding.validated
-        keys = self.conf_keys
-        if not keys or order > int.from_bytes(keys[-KEY_BYTES:], "big", signed=True):
-            if len(keys) < CONFIDENCE_SAMPLE * KEY_BYTES:  # hits come in scan order
+        if order > self.conf_last:  # hits come in scan order: the common case
+            confs = self.confs
+            if len(confs) < CONFIDENCE_SAMPLE:
                 conf = round(finding.confidence * CONF_UNIT)
-                keys += order.to_bytes(KEY_BYTES, "big", signed=True)
-                self.confs.append(conf)
+                self.conf_keys += order.to_bytes(KEY_BYTES, "big", signed=True)
+                confs.append(conf)
                 self.conf_sum += conf
+                self.conf_last = order
         else:  # an earlier hit after later ones (flows closed for a limit)
             self.sampled(order, round(finding.confidence * CONF_UNIT))
         if self.hits == 1 or ts_ns < self.first_ns:
@@ -178,6 +186,7 @@ class TypeEvidence:
         )
         self.confs = array("I", [conf for _, conf in pairs])
         self.conf_sum = sum(self.confs)
+        self.conf_last = pairs[-1][0] if pairs else NO_KEY
 
     def sampled(self, order: int, conf: int) -> None:
         """A hit's confidence (millionths) offered to the sample under its key."""
