@@ -101,14 +101,30 @@ CONF_UNIT = 1_000_000
 # before it settles (64 values, 97% of them hits: 63), so every part of a split scan
 # has scored its own first ones, and the first of the whole scan are among them.
 CONFIDENCE_SAMPLE = math.ceil(SETTLE_HIT_SHARE * SETTLE_HIT_AFTER)
-# Bytes of one scan-order key as the sample keeps it (signed, big-endian; dpi/engine.py's
-# keys take ~170 bits): 28 bytes a sampled hit with its confidence, not ~90 as ints.
+# Bytes of one scan-order key as the sample keeps it (`key_bytes`; dpi/engine.py's keys
+# take ~170 bits): 28 bytes a sampled hit with its confidence, not ~90 as ints.
 KEY_BYTES = 24
 NO_KEY = -(1 << (8 * KEY_BYTES - 1))  # below every key
 SALT_BYTES = 16
 # One random salt per process, so that inventories made in one process merge; a stored
 # state or a distributed scan brings its own.
 _PROCESS_SALT = os.urandom(SALT_BYTES)
+
+
+def key_bytes(key: int) -> bytes:
+    """A scan-order key as the sample stores it: offset to unsigned, big-endian, so that
+    stored keys compare as bytes in the order of the keys (merges sort them unread)."""
+    return (key - NO_KEY).to_bytes(KEY_BYTES, "big")
+
+
+def key_of(stored: bytes | bytearray) -> int:
+    """The scan-order key `key_bytes` stored."""
+    return int.from_bytes(stored, "big") + NO_KEY
+
+
+def key_chunks(keys: bytes | bytearray) -> list[bytes]:
+    """The stored keys of a sample, one by one."""
+    return [bytes(keys[at : at + KEY_BYTES]) for at in range(0, len(keys), KEY_BYTES)]
 
 
 def iso_time(ts_ns: int) -> str:
@@ -143,7 +159,7 @@ class TypeEvidence:
 
     def __post_init__(self) -> None:
         keys = self.conf_keys
-        self.conf_last = int.from_bytes(keys[-KEY_BYTES:], "big", signed=True) if keys else NO_KEY
+        self.conf_last = key_of(keys[-KEY_BYTES:]) if keys else NO_KEY
 
     def add(self, finding: Finding, sample_value: str, ts_ns: int, client: int, order: int) -> None:
         """One scored hit; `order` is its key in scan order (`Inventory.order`)."""
@@ -153,7 +169,7 @@ class TypeEvidence:
             confs = self.confs
             if len(confs) < CONFIDENCE_SAMPLE:
                 conf = round(finding.confidence * CONF_UNIT)
-                self.conf_keys += order.to_bytes(KEY_BYTES, "big", signed=True)
+                self.conf_keys += key_bytes(order)
                 confs.append(conf)
                 self.conf_sum += conf
                 self.conf_last = order
@@ -172,25 +188,23 @@ class TypeEvidence:
 
     def sample_keys(self) -> list[int]:
         """The sample's scan-order keys, ascending."""
-        keys = self.conf_keys
-        return [
-            int.from_bytes(keys[at : at + KEY_BYTES], "big", signed=True)
-            for at in range(0, len(keys), KEY_BYTES)
-        ]
+        return [key_of(stored) for stored in key_chunks(self.conf_keys)]
 
-    def set_sample(self, pairs: list[tuple[int, int]]) -> None:
-        """The sample: (key, confidence) pairs, the first CONFIDENCE_SAMPLE by key."""
+    def sample_pairs(self) -> list[tuple[bytes, int]]:
+        """(stored key, confidence) of each sampled hit."""
+        return list(zip(key_chunks(self.conf_keys), self.confs, strict=True))
+
+    def set_sample(self, pairs: list[tuple[bytes, int]]) -> None:
+        """The sample: (stored key, confidence) pairs, the first CONFIDENCE_SAMPLE."""
         pairs = sorted(pairs)[:CONFIDENCE_SAMPLE]
-        self.conf_keys = bytearray(
-            b"".join(key.to_bytes(KEY_BYTES, "big", signed=True) for key, _ in pairs)
-        )
+        self.conf_keys = bytearray(b"".join(stored for stored, _ in pairs))
         self.confs = array("I", [conf for _, conf in pairs])
         self.conf_sum = sum(self.confs)
-        self.conf_last = pairs[-1][0] if pairs else NO_KEY
+        self.conf_last = key_of(pairs[-1][0]) if pairs else NO_KEY
 
     def sampled(self, order: int, conf: int) -> None:
         """A hit's confidence (millionths) offered to the sample under its key."""
-        self.set_sample([*zip(self.sample_keys(), self.confs, strict=True), (order, conf)])
+        self.set_sample([*self.sample_pairs(), (key_bytes(order), conf)])
 
     def confidence(self) -> float:
         """The reported confidence: the mean over the sample (the first hits)."""
@@ -219,8 +233,7 @@ class TypeEvidence:
         if other.conf_keys:
             # The first hits of both: the union's first CONFIDENCE_SAMPLE (keys of two
             # parts never tie: a message is scanned by one part).
-            self.set_sample([*zip(self.sample_keys(), self.confs, strict=True),
-                             *zip(other.sample_keys(), other.confs, strict=True)])
+            self.set_sample([*self.sample_pairs(), *other.sample_pairs()])
         if not self.sample or (other.sample and other.sample_ns < self.sample_ns):
             self.sample, self.sample_ns = other.sample, other.sample_ns
         self.clients.update(map(numbers, other.clients))

@@ -36,6 +36,8 @@ from dpi.inventory import (
     FieldKey,
     Inventory,
     TypeEvidence,
+    key_bytes,
+    key_chunks,
 )
 
 # Bumped when the layout changes; older layouts are refused, not guessed, except format 1,
@@ -101,7 +103,7 @@ def _type_to_obj(typed: TypeEvidence, index: ClientIndex, ranked: bool) -> list[
 
 def _ranks(count: int) -> bytes:
     """The keys -count..-1 (a sample's order without its scan positions)."""
-    return b"".join(rank.to_bytes(KEY_BYTES, "big", signed=True) for rank in range(-count, 0))
+    return b"".join(key_bytes(rank) for rank in range(-count, 0))
 
 
 def _packed_keys(keys: bytes | bytearray) -> str:
@@ -118,11 +120,7 @@ def _sample_from_obj(packed: Any, confs: Any, conf_sum: int) -> tuple[bytearray,
         raise CodecError(f"malformed {what}") from None
     _check(isinstance(confs, list) and len(keys) == KEY_BYTES * len(confs), what)
     _check(len(confs) <= CONFIDENCE_SAMPLE, what)
-    numbers = [
-        int.from_bytes(keys[at : at + KEY_BYTES], "big", signed=True)
-        for at in range(0, len(keys), KEY_BYTES)
-    ]
-    _check(all(a < b for a, b in pairwise(numbers)), what)
+    _check(all(a < b for a, b in pairwise(key_chunks(keys))), what)  # as bytes: key_bytes
     values = [_int(conf, what) for conf in confs]
     _check(all(conf <= CONF_UNIT for conf in values) and sum(values) == conf_sum, what)
     return keys, array("I", values)
