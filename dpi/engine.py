@@ -40,6 +40,29 @@ log = logging.getLogger(__name__)
 
 EXPIRE_EVERY = 4096  # how often (in segments) idle flows are expired
 
+# Scan-order keys of messages (`message_order`, for the inventory's confidence sample):
+# the phase of the scan a message came in, within one frame, in the order the engine
+# runs them.
+FED, EXPIRED, FLUSHED, CLOSED = range(4)
+_FRAME_BITS = 48
+_COUNT_BITS = 32
+
+
+def scan_position(stream: int, frame: int, phase: int) -> int:
+    """Where a scan is: capture stream (file or rotated set, in order), frame number,
+    phase (FED...CLOSED) within that frame's work."""
+    return (stream << _FRAME_BITS | frame) << 2 | phase
+
+
+def message_order(position: int, flow_frame: int, number: int) -> int:
+    """The scan-order key of a flow's `number`th message, emitted at `position`
+    (`scan_position`) by a flow last reached by frame `flow_frame`, as one integer whose
+    low bits count the message's values (`Inventory.order`). A frame's own segment
+    feeds one flow; idle expiry and the end of input close flows least recently reached
+    first, so these keys ascend in the order a one-process scan handles messages, and a
+    shard of a split scan (dpi/runs/sharding.py) gives its messages the same keys."""
+    return ((position << _FRAME_BITS | flow_frame) << _COUNT_BITS | number) << _COUNT_BITS
+
 
 def bug_site(exc: BaseException) -> str:
     """Where a bug happened, for the debug log: the exception type and the code lines,
@@ -87,7 +110,20 @@ class Engine:
         # Set by a worker that scans one shard of a capture (dpi/runs/sharding.py): only
         # its flows' segments reach the reassembler.
         self.shard: ShardFilter | None = None
+        # The capture stream being read (counted by `finish`; a batch worker sets its
+        # file's number) and where in it the messages now handled came (scan_position).
+        self.stream = 0
+        self._position = 0
         self.observers = list(observers or []) + self.facts.learners()  # its learners last
+
+    @property
+    def stream(self) -> int:
+        return self._stream
+
+    @stream.setter
+    def stream(self, number: int) -> None:
+        self._stream = number
+        self._stream_frames = number << _FRAME_BITS  # scan_position's, once per stream
 
     def feed_frame(self, frame: Frame) -> None:
         stats = self.stats
@@ -109,10 +145,14 @@ class Engine:
         if ts > router.last_ts:  # noqa: PLR1730 - cheaper than max() once per packet
             router.last_ts = ts
         if self.shard is None or self.shard.owns(segment):
-            events = self.reassembler.feed(segment, ts)
+            reassembler = self.reassembler
+            reassembler.frame = stats.frames
+            events = reassembler.feed(segment, ts)
             if events:  # most segments (pure ACKs) deliver nothing
+                self._position = (self._stream_frames | stats.frames) << 2  # scan_position, FED
                 self._handle(events)
         if stats.tcp_segments % EXPIRE_EVERY == 0:
+            self._position = scan_position(self.stream, stats.frames, EXPIRED)
             self._handle(self.reassembler.expire(router.last_ts))
 
     def _datagram(self, src: bytes, dst: bytes, sport: int, dport: int, payload: bytes, ts_ns: int) -> None:
@@ -139,9 +179,17 @@ class Engine:
             self.stats.warnings.extend(factory.add_secrets(kind, data, source))
 
     def finish(self) -> None:
-        """End of input: flush every flow, close every dissector."""
+        """End of input: flush every flow, close every dissector. What comes next is
+        another stream."""
+        frames = self.stats.frames
+        self._position = scan_position(self.stream, frames, FLUSHED)
         self._handle(self.reassembler.flush(self.router.last_ts))
+        self._position = scan_position(self.stream, frames, CLOSED)
         self._dispatch(self.router.close_all(self.router.last_ts))
+        self.stream += 1
+        # The next stream's flows are closed at its own latest time, not this one's (an
+        # unrelated capture of another day: as when each file is scanned alone).
+        self.router.last_ts = 0
         # The reassembler counts over the whole scan (finish runs per file): copy, not add.
         for kind, count in reassembly_hits(self.reassembler.stats).items():
             self.stats.limits_hit[kind] = count
@@ -195,6 +243,8 @@ class Engine:
     def _message(self, flow: Flow, message: Message) -> None:
         self.stats.messages[message.protocol] += 1
         inventory = self.inventory
+        flow.messages = number = flow.messages + 1
+        inventory.order = message_order(self._position, flow.last_frame, number)
         message, names = self.scorer.admit(inventory, message)
         for observer in self.observers:
             observer.message(flow, message)

@@ -7,8 +7,12 @@ made only when rows are asked for: a data type is reported for a field when the 
 its values that hit reaches the classifier's `min_share` (one lucky checksum in a
 thousand values does not flag a field).
 
-Everything kept is mergeable (sums, minima, maxima, set unions), so partial inventories
-of separate files or workers merge exactly, in any order.
+Everything kept is mergeable (sums, minima, maxima, set unions, the first hits), so
+partial inventories of separate files or workers merge exactly, in any order. That
+includes the confidence: a row's is the mean over the first CONFIDENCE_SAMPLE hits in
+scan order (`Inventory.order`, a key the engine gives each message that is the same in a
+one-process scan and in every worker of a split one), not over whatever a field scored
+before it settled, so a scan split over workers reports what one process does.
 
 Client addresses are never kept: each is replaced by a keyed BLAKE2b hash under the
 inventory's `salt` before it is stored (spec: state between scans holds salted hashes
@@ -34,7 +38,9 @@ the inventory is read (rows, explain) or stored, with their evidence merged exac
 
 from __future__ import annotations
 
+import math
 import os
+from array import array
 from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -42,7 +48,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from classifiers.base import Finding
-from dpi.client_sets import UNTRACKED, ClientIndex, ClientSet
+from dpi.client_sets import ClientIndex, ClientSet
 from dpi.identifiers import PATH, Hit, Identifiers, default_identifiers
 from dpi.map_keys import MapKeys, template
 from dpi.masking import mask
@@ -95,10 +101,35 @@ MIN_WEAK_HITS = 3
 SETTLE_HIT_AFTER = 64
 SETTLE_HIT_SHARE = 0.97
 CONF_UNIT = 1_000_000
+# A row's confidence is the mean over its first CONFIDENCE_SAMPLE hits in scan order
+# (every hit of a row with fewer). As many as a field must have scored for its type
+# before it settles (64 values, 97% of them hits: 63), so every part of a split scan
+# has scored its own first ones, and the first of the whole scan are among them.
+CONFIDENCE_SAMPLE = math.ceil(SETTLE_HIT_SHARE * SETTLE_HIT_AFTER)
+# Bytes of one scan-order key as the sample keeps it (`key_bytes`; dpi/engine.py's keys
+# take ~170 bits): 28 bytes a sampled hit with its confidence, not ~90 as ints.
+KEY_BYTES = 24
+NO_KEY = -(1 << (8 * KEY_BYTES - 1))  # below every key
 SALT_BYTES = 16
 # One random salt per process, so that inventories made in one process merge; a stored
 # state or a distributed scan brings its own.
 _PROCESS_SALT = os.urandom(SALT_BYTES)
+
+
+def key_bytes(key: int) -> bytes:
+    """A scan-order key as the sample stores it: offset to unsigned, big-endian, so that
+    stored keys compare as bytes in the order of the keys (merges sort them unread)."""
+    return (key - NO_KEY).to_bytes(KEY_BYTES, "big")
+
+
+def key_of(stored: bytes | bytearray) -> int:
+    """The scan-order key `key_bytes` stored."""
+    return int.from_bytes(stored, "big") + NO_KEY
+
+
+def key_chunks(keys: bytes | bytearray) -> list[bytes]:
+    """The stored keys of a sample, one by one."""
+    return [bytes(keys[at : at + KEY_BYTES]) for at in range(0, len(keys), KEY_BYTES)]
 
 
 def iso_time(ts_ns: int) -> str:
@@ -114,7 +145,7 @@ class TypeEvidence:
     category: str
     hits: int = 0
     validated: int = 0
-    # Confidences summed in millionths (CONF_UNIT): integers add exactly, so partial
+    # The sum of `confs`, in millionths (CONF_UNIT): integers add exactly, so partial
     # inventories merged in any grouping (workers, trees, resumed runs) agree to the bit.
     conf_sum: int = 0
     first_ns: int = 0
@@ -123,11 +154,32 @@ class TypeEvidence:
     sample_ns: int = 0
     clients: ClientSet = field(default_factory=ClientSet)  # numbers of the inventory's ClientIndex
     reasons: Counter[str] = field(default_factory=Counter)
+    # The confidence sample: the scan-order keys of the first CONFIDENCE_SAMPLE hits,
+    # ascending (KEY_BYTES each), and beside each its confidence in millionths (keys
+    # and numbers only, never a value).
+    conf_keys: bytearray = field(default_factory=bytearray)
+    confs: array[int] = field(default_factory=lambda: array("I"))
+    # The last key of the sample (NO_KEY when empty), as an int: one compare per hit.
+    conf_last: int = field(init=False)
 
-    def add(self, finding: Finding, sample_value: str, ts_ns: int, client: int) -> None:
+    def __post_init__(self) -> None:
+        keys = self.conf_keys
+        self.conf_last = key_of(keys[-KEY_BYTES:]) if keys else NO_KEY
+
+    def add(self, finding: Finding, sample_value: str, ts_ns: int, client: int, order: int) -> None:
+        """One scored hit; `order` is its key in scan order (`Inventory.order`)."""
         self.hits += 1
         self.validated += finding.validated
-        self.conf_sum += round(finding.confidence * CONF_UNIT)
+        if order > self.conf_last:  # hits come in scan order: the common case
+            confs = self.confs
+            if len(confs) < CONFIDENCE_SAMPLE:
+                conf = round(finding.confidence * CONF_UNIT)
+                self.conf_keys += key_bytes(order)
+                confs.append(conf)
+                self.conf_sum += conf
+                self.conf_last = order
+        else:  # an earlier hit after later ones (flows closed for a limit)
+            self.sampled(order, round(finding.confidence * CONF_UNIT))
         if self.hits == 1 or ts_ns < self.first_ns:
             self.first_ns = ts_ns
         if ts_ns > self.last_ns:  # noqa: PLR1730 - cheaper than max() once per value
@@ -139,9 +191,33 @@ class TypeEvidence:
         if len(self.reasons) < 32:
             self.reasons[finding.reason] += 1
 
+    def sample_keys(self) -> list[int]:
+        """The sample's scan-order keys, ascending."""
+        return [key_of(stored) for stored in key_chunks(self.conf_keys)]
+
+    def sample_pairs(self) -> list[tuple[bytes, int]]:
+        """(stored key, confidence) of each sampled hit."""
+        return list(zip(key_chunks(self.conf_keys), self.confs, strict=True))
+
+    def set_sample(self, pairs: list[tuple[bytes, int]]) -> None:
+        """The sample: (stored key, confidence) pairs, the first CONFIDENCE_SAMPLE."""
+        pairs = sorted(pairs)[:CONFIDENCE_SAMPLE]
+        self.conf_keys = bytearray(b"".join(stored for stored, _ in pairs))
+        self.confs = array("I", [conf for _, conf in pairs])
+        self.conf_sum = sum(self.confs)
+        self.conf_last = key_of(pairs[-1][0]) if pairs else NO_KEY
+
+    def sampled(self, order: int, conf: int) -> None:
+        """A hit's confidence (millionths) offered to the sample under its key."""
+        self.set_sample([*self.sample_pairs(), (key_bytes(order), conf)])
+
+    def confidence(self) -> float:
+        """The reported confidence: the mean over the sample (the first hits)."""
+        return round(self.conf_sum / CONF_UNIT / max(len(self.confs), 1), 2)
+
     def repeat(self, ts_ns: int, client: int, times: int = 1) -> None:
-        """More hits of a settled field: counted (at the mean confidence), not re-scored."""
-        self.conf_sum += self.conf_sum * times // max(self.hits, 1)  # at the mean
+        """More hits of a settled field: counted, not re-scored. They come after the
+        CONFIDENCE_SAMPLE hits scored before it settled: the sample is complete."""
         self.hits += times
         # Files need not come in time order (several sensors): first seen is a minimum.
         if ts_ns < self.first_ns:  # noqa: PLR1730 - cheaper than min() per message
@@ -159,7 +235,10 @@ class TypeEvidence:
         self.last_ns = max(self.last_ns, other.last_ns)
         self.hits += other.hits
         self.validated += other.validated
-        self.conf_sum += other.conf_sum
+        if other.conf_keys:
+            # The first hits of both: the union's first CONFIDENCE_SAMPLE (keys of two
+            # parts never tie: a message is scanned by one part).
+            self.set_sample([*self.sample_pairs(), *other.sample_pairs()])
         if not self.sample or (other.sample and other.sample_ns < self.sample_ns):
             self.sample, self.sample_ns = other.sample, other.sample_ns
         self.clients.update(map(numbers, other.clients))
@@ -210,14 +289,16 @@ class FieldEvidence:
             self.settled_type = data_type
 
 
-def _add(evidence: FieldEvidence, finding: Finding, value: str, ts_ns: int, number: int) -> None:
+def _add(
+    evidence: FieldEvidence, finding: Finding, value: str, ts_ns: int, number: int, order: int
+) -> None:
     """One finding on a field's evidence; its span of `value` (all of it without one)
     is the sample it offers."""
     typed = evidence.types.get(finding.data_type)
     if typed is None:
         typed = evidence.types[finding.data_type] = TypeEvidence(category=str(finding.category))
     start, end = finding.span if finding.span else (0, len(value))
-    typed.add(finding, value[start:end], ts_ns, number)
+    typed.add(finding, value[start:end], ts_ns, number, order)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -273,6 +354,10 @@ class Inventory:
         # of references costs 8 bytes a field).
         self._candidates: deque[FieldKey] = deque()
         self._refill_wait = 0
+        # The scan-order key of the next hit (the confidence sample's, see TypeEvidence):
+        # the engine sets it per message (dpi/engine.py `message_order`); each value with
+        # hits takes one and counts on, so the values of a message keep their order.
+        self.order = 0
 
     @property
     def identifiers(self) -> Identifiers:
@@ -389,6 +474,8 @@ class Inventory:
         for hit in hits:
             by_field.setdefault((hit.location, hit.field), []).append(hit)
         number: int | None = None  # the client's number, looked up on the first row
+        order = self.order
+        self.order = order + len(hits)
         for (location, field_name), found in by_field.items():
             evidence = self.field((*where, location, field_name), host)
             if evidence is None:
@@ -406,7 +493,8 @@ class Inventory:
                     typed = TypeEvidence(category=str(finding.category))
                     evidence.types[finding.data_type] = typed
                 start, end = finding.span if finding.span else (0, len(hit.value))
-                typed.add(finding, hit.value[start:end], ts_ns, number)
+                typed.add(finding, hit.value[start:end], ts_ns, number, order)
+                order += 1
 
     def record(
         self,
@@ -419,9 +507,12 @@ class Inventory:
         """One scored value of a field and what the classifiers found in it. `client` is
         the packed address; only its number in `self.clients` is kept."""
         evidence.scored += 1
-        number = self.clients.of_address(client) if findings else UNTRACKED
-        for finding in findings:
-            _add(evidence, finding, value, ts_ns, number)
+        if findings:
+            number = self.clients.of_address(client)
+            order = self.order
+            self.order = order + 1
+            for finding in findings:
+                _add(evidence, finding, value, ts_ns, number, order)
         evidence.settle()
 
     def record_each(
@@ -437,9 +528,12 @@ class Inventory:
         The field is not settled by it: a type that every carrier shows (a session key)
         must not stop the values inside from being looked at (a phone that comes later)."""
         evidence.scored += 1
-        number = self.clients.of_address(client) if found else UNTRACKED
-        for finding, value in found:
-            _add(evidence, finding, value, ts_ns, number)
+        if found:
+            number = self.clients.of_address(client)
+            order = self.order  # one value: one scan-order key (see `record`)
+            self.order = order + 1
+            for finding, value in found:
+                _add(evidence, finding, value, ts_ns, number, order)
 
     def repeat(self, evidence: FieldEvidence, ts_ns: int, client: bytes, times: int = 1) -> None:
         typed = evidence.types[evidence.settled_type]
@@ -539,7 +633,7 @@ class Inventory:
                     last_seen=iso_time(typed.last_ns),
                     clients=len(typed.clients),
                     sample=typed.sample,
-                    confidence=round(typed.conf_sum / CONF_UNIT / typed.hits, 2),
+                    confidence=typed.confidence(),
                 )
             )
         return rows

@@ -192,6 +192,11 @@ class Flow:
     # The half sent by the endpoint that was the client at creation, and its peer.
     _a: _Half = field(default_factory=lambda: _Half(Side.CLIENT), repr=False)
     _b: _Half = field(default_factory=lambda: _Half(Side.SERVER), repr=False)
+    # The number of the capture frame that last reached it (the order of the flows that
+    # idle expiry and the end of input close, the same in every shard of a split scan),
+    # and how many messages it gave: both make the engine's scan-order keys.
+    last_frame: int = 0
+    messages: int = 0
 
     def held_bytes(self) -> int:
         """Out-of-order bytes held for this flow (both directions)."""
@@ -273,8 +278,8 @@ class Reassembler:
     """Feeds segments in capture order; returns events. No I/O, no clock: time is the
     capture time passed in."""
 
-    __slots__ = ("_closed", "_held_total", "_holding", "_lru", "_next_id", "_table", "limits",
-                 "stats")  # fmt: skip
+    __slots__ = ("_closed", "_held_total", "_holding", "_lru", "_next_id", "_table", "frame",
+                 "limits", "stats")  # fmt: skip
 
     def __init__(self, limits: ReassemblyLimits | None = None) -> None:
         self.limits = limits if limits is not None else ReassemblyLimits()
@@ -287,6 +292,8 @@ class Reassembler:
         self._held_total = 0
         self._closed = ClosedConnections()
         self._next_id = 1
+        # The number of the frame being fed (set by the engine): flows keep the last.
+        self.frame = 0
 
     def __repr__(self) -> str:
         return f"Reassembler(flows={len(self._lru)}, held_bytes={self._held_total})"
@@ -302,6 +309,7 @@ class Reassembler:
             return self._feed_control(seg, ts_ns, entry)
         flow, h, peer = entry
         self._lru.move_to_end(flow)
+        flow.last_frame = self.frame
         if ts_ns > flow.last_ts_ns:  # noqa: PLR1730 - a compare is cheaper than max() here
             flow.last_ts_ns = ts_ns
         if flags & ACK:
@@ -354,6 +362,7 @@ class Reassembler:
             entry = self._open(seg, ts_ns, out)
         flow, h, peer = entry
         self._lru.move_to_end(flow)
+        flow.last_frame = self.frame
         flow.last_ts_ns = max(flow.last_ts_ns, ts_ns)
         if flags & RST:
             self.stats.resets += 1

@@ -7,23 +7,45 @@ with a one-line reason (no value quoted).
 
 What is stored per field is exactly what `Inventory.merge` combines: counters, times,
 the masked sample, client hashes (never addresses), classifier reasons (which never
-quote values). Not stored: nothing else exists (per-flow state lives only in engines).
+quote values), the confidence sample (scan-order keys and confidences in millionths,
+never a value). Not stored: nothing else exists (per-flow state lives only in engines).
+
+A state file stores each confidence sample's order, not its keys (`ranked`): the keys
+-n..-1, because everything in a state came before whatever a later run scans (whose
+keys are never negative); worker results keep the keys, which merge across files and
+shards. Format 1 (no samples) is read as a sample of the first hits at the row's mean
+confidence (`_upgraded_sample`), so a state from before keeps its confidences.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+from array import array
 from collections import Counter
+from itertools import pairwise
 from typing import Any
 
 from dpi.client_sets import CLIENT_HASH_BYTES, MAX_CLIENTS_PER_ROW, ClientIndex, ClientSet
 from dpi.engine import ScanStats
-from dpi.inventory import FieldEvidence, FieldKey, Inventory, TypeEvidence
+from dpi.inventory import (
+    CONF_UNIT,
+    CONFIDENCE_SAMPLE,
+    KEY_BYTES,
+    FieldEvidence,
+    FieldKey,
+    Inventory,
+    TypeEvidence,
+    key_bytes,
+    key_chunks,
+)
 from dpi.map_keys import MapKeys
 
-# Bumped when the layout changes; older layouts are refused, not guessed.
-FORMAT_VERSION = 1
+# Bumped when the layout changes; older layouts are refused, not guessed, except format 1,
+# which is read (see the module docstring).
+# 2: each type's confidence sample (TypeEvidence.conf_keys, confs).
+FORMAT_VERSION = 2
+OLDEST_VERSION = 1
 
 
 class CodecError(Exception):
@@ -58,11 +80,12 @@ def _counter(value: Any, what: str) -> Counter[str]:
 # -- inventory ----------------------------------------------------------------------
 
 
-def _type_to_obj(typed: TypeEvidence, index: ClientIndex) -> list[Any]:
+def _type_to_obj(typed: TypeEvidence, index: ClientIndex, ranked: bool) -> list[Any]:
     # Sorted hashes: the same clients give the same bytes whatever order they came in;
     # a row stores at most the MAX_CLIENTS_PER_ROW it can report.
     hashes = sorted(map(index.hash_of, typed.clients))[:MAX_CLIENTS_PER_ROW]
     clients = base64.b64encode(b"".join(hashes)).decode("ascii")
+    count = len(typed.confs)
     return [
         typed.category,
         typed.hits,
@@ -74,11 +97,50 @@ def _type_to_obj(typed: TypeEvidence, index: ClientIndex) -> list[Any]:
         typed.sample_ns,
         clients,
         dict(typed.reasons),
+        _packed_keys(_ranks(count) if ranked else typed.conf_keys),
+        list(typed.confs),
     ]
 
 
-def _type_from_obj(obj: Any, index: ClientIndex) -> TypeEvidence:
-    _check(isinstance(obj, list) and len(obj) == 10, "type evidence")
+def _ranks(count: int) -> bytes:
+    """The keys -count..-1 (a sample's order without its scan positions)."""
+    return b"".join(key_bytes(rank) for rank in range(-count, 0))
+
+
+def _packed_keys(keys: bytes | bytearray) -> str:
+    """Scan-order keys (KEY_BYTES each, beyond JSON's 64-bit ints) as base64."""
+    return base64.b64encode(keys).decode("ascii")
+
+
+def _sample_from_obj(packed: Any, confs: Any, conf_sum: int) -> tuple[bytearray, array[int]]:
+    """A stored confidence sample: keys ascending, as many confidences in millionths."""
+    what = "confidence sample"
+    try:
+        keys = bytearray(base64.b64decode(_str(packed, what), validate=True))
+    except binascii.Error:
+        raise CodecError(f"malformed {what}") from None
+    _check(isinstance(confs, list) and len(keys) == KEY_BYTES * len(confs), what)
+    _check(len(confs) <= CONFIDENCE_SAMPLE, what)
+    _check(all(a < b for a, b in pairwise(key_chunks(keys))), what)  # as bytes: key_bytes
+    values = [_int(conf, what) for conf in confs]
+    _check(all(conf <= CONF_UNIT for conf in values) and sum(values) == conf_sum, what)
+    return keys, array("I", values)
+
+
+def _upgraded_sample(hits: int, conf_sum: int) -> tuple[bytearray, array[int]]:
+    """Format 1 kept the sum of the confidences only: a sample of min(hits,
+    CONFIDENCE_SAMPLE) hits at the mean (remainders spread, so the mean is kept to the
+    millionth), ranked before anything a new run adds."""
+    count = min(hits, CONFIDENCE_SAMPLE)
+    if count == 0:
+        return bytearray(), array("I")
+    mean, extra = divmod(conf_sum * count // hits, count)
+    return bytearray(_ranks(count)), array("I", [mean + (i < extra) for i in range(count)])
+
+
+def _type_from_obj(obj: Any, index: ClientIndex, version: int) -> TypeEvidence:
+    size = 10 if version == 1 else 12
+    _check(isinstance(obj, list) and len(obj) == size, "type evidence")
     try:
         raw = base64.b64decode(_str(obj[8], "clients"), validate=True)
     except binascii.Error:
@@ -88,25 +150,39 @@ def _type_from_obj(obj: Any, index: ClientIndex) -> TypeEvidence:
     clients.update(
         index.of_hash(raw[i : i + CLIENT_HASH_BYTES]) for i in range(0, len(raw), CLIENT_HASH_BYTES)
     )
+    hits = _int(obj[1], "hits")
+    conf_sum = _int(obj[3], "confidence")
+    if version == 1:
+        keys, confs = _upgraded_sample(hits, conf_sum)
+        conf_sum = sum(confs)
+        _check(all(conf <= CONF_UNIT for conf in confs), "confidence")
+    else:
+        keys, confs = _sample_from_obj(obj[10], obj[11], conf_sum)
+        # Every hit is offered to the sample before a field can settle: it holds the
+        # first CONFIDENCE_SAMPLE, or all when there are fewer.
+        _check(len(confs) == min(hits, CONFIDENCE_SAMPLE), "confidence sample")
     return TypeEvidence(
         category=_str(obj[0], "category"),
-        hits=_int(obj[1], "hits"),
+        hits=hits,
         validated=_int(obj[2], "validated"),
-        conf_sum=_int(obj[3], "confidence"),
+        conf_sum=conf_sum,
         first_ns=_int(obj[4], "first_seen"),
         last_ns=_int(obj[5], "last_seen"),
         sample=_str(obj[6], "sample"),
         sample_ns=_int(obj[7], "sample time"),
         clients=clients,
         reasons=_counter(obj[9], "reasons"),
+        conf_keys=keys,
+        confs=confs,
     )
 
 
-def inventory_to_obj(inventory: Inventory) -> dict[str, Any]:
+def inventory_to_obj(inventory: Inventory, *, ranked: bool = False) -> dict[str, Any]:
     """Everything `Inventory.merge` needs, in field insertion order, fields under maps
     keyed by names folded first (`Inventory.fold_maps`: their literal keys are not
     stored). The salt is not included: the caller stores it once (state) or checks it
-    (workers)."""
+    (workers). `ranked`: the confidence samples' order instead of their keys (a state
+    file: module docstring)."""
     inventory.fold_maps()
     fields = [
         [
@@ -116,7 +192,7 @@ def inventory_to_obj(inventory: Inventory) -> dict[str, Any]:
             evidence.scored,
             evidence.settled_type,
             {
-                data_type: _type_to_obj(typed, inventory.clients)
+                data_type: _type_to_obj(typed, inventory.clients, ranked)
                 for data_type, typed in evidence.types.items()
             },
         ]
@@ -130,7 +206,8 @@ def inventory_to_obj(inventory: Inventory) -> dict[str, Any]:
     }
 
 
-def inventory_from_obj(obj: Any, salt: bytes) -> Inventory:
+def inventory_from_obj(obj: Any, salt: bytes, version: int = FORMAT_VERSION) -> Inventory:
+    """The inventory `inventory_to_obj` gave, of layout `version` (OLDEST_VERSION up)."""
     _check(isinstance(obj, dict), "inventory")
     share = obj.get("min_share")
     _check(isinstance(share, dict), "min_share")
@@ -152,7 +229,7 @@ def inventory_from_obj(obj: Any, salt: bytes) -> Inventory:
             scored=_int(scored, "scored"),
             settled_type=_str(settled, "settled type"),
             types={
-                _str(dt, "data type"): _type_from_obj(t, inventory.clients)
+                _str(dt, "data type"): _type_from_obj(t, inventory.clients, version)
                 for dt, t in types.items()
             },
         )

@@ -15,7 +15,9 @@ shard owns, so that the stats of the N shards add up to the one-process figures.
 Everything outside the reassembler sees the whole capture in every shard: the time of
 the latest frame (which dates flows closed at the end of the capture) and the count of
 TCP segments (whose multiples trigger idle-flow expiry), so a flow is expired and
-closed at the same point as in a one-process scan.
+closed at the same point as in a one-process scan; and the frame numbers, so each
+message gets the scan-order key it gets in a one-process scan (dpi/engine.py
+`message_order`) and the merged confidence samples are that scan's (dpi/inventory.py).
 """
 
 from __future__ import annotations

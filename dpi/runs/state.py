@@ -49,7 +49,13 @@ from typing import Any, Self
 import orjson
 
 from dpi.inventory import SALT_BYTES, Inventory
-from dpi.runs.codec import FORMAT_VERSION, CodecError, inventory_from_obj, inventory_to_obj
+from dpi.runs.codec import (
+    FORMAT_VERSION,
+    OLDEST_VERSION,
+    CodecError,
+    inventory_from_obj,
+    inventory_to_obj,
+)
 from dpi.runs.evidence import Evidence, evidence_from_obj, evidence_to_obj
 from dpi.runs.history import History, history_from_obj, history_to_obj
 from protocols._zstd import zstd
@@ -271,8 +277,9 @@ class State:
     def _from_doc(cls, path: Path, doc: Any) -> State:
         if not isinstance(doc, dict) or doc.get("format") != MARKER:
             raise CodecError("not a dpi state file")
-        if doc.get("version") != FORMAT_VERSION:
-            raise CodecError(f"state version {doc.get('version')!r} not supported")
+        version = doc.get("version")
+        if not isinstance(version, int) or not OLDEST_VERSION <= version <= FORMAT_VERSION:
+            raise CodecError(f"state version {version!r} not supported")
         try:
             salt = bytes.fromhex(str(doc["salt"]))
         except (KeyError, ValueError):
@@ -285,7 +292,7 @@ class State:
         return cls(
             path=path,
             salt=salt,
-            inventory=inventory_from_obj(doc.get("inventory"), salt),
+            inventory=inventory_from_obj(doc.get("inventory"), salt, version),
             files={str(k): LedgerEntry.from_obj(v) for k, v in files.items()},
             options=str(doc.get("options", "")),
             created=str(doc.get("created", "")),
@@ -305,7 +312,8 @@ class State:
             "updated": _now(),
             "options": self.options,
             "files": {k: v.to_obj() for k, v in self.files.items()},
-            "inventory": inventory_to_obj(self.inventory),
+            # Ranked confidence samples: all of it comes before the next run's hits.
+            "inventory": inventory_to_obj(self.inventory, ranked=True),
             "evidence": evidence_to_obj(self.evidence),
             "history": history_to_obj(self.history),
         }

@@ -111,6 +111,9 @@ def _read(spec: EngineSpec, path: Path, task: FileTask, skip: bool) -> tuple[Eng
     salt = bytes.fromhex(spec.salt_hex)
     evidence = observers_for(spec.findings, spec.internal, spec.tls_coverage, salt)
     engine = build_engine(replace(spec, observers=(*spec.observers, *evidence)))
+    # Its place in the run's file order, as a one-process scan of the files counts them:
+    # the scan-order keys of the confidence samples (dpi/inventory.py) merge across files.
+    engine.stream = task.index
     shard = apply_shard(engine, task.shard, task.shards) if task.shards > 1 else None
     tallies: dict[Path, Tally] = {}
     source = Input(path, task.size, task.skip_records, task.skip_bytes) if skip else Input(path, task.size)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import io
+import json
 import os
 import sys
 from collections.abc import Iterator
@@ -11,10 +13,12 @@ from pathlib import Path
 import pytest
 
 from dpi.cli import main
+from dpi.inventory import CONFIDENCE_SAMPLE
 from dpi.outputs.contract import to_csv
 from dpi.runs.batch import BatchOptions, run_batch
 from dpi.runs.worker import EngineSpec, FileTask, decode, merge_results, scan_file
 from tests.builders.capture_sets import write_set
+from tests.builders.conversation import T0, Conversation, http_request, http_response
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 
@@ -100,3 +104,43 @@ def test_workers_rebuild_the_parents_limits_and_config(tmp_path: Path) -> None:
     assert engine.limits.max_body_bytes == 64 * 1024
     assert "EMPLOYEE_ID" in engine.classifiers.by_type
     assert engine.inventory.salt == bytes(16)
+
+
+def test_settled_fields_give_one_confidence_plain_and_with_one_or_two_workers(
+    tmp_path: Path,
+) -> None:
+    # The shared benchmark workload, 3 MB: two workers split it by connection. Fields of
+    # names, addresses and IPs settle after 64 values, each worker's on its own first
+    # ones; the confidence is the mean over the first hits in scan order, which every
+    # worker gives the same keys, so all three scans agree to the byte.
+    pytest.importorskip("faker")
+    from bench.workloads import make_http_pcap
+
+    capture = tmp_path / "shared3.pcap"
+    make_http_pcap.main(["3", str(capture)])
+    explained = tmp_path / "explain.json"
+    serial = _cli(str(capture), "--explain", str(explained))
+    settled = [row for row in json.loads(explained.read_text()) if row["settled"]]
+    assert len(settled) >= 20
+    assert sum(row["hits"] > 4 * CONFIDENCE_SAMPLE for row in settled) >= 5
+    assert len({row["confidence"] for row in csv.DictReader(io.StringIO(serial))}) > 5
+    assert _cli(str(capture), "--jobs", "2") == serial
+    assert _cli(str(capture), "--jobs", "1") == serial
+
+
+def test_a_file_read_after_a_later_one_dates_its_last_messages_by_its_own_time(tmp_path: Path) -> None:
+    # Two unrelated captures, the first read a day later than the second: a response
+    # that ends with the second capture (no length, no close) is dated by that capture's
+    # own last packet, as when each file is scanned alone (--jobs), not by the first's.
+    later = Conversation(client="10.2.0.1", ts=T0 + 86_400).handshake()
+    later.request(http_request("GET", "/v1/ping")).response(http_response(b"{}")).close()
+    later.write(tmp_path / "a.pcap")
+    cut = Conversation(client="10.2.0.2", ts=T0).handshake()
+    cut.request(http_request("GET", "/v1/users/7"))
+    cut.response(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n"
+                 b'{"email": "ann.example@mail.example-shop.net"}')
+    cut.write(tmp_path / "b.pcap")
+    serial = _cli(str(tmp_path))
+    (row,) = csv.DictReader(io.StringIO(serial))
+    assert (row["field"], row["last_seen"][:10]) == ("email", "2026-01-15")
+    assert _cli(str(tmp_path), "--jobs", "1") == serial
