@@ -157,7 +157,7 @@ def test_get_with_query_parameter() -> None:
 def test_application_graphql_body_is_an_operation_a_text_body_is_not() -> None:
     # The last Content-Type header decides for a body that is not JSON; a query string
     # next to the body is not looked at.
-    document = 'query Lookup { patient(id: "42") { email } }'.encode()
+    document = b'query Lookup { patient(id: "42") { email } }'
     for content_types, api in (
         (["application/graphql"], "POST /graphql query Lookup"),
         (["text/plain"], "POST /graphql"),
