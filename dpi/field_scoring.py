@@ -23,10 +23,19 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from classifiers.base import FieldContext
+from classifiers.base import FieldContext, Finding
 from dpi.classify import ClassifierSet, object_tokens, sibling_tokens
 from dpi.flows import format_endpoint
-from dpi.identifiers import REQUEST_NAMED_PROTOCOLS, Identifiers, Sanitized, identifiers_for
+from dpi.identifiers import (
+    HEADER,
+    HOST_FIELD,
+    REQUEST_NAMED_PROTOCOLS,
+    Identifiers,
+    Sanitized,
+    identifiers_for,
+    type_hits,
+    unscored_host_hits,
+)
 from dpi.inventory import (
     FIELD_TABLE_FULL,
     SETTLE_CLEAN_AFTER,
@@ -35,7 +44,9 @@ from dpi.inventory import (
     Inventory,
 )
 from dpi.limits import INVENTORY_LIMIT
+from dpi.map_keys import PATH_LOCATIONS, template
 from dpi.printable_scoring import score_runs
+from protocols._embedded import CarrierPairs, CarrierValue
 from protocols._printable import PrintableText
 from protocols.base import (
     MAX_SHARED_VALUE,
@@ -68,6 +79,10 @@ MAX_SERVER_NAMES = 100_000
 # Pairs of descriptive header values kept (`_header_pair`), at most; cleared when full.
 MAX_HEADER_PAIRS = 4096
 _NO_PAIR = ("", "")  # `_header_pairs`' entry for a value `plain_text_pair` refuses
+# Contexts of the values inside carriers, per (carrier's field context, their paths):
+# a few documents per API recur in every message; cleared when they would hold more
+# than this many contexts in all (a memory bound, as MAX_SHAPE_PATHS is).
+MAX_INSIDE_CONTEXTS = 30_000
 
 
 class _KnownField:
@@ -85,6 +100,16 @@ class _KnownField:
 # A cached message shape: the known field of each path of a part, and its context
 # (contexts differ between shapes: the sibling fields are part of them).
 _Shape = tuple[tuple[_KnownField, ...], tuple[FieldContext, ...]]
+
+
+def _best_per_type(found: list[tuple[Finding, str]]) -> list[tuple[Finding, str]]:
+    """The most confident finding of each data type (with the value it was made in)."""
+    best: dict[str, tuple[Finding, str]] = {}
+    for item in found:
+        held = best.get(item[0].data_type)
+        if held is None or item[0].confidence > held[0].confidence:
+            best[item[0].data_type] = item
+    return list(best.values())
 
 
 class FieldScorer:
@@ -119,6 +144,8 @@ class FieldScorer:
         self._lost_reported = 0
         self._lost_base = (0, 0)
         self._lost_warning = -1
+        self._inside_shapes: dict[tuple[FieldContext, tuple[str, ...]], tuple[FieldContext, ...]] = {}
+        self._inside_contexts_held = 0
 
     def admit(self, inventory: Inventory, message: Message) -> tuple[Message, Sanitized]:
         """The message as it may be stored and shown (identifiers from traffic, its api
@@ -152,10 +179,14 @@ class FieldScorer:
         classifiers = self.classifiers
         protocol, api, host, ts_ns = message.protocol, message.api, message.host, message.ts_ns
         direction = str(message.direction)
+        host_before: dict[str, int] | None = None
         if names.hits and (
             message.direction is Direction.REQUEST or protocol not in REQUEST_NAMED_PROTOCOLS
         ):
-            inventory.identifier_hits((protocol, server, api, direction), names.hits, host, ts_ns, client)
+            if names.api_hits:
+                inventory.identifier_hits((protocol, server, api, direction), names.api_hits, host, ts_ns, client)
+            if names.host_hits:  # recorded after the message's own `host` header value
+                host_before = type_hits(inventory.fields.get((protocol, server, api, direction, HEADER, HOST_FIELD)))
         # The fields of a part, their inventory keys and contexts: one lookup per part
         # once this API has shown the same set of paths (a message shape) before.
         if inventory is not self._shaped_for:
@@ -168,12 +199,19 @@ class FieldScorer:
             shapes = self._shapes[(protocol, server, api, direction)] = {}
         fields = inventory.fields
         findings_of, plan_of = classifiers.findings, classifiers.plan
-        for location, groups in self._grouped_parts(message):
+        maps = inventory.map_keys.maps
+        grouped, carried = self._grouped_parts(message)
+        for location, groups in grouped:
+            if maps and location in PATH_LOCATIONS:
+                parents = maps.get((protocol, server, api, direction, location))
+                if parents:
+                    groups = _templated(groups, parents)
             shape_key = (location, tuple(groups))
             shape = shapes.get(shape_key)
             if shape is None:
                 shape = self._shape(
-                    shapes, shape_key, (protocol, server, api, direction), server_ip
+                    shapes, shape_key, (protocol, server, api, direction), server_ip,
+                    inventory,
                 )
             for known, ctx, values in zip(*shape, groups.values()):
                 evidence = known.evidence
@@ -203,6 +241,10 @@ class FieldScorer:
                     scored = evidence.to_score(values)
                     if not scored:  # a clean field's values between two rechecks
                         continue
+                if carried and any(type(text) is CarrierValue for text in scored):
+                    # Values that carry others (rare: a message with one has `carried`).
+                    self._score_carriers(inventory, evidence, scored, ctx, ts_ns, client)
+                    continue
                 # The classifiers' plan for the context: made when a value first needs
                 # it, right before the scorers it picks are bound to the same context.
                 plan = plan_of(ctx)
@@ -233,18 +275,80 @@ class FieldScorer:
                         if i < len(scored):  # settled now: the rest only count
                             inventory.repeat(evidence, ts_ns, client, len(scored) - i)
                         break
+        if host_before is not None:  # one value, one hit per type (dpi.identifiers)
+            evidence = inventory.fields.get((protocol, server, api, direction, HEADER, HOST_FIELD))
+            left = unscored_host_hits(names.host_hits, host_before, evidence)
+            inventory.identifier_hits((protocol, server, api, direction), left, host, ts_ns, client)
         if inventory.lost_fields != self._lost_reported:
             self._report_lost_fields(inventory)
 
-    def _grouped_parts(self, message: Message) -> list[tuple[str, dict[str, list[str]]]]:
+    def _score_carriers(
+        self,
+        inventory: Inventory,
+        evidence: FieldEvidence,
+        values: list[str],
+        ctx: FieldContext,
+        ts_ns: int,
+        client: bytes,
+    ) -> None:
+        """Scores a field's values some of which carry others (`CarrierValue`: the
+        scalars of an authorization document, a base64 wrapper's text). A carrier is one
+        value of the field: a data type found in it or in any value inside it (each
+        judged in its own context, `_inside_contexts`) is one hit, with the best such
+        finding, whose value gives the sample. A type is thus present in the share of
+        the field's values that carry it, however many other values sit beside it.
+        Such a field does not settle (`Inventory.record_each`)."""
+        classifiers = self.classifiers
+        plan = classifiers.plan(ctx)
+        for text in values:
+            found = [(finding, text) for finding in classifiers.findings(text, plan)]
+            if type(text) is CarrierValue:
+                inside = text.inside
+                contexts = self._inside_contexts(ctx, tuple(path for path, _ in inside))
+                for (_, value), inner_ctx in zip(inside, contexts, strict=True):
+                    inner_plan = plan if inner_ctx is ctx else classifiers.plan(inner_ctx)
+                    found.extend(
+                        (finding, value) for finding in classifiers.findings(value, inner_plan)
+                    )
+                found = _best_per_type(found)
+            inventory.record_each(evidence, found, ts_ns, client)
+
+    def _inside_contexts(
+        self, ctx: FieldContext, paths: tuple[str, ...]
+    ) -> tuple[FieldContext, ...]:
+        """The context of each value inside a carrier of field context `ctx`, by its
+        path: the field's own for a value at the field (a wrapper's text), else one as a
+        body field of that path gets (`authorization.productNo`: named `productNo`, its
+        siblings the document's other keys)."""
+        key = (ctx, paths)
+        contexts = self._inside_shapes.get(key)
+        if contexts is None:
+            if self._inside_contexts_held + len(paths) > MAX_INSIDE_CONTEXTS:
+                self._inside_shapes.clear()
+                self._inside_contexts_held = 0
+            self._inside_contexts_held += len(paths)
+            siblings = sibling_tokens(paths)
+            context = self.classifiers.context
+            contexts = self._inside_shapes[key] = tuple(
+                ctx if path == ctx.path else context(
+                    ctx.protocol, ctx.location, path, ctx.api, siblings, ctx.server, keys
+                )
+                for path, keys in zip(paths, object_tokens(paths), strict=True)
+            )
+        return contexts
+
+    def _grouped_parts(
+        self, message: Message
+    ) -> tuple[list[tuple[str, dict[str, list[str]]]], bool]:
         """(location, values by path) per part of `message`, parts with one field of one
         location merged into one: the columns of a MySQL row, each a part of its own,
         are fields of one record, siblings of each other (a `name` column next to a
         `surname` one); so are the headers of a message. Grouped by path, the inventory
         key, the context and the settled state are looked up once per field, not once
-        per value."""
+        per value. And whether a value carries others (`CarrierValue`)."""
         stats = self.stats
         limits = self.limits
+        carried = False
         grouped: list[tuple[str, dict[str, list[str]]]] = []
         single: dict[str, dict[str, list[str]]] = {}
         count = 0  # values, for the scan's counter
@@ -288,6 +392,8 @@ class FieldScorer:
                 continue
             if not pairs:
                 continue
+            if type(pairs) is CarrierPairs:
+                carried = True
             groups: dict[str, list[str]] = {}
             for path, text in pairs:
                 if text:  # empty strings carry nothing; whitespace is rare, scored as is
@@ -314,7 +420,7 @@ class FieldScorer:
                         known.extend(values)
         stats.values += count
         grouped.extend(single.items())
-        return grouped
+        return grouped, carried
 
     def _header_pair(self, part: Part) -> tuple[str, str] | None:
         """`plain_text_pair` of a descriptive header (`SHAREABLE_HEADERS`), worked out
@@ -340,12 +446,20 @@ class FieldScorer:
         shape_key: tuple[str, tuple[str, ...]],
         where: tuple[str, str, str, str],
         server_ip: str,
+        inventory: Inventory,
     ) -> _Shape:
         """The known field and context of each path of a part whose paths are
         `shape_key[1]`, in order; cached under `where` (protocol, server, api,
-        direction) unless the part is too wide to be worth keeping."""
+        direction) unless the part is too wide to be worth keeping. A new shape is
+        counted towards the maps keyed by names (`dpi.map_keys`): a map found drops the
+        cache, whose shapes hold its literal keys."""
         location, paths = shape_key
         protocol, _, api, _ = where
+        if location in PATH_LOCATIONS and inventory.map_keys.observe(
+            (*where, location), paths
+        ):
+            self._forget_shapes()
+            self._shapes[where] = shapes  # emptied, kept for the message at hand
         cache = len(paths) <= MAX_SHAPE_WIDTH
         if cache and self._shaped_paths + len(paths) > MAX_SHAPE_PATHS:
             self._forget_shapes()
@@ -411,3 +525,23 @@ class FieldScorer:
         else:
             self._lost_warning = len(warnings)
             warnings.append(text)
+
+
+def _templated(groups: dict[str, list[str]], parents: set[str]) -> dict[str, list[str]]:
+    """A part's values by path, the keys under the map parents `parents` made `{key}`
+    (`dpi.map_keys`), each such key also a value at the map's path."""
+    keys: dict[str, set[str]] = {}
+    out: dict[str, list[str]] = {}
+    for path, values in groups.items():
+        path = template(path, parents, keys)
+        held = out.get(path)
+        if held is None:
+            out[path] = values
+        else:
+            held.extend(values)
+    for key_path, names in keys.items():
+        held = out.get(key_path)
+        if held is None:
+            held = out[key_path] = []
+        held.extend(sorted(names))
+    return out

@@ -13,7 +13,10 @@ returned as a `Hit`, which the engine and the inventory count as a row of the AP
 - API parts: location `path`, field = the templated path up to the placeholder for HTTP
   and gRPC (`/ssn/{param}`), `topic` for Kafka, `schema` or `table` for MySQL;
 - the host: location `header`, field `host`; `user:pass@` in a host is always dropped,
-  and a password there is a PASSWORD row;
+  and a password there is a PASSWORD row. Where the host is also a header value that the
+  engine scores (HTTP/1 `Host`), one value gives at most one hit per data type: the
+  host's own hits add only the types the value's scoring did not give
+  (`unscored_host_hits`);
 - a field name (header, cookie, query parameter, gRPC metadata, MySQL column): location
   `path`, field = the name's kind (`header`, `column`, ...).
 
@@ -27,12 +30,16 @@ hot path is one dict lookup per message. Nothing here logs or raises with a part
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Final
+from typing import TYPE_CHECKING, Final
 from weakref import WeakKeyDictionary
 
 from classifiers.base import Category, FieldContext, Finding
 from dpi.classify import ClassifierSet
+
+if TYPE_CHECKING:
+    from dpi.inventory import FieldEvidence
 
 PLACEHOLDER: Final = "{param}"
 # Distinct identifiers (and parts) whose decision is remembered. Real traffic has a few
@@ -79,12 +86,35 @@ class Hit:
 
 @dataclass(frozen=True, slots=True)
 class Sanitized:
-    """A message's api and host as stored, and the hits they held."""
+    """A message's api and host as stored, and the hits they held (`hits`: the api's,
+    then the host's, which are also `host_hits`)."""
 
     api: str
     host: str
     hits: tuple[Hit, ...]
     changed: bool
+    host_hits: tuple[Hit, ...] = ()
+
+    @property
+    def api_hits(self) -> tuple[Hit, ...]:
+        return self.hits[: len(self.hits) - len(self.host_hits)]
+
+
+def type_hits(evidence: FieldEvidence | None) -> dict[str, int]:
+    """Hits per data type of a field so far (none for a field not in the table)."""
+    if evidence is None:
+        return {}
+    return {data_type: typed.hits for data_type, typed in evidence.types.items()}
+
+
+def unscored_host_hits(
+    hits: tuple[Hit, ...], before: Mapping[str, int], evidence: FieldEvidence | None
+) -> tuple[Hit, ...]:
+    """The host's hits whose data type the message's own `host` header value did not
+    give (its field's hits per type went up from `before`): one value, one hit per
+    type (a card number as a label of `Host` is found in the label and in the value)."""
+    gained = {t for t, hits_now in type_hits(evidence).items() if hits_now > before.get(t, 0)}
+    return tuple(hit for hit in hits if hit.finding.data_type not in gained)
 
 
 def _is_placeholder(part: str) -> bool:
@@ -137,6 +167,7 @@ class Identifiers:
                 clean_host,
                 api_hits + host_hits,
                 clean_api != api or clean_host != host,
+                host_hits,
             )
             if len(self._messages) >= MAX_CACHED:
                 self._messages.clear()

@@ -26,6 +26,10 @@ never matched anything are evicted (least seen, then oldest, first) to make room
 new field is refused only when every field in the table holds sensitive evidence. Both
 are counted (`evicted_fields`, `dropped_fields`); a field with evidence is never dropped
 to keep one without.
+
+Maps keyed by names (`dpi.map_keys`) are found while scanning; the fields recorded under
+their literal keys before that are folded into the `{key}` fields (`fold_maps`) whenever
+the inventory is read (rows, explain) or stored, with their evidence merged exactly.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ from typing import Any
 from classifiers.base import Finding
 from dpi.client_sets import UNTRACKED, ClientIndex, ClientSet
 from dpi.identifiers import PATH, Hit, Identifiers, default_identifiers
+from dpi.map_keys import MapKeys, template
 from dpi.masking import mask
 
 COLUMNS = (
@@ -205,6 +210,16 @@ class FieldEvidence:
             self.settled_type = data_type
 
 
+def _add(evidence: FieldEvidence, finding: Finding, value: str, ts_ns: int, number: int) -> None:
+    """One finding on a field's evidence; its span of `value` (all of it without one)
+    is the sample it offers."""
+    typed = evidence.types.get(finding.data_type)
+    if typed is None:
+        typed = evidence.types[finding.data_type] = TypeEvidence(category=str(finding.category))
+    start, end = finding.span if finding.span else (0, len(value))
+    typed.add(finding, value[start:end], ts_ns, number)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Row:
     protocol: str
@@ -246,6 +261,8 @@ class Inventory:
         self.max_fields = max_fields
         self.salt = salt or _PROCESS_SALT
         self.clients = ClientIndex(self.salt)
+        # Parents whose keys keep changing (maps keyed by names), and the counts towards them.
+        self.map_keys = MapKeys(self.salt)
         # Set by the engine that feeds this inventory: its identifier sanitizer (its
         # classifiers, user ones too) and itself (so that it attaches once).
         self._identifiers: Identifiers | None = None
@@ -404,13 +421,25 @@ class Inventory:
         evidence.scored += 1
         number = self.clients.of_address(client) if findings else UNTRACKED
         for finding in findings:
-            typed = evidence.types.get(finding.data_type)
-            if typed is None:
-                typed = TypeEvidence(category=str(finding.category))
-                evidence.types[finding.data_type] = typed
-            start, end = finding.span if finding.span else (0, len(value))
-            typed.add(finding, value[start:end], ts_ns, number)
+            _add(evidence, finding, value, ts_ns, number)
         evidence.settle()
+
+    def record_each(
+        self,
+        evidence: FieldEvidence,
+        found: Sequence[tuple[Finding, str]],
+        ts_ns: int,
+        client: bytes,
+    ) -> None:
+        """`record` of one value whose findings were made in several values (a value and
+        the values it carries, `protocols._embedded.CarrierValue`): each finding with
+        the value it was found in, whose part is its sample. One scored value still.
+        The field is not settled by it: a type that every carrier shows (a session key)
+        must not stop the values inside from being looked at (a phone that comes later)."""
+        evidence.scored += 1
+        number = self.clients.of_address(client) if found else UNTRACKED
+        for finding, value in found:
+            _add(evidence, finding, value, ts_ns, number)
 
     def repeat(self, evidence: FieldEvidence, ts_ns: int, client: bytes, times: int = 1) -> None:
         typed = evidence.types[evidence.settled_type]
@@ -436,22 +465,43 @@ class Inventory:
             mine = self.fields.get(key)
             if mine is None:
                 self.fields[key] = mine = FieldEvidence(host=theirs.host)
-            elif not mine.host:
-                mine.host = theirs.host
-            mine.seen += theirs.seen
-            mine.scored += theirs.scored
-            for data_type, evidence in theirs.types.items():
-                typed = mine.types.get(data_type)
-                if typed is None:
-                    typed = mine.types[data_type] = TypeEvidence(category=evidence.category)
-                typed.merge(evidence, number_here)
+            _add_evidence(mine, theirs, number_here)
+        self.map_keys.merge(other.map_keys)
         self.min_share.update(other.min_share)
         self.dropped_fields += other.dropped_fields
         self.evicted_fields += other.evicted_fields
         self.lost_fields += other.lost_fields
 
+    def fold_maps(self) -> None:
+        """The fields recorded under the literal keys of parents since found to be maps
+        (`dpi.map_keys`) moved into their `{key}` fields, evidence merged: one pass over
+        the table, none when no map was found."""
+        maps = self.map_keys.maps
+        if not maps:
+            return
+        unused: dict[str, set[str]] = {}
+        moves: list[tuple[FieldKey, FieldKey]] = []
+        for key in self.fields:
+            parents = maps.get(key[:5])
+            if parents:
+                path = template(key[5], parents, unused)
+                if path != key[5]:
+                    moves.append((key, (*key[:5], path)))
+        for old, new in moves:
+            theirs = self.fields.pop(old)
+            theirs.evicted = True  # holders look the field up again
+            mine = self.fields.get(new)
+            if mine is None:
+                mine = self.fields[new] = FieldEvidence(host=theirs.host)
+                self._candidates.append(new)
+            _add_evidence(mine, theirs, _same_number)
+            # Settled only if both were, on one type; `record` settles it again if so.
+            if mine.settled_type != theirs.settled_type:
+                mine.settled_type = ""
+
     def decided(self) -> list[tuple[FieldKey, FieldEvidence, str, TypeEvidence]]:
         """(field, evidence, data type, type evidence) for every reported row, sorted."""
+        self.fold_maps()
         out = []
         for key, evidence in self.fields.items():
             for data_type, typed in evidence.types.items():
@@ -520,3 +570,23 @@ class Inventory:
             )
         return out
 
+
+
+def _add_evidence(
+    mine: FieldEvidence, theirs: FieldEvidence, numbers: Callable[[int], int]
+) -> None:
+    """Adds the evidence of one field to another's (`numbers`: their client numbers to
+    this inventory's)."""
+    if not mine.host:
+        mine.host = theirs.host
+    mine.seen += theirs.seen
+    mine.scored += theirs.scored
+    for data_type, evidence in theirs.types.items():
+        typed = mine.types.get(data_type)
+        if typed is None:
+            typed = mine.types[data_type] = TypeEvidence(category=evidence.category)
+        typed.merge(evidence, numbers)
+
+
+def _same_number(number: int) -> int:
+    return number

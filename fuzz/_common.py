@@ -447,6 +447,7 @@ def run_payload(data: bytes) -> list[tuple[str, str]]:
     """First byte picks the media type, the rest is the part: values stay in bounds."""
     from collections import Counter
 
+    from protocols._embedded import CarrierValue, with_inside
     from protocols._printable import MAX_RUNS, MAX_TEXT_CHARS, RUN_SEPARATOR, PrintableText
     from protocols.base import Location, Part
     from protocols.payload import field_pairs
@@ -459,7 +460,11 @@ def run_payload(data: bytes) -> list[tuple[str, str]]:
     pairs = field_pairs(part, FUZZ_LIMITS, None, hits)
     if len(pairs) > FUZZ_LIMITS.max_fields_per_part:
         raise ContractBroken("more fields than max_fields_per_part")
-    for path, value in pairs:
+    for _, value in pairs:
+        if type(value) is CarrierValue and len(value.inside) > FUZZ_LIMITS.max_fields_per_part:
+            raise ContractBroken("more values inside a value than max_fields_per_part")
+    # The values carried by others are bounded as the part's own.
+    for path, value in with_inside(pairs):
         if not isinstance(path, str) or not isinstance(value, str):
             raise ContractBroken("a field path or value is not a string")
         # The binary fallback's one value per payload holds several runs, each bounded

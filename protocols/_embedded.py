@@ -12,7 +12,11 @@ field paths below the carrying field (spec/inventory.md, "field": names joined b
   own classification, and each query parameter that is a signature or a token
   (`sig`, `signature`, `X-Amz-Signature`, `X-Goog-Signature`, `X-Amz-Security-Token`,
   `X-Amz-Credential`, `token`, `access_token`...: `SIGNED_URL_PARAMS`) is also a
-  sub-field named by the parameter (`location.X-Amz-Signature`, `image_url.sig`).
+  sub-field named by the parameter (`location.X-Amz-Signature`, `image_url.sig`). Beside
+  a bare `sig`/`signature`, the URL's own expiry and signer parameters (Azure SAS `se`,
+  `sv`, `sp`; CloudFront `Expires`, `Key-Pair-Id`: `SIGNATURE_EVIDENCE_PARAMS`) are
+  sub-fields too, so that the classifiers see in the signature's own object what makes
+  it grant access, whatever the carrying field is called.
   Credentials in the URL's userinfo (`https://user:pass@host`) are left to the
   classifiers, at the carrying field itself.
 - **base64 wrappers** (RFC 4648 sections 4 and 5, standard and URL-safe alphabets,
@@ -32,11 +36,21 @@ field paths below the carrying field (spec/inventory.md, "field": names joined b
   carries them (spec/inventory.md, "When the capture does not tell"), whatever their
   structure.
 
+Values found inside a value that stay at its field (the scalars of an authorization
+document, the text a base64 wrapper holds) are not more values of that field: the
+carrying value is given as a `CarrierValue` (a `str`, the value as the part has it)
+whose `inside` holds them, each with the path that names it for the classifiers (the
+document's own key below the field: `authorization.productNo`; the field itself for a
+wrapper's text). The field scorer counts the carrier once per data type found in it or
+inside it, so that a phone among twenty keys of a header's document is one hit in one
+value, not one in twenty (dpi/field_scoring.py). A part that holds a carrier comes back
+as a `CarrierPairs` list, so that parts without one cost the scorer nothing more.
+
 Bounds: only values up to `max_value_chars` are looked at (the payload decoder has cut
 them already); a wrapper inside a wrapper is opened at most `MAX_NESTING` levels deep;
-the pairs of one part stay within `max_fields_per_part`. Cheap for the values that carry
-nothing: one look at the first and last characters, one substring test and, for long
-unspaced values only, one regex match.
+the pairs of one part stay within `max_fields_per_part`, and so do the values inside
+one carrier. Cheap for the values that carry nothing: one look at the first and last
+characters, one substring test and, for long unspaced values only, one regex match.
 
 Not opened: JSON fragments inside free text, URLs inside free text, base64 of binary
 data (images, protobuf), gzip or other compression inside a value.
@@ -75,6 +89,12 @@ SIGNED_URL_PARAMS: Final = frozenset({
     "x-goog-signature", "x-goog-credential", "googleaccessid", "policy",
     "token", "access_token", "id_token", "refresh_token", "auth_token", "api_key", "apikey",
 })
+# A signature parameter that names no vendor, and the parameters of the same URL that say
+# whether it grants access (an expiry, a signer's identity: Azure SAS, CloudFront), given
+# as sub-fields beside it (lower-cased; GCS's `GoogleAccessId` and CloudFront's `Policy`
+# are sub-fields already).
+_BARE_SIGNATURES: Final = frozenset({"sig", "signature"})
+SIGNATURE_EVIDENCE_PARAMS: Final = frozenset({"se", "sv", "sp", "expires", "key-pair-id"})
 # One of those names as a query parameter: the query is parsed only when this matches.
 _SIGNED_NAME: Final = re.compile(
     "[?&;](?:" + "|".join(re.escape(name) for name in sorted(SIGNED_URL_PARAMS)) + ")=",
@@ -105,6 +125,49 @@ _CREDENTIAL_LOCATIONS: Final = frozenset({Location.HEADER, Location.METADATA})
 _AUTH_SCHEME: Final = re.compile(r"[A-Za-z][A-Za-z0-9!#$%&'*+.^_`|~-]{0,31}")
 
 
+class CarrierValue(str):
+    """A value as its part has it, carrying values found inside it at its own field:
+    `inside`, (path that names the value for the classifiers, value) pairs, none of
+    them a carrier itself (nested wrappers are flattened)."""
+
+    inside: tuple[Pair, ...] = ()
+
+
+class CarrierPairs(list[Pair]):
+    """The pairs of a part, some of whose values are `CarrierValue`s."""
+
+
+def with_inside(pairs: list[Pair]) -> list[Pair]:
+    """`pairs` with the values inside carriers after each carrier, at their paths: every
+    value a part gives, for readers that do not score (tests, bounds checks)."""
+    out: list[Pair] = []
+    for pair in pairs:
+        out.append(pair)
+        value = pair[1]
+        if type(value) is CarrierValue:
+            out.extend(value.inside)
+    return out
+
+
+def _carrier(value: str, inside: list[Pair]) -> CarrierValue:
+    """`value` carrying `inside` (a carrier among them gives its own values too)."""
+    carrier = CarrierValue(value)
+    carrier.inside = tuple(with_inside(inside))
+    return carrier
+
+
+def _carried(out: list[Pair], found: list[Pair]) -> None:
+    """Adds what the last pair of `out` holds: the values at its own path inside it
+    (it becomes their carrier), those at other paths (sub-fields) after it."""
+    path, value = out[-1]
+    inside = [pair for pair in found if pair[0] == path]
+    if not inside:
+        out.extend(found)
+        return
+    out[-1] = (path, _carrier(value, inside))
+    out.extend(pair for pair in found if pair[0] != path)
+
+
 def expand_values(
     pairs: list[Pair],
     location: str,
@@ -126,7 +189,7 @@ def expand_values(
         if pairs[0][0] in AUTHORIZATION_FIELDS and location in _CREDENTIAL_LOCATIONS:
             inside = _credentials_inside(pairs[0], location, limits, walk_json, hits)
             if inside:
-                return [pairs[0], *inside][: limits.max_fields_per_part]
+                return CarrierPairs([(pairs[0][0], _carrier(value, inside))])
         if not _may_carry(value, n):
             return pairs
         first = 0
@@ -136,7 +199,10 @@ def expand_values(
         return pairs
     out = pairs[:first]
     _expand_into(pairs[first:], out, location, limits, walk_json, hits, 0)
-    return out[: limits.max_fields_per_part]
+    del out[limits.max_fields_per_part :]
+    if any(type(value) is CarrierValue for _, value in out):
+        return CarrierPairs(out)
+    return out
 
 
 def carries_nothing(path: str, value: str) -> bool:
@@ -224,8 +290,8 @@ def _expand_into(
             if value.lstrip().startswith(_URL_START):
                 out.extend(_signed_params(value, pair[0], limits))
         elif len(value) >= min_b64 and _maybe_base64_text(value):
-            out.extend(
-                _base64_inside(value, pair[0], location, limits, walk_json, hits, nesting)
+            _carried(
+                out, _base64_inside(value, pair[0], location, limits, walk_json, hits, nesting)
             )
         else:
             continue
@@ -262,7 +328,8 @@ def _credentials_inside(
     pair: Pair, location: str, limits: Limits, walk_json: WalkJson, hits: object
 ) -> list[Pair]:
     """The scalars of a JSON document that an authorization value's credentials are (as
-    such or base64 of it), each at the carrying field; [] for any other credentials."""
+    such or base64 of it), each named below the carrying field for the classifiers
+    (they are values of the field itself: `CarrierValue`); [] for any other credentials."""
     path, value = pair
     scheme, sep, credentials = value.partition(" ")
     credentials = credentials.strip()
@@ -275,8 +342,7 @@ def _credentials_inside(
         if decoded is None or not _json_shaped(decoded.strip()):
             return []
         credentials = decoded.strip()
-    inner = _json_inside(credentials, path, location, limits, walk_json, hits, 0)
-    return [(path, inner_value) for _, inner_value in inner]
+    return _json_inside(credentials, path, location, limits, walk_json, hits, 0)
 
 
 def _json_shaped(text: str) -> bool:
@@ -289,8 +355,12 @@ def _signed_params(value: str, path: str, limits: Limits) -> list[Pair]:
     query = value.split("#", 1)[0].partition("?")[2][:_MAX_QUERY]
     found: list[Pair] = []
     base = f"{path}." if path else ""
-    for name, param in parse_qsl(query, keep_blank_values=False):
-        if name.lower() in SIGNED_URL_PARAMS and len(name) <= limits.max_key_chars:
+    params = parse_qsl(query, keep_blank_values=False)
+    wanted = SIGNED_URL_PARAMS
+    if any(name.lower() in _BARE_SIGNATURES for name, _ in params):
+        wanted = SIGNED_URL_PARAMS | SIGNATURE_EVIDENCE_PARAMS
+    for name, param in params:
+        if name.lower() in wanted and len(name) <= limits.max_key_chars:
             found.append((_sub_field(base + name, limits), param[: limits.max_value_chars]))
     return found
 

@@ -27,8 +27,9 @@ Field names that carry digits read the other way on both counts (`sha256Fingerpr
 at most 0.52 changes and at least 0.47 words); about 87% of random 16-32 character
 base64url strings are caught (more of the longer ones), the rest stay raw as before.
 
-Not caught: maps keyed by words (`{"alice": ..., "bob": ...}`, package names): nothing in
-one object tells those keys from field names.
+Not caught here: maps keyed by words (`{"alice": ..., "bob": ...}`, package names):
+nothing in one object tells those keys from field names. What does is that they keep
+changing from message to message: `dpi/map_keys.py` counts them per API and parent path.
 """
 
 from __future__ import annotations

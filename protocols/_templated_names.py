@@ -9,7 +9,9 @@ Two rules:
   `.`) whose shape is data (a hex id or hash of 8+ characters with a digit, a UUID, an
   e-mail address, a date, a number of `MIN_NUMBER_DIGITS` digits or more) becomes
   `{key}`; so does a run of `MIN_GLUED_HEX` or more hex characters with a digit glued
-  to the end of a word (`SESSd41d8cd9...`). Short numbers stay (`address_2`,
+  to the end of a word (`SESSd41d8cd9...`; the word has a letter that is no hex digit,
+  and this is tried first, so the word stays even when the whole name would read as a
+  random id). Short numbers stay (`address_2`,
   `ui-tabs-1`): they are positions, not data.
 - **Frameworks that put the user name in the cookie name**, where no shape can tell a
   name from a word: JupyterHub's `jupyterhub-user-<name>` (and its `-oauth-state`
@@ -45,6 +47,8 @@ _SEGMENT: Final = re.compile(r"[^-_.]+")
 _NUMBER: Final = re.compile(r"[0-9]+")
 _GLUED_HEX: Final = re.compile(rf"([A-Za-z][A-Za-z_-]*?)([0-9a-fA-F]{{{MIN_GLUED_HEX},}})")
 _DIGIT: Final = re.compile(r"[0-9]")
+# A prefix with a letter that is no hex digit is a word (`SESS`), not the start of a hash.
+_NON_HEX_LETTER: Final = re.compile(r"[g-zG-Z]")
 
 # Names longer than this are left as they are: the glued-hex pattern backtracks in
 # O(length^2), and real names are tens of characters (max_key_chars cuts forms at 256).
@@ -78,13 +82,16 @@ def _template(name: str) -> str:
                 return name[: len(prefix)] + PLACEHOLDER + (match.group(2) or "")
     if _DIGIT.search(name) is None and "@" not in name:
         return name  # every data shape has a digit or an `@`
+    # Before the whole-name rule: `SESS` + hex reads as a random id about half the time
+    # (its case changes), but a word before the hex says which part is data.
+    glued = _GLUED_HEX.fullmatch(name)
+    if (glued is not None and _DIGIT.search(glued.group(2))
+            and _NON_HEX_LETTER.search(glued.group(1))):
+        return glued.group(1) + PLACEHOLDER
     if key_class(name) == DATA and not (
         _NUMBER.fullmatch(name) and len(name) < MIN_NUMBER_DIGITS
     ):
         return PLACEHOLDER  # the whole name is data (an e-mail address, a hash)
-    glued = _GLUED_HEX.fullmatch(name)
-    if glued is not None and _DIGIT.search(glued.group(2)):
-        return glued.group(1) + PLACEHOLDER
     return _SEGMENT.sub(_segment, name)
 
 

@@ -26,34 +26,43 @@ class Scheme:
     label: str
     module: str  # under `stdnum.`
     hints: frozenset[str]
-    lengths: frozenset[int]  # of the compact form (separators removed)
+    lengths: frozenset[int]  # of the compact form (spaces, dashes and dots removed)
+    # The longest form it is printed in (python-stdnum's `format`), digits as 9: the
+    # classifier's length bound is taken from these.
+    printed: str
     unhinted: float = 0.0  # confidence without a hint; 0: a hint is required
 
 
 SCHEMES: tuple[Scheme, ...] = (
     Scheme("Chinese resident identity number", "cn.ric",
-           frozenset({"ric", "sfz", "shenfenzheng", "resident"}), frozenset({18}), 0.85),
-    Scheme("Mexican CURP", "mx.curp", frozenset({"curp"}), frozenset({18}), 0.85),
+           frozenset({"ric", "sfz", "shenfenzheng", "resident"}), frozenset({18}),
+           "999999999999999999", 0.85),
+    Scheme("Mexican CURP", "mx.curp", frozenset({"curp"}), frozenset({18}), "AAAA999999AAAAAA99",
+           0.85),
     Scheme("German tax identification number", "de.idnr",
            frozenset({"idnr", "steuerid", "steueridentifikationsnummer", "steuer"}),
-           frozenset({11})),
-    Scheme("French NIR", "fr.nir", frozenset({"nir", "insee", "secu"}), frozenset({15})),
+           frozenset({11}), "99 999 999 999"),
+    Scheme("French NIR", "fr.nir", frozenset({"nir", "insee", "secu"}), frozenset({15}),
+           "9 99 99 99 999 999 99"),
     Scheme("Dutch BSN", "nl.bsn", frozenset({"bsn", "burgerservicenummer", "sofi"}),
-           frozenset({8, 9})),
+           frozenset({8, 9}), "9999.99.999"),
     Scheme("Belgian national number", "be.nn",
-           frozenset({"rijksregisternummer", "niss", "insz", "nn", "rrn"}), frozenset({11})),
-    Scheme("Polish PESEL", "pl.pesel", frozenset({"pesel"}), frozenset({11})),
+           frozenset({"rijksregisternummer", "niss", "insz", "nn", "rrn"}), frozenset({11}),
+           "99.99.99-999.99"),
+    Scheme("Polish PESEL", "pl.pesel", frozenset({"pesel"}), frozenset({11}), "99999999999"),
     Scheme("Swedish personnummer", "se.personnummer",
-           frozenset({"personnummer", "personnr"}), frozenset({10, 12})),
-    Scheme("Danish CPR", "dk.cpr", frozenset({"cpr"}), frozenset({10})),
+           frozenset({"personnummer", "personnr"}), frozenset({10, 12}), "99999999-9999"),
+    Scheme("Danish CPR", "dk.cpr", frozenset({"cpr"}), frozenset({10}), "999999-9999"),
     Scheme("Norwegian fodselsnummer", "no.fodselsnummer",
-           frozenset({"fodselsnummer", "fnr", "fødselsnummer"}), frozenset({11})),
+           frozenset({"fodselsnummer", "fnr", "fødselsnummer"}), frozenset({11}), "999999 99999"),
+    # The century sign is `-`, `+` or a letter: a dash is removed from the compact form.
     Scheme("Finnish HETU", "fi.hetu", frozenset({"hetu", "henkilotunnus"}),
-           frozenset({11})),
-    Scheme("South African ID number", "za.idnr", frozenset({"rsa"}), frozenset({13})),
+           frozenset({10, 11}), "999999-999A"),
+    Scheme("South African ID number", "za.idnr", frozenset({"rsa"}), frozenset({13}),
+           "999999 9999 99 9"),
     Scheme("Korean resident registration number", "kr.rrn", frozenset({"rrn"}),
-           frozenset({13})),
-    Scheme("Chilean RUT", "cl.rut", frozenset({"rut", "run"}), frozenset({8, 9})),
+           frozenset({13}), "999999-9999999"),
+    Scheme("Chilean RUT", "cl.rut", frozenset({"rut", "run"}), frozenset({8, 9}), "99.999.999-9"),
 )
 
 

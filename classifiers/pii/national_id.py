@@ -129,7 +129,13 @@ _SCHEME_HINTS = {
     "CPF": frozenset({"cpf"}),
     "SIN": frozenset({"sin"}),
 }
-_MAX_CHARS = 20  # the longest form, a spaced NINO or printed CPF, is 14
+# The longest printed form of each hand-written scheme (digits as 9); with the stdnum
+# schemes' own (`Scheme.printed`) they bound the value length: the longest is the French
+# NIR as printed on the carte Vitale, `9 99 99 99 999 999 99` (21 characters). Here: UK
+# NINO, Spanish NIE and DNI, codice fiscale, Aadhaar, CPF, SIN.
+_PRINTED = ("AA 99 99 99 A", "A-9999999-A", "99999999-A", "AAAAAA99A99A999A",
+            "9999 9999 9999", "999.999.999-99", "999-999-999")
+_MAX_CHARS = max(len(form) for form in (*_PRINTED, *(s.printed for s in _stdnum_ids.SCHEMES)))
 _ID_CLASSES = LETTERS | BLANK | {DIGIT, "-", "."}
 _UNHINTED_MARKS = LETTERS | {SPACE, "."}
 # Digits alone are judged without a hint at this length only (a Chinese resident

@@ -28,6 +28,10 @@ several values, never on one lucky value):
   an item with a surname or an e-mail of its own is a person;
 - a bare `name` of the elements of a body that is an array, when the API's last path
   word names people (`GET /users` answering `[{"name": ...}]`);
+- a bare `name` (or `name[]`) at the top of a body whose API names people (the last
+  path word of `POST /customers`, the service or method of gRPC
+  `/tutorial.PersonSearchService/Search`): a known given name, or two or more words
+  opening with one (a single first name is what a person search sends);
 - softer roles (`author`, `owner`, `assignee`, `contact`) and a bare `name` with no
   person context: two or more name-shaped words whose first is a known given name (the
   lists of `_name_lists.py`), or a CJK name of 2-4 characters opening with a known
@@ -319,10 +323,11 @@ _NAME_CLASSES = LETTERS | BLANK | {"'", "-", ".", SYMBOL}
 _ROLE_REASON = "name shape, person-role field name"
 _SOFT_ROLE_REASON = "known given name, person-role field name"
 _GENERIC_REASON = "name shape, generic field name hint, no person context"
+_PEOPLE_API_REASON = "known given name, generic field name in an API about people"
 _LOGIN_REASON = "user or login name field"
 # Field reasons whose verdict needs more from the value than the name shape.
 _VALUE_DECIDES = frozenset({_ROLE_REASON, _SOFT_ROLE_REASON, _GENERIC_REASON,
-                            _LOGIN_REASON})
+                            _LOGIN_REASON, _PEOPLE_API_REASON})
 # Own-name tokens of a login handle (`user`, `userName`, `loginName`, `accountName`).
 # A handle is usually no name (`jsmith`, `admin`); it is one when written as a Chinese
 # name in Han characters, or when it is exactly a known given name (`john`): people's
@@ -335,6 +340,9 @@ _SYSTEM_ACCOUNTS = frozenset({"dev", "server", "admin", "root", "test", "guest",
                               "default", "office", "staff", "client", "owner", "tester"})
 _LOGIN_HAN = 0.75
 _LOGIN_GIVEN = 0.6
+# A top-level `name` in an API about people: the value must be a listed name, and one
+# message with two such names is enough (the inventory's weak-evidence bar is 0.6).
+_PEOPLE_API = 0.65
 
 
 def _account_holder_name(ctx: FieldContext) -> bool:
@@ -357,6 +365,19 @@ def _element_of_people(ctx: FieldContext) -> bool:
     words = [w for w in ctx.api.partition(" ")[2].split("?")[0].split("/")
              if w and not w.startswith("{")]
     return bool(words) and words[-1].lower() in _PERSON_PARENTS
+
+
+def _api_about_people(api: str) -> bool:
+    """The API's own words name people: the last literal path word of an HTTP API
+    (`POST /customers`), the service or method of a gRPC one (`/pkg.PersonService/Get`,
+    `/pkg.Directory/FindUsers`)."""
+    if api.startswith("/"):  # gRPC: /package.Service/Method
+        service, _, method = api[1:].rpartition("/")
+        words = name_tokens(service.rpartition(".")[2]) | name_tokens(method)
+        return not words.isdisjoint(_PERSON_PARENTS)
+    segments = [w for w in api.partition(" ")[2].split("?")[0].split("/")
+                if w and not w.startswith("{")]
+    return bool(segments) and segments[-1].lower() in _PERSON_PARENTS
 
 
 def _listed_name(words: list[str]) -> bool:
@@ -442,6 +463,8 @@ class PersonNameClassifier(Classifier):
             return 0.7, "name shape, generic field name hint, person siblings"
         if _element_of_people(ctx):
             return 0.7, "name shape, generic field name hint, element of a people collection"
+        if "." not in ctx.path and tokens == {"name"} and _api_about_people(ctx.api):
+            return _PEOPLE_API, _PEOPLE_API_REASON
         return 0.45, _GENERIC_REASON
 
     @staticmethod
@@ -491,6 +514,8 @@ class PersonNameClassifier(Classifier):
             words = value.split()
             if reason == _ROLE_REASON:
                 ok = len(words) >= 2
+            elif reason == _PEOPLE_API_REASON:
+                ok = known_given_name(words[0]) if len(words) == 1 else _listed_name(words)
             else:
                 ok = _listed_name(words)
             if not ok:

@@ -33,7 +33,12 @@ compact JWS RFC 7515 and JWE RFC 7516 serializations) and session tokens.
   vendor's name (`X-Amz-`, `X-Goog-`), or a `sig`/`signature` next to an expiry or a
   signer's identity (`Expires`, `Policy`, `Key-Pair-Id`, Azure's `se`) in a query
   string, a cookie, or a field holding a URL (`download_url.Signature`, `referer.sig`).
-  A signature with neither protects a parameter (click tracking, image proxies).
+  A signature whose own object (a URL's own parameters, which the payload decoder gives
+  as sub-fields beside it) holds a signer that only URL signing schemes write (Azure
+  SAS `se` with `sv` or `sp`, CloudFront `Key-Pair-Id`, GCS `GoogleAccessId`) is one
+  whatever the carrying field is called (`links.az1.sig`); an expiry alone there is not
+  enough (a signed document may carry one). A signature with neither protects a
+  parameter (click tracking, image proxies).
 - Not credentials: anti-CSRF nonces (`csrf`, `xsrf`, `authenticity_token`,
   `__RequestVerificationToken`, a form's `_token`), and a UUID named session outside a
   cookie (a messaging or analytics session id, such as a WebSocket kernel session).
@@ -110,6 +115,11 @@ _URL_LOCATIONS = frozenset({"query", "cookie"})
 # protects a parameter against tampering (click tracking, image proxies): no credential.
 _SIGNED_ACCESS = frozenset({"expiry", "expires", "credential", "policy", "pair", "access",
                             "se", "keyid"})
+# Signers only URL signing schemes write, as token sets of which one must be among the
+# signature's own object's keys: CloudFront `Key-Pair-Id`, GCS V2 `GoogleAccessId`, Azure
+# SAS `se` (expiry) with `sv` (version) or `sp` (permissions).
+_URL_SIGNERS = (frozenset({"key", "pair", "id"}), frozenset({"google", "access", "id"}),
+                frozenset({"se", "sv"}), frozenset({"se", "sp"}))
 # JSON-RPC envelope members (JSON-RPC 2.0; 1.0 has no `jsonrpc` but `method` and `params`).
 _JSONRPC = frozenset({"jsonrpc"})
 _JSONRPC_V1 = frozenset({"method", "params"})
@@ -296,6 +306,8 @@ def _url_signature(ctx: FieldContext) -> bool:
     if _SIGNATURE_TOKENS.isdisjoint(names) or not _SIGNATURE_METADATA.isdisjoint(names):
         return False
     if not _SIGNING_VENDORS.isdisjoint(names):
+        return True
+    if any(signer <= ctx.object_tokens for signer in _URL_SIGNERS):
         return True
     if _SIGNED_ACCESS.isdisjoint(ctx.sibling_tokens):
         return False

@@ -288,6 +288,7 @@ def _run(
     if state is not None:
         if tasks:  # the inventory over time (dpi/runs/history.py): once per run, on its rows
             rows = inventory.rows()
+            state.history.fold_maps(inventory.map_keys.maps)
             state.history.record_run(
                 row_filter(rows) if row_filter is not None else rows,
                 time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),

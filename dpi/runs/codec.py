@@ -20,6 +20,7 @@ from typing import Any
 from dpi.client_sets import CLIENT_HASH_BYTES, MAX_CLIENTS_PER_ROW, ClientIndex, ClientSet
 from dpi.engine import ScanStats
 from dpi.inventory import FieldEvidence, FieldKey, Inventory, TypeEvidence
+from dpi.map_keys import MapKeys
 
 # Bumped when the layout changes; older layouts are refused, not guessed.
 FORMAT_VERSION = 1
@@ -102,8 +103,11 @@ def _type_from_obj(obj: Any, index: ClientIndex) -> TypeEvidence:
 
 
 def inventory_to_obj(inventory: Inventory) -> dict[str, Any]:
-    """Everything `Inventory.merge` needs, in field insertion order. The salt is not
-    included: the caller stores it once (state) or checks it (workers)."""
+    """Everything `Inventory.merge` needs, in field insertion order, fields under maps
+    keyed by names folded first (`Inventory.fold_maps`: their literal keys are not
+    stored). The salt is not included: the caller stores it once (state) or checks it
+    (workers)."""
+    inventory.fold_maps()
     fields = [
         [
             list(key),
@@ -122,6 +126,7 @@ def inventory_to_obj(inventory: Inventory) -> dict[str, Any]:
         "min_share": dict(inventory.min_share),
         "dropped_fields": inventory.dropped_fields,
         "fields": fields,
+        "map_keys": inventory.map_keys.to_obj(),
     }
 
 
@@ -151,7 +156,30 @@ def inventory_from_obj(obj: Any, salt: bytes) -> Inventory:
                 for dt, t in types.items()
             },
         )
+    if "map_keys" in obj:  # absent from states written before maps keyed by names
+        _map_keys_from_obj(obj["map_keys"], inventory.map_keys)
     return inventory
+
+
+def _map_keys_from_obj(obj: Any, into: MapKeys) -> None:
+    """`MapKeys.to_obj`'s form, checked, added to `into` (an empty one)."""
+    _check(isinstance(obj, dict), "map keys")
+    maps, pending = obj.get("maps"), obj.get("pending")
+    _check(isinstance(maps, list) and isinstance(pending, list), "map keys")
+    for entry in maps:
+        _check(isinstance(entry, list) and len(entry) == 6, "map parent")
+        *where, parent = (_str(part, "map parent") for part in entry)
+        into.maps.setdefault(tuple(where), set()).add(parent)  # type: ignore[arg-type]
+    for entry in pending:
+        _check(isinstance(entry, list) and len(entry) == 7 and isinstance(entry[6], dict),
+               "map counts")
+        where_parent = tuple(_str(part, "map counts") for part in entry[:6])
+        shapes = {}
+        for shape, keys in entry[6].items():
+            _check(isinstance(shape, str) and shape.isdigit() and isinstance(keys, list),
+                   "map counts")
+            shapes[int(shape)] = {_int(key, "map counts") for key in keys}
+        into.load(where_parent[:5], where_parent[5], shapes)  # type: ignore[arg-type]
 
 
 # -- scan statistics ----------------------------------------------------------------

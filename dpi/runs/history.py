@@ -11,16 +11,21 @@ field first appeared is never lost. The rows of the last two runs are kept too, 
 This runs once per run on the finished rows, never per value. Everything kept is what
 the inventory already holds (data types, fields, counts, masked samples, times): never a
 value. A state written before this module has no `history`: it loads empty.
+
+When a parent is found to be a map keyed by names (`dpi/map_keys.py`) after earlier runs
+reported its literal keys, the rows kept are renamed as the inventory now names them
+(`fold_maps`), so that the state keeps no such key.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from dpi.inventory import COLUMNS, Row
+from dpi.map_keys import Where, template
 from dpi.runs.codec import CodecError
 
 # Daily buckets kept per row (a bit more than a year of daily runs).
@@ -67,6 +72,24 @@ class History:
                 del days[1]  # the oldest after the first: when it first appeared stays
         self.runs = [*self.runs, Run(at, list(rows))][-KEPT_RUNS:]
 
+    def fold_maps(self, maps: dict[Where, set[str]]) -> None:
+        """The rows and days kept, under parents found to be maps since (`maps`, the
+        inventory's), renamed to `{key}`; rows that then share a key are merged: days
+        united, counts added, times widened, the earliest sample, the most clients of
+        any (the hashes are not kept: a lower bound)."""
+        if not maps:
+            return
+        days: dict[RowKey, list[str]] = {}
+        for key, kept in self.days.items():
+            merged = days.setdefault(_folded(key, maps), [])
+            merged.extend(day for day in kept if day not in merged)
+        for merged in days.values():
+            merged.sort()
+            while len(merged) > MAX_DAYS:
+                del merged[1]
+        self.days = days
+        self.runs = [Run(run.at, _folded_rows(run.rows, maps)) for run in self.runs]
+
     def first_day(self, row: Row) -> str:
         days = self.days.get(row_key(row))
         return days[0] if days else _day(row.first_seen)
@@ -87,6 +110,35 @@ class History:
             for day in self.days.get(row_key(row), ()):
                 out.setdefault(day, Counter())[row.category] += 1
         return dict(sorted(out.items()))
+
+
+def _folded(key: RowKey, maps: dict[Where, set[str]]) -> RowKey:
+    parents = maps.get(key[:5])
+    if not parents:
+        return key
+    return (*key[:5], template(key[5], parents, {}), key[6])
+
+
+def _folded_rows(rows: list[Row], maps: dict[Where, set[str]]) -> list[Row]:
+    out: dict[RowKey, Row] = {}
+    for row in rows:
+        key = _folded(row_key(row), maps)
+        held = out.get(key)
+        if held is None:
+            out[key] = replace(row, field=key[5])
+            continue
+        count = held.count + row.count
+        earlier = row if row.first_seen < held.first_seen else held
+        out[key] = replace(
+            held,
+            count=count,
+            first_seen=earlier.first_seen,
+            last_seen=max(held.last_seen, row.last_seen),
+            clients=max(held.clients, row.clients),
+            sample=earlier.sample,
+            confidence=round((held.confidence * held.count + row.confidence * row.count) / count, 2),
+        )
+    return list(out.values())
 
 
 def _row_from_list(values: Any) -> Row:

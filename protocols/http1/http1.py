@@ -810,8 +810,10 @@ class Http1Dissector(Dissector):
         if target.startswith(("http://", "https://")):
             # absolute-form (RFC 9112 section 3.2.2): the authority is the host
             authority = target.split("://", 1)[1].split("/", 1)[0].split("?", 1)[0]
-            host = authority.rsplit("@", 1)[-1]
-        msg.host = host
+            host = authority
+        # Never the userinfo (`Host: user:pass@api.example`), as HTTP/2 does: a credential
+        # there is judged once, in the Host header's value, not again in the host column.
+        msg.host = host.rsplit("@", 1)[-1]
         if _content_type(msg.content_type).grpc:
             path = target.split("?", 1)[0]
             msg.protocol = "grpc"

@@ -149,6 +149,23 @@ def test_names_of_the_elements_of_a_people_collection() -> None:
     assert "PERSON_NAME" not in _people("Alice", "[].tags[].name", "GET /users")
 
 
+def test_a_top_level_name_in_an_api_about_people() -> None:
+    # A person search sends bare first names: known given names, in an API whose words
+    # (the last HTTP path word, a gRPC service or method) name people.
+    search = "/tutorial.PersonSearchService/Search"
+    assert _people("Jason", "name[]", search).get("PERSON_NAME", 0) >= 0.6
+    assert "PERSON_NAME" in _people("Lily", "name", "POST /api/customers")
+    assert "PERSON_NAME" in _people("Maria Lopez", "name", "/crm.Directory/FindPeople")
+    # Not a listed given name, a placeholder, or an API about something else: no row.
+    assert "PERSON_NAME" not in _people("Finance", "name", search)
+    assert "PERSON_NAME" not in _people("Admin", "name", search)
+    assert "PERSON_NAME" not in _people("Jason", "name", "/helloworld.Greeter/SayHello")
+    assert "PERSON_NAME" not in _people("Lily", "name", "POST /api/products")
+    assert "PERSON_NAME" not in _people("Lily", "name", "GET /users/{id}/roles")
+    # Only at the top of the body: a nested `name` keeps the rules of its parents.
+    assert "PERSON_NAME" not in _people("Lily", "plan.name", "POST /api/customers")
+
+
 # --- organisations -------------------------------------------------------------------
 
 SHOP = ("merchantName", "shopName", "merchantNo", "latitude", "longitude", "tel")

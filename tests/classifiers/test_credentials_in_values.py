@@ -25,9 +25,10 @@ OPAQUE = "Zx8Qp2LmN4vR7tY1wK9sB3dF6hJ0cE5a"
 
 
 def found(value: str, path: str, location: str = "body", siblings: tuple[str, ...] = (),
-          protocol: str = "http", server: str = "") -> dict[str, float]:
+          protocol: str = "http", server: str = "", objects: tuple[str, ...] = ()
+          ) -> dict[str, float]:
     ctx = CS.context(protocol, location, path, "POST /x", sibling_tokens((path, *siblings)),
-                     server)
+                     server, sibling_tokens(objects))
     return {f.data_type: f.confidence for f in CS.score(value, ctx)
             if f.confidence >= REPORT_THRESHOLD}
 
@@ -160,6 +161,33 @@ def test_sess_names_a_session() -> None:
 def test_signed_url_signatures_are_bearer_tokens(
         path: str, location: str, siblings: tuple[str, ...]) -> None:
     assert found(SIG64, path, location, siblings) == {"BEARER_TOKEN": 0.8}
+
+
+# The signature's own object: a URL's parameters, which the payload decoder gives as
+# sub-fields beside it (`az1.sv`, `az1.se`...), whatever the carrying field is called.
+@pytest.mark.parametrize(("path", "objects"), [
+    ("az1.sig", ("sv", "se", "sp", "sig")),  # Azure SAS
+    ("links.az1.sig", ("se", "sp", "sig")),
+    ("cf.Signature", ("Expires", "Signature", "Key-Pair-Id")),  # CloudFront
+    ("g.Signature", ("GoogleAccessId", "Expires", "Signature")),  # GCS V2
+])
+def test_signatures_beside_a_url_signer_are_bearer_tokens(
+        path: str, objects: tuple[str, ...]) -> None:
+    siblings = tuple(f"{path.rsplit('.', 1)[0]}.{name}" for name in objects)
+    assert found(SIG64, path, "body", siblings, objects=objects) == {"BEARER_TOKEN": 0.8}
+
+
+@pytest.mark.parametrize(("value", "path", "objects"), [
+    (SIG64, "doc.signature", ("signature", "expires", "title")),  # a document's own, expiring
+    (SIG64, "az1.sig", ("sig", "se")),  # an expiry alone: no Azure SAS without sv or sp
+    (SIG64, "ref.sig", ("sig", "url")),  # click tracking
+    ("ok", "az1.sig", ("sv", "se", "sp", "sig")),  # a short word
+    ("hmac-sha256", "cf.SigAlg", ("SigAlg", "Key-Pair-Id")),  # names the algorithm
+])
+def test_signatures_without_a_url_signer_beside_them_are_nothing(
+        value: str, path: str, objects: tuple[str, ...]) -> None:
+    siblings = tuple(f"{path.rsplit('.', 1)[0]}.{name}" for name in objects)
+    assert "BEARER_TOKEN" not in found(value, path, "body", siblings, objects=objects)
 
 
 @pytest.mark.parametrize(("value", "path", "location", "siblings"), [

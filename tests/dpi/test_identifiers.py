@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from dpi.api import scan_engine
+from dpi.cli import main
 from dpi.identifiers import PLACEHOLDER, Identifiers
 from dpi.inventory import Row
 from tests.builders import kafka as kb
@@ -108,6 +109,45 @@ def test_host_userinfo_is_dropped_and_its_password_is_a_row(captures: Path) -> N
     password = [r for r in rows if r.data_type == "PASSWORD"]
     assert {(r.location, r.field, r.direction) for r in password} == {("header", "host", "request")}
     assert all(r.sample == "********" for r in password)
+
+
+def test_a_host_password_counts_once_per_request(tmp_path: Path) -> None:
+    # One value, one hit: the Host header's value is judged by the classifiers; the host
+    # column never holds the userinfo, so it adds no second hit (it gave 2 per request).
+    capture = _http(tmp_path / "http.pcap")
+    engine = scan_engine(capture)
+    password = {r.api: r.count for r in engine.inventory.rows() if r.data_type == "PASSWORD"}
+    assert password == {"GET /ssn/{param}/profile": 2, "GET /cards/{param}": 1}
+    explained = [e for e in engine.inventory.explain() if e["data_type"] == "PASSWORD"]
+    assert {(e["values_seen"], e["hits"], e["hit_share"]) for e in explained} == {(2, 2, 1.0),
+                                                                                  (1, 1, 1.0)}
+    found = tmp_path / "findings.csv"
+    assert main(["scan", str(capture), "--no-progress", "-q", "-o", str(tmp_path / "i.csv"),
+                 "--findings", str(found)]) == 0
+    cleartext = {f["api"]: (f["count"], f["evidence"].rsplit(": ", 1)[1])
+                 for f in csv.DictReader(found.open()) if f["kind"] == "cleartext_credentials"}
+    assert cleartext == {"GET /ssn/{param}/profile": ("2", "PASSWORD in request header host (2x)"),
+                         "GET /cards/{param}": ("1", "PASSWORD in request header host (1x)")}
+    assert HOST_PASSWORD not in found.read_text()
+
+
+@pytest.mark.parametrize(("label", "data_type"), [
+    ("4111111111111111", "CARD_NUMBER"),  # found in the label and in the header's value
+    ("536-22-8877", "US_SSN"),
+    ("+12025550143", "PHONE_NUMBER"),  # found in the label only: still counted
+])
+def test_a_host_label_counts_once_per_request(tmp_path: Path, label: str, data_type: str) -> None:
+    conv = Conversation(sport=8080, cport=40004).handshake()
+    for _ in range(3):
+        conv.request(http_request("GET", "/x", host=f"{label}.shop.example"))
+        conv.response(http_response(b"{}"))
+    engine = scan_engine(conv.close().write(tmp_path / "label.pcap"))
+    rows = engine.inventory.rows()
+    assert [(r.host, r.location, r.field, r.data_type, r.count) for r in rows] == [
+        ("{param}.shop.example", "header", "host", data_type, 3)]
+    (explained,) = engine.inventory.explain()
+    assert (explained["values_seen"], explained["hits"]) == (3, 3)
+    assert label not in repr(rows)
 
 
 def test_kafka_topic_and_header_name_holding_emails(captures: Path) -> None:

@@ -7,6 +7,8 @@ Values are synthetic; no row may carry a raw value."""
 from __future__ import annotations
 
 import base64
+import random
+import string
 from pathlib import Path
 
 import orjson
@@ -129,3 +131,48 @@ def test_no_row_carries_a_raw_value(rows: tuple[set[Key], list[object]]) -> None
         text = repr(row)
         for secret in (PASSWORD, EMAIL, CARD, TOKEN, "Jane Roe", "webpost"):
             assert secret not in text
+
+
+def test_drupal_session_cookies_give_a_token_row_whatever_the_hash(tmp_path: Path) -> None:
+    # Random `SESS<md5>` names (seeded): about half of them read as random ids as a whole;
+    # every one must still be the field `SESS{key}`, and its session id a bearer token.
+    rng = random.Random(15)
+    sessions = 40
+    conv = Conversation(cport=42200, ts=T0).handshake()
+    for _ in range(sessions):
+        name = "SESS" + "".join(rng.choice("0123456789abcdef") for _ in range(32))
+        token = "".join(rng.choice(string.ascii_letters + string.digits) for _ in range(43))
+        conv.request(http_request("GET", "/node/7", headers={"Cookie": f"{name}={token}"}))
+        conv.response(http_response(b"{}"))
+    engine = scan_engine(conv.close().write(tmp_path / "drupal.pcap"), strict=True)
+    cookie_rows = [r for r in engine.inventory.rows() if r.location == "cookie"]
+    assert [(r.field, r.data_type) for r in cookie_rows] == [("SESS{key}", "BEARER_TOKEN")]
+    assert cookie_rows[0].count == sessions
+
+
+SAS = ("https://acct.blob.core.windows.net/c/b?sv=2020-08-04&se=2031-01-01T00%3A00%3A00Z"
+       "&sr=b&sp=r&sig=Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4zAb7cDe0fGh%3D")
+CLOUDFRONT = ("https://d111111abcdef8.cloudfront.example/image.jpg?Expires=1900000000"
+              "&Signature=Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4zAb7cDe0fGh~Zx81bQ4pLw0e7Rt2Yk9sVm3Nq6Hc"
+              "&Key-Pair-Id=K2JCJMDEHXQW5F")
+SIGNATURE = "Zx81bQ4pLw0e7Rt2Yk9sVm3Nq6HcAb3dEf6hIj9k"
+
+
+def test_signed_urls_in_fields_of_any_name(tmp_path: Path) -> None:
+    # The expiry and signer in the signature's own URL make it a credential, whatever the
+    # field holding the URL is called; a signature without them, or a document's own
+    # signature beside an expiry, stays quiet.
+    conv = Conversation(cport=42300, ts=T0).handshake()
+    conv.request(http_request("POST", "/links", orjson.dumps({
+        "az1": SAS, "cf": CLOUDFRONT, "attachments": [{"ref": SAS}],
+        "track": f"https://click.example/r?url=https%3A%2F%2Fshop.example&sig={SIGNATURE}",
+        "doc": {"title": "contract", "signature": SIGNATURE, "expires": "2031-01-01"},
+        "note": "https://shop.example/a?sig=ok&se=2031-01-01&sp=r",
+    })))
+    conv.response(http_response(b"{}"))
+    engine = scan_engine(conv.close().write(tmp_path / "signed.pcap"), strict=True)
+    found = {(r.field, r.data_type) for r in engine.inventory.rows()}
+    assert found == {("az1.sig", "BEARER_TOKEN"), ("cf.Signature", "BEARER_TOKEN"),
+                     ("attachments[].ref.sig", "BEARER_TOKEN")}
+    for row in engine.inventory.rows():
+        assert SIGNATURE not in repr(row) and "Ab3dEf6h" not in repr(row)

@@ -1,6 +1,7 @@
 """Authorization credentials that are JSON documents (issue #15, a mobile payment app's
 `Authorization: Basic {"sessionKey": ..., "productNo": ...}`): the value keeps its own
-pair and every scalar inside is a value at the header field itself; base64 of such a
+pair and every scalar inside is a value of the header field itself, carried by it
+(`CarrierValue.inside`, named by its key for the classifiers); base64 of such a
 document too. Other credentials (RFC 7617 `user:password`, bearer tokens, JSON in other
 headers) are decoded as before. Synthetic values only."""
 
@@ -11,6 +12,7 @@ import base64
 import orjson
 import pytest
 
+from protocols._embedded import CarrierValue, with_inside
 from protocols.base import Limits, Location, MediaType, Part
 from protocols.payload import field_pairs
 
@@ -37,21 +39,25 @@ def _pairs(name: str, value: str, location: Location = Location.HEADER) -> list[
 def test_document_credentials_are_values_of_the_header(name: str, credentials: str) -> None:
     value = f"Basic {credentials}"
     pairs = _pairs(name, value)
-    assert pairs[0] == (name, value)
-    assert sorted(pairs[1:]) == sorted(
-        [(name, "15550001234"), (name, TOKEN), (name, "198.51.100.7"), (name, "31.5")]
-    )
+    # One value of the header: the scalars inside do not dilute the field's values.
+    assert pairs == [(name, value)]
+    carrier = pairs[0][1]
+    assert type(carrier) is CarrierValue
+    assert sorted(carrier.inside) == sorted(
+        [(f"{name}.productNo", "15550001234"), (f"{name}.sessionKey", TOKEN),
+         (f"{name}.device.ip", "198.51.100.7"), (f"{name}.latitude", "31.5")]
+    )  # fmt: skip
 
 
 def test_grpc_metadata_authorization_document() -> None:
     pairs = _pairs("authorization", f"Token {DOCUMENT}", Location.METADATA)
-    assert ("authorization", TOKEN) in pairs
+    assert ("authorization.sessionKey", TOKEN) in with_inside(pairs)
 
 
 def test_json_strings_inside_the_document_are_opened_too() -> None:
     inner = orjson.dumps({"user": orjson.dumps({"email": EMAIL}).decode()}).decode()
     pairs = _pairs("authorization", f"Basic {inner}")
-    assert ("authorization", EMAIL) in pairs
+    assert ("authorization.user.email", EMAIL) in with_inside(pairs)
 
 
 @pytest.mark.parametrize(
@@ -66,7 +72,9 @@ def test_json_strings_inside_the_document_are_opened_too() -> None:
     ],
 )
 def test_other_credentials_stay_one_value(value: str) -> None:
-    assert _pairs("authorization", value) == [("authorization", value)]
+    pairs = _pairs("authorization", value)
+    assert pairs == [("authorization", value)]
+    assert type(pairs[0][1]) is str
 
 
 def test_other_headers_keep_json_paths() -> None:

@@ -173,6 +173,8 @@ def test_scan_h2_grpc_json_capture(tmp_path: Path) -> None:
     rows = _rows(conv.write(tmp_path / "grpc-json.pcap"))
     assert ("grpc", "response", "email", "EMAIL_ADDRESS") in rows
     assert ("grpc", "response", "phone[].number", "PHONE_NUMBER") in rows
+    # The search request holds first names only, in an API about people.
+    assert ("grpc", "request", "name[]", "PERSON_NAME") in rows
 
 
 def test_scan_grpc_web_http1_json_capture(tmp_path: Path) -> None:

@@ -1,18 +1,20 @@
 """Payload shapes real APIs use beyond JSON and forms (issue #15 items 6, 7, 9, 11): XML
 and SOAP bodies, multipart/related, JSON inside strings, signed URLs, base64 wrappers,
 names that embed data. Parts in, (field, value) pairs out, through `field_pairs` as the
-engine calls it. Values are synthetic."""
+engine calls it (a value carried by another, `CarrierValue`, right after its carrier).
+Values are synthetic."""
 
 from __future__ import annotations
 
 import base64
+import random
 from collections import Counter
 
 import orjson
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from protocols._embedded import decoded_base64_text
+from protocols._embedded import CarrierValue, decoded_base64_text, with_inside
 from protocols._http_headers import media_type_for_body
 from protocols._templated_names import templated_name
 from protocols._xml import XML_MEDIA_TYPE
@@ -34,7 +36,7 @@ def pairs(data: bytes, media: str, location: Location = Location.BODY, name: str
           hits: Counter[str] | None = None, damage: Counter[str] | None = None
           ) -> list[tuple[str, str]]:
     part = Part(location=location, name=name, data=data, media_type=media)
-    return field_pairs(part, LIMITS, None, hits, damage)
+    return with_inside(field_pairs(part, LIMITS, None, hits, damage))
 
 
 # -- XML -----------------------------------------------------------------------------------
@@ -195,6 +197,26 @@ def test_signed_url_parameters_are_sub_fields_and_the_url_stays() -> None:
     ]
 
 
+def test_a_bare_signature_brings_its_urls_expiry_and_signer_along() -> None:
+    # Azure SAS and CloudFront: the evidence that the signature grants access is in the
+    # same URL; it becomes sub-fields beside the signature, other parameters do not.
+    sas = ("https://acct.blob.core.windows.net/c/b?sv=2020-08-04&se=2031-01-01T00%3A00%3A00Z"
+           "&sr=b&sp=r&sig=Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4zAb7cDe0fGh%3D")
+    cloudfront = ("https://cdn.example/i.jpg?Expires=1900000000&Signature=Zx81bQ4pLw0e7Rt2"
+                  "&Key-Pair-Id=K2JCJMDEHXQW5F&w=200")
+    body = orjson.dumps({"az1": sas, "cf": cloudfront})
+    assert pairs(body, MediaType.JSON) == [
+        ("az1", sas), ("az1.sv", "2020-08-04"), ("az1.se", "2031-01-01T00:00:00Z"),
+        ("az1.sp", "r"), ("az1.sig", "Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4zAb7cDe0fGh="),
+        ("cf", cloudfront), ("cf.Expires", "1900000000"), ("cf.Signature", "Zx81bQ4pLw0e7Rt2"),
+        ("cf.Key-Pair-Id", "K2JCJMDEHXQW5F"),
+    ]
+    # Without a bare signature, an expiry stays inside the URL.
+    url = "https://files.example/7?expires=9&access_token=Zx81bQ4pLw0e7Rt2Yk9s"
+    assert pairs(orjson.dumps({"u": url}), MediaType.JSON) == [
+        ("u", url), ("u.access_token", "Zx81bQ4pLw0e7Rt2Yk9s")]
+
+
 def test_urls_without_signature_parameters_add_nothing() -> None:
     referer = b"http://shop.example/screens.php?ddreset=1&sid=de0f11aa22"
     assert pairs(referer, MediaType.TEXT, Location.HEADER, "referer") == [
@@ -265,6 +287,19 @@ def test_cookie_and_parameter_names_that_embed_data_are_templated() -> None:
     assert form == [("SESS{key}", "1"), ("PASSWORD", "pw")]
 
 
+def test_drupal_session_names_keep_their_prefix_whatever_the_hash() -> None:
+    # About half of random `SESS<md5>` names read as random ids as a whole (case changes):
+    # the word before the hex still says which part is data.
+    rng = random.Random(15)
+    for _ in range(500):
+        digest = "".join(rng.choice("0123456789abcdef") for _ in range(32))
+        assert templated_name("SESS" + digest) == "SESS{key}", digest
+        assert templated_name("SSESS" + digest) == "SSESS{key}", digest
+    # A hash alone (its first letters are hex digits) is still one placeholder.
+    assert templated_name("deadbeef0123456789abcdef01234567") == "{key}"
+    assert templated_name("Ab3fXk9Qz1Lm8Np2Rt5Vw7") == "{key}"
+
+
 # -- bounds under any input ----------------------------------------------------------------
 
 SMALL = Limits(max_fields_per_part=20, max_value_chars=64, max_depth=8, max_path_chars=80)
@@ -272,7 +307,10 @@ SMALL = Limits(max_fields_per_part=20, max_value_chars=64, max_depth=8, max_path
 
 def _in_bounds(found: list[tuple[str, str]]) -> None:
     assert len(found) <= SMALL.max_fields_per_part
-    for path, value in found:
+    for _, value in found:
+        if type(value) is CarrierValue:
+            assert len(value.inside) <= SMALL.max_fields_per_part
+    for path, value in with_inside(found):
         assert isinstance(path, str) and isinstance(value, str)
         assert len(value) <= SMALL.max_value_chars
         assert len(path) <= SMALL.max_path_chars + 1  # + the cut mark

@@ -3,9 +3,12 @@ check character; Indian Aadhaar Verhoeff; Brazilian CPF check digits; Canadian S
 
 from __future__ import annotations
 
+import importlib
+
 import pytest
 
-from classifiers.pii.national_id import NationalIdClassifier
+from classifiers.pii import _stdnum_ids
+from classifiers.pii.national_id import _MAX_CHARS, NationalIdClassifier
 from tests.builders.contexts import field_context as ctx
 from tests.classifiers._support import assert_not_reported, assert_reason_hides, assert_reported
 
@@ -70,3 +73,78 @@ def test_reason_names_the_scheme() -> None:
 def test_reason_never_quotes_value(value: str, path: str, minimum: float) -> None:
     digits = "".join(c for c in value if c.isdigit())
     assert_reason_hides(CLF.score(value, ctx(path)), value, digits)
+
+
+# -- printed forms: each scheme as it is written on a card or a form -------------------
+
+# A valid number of each python-stdnum scheme (python-stdnum's own documented examples),
+# with a hint of that scheme; printed by stdnum's `format` where it has one.
+STDNUM_EXAMPLES = {
+    "cn.ric": ("360426199101010071", "sfz"),
+    "mx.curp": ("BOXW310820HNERXN09", "curp"),
+    "de.idnr": ("36574261809", "steuer_id"),
+    "fr.nir": ("295109912611193", "nir"),
+    "nl.bsn": ("111222333", "bsn"),
+    "be.nn": ("85073003328", "rijksregisternummer"),
+    "pl.pesel": ("44051401359", "pesel"),
+    "se.personnummer": ("198803200016", "personnummer"),
+    "dk.cpr": ("2110625629", "cpr"),
+    "no.fodselsnummer": ("15108695088", "fodselsnummer"),
+    "fi.hetu": ("131052-308T", "hetu"),
+    "za.idnr": ("7503305044089", "rsa_id"),
+    "kr.rrn": ("9710139019902", "rrn"),
+    "cl.rut": ("125319092", "rut"),
+}
+
+
+def _printed(module: str, number: str) -> str:
+    stdnum = importlib.import_module(f"stdnum.{module}")
+    return str(stdnum.format(number)) if hasattr(stdnum, "format") else number
+
+
+def test_every_stdnum_scheme_has_an_example_and_a_printed_layout() -> None:
+    assert set(STDNUM_EXAMPLES) == {scheme.module for scheme in _stdnum_ids.SCHEMES}
+    for scheme in _stdnum_ids.SCHEMES:
+        printed = _printed(scheme.module, STDNUM_EXAMPLES[scheme.module][0])
+        # The declared layout is the printed form, digits and letters aside.
+        assert len(printed) == len(scheme.printed), scheme.module
+        assert len(printed) <= _MAX_CHARS
+
+
+@pytest.mark.parametrize("module", sorted(STDNUM_EXAMPLES))
+def test_stdnum_schemes_are_found_in_their_printed_form(module: str) -> None:
+    number, hint = STDNUM_EXAMPLES[module]
+    printed = _printed(module, number)
+    assert_reported(CLF.score(printed, ctx(hint)), 0.95)
+    assert_reported(CLF.score(printed, ctx("national_id")), 0.95)
+
+
+@pytest.mark.parametrize(("printed", "hint"), [
+    ("1 84 12 76 451 089 46", "nir"),  # the carte Vitale: 21 characters
+    ("2 53 07 2B 073 004 70", "numero_secu"),  # Corsica (2A/2B department)
+    ("131052A308T", "hetu"),  # born in the 2000s: the century sign is a letter
+    ("19880320-0016", "personnummer"),  # twelve digits with the century
+    ("85.07.30-033.28", "insz"),
+    ("750330 5044 08 9", "rsa_id_number"),
+])
+def test_spaced_and_lettered_printed_forms(printed: str, hint: str) -> None:
+    assert len(printed) <= _MAX_CHARS
+    assert_reported(CLF.score(printed, ctx(hint)), 0.95)
+
+
+@pytest.mark.parametrize(("printed", "hint"), [
+    ("1 84 12 76 451 089 47", "nir"),  # check digits fail
+    ("1 84 12 76 451 089 46", "order_ref"),  # valid, but a NIR needs a hint
+    ("1 84 12 76 451 089 46 7", "nir"),  # a digit too many
+])
+def test_printed_forms_that_fail_stay_quiet(printed: str, hint: str) -> None:
+    assert_not_reported(CLF.score(printed, ctx(hint)))
+
+
+def test_the_hand_written_printed_forms_fit_the_bound() -> None:
+    for printed, hint in [("AB 12 34 56 C", "nino"), ("X-1234567-L", "nie"),
+                          ("12345678-Z", "dni"), ("RSSMRA80A01H501U", "codice_fiscale"),
+                          ("2345 6789 0124", "aadhaar"), ("111.444.777-35", "cpf"),
+                          ("130-692-544", "sin")]:
+        assert len(printed) <= _MAX_CHARS
+        assert_reported(CLF.score(printed, ctx(hint)), 0.9)
