@@ -49,11 +49,15 @@ from dpi.printable_scoring import score_runs
 from protocols._embedded import CarrierPairs, CarrierValue
 from protocols._printable import PrintableText
 from protocols.base import (
+    MAX_SHARED_VALUE,
+    SHAREABLE_HEADERS,
     Direction,
     DissectorOptions,
     Limits,
+    Location,
     MediaType,
     Message,
+    Part,
     ProtocolError,
 )
 from protocols.payload import field_pairs, plain_text_pair
@@ -72,6 +76,9 @@ MAX_SHAPE_PATHS = 30_000
 MAX_SHAPE_APIS = 10_000
 # Server names (`ip:port`) kept formatted, at most.
 MAX_SERVER_NAMES = 100_000
+# Pairs of descriptive header values kept (`_header_pair`), at most; cleared when full.
+MAX_HEADER_PAIRS = 4096
+_NO_PAIR = ("", "")  # `_header_pairs`' entry for a value `plain_text_pair` refuses
 # Contexts of the values inside carriers, per (carrier's field context, their paths):
 # a few documents per API recur in every message; cleared when they would hold more
 # than this many contexts in all (a memory bound, as MAX_SHAPE_PATHS is).
@@ -121,6 +128,9 @@ class FieldScorer:
         self.options = options
         self.stats = stats
         self._servers: dict[tuple[bytes, int], str] = {}
+        # (header name, value) -> its `plain_text_pair` (`_NO_PAIR`: None), for
+        # descriptive headers only (`SHAREABLE_HEADERS`: never credentials or ids).
+        self._header_pairs: dict[tuple[str, bytes], tuple[str, str]] = {}
         self._identifiers: Identifiers | None = None
         # (protocol, server, api, direction) -> (location, paths) -> the known field
         # (inventory key, evidence) and context of each path: see `_shape`.
@@ -345,12 +355,18 @@ class FieldScorer:
         where: object = None  # the location of the last part, and its name
         location = ""
         text_type = MediaType.TEXT
+        header = Location.HEADER
         for part in message.parts:
             if part.location is not where:  # a message's parts come in runs of one
                 where = part.location
                 location = str(where)
             # A header as it is (most parts): its one pair without `field_pairs`' lists.
-            pair = plain_text_pair(part, limits) if part.media_type is text_type else None
+            if part.media_type is not text_type:
+                pair = None
+            elif part.name in SHAREABLE_HEADERS and where is header:
+                pair = self._header_pair(part)
+            else:
+                pair = plain_text_pair(part, limits)
             if pair is not None:
                 path, text = pair
                 if not text:
@@ -405,6 +421,24 @@ class FieldScorer:
         stats.values += count
         grouped.extend(single.items())
         return grouped, carried
+
+    def _header_pair(self, part: Part) -> tuple[str, str] | None:
+        """`plain_text_pair` of a descriptive header (`SHAREABLE_HEADERS`), worked out
+        once per value: the same few values (`Accept: application/json`) come in every
+        message, and deciding that one carries nothing costs a decode and the embedded
+        value tests each time. (HTTP/1 shares these parts too: the tuple's hash is then
+        the cached hashes of its name and bytes.)"""
+        data = part.data
+        if len(data) > MAX_SHARED_VALUE:
+            return plain_text_pair(part, self.limits)
+        key = (part.name, data)
+        pair = self._header_pairs.get(key)
+        if pair is None:
+            pair = plain_text_pair(part, self.limits) or _NO_PAIR
+            if len(self._header_pairs) >= MAX_HEADER_PAIRS:
+                self._header_pairs.clear()
+            self._header_pairs[key] = pair
+        return None if pair is _NO_PAIR else pair
 
     def _shape(
         self,

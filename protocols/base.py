@@ -193,6 +193,21 @@ class Facts:
 NO_FACTS = Facts()
 
 
+# Descriptive headers whose few values recur in every message of a connection and
+# across connections (`Accept: application/json`, `Connection: keep-alive`). Never
+# headers that carry credentials or identifiers (nor User-Agent, which apps fill with
+# device and user ids): their values, up to MAX_SHARED_VALUE bytes, may be kept in
+# process-wide tables (HTTP/1's shared parts, the field scorer's pairs).
+SHAREABLE_HEADERS = frozenset(
+    {
+        "accept", "accept-encoding", "accept-language", "cache-control", "connection",
+        "content-encoding", "content-type", "host", "pragma", "server", "transfer-encoding",
+        "vary",
+    }
+)
+MAX_SHARED_VALUE = 256
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FieldValue:
     """One scalar found in a part: `path` follows the spec's field rules."""

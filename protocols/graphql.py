@@ -339,20 +339,26 @@ def _graphql_requests(message: Message) -> tuple[list[dict[str, object]] | None,
     (None, None). Cheap byte checks first: nearly every HTTP message is not GraphQL."""
     body: Part | None = None
     query: Part | None = None
-    graphql_type = False
-    for part in message.parts:
-        if part.location is Location.BODY:
+    # The last body, else the last query string: looked for from the end, where a
+    # body is, so that a request with a body costs one step, not one per header.
+    body_location, query_location = Location.BODY, Location.QUERY
+    for part in reversed(message.parts):
+        location = part.location
+        if location is body_location:
             body = part
-        elif part.location is Location.QUERY:
+            break
+        if location is query_location and query is None:
             query = part
-        elif part.location is Location.HEADER and part.name == "content-type":
-            graphql_type = part.data.lower().startswith(b"application/graphql")
     if body is not None:
         data = body.data
-        if graphql_type and body.media_type != MediaType.JSON:
-            text = data.decode("utf-8", "replace")
-            return ([{"query": text}], body) if summarize(text) else (None, None)
-        if body.media_type != MediaType.JSON or not any(m in data for m in _REQUEST_MARKERS):
+        if body.media_type != MediaType.JSON:
+            # The Content-Type header matters only here: looked up for a body that is
+            # not JSON, not for every request's headers.
+            if _graphql_type(message.parts):
+                text = data.decode("utf-8", "replace")
+                return ([{"query": text}], body) if summarize(text) else (None, None)
+            return None, None
+        if not any(map(data.__contains__, _REQUEST_MARKERS)):
             return None, None
         try:
             document = orjson.loads(data)
@@ -362,7 +368,7 @@ def _graphql_requests(message: Message) -> tuple[list[dict[str, object]] | None,
         if items and all(isinstance(i, dict) and _is_request(i) for i in items):
             return items, body
         return None, None
-    if query is not None and any(m in query.data for m in _GET_MARKERS):
+    if query is not None and any(map(query.data.__contains__, _GET_MARKERS)):
         params = dict(parse_qsl(query.data.decode("utf-8", "replace"), keep_blank_values=True))
         request: dict[str, object] = {}
         for name in ("query", "operationName"):
@@ -377,6 +383,16 @@ def _graphql_requests(message: Message) -> tuple[list[dict[str, object]] | None,
         if _is_request(request):
             return [request], query
     return None, None
+
+
+
+def _graphql_type(parts: tuple[Part, ...]) -> bool:
+    """The message's (last) Content-Type header says `application/graphql`."""
+    graphql_type = False
+    for part in parts:
+        if part.location is Location.HEADER and part.name == "content-type":
+            graphql_type = part.data.lower().startswith(b"application/graphql")
+    return graphql_type
 
 
 def _is_request(item: dict[str, object]) -> bool:

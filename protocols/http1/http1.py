@@ -75,6 +75,8 @@ from protocols._http_headers import (
 )
 from protocols._printable import readable_binary
 from protocols.base import (
+    MAX_SHARED_VALUE,
+    SHAREABLE_HEADERS,
     Anomaly,
     Direction,
     Dissector,
@@ -1266,20 +1268,9 @@ _HANDLERS: dict[_State, Callable[[Http1Dissector, _Side, list[Event]], bool]] = 
     _State.DONE: Http1Dissector._on_done,
 }
 
-# Descriptive headers whose few values recur in every message of a connection and
-# across connections (`Accept: application/json`, `Connection: keep-alive`): their
-# parts (immutable) are made once and shared, bounded, values up to MAX_SHARED_VALUE
-# bytes. Never headers that carry credentials or identifiers (nor User-Agent, which
-# apps fill with device and user ids): nothing sensitive stays in this process-wide
-# table.
-_SHAREABLE_HEADERS = frozenset(
-    {
-        "accept", "accept-encoding", "accept-language", "cache-control", "connection",
-        "content-encoding", "content-type", "host", "pragma", "server", "transfer-encoding",
-        "vary",
-    }
-)
-MAX_SHARED_VALUE = 256
+# The parts of descriptive headers (`SHAREABLE_HEADERS`: `Accept: application/json`,
+# `Connection: keep-alive`), immutable, are made once and shared, bounded, values up to
+# MAX_SHARED_VALUE bytes: nothing sensitive stays in this process-wide table.
 MAX_SHARED_PARTS = 4096
 _SHARED_PARTS: dict[tuple[str, bytes], Part] = {}
 
@@ -1294,9 +1285,9 @@ _COOKIE = 4  # one part per cookie
 _SET_COOKIE = 8  # the cookie it sets, attributes dropped
 _COOKIES = _COOKIE | _SET_COOKIE
 _NAME_KINDS: dict[str, int] = {
-    name: (_SHAREABLE if name in _SHAREABLE_HEADERS else 0)
+    name: (_SHAREABLE if name in SHAREABLE_HEADERS else 0)
     | (_FRAMING if name in _FRAMING_FIELDS else 0)
-    for name in _SHAREABLE_HEADERS | _FRAMING_FIELDS
+    for name in SHAREABLE_HEADERS | _FRAMING_FIELDS
 }
 _NAME_KINDS["cookie"] = _COOKIE
 _NAME_KINDS["set-cookie"] = _SET_COOKIE

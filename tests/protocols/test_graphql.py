@@ -154,6 +154,26 @@ def test_get_with_query_parameter() -> None:
     assert [field_pairs(p, Limits()) for p in queries] == [[("trace", "t-1")]]
 
 
+def test_application_graphql_body_is_an_operation_a_text_body_is_not() -> None:
+    # The last Content-Type header decides for a body that is not JSON; a query string
+    # next to the body is not looked at.
+    document = b'query Lookup { patient(id: "42") { email } }'
+    for content_types, api in (
+        (["application/graphql"], "POST /graphql query Lookup"),
+        (["text/plain"], "POST /graphql"),
+        (["text/plain", "application/graphql; charset=utf-8"], "POST /graphql query Lookup"),
+        (["application/graphql", "text/plain"], "POST /graphql"),
+    ):
+        http = Http1Dissector()
+        headers = [("Content-Type", ctype) for ctype in content_types]
+        events = http.feed(REQ, request("POST", "/graphql?query=x", headers, document), 1)
+        events += http.feed(RESP, json_response({"data": {"patient": {"email": "a@b.io"}}}), 2)
+        request_msg, response_msg = _messages(events)
+        assert request_msg.api == response_msg.api == api, content_types
+        if api.endswith("Lookup"):
+            assert _body_fields(request_msg) == {"arguments.patient.id": "42"}
+
+
 def test_errors_with_extensions_stay_body_fields() -> None:
     _, response_msg = _exchange(
         {"query": GET_PATIENT, "variables": {"id": "0"}},
