@@ -36,7 +36,6 @@ from dpi.capture import CaptureError, open_capture
 from dpi.decode import DuplicateFilter
 from dpi.engine import Engine
 from dpi.frames import Frame
-from dpi.runs.collector import scan_collector
 
 # First bytes of the files a directory scan picks up: pcap (both byte orders, micro-
 # and nanosecond), pcapng, gzip, zstd.
@@ -314,25 +313,23 @@ def scan_group(
     progress: Progress | None = None,
     tallies: dict[Path, Tally] | None = None,
 ) -> int:
-    """Feed one group to `engine` as one stream, then `finish()`; returns files read.
-    The garbage collector runs at a scan's pace meanwhile (dpi/runs/collector.py)."""
+    """Feed one group to `engine` as one stream, then `finish()`; returns files read."""
     readers = [_SetReader(s, engine, progress, tallies) for s in group.sets]
     feed = engine.feed_frame
-    with scan_collector():
-        if len(readers) == 1:
-            for frame in readers[0].frames():
+    if len(readers) == 1:
+        for frame in readers[0].frames():
+            feed(frame)
+    else:
+        decoder = engine.decoder
+        decoder.dedup = DuplicateFilter()
+        try:
+            for frame in heapq.merge(*(r.frames() for r in readers), key=attrgetter("ts_ns")):
                 feed(frame)
-        else:
-            decoder = engine.decoder
-            decoder.dedup = DuplicateFilter()
-            try:
-                for frame in heapq.merge(*(r.frames() for r in readers), key=attrgetter("ts_ns")):
-                    feed(frame)
-            finally:
-                decoder.dedup = None
-        # Connections do not continue across unrelated groups: close them all, so a
-        # later group reusing a 4-tuple starts clean.
-        engine.finish()
+        finally:
+            decoder.dedup = None
+    # Connections do not continue across unrelated groups: close them all, so a later
+    # group reusing a 4-tuple starts clean.
+    engine.finish()
     return sum(r.scanned for r in readers)
 
 
