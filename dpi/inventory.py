@@ -289,6 +289,19 @@ class FieldEvidence:
             self.settled_type = data_type
 
 
+def _one_per_type(findings: Sequence[Finding]) -> list[Finding]:
+    """The most confident finding of each data type, in their order: one value is one
+    hit per type (two user classifiers of one type in `dpi.toml` both finding a value
+    count it once, and the value's one scan-order key enters a type's sample once)."""
+    best: dict[str, Finding] = {}
+    for finding in findings:
+        held = best.get(finding.data_type)
+        if held is None or finding.confidence > held.confidence:
+            best[finding.data_type] = finding
+    kept = set(map(id, best.values()))
+    return [finding for finding in findings if id(finding) in kept]
+
+
 def _add(
     evidence: FieldEvidence, finding: Finding, value: str, ts_ns: int, number: int, order: int
 ) -> None:
@@ -511,6 +524,8 @@ class Inventory:
             number = self.clients.of_address(client)
             order = self.order
             self.order = order + 1
+            if len(findings) > 1:
+                findings = _one_per_type(findings)
             for finding in findings:
                 _add(evidence, finding, value, ts_ns, number, order)
         evidence.settle()
@@ -532,6 +547,9 @@ class Inventory:
             number = self.clients.of_address(client)
             order = self.order  # one value: one scan-order key (see `record`)
             self.order = order + 1
+            if len(found) > 1:
+                kept = set(map(id, _one_per_type([finding for finding, _ in found])))
+                found = [item for item in found if id(item[0]) in kept]
             for finding, value in found:
                 _add(evidence, finding, value, ts_ns, number, order)
 

@@ -35,7 +35,8 @@ shape), NuGet's OData `properties`, JSON-LD `@context`, Elasticsearch's `thread_
 
 Stored: keyed hashes (BLAKE2b under the inventory's salt) of the child keys and shapes,
 never the keys themselves, at most `MAP_MIN_CHILDREN - 1` per shape, `MAX_SHAPES` shapes
-per parent, `MAX_PARENTS` parents and `MAX_HASHES` hashes; a parent found to be a map
+per parent, `MAX_PARENTS` parents (`MAX_PARENTS_PER_WHERE` per API), `MAX_HASHES` hashes
+and `MAX_MAPS` maps; a parent found to be a map
 keeps only its path, and what was counted under its literal keys (`alice.devices`)
 counts for the templated parent (`{key}.devices`).
 Everything merges (set unions, capped), so shards and resumed scans agree: a parent is
@@ -51,6 +52,7 @@ keys are not classified as values (their fields are folded all the same).
 from __future__ import annotations
 
 import hashlib
+from bisect import bisect_left, insort
 from collections.abc import Iterable
 from typing import Any, Final
 
@@ -66,6 +68,13 @@ MAX_CHILDREN_PER_PART: Final = 3
 MAX_SHAPES: Final = 8
 MAX_PARENTS: Final = 20_000
 MAX_HASHES: Final = 100_000
+# Parents counted per API (protocol, server, api, direction, location), and maps found in
+# all: finding a map looks through that API's counted parents (its `{key}` moves what was
+# counted under the literal keys), so a crafted capture of endless nested maps costs at
+# most MAX_MAPS * MAX_PARENTS_PER_WHERE prefix tests (~2e7), and the maps kept (written to
+# states and worker results) stay bounded. Past them, no new parent or map is counted.
+MAX_PARENTS_PER_WHERE: Final = 2_000
+MAX_MAPS: Final = 10_000
 # The locations whose field paths are object paths (JSON, XML, Avro, protobuf numbers).
 PATH_LOCATIONS: Final = frozenset({"body", "key", "value"})
 # The path segment of a templated key (protocols.payload.PLACEHOLDER).
@@ -89,6 +98,11 @@ class MapKeys:
         self.maps: dict[Where, set[str]] = {}
         self.pending: dict[tuple[Where, str], _Pending] = {}
         self.held = 0  # key hashes in `pending`
+        self.found_maps = 0  # parents in `maps`
+        # The parents of `pending` and of `maps` per API, sorted: finding a map looks up
+        # the paths under it by bisection, not by a walk over everything counted.
+        self._pending_parents: dict[Where, list[str]] = {}
+        self._sorted_maps: dict[Where, list[str]] = {}
 
     def _hash(self, text: str) -> int:
         digest = hashlib.blake2b(
@@ -120,9 +134,11 @@ class MapKeys:
             return False
         pending = self.pending.get((where, parent))
         if pending is None:
-            if len(self.pending) >= MAX_PARENTS:
+            parents = self._pending_parents.setdefault(where, [])
+            if len(self.pending) >= MAX_PARENTS or len(parents) >= MAX_PARENTS_PER_WHERE:
                 return False
             pending = self.pending[(where, parent)] = {}
+            insort(parents, parent)
         keys = pending.get(shape)
         if keys is None:
             if len(pending) >= MAX_SHAPES:
@@ -131,7 +147,7 @@ class MapKeys:
         if child not in keys:
             keys.add(child)
             self.held += 1
-        if len(keys) < MAP_MIN_CHILDREN:
+        if len(keys) < MAP_MIN_CHILDREN or self.found_maps >= MAX_MAPS:
             return False
         self._found(where, parent)
         return True
@@ -139,28 +155,46 @@ class MapKeys:
     def _found(self, where: Where, parent: str) -> None:
         """`parent` is a map. What was counted for it is dropped; what was counted for
         the parents under its literal keys (`alice.devices`) now counts for the
-        templated parent (`{key}.devices`), which may be a map in turn."""
+        templated parent (`{key}.devices`), which may be a map in turn; and maps found
+        under its literal keys before it (`alice.devices`, found first) become maps under
+        `{key}` (`{key}.devices`): no literal key stays in `maps`."""
         parents = self.maps.setdefault(where, set())
-        parents.add(parent)
-        inside = parent + "." if parent else ""
+        ordered = self._sorted_maps.setdefault(where, [])
+        for older in _take_under(ordered, parent, keep_self=True):
+            parents.discard(older)
+            self.found_maps -= 1
+            templated = template(older, {parent}, {})
+            if templated not in parents:
+                parents.add(templated)
+                insort(ordered, templated)
+                self.found_maps += 1
+        if parent not in parents:
+            parents.add(parent)
+            insort(ordered, parent)
+            self.found_maps += 1
+        counted = self._pending_parents.get(where, [])
         below: list[tuple[str, _Pending]] = []
-        for key in [key for key in self.pending if key[0] == where and (
-                key[1] == parent or key[1].startswith(inside))]:
-            shapes = self.pending.pop(key)
+        for name in _take_under(counted, parent, keep_self=False):
+            shapes = self.pending.pop((where, name))
             self.held -= sum(map(len, shapes.values()))
-            if key[1] != parent:
-                below.append((template(key[1], {parent}, {}), shapes))
+            if name != parent:
+                below.append((template(name, {parent}, {}), shapes))
         for templated, shapes in below:
             self.load(where, templated, shapes)
+
+    def found(self, where: Where, parent: str) -> None:
+        """Records `parent` as a map (read back from a state or worker result), as if
+        found here: under the maps already known it is templated first."""
+        known = self.maps.get(where)
+        templated = template(parent, known, {}) if known else parent
+        if known is None or templated not in known:
+            self._found(where, templated)
 
     def merge(self, other: MapKeys) -> None:
         """Adds `other`'s maps and counts (same salt: the hashes compare)."""
         for where, parents in other.maps.items():
-            for parent in sorted(parents):
-                mine = self.maps.get(where)
-                templated = template(parent, mine, {}) if mine else parent
-                if mine is None or templated not in mine:
-                    self._found(where, templated)
+            for parent in sorted(parents):  # a parent sorts before the paths under it
+                self.found(where, parent)
         for (where, parent), theirs in other.pending.items():
             mine = self.maps.get(where)
             if mine:  # counted under a literal key of a map found here
@@ -183,6 +217,29 @@ class MapKeys:
                 for (where, parent), shapes in self.pending.items()
             ],
         }
+
+
+def _take_under(ordered: list[str], parent: str, *, keep_self: bool) -> list[str]:
+    """Removes from the sorted list `ordered` the paths under `parent` (`parent.x...`;
+    every path for the root `""`), and `parent` itself unless `keep_self`; returns them.
+    A path and the paths under it are adjacent in sorted order after `parent + "."`."""
+    taken: list[str] = []
+    if not keep_self:
+        at = bisect_left(ordered, parent)
+        if at < len(ordered) and ordered[at] == parent:
+            taken.append(ordered.pop(at))
+    inside = parent + "." if parent else ""
+    start = bisect_left(ordered, inside)
+    end = start
+    while end < len(ordered) and ordered[end].startswith(inside):
+        end += 1
+    if not parent and keep_self:  # the root's own entry is "" itself: keep it
+        taken.extend(p for p in ordered[start:end] if p)
+        ordered[start:end] = [p for p in ordered[start:end] if not p]
+        return taken
+    taken.extend(ordered[start:end])
+    del ordered[start:end]
+    return taken
 
 
 def _is_map(parents: set[str] | None, parent: str) -> bool:

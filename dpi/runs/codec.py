@@ -153,6 +153,8 @@ def _type_from_obj(obj: Any, index: ClientIndex, version: int) -> TypeEvidence:
     hits = _int(obj[1], "hits")
     conf_sum = _int(obj[3], "confidence")
     if version == 1:
+        # Checked before the sample is built: its array holds 32-bit millionths.
+        _check(0 <= conf_sum <= hits * CONF_UNIT, "confidence")
         keys, confs = _upgraded_sample(hits, conf_sum)
         conf_sum = sum(confs)
         _check(all(conf <= CONF_UNIT for conf in confs), "confidence")
@@ -238,25 +240,36 @@ def inventory_from_obj(obj: Any, salt: bytes, version: int = FORMAT_VERSION) -> 
     return inventory
 
 
+# Digits of a map-count hash (64-bit): longer is damage, not a hash.
+_MAX_HASH_DIGITS = 20
+
+
 def _map_keys_from_obj(obj: Any, into: MapKeys) -> None:
     """`MapKeys.to_obj`'s form, checked, added to `into` (an empty one)."""
     _check(isinstance(obj, dict), "map keys")
     maps, pending = obj.get("maps"), obj.get("pending")
     _check(isinstance(maps, list) and isinstance(pending, list), "map keys")
+    found: list[tuple[Any, str]] = []
     for entry in maps:
         _check(isinstance(entry, list) and len(entry) == 6, "map parent")
         *where, parent = (_str(part, "map parent") for part in entry)
-        into.maps.setdefault(tuple(where), set()).add(parent)  # type: ignore[arg-type]
+        found.append((tuple(where), parent))
     for entry in pending:
         _check(isinstance(entry, list) and len(entry) == 7 and isinstance(entry[6], dict),
                "map counts")
         where_parent = tuple(_str(part, "map counts") for part in entry[:6])
         shapes = {}
         for shape, keys in entry[6].items():
-            _check(isinstance(shape, str) and shape.isdigit() and isinstance(keys, list),
+            # ASCII digits only: str.isdigit() also accepts `²`, which int() refuses.
+            _check(isinstance(shape, str) and shape.isascii() and shape.isdigit()
+                   and len(shape) <= _MAX_HASH_DIGITS and isinstance(keys, list),
                    "map counts")
             shapes[int(shape)] = {_int(key, "map counts") for key in keys}
         into.load(where_parent[:5], where_parent[5], shapes)  # type: ignore[arg-type]
+    # Maps through the same path as found ones, a parent before the paths under it, so
+    # that none keeps a literal key of a map found later (MapKeys._found).
+    for where, parent in sorted(found):
+        into.found(where, parent)
 
 
 # -- scan statistics ----------------------------------------------------------------

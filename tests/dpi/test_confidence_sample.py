@@ -213,3 +213,34 @@ def test_a_format_1_state_is_read_at_its_rows_mean_confidence(tmp_path: Path) ->
         assert typed_now.conf_sum == 873_456 * CONFIDENCE_SAMPLE
         state.save()
     assert read_state_document(path)["version"] == 2
+
+
+def test_two_findings_of_one_type_in_one_value_count_once_and_round_trip() -> None:
+    # Two user classifiers of one data type (dpi.toml) can both find a value: one value
+    # is one hit per type, and its one scan-order key enters the sample once (a worker
+    # result or state with it twice was refused as a damaged sample).
+    inv = Inventory({"EMPLOYEE_ID": 0.5}, salt=SALT)
+    evidence = inv.field(KEY, "api.shop.example")  # type: ignore[arg-type]
+    assert evidence is not None
+    for n in range(3):
+        inv.order = (n + 1) << 64
+        found = [Finding(data_type="EMPLOYEE_ID", category=Category.PII, confidence=c,
+                         reason="pattern") for c in (0.8, 0.9)]
+        inv.record(evidence, found, "EMP-123456 and STAFF-654321", T0 + n, b"\x0a\x00\x00\x01")
+    typed = evidence.types["EMPLOYEE_ID"]
+    assert typed.hits == 3
+    assert typed.conf_sum == 3 * round(0.9 * CONF_UNIT)
+    again = inventory_from_obj(inventory_to_obj(inv), SALT)
+    assert again.rows() == inv.rows()
+
+
+def test_codec_refuses_damage_that_would_raise_elsewhere() -> None:
+    base = {"min_share": {}, "dropped_fields": 0}
+    key = ["http", "s", "GET /a", "request", "body", "f"]
+    huge = ["PII", 1, 0, 2**40, 0, 0, "", 0, "", {}]  # format 1: a sum no hit can make
+    with pytest.raises(CodecError):
+        inventory_from_obj(dict(base, fields=[[key, "", 1, 1, "", {"PHONE_NUMBER": huge}]]),
+                           SALT, 1)
+    superscript = {"maps": [], "pending": [[*key[:5], "p", {"\u00b2": [1]}]]}
+    with pytest.raises(CodecError):
+        inventory_from_obj(dict(base, fields=[], map_keys=superscript), SALT)

@@ -172,3 +172,37 @@ def test_a_body_keyed_by_logins_and_maps_inside_it(tmp_path: Path) -> None:
     rows = _scan([_capture(tmp_path / "top.pcap", bodies)], tmp_path / "inv.csv")
     fields = {row["field"] for row in rows}
     assert fields == {"{key}.email", "{key}.devices.{key}.owner"}
+
+
+def test_a_map_found_under_a_literal_key_is_templated_when_its_parent_becomes_one() -> None:
+    # `users.alice.devices` is found to be a map first (one user with many rooms), then
+    # `users` (many users): no literal login may stay among the maps, which are written to
+    # states and worker results, and merging in either order or reading a state back
+    # gives the same maps.
+    from dpi.map_keys import MapKeys
+    from dpi.runs.codec import _map_keys_from_obj
+
+    where = ("http", "10.0.0.5:8080", "GET /users", "response", "body")
+    salt = bytes(16)
+    inner, outer, both = MapKeys(salt), MapKeys(salt), MapKeys(salt)
+    rooms = [[f"users.alice.devices.room{3 * r + i}.phone" for i in range(3)] for r in range(4)]
+    people = [[f"users.user{3 * r + i}.email" for i in range(3)] for r in range(4)]
+    for part in rooms:
+        inner.observe(where, part)
+        both.observe(where, part)
+    for part in people:
+        outer.observe(where, part)
+        both.observe(where, part)
+    assert inner.maps[where] == {"users.alice.devices"}
+    assert both.maps[where] == {"users", "users.{key}.devices"}
+    one, other = MapKeys(salt), MapKeys(salt)
+    one.merge(inner)
+    one.merge(outer)
+    other.merge(outer)
+    other.merge(inner)
+    assert one.maps == other.maps == both.maps
+    read = MapKeys(salt)
+    _map_keys_from_obj(inner.to_obj(), read)
+    _map_keys_from_obj(outer.to_obj(), read)
+    assert read.maps == both.maps
+    assert "alice" not in json.dumps(both.to_obj())
