@@ -113,7 +113,6 @@ def test_settled_fields_give_one_confidence_plain_and_with_one_or_two_workers(
     # names, addresses and IPs settle after 64 values, each worker's on its own first
     # ones; the confidence is the mean over the first hits in scan order, which every
     # worker gives the same keys, so all three scans agree to the byte.
-    pytest.importorskip("faker")
     from bench.workloads import make_http_pcap
 
     capture = tmp_path / "shared3.pcap"
