@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from classifiers.base import FieldContext, Finding
+from classifiers.base import FieldContext
 from dpi.classify import ClassifierSet, object_tokens, sibling_tokens
 from dpi.flows import format_endpoint
 from dpi.identifiers import (
@@ -100,16 +100,6 @@ class _KnownField:
 # A cached message shape: the known field of each path of a part, and its context
 # (contexts differ between shapes: the sibling fields are part of them).
 _Shape = tuple[tuple[_KnownField, ...], tuple[FieldContext, ...]]
-
-
-def _best_per_type(found: list[tuple[Finding, str]]) -> list[tuple[Finding, str]]:
-    """The most confident finding of each data type (with the value it was made in)."""
-    best: dict[str, tuple[Finding, str]] = {}
-    for item in found:
-        held = best.get(item[0].data_type)
-        if held is None or item[0].confidence > held[0].confidence:
-            best[item[0].data_type] = item
-    return list(best.values())
 
 
 class FieldScorer:
@@ -310,7 +300,7 @@ class FieldScorer:
                     found.extend(
                         (finding, value) for finding in classifiers.findings(value, inner_plan)
                     )
-                found = _best_per_type(found)
+            # One hit per type per carrier: `record_each` keeps each type's best finding.
             inventory.record_each(evidence, found, ts_ns, client)
 
     def _inside_contexts(

@@ -289,17 +289,17 @@ class FieldEvidence:
             self.settled_type = data_type
 
 
-def _one_per_type(findings: Sequence[Finding]) -> list[Finding]:
-    """The most confident finding of each data type, in their order: one value is one
-    hit per type (two user classifiers of one type in `dpi.toml` both finding a value
-    count it once, and the value's one scan-order key enters a type's sample once)."""
-    best: dict[str, Finding] = {}
-    for finding in findings:
-        held = best.get(finding.data_type)
-        if held is None or finding.confidence > held.confidence:
-            best[finding.data_type] = finding
-    kept = set(map(id, best.values()))
-    return [finding for finding in findings if id(finding) in kept]
+def best_per_type(found: Sequence[tuple[Finding, str]]) -> list[tuple[Finding, str]]:
+    """The most confident finding of each data type, with the value it was made in (the
+    first of equals): one value is one hit per type, whether two user classifiers of one
+    type in `dpi.toml` both find it or a carrier and a value inside it do, and its one
+    scan-order key enters a type's sample once."""
+    best: dict[str, tuple[Finding, str]] = {}
+    for item in found:
+        held = best.get(item[0].data_type)
+        if held is None or item[0].confidence > held[0].confidence:
+            best[item[0].data_type] = item
+    return list(best.values())
 
 
 def _add(
@@ -500,13 +500,7 @@ class Inventory:
                 evidence.scored += 1
             # else: the Host header, whose value the engine counts as a header field
             for hit in found:
-                finding = hit.finding
-                typed = evidence.types.get(finding.data_type)
-                if typed is None:
-                    typed = TypeEvidence(category=str(finding.category))
-                    evidence.types[finding.data_type] = typed
-                start, end = finding.span if finding.span else (0, len(hit.value))
-                typed.add(finding, hit.value[start:end], ts_ns, number, order)
+                _add(evidence, hit.finding, hit.value, ts_ns, number, order)
                 order += 1
 
     def record(
@@ -525,7 +519,7 @@ class Inventory:
             order = self.order
             self.order = order + 1
             if len(findings) > 1:
-                findings = _one_per_type(findings)
+                findings = [finding for finding, _ in best_per_type([(f, value) for f in findings])]
             for finding in findings:
                 _add(evidence, finding, value, ts_ns, number, order)
         evidence.settle()
@@ -547,10 +541,7 @@ class Inventory:
             number = self.clients.of_address(client)
             order = self.order  # one value: one scan-order key (see `record`)
             self.order = order + 1
-            if len(found) > 1:
-                kept = set(map(id, _one_per_type([finding for finding, _ in found])))
-                found = [item for item in found if id(item[0]) in kept]
-            for finding, value in found:
+            for finding, value in best_per_type(found) if len(found) > 1 else found:
                 _add(evidence, finding, value, ts_ns, number, order)
 
     def repeat(self, evidence: FieldEvidence, ts_ns: int, client: bytes, times: int = 1) -> None:
@@ -681,7 +672,6 @@ class Inventory:
                 }
             )
         return out
-
 
 
 def _add_evidence(
