@@ -230,13 +230,11 @@ def _take_under(ordered: list[str], parent: str, *, keep_self: bool) -> list[str
             taken.append(ordered.pop(at))
     inside = parent + "." if parent else ""
     start = bisect_left(ordered, inside)
+    if not parent and start < len(ordered) and ordered[start] == "":
+        start += 1  # the root is not under itself (it sorts first)
     end = start
     while end < len(ordered) and ordered[end].startswith(inside):
         end += 1
-    if not parent and keep_self:  # the root's own entry is "" itself: keep it
-        taken.extend(p for p in ordered[start:end] if p)
-        ordered[start:end] = [p for p in ordered[start:end] if not p]
-        return taken
     taken.extend(ordered[start:end])
     del ordered[start:end]
     return taken
