@@ -67,9 +67,7 @@ class History:
             for stamp in ((row.first_seen, row.last_seen) if before is None else (row.last_seen,)):
                 if stamp and _day(stamp) not in days:
                     days.append(_day(stamp))
-            days.sort()
-            while len(days) > MAX_DAYS:
-                del days[1]  # the oldest after the first: when it first appeared stays
+            _trim_days(days)
         self.runs = [*self.runs, Run(at, list(rows))][-KEPT_RUNS:]
 
     def fold_maps(self, maps: dict[Where, set[str]]) -> None:
@@ -84,9 +82,7 @@ class History:
             merged = days.setdefault(_folded(key, maps), [])
             merged.extend(day for day in kept if day not in merged)
         for merged in days.values():
-            merged.sort()
-            while len(merged) > MAX_DAYS:
-                del merged[1]
+            _trim_days(merged)
         self.days = days
         self.runs = [Run(run.at, _folded_rows(run.rows, maps)) for run in self.runs]
 
@@ -110,6 +106,14 @@ class History:
             for day in self.days.get(row_key(row), ()):
                 out.setdefault(day, Counter())[row.category] += 1
         return dict(sorted(out.items()))
+
+
+def _trim_days(days: list[str]) -> None:
+    """Sorts a row's days and keeps MAX_DAYS: the oldest after the first go, so when the
+    row first appeared stays."""
+    days.sort()
+    while len(days) > MAX_DAYS:
+        del days[1]
 
 
 def _folded(key: RowKey, maps: dict[Where, set[str]]) -> RowKey:
