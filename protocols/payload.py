@@ -107,6 +107,8 @@ def _walk(obj: object, prefix: str, limits: Limits, out: list[Pair], hits: Hits 
     append = out.append
     str_, int_, float_, dict_, list_ = str, int, float, dict, list
     plan = templated_keys
+    member_paths = _MEMBER_PATHS
+    float_texts = _FLOAT_TEXTS
     # Every key a known short name: no templating, no cut (PLAIN_NAMES holds keys up to
     # CACHE_KEY_CHARS long, so it only answers for a max_key_chars at least that long).
     all_plain = PLAIN_NAMES.issuperset if max_key >= CACHE_KEY_CHARS else _never
@@ -180,22 +182,31 @@ def _walk(obj: object, prefix: str, limits: Limits, out: list[Pair], hits: Hits 
                 if templated or len(path) > short_base or _has_long_key(value, max_key):
                     walk_object(value, path, depth, templated)
                     return
-            base = path + "." if path else ""
+            paths = member_paths.get(path)
+            if paths is None:
+                paths = member_paths[path] = {}
             for key, item in value.items():
                 kind = type(item)
                 if kind is str_:
-                    append((base + key, item[:max_chars]))
+                    text = item[:max_chars]
+                elif kind is int_:
+                    text = str(item)
+                elif kind is float_:
+                    text = float_texts.get(item) or _float_text(item)
                 elif kind is dict_ or kind is list_:
-                    walk(item, base + key, depth + 1)
+                    text = None
+                else:  # bool, None: no data
+                    continue
+                try:
+                    member = paths[key]
+                except KeyError:  # a new name at this path
+                    member = _member_path(paths, path, key)
+                if text is None:
+                    walk(item, member, depth + 1)
                     if room <= 0:
                         return
                     continue
-                elif kind is int_:
-                    append((base + key, str(item)))
-                elif kind is float_:
-                    append((base + key, repr(item)))
-                else:  # bool, None: no data
-                    continue
+                append((member, text))
                 room -= 1
                 if room <= 0:
                     return
@@ -219,7 +230,7 @@ def _walk(obj: object, prefix: str, limits: Limits, out: list[Pair], hits: Hits 
                 elif kind is int_:
                     append((elem, str(item)))
                 elif kind is float_:
-                    append((elem, repr(item)))
+                    append((elem, float_texts.get(item) or _float_text(item)))
                 else:
                     continue
                 room -= 1
@@ -245,6 +256,48 @@ def _walk(obj: object, prefix: str, limits: Limits, out: list[Pair], hits: Hits 
 
 def _never(obj: object) -> bool:
     return False
+
+
+# parent path -> {key: `parent.key`}: the paths of the members of the objects at one
+# path. The walk's plain loop (every key a short name, the path short: nothing is cut
+# or templated there, so a member's path is `parent.key` whatever the limits) takes its
+# members' paths from here: field names repeat in every element of an array and in
+# every message of an API, and a shared path string is neither built again nor hashed
+# again by the readers that group values by path.
+_MEMBER_PATHS: dict[str, dict[str, str]] = {}
+# Characters of the paths kept in `_MEMBER_PATHS` (a few MB at most).
+MAX_MEMBER_PATH_CHARS = 1 << 21
+_member_path_chars = 0
+
+
+def _member_path(paths: dict[str, str], parent: str, key: str) -> str:
+    """`parent.key` (`key` at the top), kept in `paths` for the next object there."""
+    global _member_path_chars
+    path = parent + "." + key if parent else key
+    _member_path_chars += len(path)
+    if _member_path_chars > MAX_MEMBER_PATH_CHARS:
+        # Bounded: a stream of ever new paths starts the cache afresh (the walks under
+        # way keep the member dicts they hold, with the same strings).
+        _MEMBER_PATHS.clear()
+        _member_path_chars = len(path)
+    paths[key] = path
+    return path
+
+
+# repr of the floats met (`repr` is the walk's dearest conversion: prices and amounts
+# repeat). Zero is never kept: 0.0 == -0.0, but their texts differ; NaN, equal to
+# nothing, never answers. Bounded: started afresh when full.
+_FLOAT_TEXTS: dict[float, str] = {}
+MAX_FLOAT_TEXTS = 4096
+
+
+def _float_text(value: float) -> str:
+    text = repr(value)
+    if value:
+        if len(_FLOAT_TEXTS) >= MAX_FLOAT_TEXTS:
+            _FLOAT_TEXTS.clear()
+        _FLOAT_TEXTS[value] = text
+    return text
 
 
 def _has_long_key(obj: dict[str, object], max_key: int) -> bool:
