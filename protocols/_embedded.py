@@ -50,7 +50,9 @@ Bounds: only values up to `max_value_chars` are looked at (the payload decoder h
 them already); a wrapper inside a wrapper is opened at most `MAX_NESTING` levels deep;
 the pairs of one part stay within `max_fields_per_part`, and so do the values inside
 one carrier. Cheap for the values that carry nothing: one look at the first and last
-characters, one substring test and, for long unspaced values only, one regex match.
+characters, one substring test and, for values of 16 characters or more, up to three
+substring tests for characters of text (`.`, ` `, `:`), then the group leads; the
+alphabet's regex runs only for the values that pass all of those.
 
 Not opened: JSON fragments inside free text, URLs inside free text, base64 of binary
 data (images, protobuf), gzip or other compression inside a value.

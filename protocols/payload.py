@@ -84,10 +84,22 @@ Hits = Counter[str] | None
 _Decoder = Callable[[Part, Limits, object | None, Hits, Hits], list[Pair]]
 
 
-def _walk(obj: object, prefix: str, limits: Limits, out: list[Pair], hits: Hits = None) -> None:
+def _walk(
+    obj: object,
+    prefix: str,
+    limits: Limits,
+    out: list[Pair],
+    hits: Hits = None,
+    size: int | None = None,
+) -> None:
     """Depth-first, document order, bounded by depth, field count, value, key and path
     length; object keys that are data become `{key}` (`protocols._json_keys`), each
     templated key also given as a value at that path, for the classifiers.
+
+    `size`: the length of the JSON text `obj` was parsed from, when the caller has it.
+    Every pair takes at least one byte of that text of its own (a value, or a key that
+    is data), so a text shorter than the room left under max_fields_per_part cannot
+    fill it: the plain loops then skip the per-value count (the usual body).
 
     Recursive with the leaves handled inline in the container loops: measured 2-3x
     faster than an explicit stack of (value, path, depth) tuples. Objects whose keys are
@@ -104,6 +116,7 @@ def _walk(obj: object, prefix: str, limits: Limits, out: list[Pair], hits: Hits 
     room = limits.max_fields_per_part - len(out)
     if room <= 0:
         return
+    counted = size is None or size >= room
     append = out.append
     str_, int_, float_, dict_, list_ = str, int, float, dict, list
     plan = templated_keys
@@ -207,9 +220,10 @@ def _walk(obj: object, prefix: str, limits: Limits, out: list[Pair], hits: Hits 
                         return
                     continue
                 append((member, text))
-                room -= 1
-                if room <= 0:
-                    return
+                if counted:
+                    room -= 1
+                    if room <= 0:
+                        return
         else:  # a list: every element shares the path
             if len(path) > max_path:
                 elem = path  # already cut
@@ -233,9 +247,10 @@ def _walk(obj: object, prefix: str, limits: Limits, out: list[Pair], hits: Hits 
                     append((elem, float_texts.get(item) or _float_text(item)))
                 else:
                     continue
-                room -= 1
-                if room <= 0:
-                    return
+                if counted:
+                    room -= 1
+                    if room <= 0:
+                        return
 
     if prefix:
         prefix = member_path("", prefix)
@@ -326,7 +341,7 @@ def _json_fields(
         # The message is only matched, never logged or raised: it may quote input.
         return _recovered_json(data, prefix, limits, hits, damage, str(exc))
     out: list[Pair] = []
-    _walk(obj, prefix, limits, out, hits)
+    _walk(obj, prefix, limits, out, hits, len(data))
     return out
 
 
