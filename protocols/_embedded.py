@@ -50,7 +50,9 @@ Bounds: only values up to `max_value_chars` are looked at (the payload decoder h
 them already); a wrapper inside a wrapper is opened at most `MAX_NESTING` levels deep;
 the pairs of one part stay within `max_fields_per_part`, and so do the values inside
 one carrier. Cheap for the values that carry nothing: one look at the first and last
-characters, one substring test and, for long unspaced values only, one regex match.
+characters, one substring test and, for values of 16 characters or more, up to three
+substring tests for characters of text (`.`, ` `, `:`), then the group leads; the
+alphabet's regex runs only for the values that pass all of those.
 
 Not opened: JSON fragments inside free text, URLs inside free text, base64 of binary
 data (images, protobuf), gzip or other compression inside a value.
@@ -61,7 +63,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Final
 from urllib.parse import parse_qsl
 
@@ -111,8 +113,8 @@ _BASE64: Final = re.compile(r"[A-Za-z0-9+/]+={0,2}|[A-Za-z0-9_-]+={0,2}")
 # `A`-`Z` and `a`-`f`. Random tokens and hex digests have half their groups above: a
 # value whose group leads are mostly above is no wrapper of text, without decoding it.
 _LOW_LEADS: Final = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdef"
-# Share of group leads that may be above (UTF-8 text outside ASCII has some).
-_MAX_HIGH_LEADS: Final = 0.25
+# Share of group leads that may be above (UTF-8 text outside ASCII has some): one in four.
+_LEADS_PER_HIGH: Final = 4
 # A decoded `user:password` pair: a user name (a letter among its characters, no blank
 # or colon) and a password (no blank), as HTTP Basic (RFC 7617) and cookie-based
 # "remember me" schemes write them.
@@ -198,9 +200,11 @@ def expand_values(
     if first < 0:
         return pairs
     out = pairs[:first]
-    _expand_into(pairs[first:], out, location, limits, walk_json, hits, 0)
+    carrier_at = _expand_into(pairs[first:], out, location, limits, walk_json, hits, 0)
     del out[limits.max_fields_per_part :]
-    if any(type(value) is CarrierValue for _, value in out):
+    # No part's decoder gives a `CarrierValue`: the first one `_expand_into` placed
+    # says whether `out` holds any.
+    if 0 <= carrier_at < len(out):
         return CarrierPairs(out)
     return out
 
@@ -216,7 +220,7 @@ def carries_nothing(path: str, value: str) -> bool:
 
 
 def _may_carry(value: str, n: int) -> bool:
-    """`_first_candidate`'s tests for one value of `n` (at least _MIN_CARRIER)
+    """`_candidates`' tests for one value of `n` (at least _MIN_CARRIER)
     characters: JSON-shaped, base64 of text, or a URL with a signature parameter."""
     last = value[-1]
     return (
@@ -227,39 +231,67 @@ def _may_carry(value: str, n: int) -> bool:
 
 
 def _first_candidate(pairs: list[Pair]) -> int:
-    """Index of the first value that may carry another, or -1. The scan's hot loop:
-    values too short to carry anything cost one length test."""
+    """Index of the first value that may carry another, or -1."""
+    return next(_candidates(pairs, _MIN_CARRIER), -1)
+
+
+def _candidates(pairs: list[Pair], shortest: int) -> Iterator[int]:
+    """Indices, in order, of the values of at least `shortest` characters that
+    `_may_carry`'s tests pass (the base64 test is `_maybe_base64_text`'s, inline). The
+    scan's hot loop: values too short to carry anything cost one length test."""
     signed = _SIGNED_NAME.search
     b64 = _BASE64.fullmatch
     min_b64 = MIN_BASE64_CHARS
-    i = -1
-    for _, value in pairs:
-        i += 1
+    leads = _text_leads
+    at = 0
+    for pair in pairs:
+        value = pair[1]
         n = len(value)
-        if n < _MIN_CARRIER:
+        if n < shortest:
             continue
         last = value[-1]
-        if (last == "}" or last == "]") and value[0] in "{[":
-            return i
-        if n >= min_b64 and b64(value) is not None and _text_leads(value):
-            return i
-        if "?" in value and signed(value) is not None:
-            return i
-    return -1
+        if (
+            ((last == "}" or last == "]") and value[0] in "{[")
+            or (
+                n >= min_b64
+                and "." not in value
+                and " " not in value
+                and ":" not in value
+                and leads(value)
+                and b64(value) is not None
+            )
+            or ("?" in value and signed(value) is not None)
+        ):
+            # Counted only here, not per value: the first pair equal to this one from
+            # the last index on is this one (an earlier equal pair has the same value,
+            # so it would have been given first).
+            at = pairs.index(pair, at)
+            yield at
+            at += 1
 
 
 def _maybe_base64_text(value: str) -> bool:
-    """Cheap necessary conditions for a base64 wrapper of text: the alphabet (a C
-    regex that stops at the first blank or `@`), then the group leads."""
-    return _BASE64.fullmatch(value) is not None and _text_leads(value)
+    """Cheap necessary conditions for a base64 wrapper of text: the alphabet and the
+    group leads. Cheapest first: the characters of text that neither alphabet has
+    (`.` in e-mail addresses, dates and numbers, ` ` in names and prose, `:` in
+    times) reject most values with one substring test each, then the group leads
+    reject ids and hex digests (digits and `g`-`z` lead high) before the alphabet's
+    regex runs."""
+    return (
+        "." not in value
+        and " " not in value
+        and ":" not in value
+        and _text_leads(value)
+        and _BASE64.fullmatch(value) is not None
+    )
 
 
 def _text_leads(value: str) -> bool:
     # bytes.translate deletes through a 256-entry table: half the cost of str.translate,
     # which builds its ASCII cache on every call (0.27 vs 0.55 us for a UUID). Each
-    # character outside ASCII (none after the alphabet test) stays one high lead.
+    # character outside ASCII stays one high lead.
     leads = value[::4].encode("ascii", "replace")
-    return len(leads.translate(None, _LOW_LEADS)) <= len(leads) * _MAX_HIGH_LEADS
+    return len(leads.translate(None, _LOW_LEADS)) * _LEADS_PER_HIGH <= len(leads)
 
 
 def _expand_into(
@@ -270,20 +302,35 @@ def _expand_into(
     walk_json: WalkJson,
     hits: object,
     nesting: int,
-) -> None:
+) -> int:
+    """Appends `pairs` to `out`, each value that carries others with what it carries.
+    Returns the index in `out` of the first `CarrierValue` it placed, or -1.
+
+    The values between two candidates go in one `extend`: `_candidates` with
+    `shortest=1` finds every value the loop below does something with (a JSON-shaped
+    value of any length, a `?` with a signature parameter, base64 of text), and for
+    the others the loop would only append them, without the field-limit test."""
     max_fields = limits.max_fields_per_part
     signed = _SIGNED_NAME.search
     min_b64 = MIN_BASE64_CHARS
     append = out.append
-    for pair in pairs:
+    carrier_at = -1
+    start = 0
+    for found in _candidates(pairs, 1):
+        out.extend(pairs[start:found])
+        start = found + 1
+        pair = pairs[found]
+        before = len(out)
         value = pair[1]
         last = value[-1:]
         if (last == "}" or last == "]") and value[:1] in ("{", "["):
             inner = _json_inside(value, pair[0], location, limits, walk_json, hits, nesting)
             if inner:
                 out.extend(inner)
+                if carrier_at < 0:
+                    carrier_at = _carrier_index(out, before)
                 if len(out) >= max_fields:
-                    return
+                    return carrier_at
                 continue
         append(pair)
         if "?" in value and signed(value) is not None:
@@ -293,10 +340,22 @@ def _expand_into(
             _carried(
                 out, _base64_inside(value, pair[0], location, limits, walk_json, hits, nesting)
             )
+            if carrier_at < 0:
+                carrier_at = _carrier_index(out, before)
         else:
             continue
         if len(out) >= max_fields:
-            return
+            return carrier_at
+    out.extend(pairs[start:])
+    return carrier_at
+
+
+def _carrier_index(out: list[Pair], start: int) -> int:
+    """Index of the first `CarrierValue` in `out[start:]`, or -1."""
+    for i in range(start, len(out)):
+        if type(out[i][1]) is CarrierValue:
+            return i
+    return -1
 
 
 def _json_inside(

@@ -84,10 +84,22 @@ Hits = Counter[str] | None
 _Decoder = Callable[[Part, Limits, object | None, Hits, Hits], list[Pair]]
 
 
-def _walk(obj: object, prefix: str, limits: Limits, out: list[Pair], hits: Hits = None) -> None:
+def _walk(
+    obj: object,
+    prefix: str,
+    limits: Limits,
+    out: list[Pair],
+    hits: Hits = None,
+    size: int | None = None,
+) -> None:
     """Depth-first, document order, bounded by depth, field count, value, key and path
     length; object keys that are data become `{key}` (`protocols._json_keys`), each
     templated key also given as a value at that path, for the classifiers.
+
+    `size`: the length of the JSON text `obj` was parsed from, when the caller has it.
+    Every pair takes at least one byte of that text of its own (a value, or a key that
+    is data), so a text shorter than the room left under max_fields_per_part cannot
+    fill it: the plain loops then skip the per-value count (the usual body).
 
     Recursive with the leaves handled inline in the container loops: measured 2-3x
     faster than an explicit stack of (value, path, depth) tuples. Objects whose keys are
@@ -104,9 +116,12 @@ def _walk(obj: object, prefix: str, limits: Limits, out: list[Pair], hits: Hits 
     room = limits.max_fields_per_part - len(out)
     if room <= 0:
         return
+    counted = size is None or size >= room
     append = out.append
     str_, int_, float_, dict_, list_ = str, int, float, dict, list
     plan = templated_keys
+    member_paths = _MEMBER_PATHS
+    float_texts = _FLOAT_TEXTS
     # Every key a known short name: no templating, no cut (PLAIN_NAMES holds keys up to
     # CACHE_KEY_CHARS long, so it only answers for a max_key_chars at least that long).
     all_plain = PLAIN_NAMES.issuperset if max_key >= CACHE_KEY_CHARS else _never
@@ -180,25 +195,35 @@ def _walk(obj: object, prefix: str, limits: Limits, out: list[Pair], hits: Hits 
                 if templated or len(path) > short_base or _has_long_key(value, max_key):
                     walk_object(value, path, depth, templated)
                     return
-            base = path + "." if path else ""
+            paths = member_paths.get(path)
+            if paths is None:
+                paths = member_paths[path] = {}
             for key, item in value.items():
                 kind = type(item)
                 if kind is str_:
-                    append((base + key, item[:max_chars]))
+                    text = item[:max_chars]
+                elif kind is int_:
+                    text = str(item)
+                elif kind is float_:
+                    text = float_texts.get(item) or _float_text(item)
                 elif kind is dict_ or kind is list_:
-                    walk(item, base + key, depth + 1)
+                    text = None
+                else:  # bool, None: no data
+                    continue
+                try:
+                    member = paths[key]
+                except KeyError:  # a new name at this path
+                    member = _member_path(paths, path, key)
+                if text is None:
+                    walk(item, member, depth + 1)
                     if room <= 0:
                         return
                     continue
-                elif kind is int_:
-                    append((base + key, str(item)))
-                elif kind is float_:
-                    append((base + key, repr(item)))
-                else:  # bool, None: no data
-                    continue
-                room -= 1
-                if room <= 0:
-                    return
+                append((member, text))
+                if counted:
+                    room -= 1
+                    if room <= 0:
+                        return
         else:  # a list: every element shares the path
             if len(path) > max_path:
                 elem = path  # already cut
@@ -219,12 +244,13 @@ def _walk(obj: object, prefix: str, limits: Limits, out: list[Pair], hits: Hits 
                 elif kind is int_:
                     append((elem, str(item)))
                 elif kind is float_:
-                    append((elem, repr(item)))
+                    append((elem, float_texts.get(item) or _float_text(item)))
                 else:
                     continue
-                room -= 1
-                if room <= 0:
-                    return
+                if counted:
+                    room -= 1
+                    if room <= 0:
+                        return
 
     if prefix:
         prefix = member_path("", prefix)
@@ -245,6 +271,48 @@ def _walk(obj: object, prefix: str, limits: Limits, out: list[Pair], hits: Hits 
 
 def _never(obj: object) -> bool:
     return False
+
+
+# parent path -> {key: `parent.key`}: the paths of the members of the objects at one
+# path. The walk's plain loop (every key a short name, the path short: nothing is cut
+# or templated there, so a member's path is `parent.key` whatever the limits) takes its
+# members' paths from here: field names repeat in every element of an array and in
+# every message of an API, and a shared path string is neither built again nor hashed
+# again by the readers that group values by path.
+_MEMBER_PATHS: dict[str, dict[str, str]] = {}
+# Characters of the paths kept in `_MEMBER_PATHS` (a few MB at most).
+MAX_MEMBER_PATH_CHARS = 1 << 21
+_member_path_chars = 0
+
+
+def _member_path(paths: dict[str, str], parent: str, key: str) -> str:
+    """`parent.key` (`key` at the top), kept in `paths` for the next object there."""
+    global _member_path_chars
+    path = parent + "." + key if parent else key
+    _member_path_chars += len(path)
+    if _member_path_chars > MAX_MEMBER_PATH_CHARS:
+        # Bounded: a stream of ever new paths starts the cache afresh (the walks under
+        # way keep the member dicts they hold, with the same strings).
+        _MEMBER_PATHS.clear()
+        _member_path_chars = len(path)
+    paths[key] = path
+    return path
+
+
+# repr of the floats met (`repr` is the walk's dearest conversion: prices and amounts
+# repeat). Zero is never kept: 0.0 == -0.0, but their texts differ; NaN, equal to
+# nothing, never answers. Bounded: started afresh when full.
+_FLOAT_TEXTS: dict[float, str] = {}
+MAX_FLOAT_TEXTS = 4096
+
+
+def _float_text(value: float) -> str:
+    text = repr(value)
+    if value:
+        if len(_FLOAT_TEXTS) >= MAX_FLOAT_TEXTS:
+            _FLOAT_TEXTS.clear()
+        _FLOAT_TEXTS[value] = text
+    return text
 
 
 def _has_long_key(obj: dict[str, object], max_key: int) -> bool:
@@ -273,7 +341,7 @@ def _json_fields(
         # The message is only matched, never logged or raised: it may quote input.
         return _recovered_json(data, prefix, limits, hits, damage, str(exc))
     out: list[Pair] = []
-    _walk(obj, prefix, limits, out, hits)
+    _walk(obj, prefix, limits, out, hits, len(data))
     return out
 
 

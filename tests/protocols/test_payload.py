@@ -402,3 +402,33 @@ def test_form_values_double_encoded_and_unicode_escaped() -> None:
 def test_header_unicode_escapes_decoded_percent_kept() -> None:
     part = Part(location=Location.HEADER, name="x-user", data=b"sam\\u0040example.net 100%41")
     assert pairs(decode_part(part, Limits())) == [("x-user", "sam@example.net 100%41")]
+
+
+def test_repeated_bodies_give_the_same_paths_and_numbers() -> None:
+    # The walk keeps member paths and float texts from body to body: the second body,
+    # and -0.0 after 0.0 (equal floats with different texts), come out as on their own.
+    first = orjson.dumps({"order": {"total": 0.0, "items": [{"price": 140.49}]}})
+    second = orjson.dumps({"order": {"total": -0.0, "items": [{"price": 140.49}, {"qty": 2}]}})
+    limits = Limits()
+    assert field_pairs(body(first, MediaType.JSON), limits) == [
+        ("order.total", "0.0"),
+        ("order.items[].price", "140.49"),
+    ]
+    assert field_pairs(body(second, MediaType.JSON), limits) == [
+        ("order.total", "-0.0"),
+        ("order.items[].price", "140.49"),
+        ("order.items[].qty", "2"),
+    ]
+
+
+def test_member_path_cache_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    from protocols import payload
+
+    monkeypatch.setattr(payload, "MAX_MEMBER_PATH_CHARS", 64)
+    limits = Limits()
+    for i in range(20):
+        doc = {f"parent{i}": {"child": "x", "other": 1}}
+        got = field_pairs(body(orjson.dumps(doc), MediaType.JSON), limits)
+        assert got == [(f"parent{i}.child", "x"), (f"parent{i}.other", "1")]
+    kept = sum(len(path) for paths in payload._MEMBER_PATHS.values() for path in paths.values())
+    assert kept <= 64
