@@ -136,6 +136,8 @@ _MAX_CHARS = 8192  # free text is searched up to this length
 class IbanClassifier(Classifier):
     data_type: ClassVar[str] = "IBAN"
     category: ClassVar[Category] = Category.PII
+    # Reads no sibling or object-key tokens.
+    context_words: ClassVar[frozenset[str] | None] = frozenset()
     hints: ClassVar[frozenset[str]] = frozenset({"iban", "bank", "account", "payee", "sepa"})
     min_len: ClassVar[int] = 15  # Norway, the shortest
     max_len: ClassVar[int] = _MAX_CHARS
