@@ -92,6 +92,8 @@ def build_classifier(spec: Mapping[str, Any]) -> PatternClassifier:
         "max_len": int(_number(spec, "max_len", 256, 1, 65536)),
         "min_len": int(_number(spec, "min_len", 1, 1, 65536)),
         "search_inside": bool(spec.get("search_inside", False)),
+        # `PatternClassifier.score` reads the field's own name only.
+        "context_words": frozenset(),
     }
     if validator is not None:
         check = validator

@@ -71,6 +71,12 @@ _PERSON_PATH = frozenset({"customer", "patient", "person", "user", "member", "em
                           "personal", "private", "mobile"})
 
 
+# Every sibling token `organisation_record` asks about, plural forms included (it reads
+# `shops` as `shop`): a classifier that calls it declares these (`Classifier.context_words`).
+RECORD_WORDS = (ORGANISATION_PARENTS | {word + "s" for word in ORGANISATION_PARENTS}
+                | _PERSON_ONLY)
+
+
 @lru_cache(maxsize=4096)  # asked per value by PHONE_NUMBER; frozensets cache their hash
 def organisation_record(path_tokens: frozenset[str], sibling_tokens: frozenset[str]) -> bool:
     """The field is an organisation's: its path names one (`merchant.phone`,

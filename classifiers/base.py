@@ -164,6 +164,12 @@ class Classifier(ABC):
     # backreferences, so that `re` and Hyperscan read it alike). Gates not listed need
     # nothing.
     value_needs: ClassVar[Mapping[str, str]] = MappingProxyType({})
+    # The sibling and object-key tokens (`FieldContext.sibling_tokens`, `object_tokens`)
+    # that `gate` and `scorer` ask about: those two sets are read only by testing these
+    # words (and whether a set is empty), so that contexts differing in other tokens only
+    # share one plan and memo in the classifier set (`dpi/classify.py`). None (the
+    # default): they may be read otherwise, and no plan is shared.
+    context_words: ClassVar[frozenset[str] | None] = None
 
     @abstractmethod
     def score(self, value: str, ctx: FieldContext) -> Finding | None:

@@ -11,7 +11,9 @@ calling every length-applicable classifier on every value would give:
   it can report anything there and which value gate applies (a classifier that needs a
   field-name, sibling or clinical hint is never called without one), and its `scorer`
   is bound to the context once (declarative classifiers climb their confidence ladders
-  then, not per value);
+  then, not per value); contexts that differ only in sibling or object-key tokens no
+  classifier asks about (`Classifier.context_words`: an optional `address.line2` in
+  some messages) share that work and their memo entries;
 - per value, one cheap look (length, and the set of character classes: digits,
   letters, `@`, separators...) selects the classifiers whose value gate admits it; the
   gates' verdicts are cached per (length, classes), so a value costs a translate, a set
@@ -179,7 +181,12 @@ class ContextPlan:
     there (`mask`), the salt that keeps its memo entries apart from other contexts', the
     classifiers' scorers for the context (by position) and the runs of them per set of
     admitted gate bits. Scorers and runs are made when a value first needs them: a part
-    with 20,000 fields of one value each makes 20,000 plans."""
+    with 20,000 fields of one value each makes 20,000 plans.
+
+    Contexts that differ only in sibling or object-key tokens no classifier asks about
+    (`Classifier.context_words`) share one plan, made for the first of them (`ctx`): the
+    same `orders[].phone` next to an optional `address.line2` or without it is judged
+    alike, and its values are scored once for both."""
 
     ctx: FieldContext
     mask: int
@@ -223,7 +230,14 @@ class ClassifierSet:
         self._ctx_cache: dict[
             tuple[str, str, str, str, frozenset[str], str, frozenset[str]], FieldContext
         ] = {}
-        self._plans: dict[int, ContextPlan] = {}
+        # Plans by the id of a context the plan serves (kept, so that the id stays its
+        # own), and by a context's key (`_plan_key`) when contexts can share plans.
+        self._plans: dict[int, tuple[FieldContext, ContextPlan]] = {}
+        self._shared_plans: dict[tuple[object, ...], ContextPlan] = {}
+        self._asked: dict[frozenset[str], frozenset[str]] = {}  # `_plan_key`
+        words = [c.context_words for c in classifiers if c.context_words is not None]
+        self._context_words = (
+            frozenset().union(*words) if len(words) == len(classifiers) else None)
         self._shapes: dict[tuple[int, object], int] = {}
         self._runs: dict[int, tuple[int, ...]] = {}
         self._memo: dict[int, tuple[Finding, ...]] = {}
@@ -271,23 +285,37 @@ class ClassifierSet:
         """Drops the memo of scored values and the per-context plans (end of a scan)."""
         self._memo.clear()
         self._plans.clear()
+        self._shared_plans.clear()
+        self._asked.clear()
 
     def _plan(self, ctx: FieldContext) -> ContextPlan:
+        """The plan of a context met for the first time: that of an equivalent context
+        (`_plan_key`) when one was met, else a new one (`_new_plan`)."""
+        if len(self._plans) >= MAX_CONTEXTS:
+            self._plans.clear()
+            self._shared_plans.clear()
+            self._asked.clear()
+        words = self._context_words
+        key = None if words is None else _plan_key(ctx, words, self._asked)
+        plan = None if key is None else self._shared_plans.get(key)
+        if plan is None:
+            plan = self._new_plan(ctx)
+            if key is not None:
+                self._shared_plans[key] = plan
+        self._plans[id(ctx)] = (ctx, plan)
+        return plan
+
+    def _new_plan(self, ctx: FieldContext) -> ContextPlan:
         """Asks every classifier's `gate` once for this context."""
         mask = 0
         for index, classifier in enumerate(self.classifiers):
             name = classifier.gate(ctx)
             if name is not None:
                 mask |= self._bits[(index, name)]
-        if len(self._plans) >= MAX_CONTEXTS:
-            self._plans.clear()
-        # The plan keeps its context alive, so the id it is filed under stays its own.
         # Salts come from a counter that never restarts, so no two plans share one.
         self._plans_made += 1
         salt = (self._salt + self._plans_made * 0x9E3779B97F4A7C15) & _HASH_BITS
-        plan = ContextPlan(ctx, mask, salt)
-        self._plans[id(ctx)] = plan
-        return plan
+        return ContextPlan(ctx, mask, salt)
 
     def _admitted(
         self, n: int, classes: frozenset[str] | tuple[frozenset[str], frozenset[frozenset[str]]]
@@ -330,10 +358,10 @@ class ClassifierSet:
     def plan(self, ctx: FieldContext) -> ContextPlan:
         """The plan of a field context, for `findings`: one dict lookup once made (the
         field scorer asks once per field of a message, then scores its values)."""
-        plan = self._plans.get(id(ctx))
-        if plan is None or plan.ctx is not ctx:
-            plan = self._plan(ctx)
-        return plan
+        held = self._plans.get(id(ctx))
+        if held is None or held[0] is not ctx:
+            return self._plan(ctx)
+        return held[1]
 
     def score(self, value: str, ctx: FieldContext) -> list[Finding]:
         return list(self.findings(value, self.plan(ctx)))
@@ -399,6 +427,29 @@ class ClassifierSet:
         if len(found) > 1:
             found = pick_findings(found)
         return _shared(found)
+
+
+def _plan_key(
+    ctx: FieldContext, words: frozenset[str],
+    asked: dict[frozenset[str], frozenset[str]] | None = None,
+) -> tuple[object, ...]:
+    """What the classifiers can tell of a context (`words`: every token of siblings and
+    object keys any of them asks about, `Classifier.context_words`): every field of the
+    context but those two token sets, of which only these words count, and whether
+    each set is empty. Contexts with one key get the same answers from every `gate` and
+    `scorer`, so they share a plan and its memo entries. `asked` holds the words of
+    sets met before: the fields of a part share one set of siblings."""
+    siblings, objects = ctx.sibling_tokens, ctx.object_tokens
+    if asked is None:
+        asked = {}
+    sibling_words = asked.get(siblings)
+    if sibling_words is None:
+        sibling_words = asked[siblings] = siblings & words
+    object_words = asked.get(objects)
+    if object_words is None:
+        object_words = asked[objects] = objects & words
+    return (ctx.protocol, ctx.location, ctx.path, ctx.api, ctx.server, ctx.name_tokens,
+            ctx.path_tokens, sibling_words, not siblings, object_words, not objects)
 
 
 # The findings tuples the memo holds, shared: few distinct ones exist (findings are

@@ -60,6 +60,8 @@ def _digits(value: str) -> bool:
 class CardCvvClassifier(DeclarativeClassifier):
     data_type = "CARD_CVV"
     category = Category.PCI
+    # Sibling tokens asked about: the card words `nearby` looks for.
+    context_words = _CARD_TOKENS
     hints = _CVV_TOKENS
     min_len = 3
     max_len = 4

@@ -99,6 +99,8 @@ def _year(value: str) -> bool:
 class CardExpiryClassifier(DeclarativeClassifier):
     data_type = "CARD_EXPIRY"
     category = Category.PCI
+    # Sibling tokens asked about: a card word beside the field.
+    context_words = _CARD_TOKENS
     hints = frozenset({"expiry"})
     min_len = 1
     max_len = 11  # `12 / 2030` with spaces

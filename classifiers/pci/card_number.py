@@ -67,6 +67,8 @@ _OTHER_NUMBER_TOKENS = frozenset({"order", "invoice", "transaction", "tracking",
 class CardNumberClassifier(Classifier):
     data_type = "CARD_NUMBER"
     category = Category.PCI
+    # Reads no sibling or object-key tokens.
+    context_words = frozenset()
     hints = _HINT_TOKENS
     min_len = 13
     max_len = 65536

@@ -39,6 +39,8 @@ _HINT_TOKENS = frozenset({"track", "track1", "track2", "swipe", "magstripe", "st
 class CardTrackDataClassifier(Classifier):
     data_type = "CARD_TRACK_DATA"
     category = Category.PCI
+    # Reads no sibling or object-key tokens.
+    context_words = frozenset()
     hints = _HINT_TOKENS
     min_len = 21  # shortest track 2: 13 + `=` + 4 + 3
     max_len = 65536

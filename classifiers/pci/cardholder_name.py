@@ -63,6 +63,8 @@ _EMPTY = frozenset({"true", "false", "null", "none", "n/a", "unknown", "tbd", "r
 class CardholderNameClassifier(Classifier):
     data_type = "CARDHOLDER_NAME"
     category = Category.PCI
+    # Sibling tokens asked about: a card field beside the name.
+    context_words = _CARD_SIBLINGS
     hints = frozenset({"cardholder", "holder"})
     min_len = 2
     max_len = _MAX_NAME

@@ -31,7 +31,7 @@ from classifiers.base import (
     names,
     nearby,
 )
-from classifiers.phi._clinical import clinical_context
+from classifiers.phi._clinical import CLINICAL_TOKENS, clinical_context
 
 _PRESCRIBER_TOKENS = frozenset({"prescriber", "physician", "practitioner", "doctor",
                                 "provider", "pharmacy", "pharmacist"})
@@ -50,6 +50,8 @@ def _prescriber_or_clinical(ctx: FieldContext) -> bool:
 class DeaNumberClassifier(DeclarativeClassifier):
     data_type = "DEA_NUMBER"
     category = Category.PHI
+    # Sibling tokens asked about: a prescriber or clinical word beside the field.
+    context_words = _PRESCRIBER_TOKENS | CLINICAL_TOKENS
     hints = frozenset({"dea"})
     min_len = 9
     max_len = 9

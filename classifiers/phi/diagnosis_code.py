@@ -40,7 +40,7 @@ from classifiers.base import (
     ValueGate,
     names,
 )
-from classifiers.phi._clinical import clinical_context
+from classifiers.phi._clinical import CLINICAL_TOKENS, clinical_context
 
 # ICD-10-CM code layout: category (letter, digit, digit-or-letter), then an optional
 # dot and up to four characters. Blocks (`A00-A09`) and chapter numbers, which the code
@@ -116,6 +116,8 @@ def _ladder(bare: float) -> tuple[Rung, ...]:
 class DiagnosisCodeClassifier(DeclarativeClassifier):
     data_type = "DIAGNOSIS_CODE"
     category = Category.PHI
+    # Sibling tokens asked about: a clinical word beside the field.
+    context_words = CLINICAL_TOKENS
     hints = frozenset({"diagnosis", "icd"})
     min_len = 3
     max_len = 8  # 3 + dot + 4

@@ -27,7 +27,7 @@ from classifiers.base import (
     Shape,
     ValueGate,
 )
-from classifiers.phi._clinical import clinical_context
+from classifiers.phi._clinical import CLINICAL_TOKENS, clinical_context
 
 # The four layouts of FDA's NDC Directory, dashes required (bare digits are below).
 _DASHED = re.compile(r"[0-9]{4}-[0-9]{4}-[0-9]{2}|[0-9]{5}-[0-9]{3,4}-[0-9]{1,2}")
@@ -70,6 +70,8 @@ def _digits(value: str) -> bool:
 class DrugCodeClassifier(DeclarativeClassifier):
     data_type = "DRUG_CODE"
     category = Category.PHI
+    # Sibling tokens asked about: a clinical word beside the field.
+    context_words = CLINICAL_TOKENS
     hints = _HINTS
     min_len = 10
     max_len = 13  # 11 digits + 2 dashes

@@ -34,7 +34,7 @@ from classifiers.base import (
     ValueGate,
     bound_scorer,
 )
-from classifiers.phi._clinical import clinical_context
+from classifiers.phi._clinical import CLINICAL_TOKENS, clinical_context
 
 # Field names that hold clinical free text on their own.
 _STRONG_HINTS = frozenset({
@@ -95,6 +95,8 @@ _MAX_TEXT = 2048
 class HealthConditionClassifier(Classifier):
     data_type = "HEALTH_CONDITION"
     category = Category.PHI
+    # Sibling tokens asked about: a clinical word beside the field.
+    context_words = CLINICAL_TOKENS
     hints = _STRONG_HINTS | _WEAK_HINTS
     min_len = 3
     max_len = 8192

@@ -40,7 +40,7 @@ from classifiers.base import (
     Shape,
     ValueGate,
 )
-from classifiers.phi._clinical import clinical_context
+from classifiers.phi._clinical import CLINICAL_TOKENS, clinical_context
 
 # CMS MBI specification, positions as in the docstring; `[AC-HJKMNP-RT-Y]` is A-Z
 # without B, I, L, O, S, Z. The optional dashes are the 4-3-4 print grouping.
@@ -108,6 +108,8 @@ def _member_id(value: str) -> bool:
 class HealthPlanIdClassifier(DeclarativeClassifier):
     data_type = "HEALTH_PLAN_ID"
     category = Category.PHI
+    # Sibling tokens asked about: an insurance or clinical word beside the field.
+    context_words = _INSURANCE_CONTEXT | CLINICAL_TOKENS
     hints = _PLAN_TOKENS | _WEAK_TOKENS
     min_len = 5
     max_len = 24  # 20 characters plus separators

@@ -72,6 +72,8 @@ def _id_shape(value: str) -> bool:
 class MedicalRecordNumberClassifier(DeclarativeClassifier):
     data_type = "MEDICAL_RECORD_NUMBER"
     category = Category.PHI
+    # Reads no sibling or object-key tokens.
+    context_words = frozenset()
     hints = frozenset({"mrn", "medical", "patient", "chart"})
     min_len = 6
     # 12 characters plus up to 3 separators.

@@ -29,7 +29,7 @@ from classifiers.base import (
     names,
     nearby,
 )
-from classifiers.phi._clinical import clinical_context
+from classifiers.phi._clinical import CLINICAL_TOKENS, clinical_context
 
 _PROVIDER_TOKENS = frozenset({"provider", "prescriber", "physician", "practitioner",
                               "doctor", "referring", "rendering", "billing", "attending"})
@@ -48,6 +48,8 @@ def _npi(value: str) -> bool:
 class NpiClassifier(DeclarativeClassifier):
     data_type = "NPI"
     category = Category.PHI
+    # Sibling tokens asked about: a provider or clinical word beside the field.
+    context_words = _PROVIDER_TOKENS | CLINICAL_TOKENS
     hints = frozenset({"npi"})
     min_len = 10
     max_len = 10

@@ -120,6 +120,8 @@ def _account_ladder(*closed_when: Callable[[FieldContext], bool]) -> tuple[Rung,
 class BankAccountClassifier(DeclarativeClassifier):
     data_type: ClassVar[str] = "BANK_ACCOUNT"
     category: ClassVar[Category] = Category.PII
+    # Sibling tokens asked about: a bank word beside the field.
+    context_words: ClassVar[frozenset[str] | None] = _BANK_TOKENS
     hints: ClassVar[frozenset[str]] = frozenset({"routing", "account", "sort", "kontonummer"})
     min_len: ClassVar[int] = 4
     max_len: ClassVar[int] = _MAX_CHARS

@@ -129,6 +129,8 @@ _LADDER = (Rung(0.9, "field name hint", lambda ctx: not _HINTS.isdisjoint(ctx.na
 class DateOfBirthClassifier(DeclarativeClassifier):
     data_type: ClassVar[str] = "DATE_OF_BIRTH"
     category: ClassVar[Category] = Category.PII
+    # Reads no sibling or object-key tokens.
+    context_words: ClassVar[frozenset[str] | None] = frozenset()
     hints: ClassVar[frozenset[str]] = _HINTS
     min_len: ClassVar[int] = 8
     max_len: ClassVar[int] = _MAX_CHARS

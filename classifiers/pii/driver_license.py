@@ -85,6 +85,8 @@ def _licence_field(ctx: FieldContext) -> bool:
 class DriverLicenseClassifier(DeclarativeClassifier):
     data_type: ClassVar[str] = "DRIVER_LICENSE"
     category: ClassVar[Category] = Category.PII
+    # Reads no sibling or object-key tokens.
+    context_words: ClassVar[frozenset[str] | None] = frozenset()
     hints: ClassVar[frozenset[str]] = _HINTS
     min_len: ClassVar[int] = 5
     max_len: ClassVar[int] = _MAX_CHARS

@@ -64,6 +64,8 @@ _MAX_CANDIDATES = 8
 class EmailAddressClassifier(Classifier):
     data_type: ClassVar[str] = "EMAIL_ADDRESS"
     category: ClassVar[Category] = Category.PII
+    # Reads no sibling or object-key tokens.
+    context_words: ClassVar[frozenset[str] | None] = frozenset()
     hints: ClassVar[frozenset[str]] = frozenset({"email", "recipient", "sender", "replyto"})
     # `a@b.cd` is the shortest; free-text fields are searched up to 8 KiB (regex input
     # limit: longer bodies are split into fields by the payload walker anyway).

@@ -110,6 +110,8 @@ _MAX_CHARS = 8192  # free text is searched up to this length
 class IpAddressClassifier(Classifier):
     data_type: ClassVar[str] = "IP_ADDRESS"
     category: ClassVar[Category] = Category.PII
+    # Sibling tokens asked about: a version field beside the address.
+    context_words: ClassVar[frozenset[str] | None] = _VERSION_TOKENS
     hints: ClassVar[frozenset[str]] = frozenset(
         {
             "ip",

@@ -180,6 +180,8 @@ def _cpf_valid(digits: str) -> bool:
 class NationalIdClassifier(Classifier):
     data_type: ClassVar[str] = "NATIONAL_ID"
     category: ClassVar[Category] = Category.PII
+    # Reads no sibling or object-key tokens.
+    context_words: ClassVar[frozenset[str] | None] = frozenset()
     hints: ClassVar[frozenset[str]] = _GENERIC.union(
         *_SCHEME_HINTS.values(), *(scheme.hints for scheme in _stdnum_ids.SCHEMES))
     min_len: ClassVar[int] = 9

@@ -86,6 +86,8 @@ def _number(value: str) -> bool:
 class PassportNumberClassifier(DeclarativeClassifier):
     data_type: ClassVar[str] = "PASSPORT_NUMBER"
     category: ClassVar[Category] = Category.PII
+    # Reads no sibling or object-key tokens.
+    context_words: ClassVar[frozenset[str] | None] = frozenset()
     hints: ClassVar[frozenset[str]] = _HINTS
     min_len: ClassVar[int] = 6
     # Nine characters and some separators a user may type.

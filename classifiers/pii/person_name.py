@@ -248,6 +248,11 @@ _SOFT_ROLE_FIELDS = frozenset({"author", "assignee", "reporter", "requester", "o
                                "sender", "creator", "approver", "reviewer", "manager"})
 # Path words that make a holder field a card's or an account's in a payment sense.
 _CARD_WORDS = frozenset({"card", "cardholder", "cards", "pan", "ccnum"})
+# The sibling and object-key tokens the field's judgement asks about: card words and
+# `iban` beside a holder name, person siblings beside a bare `name`, another part of a
+# split name, a person's own keys in an `items[]` element (`Classifier.context_words`).
+_CONTEXT_WORDS = (_CARD_WORDS | {"cvv", "iban"} | _PERSON_SIBLINGS | _PART_WORDS
+                  | _PERSON_ONLY_KEYS)
 # Confidence of the weaker kinds of evidence.
 _ROLE = 0.75
 _SOFT_ROLE = 0.7
@@ -396,6 +401,7 @@ def _never(value: str, ctx: FieldContext) -> Finding | None:
 class PersonNameClassifier(Classifier):
     data_type: ClassVar[str] = "PERSON_NAME"
     category: ClassVar[Category] = Category.PII
+    context_words: ClassVar[frozenset[str] | None] = _CONTEXT_WORDS
     hints: ClassVar[frozenset[str]] = frozenset({"name", "surname", "forename"}) | _SPECIFIC
     min_len: ClassVar[int] = 1
     max_len: ClassVar[int] = _MAX_CHARS

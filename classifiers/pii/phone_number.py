@@ -45,7 +45,7 @@ from typing import ClassVar, NamedTuple
 from phonenumbers import PhoneNumberType
 
 from classifiers._hints import last_segment
-from classifiers._organisations import organisation_record
+from classifiers._organisations import RECORD_WORDS, organisation_record
 from classifiers.base import (
     BLANK,
     DIGIT,
@@ -136,6 +136,8 @@ class _Field(NamedTuple):
 class PhoneNumberClassifier(Classifier):
     data_type: ClassVar[str] = "PHONE_NUMBER"
     category: ClassVar[Category] = Category.PII
+    # Sibling tokens asked about: an organisation's record (`organisation_record`).
+    context_words: ClassVar[frozenset[str] | None] = RECORD_WORDS
     hints: ClassVar[frozenset[str]] = frozenset({"phone", "fax", "mobile", "contact", "sms"})
     min_len: ClassVar[int] = _MIN_DIGITS
     # Longest plausible written form: 15 digits, separators and an extension.

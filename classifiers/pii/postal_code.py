@@ -121,6 +121,8 @@ def _ladder(hinted: float, in_address: float) -> tuple[Rung, ...]:
 class PostalCodeClassifier(DeclarativeClassifier):
     data_type: ClassVar[str] = "POSTAL_CODE"
     category: ClassVar[Category] = Category.PII
+    # Reads no sibling or object-key tokens.
+    context_words: ClassVar[frozenset[str] | None] = frozenset()
     hints: ClassVar[frozenset[str]] = _HINTS
     min_len: ClassVar[int] = 4
     max_len: ClassVar[int] = _MAX_CHARS

@@ -33,7 +33,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import ClassVar
 
-from classifiers._organisations import organisation_record
+from classifiers._organisations import RECORD_WORDS, organisation_record
 from classifiers.base import (
     DIGIT,
     LETTERS,
@@ -203,6 +203,8 @@ def _organisation(ctx: FieldContext) -> bool:
 class StreetAddressClassifier(DeclarativeClassifier):
     data_type: ClassVar[str] = "STREET_ADDRESS"
     category: ClassVar[Category] = Category.PII
+    # Sibling tokens asked about: address parts beside a line, an organisation's record.
+    context_words: ClassVar[frozenset[str] | None] = _ADDRESS_SIBLINGS | RECORD_WORDS
     # Canonical tokens plus street/address words of other languages not in _hints.
     hints: ClassVar[frozenset[str]] = _HINTS
     min_len: ClassVar[int] = 4

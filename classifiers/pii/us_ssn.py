@@ -51,6 +51,8 @@ def _valid(area: str, group: str, serial: str) -> bool:
 class UsSsnClassifier(Classifier):
     data_type: ClassVar[str] = "US_SSN"
     category: ClassVar[Category] = Category.PII
+    # Reads no sibling or object-key tokens.
+    context_words: ClassVar[frozenset[str] | None] = frozenset()
     hints: ClassVar[frozenset[str]] = frozenset({"ssn", "ssan", "social"})
     min_len: ClassVar[int] = 9
     max_len: ClassVar[int] = _MAX_CHARS

@@ -124,6 +124,8 @@ _METADATA_TOKENS = frozenset({"at", "created", "updated", "expires", "expiry", "
 class ApiKeyClassifier(Classifier):
     data_type = "API_KEY"
     category = Category.SECRET
+    # Reads no sibling or object-key tokens.
+    context_words = frozenset()
     hints = frozenset({"api", "key", "apikey"})
     # Known formats and random keys are 16+; a named key parameter may be shorter.
     min_len = _WEAK_MIN

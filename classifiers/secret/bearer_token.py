@@ -123,6 +123,9 @@ _URL_SIGNERS = (frozenset({"key", "pair", "id"}), frozenset({"google", "access",
 # JSON-RPC envelope members (JSON-RPC 2.0; 1.0 has no `jsonrpc` but `method` and `params`).
 _JSONRPC = frozenset({"jsonrpc"})
 _JSONRPC_V1 = frozenset({"method", "params"})
+# The sibling and object-key tokens asked about (`Classifier.context_words`): the
+# JSON-RPC envelope beside `auth`, a signed URL's expiry or signer beside a signature.
+_CONTEXT_WORDS = _JSONRPC | _JSONRPC_V1 | _SIGNED_ACCESS | frozenset().union(*_URL_SIGNERS)
 _NOT_CREDENTIAL = frozenset({"csrf", "xsrf", "type", "expires", "expiry", "in", "at", "ttl",
                              "url", "uri", "endpoint", "name", "count", "length", "hint",
                              "kind", "scope", "format", "locale", "lang", "language",
@@ -158,6 +161,7 @@ _SHORT_SESSION_MIN = 6
 class BearerTokenClassifier(Classifier):
     data_type = "BEARER_TOKEN"
     category = Category.SECRET
+    context_words = _CONTEXT_WORDS
     hints = frozenset({"token", "session", "sid"})
     # ColdFusion's CFID is a short number; every other form is 16 characters or more.
     min_len = 4

@@ -71,6 +71,8 @@ _MAX_BASIC = 8192
 class PasswordClassifier(Classifier):
     data_type = "PASSWORD"
     category = Category.SECRET
+    # Reads no sibling or object-key tokens.
+    context_words = frozenset()
     hints = _PASSWORD_TOKENS | _SECRET_TOKENS
     min_len = 1
     max_len = 8192

@@ -53,6 +53,8 @@ _MAX_TEXT = 65536
 class PrivateKeyClassifier(Classifier):
     data_type = "PRIVATE_KEY"
     category = Category.SECRET
+    # Reads no sibling or object-key tokens.
+    context_words = frozenset()
     hints = frozenset({"private", "key", "pem"})
     min_len = 40
     max_len = 1 << 20

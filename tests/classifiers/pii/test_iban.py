@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from classifiers.pii.iban import IbanClassifier
+from dpi.classify import ClassifierSet
 from tests.builders.contexts import field_context as ctx
 from tests.classifiers._support import assert_not_reported, assert_reason_hides, assert_reported
 
@@ -54,3 +57,16 @@ def test_free_text_span_covers_iban() -> None:
 @pytest.mark.parametrize(("value", "path", "minimum"), POSITIVES)
 def test_reason_never_quotes_value(value: str, path: str, minimum: float) -> None:
     assert_reason_hides(CLF.score(value, ctx(path)), value, "0532")
+
+
+def test_the_required_pattern_holds_the_shortest_iban_and_no_uuid() -> None:
+    """`value_needs`: a Norwegian IBAN (15 characters, the shortest), spaced or not, holds
+    the pattern the classifier set scans for; a UUID, an ISO timestamp and an HTTP date
+    (digits and letters, so the value gate admits them) do not, and are never scored."""
+    need = re.compile(CLF.value_needs["any"])
+    for value in ("NO9386011117947", "no93 8601 1117 947", "to NO93 8601 1117 947."):
+        assert need.search(value), value
+        assert [f.data_type for f in ClassifierSet().score(value, ctx("iban"))] == ["IBAN"]
+    for value in ("3f2b9c1e-ab12-4d5e-9f01-ab12cdef3456", "2026-03-04T12:34:56.789Z",
+                  "Mon, 07 Dec 2026 12:34:56 GMT"):
+        assert need.search(value) is None, value
