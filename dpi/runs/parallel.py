@@ -174,7 +174,9 @@ def run_local(
         yield from run_serial(spec, tasks)
         return
     ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["dpi.runs.worker"])
+    # The forkserver also builds one engine (dpi/runs/warm.py): what that loads is then
+    # loaded once per run, not once per worker.
+    ctx.set_forkserver_preload(["dpi.runs.worker", "dpi.runs.warm"])
     pool = ProcessPoolExecutor(
         max_workers=min(jobs, len(flat)),
         mp_context=ctx,

@@ -90,6 +90,29 @@ def test_a_full_index_stops_counting_new_clients(monkeypatch: pytest.MonkeyPatch
     assert len(row) == 3
 
 
+def test_decoding_numbers_clients_shared_by_fields_once_and_counts_each_untracked_lookup(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Two fields with the same 3 clients: decoded, they share the index's numbers (the
+    # codec remembers the hashes it numbered); with room for only 2, the third client
+    # is looked up, and counted untracked, once per field, as without that memory.
+    inventory = _inventory(range(3))
+    other = (*KEY[:5], "card.backup")
+    for n in range(3):
+        evidence = inventory.field(other, "api.shop.example")  # type: ignore[arg-type]
+        assert evidence is not None
+        evidence.seen += 1
+        inventory.record(evidence, [CARD], "4111111111111111", 2_000 + n, _address(n))
+    stored = inventory_to_obj(inventory)
+    restored = inventory_from_obj(stored, SALT)
+    assert len(restored.clients) == 3
+    assert inventory_to_obj(restored) == stored
+    monkeypatch.setattr("dpi.client_sets.MAX_TRACKED_CLIENTS", 2)
+    crowded = inventory_from_obj(stored, SALT)
+    assert (len(crowded.clients), crowded.clients.untracked) == (2, 2)
+    assert [row.clients for row in crowded.rows()] == [2, 2]
+
+
 def test_an_address_and_its_hash_get_one_number() -> None:
     index = ClientIndex(SALT)
     by_hash = index.of_hash(client_hash(SALT, _address(7)))

@@ -143,3 +143,29 @@ def test_a_file_read_after_a_later_one_dates_its_last_messages_by_its_own_time(t
     (row,) = csv.DictReader(io.StringIO(serial))
     assert (row["field"], row["last_seen"][:10]) == ("email", "2026-01-15")
     assert _cli(str(tmp_path), "--jobs", "1") == serial
+
+
+def test_the_forkserver_warm_up_builds_the_default_classifier_set_once_and_survives_a_failed_build(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The forkserver imports dpi.runs.warm (dpi/runs/parallel.py): it leaves the default
+    # config's classifier set built, which every worker forked from it then reuses.
+    import importlib
+
+    from dpi import build
+    from dpi.runs import warm
+
+    monkeypatch.setattr(build, "_CLASSIFIERS", {})
+    importlib.reload(warm)
+    assert None in build._CLASSIFIERS
+    made = build._CLASSIFIERS[None]
+    assert build.build_engine(EngineSpec(salt_hex="00" * 16)).classifiers is made
+
+    # A build that fails there must not end the forkserver: the workers report it.
+    def broken(spec: EngineSpec) -> None:
+        raise ValueError("no")
+
+    monkeypatch.setattr(build, "build_engine", broken)
+    monkeypatch.setattr(build, "_CLASSIFIERS", {})
+    importlib.reload(warm)  # no exception
+    assert build._CLASSIFIERS == {}
