@@ -179,10 +179,10 @@ _NLA_TYPE_MASK = 0x3FFF
 _IPV4_FIXED = struct.Struct("!BxHHHxB")  # ver/ihl, total length, id, flags/offset, proto
 _IPV6_FIXED = struct.Struct("!HB")  # payload length, next header (at offset 4)
 _TCP_FIXED = struct.Struct("!HHIIH")  # ports, seq, ack, data offset/flags
-# The bulk of most captures in one unpack: Ethernet (type 0x0800), an IPv4 header
-# without options (ver/ihl, total length, flags/offset, proto, addresses) and the
-# fixed TCP header (ports, seq, ack, data offset/flags).
-_ETHER_IPV4_TCP = struct.Struct("!14xBxH2xHxB2x4s4sHHIIH")
+# The bulk of most captures in one unpack: Ethernet (its type), an IPv4 header without
+# options (ver/ihl, total length, flags/offset, proto, addresses) and the fixed TCP
+# header (ports, seq, ack, data offset/flags).
+_ETHER_IPV4_TCP = struct.Struct("!12xHBxH2xHxB2x4s4sHHIIH")
 _ETHER_IPV4_TCP_LEN = _ETHER_IPV4_TCP.size  # 48: 14 + 20 + 14
 _UDP_FIXED = struct.Struct("!HHH")  # ports, length
 _GRE_FIXED = struct.Struct("!HH")  # flags/version, protocol type
@@ -535,55 +535,57 @@ class Decoder:
         stats = self.stats
         stats.frames += 1
         data = frame.data
-        try:
-            if frame.linktype == 1 and len(data) >= 14 and data[12] == 0x08 and data[13] == 0:
-                # Untagged Ethernet + IPv4 is the bulk of most captures: skip the
-                # dispatch (same result as _link_ethernet, a few hundred ns less).
-                seg = self._ether_ipv4_tcp(data) if len(data) >= _ETHER_IPV4_TCP_LEN else None
-                if seg is None:
-                    seg = self._ipv4(frame, data, 14)
-            else:
-                link = self._links.get(frame.linktype)
-                if link is None:
-                    stats.unsupported_linktype += 1
-                    return None
-                et, off, data = link(data)
-                if et == ETH_IPV4:
-                    seg = self._ipv4(frame, data, off)
-                elif et == ETH_IPV6:
-                    seg = self._ipv6(frame, data, off)
-                elif et in ETH_MPLS:
-                    seg = self._enter("mpls", frame, data, off, et)
-                else:
-                    seg = None
-        except DecodeError:
-            stats.decode_errors += 1
-            raise
+        seg = None
+        if frame.linktype == 1 and len(data) >= _ETHER_IPV4_TCP_LEN:
+            # The common case in one unpack, without the link dispatch: a whole,
+            # unfragmented TCP segment in IPv4 without options in untagged Ethernet,
+            # nothing cut by the snaplen. Anything else takes the general way below,
+            # which reads (and judges) it as usual; where both read a frame they agree.
+            etype, vihl, total, frag, proto, src, dst, sport, dport, seq, ack, offflags = (
+                _ETHER_IPV4_TCP.unpack_from(data)
+            )
+            pstart = 34 + (offflags >> 12) * 4  # after a TCP header of at least 20 bytes
+            end = 14 + total  # the IP length: Ethernet padding and FCS are not payload
+            if (
+                etype == ETH_IPV4
+                and vihl == 0x45
+                and proto == _PROTO_TCP
+                and not frag & 0x3FFF
+                and 54 <= pstart <= end <= len(data)
+            ):
+                seg = Segment(src, dst, sport, dport, seq, ack, offflags & 0xFF, data[pstart:end])
         if seg is None:
-            stats.non_tcp += 1
-        else:
-            dedup = self.dedup
-            if dedup is not None and dedup.seen(seg, frame.ts_ns):
-                stats.duplicates += 1
+            link = self._links.get(frame.linktype)
+            if link is None:
+                stats.unsupported_linktype += 1
                 return None
-            stats.tcp += 1
-            if seg.missing:
-                stats.truncated += 1
+            try:
+                seg = self._network(frame, link, data)
+            except DecodeError:
+                stats.decode_errors += 1
+                raise
+            if seg is None:
+                stats.non_tcp += 1
+                return None
+        dedup = self.dedup
+        if dedup is not None and dedup.seen(seg, frame.ts_ns):
+            stats.duplicates += 1
+            return None
+        stats.tcp += 1
+        if seg.missing:
+            stats.truncated += 1
         return seg
 
-    @staticmethod
-    def _ether_ipv4_tcp(data: bytes) -> Segment | None:
-        """The common case in one unpack: a whole, unfragmented TCP segment in IPv4
-        without options, nothing cut by the snaplen. None for anything else, which
-        `_ipv4` reads (and judges) as usual; where both read a frame they agree."""
-        vihl, total, frag, proto, src, dst, sport, dport, seq, ack, offflags = (
-            _ETHER_IPV4_TCP.unpack_from(data)
-        )
-        pstart = 34 + (offflags >> 12) * 4  # after a TCP header of at least 20 bytes
-        end = 14 + total  # the IP length: Ethernet padding and FCS are not payload
-        if vihl != 0x45 or proto != _PROTO_TCP or frag & 0x3FFF or not 54 <= pstart <= end <= len(data):
-            return None
-        return Segment(src, dst, sport, dport, seq, ack, offflags & 0xFF, data[pstart:end])
+    def _network(self, frame: Frame, link: Callable[[bytes], _LinkResult], data: bytes) -> Segment | None:
+        """The general way: the link layer's reader, then the network layer it names."""
+        et, off, data = link(data)
+        if et == ETH_IPV4:
+            return self._ipv4(frame, data, off)
+        if et == ETH_IPV6:
+            return self._ipv6(frame, data, off)
+        if et in ETH_MPLS:
+            return self._enter("mpls", frame, data, off, et)
+        return None
 
     # -- IPv4 -----------------------------------------------------------------------
 

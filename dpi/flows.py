@@ -170,8 +170,11 @@ def format_endpoint(endpoint: tuple[bytes, int]) -> str:
     return f"{ipaddress.IPv4Address(ip)}:{port}"
 
 
-def _direction(side: Side) -> Direction:
-    return Direction.REQUEST if side is Side.CLIENT else Direction.RESPONSE
+# Side -> Direction, and the status the common path checks, as module constants: an enum
+# member read off its class goes through `EnumType.__getattr__`'s hook on every read
+# (about ten times a global read), and these are read for every segment.
+_DIRECTIONS = {Side.CLIENT: Direction.REQUEST, Side.SERVER: Direction.RESPONSE}
+_ACTIVE = FlowStatus.ACTIVE
 
 
 class FlowRouter:
@@ -208,7 +211,13 @@ class FlowRouter:
         if isinstance(event, Data):
             state = self.flows.get(event.flow.id)
             if state is not None:
-                yield from self._data(state, event.side, event.data, event.ts_ns)
+                if state.status is _ACTIVE and state.layer is None:
+                    # The common case: `_data` and `_plain` would call just this.
+                    yield from self._guard(
+                        state, "feed", _DIRECTIONS[event.side], event.data, event.ts_ns
+                    )
+                else:
+                    yield from self._data(state, event.side, event.data, event.ts_ns)
                 if self._account(state):
                     yield from self._evict_held()
         elif isinstance(event, Gap):
@@ -332,7 +341,7 @@ class FlowRouter:
     def _plain(self, state: FlowState, side: Side, data: bytes, ts_ns: int) -> Iterator[Routed]:
         status = state.status
         if status is FlowStatus.ACTIVE:
-            return self._guard(state, lambda d: d.feed(_direction(side), data, ts_ns))
+            return self._guard(state, "feed", _DIRECTIONS[side], data, ts_ns)
         if status is FlowStatus.PROBING:
             state.pending.append((side, data, ts_ns))
             state.pending_bytes[side] += len(data)
@@ -346,7 +355,7 @@ class FlowRouter:
             yield from self._through_layer(state, layer, lambda: layer.gap(side, size))
             size = 0
         if state.status is FlowStatus.ACTIVE:
-            yield from self._guard(state, lambda d: d.gap(_direction(side), size))
+            yield from self._guard(state, "gap", _DIRECTIONS[side], size)
         elif state.status is FlowStatus.PROBING:
             # What was held for that side is no longer contiguous with what follows;
             # the dissector will meet the rest as a mid-stream start.
@@ -358,7 +367,7 @@ class FlowRouter:
         if state.status is FlowStatus.PROBING:
             yield from self._probe(state, final=True)
         if state.status is FlowStatus.ACTIVE:
-            yield from self._guard(state, lambda d: d.close(_direction(side), ts_ns))
+            yield from self._guard(state, "close", _DIRECTIONS[side], ts_ns)
 
     def _close_flow(self, state: FlowState, ts_ns: int) -> Iterator[Routed]:
         if state.status is FlowStatus.PROBING:
@@ -367,7 +376,7 @@ class FlowRouter:
             for side in (Side.CLIENT, Side.SERVER):
                 if side not in state.closed:
                     state.closed.add(side)
-                    yield from self._guard(state, lambda d, s=side: d.close(_direction(s), ts_ns))
+                    yield from self._guard(state, "close", _DIRECTIONS[side], ts_ns)
         layer = state.layer
         if layer is not None:
             yield state.flow, LayerSeen(layer.name, layer.info(), True, layer.decrypting)
@@ -467,9 +476,7 @@ class FlowRouter:
                 if state.status is FlowStatus.PROBING:
                     state.pending.append((side, data, ts_ns))
                 continue
-            yield from self._guard(
-                state, lambda d, s=side, b=data, t=ts_ns: d.feed(_direction(s), b, t)
-            )
+            yield from self._guard(state, "feed", _DIRECTIONS[side], data, ts_ns)
         if state.status is FlowStatus.PROBING and state.pending:
             yield from self._probe(state)
 
@@ -480,14 +487,15 @@ class FlowRouter:
             state.move(FlowStatus.FAILED)
         state.dissector = None
 
-    def _guard(self, state: FlowState, call: object) -> Iterator[Routed]:
-        """Run one dissector call; isolate the flow on failure (docs/architecture.md, Errors)."""
+    def _guard(self, state: FlowState, method: str, *args: Any) -> Iterator[Routed]:
+        """Run the dissector's `method` (`feed`, `gap` or `close`) on `args`; isolate the
+        flow on failure (docs/architecture.md, Errors)."""
         dissector = state.dissector
         if dissector is None:
             return
         flow = state.flow
         try:
-            events: list[Event] = call(dissector)  # type: ignore[operator]
+            events: list[Event] = getattr(dissector, method)(*args)
         except ProtocolError:
             self._fail(state)
             yield flow, Failed(dissector.name)

@@ -112,6 +112,16 @@ class _State(Enum):
     __hash__ = object.__hash__
 
 
+# The states, directions and probe verdicts as module constants for the parsing code: a
+# member read off its enum class goes through `EnumType.__getattr__`'s hook (about ten
+# times the cost of reading a global), and they are read several times per segment.
+_START, _RESYNC, _BODY, _DONE = _State.START, _State.RESYNC, _State.BODY, _State.DONE
+_CHUNK_SIZE, _CHUNK_DATA, _CHUNK_END = _State.CHUNK_SIZE, _State.CHUNK_DATA, _State.CHUNK_END
+_TRAILERS, _UNTIL_CLOSE, _HOLD = _State.TRAILERS, _State.UNTIL_CLOSE, _State.HOLD
+_REQUEST, _RESPONSE = Direction.REQUEST, Direction.RESPONSE
+_AT_HEADER, _AT_QUERY, _AT_BODY = Location.HEADER, Location.QUERY, Location.BODY
+_YES, _NO, _NEED_MORE = Probe.YES, Probe.NO, Probe.NEED_MORE
+
 # The one transition table: every move of a direction's state is checked against it.
 _TRANSITIONS: dict[_State, frozenset[_State]] = {
     _State.START: frozenset(
@@ -167,6 +177,8 @@ _STATUS_PREFIX = b"HTTP/1.1 200 "
 # The 13 bytes `_probe_response` checks one by one, as one pattern.
 _STATUS_LINE_START = re.compile(rb"HTTP/1\.[01] [0-9]{3}[ \r\n]")
 _VERSIONS = (b"HTTP/1.1", b"HTTP/1.0")
+# Each known method as the text `api` starts with: one lookup checks and decodes it.
+_METHOD_NAMES: dict[bytes, str] = {method: method.decode("ascii") for method in KNOWN_METHODS}
 # HTTP/0.9's only method and the forms its target may take (origin, absolute).
 _HTTP09_METHOD = b"GET"
 _HTTP09_TARGET_START = (b"/", b"http://", b"https://")
@@ -213,34 +225,34 @@ def _probe_request(data: bytes, http09: bool = False) -> Probe:
     sp = data.find(b" ", 0, MAX_METHOD_LEN + 1)
     if sp < 0:
         if len(data) <= MAX_METHOD_LEN and any(m.startswith(data) for m in KNOWN_METHODS):
-            return Probe.NEED_MORE
-        return Probe.NO
+            return _NEED_MORE
+        return _NO
     if data[:sp] not in KNOWN_METHODS:
-        return Probe.NO
+        return _NO
     eol = data.find(b"\n", sp)
     if eol >= 0:
         fields = data[:eol].removesuffix(b"\r").split(b" ")
         if len(fields) == 3 and fields[1] and fields[2] in _VERSIONS:
-            return Probe.YES
+            return _YES
         if http09 and len(fields) == 2 and _http09_target(data[:eol]) is not None:
-            return Probe.YES
-        return Probe.NO
+            return _YES
+        return _NO
     line = data[:-1] if data[-1:] == b"\r" else data
     if len(line) >= MAX_START_LINE or b"\n" in line or b"\r" in line:
-        return Probe.NO
+        return _NO
     fields = line.split(b" ")
     if len(fields) > 3 or (len(fields) == 3 and not fields[1]):
-        return Probe.NO
+        return _NO
     # The target has no spaces (RFC 9112 section 3.2), so a third field is the version.
     if len(fields) == 3 and not any(v.startswith(fields[2]) for v in _VERSIONS):
-        return Probe.NO
-    return Probe.NEED_MORE
+        return _NO
+    return _NEED_MORE
 
 
 def _probe_response(data: bytes) -> Probe:
     head = data[:13]
     if len(head) == 13:  # every status line's start: one C match
-        return Probe.YES if _STATUS_LINE_START.fullmatch(head) is not None else Probe.NO
+        return _YES if _STATUS_LINE_START.fullmatch(head) is not None else _NO
     for i, byte in enumerate(head):
         if i in (7, 9, 10, 11):
             ok = 48 <= byte <= 57 if i != 7 else byte in (48, 49)
@@ -249,13 +261,13 @@ def _probe_response(data: bytes) -> Probe:
         else:
             ok = byte == _STATUS_PREFIX[i]
         if not ok:
-            return Probe.NO
-    return Probe.YES if len(head) == 13 else Probe.NEED_MORE
+            return _NO
+    return _YES if len(head) == 13 else _NEED_MORE
 
 
 _PROBES: dict[Direction, Callable[[bytes], Probe]] = {
-    Direction.REQUEST: _probe_request,
-    Direction.RESPONSE: _probe_response,
+    _REQUEST: _probe_request,
+    _RESPONSE: _probe_response,
 }
 
 
@@ -273,8 +285,10 @@ def _head_end(buf: bytes | bytearray, start: int) -> tuple[int, int]:
 
 def _lines(head: bytes, terminator: int) -> list[bytes]:
     """Header block -> lines without their CRLF or bare LF."""
-    if terminator == 4 and head.count(b"\n") == head.count(b"\r\n"):  # no bare LF
-        return head.split(b"\r\n")
+    if terminator == 4:
+        lines = head.split(b"\r\n")
+        if head.count(b"\n") == len(lines) - 1:  # every LF is in a CRLF: no bare LF
+            return lines
     lines = head.replace(b"\r\n", b"\n").split(b"\n")
     lines[-1] = lines[-1].removesuffix(b"\r")
     return lines
@@ -318,6 +332,7 @@ class _Msg:
         "api",
         "codings",
         "content_type",
+        "ctype",
         "cut",
         "dropped",
         "held",
@@ -339,6 +354,7 @@ class _Msg:
         self.host = ""
         self.parts: list[Part] = []
         self.content_type = ""
+        self.ctype = _NO_CONTENT_TYPE  # what `content_type` decides (`_content_type`)
         self.codings: list[str] = []
         self.schema = ""
         self.pieces: list[bytes | bytearray | memoryview] = []
@@ -354,6 +370,11 @@ class _Msg:
         self.lost = False
         self.holds = False
         self.status = 0  # response status code; 0 for requests
+
+    def type_from(self, fields: dict[str, bytes]) -> None:
+        """The Content-Type among a head's framing fields, decided once for the message."""
+        self.content_type = content_type = fields.get("content-type", b"").decode("latin-1")
+        self.ctype = _content_type(content_type)
 
 
 class _Side:
@@ -377,7 +398,7 @@ class _Side:
 
     def __init__(self, direction: Direction) -> None:
         self.direction = direction
-        self.state = _State.START
+        self.state = _START
         self.buf: bytes | bytearray = b""
         self.pos = 0
         self.scan_from = 0  # where the next search for a delimiter starts
@@ -402,9 +423,9 @@ class Http1Dissector(Dissector):
         self, limits: Limits | None = None, options: DissectorOptions | None = None
     ) -> None:
         super().__init__(limits, options)
-        request, response = _Side(Direction.REQUEST), _Side(Direction.RESPONSE)
+        request, response = _Side(_REQUEST), _Side(_RESPONSE)
         # Spelled out: iterating the Direction enum costs more than the rest of __init__.
-        self._sides = {Direction.REQUEST: request, Direction.RESPONSE: response}
+        self._sides = {_REQUEST: request, _RESPONSE: response}
         self._both = (request, response)
         self._fifo: deque[_Pending] = deque()
         # The request the last final response answered: a headless second response
@@ -418,15 +439,15 @@ class Http1Dissector(Dissector):
     @classmethod
     def probe(cls, direction: Direction, data: bytes) -> Probe:
         if not data:
-            return Probe.NEED_MORE
+            return _NEED_MORE
         head = bytes(data[:MAX_START_LINE])
-        if direction is Direction.REQUEST:
+        if direction is _REQUEST:
             return _probe_request(head, http09=True)  # a connection's first bytes
         return _probe_response(head)
 
     def feed(self, direction: Direction, data: bytes, ts_ns: int) -> list[Event]:
         side = self._sides[direction]
-        if self._done or side.state is _State.DONE or not data:
+        if self._done or side.state is _DONE or not data:
             return []
         side.ts_ns = ts_ns
         if side.pos >= len(side.buf):
@@ -446,18 +467,18 @@ class Http1Dissector(Dissector):
 
     def gap(self, direction: Direction, size: int) -> list[Event]:
         side = self._sides[direction]
-        if self._done or side.state is _State.DONE or size <= 0:
+        if self._done or side.state is _DONE or size <= 0:
             return []
         events: list[Event] = []
         state = side.state
         msg = side.msg
         pending = len(side.buf) - side.pos
         # The body seen before a gap is kept (cut there) and emitted with the head.
-        if state is _State.UNTIL_CLOSE and msg is not None:
+        if state is _UNTIL_CLOSE and msg is not None:
             self._cut_body(side, msg, "body_gap", events)
             msg.lost = True
             return events
-        if state in (_State.BODY, _State.CHUNK_DATA) and msg is not None and pending == 0:
+        if state in (_BODY, _CHUNK_DATA) and msg is not None and pending == 0:
             self._cut_body(side, msg, "body_gap", events)
             msg.lost = True
             if size <= side.remaining:
@@ -478,43 +499,43 @@ class Http1Dissector(Dissector):
         side.buf = b""
         side.pos = side.scan_from = 0
         side.msg = None
-        if direction is Direction.REQUEST:
-            if state is not _State.RESYNC:
+        if direction is _REQUEST:
+            if state is not _RESYNC:
                 self._fifo.append(_LOST)
         else:
             side.gap_pending = True
-        self._move(side, _State.RESYNC)
+        self._move(side, _RESYNC)
         return events
 
     def close(self, direction: Direction, ts_ns: int) -> list[Event]:
         side = self._sides[direction]
-        if self._done or side.state is _State.DONE:
+        if self._done or side.state is _DONE:
             return []
         side.ts_ns = ts_ns
         events: list[Event] = []
         msg = side.msg
         if msg is not None:
-            if side.state is not _State.UNTIL_CLOSE:
+            if side.state is not _UNTIL_CLOSE:
                 # The message never completed (a cut upload, a capture that ends, an
                 # eviction): its head and the body seen are emitted, marked incomplete.
                 self._cut_body(side, msg, "body_truncated", events)
                 msg.lost = True
             # No next message can follow: DONE first, so that _finish does not try to
             # move from a chunk state to START (found by the mutation contract test).
-            self._move(side, _State.DONE)
+            self._move(side, _DONE)
             self._finish(side, events)
         else:
-            if side.state is _State.START and side.buf[side.pos :].strip(b"\r\n"):
+            if side.state is _START and side.buf[side.pos :].strip(b"\r\n"):
                 events.append(Anomaly(kind="truncated_message", direction=direction))
-            self._move(side, _State.DONE)
+            self._move(side, _DONE)
         if self._done:  # _finish handed the connection off
             return events
         side.buf = b""
         side.pos = 0
-        if direction is Direction.RESPONSE:
+        if direction is _RESPONSE:
             for pending in self._fifo:
                 if pending is not _LOST:
-                    events.append(Anomaly(kind="unanswered_request", direction=Direction.REQUEST))
+                    events.append(Anomaly(kind="unanswered_request", direction=_REQUEST))
             self._fifo.clear()
         return events
 
@@ -553,7 +574,7 @@ class Http1Dissector(Dissector):
         kind = "resync" if side.seen else "midstream"
         events.append(Anomaly(kind=kind, direction=side.direction))
         side.scan_from = side.pos
-        self._move(side, _State.RESYNC)
+        self._move(side, _RESYNC)
         return True
 
     def _on_done(self, side: _Side, events: list[Event]) -> bool:
@@ -567,7 +588,7 @@ class Http1Dissector(Dissector):
 
     def _on_resync(self, side: _Side, events: list[Event]) -> bool:
         buf = side.buf
-        anchor = _REQUEST_ANCHOR if side.direction is Direction.REQUEST else _RESPONSE_ANCHOR
+        anchor = _REQUEST_ANCHOR if side.direction is _REQUEST else _RESPONSE_ANCHOR
         probe = _PROBES[side.direction]
         start = max(side.pos, side.scan_from)
         while True:
@@ -579,14 +600,14 @@ class Http1Dissector(Dissector):
                 return False
             at = found.start()
             verdict = probe(bytes(buf[at : at + MAX_START_LINE]))
-            if verdict is Probe.YES:
+            if verdict is _YES:
                 self._count_skipped(side, at - side.pos)
                 side.pos = at
                 side.skipped = 0
                 side.start_ok = True
-                self._move(side, _State.START)
+                self._move(side, _START)
                 return True
-            if verdict is Probe.NEED_MORE:
+            if verdict is _NEED_MORE:
                 self._count_skipped(side, at - side.pos)
                 side.pos = side.scan_from = at
                 return False
@@ -611,7 +632,7 @@ class Http1Dissector(Dissector):
             side.scan_from = max(side.scan_from, pos)
         if pos >= size:
             return False
-        if side.direction is Direction.REQUEST:
+        if side.direction is _REQUEST:
             if not side.seen and self._http09_request(side, events):
                 return True
         elif self._fifo and self._fifo[0].http09:
@@ -620,12 +641,12 @@ class Http1Dissector(Dissector):
         if end < 0:
             if not side.start_ok:
                 verdict = _PROBES[side.direction](bytes(buf[pos : pos + MAX_START_LINE]))
-                if verdict is Probe.NO:
+                if verdict is _NO:
                     if self._headless_wait(side, pos):
                         side.scan_from = max(pos, size - 3)
                         return False
                     return self._garbage(side, events)
-                side.start_ok = verdict is Probe.YES
+                side.start_ok = verdict is _YES
             if size - pos > self.limits.max_header_bytes:
                 raise ProtocolError(
                     f"http1: {side.direction.value} header block over "
@@ -639,7 +660,7 @@ class Http1Dissector(Dissector):
                 f"{self.limits.max_header_bytes} bytes"
             )
         lines = _lines(bytes(buf[pos:end]), body_at - end)
-        if side.direction is Direction.REQUEST:
+        if side.direction is _REQUEST:
             ok = self._request_head(side, lines, body_at, events)
         else:
             ok = self._response_head(side, lines, body_at, events)
@@ -677,9 +698,9 @@ class Http1Dissector(Dissector):
         """The answer to an HTTP/0.9 request: the body until close, no status line, no
         headers; unless the server answers with a status line after all."""
         verdict = _probe_response(bytes(side.buf[side.pos : side.pos + 13]))
-        if verdict is Probe.NEED_MORE:
+        if verdict is _NEED_MORE:
             return False
-        if verdict is Probe.YES:
+        if verdict is _YES:
             self._fifo[0].http09 = False  # an HTTP/1.x response: read its head
             return True
         pending = self._pair(side, events)
@@ -704,8 +725,21 @@ class Http1Dissector(Dissector):
         events_before = len(events)
         known = _KNOWN_NAMES
         shared = _SHARED_PARTS
-        header = Location.HEADER
+        shared_lines = _SHARED_LINES
+        header = _AT_HEADER
         for line in lines if len(lines) <= MAX_HEADER_LINES else lines[:MAX_HEADER_LINES]:
+            seen = shared_lines.get(line)
+            if seen is not None:
+                # A shareable field line met before, as sent: what the rules below
+                # made of it (`_SHARED_LINES`).
+                part, name, kind, value = seen
+                parts.append(part)
+                if kind & _FRAMING:
+                    if name in fields:
+                        _repeated_field(fields, name, value)
+                    else:
+                        fields[name] = value
+                continue
             raw_name, sep, value = line.partition(b":")
             info = known.get(raw_name) if sep else None
             if info is None:
@@ -727,8 +761,10 @@ class Http1Dissector(Dissector):
                 parts.append(Part(location=header, name=name, data=value))
                 continue
             if kind & _SHAREABLE and len(value) <= MAX_SHARED_VALUE:
-                part = shared.get((name, value))
-                parts.append(part if part is not None else _shared_part(name, value))
+                part = shared.get((name, value)) or _shared_part(name, value)
+                parts.append(part)
+                if len(line) <= MAX_SHARED_LINE:
+                    _share_line(line, part, name, kind, value)
             elif kind & _COOKIES:
                 _cookie_parts(parts, kind, value)
             else:
@@ -770,20 +806,16 @@ class Http1Dissector(Dissector):
         self, side: _Side, lines: list[bytes], body_at: int, events: list[Event]
     ) -> bool:
         fields_ = lines[0].split(b" ")
-        if (
-            len(fields_) != 3
-            or fields_[0] not in KNOWN_METHODS
-            or not fields_[1]
-            or fields_[2] not in (b"HTTP/1.1", b"HTTP/1.0")
-        ):
+        if len(fields_) != 3:
             return False
-        method = fields_[0].decode("ascii")
+        method = _METHOD_NAMES.get(fields_[0])
+        if method is None or not fields_[1] or fields_[2] not in _VERSIONS:
+            return False
         target = fields_[1].decode("latin-1")
         msg = _Msg()
         headers = self._headers(side, msg, lines[1:], events)
         host = headers.get("host", b"").decode("latin-1").strip()
-        content_type = headers.get("content-type", b"").decode("latin-1")
-        msg.content_type = content_type
+        msg.type_from(headers)
         self._request_target(msg, method, target, host)
         msg.holds = method == "CONNECT" or "upgrade" in headers
         self._queue(_Pending(method, msg.api, msg.host, msg.protocol, msg.holds), events)
@@ -814,7 +846,7 @@ class Http1Dissector(Dissector):
         # Never the userinfo (`Host: user:pass@api.example`), as HTTP/2 does: a credential
         # there is judged once, in the Host header's value, not again in the host column.
         msg.host = host.rsplit("@", 1)[-1]
-        if _content_type(msg.content_type).grpc:
+        if msg.ctype.grpc:
             path = target.split("?", 1)[0]
             msg.protocol = "grpc"
             msg.api = path
@@ -827,7 +859,7 @@ class Http1Dissector(Dissector):
             msg.parts.insert(
                 0,
                 Part(
-                    location=Location.QUERY,
+                    location=_AT_QUERY,
                     name="",
                     data=query.encode("latin-1"),
                     media_type=MediaType.FORM,
@@ -840,14 +872,14 @@ class Http1Dissector(Dissector):
             # A client never answered (one-sided capture, a request flood): forget the
             # oldest request; its response, if it ever comes, pairs as unpaired.
             self._fifo.popleft()
-            events.append(Anomaly(kind="pending_overflow", direction=Direction.REQUEST))
+            events.append(Anomaly(kind="pending_overflow", direction=_REQUEST))
         self._fifo.append(pending)
 
     def _response_head(
         self, side: _Side, lines: list[bytes], body_at: int, events: list[Event]
     ) -> bool:
         status_line = lines[0]
-        if _probe_response(status_line[:13] + b" ") is not Probe.YES:
+        if _probe_response(status_line[:13] + b" ") is not _YES:
             return False
         status = int(status_line[9:12])
         msg = _Msg()
@@ -862,12 +894,11 @@ class Http1Dissector(Dissector):
         pending = self._pair(side, events)
         if pending is not _LOST:
             self._answered = pending
-        content_type = headers.get("content-type", b"").decode("latin-1")
-        msg.content_type = content_type
+        msg.type_from(headers)
         msg.api = pending.api
         msg.host = pending.host
         msg.protocol = pending.protocol
-        if pending is _LOST and _content_type(content_type).grpc:
+        if pending is _LOST and msg.ctype.grpc:
             msg.protocol = "grpc"
         if msg.protocol == "grpc":
             msg.schema = f"{pending.api}#response" if pending is not _LOST else ""
@@ -903,7 +934,7 @@ class Http1Dissector(Dissector):
         """Could bytes here be a second response whose start was overwritten? Only on
         the response side, after a response, with no request left to answer."""
         return (
-            side.direction is Direction.RESPONSE
+            side.direction is _RESPONSE
             and side.seen
             and not self._fifo
             and self._answered is not None
@@ -933,7 +964,7 @@ class Http1Dissector(Dissector):
         events.append(Anomaly(kind="headless_response", direction=side.direction))
         side.start_ok = False
         side.pos = side.scan_from = body_at
-        msg.content_type = headers.get("content-type", b"").decode("latin-1")
+        msg.type_from(headers)
         msg.api = answered.api
         msg.host = answered.host
         msg.protocol = answered.protocol
@@ -953,7 +984,7 @@ class Http1Dissector(Dissector):
             side.gap_pending = False
             while len(fifo) > 1:
                 fifo.popleft()
-                events.append(Anomaly(kind="unanswered_request", direction=Direction.REQUEST))
+                events.append(Anomaly(kind="unanswered_request", direction=_REQUEST))
         if not fifo:
             events.append(Anomaly(kind="unpaired_response", direction=side.direction))
             return _LOST
@@ -979,11 +1010,11 @@ class Http1Dissector(Dissector):
         msg.codings = content_codings(coding.decode("latin-1")) if coding is not None else []
         # Binary media (images, archives, html) give no fields: count past, never buffer.
         # Other binary bodies get the binary fallback (protocols/_printable.py).
-        msg.keep = _content_type(msg.content_type).keep
+        msg.keep = msg.ctype.keep
         if length is None:
-            self._move(side, _State.CHUNK_SIZE)
+            self._move(side, _CHUNK_SIZE)
         elif length < 0:
-            self._move(side, _State.UNTIL_CLOSE)
+            self._move(side, _UNTIL_CLOSE)
         elif length == 0:
             self._finish(side, events)
         else:
@@ -996,7 +1027,7 @@ class Http1Dissector(Dissector):
                     # Counted now; the first max_body_bytes are kept (see _take).
                     msg.dropped = "body_too_large"
                     events.append(Anomaly(kind="body_too_large", direction=side.direction))
-            self._move(side, _State.BODY)
+            self._move(side, _BODY)
         return True
 
     # -- bodies --------------------------------------------------------------------------
@@ -1094,10 +1125,10 @@ class Http1Dissector(Dissector):
             return self._bad_chunk(side, events, "bad_chunk_size")
         size = int(digits, 16)
         if size == 0:
-            self._move(side, _State.TRAILERS)
+            self._move(side, _TRAILERS)
         else:
             side.remaining = size
-            self._move(side, _State.CHUNK_DATA)
+            self._move(side, _CHUNK_DATA)
         return True
 
     def _bad_chunk(self, side: _Side, events: list[Event], kind: str) -> bool:
@@ -1110,7 +1141,7 @@ class Http1Dissector(Dissector):
     def _on_chunk_data(self, side: _Side, events: list[Event]) -> bool:
         if not self._take_remaining(side, events):
             return False
-        self._move(side, _State.CHUNK_END)
+        self._move(side, _CHUNK_END)
         return True
 
     def _on_chunk_end(self, side: _Side, events: list[Event]) -> bool:
@@ -1120,7 +1151,7 @@ class Http1Dissector(Dissector):
         if used < 0:
             return self._bad_chunk(side, events, "bad_chunk")
         side.pos = side.scan_from = side.pos + used
-        self._move(side, _State.CHUNK_SIZE)
+        self._move(side, _CHUNK_SIZE)
         return True
 
     def _on_trailers(self, side: _Side, events: list[Event]) -> bool:
@@ -1159,12 +1190,12 @@ class Http1Dissector(Dissector):
             if msg.pieces:
                 body = self._decoded_body(side, msg, events)
                 if body:
-                    media = _content_type(msg.content_type).media or media_type_for_body(
+                    media = msg.ctype.media or media_type_for_body(
                         msg.content_type, body
                     )
                     parts.append(
                         Part(
-                            location=Location.BODY,
+                            location=_AT_BODY,
                             name="",
                             data=body,
                             media_type=media,
@@ -1184,15 +1215,15 @@ class Http1Dissector(Dissector):
             events.extend(self._graphql.rewrite(message))
             if msg.lost:
                 events.append(Anomaly(kind="incomplete_message", direction=side.direction))
-        if side.state is _State.DONE or self._done:
+        if side.state is _DONE or self._done:
             return
         if resync:
             side.scan_from = side.pos
-            self._move(side, _State.RESYNC)
-        elif msg is not None and msg.holds and side.direction is Direction.REQUEST:
-            self._move(side, _State.HOLD)
+            self._move(side, _RESYNC)
+        elif msg is not None and msg.holds and side.direction is _REQUEST:
+            self._move(side, _HOLD)
         else:
-            self._move(side, _State.START)
+            self._move(side, _START)
 
     def _decoded_body(self, side: _Side, msg: _Msg, events: list[Event]) -> bytes:
         pieces = msg.pieces
@@ -1216,9 +1247,9 @@ class Http1Dissector(Dissector):
 
     def _release_hold(self, events: list[Event]) -> None:
         """The server refused the CONNECT/Upgrade: the client's bytes are HTTP again."""
-        req = self._sides[Direction.REQUEST]
-        if req.state is _State.HOLD:
-            self._move(req, _State.START)
+        req = self._sides[_REQUEST]
+        if req.state is _HOLD:
+            self._move(req, _START)
             self._run(req, events)
 
     def _handoff(
@@ -1240,14 +1271,14 @@ class Http1Dissector(Dissector):
                 leftover[direction] = rest
             side.buf = b""
             side.pos = 0
-            if side.state is not _State.DONE:
-                self._move(side, _State.DONE)
+            if side.state is not _DONE:
+                self._move(side, _DONE)
         self._done = True
         events.append(
             Handoff(
                 protocol=protocol,
                 leftover=leftover,
-                ts_ns=self._sides[Direction.RESPONSE].ts_ns,
+                ts_ns=self._sides[_RESPONSE].ts_ns,
                 context=context,
             )
         )
@@ -1273,6 +1304,11 @@ _HANDLERS: dict[_State, Callable[[Http1Dissector, _Side, list[Event]], bool]] = 
 # MAX_SHARED_VALUE bytes: nothing sensitive stays in this process-wide table.
 MAX_SHARED_PARTS = 4096
 _SHARED_PARTS: dict[tuple[str, bytes], Part] = {}
+# The same for whole field lines as sent (`Accept: application/json`): a line seen again
+# is one lookup instead of a split, a name lookup, a strip and the lookup above. Only
+# lines of shareable fields, up to MAX_SHARED_LINE bytes, as many as MAX_SHARED_PARTS.
+MAX_SHARED_LINE = 2 * MAX_SHARED_VALUE
+_SHARED_LINES: dict[bytes, tuple[Part, str, int, bytes]] = {}
 
 _FRAMING_FIELDS = frozenset(
     {"content-length", "transfer-encoding", "content-type", "content-encoding", "host", "upgrade"}
@@ -1335,7 +1371,7 @@ def _header_part(
     elif kind & _SHAREABLE and len(value) <= MAX_SHARED_VALUE:
         parts.append(_SHARED_PARTS.get((name, value)) or _shared_part(name, value))
     else:
-        parts.append(Part(location=Location.HEADER, name=name, data=value))
+        parts.append(Part(location=_AT_HEADER, name=name, data=value))
     if kind & _FRAMING:
         if name in fields:
             _repeated_field(fields, name, value)
@@ -1358,8 +1394,15 @@ def _shared_part(name: str, value: bytes) -> Part:
     shared = _SHARED_PARTS
     if len(shared) >= MAX_SHARED_PARTS:
         shared.clear()
-    part = shared[(name, value)] = Part(location=Location.HEADER, name=name, data=value)
+    part = shared[(name, value)] = Part(location=_AT_HEADER, name=name, data=value)
     return part
+
+
+def _share_line(line: bytes, part: Part, name: str, kind: int, value: bytes) -> None:
+    """Remember what a shareable field line (as sent) gives, for its next sighting."""
+    if len(_SHARED_LINES) >= MAX_SHARED_PARTS:
+        _SHARED_LINES.clear()
+    _SHARED_LINES[line] = (part, name, kind, value)
 
 
 def _repeated_field(fields: dict[str, bytes], name: str, value: bytes) -> None:
@@ -1399,3 +1442,6 @@ def _content_type(content_type: str) -> _ContentTypeInfo:
                 _CONTENT_TYPES.clear()
             _CONTENT_TYPES[content_type] = info
     return info
+
+
+_NO_CONTENT_TYPE = _content_type("")  # a message without Content-Type

@@ -128,6 +128,41 @@ def test_keepalive_content_length_pairs_in_order() -> None:
     assert anomalies(events) == []
 
 
+def _gzip_request(body: bytes, encodings: int = 1) -> bytes:
+    """A JSON POST whose body is gzipped `encodings` times, one Content-Encoding line each."""
+    for _ in range(encodings):
+        body = gzip.compress(body)
+    return (
+        b"POST /v1/users HTTP/1.1\r\nHost: api.example.test\r\nAccept:  application/json \r\n"
+        + b"Content-Type: application/json\r\n"
+        + b"Content-Encoding: gzip\r\n" * encodings
+        + b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+    )
+
+
+def test_a_field_line_seen_again_reads_as_the_first_time() -> None:
+    # Shareable lines met before take a shorter way (_SHARED_LINES): same parts, same
+    # framing (host, media type, content coding) on every message.
+    request = _gzip_request(b'{"email": "a@example.test"}')
+    msgs = messages(feed_all([(REQ, request)] * 3))
+    shapes = [[(p.location, p.name, p.data, p.media_type) for p in m.parts] for m in msgs]
+    assert len(shapes) == 3 and shapes[0] == shapes[1] == shapes[2]
+    assert [m.host for m in msgs] == ["api.example.test"] * 3
+    assert fields(msgs[2])[("body", "email")] == "a@example.test"
+    assert fields(msgs[2])[("header", "accept")] == "application/json"
+
+
+def test_a_framing_line_seen_again_and_repeated_is_joined() -> None:
+    # The second request sends the known `Content-Encoding: gzip` line twice: both
+    # codings apply (joined as `gzip,gzip`), so the twice-gzipped body is read.
+    events = feed_all(
+        [(REQ, _gzip_request(b'{"a": 1}')), (REQ, _gzip_request(b'{"email": "b@example.test"}', 2))]
+    )
+    msgs = messages(events)
+    assert fields(msgs[1])[("body", "email")] == "b@example.test"
+    assert "bad_encoding" not in anomalies(events)
+
+
 def test_pipelined_requests_pair_with_responses_in_order() -> None:
     reqs = b"".join(b.request("GET", f"/item/{name}") for name in ("a", "b", "c"))
     resps = b"".join(b.response(200, [("Content-Type", "text/plain")], n.encode()) for n in "abc")
