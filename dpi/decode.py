@@ -579,6 +579,10 @@ class Decoder:
     def _network(self, frame: Frame, link: Callable[[bytes], _LinkResult], data: bytes) -> Segment | None:
         """The general way: the link layer's reader, then the network layer it names."""
         et, off, data = link(data)
+        return self._ethertype(frame, et, data, off)
+
+    def _ethertype(self, frame: Frame, et: int, data: bytes, off: int) -> Segment | None:
+        """The network layer an EtherType names (IPv4, IPv6, MPLS), at `off`."""
         if et == ETH_IPV4:
             return self._ipv4(frame, data, off)
         if et == ETH_IPV6:
@@ -886,13 +890,7 @@ class Decoder:
             off += 14
         if et in _VLAN_TPIDS:
             et, off, data = _peel_vlans(data, et, off)
-        if et == ETH_IPV4:
-            return self._ipv4(frame, data, off)
-        if et == ETH_IPV6:
-            return self._ipv6(frame, data, off)
-        if et in ETH_MPLS:
-            return self._enter("mpls", frame, data, off, et)
-        return None
+        return self._ethertype(frame, et, data, off)
 
     def _mpls(self, frame: Frame, data: bytes, off: int) -> Segment | None:
         """An MPLS label stack (RFC 3032 section 2.1) up to the bottom-of-stack bit; the
