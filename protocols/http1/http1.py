@@ -735,10 +735,7 @@ class Http1Dissector(Dissector):
                 part, name, kind, value = seen
                 parts.append(part)
                 if kind & _FRAMING:
-                    if name in fields:
-                        _repeated_field(fields, name, value)
-                    else:
-                        fields[name] = value
+                    _framing_field(fields, name, value)
                 continue
             raw_name, sep, value = line.partition(b":")
             info = known.get(raw_name) if sep else None
@@ -770,10 +767,7 @@ class Http1Dissector(Dissector):
             else:
                 parts.append(Part(location=header, name=name, data=value))
             if kind & _FRAMING:
-                if name in fields:
-                    _repeated_field(fields, name, value)
-                else:
-                    fields[name] = value
+                _framing_field(fields, name, value)
         if len(lines) > MAX_HEADER_LINES:
             events.append(Anomaly(kind="too_many_headers", direction=side.direction))
         return fields
@@ -1373,10 +1367,7 @@ def _header_part(
     else:
         parts.append(Part(location=_AT_HEADER, name=name, data=value))
     if kind & _FRAMING:
-        if name in fields:
-            _repeated_field(fields, name, value)
-        else:
-            fields[name] = value
+        _framing_field(fields, name, value)
 
 
 def _cookie_parts(parts: list[Part], kind: int, value: bytes) -> None:
@@ -1403,6 +1394,14 @@ def _share_line(line: bytes, part: Part, name: str, kind: int, value: bytes) -> 
     if len(_SHARED_LINES) >= MAX_SHARED_PARTS:
         _SHARED_LINES.clear()
     _SHARED_LINES[line] = (part, name, kind, value)
+
+
+def _framing_field(fields: dict[str, bytes], name: str, value: bytes) -> None:
+    """A framing field's value into `fields`; one seen before is joined (`_repeated_field`)."""
+    if name in fields:
+        _repeated_field(fields, name, value)
+    else:
+        fields[name] = value
 
 
 def _repeated_field(fields: dict[str, bytes], name: str, value: bytes) -> None:
