@@ -26,13 +26,7 @@ from collections import Counter
 from itertools import pairwise
 from typing import Any
 
-from dpi.client_sets import (
-    CLIENT_HASH_BYTES,
-    MAX_CLIENTS_PER_ROW,
-    UNTRACKED,
-    ClientIndex,
-    ClientSet,
-)
+from dpi.client_sets import CLIENT_HASH_BYTES, MAX_CLIENTS_PER_ROW, ClientIndex, ClientSet
 from dpi.engine import ScanStats
 from dpi.inventory import (
     CONF_UNIT,
@@ -144,10 +138,7 @@ def _upgraded_sample(hits: int, conf_sum: int) -> tuple[bytearray, array[int]]:
     return bytearray(_ranks(count)), array("I", [mean + (i < extra) for i in range(count)])
 
 
-def _type_from_obj(
-    obj: Any, index: ClientIndex, version: int, numbers: dict[bytes, int]
-) -> TypeEvidence:
-    """`numbers`: the client numbers this inventory's decoding has found so far, by hash."""
+def _type_from_obj(obj: Any, index: ClientIndex, version: int) -> TypeEvidence:
     size = 10 if version == 1 else 12
     _check(isinstance(obj, list) and len(obj) == size, "type evidence")
     try:
@@ -156,18 +147,9 @@ def _type_from_obj(
         raise CodecError("malformed clients") from None
     _check(len(raw) % CLIENT_HASH_BYTES == 0, "clients")
     clients = ClientSet()
-    add, known = clients.add, numbers.get
-    for i in range(0, len(raw), CLIENT_HASH_BYTES):
-        # The same clients come back in field after field: a dict lookup instead of a
-        # probe of the index. An unnumbered client (index full) is not remembered: each
-        # lookup of it counts in `index.untracked`, as before.
-        hashed = raw[i : i + CLIENT_HASH_BYTES]
-        number = known(hashed)
-        if number is None:
-            number = index.of_hash(hashed)
-            if number != UNTRACKED:
-                numbers[hashed] = number
-        add(number)
+    clients.update(
+        index.of_hash(raw[i : i + CLIENT_HASH_BYTES]) for i in range(0, len(raw), CLIENT_HASH_BYTES)
+    )
     hits = _int(obj[1], "hits")
     conf_sum = _int(obj[3], "confidence")
     if version == 1:
@@ -237,7 +219,6 @@ def inventory_from_obj(obj: Any, salt: bytes, version: int = FORMAT_VERSION) -> 
     inventory.dropped_fields = _int(obj.get("dropped_fields"), "dropped_fields")
     fields = obj.get("fields")
     _check(isinstance(fields, list), "fields")
-    numbers: dict[bytes, int] = {}
     for entry in fields:
         _check(isinstance(entry, list) and len(entry) == 6, "field")
         raw_key, host, seen, scored, settled, types = entry
@@ -250,7 +231,7 @@ def inventory_from_obj(obj: Any, salt: bytes, version: int = FORMAT_VERSION) -> 
             scored=_int(scored, "scored"),
             settled_type=_str(settled, "settled type"),
             types={
-                _str(dt, "data type"): _type_from_obj(t, inventory.clients, version, numbers)
+                _str(dt, "data type"): _type_from_obj(t, inventory.clients, version)
                 for dt, t in types.items()
             },
         )

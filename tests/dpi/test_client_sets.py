@@ -93,9 +93,9 @@ def test_a_full_index_stops_counting_new_clients(monkeypatch: pytest.MonkeyPatch
 def test_decoding_numbers_clients_shared_by_fields_once_and_counts_each_untracked_lookup(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # Two fields with the same 3 clients: decoded, they share the index's numbers (the
-    # codec remembers the hashes it numbered); with room for only 2, the third client
-    # is looked up, and counted untracked, once per field, as without that memory.
+    # Two fields with the same 3 clients: decoded, they share the index's numbers; with
+    # room for only 2, the third client is looked up, and counted untracked, once per
+    # field.
     inventory = _inventory(range(3))
     other = (*KEY[:5], "card.backup")
     for n in range(3):
