@@ -117,7 +117,8 @@ class FieldScorer:
         self.limits = limits
         self.options = options
         self.stats = stats
-        self._servers: dict[tuple[bytes, int], str] = {}
+        # flow.server -> (its name, the name less the port: `FieldContext.server`).
+        self._servers: dict[tuple[bytes, int], tuple[str, str]] = {}
         # (header name, value) -> its `plain_text_pair` (`_NO_PAIR`: None), for
         # descriptive headers only (`SHAREABLE_HEADERS`: never credentials or ids).
         self._header_pairs: dict[tuple[str, bytes], tuple[str, str]] = {}
@@ -151,24 +152,30 @@ class FieldScorer:
 
     def server(self, flow: Flow) -> str:
         """The flow's server as the inventory names it (`ip:port`, `[v6]:port`)."""
+        return self._server(flow)[0]
+
+    def _server(self, flow: Flow) -> tuple[str, str]:
+        """`server`, and the server's own IP: the name less the port (`[v6]` unbracketed);
+        its address in a payload is routing, not data (FieldContext.server)."""
         key = flow.server
-        name = self._servers.get(key)
-        if name is None:
+        names = self._servers.get(key)
+        if names is None:
             name = format_endpoint(key)
+            names = (name, name[: name.rfind(":")].strip("[]"))
             if len(self._servers) < MAX_SERVER_NAMES:
-                self._servers[key] = name
-        return name
+                self._servers[key] = names
+        return names
 
     def score(self, inventory: Inventory, flow: Flow, message: Message, names: Sanitized) -> None:
         """Score a message `admit` gave into `inventory` (the one it was admitted to)."""
-        server = self.server(flow)
-        # The server's own IP (`ip:port`, `[v6]:port` less the port): its address in a
-        # payload is routing, not data (FieldContext.server).
-        server_ip = server[: server.rfind(":")].strip("[]")
+        server, server_ip = self._server(flow)
         client = flow.client[0]
+        number = -2  # the client's number in the inventory (`ClientIndex`), once asked
         classifiers = self.classifiers
         protocol, api, host, ts_ns = message.protocol, message.api, message.host, message.ts_ns
-        direction = str(message.direction)
+        # The enum's own string (`str()` of a StrEnum copies it, and the copy's hash is
+        # computed again in each key it enters).
+        direction: str = message.direction._value_
         host_before: dict[str, int] | None = None
         if names.hits and (
             message.direction is Direction.REQUEST or protocol not in REQUEST_NAMED_PROTOCOLS
@@ -219,9 +226,14 @@ class FieldScorer:
                 if not evidence.host and host:
                     evidence.host = host
                 count = len(values)
-                if evidence.settled_type:
+                settled_type = evidence.settled_type
+                if settled_type:
+                    # `inventory.repeat`, inline, the client numbered once per message.
                     evidence.seen += count
-                    inventory.repeat(evidence, ts_ns, client, count)
+                    evidence.scored += count
+                    if number == -2:
+                        number = inventory.clients.of_address(client)
+                    evidence.types[settled_type].repeat(ts_ns, number, count)
                     continue
                 seen = evidence.seen
                 if evidence.types or seen + count <= SETTLE_CLEAN_AFTER:
@@ -342,19 +354,27 @@ class FieldScorer:
         grouped: list[tuple[str, dict[str, list[str]]]] = []
         single: dict[str, dict[str, list[str]]] = {}
         count = 0  # values, for the scan's counter
-        where: object = None  # the location of the last part, and its name
+        where: Location | None = None  # the location of the last part, and its name
         location = ""
+        merged: dict[str, list[str]] | None = None  # single[location], once made
         text_type = MediaType.TEXT
         header = Location.HEADER
+        header_pairs = self._header_pairs
         for part in message.parts:
             if part.location is not where:  # a message's parts come in runs of one
                 where = part.location
-                location = str(where)
+                location = where._value_  # the enum's own string, not a copy (`str()`)
+                merged = single.get(location)
             # A header as it is (most parts): its one pair without `field_pairs`' lists.
             if part.media_type is not text_type:
                 pair = None
             elif part.name in SHAREABLE_HEADERS and where is header:
-                pair = self._header_pair(part)
+                # `_header_pair`'s lookup, inline: a few of these in every message.
+                pair = header_pairs.get((part.name, part.data))
+                if pair is None:
+                    pair = self._header_pair(part)
+                elif pair is _NO_PAIR:
+                    pair = None
             else:
                 pair = plain_text_pair(part, limits)
             if pair is not None:
@@ -362,9 +382,8 @@ class FieldScorer:
                 if not text:
                     continue
                 count += 1
-                merged = single.get(location)
                 if merged is None:
-                    single[location] = {path: [text]}
+                    merged = single[location] = {path: [text]}
                     continue
                 known = merged.get(path)
                 if known is None:
@@ -398,9 +417,8 @@ class FieldScorer:
             if len(groups) > 1:
                 grouped.append((location, groups))
                 continue
-            merged = single.get(location)
             if merged is None:
-                single[location] = groups
+                merged = single[location] = groups
             else:
                 for path, values in groups.items():
                     known = merged.get(path)
