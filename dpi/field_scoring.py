@@ -63,6 +63,7 @@ from protocols.base import (
 from protocols.payload import field_pairs, plain_text_pair
 
 if TYPE_CHECKING:
+    from dpi.classify import ContextPlan
     from dpi.reassembly import Flow
     from dpi.scan_stats import ScanStats
 
@@ -97,9 +98,21 @@ class _KnownField:
         self.evidence: FieldEvidence | None = None
 
 
-# A cached message shape: the known field of each path of a part, and its context
-# (contexts differ between shapes: the sibling fields are part of them).
-_Shape = tuple[tuple[_KnownField, ...], tuple[FieldContext, ...]]
+class _ShapeField:
+    """One path of one cached message shape: its field's context (contexts differ
+    between shapes: the sibling fields are part of them) and the classifiers' plan for
+    that context, kept once a value first needed it (one attribute read per field of
+    a message instead of `ClassifierSet.plan`'s call and lookup)."""
+
+    __slots__ = ("ctx", "plan")
+
+    def __init__(self, ctx: FieldContext) -> None:
+        self.ctx = ctx
+        self.plan: ContextPlan | None = None
+
+
+# A cached message shape: the known field of each path of a part, and its context.
+_Shape = tuple[tuple[_KnownField, ...], tuple[_ShapeField, ...]]
 
 
 class FieldScorer:
@@ -210,7 +223,7 @@ class FieldScorer:
                     shapes, shape_key, (protocol, server, api, direction), server_ip,
                     inventory,
                 )
-            for known, ctx, values in zip(*shape, groups.values()):
+            for known, slot, values in zip(*shape, groups.values()):
                 evidence = known.evidence
                 if evidence is None or evidence.evicted:
                     key = known.key
@@ -245,11 +258,15 @@ class FieldScorer:
                         continue
                 if carried and any(type(text) is CarrierValue for text in scored):
                     # Values that carry others (rare: a message with one has `carried`).
-                    self._score_carriers(inventory, evidence, scored, ctx, ts_ns, client)
+                    self._score_carriers(inventory, evidence, scored, slot.ctx, ts_ns, client)
                     continue
                 # The classifiers' plan for the context: made when a value first needs
                 # it, right before the scorers it picks are bound to the same context.
-                plan = plan_of(ctx)
+                # (A plan the classifiers have since dropped from their bounded table
+                # still answers as a new one would: the same gates, its own memo salt.)
+                plan = slot.plan
+                if plan is None:
+                    plan = slot.plan = plan_of(slot.ctx)
                 if not plan.mask and not evidence.types:
                     # No classifier can report here: every value a miss, only counted.
                     evidence.scored += len(scored)
@@ -257,6 +274,7 @@ class FieldScorer:
                 # The binary fallback's value: its runs scored one by one, one value per
                 # payload (dpi/printable_scoring.py).
                 if type(values[0]) is PrintableText:
+                    ctx = slot.ctx
                     for i, text in enumerate(scored, 1):
                         findings = score_runs(classifiers, text, ctx)
                         inventory.record(evidence, findings, text, ts_ns, client)
@@ -487,7 +505,7 @@ class FieldScorer:
             fields.append(field_)
         shape = (
             tuple(fields),
-            tuple(context(protocol, location, path, api, siblings, server_ip, keys)
+            tuple(_ShapeField(context(protocol, location, path, api, siblings, server_ip, keys))
                   for path, keys in zip(paths, objects, strict=True)),
         )
         if cache:
