@@ -63,6 +63,7 @@ from protocols.base import (
 from protocols.payload import field_pairs, plain_text_pair
 
 if TYPE_CHECKING:
+    from dpi.classify import ContextPlan
     from dpi.reassembly import Flow
     from dpi.scan_stats import ScanStats
 
@@ -79,6 +80,9 @@ MAX_SERVER_NAMES = 100_000
 # Pairs of descriptive header values kept (`_header_pair`), at most; cleared when full.
 MAX_HEADER_PAIRS = 4096
 _NO_PAIR = ("", "")  # `_header_pairs`' entry for a value `plain_text_pair` refuses
+# Enum members read once per message, as module constants: a member read off its enum
+# class costs about five times a global read.
+_TEXT, _AT_HEADER = MediaType.TEXT, Location.HEADER
 # Contexts of the values inside carriers, per (carrier's field context, their paths):
 # a few documents per API recur in every message; cleared when they would hold more
 # than this many contexts in all (a memory bound, as MAX_SHAPE_PATHS is).
@@ -97,9 +101,21 @@ class _KnownField:
         self.evidence: FieldEvidence | None = None
 
 
-# A cached message shape: the known field of each path of a part, and its context
-# (contexts differ between shapes: the sibling fields are part of them).
-_Shape = tuple[tuple[_KnownField, ...], tuple[FieldContext, ...]]
+class _ShapeField:
+    """One path of one cached message shape: its field's context (contexts differ
+    between shapes: the sibling fields are part of them) and the classifiers' plan for
+    that context, kept once a value first needed it (one attribute read per field of
+    a message instead of `ClassifierSet.plan`'s call and lookup)."""
+
+    __slots__ = ("ctx", "plan")
+
+    def __init__(self, ctx: FieldContext) -> None:
+        self.ctx = ctx
+        self.plan: ContextPlan | None = None
+
+
+# A cached message shape: the known field of each path of a part, and its context.
+_Shape = tuple[tuple[_KnownField, ...], tuple[_ShapeField, ...]]
 
 
 class FieldScorer:
@@ -117,7 +133,8 @@ class FieldScorer:
         self.limits = limits
         self.options = options
         self.stats = stats
-        self._servers: dict[tuple[bytes, int], str] = {}
+        # flow.server -> (its name, the name less the port: `FieldContext.server`).
+        self._servers: dict[tuple[bytes, int], tuple[str, str]] = {}
         # (header name, value) -> its `plain_text_pair` (`_NO_PAIR`: None), for
         # descriptive headers only (`SHAREABLE_HEADERS`: never credentials or ids).
         self._header_pairs: dict[tuple[str, bytes], tuple[str, str]] = {}
@@ -151,24 +168,30 @@ class FieldScorer:
 
     def server(self, flow: Flow) -> str:
         """The flow's server as the inventory names it (`ip:port`, `[v6]:port`)."""
+        return self._server(flow)[0]
+
+    def _server(self, flow: Flow) -> tuple[str, str]:
+        """`server`, and the server's own IP: the name less the port (`[v6]` unbracketed);
+        its address in a payload is routing, not data (FieldContext.server)."""
         key = flow.server
-        name = self._servers.get(key)
-        if name is None:
+        names = self._servers.get(key)
+        if names is None:
             name = format_endpoint(key)
+            names = (name, name[: name.rfind(":")].strip("[]"))
             if len(self._servers) < MAX_SERVER_NAMES:
-                self._servers[key] = name
-        return name
+                self._servers[key] = names
+        return names
 
     def score(self, inventory: Inventory, flow: Flow, message: Message, names: Sanitized) -> None:
         """Score a message `admit` gave into `inventory` (the one it was admitted to)."""
-        server = self.server(flow)
-        # The server's own IP (`ip:port`, `[v6]:port` less the port): its address in a
-        # payload is routing, not data (FieldContext.server).
-        server_ip = server[: server.rfind(":")].strip("[]")
+        server, server_ip = self._server(flow)
         client = flow.client[0]
+        number = -2  # the client's number in the inventory (`ClientIndex`), once asked
         classifiers = self.classifiers
         protocol, api, host, ts_ns = message.protocol, message.api, message.host, message.ts_ns
-        direction = str(message.direction)
+        # The enum's own string (`str()` of a StrEnum copies it, and the copy's hash is
+        # computed again in each key it enters).
+        direction: str = message.direction._value_
         host_before: dict[str, int] | None = None
         if names.hits and (
             message.direction is Direction.REQUEST or protocol not in REQUEST_NAMED_PROTOCOLS
@@ -203,7 +226,7 @@ class FieldScorer:
                     shapes, shape_key, (protocol, server, api, direction), server_ip,
                     inventory,
                 )
-            for known, ctx, values in zip(*shape, groups.values()):
+            for known, slot, values in zip(*shape, groups.values()):
                 evidence = known.evidence
                 if evidence is None or evidence.evicted:
                     key = known.key
@@ -219,9 +242,14 @@ class FieldScorer:
                 if not evidence.host and host:
                     evidence.host = host
                 count = len(values)
-                if evidence.settled_type:
+                settled_type = evidence.settled_type
+                if settled_type:
+                    # `inventory.repeat`, inline, the client numbered once per message.
                     evidence.seen += count
-                    inventory.repeat(evidence, ts_ns, client, count)
+                    evidence.scored += count
+                    if number == -2:
+                        number = inventory.clients.of_address(client)
+                    evidence.types[settled_type].repeat(ts_ns, number, count)
                     continue
                 seen = evidence.seen
                 if evidence.types or seen + count <= SETTLE_CLEAN_AFTER:
@@ -233,11 +261,15 @@ class FieldScorer:
                         continue
                 if carried and any(type(text) is CarrierValue for text in scored):
                     # Values that carry others (rare: a message with one has `carried`).
-                    self._score_carriers(inventory, evidence, scored, ctx, ts_ns, client)
+                    self._score_carriers(inventory, evidence, scored, slot.ctx, ts_ns, client)
                     continue
                 # The classifiers' plan for the context: made when a value first needs
                 # it, right before the scorers it picks are bound to the same context.
-                plan = plan_of(ctx)
+                # (A plan the classifiers have since dropped from their bounded table
+                # still answers as a new one would: the same gates, its own memo salt.)
+                plan = slot.plan
+                if plan is None:
+                    plan = slot.plan = plan_of(slot.ctx)
                 if not plan.mask and not evidence.types:
                     # No classifier can report here: every value a miss, only counted.
                     evidence.scored += len(scored)
@@ -245,6 +277,7 @@ class FieldScorer:
                 # The binary fallback's value: its runs scored one by one, one value per
                 # payload (dpi/printable_scoring.py).
                 if type(values[0]) is PrintableText:
+                    ctx = slot.ctx
                     for i, text in enumerate(scored, 1):
                         findings = score_runs(classifiers, text, ctx)
                         inventory.record(evidence, findings, text, ts_ns, client)
@@ -342,19 +375,27 @@ class FieldScorer:
         grouped: list[tuple[str, dict[str, list[str]]]] = []
         single: dict[str, dict[str, list[str]]] = {}
         count = 0  # values, for the scan's counter
-        where: object = None  # the location of the last part, and its name
+        where: Location | None = None  # the location of the last part, and its name
         location = ""
-        text_type = MediaType.TEXT
-        header = Location.HEADER
+        merged: dict[str, list[str]] | None = None  # single[location], once made
+        text_type = _TEXT
+        header = _AT_HEADER
+        header_pairs = self._header_pairs
         for part in message.parts:
             if part.location is not where:  # a message's parts come in runs of one
                 where = part.location
-                location = str(where)
+                location = where._value_  # the enum's own string, not a copy (`str()`)
+                merged = single.get(location)
             # A header as it is (most parts): its one pair without `field_pairs`' lists.
             if part.media_type is not text_type:
                 pair = None
             elif part.name in SHAREABLE_HEADERS and where is header:
-                pair = self._header_pair(part)
+                # `_header_pair`'s lookup, inline: a few of these in every message.
+                pair = header_pairs.get((part.name, part.data))
+                if pair is None:
+                    pair = self._header_pair(part)
+                elif pair is _NO_PAIR:
+                    pair = None
             else:
                 pair = plain_text_pair(part, limits)
             if pair is not None:
@@ -362,9 +403,8 @@ class FieldScorer:
                 if not text:
                     continue
                 count += 1
-                merged = single.get(location)
                 if merged is None:
-                    single[location] = {path: [text]}
+                    merged = single[location] = {path: [text]}
                     continue
                 known = merged.get(path)
                 if known is None:
@@ -398,9 +438,8 @@ class FieldScorer:
             if len(groups) > 1:
                 grouped.append((location, groups))
                 continue
-            merged = single.get(location)
             if merged is None:
-                single[location] = groups
+                merged = single[location] = groups
             else:
                 for path, values in groups.items():
                     known = merged.get(path)
@@ -469,7 +508,7 @@ class FieldScorer:
             fields.append(field_)
         shape = (
             tuple(fields),
-            tuple(context(protocol, location, path, api, siblings, server_ip, keys)
+            tuple(_ShapeField(context(protocol, location, path, api, siblings, server_ip, keys))
                   for path, keys in zip(paths, objects, strict=True)),
         )
         if cache:

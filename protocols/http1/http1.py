@@ -120,6 +120,7 @@ _CHUNK_SIZE, _CHUNK_DATA, _CHUNK_END = _State.CHUNK_SIZE, _State.CHUNK_DATA, _St
 _TRAILERS, _UNTIL_CLOSE, _HOLD = _State.TRAILERS, _State.UNTIL_CLOSE, _State.HOLD
 _REQUEST, _RESPONSE = Direction.REQUEST, Direction.RESPONSE
 _AT_HEADER, _AT_QUERY, _AT_BODY = Location.HEADER, Location.QUERY, Location.BODY
+_FORM = MediaType.FORM  # a query's media type
 _YES, _NO, _NEED_MORE = Probe.YES, Probe.NO, Probe.NEED_MORE
 
 # The one transition table: every move of a direction's state is checked against it.
@@ -856,7 +857,7 @@ class Http1Dissector(Dissector):
                     location=_AT_QUERY,
                     name="",
                     data=query.encode("latin-1"),
-                    media_type=MediaType.FORM,
+                    media_type=_FORM,
                 ),
             )
 
