@@ -20,7 +20,6 @@ path, an option), never quoting file contents or secrets.
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -79,6 +78,8 @@ def _configured(text: str | None) -> tuple[Config, ClassifierSet]:
         if text is None:
             config = load_config(None)
         else:
+            import tempfile  # here: tempfile pulls in shutil and random; most runs have no file
+
             with tempfile.TemporaryDirectory(prefix="dpi-config-") as tmp:
                 path = Path(tmp) / "dpi.toml"
                 path.write_text(text, encoding="utf-8")

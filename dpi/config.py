@@ -27,11 +27,9 @@ whose working directory is not the user's, find it). A file named by `--config` 
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
-from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +38,7 @@ from classifiers.base import Classifier
 from dpi.inventory import Row
 from dpi.limits import LimitError
 from dpi.limits import parse_table as parse_limits_table
+from dpi.plugins import entry_points
 
 ENTRY_POINT_GROUP = "dpi.classifiers"
 _ROW_KEY = ("protocol", "server", "api", "direction", "location", "field", "data_type")
@@ -149,6 +148,8 @@ def load_config(path: Path | None) -> Config:
     classifiers: list[Classifier] = entry_point_classifiers()
     if path is None:
         return Config(classifiers=tuple(classifiers))
+    import tomllib  # here: most runs have no file to parse
+
     try:
         text = path.read_text(encoding="utf-8")
         data = tomllib.loads(text)

@@ -37,7 +37,6 @@ from __future__ import annotations
 import re
 from collections import Counter
 from typing import Final
-from xml.etree.ElementTree import ParseError
 
 from protocols._value_decoding import cut_text
 
@@ -210,6 +209,9 @@ def _without_declaration(text: str) -> str:
 def _parse(data: bytes, collector: _Collector) -> str:
     """Feed `data` through the hardened parser; '' when it parsed whole, else the kind
     of fault. Exception texts are never kept: they may quote the input."""
+    # Imported here (~7 M instructions): only a scan that meets an XML body parses one.
+    from xml.etree.ElementTree import ParseError
+
     from defusedxml import DefusedXmlException
     from defusedxml.ElementTree import DefusedXMLParser
 

@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import math
 import struct
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
@@ -241,6 +240,8 @@ class SchemaRegistry:
         include = Path(protoc.__file__).resolve().parent / "_proto"
         args = [f"-I{root}" for root in roots] + [f"-I{include}"]
         warnings: list[str] = []
+        import tempfile  # here: only compiling .proto files needs it
+
         with tempfile.TemporaryDirectory(prefix="dpi-proto-") as tmp:
             out = Path(tmp) / "set.pb"
 

@@ -116,3 +116,31 @@ def test_parquet_output_loads_pandas_and_pyarrow(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr[-2000:]
     assert {"pandas", "pyarrow"} <= set(_heavy(names))
     assert out.read_bytes()[:4] == b"PAR1"
+
+
+# Standard-library and dpi modules that only an option loads (issue #14, the start-up of a
+# small scan): the config file's parser, the Schema Registry client (urllib.request pulls
+# in http.client, email and ssl), the exposure rules and their observer.
+OPTION_ONLY = {
+    "tomllib": "--config",
+    "urllib.request": "--schema-registry",
+    "dpi.findings.rules": "--findings",
+    "dpi.findings.observe": "--findings",
+}
+
+
+def test_a_plain_scan_loads_no_module_of_an_option_it_was_not_given(tmp_path: Path) -> None:
+    out = tmp_path / "inventory.csv"
+    names, done = _imported(["scan", "rest-shop.pcap", "-o", str(out), "-q"], SAMPLES)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "dpi.engine" in names and len(_table(out)) > 0
+    assert sorted(set(OPTION_ONLY) & names) == []
+    config = tmp_path / "dpi.toml"
+    config.write_text('[[allow]]\napi = "GET /health"\n', encoding="utf-8")
+    names, done = _imported(
+        ["scan", "rest-shop.pcap", "-o", str(out), "-q", "--config", str(config),
+         "--findings", str(tmp_path / "findings.csv"), "--schema-registry", "http://127.0.0.1:9"],
+        SAMPLES,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert set(OPTION_ONLY) <= names

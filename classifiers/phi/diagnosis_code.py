@@ -20,15 +20,13 @@ from __future__ import annotations
 
 import gzip
 import re
-from array import array
-from bisect import bisect_left
 from collections.abc import Callable, Mapping
 from functools import lru_cache
-from itertools import repeat
 from pathlib import Path
 from types import MappingProxyType
 from typing import ClassVar
 
+from classifiers._sorted_lines import SortedLines
 from classifiers.base import (
     DIGIT,
     LETTERS,
@@ -53,9 +51,6 @@ _CODE_LIST = Path(__file__).with_name("data") / "icd10cm-codes.txt.gz"
 
 # Longest code without its dot (`S72.001A`).
 _CODE_PLACES = 7
-# A line of the code list that is a code (not a block range such as `A00-A09`), read
-# with the `1` that `_code_number` puts in front.
-_LISTED_CODE = re.compile(rf"^1[0-9A-Z]{{1,{_CODE_PLACES}}}$", re.MULTILINE)
 
 
 def _code_number(code: str) -> int:
@@ -74,25 +69,20 @@ def _code_list() -> Callable[[str], bool]:
     """Membership in the ICD-10-CM code list shipped in `data/icd10cm-codes.txt.gz`.
 
     The list is the plain-text code list of the `simple_icd_10_cm` package (one code per
-    line, no dots), written by scripts/make_icd10_list.py: shipped as data, the package
-    and its 10 MB XML tabular list stay out of the core install (issue #17). The ~98,000
-    codes are kept as one sorted array of numbers (`_code_number`) searched by
-    bisection: 0.8 MB, where a frozenset of the strings held 10 MB for the rest of the
-    scan. Read with one regex over the whole text and `int` mapped over its matches
-    (a third of the time of a Python call per line: this is paid at the first code of
-    a scan).
+    line, no dots, sorted), written by scripts/make_icd10_list.py: shipped as data, the
+    package and its 10 MB XML tabular list stay out of the core install (issue #17). The
+    ~98,000 codes are kept as the file's text (0.7 MB) with a sparse index of its lines
+    (`classifiers/_sorted_lines.py`): loading is a decompression and a millisecond, paid
+    at the first code of a scan (parsing every line into a sorted array of numbers cost ~35 ms), and
+    a frozenset of the strings held 10 MB. A code is looked up only when it has a
+    code's characters (`_code_number`), so the list's block ranges (`A00-A09`) answer
+    nothing.
     """
-    with gzip.open(_CODE_LIST, "rt", encoding="ascii") as handle:
-        text = handle.read()
-    codes = _LISTED_CODE.findall(("\n" + text).replace("\n", "\n1"))
-    numbers = array("Q", sorted(map(int, codes, repeat(36))))
+    lines = SortedLines(gzip.decompress(_CODE_LIST.read_bytes()))
 
     def listed(code: str) -> bool:
-        number = _code_number(code.replace(".", ""))
-        if number < 0:
-            return False
-        at = bisect_left(numbers, number)
-        return at < len(numbers) and numbers[at] == number
+        dotless = code.replace(".", "")
+        return _code_number(dotless) >= 0 and dotless.encode("ascii") in lines
 
     return listed
 

@@ -11,20 +11,22 @@ about 30 MB of memory and 0.2 s, and the lists would change with every Faker rel
 
 Loaded on first use, once per process, and only by a classifier that has a field worth
 the look: a scan that meets no unhinted `name` field never pays it. Held as the file's
-bytes plus a hash table of where each name starts (`NameList`): two frozensets of 59,000
-str objects cost 6.7 MB of a scan's peak memory, this costs 1.6 MB, and a lookup (a
-crc32, about one bytes comparison) answers exactly as set membership did. Written here
-rather than taken from `marisa-trie`, which would hold the lists in less, because its
-5.3 MB extension does not fit the core install's budget (tests/test_install_size.py).
+bytes, sorted, with a sparse index of its lines (`NameList`): two frozensets of 59,000
+str objects cost 6.7 MB of a scan's peak memory, the text and index cost 0.8 MB, loading
+them is a decompression and a millisecond (the hash table of name starts built before
+cost ~60 ms a process), and a lookup (about a microsecond, as before) answers exactly as
+set membership did. Written here
+rather than taken from `marisa-trie`, because its 5.3 MB extension does not fit the core
+install's budget (tests/test_install_size.py).
 """
 
 from __future__ import annotations
 
 import gzip
-import zlib
-from array import array
 from functools import lru_cache
-from importlib.resources import files
+from pathlib import Path
+
+from classifiers._sorted_lines import SortedLines
 
 # Given names that are also common words of labels and products: listed by some locale,
 # but a `name` field starting with one says nothing about a person.
@@ -35,63 +37,36 @@ _AMBIGUOUS = frozenset({"sky", "rose", "paris", "april", "may", "june", "summer"
 
 
 class NameList:
-    """A set of names (one per line of `text`, UTF-8, each line ending in a newline)
-    without a str object per name: a hash table over `text`. Names are bucketed by the
-    top bits of their crc32, about one a bucket; bucket b's names start in `text` at
-    `_starts[_first[b] : _first[b + 1]]`. Membership is exact: names are compared on
-    their bytes."""
+    """A set of names (one per line of `text`, UTF-8, sorted by their bytes as the
+    shipped lists are) without a str object per name: the text itself and a sparse
+    index of its lines (`classifiers/_sorted_lines.py`). Membership is exact: names are compared
+    on their bytes. The names of `leave_out` are not members."""
 
-    __slots__ = ("_first", "_shift", "_starts", "_text")
+    __slots__ = ("_leave_out", "_lines")
 
     def __init__(self, text: bytes, leave_out: frozenset[str] = frozenset()) -> None:
-        if text and not text.endswith(b"\n"):
-            text += b"\n"
-        left_out = {name.encode("utf-8") for name in leave_out}
-        buckets = array("I")
-        starts = array("I")
-        start = 0
-        while start < len(text):
-            end = text.index(b"\n", start)
-            name = text[start:end]
-            if name and name not in left_out:
-                buckets.append(zlib.crc32(name))
-                starts.append(start)
-            start = end + 1
-        bits = max(1, len(starts).bit_length())
-        self._shift = shift = 32 - bits
-        for at, hashed in enumerate(buckets):
-            buckets[at] = hashed >> shift
-        order = sorted(range(len(starts)), key=buckets.__getitem__)
-        self._starts = array("I", [starts[at] for at in order])
-        # first[b + 1] counts the names of buckets up to b: where bucket b + 1 starts.
-        first = array("I", bytes(4 * ((1 << bits) + 1)))
-        for bucket in buckets:
-            first[bucket + 1] += 1
-        for bucket in range(1 << bits):
-            first[bucket + 1] += first[bucket]
-        self._first = first
-        self._text = text
+        self._lines = SortedLines(text)
+        self._leave_out = leave_out
 
     def __len__(self) -> int:
-        return len(self._starts)
+        lines = self._lines
+        return len(lines) - sum(name.encode("utf-8") in lines for name in self._leave_out)
 
     def __contains__(self, name: str) -> bool:
-        if not name or "\n" in name:
+        if not name or "\n" in name or name in self._leave_out:
             return False
         # surrogatepass: a lone surrogate (from lenient decoding) cannot raise here, and
         # its bytes are not UTF-8, so they match no listed name.
-        encoded = name.encode("utf-8", "surrogatepass")
-        bucket = zlib.crc32(encoded) >> self._shift
-        first, starts, text = self._first, self._starts, self._text
-        line = encoded + b"\n"
-        for at in range(first[bucket], first[bucket + 1]):
-            if text.startswith(line, starts[at]):
-                return True
-        return False
+        return name.encode("utf-8", "surrogatepass") in self._lines
+
+
+# Found beside this file, as the ICD-10-CM list is (importlib.resources, which the scan
+# would import for this alone, costs more to import than the lists cost to load).
+_DATA = Path(__file__).with_name("data")
 
 
 def _load(name: str) -> NameList:
-    data = files("classifiers.pii").joinpath("data", name).read_bytes()
+    data = (_DATA / name).read_bytes()
     # One name a line; a name may hold spaces (`de la cruz`).
     return NameList(gzip.decompress(data), _AMBIGUOUS)
 

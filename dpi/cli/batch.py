@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import signal
 import sys
 import time
 from collections.abc import Callable
@@ -146,6 +145,8 @@ def scan(args: argparse.Namespace, config: Any, summary_tail: Callable[[], str] 
             "--sensor-pattern joins rotated files into one stream; --state, --jobs and --dask "
             "scan files one by one"
         )
+    import signal  # here: only batch runs trap SIGTERM and SIGINT
+
     from dpi.cli import evidence
     from dpi.runs.codec import CodecError
     from dpi.runs.state import StateError

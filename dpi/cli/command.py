@@ -40,25 +40,46 @@ def _version() -> str:
         return "(not installed)"
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser of `dpi`. With `command`, only that subcommand's options are added (the
+    others are listed, as `dpi --help` shows them, but left empty): argparse reads only
+    the chosen subcommand's parser, and adding every option of the six (scan's three
+    times) was ~2% of a small scan."""
     parser = _Parser(prog="dpi", description="Inventory the sensitive data in packet captures.")
     parser.add_argument("--version", action=_VersionAction, help="print the version and exit")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     scan_parser = sub.add_parser("scan", help="scan captures (files or directories) into one inventory")
-    scan_parser.add_argument("paths", nargs="+", metavar="PATH", help="pcap/pcapng files (.gz/.zst too), directories, s3:// URLs, or - for one capture on stdin")
-    scan.add_scan_options(scan_parser)
+    if command in (None, "scan"):
+        scan_parser.add_argument("paths", nargs="+", metavar="PATH", help="pcap/pcapng files (.gz/.zst too), directories, s3:// URLs, or - for one capture on stdin")
+        scan.add_scan_options(scan_parser)
     check_parser = sub.add_parser("check", help="scan captures (or read an inventory) and fail when a data policy is violated")
-    check_parser.add_argument("paths", nargs="*", metavar="PATH", help="pcap/pcapng files (.gz/.zst too) or directories")
-    scan.add_scan_options(check_parser)
-    check.add_check_arguments(check_parser)
+    if command in (None, "check"):
+        check_parser.add_argument("paths", nargs="*", metavar="PATH", help="pcap/pcapng files (.gz/.zst too) or directories")
+        scan.add_scan_options(check_parser)
+        check.add_check_arguments(check_parser)
     spec_parser = sub.add_parser("spec", help="scan captures and write OpenAPI/AsyncAPI documents of the APIs and Kafka topics seen")
-    spec_parser.add_argument("paths", nargs="+", metavar="PATH", help="pcap/pcapng files (.gz/.zst too) or directories")
-    scan.add_scan_options(spec_parser)
-    spec.add_spec_arguments(spec_parser)
-    watch.add_watch_arguments(sub.add_parser("watch", help="inventory live traffic from a network interface (Linux, root)"))
-    report.add_report_arguments(sub.add_parser("report", help="write a self-contained HTML report of an inventory"))
+    if command in (None, "spec"):
+        spec_parser.add_argument("paths", nargs="+", metavar="PATH", help="pcap/pcapng files (.gz/.zst too) or directories")
+        scan.add_scan_options(spec_parser)
+        spec.add_spec_arguments(spec_parser)
+    watch_parser = sub.add_parser("watch", help="inventory live traffic from a network interface (Linux, root)")
+    if command in (None, "watch"):
+        watch.add_watch_arguments(watch_parser)
+    report_parser = sub.add_parser("report", help="write a self-contained HTML report of an inventory")
+    if command in (None, "report"):
+        report.add_report_arguments(report_parser)
     diff.add_diff_parser(sub)
     return parser
+
+
+def _command(argv: Sequence[str]) -> str | None:
+    """The subcommand `argv` names: its first argument that is not an option (`dpi` has
+    no option taking a value), when it is one of ours; None otherwise (every subcommand
+    then gets its options, so that any error or help reads as it always did)."""
+    for arg in argv:
+        if not arg.startswith("-"):
+            return arg if arg in _RUN else None
+    return None
 
 
 # `dpi SUBCOMMAND`: the function that runs it.
@@ -73,7 +94,7 @@ _RUN = {
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = build_parser(_command(sys.argv[1:] if argv is None else argv)).parse_args(argv)
     logsetup.configure(args.verbose, quiet=args.quiet)  # dpi's loggers only; values redacted
     try:
         run = _RUN.get(args.command)

@@ -23,9 +23,6 @@ Bounded: ids, candidates and fetches each have a maximum; schemas refused by
 from __future__ import annotations
 
 import logging
-import urllib.error
-import urllib.parse
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -169,6 +166,12 @@ class AvroSchemas:
 def registry_client(url: str) -> Callable[[int], tuple[str, str] | None]:
     """`GET URL/schemas/ids/N` -> (schema text, schema type), None on any failure.
     Only http and https URLs; `AvroSchemaError` for anything else."""
+    # Imported here: urllib.request pulls in http.client, email and ssl (~7% of a small
+    # scan's start-up), and only --schema-registry fetches anything.
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
     parsed = urllib.parse.urlsplit(url)
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
         raise AvroSchemaError("--schema-registry wants an http:// or https:// URL")

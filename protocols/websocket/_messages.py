@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import re
 
-import msgpack
 import orjson
 
 from protocols._printable import printable_runs
@@ -138,6 +137,8 @@ def _msgpack_document(data: bytes, limits: Limits) -> object | None:
     # fixmap (0x80-0x8f), map16/32 (0xde, 0xdf), fixarray (0x90-0x9f), array16/32.
     if not (0x80 <= first <= 0x9F or first in (0xDC, 0xDD, 0xDE, 0xDF)):
         return None
+    import msgpack  # here (~10 M instructions): only MessagePack-looking messages need it
+
     bound = min(len(data), _MSGPACK_MAX_LEN)
     try:
         document = msgpack.unpackb(

@@ -1,6 +1,6 @@
 """The person-name lists held without a str per name (`_name_lists.NameList`): they answer
-exactly as a set of the file's lines did, on the shipped data and on lists built to
-crowd buckets, for names, near misses, other scripts and hostile strings."""
+exactly as a set of the file's lines did, on the shipped data and on lists of near
+neighbours, for names, near misses, other scripts and hostile strings."""
 
 from __future__ import annotations
 
@@ -37,8 +37,8 @@ def test_the_shipped_lists_answer_as_a_set_of_their_lines(index: int, file: str)
 
 
 def test_names_crowded_into_few_buckets_are_told_apart() -> None:
-    # 5,000 names in a table sized for them: buckets hold several names, and every
-    # prefix, extension and sibling of a name is still answered by its bytes.
+    # 5,000 names that differ in their last characters: every prefix, extension and
+    # sibling of a name is still answered by its bytes.
     names = [f"name{n:04d}" for n in range(5000)]
     listed = NameList(("\n".join(names)).encode(), frozenset({"name0007"}))
     assert len(listed) == 4999

@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -114,3 +115,33 @@ def test_explain_says_why_each_row_is_there_without_values(tmp_path: Path) -> No
     assert card["field"] == "pan" and card["hit_share"] == 1.0 and card["validated_share"] == 1.0
     assert any("checksum" in reason for reason in card["reasons"])
     assert CARD not in explain.read_text() and PASSWORD not in explain.read_text()
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["scan", "a.pcap", "--jobs", "2", "-o", "x.json", "--limit", "max_body_bytes=1k"],
+        ["check", "a.pcap", "--policy", "p.toml"],
+        ["spec", "a.pcap", "-o", "out"],
+        ["report", "inv.csv", "-o", "r.html"],
+        ["diff", "old.csv", "new.csv", "--fail-on", "new"],
+        ["-q", "scan", "a.pcap"],
+        ["--", "scan", "a.pcap"],
+    ],
+)
+def test_the_parser_of_one_subcommand_reads_it_as_the_full_parser_does(argv: list[str]) -> None:
+    # main() adds only the named subcommand's options (dpi/cli/command.py): the result,
+    # or the error, must be the same as with every subcommand's options there.
+    import contextlib
+
+    from dpi.cli.command import _command, build_parser
+
+    def parsed(parser: Any) -> tuple[Any, str]:
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err):
+            try:
+                return vars(parser.parse_args(argv)), ""
+            except SystemExit as exc:
+                return exc.code, err.getvalue()
+
+    assert parsed(build_parser(_command(argv))) == parsed(build_parser())

@@ -152,12 +152,18 @@ def test_the_forkserver_warm_up_builds_the_default_classifier_set_once_and_survi
     # config's classifier set built, which every worker forked from it then reuses.
     import importlib
 
+    from classifiers.phi.diagnosis_code import _code_list
+    from classifiers.pii._name_lists import name_lists
     from dpi import build
     from dpi.runs import warm
 
     monkeypatch.setattr(build, "_CLASSIFIERS", {})
+    name_lists.cache_clear()
+    _code_list.cache_clear()
     importlib.reload(warm)
     assert None in build._CLASSIFIERS
+    # The word lists the classifiers load on first use are loaded there too.
+    assert name_lists.cache_info().currsize == _code_list.cache_info().currsize == 1
     made = build._CLASSIFIERS[None]
     assert build.build_engine(EngineSpec(salt_hex="00" * 16)).classifiers is made
 
