@@ -74,10 +74,16 @@ _LEXICON = (
 # Whole words only (`aids` in "hearing aids" is still a hit: the context gate decides).
 _TERMS = re.compile(r"\b(?:" + "|".join(_LEXICON) + r")\b", re.IGNORECASE)
 # Every term opens with three plain letters (the test checks), and a match starts a word:
-# ASCII text in which no word opens with one of these is answered without `_TERMS`, an
-# alternation of a hundred words that `re` tries at every position (several us for an
-# HTTP date). Non-ASCII text goes to `_TERMS` itself (`re` folds `ſ` to `s`, `K` to `k`).
+# in ASCII text `_TERMS` can only match where a word opens with one of these, so it is
+# tried there alone (`_find_term`), not at every position (an alternation of a hundred
+# words: several us for an HTTP date or a line of lorem ipsum). Non-ASCII text goes to
+# `_TERMS.search` itself (`re` folds `ſ` to `s`, `K` to `k`).
 _TERM_OPENINGS = frozenset(term[:3] for term in _LEXICON)
+# Per opening, `_TERMS` with only the terms that open with it, in the lexicon's order:
+# at a place where the text opens with those letters no other branch can match, so it
+# matches there as `_TERMS` does, without trying a hundred branches. Compiled when first
+# needed (a text meets few openings); at most one per opening.
+_TERMS_BY_OPENING: dict[str, re.Pattern[str]] = {}
 _WORD_OPENING = re.compile(r"(?<![A-Za-z0-9_])[A-Za-z]{3}")
 
 # Words: letters first, then letters, digits, spaces and common punctuation of notes.
@@ -139,11 +145,17 @@ class HealthConditionClassifier(Classifier):
         if not strong and not weak and not clinical:
             return None
         text = value[:_MAX_TEXT].strip()
-        if _WORDS.fullmatch(text) is None or text.lower() in _EMPTY_WORDS:
+        if _WORDS.fullmatch(text) is None:
             return None
-        if sum(ch.isalpha() for ch in text[:64]) < _MIN_LETTERS:
+        lowered = text.lower()
+        if lowered in _EMPTY_WORDS:
             return None
-        term = _find_term(text)
+        # Three letters first (most text opens with a word) have `_MIN_LETTERS` at once;
+        # otherwise they are counted.
+        if not text[:_MIN_LETTERS].isalpha() and (
+                sum(ch.isalpha() for ch in text[:64]) < _MIN_LETTERS):
+            return None
+        term = _find_term(text, lowered)
         if strong:
             if term is not None:
                 return self.finding(self.HINTED_TERM, "field name hint, lexicon term")
@@ -161,8 +173,34 @@ class HealthConditionClassifier(Classifier):
         return None
 
 
-def _find_term(text: str) -> re.Match[str] | None:
-    """`_TERMS.search(text)`, without it where no word of ASCII text opens like a term."""
-    if text.isascii() and _TERM_OPENINGS.isdisjoint(_WORD_OPENING.findall(text.lower())):
-        return None
-    return _TERMS.search(text)
+def _find_term(text: str, lowered: str | None = None) -> re.Match[str] | None:
+    """`_TERMS.search(text)` (`lowered`: `text.lower()` when already made).
+
+    In ASCII text a match starts where a word opens (`\\b`, then a term's three
+    letters, which `re` compares case-insensitively as `lower` does), and `_WORD_OPENING`
+    finds every such place, left to right (its three letters leave no room for another
+    opening before the next non-word character). `search` returns the match at the
+    leftmost place where `_TERMS` matches, so trying `_TERMS.match` at the openings of a
+    term, in order, returns the same match (`match` at a position sees the character
+    before it for `\\b`); `_opening_terms` is `_TERMS` at such a place."""
+    if not text.isascii():
+        return _TERMS.search(text)
+    if lowered is None:
+        lowered = text.lower()
+    for opening in _WORD_OPENING.finditer(lowered):
+        letters = opening.group()
+        if letters in _TERM_OPENINGS:
+            found = _opening_terms(letters).match(text, opening.start())
+            if found is not None:
+                return found
+    return None
+
+
+def _opening_terms(letters: str) -> re.Pattern[str]:
+    """`_TERMS` for a place that opens with `letters` (`_TERMS_BY_OPENING`)."""
+    terms = _TERMS_BY_OPENING.get(letters)
+    if terms is None:
+        terms = _TERMS_BY_OPENING[letters] = re.compile(
+            r"\b(?:" + "|".join(t for t in _LEXICON if t[:3] == letters) + r")\b",
+            re.IGNORECASE)
+    return terms

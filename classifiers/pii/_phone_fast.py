@@ -46,7 +46,6 @@ _MAX_INPUT = 250
 # digits).
 _INTERNATIONAL = re.compile(r"\+[0-9 ().\-]*")
 _NATIONAL = re.compile(r"[0-9 ().\-]*")
-_SEPARATORS = str.maketrans("", "", " ().-")
 _NON_GEO = "001"
 
 # Number types in the order `phonenumbers`' `_number_type_helper` tries them, before the
@@ -295,13 +294,20 @@ def read_number(text: str, region: str | None) -> tuple[int, str] | None:
 _PARSE = object()  # `_read_plain` cannot tell: `phonenumbers.parse` decides
 
 
+def _digits(text: str) -> str:
+    """`text` without the separators of the plain shapes (` ().-`): each `replace` is a
+    C scan, cheaper than `translate`'s table lookup per character."""
+    return text.replace(" ", "").replace("(", "").replace(")", "").replace(
+        ".", "").replace("-", "")
+
+
 def _read_plain(text: str, region: str | None) -> tuple[int, str] | None | object:
     if len(text) > _MAX_INPUT:
         return _PARSE
     if text[:1] == "+":
         if region is not None or _INTERNATIONAL.fullmatch(text) is None:
             return _PARSE
-        digits = text[1:].translate(_SEPARATORS)
+        digits = _digits(text[1:])
         if len(digits) < 3:
             return _PARSE  # `parse`'s viability rule for 2 digits: left to it
         # `_extract_country_code`: the shortest prefix that is a known country code.
@@ -319,7 +325,7 @@ def _read_plain(text: str, region: str | None) -> tuple[int, str] | None | objec
         return _national_number(digits[size:], code.main, cc)
     if region is None or _NATIONAL.fullmatch(text) is None:
         return _PARSE
-    digits = text.translate(_SEPARATORS)
+    digits = _digits(text)
     if len(digits) < 3:
         return _PARSE
     if region not in phonenumbers.SUPPORTED_REGIONS:

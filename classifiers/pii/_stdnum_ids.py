@@ -16,6 +16,7 @@ IN Aadhaar, BR CPF, CA SIN) come first; these extend them.
 from __future__ import annotations
 
 import importlib
+import re
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -76,6 +77,16 @@ def _cn_ric_valid(value: str) -> bool:
     """python-stdnum's check character and birth date, and a province code: its
     district table (`get_birth_place`) lacks districts that issue numbers today, so the
     full `is_valid` misses real ones."""
+    if value.isascii():
+        # The shape test below, before importing python-stdnum (its `stdnum.util` pulls
+        # in `ssl` and `pydoc`: tens of ms) for values that cannot pass it, such as the
+        # 18 characters of `9999 WASHINGTON BLVD`: on ASCII text `ric.compact` only
+        # turns a backtick into a quote, upper-cases and strips, none of which changes
+        # the length, the digits or their places that the test reads.
+        number = value.strip()
+        if (len(number) != 18 or not number[:17].isdigit()
+                or int(number[:2]) not in _CN_PROVINCES):
+            return False
     from stdnum.cn import ric
     from stdnum.exceptions import ValidationError
 
@@ -89,27 +100,73 @@ def _cn_ric_valid(value: str) -> bool:
     return bool(number[-1] == ric.calc_check_digit(number))
 
 
+# `stdnum.mx.curp.validate`'s format, which it tests first after `compact`.
+_CURP = re.compile(r"[A-Z]{4}[0-9]{6}[A-Z]{6}[0-9A-Z][0-9]")
+
+
+def _curp_shaped(value: str) -> bool:
+    """False only for values `stdnum.mx.curp.is_valid` rejects by their format, told
+    without importing python-stdnum (see `_cn_ric_valid`). On ASCII text `compact` drops
+    `-`, `_` and spaces, turns a backtick into a quote (neither is in the format),
+    upper-cases and strips (so `validate`'s `^...$` cannot match before a final newline:
+    it is the `fullmatch` here)."""
+    if not value.isascii():
+        return True
+    compact = value.replace("-", "").replace("_", "").replace(" ", "").upper().strip()
+    return _CURP.fullmatch(compact) is not None
+
+
+def _curp_valid(value: str) -> bool:
+    if not _curp_shaped(value):
+        return False
+    from stdnum.mx import curp
+
+    return bool(curp.is_valid(value))
+
+
 @cache
 def _validator(module: str) -> Any:
     if module == "cn.ric":
         return _cn_ric_valid
+    if module == "mx.curp":
+        return _curp_valid
     try:
         return importlib.import_module(f"stdnum.{module}").is_valid
     except ImportError:
         return None
 
 
-def match(value: str, compact: str, tokens: frozenset[str], generic: bool
-          ) -> tuple[Scheme, bool] | None:
-    """The first scheme that validates `value`, and whether the field hints it; only
-    schemes that are hinted or strong enough alone are tried."""
+Candidates = dict[int, tuple[tuple[Scheme, bool], ...]]
+"""Per length of the compact form, the schemes `match` tries for a field, in order, and
+whether the field hints each (`candidates`)."""
+
+
+def candidates(tokens: frozenset[str], generic: bool) -> Candidates:
+    """What `match` tries in a field of these name tokens (`generic`: a generic hint),
+    worked out once per field: only schemes that are hinted or strong enough alone."""
+    found: dict[int, list[tuple[Scheme, bool]]] = {}
     for scheme in SCHEMES:
-        if len(compact) not in scheme.lengths:
-            continue
         hinted = generic or not scheme.hints.isdisjoint(tokens)
         if not hinted and scheme.unhinted <= 0.0:
             continue
+        for length in scheme.lengths:
+            found.setdefault(length, []).append((scheme, hinted))
+    return {length: tuple(schemes) for length, schemes in found.items()}
+
+
+def match_among(value: str, schemes: tuple[tuple[Scheme, bool], ...]
+                ) -> tuple[Scheme, bool] | None:
+    """The first of `schemes` (`candidates` for the compact form's length) that
+    validates `value`, and whether the field hints it."""
+    for scheme, hinted in schemes:
         is_valid = _validator(scheme.module)
         if is_valid is not None and is_valid(value):
             return scheme, hinted
     return None
+
+
+def match(value: str, compact: str, tokens: frozenset[str], generic: bool
+          ) -> tuple[Scheme, bool] | None:
+    """The first scheme that validates `value`, and whether the field hints it; only
+    schemes that are hinted or strong enough alone are tried."""
+    return match_among(value, candidates(tokens, generic).get(len(compact), ()))

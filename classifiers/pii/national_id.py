@@ -214,25 +214,31 @@ class NationalIdClassifier(Classifier):
 
         # Canada: `sin` or `social insurance` (`social` alone is the US SSN's hint).
         sin_hinted = "sin" in tokens or {"social", "insurance"} <= tokens
-        return bound_scorer(self._judge, tokens, generic, hint, sin_hinted)
+        # The python-stdnum schemes this field can report, by compact length: most
+        # fields have a hint of none, and only 18 characters are tried there.
+        schemes = _stdnum_ids.candidates(tokens, generic)
+        return bound_scorer(self._judge, hint, sin_hinted, schemes)
 
     def score(self, value: str, ctx: FieldContext) -> Finding | None:
         return self.scorer(ctx)(value, ctx)
 
-    def _judge(self, value: str, tokens: frozenset[str], generic: bool,
-               hint: Callable[[str], bool], sin_hinted: bool) -> Finding | None:
+    def _judge(self, value: str, hint: Callable[[str], bool], sin_hinted: bool,
+               schemes: _stdnum_ids.Candidates) -> Finding | None:
         v = value.strip().upper()
         if not 9 <= len(v) <= _MAX_CHARS:
             return None
-        found = self._hand_written(v, tokens, hint, sin_hinted)
+        compact = v.replace(" ", "").replace("-", "").replace(".", "")
+        found = self._hand_written(v, compact, hint, sin_hinted)
         if found is not None:
             return found
-        compact = v.replace(" ", "").replace("-", "").replace(".", "")
+        candidates = schemes.get(len(compact))
+        if candidates is None:
+            return None
         if len(compact) == _STRONG_DIGITS and compact.isdigit() and compact[6:8] not in (
             "19", "20"
         ):
             return None  # no birth year where a resident identity number has one
-        matched = _stdnum_ids.match(v, compact, tokens, generic)
+        matched = _stdnum_ids.match_among(v, candidates)
         if matched is None:
             return None
         scheme, hinted = matched
@@ -240,8 +246,9 @@ class NationalIdClassifier(Classifier):
                             scheme.unhinted)
 
     def _hand_written(
-        self, v: str, tokens: frozenset[str], hint: Callable[[str], bool], sin_hinted: bool
+        self, v: str, compact: str, hint: Callable[[str], bool], sin_hinted: bool
     ) -> Finding | None:
+        """The schemes written here; `compact`: `v` without spaces, dashes and dots."""
         first = v[0]
         if first.isalpha():
             return self._lettered(v, hint)
@@ -253,7 +260,6 @@ class NationalIdClassifier(Classifier):
                 return self._result("Spanish DNI control letter valid", hint("DNI"), 0.8)
             return None
         # Digits and separators only from here.
-        compact = v.replace(" ", "").replace("-", "").replace(".", "")
         if not compact.isdigit():
             return None
         if len(compact) == 11 and _cpf_valid(compact):

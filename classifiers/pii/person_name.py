@@ -551,10 +551,13 @@ class PersonNameClassifier(Classifier):
         words = value.split()
         capitalised = 0
         for word in words:
-            if not all(ch.isalpha() or ch in _NAME_PUNCT for ch in word):
-                return False  # digits, `@`, `_`, `/`: not a name
-            if not any(ch.isalpha() for ch in word):
-                return False
+            # A word of letters only (most are) passes both tests below: `split` leaves
+            # no empty word.
+            if not word.isalpha():
+                if not all(ch.isalpha() or ch in _NAME_PUNCT for ch in word):
+                    return False  # digits, `@`, `_`, `/`: not a name
+                if not any(ch.isalpha() for ch in word):
+                    return False
             first = word[0]
             if first.isalpha() and not first.islower():
                 # Uppercase, or a script without case (CJK, Arabic...).

@@ -119,6 +119,8 @@ _LINE_TOKENS = frozenset({"line", "lines", "line1", "line2", "street", "1", "2",
 _ADDRESS_SIBLINGS = frozenset({"city", "postal", "zip", "country", "state", "province",
                                "locality", "region"})
 _MAX_CHARS = 200  # a street line with flat and building fits; longer is prose
+_ASCII_DIGIT = re.compile(r"[0-9]")
+_ASCII_LETTER = re.compile(r"[A-Za-z]")
 # Separators around a network address inside a value (`inet[/192.0.2.7:9300]`,
 # `[::1]:9200, 10.0.0.5:9300`): a bracketed IPv6 address is then a token of its own.
 _NETWORK_SEPARATORS = re.compile(r"[\s,;/()=\[\]]+")
@@ -233,7 +235,11 @@ class StreetAddressClassifier(DeclarativeClassifier):
         if not 4 <= len(value) <= _MAX_CHARS:
             return None
         # An address needs both a number and a word.
-        if not any(ch.isdigit() for ch in value) or not any(ch.isalpha() for ch in value):
+        if value.isascii():
+            # In ASCII `isdigit` is 0-9 and `isalpha` A-Z, a-z: two scans in C.
+            if _ASCII_DIGIT.search(value) is None or _ASCII_LETTER.search(value) is None:
+                return None
+        elif not any(ch.isdigit() for ch in value) or not any(ch.isalpha() for ch in value):
             return None
         if "@" in value or "://" in value or _network_address(value):
             return None

@@ -91,3 +91,25 @@ def test_the_term_search_finds_what_the_lexicon_regex_finds() -> None:
         assert (got and got.span()) == (expected and expected.span()), text
         found += expected is not None
     assert 2000 < found < len(texts) - 2000
+
+
+def test_the_term_search_agrees_on_terms_that_share_an_opening() -> None:
+    # `_find_term` tries, where a word opens like a term, only the terms of that opening:
+    # every term, its neighbours of the same opening, cut and extended forms, in texts
+    # that also hold words opening like terms without being any (`lorem`, `consequat`).
+    rng = random.Random(14)
+    terms = [term.replace("?", "").replace("(?:", "").replace(")", "").replace("|", "")
+             for term in _LEXICON]
+    words = terms + [t[:-1] for t in terms] + [t + "s" for t in terms] + [
+        t.upper() for t in terms] + [t.title() for t in terms] + [
+        "lorem", "ipsum", "consequat", "dialect", "hypothesis", "insulate", "metro",
+        "preview", "heartbeat", "depot", "hydrant", "bupkis", "—", "(", ")", "'", ",", "1"]
+    found = 0
+    for _ in range(20_000):
+        sep = rng.choice((" ", " ", "", "-", ", "))
+        text = sep.join(rng.choice(words) for _ in range(rng.randint(1, 8)))
+        expected = _TERMS.search(text)
+        got = _find_term(text)
+        assert (got and got.span()) == (expected and expected.span()), text
+        found += expected is not None
+    assert 5_000 < found < 19_000

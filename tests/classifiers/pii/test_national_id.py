@@ -4,6 +4,7 @@ check character; Indian Aadhaar Verhoeff; Brazilian CPF check digits; Canadian S
 from __future__ import annotations
 
 import importlib
+import random
 
 import pytest
 
@@ -148,3 +149,45 @@ def test_the_hand_written_printed_forms_fit_the_bound() -> None:
                           ("130-692-544", "sin")]:
         assert len(printed) <= _MAX_CHARS
         assert_reported(CLF.score(printed, ctx(hint)), 0.9)
+
+
+def _near_misses(number: str) -> list[str]:
+    """`number` in the forms and damages the shape tests before python-stdnum see."""
+    rng = random.Random(number)
+    out = [number, number.lower(), f" {number}\n", number[:-1], number + "0", number[1:],
+           "-".join((number[:6], number[6:])), " ".join((number[:4], number[4:])),
+           number.replace(number[3], "`", 1), number[:9] + "_" + number[9:],
+           "9999 WASHINGTON BLVD", "LEVOTHYROXINE 99MCG", "9999WASHINGTONBLVD"]
+    for _ in range(300):
+        chars = list(number)
+        for _ in range(rng.randint(1, 3)):
+            chars[rng.randrange(len(chars))] = rng.choice("0123456789AXZHM -`_")
+        out.append("".join(chars))
+    return out
+
+
+@pytest.mark.parametrize("module", ["cn.ric", "mx.curp"])
+def test_shape_tests_before_stdnum_keep_its_answers(module: str) -> None:
+    # The CN and MX checks reject values of the wrong format before python-stdnum is
+    # imported; what they accept and reject stays python-stdnum's (the CN check's own
+    # rule, a province and no district table, written out here as it reads with stdnum).
+    from stdnum.cn import ric
+    from stdnum.exceptions import ValidationError
+    from stdnum.mx import curp
+
+    def cn_reference(value: str) -> bool:
+        number = ric.compact(value)
+        if (len(number) != 18 or not number[:17].isdigit()
+                or int(number[:2]) not in _stdnum_ids._CN_PROVINCES):
+            return False
+        try:
+            ric.get_birth_date(number)
+        except ValidationError:
+            return False
+        return bool(number[-1] == ric.calc_check_digit(number))
+
+    reference = cn_reference if module == "cn.ric" else curp.is_valid
+    check = _stdnum_ids._validator(module)
+    values = _near_misses(STDNUM_EXAMPLES[module][0])
+    assert [check(v) for v in values] == [bool(reference(v)) for v in values]
+    assert 1 < sum(map(check, values)) < len(values) - 100
