@@ -170,23 +170,10 @@ def _near_misses(number: str) -> list[str]:
 def test_shape_tests_before_stdnum_keep_its_answers(module: str) -> None:
     # The CN and MX checks reject values of the wrong format before python-stdnum is
     # imported; what they accept and reject stays python-stdnum's (the CN check's own
-    # rule, a province and no district table, written out here as it reads with stdnum).
-    from stdnum.cn import ric
-    from stdnum.exceptions import ValidationError
+    # rule, a province and no district table, as it reads once stdnum is imported).
     from stdnum.mx import curp
 
-    def cn_reference(value: str) -> bool:
-        number = ric.compact(value)
-        if (len(number) != 18 or not number[:17].isdigit()
-                or int(number[:2]) not in _stdnum_ids._CN_PROVINCES):
-            return False
-        try:
-            ric.get_birth_date(number)
-        except ValidationError:
-            return False
-        return bool(number[-1] == ric.calc_check_digit(number))
-
-    reference = cn_reference if module == "cn.ric" else curp.is_valid
+    reference = _stdnum_ids._cn_ric_checked if module == "cn.ric" else curp.is_valid
     check = _stdnum_ids._validator(module)
     values = _near_misses(STDNUM_EXAMPLES[module][0])
     assert [check(v) for v in values] == [bool(reference(v)) for v in values]
