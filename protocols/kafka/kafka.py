@@ -51,7 +51,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from fnmatch import fnmatchcase
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from protocols import protobuf
 from protocols.avro import AVRO_MEDIA_TYPE, CONTAINER_MAGIC
@@ -71,9 +71,16 @@ from protocols.base import (
     Probe,
     ProtocolError,
 )
-from protocols.kafka import _apis as apis
-from protocols.kafka._records import Record, parse_records
+from protocols.kafka._versions import API_TABLE, plausible_version
 from protocols.kafka._wire import Reader, WireError
+
+if TYPE_CHECKING:
+    from protocols.kafka import _apis as apis
+    from protocols.kafka._records import Record
+
+# The body layouts (`_apis.py`) and record batches (`_records.py`) are imported by the
+# methods that read them: the registry imports this module and the probe runs on every
+# connection, so a scan without Kafka never loads them (tests/test_import_weight.py).
 
 PROTOCOL = "kafka"
 # Requests a client may have outstanding on one connection. Clients pipeline at most a
@@ -175,7 +182,7 @@ def _plausible_request(
     size, key, version, corr, client_len = _REQ_HEAD.unpack_from(data, pos)
     if not MIN_REQUEST_SIZE <= size <= max_size:
         return False
-    if not apis.plausible_version(key, version) or corr < 0:
+    if not plausible_version(key, version) or corr < 0:
         return False
     if client_len == -1:
         return not strict
@@ -327,7 +334,7 @@ class KafkaDissector(Dissector):
                 return Probe.NO
         if len(data) >= 8:
             key, version = struct.unpack_from(">hh", data, 4)
-            if not apis.plausible_version(key, version):
+            if not plausible_version(key, version):
                 return Probe.NO
         return Probe.NEED_MORE
 
@@ -395,6 +402,8 @@ class KafkaDissector(Dissector):
     # -- requests --------------------------------------------------------------------
 
     def _drain_requests(self, side: _Side, ts_ns: int, events: list[Event]) -> None:
+        from protocols.kafka import _apis as apis
+
         buf = side.buf
         max_size = self.limits.max_buffer_bytes
         pos = 0
@@ -451,7 +460,7 @@ class KafkaDissector(Dissector):
             pos += 1
 
     def _note_request(self, key: int, version: int, corr: int, events: list[Event]) -> None:
-        if key not in apis.API_TABLE:
+        if key not in API_TABLE:
             events.append(Anomaly(kind="unknown_api_key", direction=Direction.REQUEST))
         if len(self._pending) >= MAX_PENDING:
             self._pending.popitem(last=False)
@@ -459,6 +468,8 @@ class KafkaDissector(Dissector):
         self._pending[corr] = _Pending(api_key=key, api_version=version)
 
     def _on_request(self, message: bytes, ts_ns: int, events: list[Event]) -> None:
+        from protocols.kafka import _apis as apis
+
         reader = Reader(message)
         try:
             header = apis.read_request_header(reader)
@@ -467,7 +478,7 @@ class KafkaDissector(Dissector):
             return
         key = header.api_key
         version = header.api_version
-        if not apis.plausible_version(key, version):
+        if not plausible_version(key, version):
             self._note_request(key, version, header.correlation_id, events)
             events.append(Anomaly(kind="unsupported_version", direction=Direction.REQUEST))
             return
@@ -490,6 +501,8 @@ class KafkaDissector(Dissector):
     # -- responses -------------------------------------------------------------------
 
     def _drain_responses(self, side: _Side, ts_ns: int, events: list[Event]) -> None:
+        from protocols.kafka import _apis as apis
+
         buf = side.buf
         max_size = self.limits.max_buffer_bytes
         pos = 0
@@ -540,6 +553,8 @@ class KafkaDissector(Dissector):
     def _on_response(
         self, message: bytes, pending: _Pending, ts_ns: int, events: list[Event]
     ) -> None:
+        from protocols.kafka import _apis as apis
+
         reader = Reader(message, 4)  # after the correlation id
         try:
             apis.skip_response_header_tags(reader, pending.api_key, pending.api_version)
@@ -611,6 +626,8 @@ class KafkaDissector(Dissector):
         ts_ns: int,
         events: list[Event],
     ) -> None:
+        from protocols.kafka._records import parse_records
+
         for topic in topics:
             parts: list[Part] = []
             kinds: list[str] = []
