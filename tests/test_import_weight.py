@@ -156,6 +156,8 @@ PROTOCOL_ONLY = {
     "cramjam": "kafka-v3-gzip-snappy.pcap",  # snappy record batches
     "protocols._zstd": "kafka-flexible-lz4-zstd.pcap",  # zstd record batches
     "hpack": "grpc-patients.pcap",  # HTTP/2 header blocks
+    "protocols.mysql._session": "mysql-customers.pcap",  # the MySQL dissector's work
+    "protocols.mysql._packets": "mysql-customers.pcap",  # MySQL packet layouts
 }
 # What a sample's golden rows were made with (samples/README.md).
 SAMPLE_ARGS = {"grpc-patients.pcap": ["--proto", "grpc"]}
