@@ -156,6 +156,7 @@ PROTOCOL_ONLY = {
     "cramjam": "kafka-v3-gzip-snappy.pcap",  # snappy record batches
     "protocols._zstd": "kafka-flexible-lz4-zstd.pcap",  # zstd record batches
     "hpack": "grpc-patients.pcap",  # HTTP/2 header blocks
+    "protocols.http2._session": "grpc-patients.pcap",  # the HTTP/2 dissector's work
     "protocols.mysql._session": "mysql-customers.pcap",  # the MySQL dissector's work
     "protocols.mysql._packets": "mysql-customers.pcap",  # MySQL packet layouts
 }
