@@ -151,6 +151,7 @@ def test_a_plain_scan_loads_no_module_of_an_option_it_was_not_given(tmp_path: Pa
 # connection, but these load only once a connection speaks that protocol or coding.
 # Each maps to a sample whose traffic needs it.
 PROTOCOL_ONLY = {
+    "protocols.kafka._session": "kafka-v3-gzip-snappy.pcap",  # the Kafka dissector's work
     "protocols.kafka._apis": "kafka-v3-gzip-snappy.pcap",  # Kafka body layouts
     "protocols.kafka._records": "kafka-v3-gzip-snappy.pcap",  # Kafka record batches
     "cramjam": "kafka-v3-gzip-snappy.pcap",  # snappy record batches

@@ -1,12 +1,15 @@
-"""The Kafka api keys and their versions (the protocol guide's "Api Keys" and the JSON
-message definitions): what the dissector's probe checks a request header against.
+"""What the Kafka probe checks, shared with the connection's framing (`_session.py`):
+the api keys and their versions (the protocol guide's "Api Keys" and the JSON message
+definitions) and the size and header of a plausible request or response.
 
-Apart from the body layouts (`_apis.py`), which load only once a connection is Kafka: the
-probe runs on every connection of a scan, Kafka or not (tests/test_import_weight.py).
+Apart from the body layouts (`_apis.py`) and the session, which load only once a
+connection is Kafka: the probe runs on every connection of a scan, Kafka or not
+(tests/test_import_weight.py).
 """
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
 
 
@@ -123,3 +126,56 @@ def is_flexible(api_key: int, version: int) -> bool:
 def plausible_version(api_key: int, version: int) -> bool:
     info = API_TABLE.get(api_key)
     return info is not None and 0 <= version <= info.max_version + VERSION_HEADROOM
+
+
+PROTOCOL = "kafka"
+# Longest client id a plausible request header carries (Kafka clients use short ids;
+# the protocol allows 32767, but a probe must reject random bytes).
+MAX_CLIENT_ID = 1024
+# Bytes of a request header a probe or resync needs: size, api key, version,
+# correlation id, client id length.
+REQUEST_PROBE_BYTES = 14
+# Smallest request: api key, version, correlation id and a client id length.
+MIN_REQUEST_SIZE = 10
+# Largest frame size believed when recognising a connection or finding a message start
+# again. Brokers accept requests up to socket.request.max.bytes (100 MiB by default,
+# raised on some clusters) and fetch responses can be larger still, so a frame over
+# `max_buffer_bytes` is real Kafka: it identifies the flow and is skipped by count
+# (`message_too_large`), never buffered.
+MAX_WIRE_FRAME = 1 << 30
+# Smallest response: a correlation id.
+MIN_RESPONSE_SIZE = 4
+
+I32 = struct.Struct(">i")
+REQ_HEAD = struct.Struct(">ihhih")  # size, api key, version, correlation id, client id len
+RESP_HEAD = struct.Struct(">ii")  # size, correlation id
+
+
+def plausible_request(
+    data: bytes | bytearray, pos: int, max_size: int, strict: bool = False
+) -> bool | None:
+    """Does a request header start at `pos`? None: not enough bytes to say.
+
+    `strict` is for resyncing inside a stream, where zero-filled record bytes look like
+    a Produce v0 header with an empty client id: it wants a non-empty client id, all
+    of it present and printable.
+    """
+    if len(data) - pos < REQUEST_PROBE_BYTES:
+        return None
+    size, key, version, corr, client_len = REQ_HEAD.unpack_from(data, pos)
+    if not MIN_REQUEST_SIZE <= size <= max_size:
+        return False
+    if not plausible_version(key, version) or corr < 0:
+        return False
+    if client_len == -1:
+        return not strict
+    if not (1 if strict else 0) <= client_len <= MAX_CLIENT_ID:
+        return False
+    if client_len + MIN_REQUEST_SIZE > size:
+        return False
+    # The client id is printable ASCII in every client seen; check what is there.
+    start = pos + REQUEST_PROBE_BYTES
+    sample = data[start : start + min(client_len, len(data) - start)]
+    if strict and len(sample) < client_len:
+        return None
+    return all(0x20 <= byte < 0x7F for byte in sample)
