@@ -29,9 +29,8 @@ import zlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-import cramjam
-
-from protocols._zstd import zstd
+# cramjam (brotli, snappy, lz4) and zstd are imported by the codecs that use them: most
+# scans never meet these codings (tests/test_import_weight.py).
 
 if TYPE_CHECKING:  # annotations only: protocols.base must not import back (no circle)
     from protocols.base import Limits
@@ -154,10 +153,14 @@ def _cramjam_bounded(decompress_into: Callable[[bytes, bytearray], int], data: b
 
 def _brotli(data: bytes, budget: int) -> bytes:
     # A truncated brotli stream is an error in cramjam too (`Invalid Data`).
+    import cramjam
+
     return _cramjam_bounded(cramjam.brotli.decompress_into, data, budget, "brotli")
 
 
 def _zstd(data: bytes, budget: int) -> bytes:
+    from protocols._zstd import zstd
+
     out: list[bytes] = []
     total = 0
     rest = data
@@ -194,6 +197,8 @@ def _snappy_raw(data: bytes, budget: int) -> bytes:
         raise CorruptData("invalid snappy length")
     if length > budget:
         raise _bomb(budget)
+    import cramjam
+
     try:
         return bytes(cramjam.snappy.decompress_raw(data))
     except Exception as exc:  # cramjam raises its own DecompressionError type
@@ -263,6 +268,8 @@ def _snappy(data: bytes, budget: int) -> bytes:
 
 def _lz4(data: bytes, budget: int) -> bytes:
     # The LZ4 frame format; a truncated frame is an error in cramjam.
+    import cramjam
+
     return _cramjam_bounded(cramjam.lz4.decompress_into, data, budget, "lz4")
 
 

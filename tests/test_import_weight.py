@@ -144,3 +144,44 @@ def test_a_plain_scan_loads_no_module_of_an_option_it_was_not_given(tmp_path: Pa
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert set(OPTION_ONLY) <= names
+
+
+# Helper modules of one protocol and libraries of one coding (issue #14, the start-up of
+# a small scan): the registry imports every dissector and runs its probe on every
+# connection, but these load only once a connection speaks that protocol or coding.
+# Each maps to a sample whose traffic needs it.
+PROTOCOL_ONLY = {
+    "protocols.kafka._session": "kafka-v3-gzip-snappy.pcap",  # the Kafka dissector's work
+    "protocols.kafka._apis": "kafka-v3-gzip-snappy.pcap",  # Kafka body layouts
+    "protocols.kafka._records": "kafka-v3-gzip-snappy.pcap",  # Kafka record batches
+    "cramjam": "kafka-v3-gzip-snappy.pcap",  # snappy record batches
+    "protocols._zstd": "kafka-flexible-lz4-zstd.pcap",  # zstd record batches
+    "hpack": "grpc-patients.pcap",  # HTTP/2 header blocks
+    "protocols.http2._session": "grpc-patients.pcap",  # the HTTP/2 dissector's work
+    "protocols.mysql._session": "mysql-customers.pcap",  # the MySQL dissector's work
+    "protocols.mysql._packets": "mysql-customers.pcap",  # MySQL packet layouts
+}
+# What a sample's golden rows were made with (samples/README.md).
+SAMPLE_ARGS = {"grpc-patients.pcap": ["--proto", "grpc"]}
+
+
+def test_a_plain_scan_loads_no_helper_of_a_protocol_it_did_not_see(tmp_path: Path) -> None:
+    out = tmp_path / "inventory.csv"
+    names, done = _imported(["scan", "rest-shop.pcap", "-o", str(out), "-q"], SAMPLES)
+    assert done.returncode == 0, done.stderr[-2000:]
+    # The registry did import every dissector: only their helpers stayed out.
+    assert {"protocols.kafka.kafka", "protocols.http2.http2", "protocols.mysql.mysql"} <= names
+    assert sorted(set(PROTOCOL_ONLY) & names) == []
+    assert len(_table(out)) > 0
+
+
+@pytest.mark.parametrize("sample", sorted(set(PROTOCOL_ONLY.values())))
+def test_each_protocol_helper_loads_when_its_traffic_is_seen(tmp_path: Path, sample: str) -> None:
+    out = tmp_path / "inventory.csv"
+    names, done = _imported(["scan", sample, *SAMPLE_ARGS.get(sample, []), "-o", str(out), "-q"],
+                            SAMPLES)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert {m for m, s in PROTOCOL_ONLY.items() if s == sample} <= names
+    expected = [tuple(r[c] for c in COLUMNS if c != "confidence")
+                for r in expected_rows(SAMPLES / sample.replace(".pcap", ".expected.csv"))]
+    assert _table(out) == expected

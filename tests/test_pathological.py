@@ -163,7 +163,8 @@ def _h2_streams(n: int) -> tuple[Http2Dissector, Counter[str]]:
         for event in dissector.feed(Direction.REQUEST, chunk, 0):
             if isinstance(event, Anomaly):
                 kinds[event.kind] += 1
-    assert len(dissector._streams) <= dissector.limits.max_streams
+    # The streams are the connection's session's (`protocols/http2/_session.py`).
+    assert len(dissector._session._streams) <= dissector.limits.max_streams
     dissector.close(Direction.REQUEST, 1)
     return dissector, kinds
 

@@ -322,14 +322,14 @@ def test_oversized_fetch_response_is_skipped_not_buffered() -> None:
         chunks=4,
     )
     assert kinds(events) == ["message_too_large"]
-    assert len(dissector._sides[RESP].buf) == 0
+    assert len(dissector._session._sides[RESP].buf) == 0  # the connection's session (_session.py)
 
 
 def test_acks_zero_produce_is_not_paired() -> None:
     records = kb.batch_v2([(None, BIG_JSON, [])])
     dissector = KafkaDissector()
     run([(REQ, kb.produce_request(3, [("orders", [(0, records)])], 1, acks=0))], dissector)
-    assert dissector._pending == {}
+    assert dissector._session._pending == {}
 
 
 def test_negative_size_in_sync_raises_protocol_error() -> None:

@@ -259,7 +259,7 @@ def test_engine_owns_one_learner_per_scan() -> None:
 
 
 def test_avro_object_container_file_as_kafka_value_is_read_with_its_embedded_schema() -> None:
-    from protocols.kafka.kafka import _payload_part
+    from protocols.kafka._session import _payload_part
     from protocols.payload import field_pairs
 
     schema = {"type": "record", "name": "P", "fields": [{"name": "email", "type": "string"}]}
