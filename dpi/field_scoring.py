@@ -39,6 +39,7 @@ from dpi.identifiers import (
 from dpi.inventory import (
     FIELD_TABLE_FULL,
     SETTLE_CLEAN_AFTER,
+    SETTLE_HIT_AFTER,
     FieldEvidence,
     FieldKey,
     Inventory,
@@ -288,12 +289,18 @@ class FieldScorer:
                     continue
                 for i, text in enumerate(scored, 1):
                     found = findings_of(text, plan)
-                    if not found and not evidence.types:
-                        # `record` of a miss in a field without evidence: only counted
-                        # (nothing to settle on).
-                        evidence.scored += 1
-                        continue
-                    inventory.record(evidence, found, text, ts_ns, client)
+                    if found:
+                        # `inventory.record` of a hit, the client numbered once per message.
+                        if number == -2:
+                            number = inventory.clients.of_address(client)
+                        inventory.hit(evidence, found, text, ts_ns, number)
+                    else:
+                        # `record` of a miss, inline: counted; it can settle only a field
+                        # with evidence, once SETTLE_HIT_AFTER values are scored.
+                        evidence.scored = scored_now = evidence.scored + 1
+                        if scored_now < SETTLE_HIT_AFTER or not evidence.types:
+                            continue
+                        evidence.settle()
                     if evidence.settled_type:
                         if i < len(scored):  # settled now: the rest only count
                             inventory.repeat(evidence, ts_ns, client, len(scored) - i)
