@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import os
 from bisect import bisect_right
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from itertools import islice
 
@@ -373,17 +373,28 @@ class ClassifierSet:
         (the same header in every message), and the verdict of the gates is memoized
         as well as the classifiers' (an empty tuple), so a repeated value costs a hash
         and a lookup, not its character classes."""
-        mask = plan.mask
-        if not mask:
+        if not plan.mask:
             return ()
         key = hash(value) ^ plan.salt
-        memo = self._memo
-        found = memo.get(key)
+        found = self._memo.get(key)
         if found is None:
-            found = self._scored(value, plan, mask)
-            if len(memo) >= MAX_MEMO:
-                memo.clear()
-            memo[key] = found
+            found = self.memoized(value, plan, key)
+        return found
+
+    def memo_lookup(self) -> Callable[[int], tuple[Finding, ...] | None]:
+        """The memo's lookup by key (`hash(value) ^ plan.salt`), for a caller that
+        inlines `findings`' first step (the field scorer, once per value): valid as long
+        as this set lives (the memo is emptied in place, never replaced)."""
+        return self._memo.get
+
+    def memoized(self, value: str, plan: ContextPlan, key: int) -> tuple[Finding, ...]:
+        """`findings` of a value the memo does not hold under `key` (its key in the
+        plan's context), a plan with gates (`plan.mask`): scored, and memoized."""
+        found = self._scored(value, plan, plan.mask)
+        memo = self._memo
+        if len(memo) >= MAX_MEMO:
+            memo.clear()
+        memo[key] = found
         return found
 
     def _scored(self, value: str, plan: ContextPlan, mask: int) -> tuple[Finding, ...]:

@@ -212,7 +212,7 @@ class FieldScorer:
                 self._forget_shapes()
             shapes = self._shapes[(protocol, server, api, direction)] = {}
         fields = inventory.fields
-        findings_of, plan_of = classifiers.findings, classifiers.plan
+        plan_of, memo_get, memoized = classifiers.plan, classifiers.memo_lookup(), classifiers.memoized
         maps = inventory.map_keys.maps
         grouped, carried = self._grouped_parts(message)
         for location, groups in grouped:
@@ -287,8 +287,17 @@ class FieldScorer:
                                 inventory.repeat(evidence, ts_ns, client, len(scored) - i)
                             break
                     continue
+                mask, salt = plan.mask, plan.salt
                 for i, text in enumerate(scored, 1):
-                    found = findings_of(text, plan)
+                    # `classifiers.findings(text, plan)`, its memo lookup inline: most values
+                    # were met before in their context (`ClassifierSet.findings`).
+                    if mask:
+                        key = hash(text) ^ salt
+                        found = memo_get(key)
+                        if found is None:
+                            found = memoized(text, plan, key)
+                    else:
+                        found = ()
                     if found:
                         # `inventory.record` of a hit, the client numbered once per message.
                         if number == -2:
