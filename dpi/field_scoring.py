@@ -288,7 +288,10 @@ class FieldScorer:
                             break
                     continue
                 mask, salt = plan.mask, plan.salt
-                for i, text in enumerate(scored, 1):
+                # Each value adds one to `evidence.scored`: its growth counts the values
+                # done (no `enumerate` per field).
+                scored_before = evidence.scored
+                for text in scored:
                     # `classifiers.findings(text, plan)`, its memo lookup inline: most values
                     # were met before in their context (`ClassifierSet.findings`).
                     if mask:
@@ -311,8 +314,9 @@ class FieldScorer:
                             continue
                         evidence.settle()
                     if evidence.settled_type:
-                        if i < len(scored):  # settled now: the rest only count
-                            inventory.repeat(evidence, ts_ns, client, len(scored) - i)
+                        rest = len(scored) - (evidence.scored - scored_before)
+                        if rest:  # settled now: the rest only count
+                            inventory.repeat(evidence, ts_ns, client, rest)
                         break
         if host_before is not None:  # one value, one hit per type (dpi.identifiers)
             evidence = inventory.fields.get((protocol, server, api, direction, HEADER, HOST_FIELD))
