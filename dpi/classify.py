@@ -40,6 +40,7 @@ from bisect import bisect_right
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from itertools import islice
+from typing import TypeVar
 
 from classifiers._hints import last_segment, name_tokens, path_tokens
 from classifiers._scan import scanner
@@ -489,15 +490,33 @@ MAX_CACHED_SIBLINGS = 4_096
 MAX_CACHED_SIBLING_PATHS = 64
 
 
+# Object tokens (`object_tokens`) by the paths of a part, bounded like `_SIBLINGS`: the
+# same body shape recurs under many APIs and servers, each a new message shape.
+_OBJECTS: dict[tuple[str, ...], tuple[frozenset[str], ...]] = {}
+_Tokens = TypeVar("_Tokens")
+
+
+def _by_paths(
+    cache: dict[tuple[str, ...], _Tokens],
+    paths: tuple[str, ...],
+    work: Callable[[tuple[str, ...]], _Tokens],
+) -> _Tokens:
+    """`work(paths)`, kept in `cache` for parts of at most MAX_CACHED_SIBLING_PATHS
+    paths (the cache is emptied when full)."""
+    if len(paths) > MAX_CACHED_SIBLING_PATHS:
+        return work(paths)
+    tokens = cache.get(paths)
+    if tokens is None:
+        if len(cache) >= MAX_CACHED_SIBLINGS:
+            cache.clear()
+        tokens = cache[paths] = work(paths)
+    return tokens
+
+
 def sibling_tokens(paths: Iterable[str]) -> frozenset[str]:
     """Tokens of the names of the fields of one part (their last path segments)."""
-    if type(paths) is tuple and len(paths) <= MAX_CACHED_SIBLING_PATHS:
-        tokens = _SIBLINGS.get(paths)
-        if tokens is None:
-            if len(_SIBLINGS) >= MAX_CACHED_SIBLINGS:
-                _SIBLINGS.clear()
-            tokens = _SIBLINGS[paths] = _sibling_tokens(paths)
-        return tokens
+    if type(paths) is tuple:
+        return _by_paths(_SIBLINGS, paths, _sibling_tokens)
     return _sibling_tokens(paths)
 
 
@@ -514,6 +533,10 @@ def object_tokens(paths: tuple[str, ...]) -> tuple[frozenset[str], ...]:
     keys, containers included (`members` for `members.{key}.email`), at most
     MAX_SIBLING_NAMES of them: `items[].name` gets the tokens of `name`, `surname` and
     `email` of its own item, not those of a `customer.email` elsewhere in the body."""
+    return _by_paths(_OBJECTS, paths, _object_tokens)
+
+
+def _object_tokens(paths: tuple[str, ...]) -> tuple[frozenset[str], ...]:
     children: dict[str, set[str]] = {}
     parents: list[str] = []
     for path in paths:
