@@ -45,6 +45,7 @@ from typing import TypeVar
 from classifiers._hints import last_segment, name_tokens, path_tokens
 from classifiers._scan import scanner
 from classifiers.base import (
+    ANY,
     DIGIT,
     EXT,
     GATE_MAX_LEN,
@@ -218,6 +219,17 @@ class ClassifierSet:
                 self._gates.append((bit, classifier.min_len, classifier.max_len, gate))
                 if name in classifier.value_needs:
                     needs[bit] = classifier.value_needs[name]
+        # Per classifier whose `gate` is its own: the bound gate and its bits by gate
+        # name. The base `Classifier.gate` answers ANY in every context: those bits are
+        # in every plan's mask from the start, without a call per context.
+        self._gated: list[tuple[Callable[[FieldContext], str | None], dict[str, int]]] = []
+        self._ungated = 0
+        for index, classifier in enumerate(classifiers):
+            bits = {name: self._bits[(index, name)] for name in classifier.value_gates}
+            if getattr(classifier.gate, "__func__", None) is Classifier.gate and ANY in bits:
+                self._ungated |= bits[ANY]
+            else:
+                self._gated.append((classifier.gate, bits))
         # Gate bits whose classifier needs a pattern in the value, and one scanner for
         # all those patterns (classifiers/_scan.py).
         self._needy = sum(needs)
@@ -307,12 +319,12 @@ class ClassifierSet:
         return plan
 
     def _new_plan(self, ctx: FieldContext) -> ContextPlan:
-        """Asks every classifier's `gate` once for this context."""
-        mask = 0
-        for index, classifier in enumerate(self.classifiers):
-            name = classifier.gate(ctx)
+        """Asks every classifier's `gate` once for this context (`_gated`, `_ungated`)."""
+        mask = self._ungated
+        for gate, bits in self._gated:
+            name = gate(ctx)
             if name is not None:
-                mask |= self._bits[(index, name)]
+                mask |= bits[name]
         # Salts come from a counter that never restarts, so no two plans share one.
         self._plans_made += 1
         salt = (self._salt + self._plans_made * 0x9E3779B97F4A7C15) & _HASH_BITS
