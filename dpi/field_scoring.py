@@ -20,6 +20,7 @@ misses.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -295,10 +296,10 @@ class FieldScorer:
                     # `classifiers.findings(text, plan)`, its memo lookup inline: most values
                     # were met before in their context (`ClassifierSet.findings`).
                     if mask:
-                        key = hash(text) ^ salt
-                        found = memo_get(key)
+                        memo_key = hash(text) ^ salt
+                        found = memo_get(memo_key)
                         if found is None:
-                            found = memoized(text, plan, key)
+                            found = memoized(text, plan, memo_key)
                     else:
                         found = ()
                     if found:
@@ -444,14 +445,12 @@ class FieldScorer:
                 continue
             if type(pairs) is CarrierPairs:
                 carried = True
-            groups: dict[str, list[str]] = {}
+            # A path's list made on its first value by the mapping itself: one step per
+            # value (the values of a long array share a few paths).
+            groups: defaultdict[str, list[str]] = defaultdict(list)
             for path, text in pairs:
                 if text:  # empty strings carry nothing; whitespace is rare, scored as is
-                    values = groups.get(path)
-                    if values is None:
-                        groups[path] = [text]
-                    else:
-                        values.append(text)
+                    groups[path].append(text)
             if not groups:
                 continue
             count += len(pairs)
