@@ -39,6 +39,7 @@ from dpi.identifiers import (
 )
 from dpi.inventory import (
     FIELD_TABLE_FULL,
+    RECHECK_EVERY,
     SETTLE_CLEAN_AFTER,
     SETTLE_HIT_AFTER,
     FieldEvidence,
@@ -257,6 +258,14 @@ class FieldScorer:
                 if evidence.types or seen + count <= SETTLE_CLEAN_AFTER:
                     evidence.seen = seen + count  # `to_score`'s common case, inline
                     scored = values
+                elif (
+                    seen >= SETTLE_CLEAN_AFTER
+                    and (seen + count) // RECHECK_EVERY == seen // RECHECK_EVERY
+                ):
+                    # A field settled clean, its values between two multiples of
+                    # RECHECK_EVERY: none is due (`to_score` gives nothing), only counted.
+                    evidence.seen = seen + count
+                    continue
                 else:
                     scored = evidence.to_score(values)
                     if not scored:  # a clean field's values between two rechecks

@@ -89,6 +89,8 @@ FIELD_TABLE_FULL = "inventory field table full"
 SETTLE_CLEAN_AFTER = 256
 RECHECK_EVERY = 16
 # (values seen, one value in N scored beyond that): the sparser sampling of long-clean fields.
+# Every N is a multiple of RECHECK_EVERY: values between two multiples of it are never
+# due, whatever the field's interval (the field scorer skips them without `to_score`).
 RECHECK_BACKOFF = ((65_536, 256), (4_096, 64))
 # Weak evidence needs repeating: a field whose hits are all weak (a bare checksum with no
 # name or context: one random number in ten passes Luhn) is reported only after this
