@@ -37,13 +37,15 @@ from __future__ import annotations
 
 import os
 from bisect import bisect_right
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from itertools import islice
+from typing import TypeVar
 
 from classifiers._hints import last_segment, name_tokens, path_tokens
 from classifiers._scan import scanner
 from classifiers.base import (
+    ANY,
     DIGIT,
     EXT,
     GATE_MAX_LEN,
@@ -217,6 +219,17 @@ class ClassifierSet:
                 self._gates.append((bit, classifier.min_len, classifier.max_len, gate))
                 if name in classifier.value_needs:
                     needs[bit] = classifier.value_needs[name]
+        # Per classifier whose `gate` is its own: the bound gate and its bits by gate
+        # name. The base `Classifier.gate` answers ANY in every context: those bits are
+        # in every plan's mask from the start, without a call per context.
+        self._gated: list[tuple[Callable[[FieldContext], str | None], dict[str, int]]] = []
+        self._ungated = 0
+        for index, classifier in enumerate(classifiers):
+            bits = {name: self._bits[(index, name)] for name in classifier.value_gates}
+            if getattr(classifier.gate, "__func__", None) is Classifier.gate and ANY in bits:
+                self._ungated |= bits[ANY]
+            else:
+                self._gated.append((classifier.gate, bits))
         # Gate bits whose classifier needs a pattern in the value, and one scanner for
         # all those patterns (classifiers/_scan.py).
         self._needy = sum(needs)
@@ -306,12 +319,12 @@ class ClassifierSet:
         return plan
 
     def _new_plan(self, ctx: FieldContext) -> ContextPlan:
-        """Asks every classifier's `gate` once for this context."""
-        mask = 0
-        for index, classifier in enumerate(self.classifiers):
-            name = classifier.gate(ctx)
+        """Asks every classifier's `gate` once for this context (`_gated`, `_ungated`)."""
+        mask = self._ungated
+        for gate, bits in self._gated:
+            name = gate(ctx)
             if name is not None:
-                mask |= self._bits[(index, name)]
+                mask |= bits[name]
         # Salts come from a counter that never restarts, so no two plans share one.
         self._plans_made += 1
         salt = (self._salt + self._plans_made * 0x9E3779B97F4A7C15) & _HASH_BITS
@@ -373,17 +386,28 @@ class ClassifierSet:
         (the same header in every message), and the verdict of the gates is memoized
         as well as the classifiers' (an empty tuple), so a repeated value costs a hash
         and a lookup, not its character classes."""
-        mask = plan.mask
-        if not mask:
+        if not plan.mask:
             return ()
         key = hash(value) ^ plan.salt
-        memo = self._memo
-        found = memo.get(key)
+        found = self._memo.get(key)
         if found is None:
-            found = self._scored(value, plan, mask)
-            if len(memo) >= MAX_MEMO:
-                memo.clear()
-            memo[key] = found
+            found = self.memoized(value, plan, key)
+        return found
+
+    def memo_lookup(self) -> Callable[[int], tuple[Finding, ...] | None]:
+        """The memo's lookup by key (`hash(value) ^ plan.salt`), for a caller that
+        inlines `findings`' first step (the field scorer, once per value): valid as long
+        as this set lives (the memo is emptied in place, never replaced)."""
+        return self._memo.get
+
+    def memoized(self, value: str, plan: ContextPlan, key: int) -> tuple[Finding, ...]:
+        """`findings` of a value the memo does not hold under `key` (its key in the
+        plan's context), a plan with gates (`plan.mask`): scored, and memoized."""
+        found = self._scored(value, plan, plan.mask)
+        memo = self._memo
+        if len(memo) >= MAX_MEMO:
+            memo.clear()
+        memo[key] = found
         return found
 
     def _scored(self, value: str, plan: ContextPlan, mask: int) -> tuple[Finding, ...]:
@@ -478,15 +502,33 @@ MAX_CACHED_SIBLINGS = 4_096
 MAX_CACHED_SIBLING_PATHS = 64
 
 
+# Object tokens (`object_tokens`) by the paths of a part, bounded like `_SIBLINGS`: the
+# same body shape recurs under many APIs and servers, each a new message shape.
+_OBJECTS: dict[tuple[str, ...], tuple[frozenset[str], ...]] = {}
+_Tokens = TypeVar("_Tokens")
+
+
+def _by_paths(
+    cache: dict[tuple[str, ...], _Tokens],
+    paths: tuple[str, ...],
+    work: Callable[[tuple[str, ...]], _Tokens],
+) -> _Tokens:
+    """`work(paths)`, kept in `cache` for parts of at most MAX_CACHED_SIBLING_PATHS
+    paths (the cache is emptied when full)."""
+    if len(paths) > MAX_CACHED_SIBLING_PATHS:
+        return work(paths)
+    tokens = cache.get(paths)
+    if tokens is None:
+        if len(cache) >= MAX_CACHED_SIBLINGS:
+            cache.clear()
+        tokens = cache[paths] = work(paths)
+    return tokens
+
+
 def sibling_tokens(paths: Iterable[str]) -> frozenset[str]:
     """Tokens of the names of the fields of one part (their last path segments)."""
-    if type(paths) is tuple and len(paths) <= MAX_CACHED_SIBLING_PATHS:
-        tokens = _SIBLINGS.get(paths)
-        if tokens is None:
-            if len(_SIBLINGS) >= MAX_CACHED_SIBLINGS:
-                _SIBLINGS.clear()
-            tokens = _SIBLINGS[paths] = _sibling_tokens(paths)
-        return tokens
+    if type(paths) is tuple:
+        return _by_paths(_SIBLINGS, paths, _sibling_tokens)
     return _sibling_tokens(paths)
 
 
@@ -503,6 +545,10 @@ def object_tokens(paths: tuple[str, ...]) -> tuple[frozenset[str], ...]:
     keys, containers included (`members` for `members.{key}.email`), at most
     MAX_SIBLING_NAMES of them: `items[].name` gets the tokens of `name`, `surname` and
     `email` of its own item, not those of a `customer.email` elsewhere in the body."""
+    return _by_paths(_OBJECTS, paths, _object_tokens)
+
+
+def _object_tokens(paths: tuple[str, ...]) -> tuple[frozenset[str], ...]:
     children: dict[str, set[str]] = {}
     parents: list[str] = []
     for path in paths:

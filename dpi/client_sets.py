@@ -132,17 +132,19 @@ class ClientSet:
         return min(self.count, MAX_CLIENTS_PER_ROW)
 
     def add(self, number: int) -> None:
-        if number < 0:
-            return  # UNTRACKED
         small = self._small
         if small is not None:
-            if number in small:
+            if number in small:  # the common case first: a client the row has seen
                 return
+            if number < 0:
+                return  # UNTRACKED
             small.add(number)
             self.count += 1
             if self.count > SMALL_SET_MAX:
                 self._to_bits(small)
             return
+        if number < 0:
+            return  # UNTRACKED
         bits = self._bits
         assert bits is not None
         byte, mask = number >> 3, 1 << (number & 7)

@@ -20,6 +20,7 @@ misses.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -38,7 +39,9 @@ from dpi.identifiers import (
 )
 from dpi.inventory import (
     FIELD_TABLE_FULL,
+    RECHECK_EVERY,
     SETTLE_CLEAN_AFTER,
+    SETTLE_HIT_AFTER,
     FieldEvidence,
     FieldKey,
     Inventory,
@@ -211,7 +214,7 @@ class FieldScorer:
                 self._forget_shapes()
             shapes = self._shapes[(protocol, server, api, direction)] = {}
         fields = inventory.fields
-        findings_of, plan_of = classifiers.findings, classifiers.plan
+        plan_of, memo_get, memoized = classifiers.plan, classifiers.memo_lookup(), classifiers.memoized
         maps = inventory.map_keys.maps
         grouped, carried = self._grouped_parts(message)
         for location, groups in grouped:
@@ -255,6 +258,14 @@ class FieldScorer:
                 if evidence.types or seen + count <= SETTLE_CLEAN_AFTER:
                     evidence.seen = seen + count  # `to_score`'s common case, inline
                     scored = values
+                elif (
+                    seen >= SETTLE_CLEAN_AFTER
+                    and (seen + count) // RECHECK_EVERY == seen // RECHECK_EVERY
+                ):
+                    # A field settled clean, its values between two multiples of
+                    # RECHECK_EVERY: none is due (`to_score` gives nothing), only counted.
+                    evidence.seen = seen + count
+                    continue
                 else:
                     scored = evidence.to_score(values)
                     if not scored:  # a clean field's values between two rechecks
@@ -286,17 +297,36 @@ class FieldScorer:
                                 inventory.repeat(evidence, ts_ns, client, len(scored) - i)
                             break
                     continue
-                for i, text in enumerate(scored, 1):
-                    found = findings_of(text, plan)
-                    if not found and not evidence.types:
-                        # `record` of a miss in a field without evidence: only counted
-                        # (nothing to settle on).
-                        evidence.scored += 1
-                        continue
-                    inventory.record(evidence, found, text, ts_ns, client)
+                mask, salt = plan.mask, plan.salt
+                # Each value adds one to `evidence.scored`: its growth counts the values
+                # done (no `enumerate` per field).
+                scored_before = evidence.scored
+                for text in scored:
+                    # `classifiers.findings(text, plan)`, its memo lookup inline: most values
+                    # were met before in their context (`ClassifierSet.findings`).
+                    if mask:
+                        memo_key = hash(text) ^ salt
+                        found = memo_get(memo_key)
+                        if found is None:
+                            found = memoized(text, plan, memo_key)
+                    else:
+                        found = ()
+                    if found:
+                        # `inventory.record` of a hit, the client numbered once per message.
+                        if number == -2:
+                            number = inventory.clients.of_address(client)
+                        inventory.hit(evidence, found, text, ts_ns, number)
+                    else:
+                        # `record` of a miss, inline: counted; it can settle only a field
+                        # with evidence, once SETTLE_HIT_AFTER values are scored.
+                        evidence.scored = scored_now = evidence.scored + 1
+                        if scored_now < SETTLE_HIT_AFTER or not evidence.types:
+                            continue
+                        evidence.settle()
                     if evidence.settled_type:
-                        if i < len(scored):  # settled now: the rest only count
-                            inventory.repeat(evidence, ts_ns, client, len(scored) - i)
+                        rest = len(scored) - (evidence.scored - scored_before)
+                        if rest:  # settled now: the rest only count
+                            inventory.repeat(evidence, ts_ns, client, rest)
                         break
         if host_before is not None:  # one value, one hit per type (dpi.identifiers)
             evidence = inventory.fields.get((protocol, server, api, direction, HEADER, HOST_FIELD))
@@ -424,14 +454,12 @@ class FieldScorer:
                 continue
             if type(pairs) is CarrierPairs:
                 carried = True
-            groups: dict[str, list[str]] = {}
+            # A path's list made on its first value by the mapping itself: one step per
+            # value (the values of a long array share a few paths).
+            groups: defaultdict[str, list[str]] = defaultdict(list)
             for path, text in pairs:
                 if text:  # empty strings carry nothing; whitespace is rare, scored as is
-                    values = groups.get(path)
-                    if values is None:
-                        groups[path] = [text]
-                    else:
-                        values.append(text)
+                    groups[path].append(text)
             if not groups:
                 continue
             count += len(pairs)

@@ -89,6 +89,8 @@ FIELD_TABLE_FULL = "inventory field table full"
 SETTLE_CLEAN_AFTER = 256
 RECHECK_EVERY = 16
 # (values seen, one value in N scored beyond that): the sparser sampling of long-clean fields.
+# Every N is a multiple of RECHECK_EVERY: values between two multiples of it are never
+# due, whatever the field's interval (the field scorer skips them without `to_score`).
 RECHECK_BACKOFF = ((65_536, 256), (4_096, 64))
 # Weak evidence needs repeating: a field whose hits are all weak (a bare checksum with no
 # name or context: one random number in ten passes Luhn) is reported only after this
@@ -166,26 +168,30 @@ class TypeEvidence:
         keys = self.conf_keys
         self.conf_last = key_of(keys[-KEY_BYTES:]) if keys else NO_KEY
 
-    def add(self, finding: Finding, sample_value: str, ts_ns: int, client: int, order: int) -> None:
-        """One scored hit; `order` is its key in scan order (`Inventory.order`)."""
-        self.hits += 1
+    def add(self, finding: Finding, value: str, ts_ns: int, client: int, order: int) -> None:
+        """One scored hit in `value`; `order` is its key in scan order (`Inventory.order`).
+        The sample it offers is the finding's span of `value` (all of it without one),
+        cut and masked only when it becomes the kept sample (the earliest)."""
+        self.hits = hits = self.hits + 1
         self.validated += finding.validated
         if order > self.conf_last:  # hits come in scan order: the common case
             confs = self.confs
             if len(confs) < CONFIDENCE_SAMPLE:
                 conf = round(finding.confidence * CONF_UNIT)
-                self.conf_keys += key_bytes(order)
+                self.conf_keys += (order - NO_KEY).to_bytes(KEY_BYTES, "big")  # key_bytes
                 confs.append(conf)
                 self.conf_sum += conf
                 self.conf_last = order
         else:  # an earlier hit after later ones (flows closed for a limit)
             self.sampled(order, round(finding.confidence * CONF_UNIT))
-        if self.hits == 1 or ts_ns < self.first_ns:
+        if hits == 1 or ts_ns < self.first_ns:
             self.first_ns = ts_ns
         if ts_ns > self.last_ns:  # noqa: PLR1730 - cheaper than max() once per value
             self.last_ns = ts_ns
         if not self.sample or ts_ns < self.sample_ns:
-            self.sample = mask(sample_value, self.category, finding.data_type)
+            span = finding.span
+            self.sample = mask(value[span[0] : span[1]] if span else value, self.category,
+                               finding.data_type)
             self.sample_ns = ts_ns
         self.clients.add(client)
         if len(self.reasons) < 32:
@@ -310,8 +316,7 @@ def _add(
     typed = evidence.types.get(finding.data_type)
     if typed is None:
         typed = evidence.types[finding.data_type] = TypeEvidence(category=str(finding.category))
-    start, end = finding.span if finding.span else (0, len(value))
-    typed.add(finding, value[start:end], ts_ns, number, order)
+    typed.add(finding, value, ts_ns, number, order)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -513,16 +518,35 @@ class Inventory:
     ) -> None:
         """One scored value of a field and what the classifiers found in it. `client` is
         the packed address; only its number in `self.clients` is kept."""
-        evidence.scored += 1
         if findings:
-            number = self.clients.of_address(client)
-            order = self.order
-            self.order = order + 1
-            if len(findings) > 1:
-                findings = [finding for finding, _ in best_per_type([(f, value) for f in findings])]
-            for finding in findings:
-                _add(evidence, finding, value, ts_ns, number, order)
-        evidence.settle()
+            self.hit(evidence, findings, value, ts_ns, self.clients.of_address(client))
+        else:
+            evidence.scored += 1
+            evidence.settle()
+
+    def hit(
+        self,
+        evidence: FieldEvidence,
+        findings: Sequence[Finding],
+        value: str,
+        ts_ns: int,
+        number: int,
+    ) -> None:
+        """`record` of a value with findings (not empty) whose client is already numbered
+        (`number`, of `self.clients`): the field scorer numbers a message's client once."""
+        evidence.scored = scored = evidence.scored + 1
+        order = self.order
+        self.order = order + 1
+        if len(findings) > 1:
+            findings = [finding for finding, _ in best_per_type([(f, value) for f in findings])]
+        types = evidence.types
+        for finding in findings:
+            typed = types.get(finding.data_type)  # `_add`, inline: once per value
+            if typed is None:
+                typed = types[finding.data_type] = TypeEvidence(category=str(finding.category))
+            typed.add(finding, value, ts_ns, number, order)
+        if scored >= SETTLE_HIT_AFTER:  # `settle` does nothing below
+            evidence.settle()
 
     def record_each(
         self,

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 import dpi.field_scoring as scoring_module
@@ -96,6 +96,21 @@ def test_clean_field_sampling_picks_the_same_values(start: int, count: int) -> N
     evidence = FieldEvidence(seen=start)
     assert evidence.to_score(values) == _sampled_reference(start, values)
     assert evidence.seen == start + count
+
+
+@given(
+    start=st.one_of(
+        st.integers(SETTLE_CLEAN_AFTER, 600), st.integers(3_900, 4_400),
+        st.integers(65_000, 66_000), st.integers(SETTLE_CLEAN_AFTER, 10**7),
+    ),
+    count=st.integers(1, 2 * RECHECK_EVERY),
+)
+def test_clean_values_between_multiples_of_recheck_every_are_never_due(
+    start: int, count: int
+) -> None:
+    """The field scorer counts these without `to_score` (dpi/field_scoring.py)."""
+    assume((start + count) // RECHECK_EVERY == start // RECHECK_EVERY)
+    assert _sampled_reference(start, [f"v{i}" for i in range(count)]) == []
 
 
 def _request(headers: str) -> bytes:
