@@ -51,19 +51,18 @@ counted without the name, so its eviction may come later than in the real table.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
+
+# hpack is imported with this module, which only an HTTP/2 connection (its session) or a
+# probed HEADERS frame loads: a scan without HTTP/2 never loads either
+# (tests/test_import_weight.py). Imports inside the decoding functions would cost ~0.6 us
+# a call (one per header field or Huffman string).
+from hpack.exceptions import HPACKDecodingError, InvalidTableIndexError
+from hpack.hpack import decode_integer
+from hpack.huffman_table import decode_huffman
+from hpack.table import HeaderTable
 
 from protocols.base import Limits
-
-if TYPE_CHECKING:
-    from hpack.table import HeaderTable
-
-# `hpack` is imported where it runs (first HTTP/2 connection, first multi-byte integer or
-# Huffman string): a scan without HTTP/2 never loads it (tests/test_import_weight.py).
-
-# Entries of the static table (RFC 7541 Appendix A): hpack's
-# `HeaderTable.STATIC_TABLE_LENGTH`, known without importing hpack.
-STATIC_TABLE_LENGTH = 61
 
 # Name stored for a dynamic entry whose name index was unknown: never a legal HTTP field
 # name, so it cannot collide with a real one.
@@ -143,9 +142,7 @@ class HeaderDecoder:
         max_fields: int = MAX_FIELDS,
         max_decoded_bytes: int = MAX_DECODED_BYTES,
     ) -> None:
-        from hpack.table import HeaderTable
-
-        self._table: HeaderTable = HeaderTable()
+        self._table = HeaderTable()
         self._max_table_size = max_table_size
         self._max_fields = max_fields
         self._max_decoded_bytes = max_decoded_bytes
@@ -268,11 +265,9 @@ class HeaderDecoder:
             walk.decoded_bytes += size
 
     def _lookup(self, index: int) -> tuple[bytes, bytes] | None:
-        from hpack.exceptions import InvalidTableIndexError
-
         if index == 0:
             raise _Broken
-        if index > STATIC_TABLE_LENGTH + self._trusted:
+        if index > HeaderTable.STATIC_TABLE_LENGTH + self._trusted:
             return None
         try:
             return self._table.get_by_index(index)
@@ -325,9 +320,7 @@ def block_role(block: bytes) -> Role | None:
 
 def _static_name(index: int) -> bytes | None:
     """The name of static entry `index` (Appendix A); None for a dynamic index."""
-    from hpack.table import HeaderTable
-
-    if 1 <= index <= STATIC_TABLE_LENGTH:
+    if 1 <= index <= HeaderTable.STATIC_TABLE_LENGTH:
         return HeaderTable.STATIC_TABLE[index - 1][0]
     return None
 
@@ -336,9 +329,6 @@ def _integer(data: memoryview, prefix: int) -> tuple[int, int]:
     mask = (1 << prefix) - 1
     if data and data[0] & mask != mask:  # 5.1: fits in the prefix, one byte (most do)
         return data[0] & mask, 1
-    from hpack.exceptions import HPACKDecodingError
-    from hpack.hpack import decode_integer
-
     try:
         return decode_integer(data, prefix)
     except HPACKDecodingError:
@@ -359,9 +349,6 @@ def _string(view: memoryview, pos: int) -> tuple[bytes, int]:
     raw = view[start:stop]
     if not huffman:
         return bytes(raw), stop
-    from hpack.exceptions import HPACKDecodingError
-    from hpack.huffman_table import decode_huffman
-
     try:
         return bytes(decode_huffman(raw)), stop
     except HPACKDecodingError:
