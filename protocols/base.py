@@ -328,3 +328,45 @@ class Dissector(ABC):
     def takeover(self, context: dict[str, str]) -> None:
         """Called once, before any byte, on a dissector started by a `Handoff`, with its
         `context` (the upgrade handshake's facts). Most dissectors need none."""
+
+
+class DissectorSession(Protocol):
+    """The connection-level work of a `SessionDissector`: its `feed`, `gap`, `close` and
+    `held_bytes`, as the dissector's own."""
+
+    def feed(self, direction: Direction, data: bytes, ts_ns: int) -> list[Event]: ...
+
+    def gap(self, direction: Direction, size: int) -> list[Event]: ...
+
+    def close(self, direction: Direction, ts_ns: int) -> list[Event]: ...
+
+    def held_bytes(self) -> int: ...
+
+
+class SessionDissector(Dissector):
+    """A dissector whose module is only its face: name, ports and probe, which the
+    registry imports and every connection of every scan probes. The work is done by a
+    session that `_new_session` makes, importing its module then: a scan without this
+    protocol never loads that code (tests/test_import_weight.py)."""
+
+    def __init__(
+        self, limits: Limits | None = None, options: DissectorOptions | None = None
+    ) -> None:
+        super().__init__(limits, options)
+        self._session = self._new_session()
+
+    @abstractmethod
+    def _new_session(self) -> DissectorSession:
+        """This connection's session, on `self.limits` and `self.options`."""
+
+    def feed(self, direction: Direction, data: bytes, ts_ns: int) -> list[Event]:
+        return self._session.feed(direction, data, ts_ns)
+
+    def gap(self, direction: Direction, size: int) -> list[Event]:
+        return self._session.gap(direction, size)
+
+    def close(self, direction: Direction, ts_ns: int) -> list[Event]:
+        return self._session.close(direction, ts_ns)
+
+    def held_bytes(self) -> int:
+        return self._session.held_bytes()

@@ -66,7 +66,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from protocols.base import Direction, Dissector, DissectorOptions, Event, Limits, Probe
+from protocols.base import Direction, Probe, SessionDissector
 from protocols.http2 import _frames as _h2_frames
 from protocols.http2._frames import FRAME_HEADER_LEN, PREFACE, FrameError, FrameType
 
@@ -78,24 +78,21 @@ if TYPE_CHECKING:
 MAX_PROBE_FRAMES = 64
 
 
-class Http2Dissector(Dissector):
+class Http2Dissector(SessionDissector):
     """One HTTP/2 connection, both directions (see the module docstring).
 
-    The work is done by an `Http2Session` (`_session.py`), imported when a flow first
-    becomes HTTP/2: the registry imports this module and the probe runs on every
-    connection of every scan, so a scan without HTTP/2 never loads it
-    (tests/test_import_weight.py)."""
+    The work is done by a `Http2Session` (`_session.py`), loaded with the first
+    connection of this protocol (`SessionDissector`)."""
 
     name = "http2"
     ports = frozenset()
 
-    def __init__(
-        self, limits: Limits | None = None, options: DissectorOptions | None = None
-    ) -> None:
+    _session: Http2Session
+
+    def _new_session(self) -> Http2Session:
         from protocols.http2._session import Http2Session
 
-        super().__init__(limits, options)
-        self._session: Http2Session = Http2Session(self.limits, self.options)
+        return Http2Session(self.limits, self.options)
 
     # -- probe -----------------------------------------------------------------------
 
@@ -107,17 +104,6 @@ class Http2Dissector(Dissector):
             return Probe.YES if len(data) >= len(PREFACE) else Probe.NEED_MORE
         return _probe_frames(direction, data)
 
-    def feed(self, direction: Direction, data: bytes, ts_ns: int) -> list[Event]:
-        return self._session.feed(direction, data, ts_ns)
-
-    def gap(self, direction: Direction, size: int) -> list[Event]:
-        return self._session.gap(direction, size)
-
-    def close(self, direction: Direction, ts_ns: int) -> list[Event]:
-        return self._session.close(direction, ts_ns)
-
-    def held_bytes(self) -> int:
-        return self._session.held_bytes()
 
 
 def _probe_frames(direction: Direction, data: bytes) -> Probe:

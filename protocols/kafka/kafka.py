@@ -52,7 +52,7 @@ from __future__ import annotations
 import struct
 from typing import TYPE_CHECKING, ClassVar
 
-from protocols.base import Direction, Dissector, DissectorOptions, Event, Facts, Limits, Probe
+from protocols.base import Direction, Facts, Probe, SessionDissector
 from protocols.kafka._versions import (
     I32,
     MAX_WIRE_FRAME,
@@ -68,24 +68,21 @@ if TYPE_CHECKING:
     from protocols.kafka._session import KafkaSession
 
 
-class KafkaDissector(Dissector):
+class KafkaDissector(SessionDissector):
     """One Kafka connection, both directions (see the module docstring).
 
-    The work is done by a `KafkaSession` (`_session.py`), imported when a flow first
-    becomes Kafka: the registry imports this module and the probe runs on every
-    connection of every scan, so a scan without Kafka never loads it
-    (tests/test_import_weight.py)."""
+    The work is done by a `KafkaSession` (`_session.py`), loaded with the first
+    connection of this protocol (`SessionDissector`)."""
 
     name: ClassVar[str] = PROTOCOL
     ports: ClassVar[frozenset[int]] = frozenset({9092, 9093, 9094})
 
-    def __init__(
-        self, limits: Limits | None = None, options: DissectorOptions | None = None
-    ) -> None:
+    _session: KafkaSession
+
+    def _new_session(self) -> KafkaSession:
         from protocols.kafka._session import KafkaSession
 
-        super().__init__(limits, options)
-        self._session: KafkaSession = KafkaSession(self.limits, self.options)
+        return KafkaSession(self.limits, self.options)
 
     @property
     def facts(self) -> Facts:
@@ -125,15 +122,3 @@ class KafkaDissector(Dissector):
             if not plausible_version(key, version):
                 return Probe.NO
         return Probe.NEED_MORE
-
-    def feed(self, direction: Direction, data: bytes, ts_ns: int) -> list[Event]:
-        return self._session.feed(direction, data, ts_ns)
-
-    def gap(self, direction: Direction, size: int) -> list[Event]:
-        return self._session.gap(direction, size)
-
-    def close(self, direction: Direction, ts_ns: int) -> list[Event]:
-        return self._session.close(direction, ts_ns)
-
-    def held_bytes(self) -> int:
-        return self._session.held_bytes()

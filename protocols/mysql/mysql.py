@@ -64,7 +64,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar
 
-from protocols.base import Direction, Dissector, DissectorOptions, Event, Limits, Probe
+from protocols.base import Direction, Probe, SessionDissector
 
 if TYPE_CHECKING:
     from protocols.mysql._session import MysqlSession
@@ -74,24 +74,21 @@ PROTOCOL = "mysql"
 _SEQUENCE_AT = 3
 
 
-class MysqlDissector(Dissector):
+class MysqlDissector(SessionDissector):
     """One MySQL/MariaDB connection, both directions (see the module docstring).
 
-    The work is done by a `MysqlSession` (`_session.py` and its layers), imported when a
-    flow first becomes MySQL: the registry imports this module and the probe runs on
-    every connection of every scan, so a scan without MySQL never loads those layers
-    (tests/test_import_weight.py)."""
+    The work is done by a `MysqlSession` (`_session.py` and its layers), loaded with the first
+    connection of this protocol (`SessionDissector`)."""
 
     name: ClassVar[str] = PROTOCOL
     ports: ClassVar[frozenset[int]] = frozenset({3306, 3307, 33060})
 
-    def __init__(
-        self, limits: Limits | None = None, options: DissectorOptions | None = None
-    ) -> None:
+    _session: MysqlSession
+
+    def _new_session(self) -> MysqlSession:
         from protocols.mysql._session import MysqlSession
 
-        super().__init__(limits, options)
-        self._session: MysqlSession = MysqlSession(self.limits, self.options)
+        return MysqlSession(self.limits, self.options)
 
     @classmethod
     def probe(cls, direction: Direction, data: bytes) -> Probe:
@@ -105,15 +102,3 @@ class MysqlDissector(Dissector):
         from protocols.mysql._session import MysqlSession
 
         return MysqlSession.probe(direction, data)
-
-    def feed(self, direction: Direction, data: bytes, ts_ns: int) -> list[Event]:
-        return self._session.feed(direction, data, ts_ns)
-
-    def gap(self, direction: Direction, size: int) -> list[Event]:
-        return self._session.gap(direction, size)
-
-    def close(self, direction: Direction, ts_ns: int) -> list[Event]:
-        return self._session.close(direction, ts_ns)
-
-    def held_bytes(self) -> int:
-        return self._session.held_bytes()
