@@ -169,13 +169,10 @@ class FieldScorer:
             message = replace(message, api=names.api, host=names.host)
         return message, names
 
-    def server(self, flow: Flow) -> str:
-        """The flow's server as the inventory names it (`ip:port`, `[v6]:port`)."""
-        return self._server(flow)[0]
-
     def _server(self, flow: Flow) -> tuple[str, str]:
-        """`server`, and the server's own IP: the name less the port (`[v6]` unbracketed);
-        its address in a payload is routing, not data (FieldContext.server)."""
+        """The flow's server as the inventory names it (`ip:port`, `[v6]:port`), and the
+        server's own IP: the name less the port (`[v6]` unbracketed); its address in a
+        payload is routing, not data (FieldContext.server)."""
         key = flow.server
         names = self._servers.get(key)
         if names is None:

@@ -143,12 +143,12 @@ def _validator(module: str) -> Any:
 
 
 Candidates = dict[int, tuple[tuple[Scheme, bool], ...]]
-"""Per length of the compact form, the schemes `match` tries for a field, in order, and
+"""Per length of the compact form, the schemes `match_among` tries for a field, in order, and
 whether the field hints each (`candidates`)."""
 
 
 def candidates(tokens: frozenset[str], generic: bool) -> Candidates:
-    """What `match` tries in a field of these name tokens (`generic`: a generic hint),
+    """What `match_among` tries in a field of these name tokens (`generic`: a generic hint),
     worked out once per field: only schemes that are hinted or strong enough alone."""
     found: dict[int, list[tuple[Scheme, bool]]] = {}
     for scheme in SCHEMES:
@@ -169,10 +169,3 @@ def match_among(value: str, schemes: tuple[tuple[Scheme, bool], ...]
         if is_valid is not None and is_valid(value):
             return scheme, hinted
     return None
-
-
-def match(value: str, compact: str, tokens: frozenset[str], generic: bool
-          ) -> tuple[Scheme, bool] | None:
-    """The first scheme that validates `value`, and whether the field hints it; only
-    schemes that are hinted or strong enough alone are tried."""
-    return match_among(value, candidates(tokens, generic).get(len(compact), ()))
