@@ -736,7 +736,11 @@ class Http1Dissector(Dissector):
                 part, name, kind, value = seen
                 parts.append(part)
                 if kind & _FRAMING:
-                    _framing_field(fields, name, value)
+                    # `_framing_field`, inline (a few framing lines in every head)
+                    if name in fields:
+                        _repeated_field(fields, name, value)
+                    else:
+                        fields[name] = value
                 continue
             raw_name, sep, value = line.partition(b":")
             info = known.get(raw_name) if sep else None
@@ -768,7 +772,10 @@ class Http1Dissector(Dissector):
             else:
                 parts.append(Part(location=header, name=name, data=value))
             if kind & _FRAMING:
-                _framing_field(fields, name, value)
+                if name in fields:
+                    _repeated_field(fields, name, value)
+                else:
+                    fields[name] = value
         if len(lines) > MAX_HEADER_LINES:
             events.append(Anomaly(kind="too_many_headers", direction=side.direction))
         return fields
@@ -874,7 +881,9 @@ class Http1Dissector(Dissector):
         self, side: _Side, lines: list[bytes], body_at: int, events: list[Event]
     ) -> bool:
         status_line = lines[0]
-        if _probe_response(status_line[:13] + b" ") is not _YES:
+        # `_probe_response(status_line[:13] + b" ") is not _YES` as one C match: the
+        # pattern is 13 bytes long, and a line shorter than 12 cannot match either.
+        if _STATUS_LINE_START.match(status_line[:13] + b" ") is None:
             return False
         status = int(status_line[9:12])
         msg = _Msg()
