@@ -74,6 +74,7 @@ from protocols._http_headers import (
     set_cookie_part,
 )
 from protocols._printable import readable_binary
+from protocols._slots import slot_factory
 from protocols.base import (
     MAX_SHARED_VALUE,
     SHAREABLE_HEADERS,
@@ -163,6 +164,11 @@ MAX_PENDING = 4096
 # Bytes kept at the end of a resync buffer so that a start line split across segments
 # is still found: the longest method, a space and the byte before it.
 _RESYNC_TAIL = MAX_METHOD_LEN + 1
+
+# `Part(...)` and `Message(...)` at half the cost (protocols/_slots.py): a part per header
+# line, query and body, a message per request and response.
+_part = slot_factory(Part)
+_message = slot_factory(Message)
 
 _NO_BODY_STATUS = frozenset({204, 304})
 _UNKNOWN_API = "(unknown)"
@@ -760,7 +766,7 @@ class Http1Dissector(Dissector):
             # `_header_part`'s rules, inline: this loop runs for every header line of
             # every message. Keep the two in step (obs-fold blocks go through it).
             if not kind:
-                parts.append(Part(location=header, name=name, data=value))
+                parts.append(_part(location=header, name=name, data=value))
                 continue
             if kind & _SHAREABLE and len(value) <= MAX_SHARED_VALUE:
                 part = shared.get((name, value)) or _shared_part(name, value)
@@ -770,7 +776,7 @@ class Http1Dissector(Dissector):
             elif kind & _COOKIES:
                 _cookie_parts(parts, kind, value)
             else:
-                parts.append(Part(location=header, name=name, data=value))
+                parts.append(_part(location=header, name=name, data=value))
             if kind & _FRAMING:
                 if name in fields:
                     _repeated_field(fields, name, value)
@@ -860,7 +866,7 @@ class Http1Dissector(Dissector):
         if query:
             msg.parts.insert(
                 0,
-                Part(
+                _part(
                     location=_AT_QUERY,
                     name="",
                     data=query.encode("latin-1"),
@@ -1198,7 +1204,7 @@ class Http1Dissector(Dissector):
                         msg.content_type, body
                     )
                     parts.append(
-                        Part(
+                        _part(
                             location=_AT_BODY,
                             name="",
                             data=body,
@@ -1206,7 +1212,7 @@ class Http1Dissector(Dissector):
                             schema=msg.schema,
                         )
                     )
-            message = Message(
+            message = _message(
                 protocol=msg.protocol,
                 direction=side.direction,
                 api=msg.api,
@@ -1375,7 +1381,7 @@ def _header_part(
     elif kind & _SHAREABLE and len(value) <= MAX_SHARED_VALUE:
         parts.append(_SHARED_PARTS.get((name, value)) or _shared_part(name, value))
     else:
-        parts.append(Part(location=_AT_HEADER, name=name, data=value))
+        parts.append(_part(location=_AT_HEADER, name=name, data=value))
     if kind & _FRAMING:
         _framing_field(fields, name, value)
 
@@ -1395,7 +1401,7 @@ def _shared_part(name: str, value: bytes) -> Part:
     shared = _SHARED_PARTS
     if len(shared) >= MAX_SHARED_PARTS:
         shared.clear()
-    part = shared[(name, value)] = Part(location=_AT_HEADER, name=name, data=value)
+    part = shared[(name, value)] = _part(location=_AT_HEADER, name=name, data=value)
     return part
 
 
