@@ -29,21 +29,27 @@ T = TypeVar("T")
 P = ParamSpec("P")
 
 
-def _signature(cls: type, who: str) -> tuple[tuple[dataclasses.Field[object], ...], str, dict[str, object]]:
-    """`cls`'s fields, its constructor's parameter list as source (positional, then `*`
-    and keyword-only ones) and the defaults that source names. Refuses what a generated
-    constructor would not do as `dataclasses` does."""
+# What `slot_init` worked out for each class it accepted (field names, parameter list as
+# source, the defaults that source names): `slot_factory` builds on it without redoing
+# the checks (`inspect.signature` alone costs ~0.2 M instructions a class at start-up).
+_ACCEPTED: dict[type, tuple[tuple[str, ...], str, dict[str, object]]] = {}
+
+
+def _signature(cls: type) -> tuple[tuple[str, ...], str, dict[str, object]]:
+    """`cls`'s field names, its constructor's parameter list as source (positional, then
+    `*` and keyword-only ones) and the defaults that source names. Refuses what a
+    generated constructor would not do as `dataclasses` does."""
     fields = dataclasses.fields(cls)
     if hasattr(cls, "__post_init__"):
-        raise TypeError(f"{who}: {cls.__name__} has __post_init__")
+        raise TypeError(f"slot_init: {cls.__name__} has __post_init__")
     if list(inspect.signature(cls).parameters) != [f.name for f in fields]:
-        raise TypeError(f"{who}: {cls.__name__} has InitVar or init=False fields")
+        raise TypeError(f"slot_init: {cls.__name__} has InitVar or init=False fields")
     defaults: dict[str, object] = {}
     positional: list[str] = []
     keyword: list[str] = []
     for f in fields:
         if f.default_factory is not dataclasses.MISSING:
-            raise TypeError(f"{who}: {cls.__name__}.{f.name} has a default factory")
+            raise TypeError(f"slot_init: {cls.__name__}.{f.name} has a default factory")
         if f.default is dataclasses.MISSING:
             param = f.name
         else:
@@ -51,42 +57,46 @@ def _signature(cls: type, who: str) -> tuple[tuple[dataclasses.Field[object], ..
             param = f"{f.name}=_default_{f.name}"
         (keyword if f.kw_only else positional).append(param)
     params = ", ".join([*positional, *(["*", *keyword] if keyword else [])])
-    return fields, params, defaults
+    return tuple(f.name for f in fields), params, defaults
 
 
 def slot_init(cls: type[T]) -> type[T]:
     """Gives `cls` (a frozen `slots=True` dataclass without default factories) an
     `__init__` that sets its fields through their slot descriptors. Apply it above
     `@dataclass(...)`, which makes the slotted class."""
-    fields, params, namespace = _signature(cls, "slot_init")
+    names, params, defaults = _signature(cls)
+    namespace = dict(defaults)
     body: list[str] = []
-    for f in fields:
+    for name in names:
         # Through the MRO: a subclass's inherited slots live on its base.
-        namespace[f"_set_{f.name}"] = getattr(cls, f.name).__set__
-        body.append(f"    _set_{f.name}(self, {f.name})")
+        namespace[f"_set_{name}"] = getattr(cls, name).__set__
+        body.append(f"    _set_{name}(self, {name})")
     source = f"def __init__(self, {params}):\n" + "\n".join(body or ["    pass"]) + "\n"
     exec(source, namespace)  # noqa: S102 - our own source, built from field names
     init = namespace["__init__"]
     init.__qualname__ = f"{cls.__qualname__}.__init__"  # type: ignore[attr-defined]
     setattr(cls, "__init__", init)  # noqa: B010 - mypy refuses assigning a method
+    _ACCEPTED[cls] = (names, params, defaults)
     return cls
 
 
 def slot_factory(cls: Callable[P, T]) -> Callable[P, T]:
     """A function that makes `cls` objects as `cls(...)` does (same parameters, defaults
     and keyword-only markers), about twice as fast (see the module docstring). `cls`: a
-    frozen slots dataclass that `slot_init` accepts, made directly on `object` (so that
-    its slots are all its own), without `__weakref__`."""
+    class `slot_init` accepted, made directly on `object` (so that its slots are all its
+    own), without `__weakref__`."""
     klass: type = cls  # type: ignore[assignment]
-    fields, params, namespace = _signature(klass, "slot_factory")
-    names = tuple(f.name for f in fields)
+    accepted = _ACCEPTED.get(klass)
+    if accepted is None:
+        raise TypeError(f"slot_factory: {klass.__name__} has no slot_init constructor")
+    names, params, defaults = accepted
     if klass.__bases__ != (object,) or getattr(klass, "__slots__", None) != names:
         raise TypeError(f"slot_factory: {klass.__name__} is not a slots dataclass on object")
     # The twin: the same slots in the same order, and no `__setattr__` of its own.
     draft = type(f"_{klass.__name__}Draft", (), {"__slots__": names})
     probe = draft()
     probe.__class__ = klass  # a TypeError here, once, if the layouts differ
-    namespace.update(_draft=draft, _cls=klass)
+    namespace = {**defaults, "_draft": draft, "_cls": klass}
     body = ["    self = _draft()", *(f"    self.{name} = {name}" for name in names)]
     body += ["    self.__class__ = _cls", "    return self"]
     source = f"def make({params}):\n" + "\n".join(body) + "\n"
