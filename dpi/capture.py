@@ -65,6 +65,7 @@ from types import TracebackType
 from typing import BinaryIO, Literal, Protocol, Self, cast
 
 from dpi.frames import SUPPORTED_LINKTYPES, Frame
+from protocols._slots import slot_factory
 from protocols.base import Limits
 
 
@@ -148,6 +149,8 @@ _PCAPNG_MIN_BLOCK = 12  # type, length, trailing length
 _SHB_MIN = 28  # + byte-order magic, version, section length
 
 _NS_PER_S = 1_000_000_000
+# `Frame(...)` at half the cost (protocols/_slots.py): one per record.
+_frame = slot_factory(Frame)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -488,7 +491,7 @@ class CaptureReader:
                         break
                     number += 1
                     # 32-bit seconds: always within 1970..MAX_TIMESTAMP_NS.
-                    yield Frame(
+                    yield _frame(
                         number, sec * _NS_PER_S + frac * frac_ns, linktype, buf[off + head : nxt], orig
                     )
                     off = nxt
@@ -657,7 +660,7 @@ class CaptureReader:
                             self._first_bad_ts = number
                     if not iface.supported:
                         self._unsupported[iface.linktype] += 1
-                    yield Frame(
+                    yield _frame(
                         number, last_ts, iface.linktype, buf[at + 28 : at + 28 + caplen], origlen
                     )
                 elif btype == _BT_SPB:
@@ -672,7 +675,7 @@ class CaptureReader:
                     number += 1
                     if not iface.supported:
                         self._unsupported[iface.linktype] += 1
-                    yield Frame(
+                    yield _frame(
                         number, last_ts, iface.linktype, buf[at + 12 : at + 12 + caplen], origlen
                     )
                 elif btype == _BT_IDB:

@@ -90,7 +90,7 @@ from dpi.frames import (
     LINKTYPE_RAW_DLT14,
 )
 from dpi.ipfrag import FragmentReassembler
-from protocols._slots import slot_init
+from protocols._slots import slot_factory, slot_init
 
 if TYPE_CHECKING:
     from dpi.frames import Frame
@@ -117,6 +117,9 @@ class Segment:
     payload: bytes = field(repr=False)
     missing: int = 0
 
+
+# `Segment(...)` at half the cost (protocols/_slots.py): one per TCP packet.
+_segment = slot_factory(Segment)
 
 # TCP flag bits (RFC 9293, section 3.1)
 FIN = 0x01
@@ -553,7 +556,7 @@ class Decoder:
                 and not frag & 0x3FFF
                 and 54 <= pstart <= end <= len(data)
             ):
-                seg = Segment(src, dst, sport, dport, seq, ack, offflags & 0xFF, data[pstart:end])
+                seg = _segment(src, dst, sport, dport, seq, ack, offflags & 0xFF, data[pstart:end])
         if seg is None:
             link = self._links.get(frame.linktype)
             if link is None:
@@ -953,7 +956,7 @@ class Decoder:
             # outer lengths that match the cut (see the module docstring).
             cut = frame.wire_len - len(frame.data) if frame.wire_len else missing
             missing = min(missing, cut) if cut > 0 else 0
-        return Segment(src, dst, sport, dport, seq, ack, offflags & 0xFF, payload, missing)
+        return _segment(src, dst, sport, dport, seq, ack, offflags & 0xFF, payload, missing)
 
 
 # -- duplicates across sensors ----------------------------------------------------------

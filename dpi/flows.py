@@ -211,11 +211,21 @@ class FlowRouter:
         if isinstance(event, Data):
             state = self.flows.get(event.flow.id)
             if state is not None:
-                if state.status is _ACTIVE and state.layer is None:
-                    # The common case: `_data` and `_plain` would call just this.
-                    yield from self._guard(
-                        state, "feed", _DIRECTIONS[event.side], event.data, event.ts_ns
-                    )
+                dissector = state.dissector
+                if state.status is _ACTIVE and state.layer is None and dissector is not None:
+                    # The common case: what `_data`, `_plain` and `_guard(state, "feed",
+                    # ...)` would do, without their calls and `_guard`'s generator.
+                    flow = state.flow
+                    try:
+                        events = dissector.feed(_DIRECTIONS[event.side], event.data, event.ts_ns)
+                    except Exception as exc:  # noqa: BLE001 - isolated as `_guard` does
+                        yield from self._failed(state, dissector, exc)
+                        events = []
+                    for routed in events:
+                        if isinstance(routed, Handoff):
+                            yield from self._handoff(state, routed)
+                        else:
+                            yield flow, routed
                 else:
                     yield from self._data(state, event.side, event.data, event.ts_ns)
                 if self._account(state):
@@ -496,19 +506,23 @@ class FlowRouter:
         flow = state.flow
         try:
             events: list[Event] = getattr(dissector, method)(*args)
-        except ProtocolError:
-            self._fail(state)
-            yield flow, Failed(dissector.name)
-            return
-        except Exception as exc:  # noqa: BLE001 - isolated: a Bug
-            self._fail(state)
-            yield flow, Bug(f"dissector {dissector.name} failed on flow {flow.id}", exc)
+        except Exception as exc:  # noqa: BLE001 - isolated in `_failed`
+            yield from self._failed(state, dissector, exc)
             return
         for event in events:
             if isinstance(event, Handoff):
                 yield from self._handoff(state, event)
             else:
                 yield flow, event
+
+    def _failed(self, state: FlowState, dissector: Dissector, exc: Exception) -> Iterator[Routed]:
+        """The dissector raised: `ProtocolError` stops the flow (`Failed`), anything else
+        is a bug isolated to it (`Bug`)."""
+        self._fail(state)
+        if isinstance(exc, ProtocolError):
+            yield state.flow, Failed(dissector.name)
+        else:
+            yield state.flow, Bug(f"dissector {dissector.name} failed on flow {state.flow.id}", exc)
 
     def _handoff(self, state: FlowState, handoff: Handoff) -> Iterator[Routed]:
         yield state.flow, Anomaly(kind=f"handoff_{handoff.protocol or 'probe'}")

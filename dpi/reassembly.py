@@ -39,7 +39,7 @@ from typing import Final, TypeAlias
 
 from dpi.closed_connections import ClosedConnections
 from dpi.decode import ACK, FIN, RST, SYN, Segment
-from protocols._slots import slot_init
+from protocols._slots import slot_factory, slot_init
 
 __all__ = [
     "COMMON_SERVER_PORTS",
@@ -226,6 +226,10 @@ class Data:
     ts_ns: int
 
 
+# `Data(...)` at half the cost (protocols/_slots.py): one per delivered segment.
+_data = slot_factory(Data)
+
+
 @dataclass(frozen=True, slots=True)
 class Gap:
     """`size` bytes of that direction were lost (0 if unknown)."""
@@ -327,7 +331,7 @@ class Reassembler:
             n = len(payload)
             h.nxt = (seg.seq + n) & _MASK
             h.off += n
-            return [Data(flow, h.side, payload, ts_ns)]
+            return [_data(flow, h.side, payload, ts_ns)]
         out = []
         if seg.payload or seg.missing:
             self._segment(flow, h, peer, seg, ts_ns, out)
@@ -465,7 +469,7 @@ class Reassembler:
                 if n:
                     h.nxt = (h.nxt + n) & _MASK
                     h.off += n
-                    out.append(Data(flow, h.side, payload, ts_ns))
+                    out.append(_data(flow, h.side, payload, ts_ns))
                 if m:
                     self._gap(flow, h, m, ts_ns, out)
             else:
@@ -545,7 +549,7 @@ class Reassembler:
                 v = held.pop(starts.pop(0))
                 if isinstance(v, int):
                     if pieces:
-                        out.append(Data(flow, h.side, b"".join(pieces), ts_ns))
+                        out.append(_data(flow, h.side, b"".join(pieces), ts_ns))
                         pieces = []
                     self._gap(flow, h, v, ts_ns, out)
                 else:
@@ -554,7 +558,7 @@ class Reassembler:
                     h.held_bytes -= len(v)
                     self._held_total -= len(v)
             if pieces:
-                out.append(Data(flow, h.side, b"".join(pieces), ts_ns))
+                out.append(_data(flow, h.side, b"".join(pieces), ts_ns))
             if h.off != before:
                 h.hole_since = ts_ns  # what is still held waits behind a new hole
             if not starts:

@@ -74,6 +74,7 @@ from protocols._http_headers import (
     set_cookie_part,
 )
 from protocols._printable import readable_binary
+from protocols._slots import slot_factory
 from protocols.base import (
     MAX_SHARED_VALUE,
     SHAREABLE_HEADERS,
@@ -163,6 +164,11 @@ MAX_PENDING = 4096
 # Bytes kept at the end of a resync buffer so that a start line split across segments
 # is still found: the longest method, a space and the byte before it.
 _RESYNC_TAIL = MAX_METHOD_LEN + 1
+
+# `Part(...)` and `Message(...)` at half the cost (protocols/_slots.py): a part per header
+# line, query and body, a message per request and response.
+_part = slot_factory(Part)
+_message = slot_factory(Message)
 
 _NO_BODY_STATUS = frozenset({204, 304})
 _UNKNOWN_API = "(unknown)"
@@ -736,7 +742,11 @@ class Http1Dissector(Dissector):
                 part, name, kind, value = seen
                 parts.append(part)
                 if kind & _FRAMING:
-                    _framing_field(fields, name, value)
+                    # `_framing_field`, inline (a few framing lines in every head)
+                    if name in fields:
+                        _repeated_field(fields, name, value)
+                    else:
+                        fields[name] = value
                 continue
             raw_name, sep, value = line.partition(b":")
             info = known.get(raw_name) if sep else None
@@ -756,7 +766,7 @@ class Http1Dissector(Dissector):
             # `_header_part`'s rules, inline: this loop runs for every header line of
             # every message. Keep the two in step (obs-fold blocks go through it).
             if not kind:
-                parts.append(Part(location=header, name=name, data=value))
+                parts.append(_part(location=header, name=name, data=value))
                 continue
             if kind & _SHAREABLE and len(value) <= MAX_SHARED_VALUE:
                 part = shared.get((name, value)) or _shared_part(name, value)
@@ -766,9 +776,12 @@ class Http1Dissector(Dissector):
             elif kind & _COOKIES:
                 _cookie_parts(parts, kind, value)
             else:
-                parts.append(Part(location=header, name=name, data=value))
+                parts.append(_part(location=header, name=name, data=value))
             if kind & _FRAMING:
-                _framing_field(fields, name, value)
+                if name in fields:
+                    _repeated_field(fields, name, value)
+                else:
+                    fields[name] = value
         if len(lines) > MAX_HEADER_LINES:
             events.append(Anomaly(kind="too_many_headers", direction=side.direction))
         return fields
@@ -853,7 +866,7 @@ class Http1Dissector(Dissector):
         if query:
             msg.parts.insert(
                 0,
-                Part(
+                _part(
                     location=_AT_QUERY,
                     name="",
                     data=query.encode("latin-1"),
@@ -874,7 +887,9 @@ class Http1Dissector(Dissector):
         self, side: _Side, lines: list[bytes], body_at: int, events: list[Event]
     ) -> bool:
         status_line = lines[0]
-        if _probe_response(status_line[:13] + b" ") is not _YES:
+        # `_probe_response(status_line[:13] + b" ") is not _YES` as one C match: the
+        # pattern is 13 bytes long, and a line shorter than 12 cannot match either.
+        if _STATUS_LINE_START.match(status_line[:13] + b" ") is None:
             return False
         status = int(status_line[9:12])
         msg = _Msg()
@@ -1189,7 +1204,7 @@ class Http1Dissector(Dissector):
                         msg.content_type, body
                     )
                     parts.append(
-                        Part(
+                        _part(
                             location=_AT_BODY,
                             name="",
                             data=body,
@@ -1197,7 +1212,7 @@ class Http1Dissector(Dissector):
                             schema=msg.schema,
                         )
                     )
-            message = Message(
+            message = _message(
                 protocol=msg.protocol,
                 direction=side.direction,
                 api=msg.api,
@@ -1366,7 +1381,7 @@ def _header_part(
     elif kind & _SHAREABLE and len(value) <= MAX_SHARED_VALUE:
         parts.append(_SHARED_PARTS.get((name, value)) or _shared_part(name, value))
     else:
-        parts.append(Part(location=_AT_HEADER, name=name, data=value))
+        parts.append(_part(location=_AT_HEADER, name=name, data=value))
     if kind & _FRAMING:
         _framing_field(fields, name, value)
 
@@ -1386,7 +1401,7 @@ def _shared_part(name: str, value: bytes) -> Part:
     shared = _SHARED_PARTS
     if len(shared) >= MAX_SHARED_PARTS:
         shared.clear()
-    part = shared[(name, value)] = Part(location=_AT_HEADER, name=name, data=value)
+    part = shared[(name, value)] = _part(location=_AT_HEADER, name=name, data=value)
     return part
 
 

@@ -196,23 +196,40 @@ class _Raising(Dissector):
         return []
 
 
+class _RaisingOnResponses(_Raising):
+    """Reads the request, raises on the response: a failure of a flow already active
+    (the bytes reach it through the router's common path, not after its probe)."""
+
+    name = "raising_late"
+
+    def feed(self, direction: Direction, data: bytes, ts_ns: int) -> list[Event]:
+        if direction is Direction.RESPONSE:
+            raise self.error
+        return []
+
+
+@pytest.mark.parametrize("dissector", [_Raising, _RaisingOnResponses])
 @pytest.mark.parametrize(
     ("error", "expected"),
     [(ProtocolError("bad frame"), Failed), (KeyError("a bug"), Bug)],
 )
 def test_a_dissector_that_raises_stops_its_flow_and_is_returned_as_an_event(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, error: Exception, expected: type
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    error: Exception,
+    expected: type,
+    dissector: type[_Raising],
 ) -> None:
     monkeypatch.setattr(_Raising, "error", error)
     router = _router()
-    router.dissectors = (_Raising,)
+    router.dissectors = (dissector,)
     routed = _routed(_exchange(tmp_path / "x.pcap"), router)
     events = [e for _, e in routed if not isinstance(e, (Opened, Gap))]
     assert [type(e) for e in events] == [Identified, expected]  # once: the flow stopped
     if isinstance(events[1], Bug):
         assert events[1].exc is error  # for the engine: counted, or raised in strict mode
     else:
-        assert events[1] == Failed("raising")
+        assert events[1] == Failed(dissector.name)
 
 
 def test_events_are_yielded_before_the_router_goes_on(tmp_path: Path) -> None:

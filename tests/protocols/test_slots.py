@@ -1,17 +1,19 @@
 """`slot_init`: the per-packet classes keep the constructor `dataclasses` would give them
-(parameters, defaults, keyword-only markers) while setting fields through the slots."""
+(parameters, defaults, keyword-only markers) while setting fields through the slots.
+`slot_factory`: a function with that signature that makes the same, frozen objects."""
 
 from __future__ import annotations
 
 import dataclasses
 import inspect
+import pickle
 
 import pytest
 
 from dpi.decode import Segment
 from dpi.frames import Frame
 from dpi.reassembly import Data
-from protocols._slots import slot_init
+from protocols._slots import slot_factory, slot_init
 from protocols.base import Direction, Location, Message, Part
 
 
@@ -82,3 +84,57 @@ def test_a_subclass_sets_its_inherited_slots() -> None:
 
     child = Child(1)
     assert (child.a, child.b) == (1, 2)
+
+
+@pytest.mark.parametrize("cls", [Frame, Segment, Data, Part, Message])
+def test_a_factory_has_the_class_signature(cls: type) -> None:
+    assert inspect.signature(slot_factory(cls)) == inspect.signature(cls)
+
+
+def test_a_factory_makes_what_the_class_makes() -> None:
+    make_part, make_message = slot_factory(Part), slot_factory(Message)
+    part = make_part(location=Location.QUERY, name="", data=b"a=1", media_type="x", schema="s")
+    same = Part(location=Location.QUERY, name="", data=b"a=1", media_type="x", schema="s")
+    assert type(part) is Part and part == same and hash(part) == hash(same)
+    assert repr(part) == repr(same) and pickle.loads(pickle.dumps(part)) == same
+    assert make_part(location=Location.HEADER, name="a", data=b"") == Part(
+        location=Location.HEADER, name="a", data=b"")  # defaults
+    message = make_message(protocol="http", direction=Direction.RESPONSE, api="GET /", host="h",
+                           ts_ns=5, parts=(part,), status=404)
+    assert message == Message(protocol="http", direction=Direction.RESPONSE, api="GET /",
+                              host="h", ts_ns=5, parts=(same,), status=404)
+    segment = slot_factory(Segment)(b"\x01" * 4, b"\x02" * 4, 1, 2, 3, 4, 0x18, b"xy")
+    assert segment == Segment(b"\x01" * 4, b"\x02" * 4, 1, 2, 3, 4, 0x18, b"xy", 0)
+    assert b"xy" not in repr(segment).encode()  # payloads stay out of reprs
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        part.name = "x"  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        segment.seq = 9  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        make_part(Location.HEADER, "accept", b"")  # type: ignore[misc]  # keyword-only
+    with pytest.raises(TypeError):
+        slot_factory(Frame)(1, 2)  # type: ignore[call-arg]  # missing fields
+
+
+def test_a_factory_refuses_classes_it_cannot_build() -> None:
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Base:
+        a: int
+
+    @slot_init
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Child(Base):
+        b: int = 2
+
+    @slot_init
+    @dataclasses.dataclass(frozen=True, slots=True, weakref_slot=True)
+    class Weak:
+        a: int
+
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Plain:  # no slot_init: its fields were never checked
+        a: int
+
+    for cls in (Child, Weak, Plain):
+        with pytest.raises(TypeError, match="slot_factory"):
+            slot_factory(cls)
