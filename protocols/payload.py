@@ -50,6 +50,7 @@ import orjson
 
 from protocols._embedded import (
     AUTHORIZATION_FIELDS,
+    MIN_BASE64_CHARS,
     MIN_CARRIER,
     CarrierValue,
     carries_nothing,
@@ -433,7 +434,7 @@ def _grouped_walk(
     member_paths = _MEMBER_PATHS
     float_texts = _FLOAT_TEXTS
     all_plain = PLAIN_NAMES.issuperset if max_key >= CACHE_KEY_CHARS else _never
-    carries = may_carry
+    carries, min_base64 = may_carry, MIN_BASE64_CHARS
     groups: dict[str, list[str]] = {}
     held_at = groups.get
     empty = 0  # empty strings: pairs, not values
@@ -488,7 +489,19 @@ def _grouped_walk(
                     if not text:
                         empty += 1
                         continue
-                    if len(text) >= shortest and carries(text, len(text)):
+                    # `may_carry`'s cheapest necessary conditions first, inline (most
+                    # values fail them): a JSON document's last character, a query's
+                    # `?`, base64's length and the characters of text it has not.
+                    if (
+                        len(text) >= shortest
+                        and (
+                            text[-1] in "}]" or "?" in text or (
+                                len(text) >= min_base64 and "." not in text
+                                and " " not in text and ":" not in text
+                            )
+                        )
+                        and carries(text, len(text))
+                    ):
                         expand(paths.get(key) or _member_path(paths, path, key), text)
                         continue
                 elif kind is int_:
