@@ -230,12 +230,15 @@ def expanded_value(
 
 def carries_nothing(path: str, value: str) -> bool:
     """True when `expand_values` gives the one pair (path, value) back as it is, in
-    any location: a value too short to carry another, or one that is no authorization
-    field and shows no sign of a carrier. (False only means "ask `expand_values`".)"""
+    any location: a value too short to carry another, or one that shows no sign of a
+    carrier, nor at an authorization field of a credentials document (a bearer token
+    is none). (False only means "ask `expand_values`".)"""
     n = len(value)
     if n < MIN_CARRIER:
         return True
-    return path not in AUTHORIZATION_FIELDS and not may_carry(value, n)
+    if path in AUTHORIZATION_FIELDS and _document_credentials(value) is not None:
+        return False
+    return not may_carry(value, n)
 
 
 def may_carry(value: str, n: int) -> bool:
@@ -409,18 +412,30 @@ def _credentials_inside(
     such or base64 of it), each named below the carrying field for the classifiers
     (they are values of the field itself: `CarrierValue`); [] for any other credentials."""
     path, value = pair
-    scheme, sep, credentials = value.partition(" ")
-    credentials = credentials.strip()
-    if not sep or len(credentials) < MIN_CARRIER or _AUTH_SCHEME.fullmatch(scheme) is None:
+    credentials = _document_credentials(value)
+    if credentials is None:
         return []
     if not _json_shaped(credentials):
-        if len(credentials) < MIN_BASE64_CHARS or not _maybe_base64_text(credentials):
-            return []
         decoded = decoded_base64_text(credentials)
         if decoded is None or not _json_shaped(decoded.strip()):
             return []
         credentials = decoded.strip()
     return _json_inside(credentials, path, location, limits, walk_json, hits, 0)
+
+
+def _document_credentials(value: str) -> str | None:
+    """The credentials of an authorization value (`<auth-scheme> <credentials>`) when
+    they may be a document: JSON-shaped, or alphabet-valid base64 of text (decoded by
+    the caller). None for any other value, without decoding anything."""
+    scheme, sep, credentials = value.partition(" ")
+    credentials = credentials.strip()
+    if not sep or len(credentials) < MIN_CARRIER or _AUTH_SCHEME.fullmatch(scheme) is None:
+        return None
+    if _json_shaped(credentials) or (
+        len(credentials) >= MIN_BASE64_CHARS and _maybe_base64_text(credentials)
+    ):
+        return credentials
+    return None
 
 
 def _json_shaped(text: str) -> bool:
