@@ -485,22 +485,27 @@ def _grouped_walk(
             for key, item in value.items():
                 kind = type(item)
                 if kind is str_:
-                    text = item[:max_chars]
-                    if not text:
+                    # `item[:max_chars]`, its length taken once for the tests below.
+                    n = len(item)
+                    if n > max_chars:
+                        text, n = item[:max_chars], max_chars
+                    elif n:
+                        text = item
+                    else:
                         empty += 1
                         continue
                     # `may_carry`'s cheapest necessary conditions first, inline (most
                     # values fail them): a JSON document's last character, a query's
                     # `?`, base64's length and the characters of text it has not.
                     if (
-                        len(text) >= shortest
+                        n >= shortest
                         and (
                             text[-1] in "}]" or "?" in text or (
-                                len(text) >= min_base64 and "." not in text
+                                n >= min_base64 and "." not in text
                                 and " " not in text and ":" not in text
                             )
                         )
-                        and carries(text, len(text))
+                        and carries(text, n)
                     ):
                         expand(paths.get(key) or _member_path(paths, path, key), text)
                         continue
@@ -728,7 +733,7 @@ def _form_fields(data: bytes, limits: Limits, hits: Hits = None) -> list[Pair]:
     max_key = limits.max_key_chars
     out: list[Pair] = []
     long_key = False
-    for name, value in parse_qsl(text, keep_blank_values=False):
+    for name, value in _query_pairs(text):
         if len(name) > max_key:
             name = name[:max_key] + CUT_MARK
             long_key = True
@@ -738,6 +743,15 @@ def _form_fields(data: bytes, limits: Limits, hits: Hits = None) -> list[Pair]:
     if long_key:
         _count(hits, "key_too_long")
     return out
+
+
+def _query_pairs(text: str) -> list[tuple[str, str]] | list[list[str]]:
+    """`parse_qsl(text, keep_blank_values=False)`. Without `%` and `+` it unquotes
+    nothing: then its split alone (`&`, then the first `=`; items without a value
+    dropped), without its per-item calls (most query strings: `page=2&limit=20`)."""
+    if "%" in text or "+" in text:
+        return parse_qsl(text, keep_blank_values=False)
+    return [nv for nv in (item.split("=", 1) for item in text.split("&")) if len(nv) == 2 and nv[1]]
 
 
 def _form(
