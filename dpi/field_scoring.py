@@ -3,7 +3,8 @@ inventory's evidence per field (the other half, which data types a field reports
 made from that evidence by dpi/inventory.py when rows are asked for).
 
 Per message: its api and host are sanitized (dpi/identifiers.py) before anyone sees
-them, its parts are decoded into (path, value) pairs (protocols/payload.py), and each
+them, its parts are decoded into their values by path (protocols/payload.py: a JSON
+body in one walk, `json_groups`; other parts as (path, value) pairs), and each
 value is scored by the classifiers (dpi/classify.py) in the context of its field and
 recorded on that field's evidence; a field settled on a data type only counts its
 values. Parts that hold one field each (the columns of a MySQL row) are scored as one
