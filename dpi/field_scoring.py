@@ -3,7 +3,8 @@ inventory's evidence per field (the other half, which data types a field reports
 made from that evidence by dpi/inventory.py when rows are asked for).
 
 Per message: its api and host are sanitized (dpi/identifiers.py) before anyone sees
-them, its parts are decoded into (path, value) pairs (protocols/payload.py), and each
+them, its parts are decoded into their values by path (protocols/payload.py: a JSON
+body in one walk, `json_groups`; other parts as (path, value) pairs), and each
 value is scored by the classifiers (dpi/classify.py) in the context of its field and
 recorded on that field's evidence; a field settled on a data type only counts its
 values. Parts that hold one field each (the columns of a MySQL row) are scored as one
@@ -63,7 +64,7 @@ from protocols.base import (
     Part,
     ProtocolError,
 )
-from protocols.payload import field_pairs, plain_text_pair
+from protocols.payload import field_pairs, json_groups, plain_text_pair
 
 if TYPE_CHECKING:
     from dpi.classify import ContextPlan
@@ -85,7 +86,8 @@ MAX_HEADER_PAIRS = 4096
 _NO_PAIR = ("", "")  # `_header_pairs`' entry for a value `plain_text_pair` refuses
 # Enum members read once per message, as module constants: a member read off its enum
 # class costs about five times a global read.
-_TEXT, _AT_HEADER = MediaType.TEXT, Location.HEADER
+_TEXT, _JSON = MediaType.TEXT, MediaType.JSON
+_AT_HEADER = Location.HEADER
 # Contexts of the values inside carriers, per (carrier's field context, their paths):
 # a few documents per API recur in every message; cleared when they would hold more
 # than this many contexts in all (a memory bound, as MAX_SHAPE_PATHS is).
@@ -405,7 +407,8 @@ class FieldScorer:
         where: Location | None = None  # the location of the last part, and its name
         location = ""
         merged: dict[str, list[str]] | None = None  # single[location], once made
-        text_type = _TEXT
+        groups: dict[str, list[str]]
+        text_type, json_type = _TEXT, _JSON
         header = _AT_HEADER
         header_pairs = self._header_pairs
         for part in message.parts:
@@ -439,27 +442,39 @@ class FieldScorer:
                 else:
                     known.append(text)
                 continue
-            try:
-                pairs = field_pairs(
-                    part, limits, self.options.schemas, stats.limits_hit,
-                    stats.anomalies,  # damaged JSON recovered, by kind
-                )
-            except ProtocolError:
-                stats.anomalies["undecodable_part"] += 1
-                continue
-            if not pairs:
-                continue
-            if type(pairs) is CarrierPairs:
-                carried = True
-            # A path's list made on its first value by the mapping itself: one step per
-            # value (the values of a long array share a few paths).
-            groups: defaultdict[str, list[str]] = defaultdict(list)
-            for path, text in pairs:
-                if text:  # empty strings carry nothing; whitespace is rare, scored as is
-                    groups[path].append(text)
+            # A JSON body grouped by path as it is walked (`json_groups`: the common
+            # case, nothing cut).
+            found = (
+                json_groups(part, limits, stats.limits_hit)
+                if part.media_type is json_type
+                else None
+            )
+            if found is not None:
+                groups, pair_count, carries = found
+                carried = carried or carries
+            else:
+                try:
+                    pairs = field_pairs(
+                        part, limits, self.options.schemas, stats.limits_hit,
+                        stats.anomalies,  # damaged JSON recovered, by kind
+                    )
+                except ProtocolError:
+                    stats.anomalies["undecodable_part"] += 1
+                    continue
+                if not pairs:
+                    continue
+                if type(pairs) is CarrierPairs:
+                    carried = True
+                # A path's list made on its first value by the mapping itself: one step
+                # per value (the values of a long array share a few paths).
+                groups = defaultdict(list)
+                for path, text in pairs:
+                    if text:  # empty strings carry nothing; whitespace is rare, scored as is
+                        groups[path].append(text)
+                pair_count = len(pairs)
             if not groups:
                 continue
-            count += len(pairs)
+            count += pair_count
             if len(groups) > 1:
                 grouped.append((location, groups))
                 continue

@@ -103,7 +103,7 @@ _SIGNED_NAME: Final = re.compile(
     re.IGNORECASE,
 )
 # Shortest value that can carry another (`{"a":1}`, `/?sig=1`).
-_MIN_CARRIER: Final = 7
+MIN_CARRIER: Final = 7
 # Query strings longer than this in one value are not signed URLs worth parsing.
 _MAX_QUERY: Final = 8192
 
@@ -185,14 +185,14 @@ def expand_values(
         # too), a longer one `_first_candidate`'s tests for itself alone.
         value = pairs[0][1]
         n = len(value)
-        if n < _MIN_CARRIER:
+        if n < MIN_CARRIER:
             return pairs
         # The field name first: a str set lookup (an enum's hash is Python code).
         if pairs[0][0] in AUTHORIZATION_FIELDS and location in _CREDENTIAL_LOCATIONS:
             inside = _credentials_inside(pairs[0], location, limits, walk_json, hits)
             if inside:
                 return CarrierPairs([(pairs[0][0], _carrier(value, inside))])
-        if not _may_carry(value, n):
+        if not may_carry(value, n):
             return pairs
         first = 0
     else:
@@ -209,18 +209,40 @@ def expand_values(
     return out
 
 
+def expanded_value(
+    path: str,
+    value: str,
+    location: str,
+    limits: Limits,
+    walk_json: WalkJson,
+    hits: object = None,
+) -> list[Pair]:
+    """What `expand_values` puts in the place of the pair (path, value) of a part, for
+    a value that `may_carry` passes (or, once one value of the part did, any value
+    `_candidates` with `shortest=1` gives): the value, as a carrier or followed by the
+    sub-fields it carries, or a JSON string's fields in its place. `expand_values`
+    does each such value on its own but for the part's field limit, which the caller
+    keeps (`protocols.payload.json_groups`)."""
+    out: list[Pair] = []
+    _expand_into([(path, value)], out, location, limits, walk_json, hits, 0)
+    return out
+
+
 def carries_nothing(path: str, value: str) -> bool:
     """True when `expand_values` gives the one pair (path, value) back as it is, in
-    any location: a value too short to carry another, or one that is no authorization
-    field and shows no sign of a carrier. (False only means "ask `expand_values`".)"""
+    any location: a value too short to carry another, or one that shows no sign of a
+    carrier, nor at an authorization field of a credentials document (a bearer token
+    is none). (False only means "ask `expand_values`".)"""
     n = len(value)
-    if n < _MIN_CARRIER:
+    if n < MIN_CARRIER:
         return True
-    return path not in AUTHORIZATION_FIELDS and not _may_carry(value, n)
+    if path in AUTHORIZATION_FIELDS and _document_credentials(value) is not None:
+        return False
+    return not may_carry(value, n)
 
 
-def _may_carry(value: str, n: int) -> bool:
-    """`_candidates`' tests for one value of `n` (at least _MIN_CARRIER)
+def may_carry(value: str, n: int) -> bool:
+    """`_candidates`' tests for one value of `n` (at least MIN_CARRIER)
     characters: JSON-shaped, base64 of text, or a URL with a signature parameter."""
     last = value[-1]
     return (
@@ -232,12 +254,12 @@ def _may_carry(value: str, n: int) -> bool:
 
 def _first_candidate(pairs: list[Pair]) -> int:
     """Index of the first value that may carry another, or -1."""
-    return next(_candidates(pairs, _MIN_CARRIER), -1)
+    return next(_candidates(pairs, MIN_CARRIER), -1)
 
 
 def _candidates(pairs: list[Pair], shortest: int) -> Iterator[int]:
     """Indices, in order, of the values of at least `shortest` characters that
-    `_may_carry`'s tests pass (the base64 test is `_maybe_base64_text`'s, inline). The
+    `may_carry`'s tests pass (the base64 test is `_maybe_base64_text`'s, inline). The
     scan's hot loop: values too short to carry anything cost one length test."""
     signed = _SIGNED_NAME.search
     b64 = _BASE64.fullmatch
@@ -390,18 +412,30 @@ def _credentials_inside(
     such or base64 of it), each named below the carrying field for the classifiers
     (they are values of the field itself: `CarrierValue`); [] for any other credentials."""
     path, value = pair
-    scheme, sep, credentials = value.partition(" ")
-    credentials = credentials.strip()
-    if not sep or len(credentials) < _MIN_CARRIER or _AUTH_SCHEME.fullmatch(scheme) is None:
+    credentials = _document_credentials(value)
+    if credentials is None:
         return []
     if not _json_shaped(credentials):
-        if len(credentials) < MIN_BASE64_CHARS or not _maybe_base64_text(credentials):
-            return []
         decoded = decoded_base64_text(credentials)
         if decoded is None or not _json_shaped(decoded.strip()):
             return []
         credentials = decoded.strip()
     return _json_inside(credentials, path, location, limits, walk_json, hits, 0)
+
+
+def _document_credentials(value: str) -> str | None:
+    """The credentials of an authorization value (`<auth-scheme> <credentials>`) when
+    they may be a document: JSON-shaped, or alphabet-valid base64 of text (decoded by
+    the caller). None for any other value, without decoding anything."""
+    scheme, sep, credentials = value.partition(" ")
+    credentials = credentials.strip()
+    if not sep or len(credentials) < MIN_CARRIER or _AUTH_SCHEME.fullmatch(scheme) is None:
+        return None
+    if _json_shaped(credentials) or (
+        len(credentials) >= MIN_BASE64_CHARS and _maybe_base64_text(credentials)
+    ):
+        return credentials
+    return None
 
 
 def _json_shaped(text: str) -> bool:

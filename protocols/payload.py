@@ -48,7 +48,16 @@ from urllib.parse import parse_qsl
 
 import orjson
 
-from protocols._embedded import carries_nothing, expand_values
+from protocols._embedded import (
+    AUTHORIZATION_FIELDS,
+    MIN_BASE64_CHARS,
+    MIN_CARRIER,
+    CarrierValue,
+    carries_nothing,
+    expand_values,
+    expanded_value,
+    may_carry,
+)
 from protocols._json_keys import CACHE_KEY_CHARS, PLAIN_NAMES, templated_keys
 from protocols._json_recovery import recover
 from protocols._printable import printable_text
@@ -360,6 +369,206 @@ def _json_fields(
     return out
 
 
+class _NotPlain(Exception):
+    """Raised inside `json_groups`' walk: the body needs `field_pairs`' full work."""
+
+
+def json_groups(
+    part: Part, limits: Limits, hits: Hits = None
+) -> tuple[dict[str, list[str]], int, bool] | None:
+    """What `field_pairs` of a JSON part gives, grouped by path as the field scorer
+    groups it, in one walk: the non-empty values of each path in order, the paths in
+    the order of their first non-empty value; with the number of pairs (empty values
+    included) and whether a value carries others (`CarrierValue`). None when
+    `field_pairs` must be asked: a body that does not parse, a bare scalar, or one
+    whose walk meets what the plain case does not have (a key that is data or too
+    long, a path or key to cut, the depth limit, as many pairs as
+    `max_fields_per_part` may allow, a lone value at an authorization field). Else no
+    limit was hit in the body itself, and each value that may carry others was
+    expanded where it stands, as `expand_values` does it (`expanded_value`); limits
+    hit inside those count in `hits` only when the grouping is given.
+
+    The scan's hottest loop: one pass over the values instead of three (`_walk`'s
+    list of pairs, `expand_values`' candidate tests, the scorer's grouping), and no
+    pair tuples."""
+    prefix = part.name
+    if len(prefix) > limits.max_key_chars or len(prefix) > limits.max_path_chars:
+        return None
+    try:
+        obj = orjson.loads(part.data)
+    except orjson.JSONDecodeError:
+        return None
+    kind = type(obj)
+    if kind is not dict and kind is not list:
+        return None
+    try:
+        groups, pairs, added, carried, inner_hits = _grouped_walk(
+            obj, prefix, part.location, limits
+        )
+    except _NotPlain:
+        return None
+    if pairs - added == 1 and next(iter(groups), "") in AUTHORIZATION_FIELDS:
+        return None  # one value at an authorization field: `expand_values` looks inside
+    if hits is not None and inner_hits:
+        hits.update(inner_hits)
+    return groups, pairs, carried
+
+
+def _grouped_walk(
+    obj: object, prefix: str, location: str, limits: Limits
+) -> tuple[dict[str, list[str]], int, int, bool, Counter[str] | None]:
+    """`json_groups`' walk of a container: `_walk`'s plain loops, each value added to
+    its path's list, each that may carry others expanded in place. Returns the values
+    by path, the number of pairs, how many of them expanded values added, whether a
+    carrier is among them, and the limits hit inside expanded values. Raises `_NotPlain` where `_walk` would leave its plain
+    loops or cut, or where the pairs could reach `max_fields_per_part` (bounded before
+    each container by the items of those walked)."""
+    max_depth = limits.max_depth
+    max_chars = limits.max_value_chars
+    max_key = limits.max_key_chars
+    max_path = limits.max_path_chars
+    short_base = max_path - max_key
+    room = limits.max_fields_per_part
+    str_, int_, float_, dict_, list_ = str, int, float, dict, list
+    plan = templated_keys
+    member_paths = _MEMBER_PATHS
+    float_texts = _FLOAT_TEXTS
+    all_plain = PLAIN_NAMES.issuperset if max_key >= CACHE_KEY_CHARS else _never
+    carries, min_base64 = may_carry, MIN_BASE64_CHARS
+    groups: dict[str, list[str]] = {}
+    held_at = groups.get
+    empty = 0  # empty strings: pairs, not values
+    bound = 0  # items of the containers walked, and pairs added: at least the pairs
+    added = 0
+    carried = False
+    hits: Counter[str] | None = None  # made by the first expansion
+    # Values this short are left as they are until one was expanded: from there on
+    # `expand_values` tests every value (`_expand_into`'s candidates).
+    shortest = MIN_CARRIER
+
+    def expand(path: str, value: str) -> None:
+        """A value that may carry others: what `expand_values` puts in its place."""
+        nonlocal empty, bound, added, carried, shortest, hits
+        if path in AUTHORIZATION_FIELDS:
+            raise _NotPlain  # a lone value there is `expand_values`' own case
+        shortest = 1
+        if hits is None:
+            hits = Counter()
+        pairs = expanded_value(path, value, location, limits, _walk, hits)
+        added += len(pairs) - 1
+        bound += len(pairs) - 1
+        for inner_path, text in pairs:
+            if not text:
+                empty += 1
+                continue
+            if type(text) is CarrierValue:
+                carried = True
+            values = held_at(inner_path)
+            if values is None:
+                groups[inner_path] = [text]
+            else:
+                values.append(text)
+
+    def walk(value: object, path: str, depth: int) -> None:
+        nonlocal empty, bound
+        bound += len(value)  # type: ignore[arg-type]
+        if depth >= max_depth or bound >= room:
+            raise _NotPlain
+        if type(value) is dict_:
+            if len(path) > short_base or (
+                not all_plain(value) and (plan(value) or _has_long_key(value, max_key))
+            ):
+                raise _NotPlain
+            paths = member_paths.get(path)
+            if paths is None:
+                paths = member_paths[path] = {}
+            for key, item in value.items():
+                kind = type(item)
+                if kind is str_:
+                    # `item[:max_chars]`, its length taken once for the tests below.
+                    n = len(item)
+                    if n > max_chars:
+                        text, n = item[:max_chars], max_chars
+                    elif n:
+                        text = item
+                    else:
+                        empty += 1
+                        continue
+                    # `may_carry`'s cheapest necessary conditions first, inline (most
+                    # values fail them): a JSON document's last character, a query's
+                    # `?`, base64's length and the characters of text it has not.
+                    if (
+                        n >= shortest
+                        and (
+                            text[-1] in "}]" or "?" in text or (
+                                n >= min_base64 and "." not in text
+                                and " " not in text and ":" not in text
+                            )
+                        )
+                        and carries(text, n)
+                    ):
+                        expand(paths.get(key) or _member_path(paths, path, key), text)
+                        continue
+                elif kind is int_:
+                    text = str(item)
+                elif kind is float_:
+                    text = float_texts.get(item) or _float_text(item)
+                elif kind is dict_ or kind is list_:
+                    text = None
+                else:  # bool, None: no data
+                    continue
+                try:
+                    member = paths[key]
+                except KeyError:  # a new name at this path
+                    member = _member_path(paths, path, key)
+                if text is None:
+                    walk(item, member, depth + 1)
+                    continue
+                values = held_at(member)
+                if values is None:
+                    groups[member] = [text]
+                else:
+                    values.append(text)
+        else:  # a list: every element shares the path, hence one list for its values
+            elem = path + "[]"
+            if len(elem) > max_path:
+                raise _NotPlain
+            values = None
+            for item in value:  # type: ignore[attr-defined]
+                kind = type(item)
+                if kind is str_:
+                    text = item[:max_chars]
+                    if not text:
+                        empty += 1
+                        continue
+                    if len(text) >= shortest and carries(text, len(text)):
+                        expand(elem, text)
+                        values = None  # the expansion may have made the path's list
+                        continue
+                elif kind is dict_ or kind is list_:
+                    walk(item, elem, depth + 1)
+                    continue
+                elif kind is int_:
+                    text = str(item)
+                elif kind is float_:
+                    text = float_texts.get(item) or _float_text(item)
+                else:
+                    continue
+                if values is None:
+                    values = held_at(elem)
+                    if values is None:
+                        values = groups[elem] = []
+                values.append(text)
+
+    try:
+        walk(obj, prefix, 0)
+    finally:
+        walk = _walked  # no reference cycle through the closure (see `_walk`)
+    if bound >= room:
+        raise _NotPlain
+    return groups, sum(map(len, groups.values())) + empty, added, carried, hits
+
+
 def _recovered_json(
     data: bytes, prefix: str, limits: Limits, hits: Hits, damage: Hits, error: str
 ) -> list[Pair]:
@@ -524,7 +733,7 @@ def _form_fields(data: bytes, limits: Limits, hits: Hits = None) -> list[Pair]:
     max_key = limits.max_key_chars
     out: list[Pair] = []
     long_key = False
-    for name, value in parse_qsl(text, keep_blank_values=False):
+    for name, value in _query_pairs(text):
         if len(name) > max_key:
             name = name[:max_key] + CUT_MARK
             long_key = True
@@ -534,6 +743,15 @@ def _form_fields(data: bytes, limits: Limits, hits: Hits = None) -> list[Pair]:
     if long_key:
         _count(hits, "key_too_long")
     return out
+
+
+def _query_pairs(text: str) -> list[tuple[str, str]] | list[list[str]]:
+    """`parse_qsl(text, keep_blank_values=False)`. Without `%` and `+` it unquotes
+    nothing: then its split alone (`&`, then the first `=`; items without a value
+    dropped), without its per-item calls (most query strings: `page=2&limit=20`)."""
+    if "%" in text or "+" in text:
+        return parse_qsl(text, keep_blank_values=False)
+    return [nv for nv in (item.split("=", 1) for item in text.split("&")) if len(nv) == 2 and nv[1]]
 
 
 def _form(
