@@ -72,6 +72,7 @@ class DrugCodeClassifier(DeclarativeClassifier):
     category = Category.PHI
     # Sibling tokens asked about: a clinical word beside the field.
     context_words = CLINICAL_TOKENS
+    gate_reads_server = False
     hints = _HINTS
     min_len = 10
     max_len = 13  # 11 digits + 2 dashes

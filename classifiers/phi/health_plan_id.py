@@ -110,6 +110,7 @@ class HealthPlanIdClassifier(DeclarativeClassifier):
     category = Category.PHI
     # Sibling tokens asked about: an insurance or clinical word beside the field.
     context_words = _INSURANCE_CONTEXT | CLINICAL_TOKENS
+    gate_reads_server = False
     hints = _PLAN_TOKENS | _WEAK_TOKENS
     min_len = 5
     max_len = 24  # 20 characters plus separators

@@ -138,6 +138,7 @@ class IbanClassifier(Classifier):
     category: ClassVar[Category] = Category.PII
     # Reads no sibling or object-key tokens.
     context_words: ClassVar[frozenset[str] | None] = frozenset()
+    gate_reads_server: ClassVar[bool] = False
     hints: ClassVar[frozenset[str]] = frozenset({"iban", "bank", "account", "payee", "sepa"})
     min_len: ClassVar[int] = 15  # Norway, the shortest
     max_len: ClassVar[int] = _MAX_CHARS

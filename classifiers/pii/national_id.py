@@ -191,6 +191,7 @@ class NationalIdClassifier(Classifier):
     category: ClassVar[Category] = Category.PII
     # Reads no sibling or object-key tokens.
     context_words: ClassVar[frozenset[str] | None] = frozenset()
+    gate_reads_server: ClassVar[bool] = False
     hints: ClassVar[frozenset[str]] = _GENERIC.union(
         *_SCHEME_HINTS.values(), *(scheme.hints for scheme in _stdnum_ids.SCHEMES))
     min_len: ClassVar[int] = 9
