@@ -13,7 +13,9 @@ calling every length-applicable classifier on every value would give:
   is bound to the context once (declarative classifiers climb their confidence ladders
   then, not per value); contexts that differ only in sibling or object-key tokens no
   classifier asks about (`Classifier.context_words`: an optional `address.line2` in
-  some messages) share that work and their memo entries;
+  some messages) share that work and their memo entries, and contexts that differ only
+  in their server (the same API behind many hosts) share the gates' answers when no
+  gate reads the server (`Classifier.gate_reads_server`);
 - per value, one cheap look (length, and the set of character classes: digits,
   letters, `@`, separators...) selects the classifiers whose value gate admits it; the
   gates' verdicts are cached per (length, classes), so a value costs a translate, a set
