@@ -170,6 +170,12 @@ class Classifier(ABC):
     # share one plan and memo in the classifier set (`dpi/classify.py`). None (the
     # default): they may be read otherwise, and no plan is shared.
     context_words: ClassVar[frozenset[str] | None] = None
+    # Whether `gate` may read `FieldContext.server`. When no classifier's does (and
+    # every one declares `context_words`), contexts that differ only in their server
+    # (the same API served by another host) get the gates' answers of the first of them
+    # (`dpi/classify.py`); `scorer` is still made per context and may read it. True,
+    # the default, is always safe.
+    gate_reads_server: ClassVar[bool] = True
 
     @abstractmethod
     def score(self, value: str, ctx: FieldContext) -> Finding | None:

@@ -13,7 +13,9 @@ calling every length-applicable classifier on every value would give:
   is bound to the context once (declarative classifiers climb their confidence ladders
   then, not per value); contexts that differ only in sibling or object-key tokens no
   classifier asks about (`Classifier.context_words`: an optional `address.line2` in
-  some messages) share that work and their memo entries;
+  some messages) share that work and their memo entries, and contexts that differ only
+  in their server (the same API behind many hosts) share the gates' answers when no
+  gate reads the server (`Classifier.gate_reads_server`);
 - per value, one cheap look (length, and the set of character classes: digits,
   letters, `@`, separators...) selects the classifiers whose value gate admits it; the
   gates' verdicts are cached per (length, classes), so a value costs a translate, a set
@@ -224,12 +226,14 @@ class ClassifierSet:
         # in every plan's mask from the start, without a call per context.
         self._gated: list[tuple[Callable[[FieldContext], str | None], dict[str, int]]] = []
         self._ungated = 0
+        server_gates = False
         for index, classifier in enumerate(classifiers):
             bits = {name: self._bits[(index, name)] for name in classifier.value_gates}
             if getattr(classifier.gate, "__func__", None) is Classifier.gate and ANY in bits:
                 self._ungated |= bits[ANY]
             else:
                 self._gated.append((classifier.gate, bits))
+                server_gates = server_gates or classifier.gate_reads_server
         # Gate bits whose classifier needs a pattern in the value, and one scanner for
         # all those patterns (classifiers/_scan.py).
         self._needy = sum(needs)
@@ -251,6 +255,11 @@ class ClassifierSet:
         words = [c.context_words for c in classifiers if c.context_words is not None]
         self._context_words = (
             frozenset().union(*words) if len(words) == len(classifiers) else None)
+        # Plan masks by plan key without the server (`_mask_key`), when no gate reads
+        # the server (`Classifier.gate_reads_server`): the same API behind many hosts
+        # (a fifth of the new plans of the shared sample) asks its gates once.
+        self._masks: dict[tuple[object, ...], int] | None = (
+            {} if self._context_words is not None and not server_gates else None)
         self._shapes: dict[tuple[int, object], int] = {}
         self._runs: dict[int, tuple[int, ...]] = {}
         self._memo: dict[int, tuple[Finding, ...]] = {}
@@ -300,6 +309,8 @@ class ClassifierSet:
         self._plans.clear()
         self._shared_plans.clear()
         self._asked.clear()
+        if self._masks is not None:
+            self._masks.clear()
 
     def _plan(self, ctx: FieldContext) -> ContextPlan:
         """The plan of a context met for the first time: that of an equivalent context
@@ -308,23 +319,35 @@ class ClassifierSet:
             self._plans.clear()
             self._shared_plans.clear()
             self._asked.clear()
+            if self._masks is not None:
+                self._masks.clear()
         words = self._context_words
         key = None if words is None else _plan_key(ctx, words, self._asked)
         plan = None if key is None else self._shared_plans.get(key)
         if plan is None:
-            plan = self._new_plan(ctx)
+            plan = self._new_plan(ctx, key)
             if key is not None:
                 self._shared_plans[key] = plan
         self._plans[id(ctx)] = (ctx, plan)
         return plan
 
-    def _new_plan(self, ctx: FieldContext) -> ContextPlan:
-        """Asks every classifier's `gate` once for this context (`_gated`, `_ungated`)."""
-        mask = self._ungated
-        for gate, bits in self._gated:
-            name = gate(ctx)
-            if name is not None:
-                mask |= bits[name]
+    def _new_plan(self, ctx: FieldContext, key: tuple[object, ...] | None = None) -> ContextPlan:
+        """Asks every classifier's `gate` once for this context (`_gated`, `_ungated`),
+        or takes the answers given to a context of the same plan key (`key`) but for the
+        server, when no gate reads the server (`_masks`): every `gate` answers alike
+        for two contexts whose only other difference is in sibling and object tokens
+        no classifier asks about, as for sharing a plan (`_plan_key`)."""
+        masks = self._masks
+        mask_key = None if key is None or masks is None else _mask_key(key)
+        mask = None if mask_key is None or masks is None else masks.get(mask_key)
+        if mask is None:
+            mask = self._ungated
+            for gate, bits in self._gated:
+                name = gate(ctx)
+                if name is not None:
+                    mask |= bits[name]
+            if mask_key is not None and masks is not None:
+                masks[mask_key] = mask
         # Salts come from a counter that never restarts, so no two plans share one.
         self._plans_made += 1
         salt = (self._salt + self._plans_made * 0x9E3779B97F4A7C15) & _HASH_BITS
@@ -474,6 +497,14 @@ def _plan_key(
         object_words = asked[objects] = objects & words
     return (ctx.protocol, ctx.location, ctx.path, ctx.api, ctx.server, ctx.name_tokens,
             ctx.path_tokens, sibling_words, not siblings, object_words, not objects)
+
+
+_SERVER_AT = 4  # the place of `ctx.server` in a `_plan_key`
+
+
+def _mask_key(key: tuple[object, ...]) -> tuple[object, ...]:
+    """A `_plan_key` without the server."""
+    return key[:_SERVER_AT] + key[_SERVER_AT + 1:]
 
 
 # The findings tuples the memo holds, shared: few distinct ones exist (findings are

@@ -62,6 +62,7 @@ class CardCvvClassifier(DeclarativeClassifier):
     category = Category.PCI
     # Sibling tokens asked about: the card words `nearby` looks for.
     context_words = _CARD_TOKENS
+    gate_reads_server = False
     hints = _CVV_TOKENS
     min_len = 3
     max_len = 4

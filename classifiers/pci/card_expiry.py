@@ -101,6 +101,7 @@ class CardExpiryClassifier(DeclarativeClassifier):
     category = Category.PCI
     # Sibling tokens asked about: a card word beside the field.
     context_words = _CARD_TOKENS
+    gate_reads_server = False
     hints = frozenset({"expiry"})
     min_len = 1
     max_len = 11  # `12 / 2030` with spaces

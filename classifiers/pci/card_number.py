@@ -69,6 +69,7 @@ class CardNumberClassifier(Classifier):
     category = Category.PCI
     # Reads no sibling or object-key tokens.
     context_words = frozenset()
+    gate_reads_server = False
     hints = _HINT_TOKENS
     min_len = 13
     max_len = 65536

@@ -41,6 +41,7 @@ class CardTrackDataClassifier(Classifier):
     category = Category.PCI
     # Reads no sibling or object-key tokens.
     context_words = frozenset()
+    gate_reads_server = False
     hints = _HINT_TOKENS
     min_len = 21  # shortest track 2: 13 + `=` + 4 + 3
     max_len = 65536

@@ -65,6 +65,7 @@ class CardholderNameClassifier(Classifier):
     category = Category.PCI
     # Sibling tokens asked about: a card field beside the name.
     context_words = _CARD_SIBLINGS
+    gate_reads_server = False
     hints = frozenset({"cardholder", "holder"})
     min_len = 2
     max_len = _MAX_NAME

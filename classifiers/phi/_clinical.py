@@ -32,8 +32,25 @@ CLINICAL_TOKENS: frozenset[str] = frozenset(
 _MAX_API = 256
 
 
+# The last context asked about and its answer: the classifier set asks every PHI
+# classifier's `gate` (and then `scorer`) for one new context in a row, and six of them
+# ask this question, which depends on the context alone (a frozen `FieldContext`; held
+# here, so that no other context can take its identity). One tuple, replaced whole.
+_last: tuple[FieldContext | None, bool] = (None, False)
+
+
 def clinical_context(ctx: FieldContext) -> bool:
     """The path, the siblings or the API template speak of health care."""
+    global _last
+    last = _last
+    if last[0] is ctx:
+        return last[1]
+    answer = _clinical(ctx)
+    _last = (ctx, answer)
+    return answer
+
+
+def _clinical(ctx: FieldContext) -> bool:
     if not CLINICAL_TOKENS.isdisjoint(ctx.path_tokens):
         return True
     if not CLINICAL_TOKENS.isdisjoint(ctx.sibling_tokens):

@@ -52,6 +52,7 @@ class DeaNumberClassifier(DeclarativeClassifier):
     category = Category.PHI
     # Sibling tokens asked about: a prescriber or clinical word beside the field.
     context_words = _PRESCRIBER_TOKENS | CLINICAL_TOKENS
+    gate_reads_server = False
     hints = frozenset({"dea"})
     min_len = 9
     max_len = 9

@@ -108,6 +108,7 @@ class DiagnosisCodeClassifier(DeclarativeClassifier):
     category = Category.PHI
     # Sibling tokens asked about: a clinical word beside the field.
     context_words = CLINICAL_TOKENS
+    gate_reads_server = False
     hints = frozenset({"diagnosis", "icd"})
     min_len = 3
     max_len = 8  # 3 + dot + 4

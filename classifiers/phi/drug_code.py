@@ -72,19 +72,33 @@ class DrugCodeClassifier(DeclarativeClassifier):
     category = Category.PHI
     # Sibling tokens asked about: a clinical word beside the field.
     context_words = CLINICAL_TOKENS
+    gate_reads_server = False
     hints = _HINTS
     min_len = 10
     max_len = 13  # 11 digits + 2 dashes
     min_share = 0.5
 
+    # "ndc" (either shape open) admits what either layout can be; "dashed" (only the
+    # dashed layouts open: a clinical message without a drug-named field, where the
+    # bare 10-digit NPIs and ids stay unscored) what `_dashed` can accept: a dash, and
+    # 12 or 13 characters at least (4-4-2, 5-3-2, 5-4-1 and 5-4-2 with their two dashes:
+    # an 11-character SSN or date is none of them; `prepare` strips, so the value is at
+    # least that long). "ndc" admits every value "dashed" does: widest first.
     value_gates: ClassVar[Mapping[str, ValueGate]] = MappingProxyType(
-        {"ndc": lambda n, classes: DIGIT in classes and classes <= BLANK | {DIGIT, "-"}}
+        {"ndc": lambda n, classes: DIGIT in classes and classes <= BLANK | {DIGIT, "-"},
+         "dashed": lambda n, classes: n >= 12 and "-" in classes and DIGIT in classes
+         and classes <= BLANK | {DIGIT, "-"}}
+    )
+    # Every dashed layout holds four digits, a dash and three more (the labeler code's
+    # last four digits and the product code's first three): `555-123-4567` has not.
+    value_needs: ClassVar[Mapping[str, str]] = MappingProxyType(
+        {"dashed": r"[0-9]{4}-[0-9]{3}"}
     )
     # Dashed 11-digit 5-4-2 is the HIPAA form; every layout is one labeler code. Reported
     # only with a hint in the name or path or, for the dashed layouts, in a clinical
     # message (bare dashed codes stay under the threshold).
     shapes = (
-        Shape("pattern ndc_dashed", _dashed, gate="ndc", ladder=(
+        Shape("pattern ndc_dashed", _dashed, gate="dashed", ladder=(
             Rung(0.95, "field name hint", _hinted),
             Rung(0.7, "clinical context", clinical_context),
             Rung(0.4),

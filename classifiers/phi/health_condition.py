@@ -103,6 +103,7 @@ class HealthConditionClassifier(Classifier):
     category = Category.PHI
     # Sibling tokens asked about: a clinical word beside the field.
     context_words = CLINICAL_TOKENS
+    gate_reads_server = False
     hints = _STRONG_HINTS | _WEAK_HINTS
     min_len = 3
     max_len = 8192

@@ -110,6 +110,7 @@ class HealthPlanIdClassifier(DeclarativeClassifier):
     category = Category.PHI
     # Sibling tokens asked about: an insurance or clinical word beside the field.
     context_words = _INSURANCE_CONTEXT | CLINICAL_TOKENS
+    gate_reads_server = False
     hints = _PLAN_TOKENS | _WEAK_TOKENS
     min_len = 5
     max_len = 24  # 20 characters plus separators
@@ -122,6 +123,13 @@ class HealthPlanIdClassifier(DeclarativeClassifier):
         {"member": lambda n, classes: DIGIT in classes and classes <= _ID_CLASSES,
          "mbi": lambda n, classes: n >= _MBI_MIN and DIGIT in classes
          and not classes.isdisjoint(LETTERS) and classes <= _ID_CLASSES}
+    )
+    # Where only the MBI shapes are open, the value is `prepare`'s `strip` away (ASCII
+    # whitespace `[\t-\r\x1c-\x20]`: the scan sees ASCII values only) from an MBI's
+    # first four characters, upper-cased or not: `123 Main Street` and `GRP12345`, which
+    # the gate admits, are turned away before `match`.
+    value_needs: ClassVar[Mapping[str, str]] = MappingProxyType(
+        {"mbi": r"^[\t-\r\x1c-\x20]*[1-9][A-Za-z][A-Za-z0-9][0-9]"}
     )
     shapes = (
         Shape("pattern medicare_mbi", _mbi(upper=True), gate="mbi",

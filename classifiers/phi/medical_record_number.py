@@ -74,6 +74,7 @@ class MedicalRecordNumberClassifier(DeclarativeClassifier):
     category = Category.PHI
     # Reads no sibling or object-key tokens.
     context_words = frozenset()
+    gate_reads_server = False
     hints = frozenset({"mrn", "medical", "patient", "chart"})
     min_len = 6
     # 12 characters plus up to 3 separators.

@@ -50,6 +50,7 @@ class NpiClassifier(DeclarativeClassifier):
     category = Category.PHI
     # Sibling tokens asked about: a provider or clinical word beside the field.
     context_words = _PROVIDER_TOKENS | CLINICAL_TOKENS
+    gate_reads_server = False
     hints = frozenset({"npi"})
     min_len = 10
     max_len = 10

@@ -122,6 +122,7 @@ class BankAccountClassifier(DeclarativeClassifier):
     category: ClassVar[Category] = Category.PII
     # Sibling tokens asked about: a bank word beside the field.
     context_words: ClassVar[frozenset[str] | None] = _BANK_TOKENS
+    gate_reads_server: ClassVar[bool] = False
     hints: ClassVar[frozenset[str]] = frozenset({"routing", "account", "sort", "kontonummer"})
     min_len: ClassVar[int] = 4
     max_len: ClassVar[int] = _MAX_CHARS

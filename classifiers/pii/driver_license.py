@@ -87,6 +87,7 @@ class DriverLicenseClassifier(DeclarativeClassifier):
     category: ClassVar[Category] = Category.PII
     # Reads no sibling or object-key tokens.
     context_words: ClassVar[frozenset[str] | None] = frozenset()
+    gate_reads_server: ClassVar[bool] = False
     hints: ClassVar[frozenset[str]] = _HINTS
     min_len: ClassVar[int] = 5
     max_len: ClassVar[int] = _MAX_CHARS

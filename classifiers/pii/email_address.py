@@ -66,6 +66,7 @@ class EmailAddressClassifier(Classifier):
     category: ClassVar[Category] = Category.PII
     # Reads no sibling or object-key tokens.
     context_words: ClassVar[frozenset[str] | None] = frozenset()
+    gate_reads_server: ClassVar[bool] = False
     hints: ClassVar[frozenset[str]] = frozenset({"email", "recipient", "sender", "replyto"})
     # `a@b.cd` is the shortest; free-text fields are searched up to 8 KiB (regex input
     # limit: longer bodies are split into fields by the payload walker anyway).

@@ -112,6 +112,8 @@ class IpAddressClassifier(Classifier):
     category: ClassVar[Category] = Category.PII
     # Sibling tokens asked about: a version field beside the address.
     context_words: ClassVar[frozenset[str] | None] = _VERSION_TOKENS
+    # Only `score` compares values with the server's own address.
+    gate_reads_server: ClassVar[bool] = False
     hints: ClassVar[frozenset[str]] = frozenset(
         {
             "ip",

@@ -41,6 +41,7 @@ from classifiers.base import (
     DIGIT,
     LETTERS,
     SPACE,
+    WHITESPACE,
     Category,
     Classifier,
     FieldContext,
@@ -141,6 +142,14 @@ _UNHINTED_MARKS = LETTERS | {SPACE, "."}
 # Digits alone are judged without a hint at this length only (a Chinese resident
 # identity number; `_stdnum_ids.py`).
 _STRONG_DIGITS = 18
+# Digits and dots with no letter, space or dash (`555.123.4567`, an IP address) are no
+# scheme a field without a hint reports: the printed CPF has a dash, the Aadhaar a
+# space, the rest letters, hints or 18 digits (`_STRONG_DIGITS`), and python-stdnum's
+# `cn.ric.compact` keeps dots, which are neither digits nor a check character, while
+# `mx.curp` needs letters. (Tabs and other non-space whitespace do not help either:
+# `strip` takes them off the ends, and inside a value they leave it no digits-only
+# compact form.)
+_DOTTED_DIGITS = frozenset({DIGIT, ".", WHITESPACE})
 
 
 def verhoeff_valid(number: str) -> bool:
@@ -182,6 +191,7 @@ class NationalIdClassifier(Classifier):
     category: ClassVar[Category] = Category.PII
     # Reads no sibling or object-key tokens.
     context_words: ClassVar[frozenset[str] | None] = frozenset()
+    gate_reads_server: ClassVar[bool] = False
     hints: ClassVar[frozenset[str]] = _GENERIC.union(
         *_SCHEME_HINTS.values(), *(scheme.hints for scheme in _stdnum_ids.SCHEMES))
     min_len: ClassVar[int] = 9
@@ -194,7 +204,8 @@ class NationalIdClassifier(Classifier):
     value_gates: ClassVar[Mapping[str, ValueGate]] = MappingProxyType(
         {ANY: lambda n, classes: DIGIT in classes and classes <= _ID_CLASSES,
          "unhinted": lambda n, classes: DIGIT in classes and classes <= _ID_CLASSES
-         and (not classes.isdisjoint(_UNHINTED_MARKS) or n == _STRONG_DIGITS)}
+         and (not classes.isdisjoint(_UNHINTED_MARKS) or n == _STRONG_DIGITS)
+         and not ("." in classes and classes <= _DOTTED_DIGITS)}
     )
 
     def gate(self, ctx: FieldContext) -> str | None:

@@ -88,6 +88,7 @@ class PassportNumberClassifier(DeclarativeClassifier):
     category: ClassVar[Category] = Category.PII
     # Reads no sibling or object-key tokens.
     context_words: ClassVar[frozenset[str] | None] = frozenset()
+    gate_reads_server: ClassVar[bool] = False
     hints: ClassVar[frozenset[str]] = _HINTS
     min_len: ClassVar[int] = 6
     # Nine characters and some separators a user may type.

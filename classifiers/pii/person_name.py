@@ -402,6 +402,7 @@ class PersonNameClassifier(Classifier):
     data_type: ClassVar[str] = "PERSON_NAME"
     category: ClassVar[Category] = Category.PII
     context_words: ClassVar[frozenset[str] | None] = _CONTEXT_WORDS
+    gate_reads_server: ClassVar[bool] = False
     hints: ClassVar[frozenset[str]] = frozenset({"name", "surname", "forename"}) | _SPECIFIC
     min_len: ClassVar[int] = 1
     max_len: ClassVar[int] = _MAX_CHARS

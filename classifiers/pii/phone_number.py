@@ -138,6 +138,7 @@ class PhoneNumberClassifier(Classifier):
     category: ClassVar[Category] = Category.PII
     # Sibling tokens asked about: an organisation's record (`organisation_record`).
     context_words: ClassVar[frozenset[str] | None] = RECORD_WORDS
+    gate_reads_server: ClassVar[bool] = False
     hints: ClassVar[frozenset[str]] = frozenset({"phone", "fax", "mobile", "contact", "sms"})
     min_len: ClassVar[int] = _MIN_DIGITS
     # Longest plausible written form: 15 digits, separators and an extension.

@@ -123,6 +123,7 @@ class PostalCodeClassifier(DeclarativeClassifier):
     category: ClassVar[Category] = Category.PII
     # Reads no sibling or object-key tokens.
     context_words: ClassVar[frozenset[str] | None] = frozenset()
+    gate_reads_server: ClassVar[bool] = False
     hints: ClassVar[frozenset[str]] = _HINTS
     min_len: ClassVar[int] = 4
     max_len: ClassVar[int] = _MAX_CHARS

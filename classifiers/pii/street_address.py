@@ -207,6 +207,7 @@ class StreetAddressClassifier(DeclarativeClassifier):
     category: ClassVar[Category] = Category.PII
     # Sibling tokens asked about: address parts beside a line, an organisation's record.
     context_words: ClassVar[frozenset[str] | None] = _ADDRESS_SIBLINGS | RECORD_WORDS
+    gate_reads_server: ClassVar[bool] = False
     # Canonical tokens plus street/address words of other languages not in _hints.
     hints: ClassVar[frozenset[str]] = _HINTS
     min_len: ClassVar[int] = 4

@@ -53,6 +53,7 @@ class UsSsnClassifier(Classifier):
     category: ClassVar[Category] = Category.PII
     # Reads no sibling or object-key tokens.
     context_words: ClassVar[frozenset[str] | None] = frozenset()
+    gate_reads_server: ClassVar[bool] = False
     hints: ClassVar[frozenset[str]] = frozenset({"ssn", "ssan", "social"})
     min_len: ClassVar[int] = 9
     max_len: ClassVar[int] = _MAX_CHARS

@@ -126,6 +126,7 @@ class ApiKeyClassifier(Classifier):
     category = Category.SECRET
     # Reads no sibling or object-key tokens.
     context_words = frozenset()
+    gate_reads_server = False
     hints = frozenset({"api", "key", "apikey"})
     # Known formats and random keys are 16+; a named key parameter may be shorter.
     min_len = _WEAK_MIN

@@ -162,6 +162,7 @@ class BearerTokenClassifier(Classifier):
     data_type = "BEARER_TOKEN"
     category = Category.SECRET
     context_words = _CONTEXT_WORDS
+    gate_reads_server = False
     hints = frozenset({"token", "session", "sid"})
     # ColdFusion's CFID is a short number; every other form is 16 characters or more.
     min_len = 4

@@ -73,6 +73,7 @@ class PasswordClassifier(Classifier):
     category = Category.SECRET
     # Reads no sibling or object-key tokens.
     context_words = frozenset()
+    gate_reads_server = False
     hints = _PASSWORD_TOKENS | _SECRET_TOKENS
     min_len = 1
     max_len = 8192

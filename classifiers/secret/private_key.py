@@ -55,6 +55,7 @@ class PrivateKeyClassifier(Classifier):
     category = Category.SECRET
     # Reads no sibling or object-key tokens.
     context_words = frozenset()
+    gate_reads_server = False
     hints = frozenset({"private", "key", "pem"})
     min_len = 40
     max_len = 1 << 20

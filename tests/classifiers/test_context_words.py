@@ -162,3 +162,65 @@ def test_contexts_with_one_key_share_a_plan_and_its_memo() -> None:
         "http", "body", "data[].phone", "GET /users",
         frozenset({"phone", "shop", "name"}))
     assert classifier_set.plan(shop) is not plan
+
+
+def test_gates_declared_blind_to_the_server_answer_alike_for_every_server(
+    cases: list[Case]
+) -> None:
+    """`Classifier.gate_reads_server` False: on every field of the corpus, the gate
+    answers the same with no server, an IPv4 and an IPv6 one, and the set shares the
+    answers (one gate call per field, whatever the number of servers)."""
+    classifier_set = ClassifierSet()
+    blind = [c for c in classifier_set.classifiers if not c.gate_reads_server]
+    assert len(blind) == len(classifier_set.classifiers)  # every built-in declares it
+    assert classifier_set._masks is not None
+    failures = []
+    for case in cases:
+        ctx = classifier_set.context(case.protocol, case.location, case.path, case.api,
+                                     part_siblings(case))
+        for server in ("10.0.0.7", "2001:db8::1", "198.51.100.20"):
+            other = dataclasses.replace(ctx, server=server)
+            for classifier in blind:
+                if classifier.gate(other) != classifier.gate(ctx):
+                    failures.append((classifier.data_type, case.id, server))
+    assert failures == []
+    # Through the set: a context per server, their gates asked for the first only.
+    calls = []
+    first = blind[0]
+    gate = first.gate
+
+    def counted(ctx: FieldContext) -> str | None:
+        calls.append(ctx.server)
+        return gate(ctx)
+
+    first.gate = counted  # type: ignore[method-assign]
+    fresh = ClassifierSet([first, *blind[1:]])
+    case = cases[0]
+    masks = set()
+    for server in ("", "10.0.0.7", "2001:db8::1"):
+        ctx = fresh.context(case.protocol, case.location, case.path, case.api,
+                            part_siblings(case), server)
+        masks.add(fresh.plan(ctx).mask)
+    assert calls == [""] and len(masks) == 1
+
+
+def test_a_gate_that_may_read_the_server_is_asked_for_every_server(cases: list[Case]) -> None:
+    """One classifier left at the default (`gate_reads_server` True): no sharing."""
+    classifier_set = ClassifierSet()
+    reader = classifier_set.by_type["IP_ADDRESS"]
+    calls = []
+    gate = reader.gate
+
+    def counted(ctx: FieldContext) -> str | None:
+        calls.append(ctx.server)
+        return gate(ctx)
+
+    reader.gate = counted  # type: ignore[method-assign]
+    reader.gate_reads_server = True  # type: ignore[misc]
+    fresh = ClassifierSet(classifier_set.classifiers)
+    assert fresh._masks is None
+    case = cases[0]
+    for server in ("", "10.0.0.7"):
+        fresh.plan(fresh.context(case.protocol, case.location, case.path, case.api,
+                                 part_siblings(case), server))
+    assert calls == ["", "10.0.0.7"]
