@@ -211,18 +211,24 @@ class ClientSet:
         self._small = None
 
     def __iter__(self) -> Iterator[int]:
+        # An iterator returned, not a generator resumed per number: merges iterate rows.
         if self._small is not None:
-            yield from sorted(self._small)
-            return
+            return iter(sorted(self._small))
         assert self._bits is not None
-        yield from _numbers_of(self._bits)
+        return _numbers_of(self._bits)
+
+
+# The set bits of each byte value, low first (made on first use: `_numbers_of`).
+_bits_of_byte: list[tuple[int, ...]] = []
 
 
 def _numbers_of(bitmap: bytes | bytearray) -> Iterator[int]:
-    """The set bits of `bitmap`, ascending."""
-    for byte_at, byte in enumerate(bitmap):
-        base = byte_at << 3
-        while byte:  # one turn per set bit, lowest first
-            low = byte & -byte
-            yield base + low.bit_length() - 1
-            byte ^= low
+    """The set bits of `bitmap`, ascending (a list made at once: merges read whole rows)."""
+    bits_of = _bits_of_byte
+    if not bits_of:
+        bits_of.extend(tuple(bit for bit in range(8) if value >> bit & 1) for value in range(256))
+    return iter([
+        (byte_at << 3) + bit
+        for byte_at, byte in enumerate(bitmap) if byte
+        for bit in bits_of[byte]
+    ])

@@ -134,9 +134,15 @@ def _sample_from_obj(packed: Any, confs: Any, conf_sum: int) -> tuple[bytearray,
     _check(isinstance(confs, list) and len(keys) == KEY_BYTES * len(confs), what)
     _check(len(confs) <= CONFIDENCE_SAMPLE, what)
     _check(all(a < b for a, b in pairwise(key_chunks(keys))), what)  # as bytes: key_bytes
-    values = [_int(conf, what) for conf in confs]
-    _check(all(conf <= CONF_UNIT for conf in values) and sum(values) == conf_sum, what)
-    return keys, array("I", values)
+    # `_int` of each, in bulk: ints only (no bool), then none negative or above
+    # CONF_UNIT (the array refuses negatives).
+    _check(set(map(type, confs)) <= {int}, what)
+    try:
+        values = array("I", confs)
+    except OverflowError:
+        raise CodecError(f"malformed {what}") from None
+    _check((not values or max(values) <= CONF_UNIT) and sum(values) == conf_sum, what)
+    return keys, values
 
 
 def _upgraded_sample(hits: int, conf_sum: int) -> tuple[bytearray, array[int]]:
