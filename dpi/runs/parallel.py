@@ -16,10 +16,12 @@ scans the file again whole.
 Locally at most `jobs * WINDOW_PER_JOB` tasks are in flight, so results that finished
 early wait in a bounded buffer. Local runners yield results decoded (`Decoded`): the
 shards of a file are decoded as each finishes, while the others still run, so that
-what is left once the last worker is done is decoding its shard and the merges. On Dask, files are grouped in batches; each batch is
-scanned in parallel (every shard of every file a task), the shards of each file merged,
-then the files merged as a binary tree on the cluster (in file order), and one merged
-result per batch comes back: that is the unit the caller checkpoints.
+what is left once the last worker is done is decoding its shard and the merges.
+
+On Dask, files are grouped in batches; each batch is scanned in parallel (every shard
+of every file a task), the shards of each file merged, then the files merged as a
+binary tree on the cluster (in file order), and one merged result per batch comes
+back: that is the unit the caller checkpoints.
 
 Workers die with the run. A worker is a child of the forkserver, itself a child of the
 run; when the run is killed (`kill -9`, the OOM killer) nothing tells the workers: they
