@@ -105,6 +105,10 @@ class ClientIndex:
         start = number * CLIENT_HASH_BYTES
         return bytes(self._hashes[start : start + CLIENT_HASH_BYTES])
 
+    def packed(self) -> bytes:
+        """Every client's hash, in number order (CLIENT_HASH_BYTES each)."""
+        return bytes(self._hashes)
+
     def _grow(self) -> None:
         slots = array("I", bytes(8 * len(self._slots)))
         mask = len(slots) - 1
@@ -141,7 +145,7 @@ class ClientSet:
             small.add(number)
             self.count += 1
             if self.count > SMALL_SET_MAX:
-                self._to_bits(small)
+                self._to_bits()
             return
         if number < 0:
             return  # UNTRACKED
@@ -156,23 +160,75 @@ class ClientSet:
         self.count += 1
 
     def update(self, numbers: Iterable[int]) -> None:
+        """`add` of each number, in bulk: merges (dpi/inventory.py) add whole rows."""
+        small = self._small
+        if small is not None:
+            small.update(numbers)
+            small.discard(UNTRACKED)
+            self.count = len(small)
+            if self.count > SMALL_SET_MAX:
+                self._to_bits()
+            return
+        bits = self._bits
+        assert bits is not None
+        count, size = self.count, len(bits)
         for number in numbers:
-            self.add(number)
+            if number < 0:
+                continue  # UNTRACKED
+            byte, mask = number >> 3, 1 << (number & 7)
+            if byte >= size:
+                bits.extend(bytes(byte + 1 - size))
+                size = byte + 1
+            elif bits[byte] & mask:
+                continue
+            bits[byte] |= mask
+            count += 1
+        self.count = count
 
-    def _to_bits(self, small: set[int]) -> None:
-        bits = bytearray((max(small) >> 3) + 1)
-        for number in small:
+    @classmethod
+    def from_bitmap(cls, bitmap: bytes) -> ClientSet:
+        """The set whose numbers are the set bits of `bitmap` (`bitmap()`'s form)."""
+        clients = cls()
+        clients.count = int.from_bytes(bitmap, "little").bit_count()
+        if clients.count > SMALL_SET_MAX:
+            clients._small, clients._bits = None, bytearray(bitmap)
+        else:
+            clients._small = set(_numbers_of(bitmap))
+        return clients
+
+    def bitmap(self) -> bytes:
+        """Bit n (of byte n // 8, lowest first) set for each number n of the set."""
+        if self._bits is not None:
+            return bytes(self._bits)
+        assert self._small is not None
+        bits = bytearray((max(self._small) >> 3) + 1 if self._small else 0)
+        for number in self._small:
             bits[number >> 3] |= 1 << (number & 7)
-        self._bits, self._small = bits, None
+        return bytes(bits)
+
+    def _to_bits(self) -> None:
+        self._bits = bytearray(self.bitmap())
+        self._small = None
 
     def __iter__(self) -> Iterator[int]:
+        # An iterator returned, not a generator resumed per number: merges iterate rows.
         if self._small is not None:
-            yield from sorted(self._small)
-            return
+            return iter(sorted(self._small))
         assert self._bits is not None
-        for byte_at, byte in enumerate(self._bits):
-            if byte:
-                base = byte_at << 3
-                for bit in range(8):
-                    if byte >> bit & 1:
-                        yield base + bit
+        return _numbers_of(self._bits)
+
+
+# The set bits of each byte value, low first (made on first use: `_numbers_of`).
+_bits_of_byte: list[tuple[int, ...]] = []
+
+
+def _numbers_of(bitmap: bytes | bytearray) -> Iterator[int]:
+    """The set bits of `bitmap`, ascending (a list made at once: merges read whole rows)."""
+    bits_of = _bits_of_byte
+    if not bits_of:
+        bits_of.extend(tuple(bit for bit in range(8) if value >> bit & 1) for value in range(256))
+    return iter([
+        (byte_at << 3) + bit
+        for byte_at, byte in enumerate(bitmap) if byte
+        for bit in bits_of[byte]
+    ])

@@ -25,7 +25,7 @@ import hashlib
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,11 +33,11 @@ from dpi.build import EngineSpec
 from dpi.engine import ScanStats
 from dpi.inventory import SALT_BYTES, Inventory, Row
 from dpi.runs.codec import merge_stats
-from dpi.runs.evidence import Evidence, evidence_from_obj, plan_evidence
+from dpi.runs.evidence import Evidence, plan_evidence
 from dpi.runs.parallel import run_dask, run_local
 from dpi.runs.sources import Source, head_of, list_sources
 from dpi.runs.state import LedgerEntry, State
-from dpi.runs.worker import FileTask, Result, decode
+from dpi.runs.worker import Decoded, FileTask, decode_result
 
 log = logging.getLogger(__name__)
 
@@ -268,8 +268,12 @@ def _run(
     tasks = [_task(i, planned) for i, planned in enumerate(todo)]
     by_location = {p.source.location: p for p in todo}
     log.info("%d file(s) listed, %d to scan", len(sources), len(tasks))
+    results: Iterator[Decoded]
     if options.dask is not None:
-        results = run_dask(options.dask, spec, tasks, options.dask_batch, options.min_shard_bytes)
+        results = map(
+            decode_result,
+            run_dask(options.dask, spec, tasks, options.dask_batch, options.min_shard_bytes),
+        )
     else:
         results = run_local(spec, tasks, options.jobs or default_jobs(), options.min_shard_bytes)
     last_save = time.monotonic()
@@ -278,7 +282,7 @@ def _run(
         _fold(result, salt, state, by_location, outcome)
         unsaved = True
         if progress is not None:
-            progress(sum(by_location[f["location"]].unread_bytes for f in result["files"]))
+            progress(sum(by_location[f["location"]].unread_bytes for f in result.files))
         if state is not None and time.monotonic() - last_save >= options.checkpoint_seconds:
             state.save()
             last_save, unsaved = time.monotonic(), False
@@ -313,24 +317,23 @@ def _task(index: int, planned: _Planned) -> FileTask:
 
 
 def _fold(
-    result: Result,
+    result: Decoded,
     salt: bytes,
     state: State | None,
     by_location: dict[str, _Planned],
     outcome: BatchOutcome,
 ) -> None:
     """One partial result into the outcome (and the state's ledger), all or nothing:
-    everything that can fail (decoding) happens before anything is changed."""
-    if result["salt"] != salt.hex():
+    everything that can fail (decoding, done by the runner) happens before anything is
+    changed."""
+    if result.salt_hex != salt.hex():
         raise BatchError("a worker used another salt")  # a bug: merging would miscount
-    partial, stats, files = decode(result)
-    evidence = evidence_from_obj(result.get("evidence"), salt)
-    outcome.inventory.merge(partial)
-    merge_stats(outcome.stats, stats)
-    outcome.evidence.merge(evidence)
+    outcome.inventory.merge(result.inventory)
+    merge_stats(outcome.stats, result.stats)
+    outcome.evidence.merge(result.evidence)
     if state is not None:
         state.evidence = outcome.evidence
-    for item in files:
+    for item in result.files:
         status, location = item["status"], item["location"]
         planned = by_location[location]
         source = planned.source

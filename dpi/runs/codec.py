@@ -10,6 +10,15 @@ the masked sample, client hashes (never addresses), classifier reasons (which ne
 quote values), the confidence sample (scan-order keys and confidences in millionths,
 never a value). Not stored: nothing else exists (per-flow state lives only in engines).
 
+Client hashes take one of two forms. A state file stores each row's hashes (sorted, at
+most MAX_CLIENTS_PER_ROW). A worker result is `numbered`: the inventory's hashes once, in
+its `ClientIndex`'s number order, and each row as a bitmap of those numbers. Decoding
+that form numbers each client once and copies each row's bitmap, where the per-row form
+numbered every (row, client) pair through the index: that decoding is on the critical
+path of a parallel scan (the parent decodes the shards once the workers are done). A row
+keeps all its clients there (no MAX_CLIENTS_PER_ROW cut): the count reported is the same,
+min(union, MAX_CLIENTS_PER_ROW) of the cut sets being that of the whole ones.
+
 A state file stores each confidence sample's order, not its keys (`ranked`): the keys
 -n..-1, because everything in a state came before whatever a later run scans (whose
 keys are never negative); worker results keep the keys, which merge across files and
@@ -80,11 +89,14 @@ def _counter(value: Any, what: str) -> Counter[str]:
 # -- inventory ----------------------------------------------------------------------
 
 
-def _type_to_obj(typed: TypeEvidence, index: ClientIndex, ranked: bool) -> list[Any]:
-    # Sorted hashes: the same clients give the same bytes whatever order they came in;
-    # a row stores at most the MAX_CLIENTS_PER_ROW it can report.
-    hashes = sorted(map(index.hash_of, typed.clients))[:MAX_CLIENTS_PER_ROW]
-    clients = base64.b64encode(b"".join(hashes)).decode("ascii")
+def _type_to_obj(typed: TypeEvidence, index: ClientIndex, ranked: bool, numbered: bool) -> list[Any]:
+    if numbered:
+        clients = base64.b64encode(typed.clients.bitmap()).decode("ascii")
+    else:
+        # Sorted hashes: the same clients give the same bytes whatever order they came
+        # in; a row stores at most the MAX_CLIENTS_PER_ROW it can report.
+        hashes = sorted(map(index.hash_of, typed.clients))[:MAX_CLIENTS_PER_ROW]
+        clients = base64.b64encode(b"".join(hashes)).decode("ascii")
     count = len(typed.confs)
     return [
         typed.category,
@@ -122,9 +134,15 @@ def _sample_from_obj(packed: Any, confs: Any, conf_sum: int) -> tuple[bytearray,
     _check(isinstance(confs, list) and len(keys) == KEY_BYTES * len(confs), what)
     _check(len(confs) <= CONFIDENCE_SAMPLE, what)
     _check(all(a < b for a, b in pairwise(key_chunks(keys))), what)  # as bytes: key_bytes
-    values = [_int(conf, what) for conf in confs]
-    _check(all(conf <= CONF_UNIT for conf in values) and sum(values) == conf_sum, what)
-    return keys, array("I", values)
+    # `_int` of each, in bulk: ints only (no bool), then none negative or above
+    # CONF_UNIT (the array refuses negatives).
+    _check(set(map(type, confs)) <= {int}, what)
+    try:
+        values = array("I", confs)
+    except OverflowError:
+        raise CodecError(f"malformed {what}") from None
+    _check((not values or max(values) <= CONF_UNIT) and sum(values) == conf_sum, what)
+    return keys, values
 
 
 def _upgraded_sample(hits: int, conf_sum: int) -> tuple[bytearray, array[int]]:
@@ -138,18 +156,27 @@ def _upgraded_sample(hits: int, conf_sum: int) -> tuple[bytearray, array[int]]:
     return bytearray(_ranks(count)), array("I", [mean + (i < extra) for i in range(count)])
 
 
-def _type_from_obj(obj: Any, index: ClientIndex, version: int) -> TypeEvidence:
+def _base64(value: Any, what: str) -> bytes:
+    try:
+        return base64.b64decode(_str(value, what), validate=True)
+    except binascii.Error:
+        raise CodecError(f"malformed {what}") from None
+
+
+def _type_from_obj(obj: Any, index: ClientIndex, version: int, numbered: bool) -> TypeEvidence:
     size = 10 if version == 1 else 12
     _check(isinstance(obj, list) and len(obj) == size, "type evidence")
-    try:
-        raw = base64.b64decode(_str(obj[8], "clients"), validate=True)
-    except binascii.Error:
-        raise CodecError("malformed clients") from None
-    _check(len(raw) % CLIENT_HASH_BYTES == 0, "clients")
-    clients = ClientSet()
-    clients.update(
-        index.of_hash(raw[i : i + CLIENT_HASH_BYTES]) for i in range(0, len(raw), CLIENT_HASH_BYTES)
-    )
+    raw = _base64(obj[8], "clients")
+    if numbered:
+        # Numbers of `index`, which holds the inventory's clients (all numbered: checked).
+        _check(int.from_bytes(raw, "little").bit_length() <= len(index), "clients")
+        clients = ClientSet.from_bitmap(raw)
+    else:
+        _check(len(raw) % CLIENT_HASH_BYTES == 0, "clients")
+        clients = ClientSet()
+        clients.update(
+            index.of_hash(raw[i : i + CLIENT_HASH_BYTES]) for i in range(0, len(raw), CLIENT_HASH_BYTES)
+        )
     hits = _int(obj[1], "hits")
     conf_sum = _int(obj[3], "confidence")
     if version == 1:
@@ -179,12 +206,15 @@ def _type_from_obj(obj: Any, index: ClientIndex, version: int) -> TypeEvidence:
     )
 
 
-def inventory_to_obj(inventory: Inventory, *, ranked: bool = False) -> dict[str, Any]:
+def inventory_to_obj(
+    inventory: Inventory, *, ranked: bool = False, numbered: bool = False
+) -> dict[str, Any]:
     """Everything `Inventory.merge` needs, in field insertion order, fields under maps
     keyed by names folded first (`Inventory.fold_maps`: their literal keys are not
     stored). The salt is not included: the caller stores it once (state) or checks it
     (workers). `ranked`: the confidence samples' order instead of their keys (a state
-    file: module docstring)."""
+    file); `numbered`: the clients in the numbered form (worker results): module
+    docstring."""
     inventory.fold_maps()
     fields = [
         [
@@ -194,18 +224,21 @@ def inventory_to_obj(inventory: Inventory, *, ranked: bool = False) -> dict[str,
             evidence.scored,
             evidence.settled_type,
             {
-                data_type: _type_to_obj(typed, inventory.clients, ranked)
+                data_type: _type_to_obj(typed, inventory.clients, ranked, numbered)
                 for data_type, typed in evidence.types.items()
             },
         ]
         for key, evidence in inventory.fields.items()
     ]
-    return {
+    obj = {
         "min_share": dict(inventory.min_share),
         "dropped_fields": inventory.dropped_fields,
         "fields": fields,
         "map_keys": inventory.map_keys.to_obj(),
     }
+    if numbered:
+        obj["clients"] = base64.b64encode(inventory.clients.packed()).decode("ascii")
+    return obj
 
 
 def inventory_from_obj(obj: Any, salt: bytes, version: int = FORMAT_VERSION) -> Inventory:
@@ -217,6 +250,9 @@ def inventory_from_obj(obj: Any, salt: bytes, version: int = FORMAT_VERSION) -> 
         {_str(k, "min_share"): _float(v, "min_share") for k, v in share.items()}, salt=salt
     )
     inventory.dropped_fields = _int(obj.get("dropped_fields"), "dropped_fields")
+    numbered = "clients" in obj
+    if numbered:
+        _index_from_obj(obj["clients"], inventory.clients)
     fields = obj.get("fields")
     _check(isinstance(fields, list), "fields")
     for entry in fields:
@@ -231,13 +267,22 @@ def inventory_from_obj(obj: Any, salt: bytes, version: int = FORMAT_VERSION) -> 
             scored=_int(scored, "scored"),
             settled_type=_str(settled, "settled type"),
             types={
-                _str(dt, "data type"): _type_from_obj(t, inventory.clients, version)
+                _str(dt, "data type"): _type_from_obj(t, inventory.clients, version, numbered)
                 for dt, t in types.items()
             },
         )
     if "map_keys" in obj:  # absent from states written before maps keyed by names
         _map_keys_from_obj(obj["map_keys"], inventory.map_keys)
     return inventory
+
+
+def _index_from_obj(obj: Any, into: ClientIndex) -> None:
+    """The numbered form's hashes into `into` (empty): each keeps its number."""
+    raw = _base64(obj, "clients")
+    _check(len(raw) % CLIENT_HASH_BYTES == 0, "clients")
+    for number, start in enumerate(range(0, len(raw), CLIENT_HASH_BYTES)):
+        # A repeated hash, or more than the index holds, would shift the numbers.
+        _check(into.of_hash(raw[start : start + CLIENT_HASH_BYTES]) == number, "clients")
 
 
 # Digits of a map-count hash (64-bit): longer is damage, not a hash.

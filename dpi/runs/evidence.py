@@ -156,13 +156,6 @@ def evidence_from_obj(obj: Any, salt: bytes) -> Evidence:
     return evidence
 
 
-def merge_evidence_objs(left: Any, right: Any, salt: bytes) -> dict[str, Any]:
-    """Two results' evidence, left first (tree merges on a cluster)."""
-    merged = evidence_from_obj(left, salt)
-    merged.merge(evidence_from_obj(right, salt))
-    return evidence_to_obj(merged)
-
-
 def findings_to_obj(observer: FindingsObserver) -> dict[str, Any]:
     apis = [
         [

@@ -14,10 +14,14 @@ with a state, a file is done when all its shards are, and a run that stops in be
 scans the file again whole.
 
 Locally at most `jobs * WINDOW_PER_JOB` tasks are in flight, so results that finished
-early wait in a bounded buffer. On Dask, files are grouped in batches; each batch is
-scanned in parallel (every shard of every file a task), the shards of each file merged,
-then the files merged as a binary tree on the cluster (in file order), and one merged
-result per batch comes back: that is the unit the caller checkpoints.
+early wait in a bounded buffer. Local runners yield results decoded (`Decoded`): the
+shards of a file are decoded as each finishes, while the others still run, so that
+what is left once the last worker is done is decoding its shard and the merges.
+
+On Dask, files are grouped in batches; each batch is scanned in parallel (every shard
+of every file a task), the shards of each file merged, then the files merged as a
+binary tree on the cluster (in file order), and one merged result per batch comes
+back: that is the unit the caller checkpoints.
 
 Workers die with the run. A worker is a child of the forkserver, itself a child of the
 run; when the run is killed (`kill -9`, the OOM killer) nothing tells the workers: they
@@ -47,11 +51,20 @@ import threading
 import time
 from collections import deque
 from collections.abc import Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from typing import Any
 
 from dpi.build import EngineSpec
-from dpi.runs.worker import FileTask, Result, merge_results, merge_shards, scan_file
+from dpi.runs.worker import (
+    Decoded,
+    FileTask,
+    Result,
+    decode_result,
+    merge_decoded_shards,
+    merge_results,
+    merge_shards,
+    scan_file,
+)
 
 log = logging.getLogger(__name__)
 
@@ -158,16 +171,16 @@ def shard_tasks(
     ]
 
 
-def run_serial(spec: EngineSpec, tasks: list[FileTask]) -> Iterator[Result]:
+def run_serial(spec: EngineSpec, tasks: list[FileTask]) -> Iterator[Decoded]:
     for task in tasks:
-        yield scan_file(spec, task)
+        yield decode_result(scan_file(spec, task))
 
 
 def run_local(
     spec: EngineSpec, tasks: list[FileTask], jobs: int, min_shard_bytes: int | None = None
-) -> Iterator[Result]:
+) -> Iterator[Decoded]:
     """`jobs` worker processes (forkserver: clean, and forked from a process that has
-    already imported the engine); one result per file, in file order."""
+    already imported the engine); one decoded result per file, in file order."""
     units = shard_tasks(tasks, jobs, min_shard_bytes)
     flat = [task for unit in units for task in unit]
     if jobs <= 1 or len(flat) <= 1:
@@ -191,13 +204,19 @@ def run_local(
             if len(pending) >= jobs * WINDOW_PER_JOB:
                 break
         for unit in units:
-            shards = []
-            for _ in unit:
-                shards.append(pending.popleft().result())
-                for task in queue:
-                    pending.append(pool.submit(scan_file, spec, task))
+            futures = [pending.popleft() for _ in unit]
+            for task in queue:
+                pending.append(pool.submit(scan_file, spec, task))
+                if len(pending) >= jobs * WINDOW_PER_JOB:
                     break
-            yield merge_shards(*shards) if len(shards) > 1 else shards[0]
+            # Decoded in the order they finish (decoding is independent of the others),
+            # merged in shard order.
+            at = {future: i for i, future in enumerate(futures)}
+            shards: list[Decoded | None] = [None] * len(futures)
+            for future in as_completed(futures):
+                shards[at[future]] = decode_result(future.result())
+            done = [shard for shard in shards if shard is not None]
+            yield merge_decoded_shards(done) if len(done) > 1 else done[0]
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 

@@ -23,12 +23,16 @@ was rewritten, not appended to: it is read again whole and reported `rewritten`.
 
 Results are JSON-safe dicts (`dpi/runs/codec.py`): the same form goes through process pipes,
 Dask and the state file. `merge_results` combines two results in order (left first), so
-a tree of merges in file order gives the same inventory as a left-to-right fold.
+a tree of merges in file order gives the same inventory as a left-to-right fold. The
+caller folds results decoded (`Decoded`); local runs decode each shard's result as soon
+as its worker is done and merge decoded shards (`merge_decoded_shards`), with no
+encoding in between.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -44,7 +48,7 @@ from dpi.runs.codec import (
     stats_from_obj,
     stats_to_obj,
 )
-from dpi.runs.evidence import Evidence, evidence_to_obj, merge_evidence_objs, observers_for
+from dpi.runs.evidence import Evidence, evidence_from_obj, evidence_to_obj, observers_for
 from dpi.runs.scanner import Input, Tally, scan_inputs
 from dpi.runs.sharding import apply_shard
 from dpi.runs.sources import describe, local_copy
@@ -100,7 +104,7 @@ def _result(
         }
     return {
         "salt": spec.salt_hex,
-        "inventory": inventory_to_obj(inventory),
+        "inventory": inventory_to_obj(inventory, numbered=True),
         "stats": stats_to_obj(stats),
         "files": [item],
         "evidence": evidence_to_obj(Evidence.of(engine.observers if engine is not None else ())),
@@ -152,6 +156,17 @@ def scan_file(spec: EngineSpec, task: FileTask) -> Result:
     return _result(spec, engine, task, "scanned", tally, rewritten)
 
 
+@dataclass(slots=True)
+class Decoded:
+    """A result decoded (its salt checked by whoever folds it): what a batch run folds."""
+
+    salt_hex: str
+    inventory: Inventory
+    stats: ScanStats
+    files: list[dict[str, Any]]
+    evidence: Evidence
+
+
 def decode(result: Result) -> tuple[Inventory, ScanStats, list[dict[str, Any]]]:
     salt = bytes.fromhex(result["salt"])
     return (
@@ -161,21 +176,35 @@ def decode(result: Result) -> tuple[Inventory, ScanStats, list[dict[str, Any]]]:
     )
 
 
+def decode_result(result: Result) -> Decoded:
+    inventory, stats, files = decode(result)
+    evidence = evidence_from_obj(result.get("evidence"), bytes.fromhex(result["salt"]))
+    return Decoded(result["salt"], inventory, stats, files, evidence)
+
+
+def encode_result(decoded: Decoded) -> Result:
+    return {
+        "salt": decoded.salt_hex,
+        "inventory": inventory_to_obj(decoded.inventory, numbered=True),
+        "stats": stats_to_obj(decoded.stats),
+        "files": decoded.files,
+        "evidence": evidence_to_obj(decoded.evidence),
+    }
+
+
+def _add(into: Decoded, other: Decoded) -> None:
+    """`other` after `into`, into `into`; its ledger items after `into`'s."""
+    into.inventory.merge(other.inventory)
+    merge_stats(into.stats, other.stats)
+    into.evidence.merge(other.evidence)
+    into.files = into.files + other.files
+
+
 def merge_results(left: Result, right: Result) -> Result:
     """`left` then `right`: one result (used for tree merges on a cluster)."""
-    inventory, stats, files = decode(left)
-    other_inventory, other_stats, other_files = decode(right)
-    inventory.merge(other_inventory)
-    merge_stats(stats, other_stats)
-    return {
-        "salt": left["salt"],
-        "inventory": inventory_to_obj(inventory),
-        "stats": stats_to_obj(stats),
-        "files": files + other_files,
-        "evidence": merge_evidence_objs(
-            left.get("evidence"), right.get("evidence"), bytes.fromhex(left["salt"])
-        ),
-    }
+    merged = decode_result(left)
+    _add(merged, decode_result(right))
+    return encode_result(merged)
 
 
 # When shards of one file disagree (one saw the file change while it was read), the
@@ -183,18 +212,37 @@ def merge_results(left: Result, right: Result) -> Result:
 _FAILED_STATUSES = ("changed", "vanished", "unreadable")
 
 
+def _failed_shard(statuses: list[str]) -> int | None:
+    """The shard whose result stands for a file not scanned whole, if any."""
+    for status in _FAILED_STATUSES:
+        if status in statuses:
+            return statuses.index(status)
+    return None
+
+
 def merge_shards(*shards: Result) -> Result:
     """The shards of one file (in shard order) -> that file's result: inventories and
     stats added up (each frame was counted by one shard), one ledger item (shard 0's:
     every shard read the same records). A file is scanned only when all its shards
     were: otherwise the result is the failed shard's, which holds no evidence."""
-    statuses = [result["files"][0]["status"] for result in shards]
-    for status in _FAILED_STATUSES:
-        if status in statuses:
-            return shards[statuses.index(status)]
+    failed = _failed_shard([result["files"][0]["status"] for result in shards])
+    if failed is not None:
+        return shards[failed]
+    return encode_result(merge_decoded_shards([decode_result(result) for result in shards]))
+
+
+def merge_decoded_shards(shards: Sequence[Decoded]) -> Decoded:
+    """`merge_shards` of decoded shards (in shard order): the same file result, decoded.
+    The first shard's objects are reused for it."""
+    failed = _failed_shard([decoded.files[0]["status"] for decoded in shards])
+    if failed is not None:
+        return shards[failed]
     merged = shards[0]
+    files = merged.files
     for other in shards[1:]:
-        files = merged["files"]
-        merged = merge_results(merged, other)
-        merged["files"] = files
+        _add(merged, other)
+    merged.files = files
+    # What encoding the merged result would do (`inventory_to_obj`): fields recorded under
+    # the literal keys of maps found by the merge move to their `{key}` fields now.
+    merged.inventory.fold_maps()
     return merged

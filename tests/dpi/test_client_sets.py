@@ -4,7 +4,9 @@ and state round trips, bounds, and the straggler lookup by either direction."""
 
 from __future__ import annotations
 
+import base64
 import os
+import random
 import tracemalloc
 
 import pytest
@@ -13,13 +15,14 @@ from classifiers.base import Category, Finding
 from dpi.client_sets import (
     MAX_CLIENTS_PER_ROW,
     SMALL_SET_MAX,
+    UNTRACKED,
     ClientIndex,
     ClientSet,
     client_hash,
 )
 from dpi.closed_connections import ClosedConnections
 from dpi.inventory import Inventory
-from dpi.runs.codec import inventory_from_obj, inventory_to_obj
+from dpi.runs.codec import CodecError, inventory_from_obj, inventory_to_obj
 
 KEY = ("http", "10.0.0.5:8080", "POST /v1/users", "request", "body", "card.number")
 SALT = bytes(range(16))
@@ -111,6 +114,58 @@ def test_decoding_numbers_clients_shared_by_fields_once_and_counts_each_untracke
     crowded = inventory_from_obj(stored, SALT)
     assert (len(crowded.clients), crowded.clients.untracked) == (2, 2)
     assert [row.clients for row in crowded.rows()] == [2, 2]
+
+
+@pytest.mark.parametrize("start", [0, SMALL_SET_MAX - 3, 500])
+def test_bulk_update_and_bitmaps_give_the_set_that_adding_one_by_one_gives(start: int) -> None:
+    rng = random.Random(start)
+    for size in (0, 5, SMALL_SET_MAX, SMALL_SET_MAX + 1, 3_000):
+        before = list(range(start))
+        numbers = [rng.randrange(4 * size + 1) for _ in range(size)] + [UNTRACKED, 7, 7]
+        one_by_one, bulk = ClientSet(), ClientSet()
+        for number in before + numbers:
+            one_by_one.add(number)
+        bulk.update(before)
+        bulk.update(numbers)
+        expected = sorted({n for n in before + numbers if n >= 0})
+        assert list(one_by_one) == list(bulk) == expected
+        assert one_by_one.count == bulk.count == len(expected)
+        again = ClientSet.from_bitmap(bulk.bitmap())
+        assert (list(again), again.count) == (expected, len(expected))
+        again.update([len(expected) * 9 + 1])  # still growable in either form
+        assert again.count == len(expected) + 1
+
+
+def test_worker_results_number_each_client_once_and_keep_every_client_of_a_row() -> None:
+    # The numbered form (worker results): the index once, each row a bitmap. A row keeps
+    # more than MAX_CLIENTS_PER_ROW clients there; merged, the count is the same bound.
+    wide = _inventory(range(MAX_CLIENTS_PER_ROW + 300))
+    shared = (*KEY[:5], "card.backup")
+    for n in range(5):
+        evidence = wide.field(shared, "api.shop.example")  # type: ignore[arg-type]
+        assert evidence is not None
+        evidence.seen += 1
+        wide.record(evidence, [CARD], "4111111111111111", 3_000 + n, _address(7 * n))
+    stored = inventory_to_obj(wide, numbered=True)
+    restored = inventory_from_obj(stored, SALT)
+    assert restored.rows() == wide.rows()
+    assert [len(restored.clients), restored.clients.untracked] == [len(wide.clients), 0]
+    assert [restored.clients.hash_of(n) for n in (0, 9_999)] == [
+        wide.clients.hash_of(n) for n in (0, 9_999)]
+    assert inventory_to_obj(restored, numbered=True) == stored
+    small = _inventory(range(10))
+    small.merge(restored)
+    assert sorted(r.clients for r in small.rows()) == [5, MAX_CLIENTS_PER_ROW]
+    # Damage: a row naming a client the index does not hold; a hash given twice.
+    index = base64.b64decode(stored["clients"])
+    bitmap = base64.b64decode(stored["fields"][1][5]["CARD_NUMBER"][8])
+    for damaged in (
+        dict(stored, clients=base64.b64encode(index[:16 * 28]).decode()),
+        dict(stored, clients=base64.b64encode(index[:16] + index[:16] + index[32:]).decode()),
+    ):
+        assert int.from_bytes(bitmap, "little").bit_length() == 29  # client 28: 7 * 4
+        with pytest.raises(CodecError, match="malformed clients"):
+            inventory_from_obj(damaged, SALT)
 
 
 def test_an_address_and_its_hash_get_one_number() -> None:

@@ -162,6 +162,12 @@ def test_codec_refuses_a_damaged_sample() -> None:
         lambda t: t[11].__setitem__(0, t[11][0] + 1),  # not the stored sum
         lambda t: t.__setitem__(11, t[11][:-1]),  # keys and confidences differ in number
         lambda t: t.__setitem__(1, 40),  # more sampled hits than hits
+        # Confidences that are not millionths (sums kept, so only the values are wrong).
+        lambda t: t.__setitem__(11, [t[11][0] + t[11][1] + 1, -1, *t[11][2:]]),
+        lambda t: t.__setitem__(11, [t[11][0] + 2**32, t[11][1] - 2**32, *t[11][2:]]),
+        lambda t: t.__setitem__(11, [t[11][0] + t[11][1], 0, *t[11][2:]]),  # above the unit
+        lambda t: t.__setitem__(11, [True, t[11][0] + t[11][1] - 1, *t[11][2:]]),
+        lambda t: t.__setitem__(11, [float(t[11][0]), *t[11][1:]]),
     ):
         broken = [*typed[:10], typed[10], list(typed[11])]
         damage(broken)

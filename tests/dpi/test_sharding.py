@@ -24,7 +24,15 @@ from dpi.outputs.contract import to_csv
 from dpi.runs import parallel
 from dpi.runs.batch import BatchOptions, run_batch
 from dpi.runs.sharding import ShardFilter, shard_of
-from dpi.runs.worker import EngineSpec, FileTask, decode, merge_shards, scan_file
+from dpi.runs.worker import (
+    EngineSpec,
+    FileTask,
+    decode,
+    decode_result,
+    merge_decoded_shards,
+    merge_shards,
+    scan_file,
+)
 from tests.builders.conversation import T0, Conversation, http_request, http_response
 from tests.builders.dns import dns_answer
 
@@ -125,6 +133,21 @@ def test_shards_add_up_to_the_one_process_scan(capture: Path, count: int) -> Non
     assert per_shard[0].decode_errors == whole_stats["decode_errors"] == 1
     assert all(s.non_tcp == s.decode_errors == s.files == s.bytes_read == 0 for s in per_shard[1:])
     assert whole_stats["flows"] == FLOWS and whole_stats["messages"]["http"] == 2 * FLOWS
+
+
+def test_shards_merged_decoded_equal_the_merged_result(capture: Path) -> None:
+    # Local runs decode each shard as it finishes and merge decoded shards: the same
+    # file result as merging the results (as Dask does) and decoding that.
+    spec = EngineSpec(salt_hex=SALT)
+    shards = [scan_file(spec, _task(capture, shard=i, shards=3)) for i in range(3)]
+    csv_text, stats, files = _outcome(merge_shards(*shards))
+    merged = merge_decoded_shards([decode_result(s) for s in shards])
+    assert to_csv(merged.inventory.rows()) == csv_text and csv_text.count("\n") > 6
+    assert {k: getattr(merged.stats, k) for k in COUNTERS} == stats
+    assert merged.files == files and len(files) == 1
+    stale = dataclasses.replace(_task(capture, shard=2, shards=3), mtime_ns=1)
+    failed = merge_decoded_shards([decode_result(s) for s in (*shards[:2], scan_file(spec, stale))])
+    assert [f["status"] for f in failed.files] == ["changed"] and not failed.inventory.rows()
 
 
 def test_fragmented_datagrams_are_handled_by_their_flows_shard(capture: Path) -> None:
