@@ -12,8 +12,9 @@ builds only that config's classifier set. The bundled word lists (person names, 
 codes), which a classifier loads only when a value first needs one, are loaded here too:
 a few milliseconds and 1.3 MB once, shared by every worker instead of paid by each.
 
-Nothing here changes what a worker computes: the engine built here is dropped, and
-each file still gets a fresh engine (`dpi/runs/worker.py`).
+The forkserver also tunes the garbage collector as the `dpi` program does
+(`dpi/collector.py`). Nothing here changes what a worker computes: the engine built
+here is dropped, and each file still gets a fresh engine (`dpi/runs/worker.py`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import logging
 from classifiers.phi.diagnosis_code import _code_list
 from classifiers.pii._name_lists import name_lists
 from dpi.build import EngineSpec, build_engine
+from dpi.collector import tune_collector
 
 log = logging.getLogger(__name__)
 
@@ -40,3 +42,6 @@ def warm_up() -> None:
 
 
 warm_up()
+# After the warm-up: what it made is frozen with the rest, and the workers forked from
+# here inherit the frozen objects and the thresholds.
+tune_collector()
