@@ -250,12 +250,12 @@ class ClassifierSet:
         # Plans by the id of a context the plan serves (kept, so that the id stays its
         # own), and by a context's key (`_plan_key`) when contexts can share plans.
         self._plans: dict[int, tuple[FieldContext, ContextPlan]] = {}
-        self._shared_plans: dict[tuple[object, ...], ContextPlan] = {}
+        self._shared_plans: dict[PlanKey, ContextPlan] = {}
         self._asked: dict[frozenset[str], frozenset[str]] = {}  # `_plan_key`
         words = [c.context_words for c in classifiers if c.context_words is not None]
         self._context_words = (
             frozenset().union(*words) if len(words) == len(classifiers) else None)
-        # Plan masks by plan key without the server (`_mask_key`), when no gate reads
+        # Plan masks by the plan key's second part (all but the server), when no gate reads
         # the server (`Classifier.gate_reads_server`): the same API behind many hosts
         # (a fifth of the new plans of the shared sample) asks its gates once.
         self._masks: dict[tuple[object, ...], int] | None = (
@@ -331,14 +331,14 @@ class ClassifierSet:
         self._plans[id(ctx)] = (ctx, plan)
         return plan
 
-    def _new_plan(self, ctx: FieldContext, key: tuple[object, ...] | None = None) -> ContextPlan:
+    def _new_plan(self, ctx: FieldContext, key: PlanKey | None = None) -> ContextPlan:
         """Asks every classifier's `gate` once for this context (`_gated`, `_ungated`),
         or takes the answers given to a context of the same plan key (`key`) but for the
         server, when no gate reads the server (`_masks`): every `gate` answers alike
         for two contexts whose only other difference is in sibling and object tokens
         no classifier asks about, as for sharing a plan (`_plan_key`)."""
         masks = self._masks
-        mask_key = None if key is None or masks is None else _mask_key(key)
+        mask_key = None if key is None or masks is None else key[1]
         mask = None if mask_key is None or masks is None else masks.get(mask_key)
         if mask is None:
             mask = self._ungated
@@ -476,16 +476,22 @@ class ClassifierSet:
         return _shared(found)
 
 
+# A `_plan_key`: the context's server, and all else the classifiers can tell of it.
+PlanKey = tuple[str, tuple[object, ...]]
+
+
 def _plan_key(
     ctx: FieldContext, words: frozenset[str],
     asked: dict[frozenset[str], frozenset[str]] | None = None,
-) -> tuple[object, ...]:
+) -> PlanKey:
     """What the classifiers can tell of a context (`words`: every token of siblings and
     object keys any of them asks about, `Classifier.context_words`): every field of the
     context but those two token sets, of which only these words count, and whether
     each set is empty. Contexts with one key get the same answers from every `gate` and
-    `scorer`, so they share a plan and its memo entries. `asked` holds the words of
-    sets met before: the fields of a part share one set of siblings."""
+    `scorer`, so they share a plan and its memo entries. The server stands apart (the
+    key's first part): contexts whose second parts are equal get the same answers from
+    every `gate` that does not read the server (`Classifier.gate_reads_server`). `asked`
+    holds the words of sets met before: the fields of a part share one set of siblings."""
     siblings, objects = ctx.sibling_tokens, ctx.object_tokens
     if asked is None:
         asked = {}
@@ -495,16 +501,8 @@ def _plan_key(
     object_words = asked.get(objects)
     if object_words is None:
         object_words = asked[objects] = objects & words
-    return (ctx.protocol, ctx.location, ctx.path, ctx.api, ctx.server, ctx.name_tokens,
-            ctx.path_tokens, sibling_words, not siblings, object_words, not objects)
-
-
-_SERVER_AT = 4  # the place of `ctx.server` in a `_plan_key`
-
-
-def _mask_key(key: tuple[object, ...]) -> tuple[object, ...]:
-    """A `_plan_key` without the server."""
-    return key[:_SERVER_AT] + key[_SERVER_AT + 1:]
+    return ctx.server, (ctx.protocol, ctx.location, ctx.path, ctx.api, ctx.name_tokens,
+                        ctx.path_tokens, sibling_words, not siblings, object_words, not objects)
 
 
 # The findings tuples the memo holds, shared: few distinct ones exist (findings are
