@@ -6,9 +6,10 @@ Per message: its api and host are sanitized (dpi/identifiers.py) before anyone s
 them, its parts are decoded into their values by path (protocols/payload.py: a JSON
 body in one walk, `json_groups`; other parts as (path, value) pairs), and each
 value is scored by the classifiers (dpi/classify.py) in the context of its field and
-recorded on that field's evidence, every value (no sampling, so that counts are
-exact and a scan split by connection counts what one process does). Parts that hold one field each (the columns of a MySQL row) are scored as one
-part of their location, so that they are each other's siblings.
+recorded on that field's evidence: every value, so that counts are exact and a scan
+split by connection counts what one process does. Parts that hold one field each (the
+columns of a MySQL row) are scored as one part of their location, so that they are
+each other's siblings.
 
 The work that depends only on a message's shape is done once: the fields of a part
 (its set of paths, per API) map to their inventory keys, contexts (sibling tokens
@@ -307,8 +308,7 @@ class FieldScorer:
         value of the field: a data type found in it or in any value inside it (each
         judged in its own context, `_inside_contexts`) is one hit, with the best such
         finding, whose value gives the sample. A type is thus present in the share of
-        the field's values that carry it, however many other values sit beside it.
-"""
+        the field's values that carry it, however many other values sit beside it."""
         classifiers = self.classifiers
         plan = classifiers.plan(ctx)
         for text in values:
@@ -355,8 +355,8 @@ class FieldScorer:
         location merged into one: the columns of a MySQL row, each a part of its own,
         are fields of one record, siblings of each other (a `name` column next to a
         `surname` one); so are the headers of a message. Grouped by path, the inventory
-        key and the context are looked up once per field, not once
-        per value. And whether a value carries others (`CarrierValue`)."""
+        key and the context are looked up once per field, not once per value. And
+        whether a value carries others (`CarrierValue`)."""
         stats = self.stats
         limits = self.limits
         carried = False
