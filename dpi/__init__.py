@@ -11,6 +11,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from dpi import dataclass_cache
+
+# First, before any of our dataclasses is made (dpi/dataclass_cache.py).
+dataclass_cache.install()
+
 if TYPE_CHECKING:
     import pandas
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
+from functools import cache
 from typing import Final, TextIO
 
 __all__ = ["OWN_LOGGERS", "RedactValues", "configure", "redact"]
@@ -34,34 +35,47 @@ THIRD_PARTY_LEVEL: Final = logging.WARNING
 FORMAT: Final = "dpi: %(levelname)s: %(message)s"
 REDACTED: Final = "<redacted>"
 
+# The patterns' sources; `_compiled` compiles them when the first record is written, not
+# at import: most runs log nothing, and compiling costs ~5 M instructions of start-up.
 # Applied in the order of `redact`: sensitive `name: value` pairs first (the name may be
 # quoted, the value not), then quoted literals (they may hold anything, `:` and `=`
 # included), then the shapes that carry values inside unquoted text.
-_QUOTED: Final = re.compile(
+_QUOTED: Final = (
     r"""(?:\b[bBrRuU]{1,2})?(?:'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*")"""
     # an unterminated quote (a message cut at a length limit): to the end of the line
     r"""|['"][^\n]*"""
 )
-_AUTH_SCHEME: Final = re.compile(
+_AUTH_SCHEME: Final = (
     r"(?i)\b(bearer|basic|digest|negotiate|token|apikey|api-key|hoba|mutual|aws4-hmac-sha256)"
     r"(\s+)\S+"
 )
 # `name=value` anywhere (query strings, cookies, form bodies, key=value log styles).
-_ASSIGNMENT: Final = re.compile(r"=\s*[^\s&;,]+")
+_ASSIGNMENT: Final = r"=\s*[^\s&;,]+"
 # `name: value` where the name says the value is sensitive (header lines, dict reprs).
-_SENSITIVE_NAME_VALUE: Final = re.compile(
+_SENSITIVE_NAME_VALUE: Final = (
     r"(?i)\b([\w.-]*(?:auth|token|secret|passw|pwd|cookie|session|key|ssn|card|cvv|"
     r"account|iban|credential|signature|phone|mail|birth|dob)[\w.-]*['\"]?)(\s*:\s*)\S[^\n,;}\]]*"
 )
-_EMAIL: Final = re.compile(r"[^\s@'\"<>(),;:]+@[^\s@'\"<>(),;:]+")
+_EMAIL: Final = r"[^\s@'\"<>(),;:]+@[^\s@'\"<>(),;:]+"
 # Six or more digits, possibly grouped by spaces, dashes, dots or slashes: card, account
 # and phone numbers, SSNs, dates of birth. Offsets that long are redacted too.
-_DIGITS: Final = re.compile(r"\d(?:[ ./-]?\d){5,}")
+_DIGITS: Final = r"\d(?:[ ./-]?\d){5,}"
 # Token-like runs: 16+ characters of a base64/hex/url-safe alphabet with both a letter
 # and a digit (API keys, session ids, JWT segments, hashes).
 # `/` is left out so that file paths stay readable: a base64 token split at its slashes
 # still leaves pieces this long.
-_TOKEN: Final = re.compile(r"[A-Za-z0-9+_-]{16,}={0,2}")
+_TOKEN: Final = r"[A-Za-z0-9+_-]{16,}={0,2}"
+
+
+@cache
+def _compiled() -> tuple[re.Pattern[str], ...]:
+    """The patterns above, compiled once, in the order `redact` applies them."""
+    return tuple(
+        re.compile(source)
+        for source in (
+            _SENSITIVE_NAME_VALUE, _QUOTED, _AUTH_SCHEME, _ASSIGNMENT, _EMAIL, _TOKEN, _DIGITS
+        )
+    )
 
 
 def _token(match: re.Match[str]) -> str:
@@ -73,13 +87,14 @@ def _token(match: re.Match[str]) -> str:
 
 def redact(message: str) -> str:
     """`message` with everything that looks like a value replaced by `<redacted>`."""
-    text = _SENSITIVE_NAME_VALUE.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", message)
-    text = _QUOTED.sub(REDACTED, text)
-    text = _AUTH_SCHEME.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
-    text = _ASSIGNMENT.sub(f"={REDACTED}", text)
-    text = _EMAIL.sub(REDACTED, text)
-    text = _TOKEN.sub(_token, text)
-    return _DIGITS.sub(REDACTED, text)
+    sensitive_name_value, quoted, auth_scheme, assignment, email, token, digits = _compiled()
+    text = sensitive_name_value.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", message)
+    text = quoted.sub(REDACTED, text)
+    text = auth_scheme.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
+    text = assignment.sub(f"={REDACTED}", text)
+    text = email.sub(REDACTED, text)
+    text = token.sub(_token, text)
+    return digits.sub(REDACTED, text)
 
 
 class RedactValues(logging.Filter):

@@ -137,9 +137,13 @@ def scan(args: argparse.Namespace, config: Any, summary_tail: Callable[[], str] 
     config used), before the `--strict` verdict, which stays the last line."""
     from dpi.runs.batch import BatchError, BatchOptions, run_batch
 
-    # Bad schema or key log paths are a usage error here, not in every worker.
-    load_schemas(args)
-    tls_layer(args)
+    # Bad schema or key log paths are a usage error here, not in every worker. Without
+    # them nothing can be bad: no registry or TLS layer is built (nor their modules
+    # imported) in this process, whose workers build their own.
+    if args.proto or args.descriptor_set:
+        load_schemas(args)
+    if args.keylog:
+        tls_layer(args)
     if getattr(args, "sensor_pattern", None):
         raise UsageError(
             "--sensor-pattern joins rotated files into one stream; --state, --jobs and --dask "

@@ -9,10 +9,8 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dpi.findings.coverage import TlsCoverage
-from dpi.findings.run import FindingsRun
-
 if TYPE_CHECKING:
+    from dpi.findings.run import FindingsRun
     from dpi.inventory import Row
     from dpi.runs.evidence import Evidence
 
@@ -32,10 +30,15 @@ def finish(args: argparse.Namespace, evidence: Evidence, rows: list[Row]) -> Fin
     coverage to `--tls-coverage`. Returns the findings run (for the inventory's extra
     columns and the summary) when findings were asked for, else None. Raises
     `dpi.findings.egress.NetworkError` for a bad `--internal` (checked before the scan already)."""
+    # The findings' and coverage's modules are imported only when they were asked for.
     if args.tls_coverage:
+        from dpi.findings.coverage import TlsCoverage
+
         (evidence.tls_coverage or TlsCoverage()).write(Path(args.tls_coverage))
     if not args.findings and not args.internal:
         return None
+    from dpi.findings.run import FindingsRun
+
     run = FindingsRun(args.internal)
     if evidence.findings is not None:
         # This run's --internal decides what is external, as in a one-process scan.

@@ -44,6 +44,7 @@ import orjson
 
 from protocols import _decompress
 from protocols._printable import printable_text
+from protocols.avro._format import CONTAINER_MAGIC
 
 log = logging.getLogger(__name__)
 
@@ -56,11 +57,6 @@ NO_FASTAVRO = (
 if TYPE_CHECKING:  # annotations only
     from protocols.base import Limits
 
-# The media type of a Kafka key or value in Avro binary encoding; `Part.schema` holds the
-# writer's schema (JSON text).
-AVRO_MEDIA_TYPE = "avro/binary"
-# Object container file magic (spec: "Object Container Files").
-CONTAINER_MAGIC = b"Obj\x01"
 # Longest schema accepted (real ones are a few KiB; the parse cache holds up to
 # PARSED_SCHEMAS of them).
 MAX_SCHEMA_CHARS = 256 * 1024

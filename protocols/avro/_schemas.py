@@ -26,10 +26,15 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import orjson
 
-from protocols.avro._codec import AvroError, Schema, fits, parse_schema
+if TYPE_CHECKING:
+    from protocols.avro._codec import Schema
+
+# `protocols.avro._codec` is imported by the methods that read a schema or a value, not
+# here: every scan makes a store, few meet Avro (protocols/avro/__init__.py).
 
 log = logging.getLogger(__name__)
 
@@ -82,13 +87,7 @@ class AvroSchemas:
             if not directory.is_dir():
                 raise AvroSchemaError(f"--avro-schema: {directory} is not a directory")
             for path in sorted(directory.rglob("*.avsc")):
-                try:
-                    text = path.read_text(encoding="utf-8")
-                    schema = parse_schema(text)
-                except (OSError, UnicodeDecodeError):
-                    raise AvroSchemaError(f"--avro-schema: cannot read {path}") from None
-                except AvroError as exc:
-                    raise AvroSchemaError(f"--avro-schema: {path}: {exc}") from None
+                text, schema = _schema_file(path)
                 if len(store.candidates) >= MAX_CANDIDATES:
                     raise AvroSchemaError(f"--avro-schema: more than {MAX_CANDIDATES} .avsc files")
                 store.candidates.append(_Candidate(path.stem, text, schema))
@@ -101,6 +100,8 @@ class AvroSchemas:
             if schema_id is not None and len(self.not_avro) < MAX_IDS:
                 self.not_avro.add(schema_id)
             return False
+        from protocols.avro._codec import AvroError, parse_schema
+
         try:
             schema = parse_schema(text)
         except AvroError:
@@ -146,12 +147,16 @@ class AvroSchemas:
         subject are tried (a bare value carries no sign of being Avro at all)."""
         if not self.candidates:
             return None  # the common case, on every value that is not JSON or framed
+        from protocols.avro._codec import fits
+
         for candidate in self._ordered(topic, role, named_only=True):
             if fits(body, candidate.schema):
                 return candidate.text
         return None
 
     def _fitting(self, topic: str, role: str, body: bytes) -> list[_Candidate]:
+        from protocols.avro._codec import fits
+
         return [c for c in self._ordered(topic, role) if fits(body, c.schema)]
 
     def _ordered(self, topic: str, role: str, named_only: bool = False) -> list[_Candidate]:
@@ -161,6 +166,20 @@ class AvroSchemas:
         if named_only:
             return named
         return named + [c for c in self.candidates if c.subject.lower() not in names]
+
+
+def _schema_file(path: Path) -> tuple[str, Schema]:
+    """The text and checked schema of one `.avsc` file; `AvroSchemaError` names it."""
+    from protocols.avro._codec import AvroError, parse_schema
+
+    try:
+        text = path.read_text(encoding="utf-8")
+        schema = parse_schema(text)
+    except (OSError, UnicodeDecodeError):
+        raise AvroSchemaError(f"--avro-schema: cannot read {path}") from None
+    except AvroError as exc:
+        raise AvroSchemaError(f"--avro-schema: {path}: {exc}") from None
+    return text, schema
 
 
 def registry_client(url: str) -> Callable[[int], tuple[str, str] | None]:
