@@ -7,7 +7,9 @@ value of. Checked on the JSON parts of real captures and on generated documents.
 from __future__ import annotations
 
 import base64
+import sys
 from collections import Counter, defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import orjson
@@ -161,3 +163,25 @@ def test_generated_documents_get_what_field_pairs_gives(
     document: object, name: str, location: Location, limits: Limits
 ) -> None:
     _same_as_field_pairs(_body(document, name, location), limits)
+
+
+def test_a_body_declined_midway_leaves_nothing_to_the_next() -> None:
+    # The walk is kept between bodies (one per limits and thread): a body declined in
+    # the middle of its walk (here at the depth limit, after `a` was grouped) must not
+    # leave values or counts to the next.
+    limits = Limits(max_depth=2)
+    assert json_groups(_body({"a": "x", "b": {"c": {"d": 1}}}), limits) is None
+    assert json_groups(_body({"e": "y", "f": ""}), limits) == ({"e": ["y"]}, 2, False)
+
+
+def test_threads_walk_their_own_bodies() -> None:
+    parts = [_body({"n": i, "items": [{"v": str(i), "w": [i] * 5}] * 200}) for i in range(40)]
+    expected = [json_groups(part, LIMITS) for part in parts]
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # threads switch in the middle of walks
+    try:
+        with ThreadPoolExecutor(4) as pool:
+            for _ in range(5):
+                assert list(pool.map(lambda part: json_groups(part, LIMITS), parts)) == expected
+    finally:
+        sys.setswitchinterval(switch)
