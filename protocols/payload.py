@@ -429,11 +429,13 @@ def _grouped_walk(
     made per body, its closures and their two dozen cells cost about as much as
     walking a small body."""
     known, thread, walker = _WALKER
-    if known is not limits or thread != get_ident() or walker is None:
+    if thread != get_ident() or walker is None or (known is not limits and known != limits):
         walker = _remember_walker(limits)
     return walker(obj, prefix, location)
 
 
+# Values `_grouped_walker` remembers as carrying nothing, per walker.
+MAX_INERT_VALUES = 4096
 # `_grouped_walk` for one `Limits`: (container, prefix, location) -> what it returns.
 _GroupedWalk = Callable[
     [object, str, str], tuple[dict[str, list[str]], int, int, bool, Counter[str] | None]
@@ -478,6 +480,11 @@ def _grouped_walker(limits: Limits) -> _GroupedWalk:
     # Values this short are left as they are until one was expanded: from there on
     # `expand_values` tests every value (`_expand_into`'s candidates).
     shortest = MIN_CARRIER
+    # (path, value, location) of values that may carry others by their looks but that
+    # `expanded_value` gave back as they were (hex ids that pass for base64: a shop's
+    # product ids, in every listing): one lookup instead of decoding them again.
+    # Bounded: started afresh when full.
+    inert: set[tuple[str, str, str]] = set()
 
     def expand(path: str, value: str) -> None:
         """A value that may carry others: what `expand_values` puts in its place."""
@@ -487,7 +494,27 @@ def _grouped_walker(limits: Limits) -> _GroupedWalk:
         shortest = 1
         if hits is None:
             hits = Counter()
+        seen = (path, value, location)
+        if seen in inert:
+            # `expanded_value` gave this value back as it was, without a limit hit:
+            # it would again (it depends on nothing else), so it is grouped as it is.
+            values = held_at(path)
+            if values is None:
+                groups[path] = [value]
+            else:
+                values.append(value)
+            return
+        counted = hits.total()
         pairs = expanded_value(path, value, location, limits, _walk, hits)
+        if (
+            len(pairs) == 1
+            and pairs[0] == (path, value)
+            and type(pairs[0][1]) is str
+            and hits.total() == counted
+        ):
+            if len(inert) >= MAX_INERT_VALUES:
+                inert.clear()
+            inert.add(seen)
         added += len(pairs) - 1
         bound += len(pairs) - 1
         for inner_path, text in pairs:

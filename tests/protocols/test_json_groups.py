@@ -185,3 +185,25 @@ def test_threads_walk_their_own_bodies() -> None:
                 assert list(pool.map(lambda part: json_groups(part, LIMITS), parts)) == expected
     finally:
         sys.setswitchinterval(switch)
+
+
+def test_values_that_carry_nothing_are_decoded_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Hex ids pass for base64 by their looks; decoded they are no text and stay as they
+    # are. The walker remembers that, so the same id at the same path is not decoded
+    # again: the groups stay what field_pairs gives.
+    from protocols import payload
+
+    ids = ["c4647159c324c985", "b0ffdc9a933bad5e"]
+    part = _body({"items": [{"id": i, "n": 1} for i in ids * 3], "note": '{"a": "x"}'})
+    decoded: list[str] = []
+    expanded_value = payload.expanded_value
+
+    def counting(path: str, value: str, *args: object) -> list[tuple[str, str]]:
+        decoded.append(value)
+        return expanded_value(path, value, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(payload, "expanded_value", counting)
+    limits = Limits(max_depth=31)  # a walker of its own: nothing remembered yet
+    for _ in range(2):
+        assert _same_as_field_pairs(part, limits)
+    assert sorted(decoded) == sorted([*ids, '{"a": "x"}', '{"a": "x"}'])
