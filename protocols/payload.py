@@ -492,8 +492,6 @@ def _grouped_walker(limits: Limits) -> _GroupedWalk:
         if path in AUTHORIZATION_FIELDS:
             raise _NotPlain  # a lone value there is `expand_values`' own case
         shortest = 1
-        if hits is None:
-            hits = Counter()
         seen = (path, value, location)
         if seen in inert:
             # `expanded_value` gave this value back as it was, without a limit hit:
@@ -504,6 +502,8 @@ def _grouped_walker(limits: Limits) -> _GroupedWalk:
             else:
                 values.append(value)
             return
+        if hits is None:
+            hits = Counter()
         counted = hits.total()
         pairs = expanded_value(path, value, location, limits, _walk, hits)
         if (
