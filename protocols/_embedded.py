@@ -245,11 +245,19 @@ def may_carry(value: str, n: int) -> bool:
     """`_candidates`' tests for one value of `n` (at least MIN_CARRIER)
     characters: JSON-shaped, base64 of text, or a URL with a signature parameter."""
     last = value[-1]
-    return (
-        ((last == "}" or last == "]") and value[0] in "{[")
-        or (n >= MIN_BASE64_CHARS and _maybe_base64_text(value))
-        or ("?" in value and _SIGNED_NAME.search(value) is not None)
-    )
+    if (last == "}" or last == "]") and value[0] in "{[":
+        return True
+    if n >= MIN_BASE64_CHARS and "." not in value and " " not in value and ":" not in value:
+        # `_maybe_base64_text` and `_text_leads`, inline: the JSON walk asks this of
+        # every id-like value (hex digests, UUIDs), and their two calls cost more
+        # than their tests.
+        leads = value[::4].encode("ascii", "replace")
+        if (
+            len(leads.translate(None, _LOW_LEADS)) * _LEADS_PER_HIGH <= len(leads)
+            and _BASE64.fullmatch(value) is not None
+        ):
+            return True
+    return "?" in value and _SIGNED_NAME.search(value) is not None
 
 
 def _first_candidate(pairs: list[Pair]) -> int:

@@ -72,7 +72,26 @@ def template_path(target: str) -> str:
         # authority-form (CONNECT) or asterisk-form (OPTIONS *): keep as is
         return path
     segments = path.split("/")[: MAX_SEGMENTS + 1]
-    return "/".join(template_segment(s) for s in segments)
+    literal = _LITERAL_SEGMENTS
+    return "/".join([s if s in literal else _literal(s) for s in segments])
+
+
+# Segments that `template_segment` leaves as they are (`v1`, `users`, `orders`): a route's
+# words come again in every request, its identifiers seldom, and this path's cache
+# (`template_path`) misses for each new identifier. Words only: an identifier is never
+# kept. Bounded: started afresh when full.
+_LITERAL_SEGMENTS: set[str] = set()
+MAX_LITERAL_SEGMENTS = 4096
+
+
+def _literal(segment: str) -> str:
+    """`template_segment(segment)`, a segment it keeps remembered as such."""
+    templated = template_segment(segment)
+    if templated == segment:
+        if len(_LITERAL_SEGMENTS) >= MAX_LITERAL_SEGMENTS:
+            _LITERAL_SEGMENTS.clear()
+        _LITERAL_SEGMENTS.add(segment)
+    return templated
 
 
 def http_api(method: str, target: str) -> str:

@@ -44,6 +44,7 @@ from __future__ import annotations
 import importlib
 from collections import Counter
 from collections.abc import Callable
+from threading import get_ident
 from urllib.parse import parse_qsl
 
 import orjson
@@ -422,7 +423,39 @@ def _grouped_walk(
     by path, the number of pairs, how many of them expanded values added, whether a
     carrier is among them, and the limits hit inside expanded values. Raises `_NotPlain` where `_walk` would leave its plain
     loops or cut, or where the pairs could reach `max_fields_per_part` (bounded before
-    each container by the items of those walked)."""
+    each container by the items of those walked).
+
+    The walk itself is made once per limits and thread (`_grouped_walker`) and kept:
+    made per body, its closures and their two dozen cells cost about as much as
+    walking a small body."""
+    known, thread, walker = _WALKER
+    if thread != get_ident() or walker is None or (known is not limits and known != limits):
+        walker = _remember_walker(limits)
+    return walker(obj, prefix, location)
+
+
+# Values `_grouped_walker` remembers as carrying nothing, per walker.
+MAX_INERT_VALUES = 4096
+# `_grouped_walk` for one `Limits`: (container, prefix, location) -> what it returns.
+_GroupedWalk = Callable[
+    [object, str, str], tuple[dict[str, list[str]], int, int, bool, Counter[str] | None]
+]
+# (limits, thread, walker) of the last `_grouped_walker` made. One walker per thread: a
+# walker keeps the state of the body it walks in its cells, so a walk under way is
+# never shared (and nothing it calls walks a body with `_grouped_walk`).
+_WALKER: tuple[Limits | None, int, _GroupedWalk | None] = (None, 0, None)
+
+
+def _remember_walker(limits: Limits) -> _GroupedWalk:
+    global _WALKER
+    walker = _grouped_walker(limits)
+    _WALKER = (limits, get_ident(), walker)
+    return walker
+
+
+def _grouped_walker(limits: Limits) -> _GroupedWalk:
+    """`_grouped_walk` for `limits`: the bounds and tables read once, the walk's state
+    (`groups`, the counts) set afresh by each call."""
     max_depth = limits.max_depth
     max_chars = limits.max_value_chars
     max_key = limits.max_key_chars
@@ -435,6 +468,8 @@ def _grouped_walk(
     float_texts = _FLOAT_TEXTS
     all_plain = PLAIN_NAMES.issuperset if max_key >= CACHE_KEY_CHARS else _never
     carries, min_base64 = may_carry, MIN_BASE64_CHARS
+    # The state of one walk, set by `grouped_walk` before each.
+    location = ""
     groups: dict[str, list[str]] = {}
     held_at = groups.get
     empty = 0  # empty strings: pairs, not values
@@ -445,6 +480,11 @@ def _grouped_walk(
     # Values this short are left as they are until one was expanded: from there on
     # `expand_values` tests every value (`_expand_into`'s candidates).
     shortest = MIN_CARRIER
+    # (path, value, location) of values that may carry others by their looks but that
+    # `expanded_value` gave back as they were (hex ids that pass for base64: a shop's
+    # product ids, in every listing): one lookup instead of decoding them again.
+    # Bounded: started afresh when full.
+    inert: set[tuple[str, str, str]] = set()
 
     def expand(path: str, value: str) -> None:
         """A value that may carry others: what `expand_values` puts in its place."""
@@ -452,9 +492,29 @@ def _grouped_walk(
         if path in AUTHORIZATION_FIELDS:
             raise _NotPlain  # a lone value there is `expand_values`' own case
         shortest = 1
+        seen = (path, value, location)
+        if seen in inert:
+            # `expanded_value` gave this value back as it was, without a limit hit:
+            # it would again (it depends on nothing else), so it is grouped as it is.
+            values = held_at(path)
+            if values is None:
+                groups[path] = [value]
+            else:
+                values.append(value)
+            return
         if hits is None:
             hits = Counter()
+        counted = hits.total()
         pairs = expanded_value(path, value, location, limits, _walk, hits)
+        if (
+            len(pairs) == 1
+            and pairs[0] == (path, value)
+            and type(pairs[0][1]) is str
+            and hits.total() == counted
+        ):
+            if len(inert) >= MAX_INERT_VALUES:
+                inert.clear()
+            inert.add(seen)
         added += len(pairs) - 1
         bound += len(pairs) - 1
         for inner_path, text in pairs:
@@ -560,13 +620,28 @@ def _grouped_walk(
                         values = groups[elem] = []
                 values.append(text)
 
-    try:
-        walk(obj, prefix, 0)
-    finally:
-        walk = _walked  # no reference cycle through the closure (see `_walk`)
-    if bound >= room:
-        raise _NotPlain
-    return groups, sum(map(len, groups.values())) + empty, added, carried, hits
+    def grouped_walk(
+        obj: object, prefix: str, at: str
+    ) -> tuple[dict[str, list[str]], int, int, bool, Counter[str] | None]:
+        nonlocal location, groups, held_at, empty, bound, added, carried, hits, shortest
+        location = at
+        groups = {}
+        held_at = groups.get
+        empty = bound = added = 0
+        carried = False
+        hits = None
+        shortest = MIN_CARRIER
+        try:
+            walk(obj, prefix, 0)
+            found = groups
+        finally:
+            groups = {}  # the walker keeps no values of a body between walks
+            held_at = groups.get
+        if bound >= room:
+            raise _NotPlain
+        return found, sum(map(len, found.values())) + empty, added, carried, hits
+
+    return grouped_walk
 
 
 def _recovered_json(

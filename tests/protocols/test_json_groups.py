@@ -7,7 +7,9 @@ value of. Checked on the JSON parts of real captures and on generated documents.
 from __future__ import annotations
 
 import base64
+import sys
 from collections import Counter, defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import orjson
@@ -161,3 +163,47 @@ def test_generated_documents_get_what_field_pairs_gives(
     document: object, name: str, location: Location, limits: Limits
 ) -> None:
     _same_as_field_pairs(_body(document, name, location), limits)
+
+
+def test_a_body_declined_midway_leaves_nothing_to_the_next() -> None:
+    # The walk is kept between bodies (one per limits and thread): a body declined in
+    # the middle of its walk (here at the depth limit, after `a` was grouped) must not
+    # leave values or counts to the next.
+    limits = Limits(max_depth=2)
+    assert json_groups(_body({"a": "x", "b": {"c": {"d": 1}}}), limits) is None
+    assert json_groups(_body({"e": "y", "f": ""}), limits) == ({"e": ["y"]}, 2, False)
+
+
+def test_threads_walk_their_own_bodies() -> None:
+    parts = [_body({"n": i, "items": [{"v": str(i), "w": [i] * 5}] * 200}) for i in range(40)]
+    expected = [json_groups(part, LIMITS) for part in parts]
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # threads switch in the middle of walks
+    try:
+        with ThreadPoolExecutor(4) as pool:
+            for _ in range(5):
+                assert list(pool.map(lambda part: json_groups(part, LIMITS), parts)) == expected
+    finally:
+        sys.setswitchinterval(switch)
+
+
+def test_values_that_carry_nothing_are_decoded_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Hex ids pass for base64 by their looks; decoded they are no text and stay as they
+    # are. The walker remembers that, so the same id at the same path is not decoded
+    # again: the groups stay what field_pairs gives.
+    from protocols import payload
+
+    ids = ["c4647159c324c985", "b0ffdc9a933bad5e"]
+    part = _body({"items": [{"id": i, "n": 1} for i in ids * 3], "note": '{"a": "x"}'})
+    decoded: list[str] = []
+    expanded_value = payload.expanded_value
+
+    def counting(path: str, value: str, *args: object) -> list[tuple[str, str]]:
+        decoded.append(value)
+        return expanded_value(path, value, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(payload, "expanded_value", counting)
+    limits = Limits(max_depth=31)  # a walker of its own: nothing remembered yet
+    for _ in range(2):
+        assert _same_as_field_pairs(part, limits)
+    assert sorted(decoded) == sorted([*ids, '{"a": "x"}', '{"a": "x"}'])
