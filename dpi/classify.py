@@ -19,12 +19,17 @@ calling every length-applicable classifier on every value would give:
 - per value, one cheap look (length, and the set of character classes: digits,
   letters, `@`, separators...) selects the classifiers whose value gate admits it; the
   gates' verdicts are cached per (length, classes), so a value costs a translate, a set
-  and two dictionary lookups before any classifier runs;
+  and two dictionary lookups before any classifier runs; an ASCII value of at most
+  GATE_MAX_LEN characters is looked up by its class string instead (`2024-01-05` is
+  `dddd-dd-dd`; shapes, never values, in a bounded cache), which many new values share
+  (timestamps, dates, numbers in one layout), without building the set;
 - then one scan for the required patterns of the candidates that declare one
   (`Classifier.value_needs`, `classifiers/_scan.py`: `re`, or Hyperscan when the
   `[fast]` extra is installed) drops those whose pattern is absent, so the expensive
   validators (phonenumbers, the ICD-10 list, checksums, python-stdnum) run only on
-  candidates;
+  candidates; the alternatives of a pattern that a value's class string decides
+  (`classifiers/_class_patterns.py`: the card, IBAN, SSN and dotted-quad shapes) are
+  searched once per class string, the rest in every value;
 - the same value in the same context is scored once: a bounded memo keyed by the
   value's hash (SipHash-1-3 under the interpreter's per-process key, 64 bits, mixed
   with a salt per context; the value itself is never kept) holds the findings, which
