@@ -309,39 +309,38 @@ class _Quad:
     version: ClassVar[Literal[4]] = 4
     ipv4_mapped: ClassVar[None] = None
 
-    def __init__(self, text: str, bits: int) -> None:
+    def __init__(self, text: str, is_loopback: bool, is_unspecified: bool,
+                 is_link_local: bool, is_multicast: bool) -> None:
         self.text = text
-        self.is_loopback = bits >> 24 == 127
-        self.is_unspecified = bits == 0
-        self.is_link_local = bits >> 16 == 0xA9FE
-        self.is_multicast = bits >> 28 == 0xE
+        self.is_loopback = is_loopback
+        self.is_unspecified = is_unspecified
+        self.is_link_local = is_link_local
+        self.is_multicast = is_multicast
 
     def __str__(self) -> str:
         return self.text
 
 
+# A dotted quad as `ipaddress.IPv4Address` accepts it (`_parse_octet`): four ASCII
+# decimal octets of 0 to 255, without a leading zero.
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
+_QUAD = re.compile(rf"(?:{_OCTET}\.){{3}}{_OCTET}")
+
+
 def _quad(text: str) -> _Quad | None:
     """`ipaddress.ip_address(text)` for a dotted quad, without its cost (a few
     microseconds a call, most of an address's judgement): None where `ipaddress` raises
-    (`IPv4Address._parse_octet`: an octet empty, not ASCII digits, longer than three,
-    with a leading zero or above 255; a text without `:` is no IPv6 address either),
-    else the answers `_judge` reads. `str` of the address is the text itself: a quad
-    `ipaddress` accepts is written as it writes it. The special ranges are those of
-    `ipaddress`: loopback 127.0.0.0/8, unspecified 0.0.0.0, link-local 169.254.0.0/16,
-    multicast 224.0.0.0/4."""
-    octets = text.split(".")
-    if len(octets) != 4:
+    (an octet empty, not ASCII digits, longer than three, with a leading zero or above
+    255; a text without `:` is no IPv6 address either), else the answers `_judge` reads.
+    `str` of the address is the text itself: a quad `ipaddress` accepts is written as
+    it writes it, so the special ranges of `ipaddress` read on the text: loopback
+    127.0.0.0/8, unspecified 0.0.0.0, link-local 169.254.0.0/16, multicast
+    224.0.0.0/4 (a first octet of 224 to 239)."""
+    if _QUAD.fullmatch(text) is None:
         return None
-    bits = 0
-    for octet in octets:
-        if not (octet.isascii() and octet.isdigit()) or len(octet) > 3 or (
-                octet[0] == "0" and octet != "0"):
-            return None
-        number = int(octet)
-        if number > 255:
-            return None
-        bits = bits << 8 | number
-    return _Quad(text, bits)
+    first = int(text[:text.index(".")])
+    return _Quad(text, first == 127, text == "0.0.0.0", text.startswith("169.254."),
+                 224 <= first <= 239)
 
 
 def _same_address(
