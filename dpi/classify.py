@@ -290,7 +290,7 @@ class ClassifierSet:
             {} if self._context_words is not None and not server_gates else None)
         self._shapes: dict[tuple[int, object], int] = {}
         # Per class string of a short ASCII value: (admitted gate bits, the bits whose
-        # decided part was searched, those found).
+        # decided part is yet to be searched, those found).
         self._by_shape: dict[bytes, tuple[int, int, int]] = {}
         self._runs: dict[int, tuple[int, ...]] = {}
         self._memo: dict[int, tuple[Finding, ...]] = {}
@@ -479,21 +479,22 @@ class ClassifierSet:
         known = self._by_shape.get(shape)
         if known is None:
             return self._scored_new_shape(value, plan, mask, shape)
-        admitted, asked, hits = known
+        admitted, unsearched, hits = known
         todo = mask & admitted
         if not todo:
             return ()
         needy = todo & self._needy
         if needy:
-            decided = needy & self._decided
-            unasked = decided & ~asked
+            unasked = needy & unsearched
             if unasked:
                 # The first value of this class string to need these patterns: their
                 # decided parts answer alike for every value of it.
                 hits |= self._decided_scanner.hits(value, unasked)
-                self._by_shape[shape] = (admitted, asked | unasked, hits)
-            found = hits & decided
-            rest = needy & self._undecided & ~found
+                self._by_shape[shape] = (admitted, unsearched ^ unasked, hits)
+            found = needy & hits
+            rest = needy & self._undecided
+            if found:
+                rest ^= rest & found
             if rest:
                 found |= self._rest_scanner.hits(value, rest)
             # A classifier whose pattern is absent cannot report the value.
@@ -548,12 +549,17 @@ class ClassifierSet:
             by_shape.clear()
         todo = mask & admitted
         needy = todo & self._needy
+        decided = self._decided
         if not needy:
-            by_shape[shape] = (admitted, 0, 0)
+            by_shape[shape] = (admitted, decided, 0)
             return self._findings(value, plan, todo) if todo else ()
         found = self._scanner.hits(value, needy)
-        wholly = self._decided & ~self._undecided
-        by_shape[shape] = (admitted, needy & (wholly | self._decided & ~found), found & wholly)
+        if found:
+            wholly = decided & ~self._undecided
+            settled = needy & (wholly | decided & ~found)
+            by_shape[shape] = (admitted, decided ^ settled, found & wholly)
+        else:
+            by_shape[shape] = (admitted, decided ^ (needy & decided), 0)
         # A classifier whose pattern is absent cannot report the value.
         todo ^= needy ^ found
         return self._findings(value, plan, todo) if todo else ()
