@@ -19,12 +19,17 @@ calling every length-applicable classifier on every value would give:
 - per value, one cheap look (length, and the set of character classes: digits,
   letters, `@`, separators...) selects the classifiers whose value gate admits it; the
   gates' verdicts are cached per (length, classes), so a value costs a translate, a set
-  and two dictionary lookups before any classifier runs;
+  and two dictionary lookups before any classifier runs; an ASCII value of at most
+  GATE_MAX_LEN characters is looked up by its class string instead (`2024-01-05` is
+  `dddd-dd-dd`; shapes, never values, in a bounded cache), which many new values share
+  (timestamps, dates, numbers in one layout), without building the set;
 - then one scan for the required patterns of the candidates that declare one
   (`Classifier.value_needs`, `classifiers/_scan.py`: `re`, or Hyperscan when the
   `[fast]` extra is installed) drops those whose pattern is absent, so the expensive
   validators (phonenumbers, the ICD-10 list, checksums, python-stdnum) run only on
-  candidates;
+  candidates; the alternatives of a pattern that a value's class string decides
+  (`classifiers/_class_patterns.py`: the card, IBAN, SSN and dotted-quad shapes) are
+  searched once per class string, the rest in every value;
 - the same value in the same context is scored once: a bounded memo keyed by the
   value's hash (SipHash-1-3 under the interpreter's per-process key, 64 bits, mixed
   with a salt per context; the value itself is never kept) holds the findings, which
@@ -44,6 +49,7 @@ from dataclasses import dataclass, field
 from itertools import islice
 from typing import TypeVar
 
+from classifiers._class_patterns import split_by_classes
 from classifiers._hints import last_segment, name_tokens, path_tokens
 from classifiers._scan import scanner
 from classifiers.base import (
@@ -75,6 +81,9 @@ MAX_SIBLING_NAMES = 256
 # memo of scored values (findings only, never values). Each is cleared when full.
 MAX_CONTEXTS = 100_000
 MAX_SHAPES = 50_000
+# Class strings of short ASCII values (`_scored_short`): shapes, never values; at most
+# GATE_MAX_LEN bytes each, about 1.5 MB full.
+MAX_SHAPE_STRINGS = 8192
 MAX_MEMO = 65_536
 _HASH_BITS = (1 << 64) - 1
 
@@ -238,6 +247,25 @@ class ClassifierSet:
         # all those patterns (classifiers/_scan.py).
         self._needy = sum(needs)
         self._scanner = scanner(needs)
+        # The same patterns for values of at most GATE_MAX_LEN ASCII characters
+        # (`_by_shape`): the alternatives a value's class string decides
+        # (classifiers/_class_patterns.py), searched once per class string, and the
+        # rest, searched in every value whose decided part is absent; there the whole
+        # pattern answers as its rest would, and is compiled already (the rest alone
+        # of the IP address pattern costs more to compile than it saves on a small
+        # capture).
+        decided: dict[int, str] = {}
+        rest: dict[int, str] = {}
+        for bit, source in needs.items():
+            decided_part, rest_part = split_by_classes(source, _CLASSES)
+            if decided_part is not None:
+                decided[bit] = decided_part
+            if rest_part is not None:
+                rest[bit] = source
+        self._decided = sum(decided)
+        self._decided_scanner = scanner(decided)
+        self._undecided = sum(rest)
+        self._rest_scanner = scanner(rest)
         # Lengths above GATE_MAX_LEN are represented by the largest length bound at or
         # below them: within such a bucket every classifier's min/max test is the same.
         edges = {GATE_MAX_LEN + 1}
@@ -261,6 +289,9 @@ class ClassifierSet:
         self._masks: dict[tuple[object, ...], int] | None = (
             {} if self._context_words is not None and not server_gates else None)
         self._shapes: dict[tuple[int, object], int] = {}
+        # Per class string of a short ASCII value: (admitted gate bits, the bits whose
+        # decided part is yet to be searched, those found).
+        self._by_shape: dict[bytes, tuple[int, int, int]] = {}
         self._runs: dict[int, tuple[int, ...]] = {}
         self._memo: dict[int, tuple[Finding, ...]] = {}
         self._salt = int.from_bytes(os.urandom(8), "little")
@@ -434,7 +465,47 @@ class ClassifierSet:
         return found
 
     def _scored(self, value: str, plan: ContextPlan, mask: int) -> tuple[Finding, ...]:
-        """The findings of a value the memo does not hold (`mask`: the plan's gates)."""
+        """The findings of a value the memo does not hold (`mask`: the plan's gates).
+
+        An ASCII value of at most GATE_MAX_LEN characters is read as its class string
+        (`2024-01-05T10:22:33Z`: `dddd-dd-ddedd:dd:ddL`), which many new values share
+        (timestamps, dates, numbers in one layout): it decides the gates (its length
+        and set of classes) and the class-decided parts of the required patterns
+        (classifiers/_class_patterns.py), searched once per class string
+        (`_decided_scanner`, `_by_shape`); the rest are searched in every value."""
+        if len(value) > GATE_MAX_LEN or not value.isascii():
+            return self._scored_long(value, plan, mask)
+        shape = value.encode().translate(_CLASSES)
+        known = self._by_shape.get(shape)
+        if known is None:
+            return self._scored_new_shape(value, plan, mask, shape)
+        admitted, unsearched, hits = known
+        todo = mask & admitted
+        if not todo:
+            return ()
+        needy = todo & self._needy
+        if needy:
+            unasked = needy & unsearched
+            if unasked:
+                # The first value of this class string to need these patterns: their
+                # decided parts answer alike for every value of it.
+                hits |= self._decided_scanner.hits(value, unasked)
+                self._by_shape[shape] = (admitted, unsearched ^ unasked, hits)
+            found = needy & hits
+            rest = needy & self._undecided
+            if found:
+                rest ^= rest & found
+            if rest:
+                found |= self._rest_scanner.hits(value, rest)
+            # A classifier whose pattern is absent cannot report the value.
+            todo ^= needy ^ found
+            if not todo:
+                return ()
+        return self._findings(value, plan, todo)
+
+    def _scored_long(self, value: str, plan: ContextPlan, mask: int) -> tuple[Finding, ...]:
+        """`_scored` for a value longer than GATE_MAX_LEN or not ASCII: its classes and
+        a scan of the whole required patterns (ASCII values only)."""
         n = len(value)
         if n > GATE_MAX_LEN:
             n = self._long_edges[bisect_right(self._long_edges, n) - 1]
@@ -459,6 +530,42 @@ class ClassifierSet:
             todo ^= needy ^ self._scanner.hits(value, needy)
             if not todo:
                 return ()
+        return self._findings(value, plan, todo)
+
+    def _scored_new_shape(
+        self, value: str, plan: ContextPlan, mask: int, shape: bytes
+    ) -> tuple[Finding, ...]:
+        """`_scored` for a value whose class string is met for the first time: as for a
+        long value, one scan of the whole patterns (a class string met once, a random
+        token's, costs no second scan), whose answers are kept for the patterns they
+        settle: a wholly decided pattern's, and a mixed one's when it is absent."""
+        n = len(shape)
+        classes = frozenset(shape.decode("ascii"))
+        admitted = self._shapes.get((n, classes))
+        if admitted is None:
+            admitted = self._admitted(n, classes)
+        by_shape = self._by_shape
+        if len(by_shape) >= MAX_SHAPE_STRINGS:
+            by_shape.clear()
+        todo = mask & admitted
+        needy = todo & self._needy
+        decided = self._decided
+        if not needy:
+            by_shape[shape] = (admitted, decided, 0)
+            return self._findings(value, plan, todo) if todo else ()
+        found = self._scanner.hits(value, needy)
+        if found:
+            wholly = decided & ~self._undecided
+            settled = needy & (wholly | decided & ~found)
+            by_shape[shape] = (admitted, decided ^ settled, found & wholly)
+        else:
+            by_shape[shape] = (admitted, decided ^ (needy & decided), 0)
+        # A classifier whose pattern is absent cannot report the value.
+        todo ^= needy ^ found
+        return self._findings(value, plan, todo) if todo else ()
+
+    def _findings(self, value: str, plan: ContextPlan, todo: int) -> tuple[Finding, ...]:
+        """The findings of the classifiers of these gate bits (`todo`) on a value."""
         runs = plan.runs
         run = runs.get(todo) if runs is not None else None
         if run is None:

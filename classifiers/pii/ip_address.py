@@ -41,7 +41,7 @@ import ipaddress
 import re
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from classifiers.base import (
     DIGIT,
@@ -209,19 +209,23 @@ class IpAddressClassifier(Classifier):
             groups = text.split("%", 1)[0].replace(".", ":").split(":")
             if text.split("%", 1)[0] != "::1" and max(len(g) for g in groups) < 3:
                 return None
-        try:
-            addr = ipaddress.ip_address(text.split("%", 1)[0])
-        except ValueError:
-            octets = text.split(".")
-            if is_v6 or not (forwarding or hinted and all(len(o) == 3 for o in octets)):
-                return None
+        addr: ipaddress.IPv4Address | ipaddress.IPv6Address | _Quad | None = (
+            None if is_v6 else _quad(text))
+        if addr is None:
             try:
-                # Zero-padded octets (`010.001.002.003`, `10.000.000.03`, as anonymisers
-                # and fixed-width logs write them) where only an address can be meant:
-                # decimal, not octal. `01.02.03.04` in an `ip` body field stays ambiguous.
-                addr = ipaddress.ip_address(".".join(str(int(o)) for o in octets))
+                addr = ipaddress.ip_address(text.split("%", 1)[0])
             except ValueError:
-                return None
+                octets = text.split(".")
+                if is_v6 or not (forwarding or hinted and all(len(o) == 3 for o in octets)):
+                    return None
+                try:
+                    # Zero-padded octets (`010.001.002.003`, `10.000.000.03`, as
+                    # anonymisers and fixed-width logs write them) where only an address
+                    # can be meant: decimal, not octal. `01.02.03.04` in an `ip` body
+                    # field stays ambiguous.
+                    addr = ipaddress.ip_address(".".join(str(int(o)) for o in octets))
+                except ValueError:
+                    return None
         family = "IPv6" if addr.version == 6 else "IPv4"
         # `::ffff:127.0.0.1` (how Node.js writes an IPv4 peer on a dual-stack socket) is
         # the IPv4 address it maps: `ipaddress` before 3.13 judges the IPv6 form only.
@@ -296,6 +300,51 @@ def _url_host(value: str, start: int) -> bool:
         authority == "" or authority.endswith("@"))
 
 
-def _same_address(addr: ipaddress.IPv4Address | ipaddress.IPv6Address, server: str) -> bool:
+class _Quad:
+    """What `_judge` reads of an IPv4 address, as `ipaddress.IPv4Address` answers it
+    (`_quad`). A plain class: a NamedTuple costs more to import than its reads save
+    on a scan without addresses."""
+
+    __slots__ = ("is_link_local", "is_loopback", "is_multicast", "is_unspecified", "text")
+    version: ClassVar[Literal[4]] = 4
+    ipv4_mapped: ClassVar[None] = None
+
+    def __init__(self, text: str, is_loopback: bool, is_unspecified: bool,
+                 is_link_local: bool, is_multicast: bool) -> None:
+        self.text = text
+        self.is_loopback = is_loopback
+        self.is_unspecified = is_unspecified
+        self.is_link_local = is_link_local
+        self.is_multicast = is_multicast
+
+    def __str__(self) -> str:
+        return self.text
+
+
+# A dotted quad as `ipaddress.IPv4Address` accepts it (`_parse_octet`): four ASCII
+# decimal octets of 0 to 255, without a leading zero.
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
+_QUAD = re.compile(rf"(?:{_OCTET}\.){{3}}{_OCTET}")
+
+
+def _quad(text: str) -> _Quad | None:
+    """`ipaddress.ip_address(text)` for a dotted quad, without its cost (a few
+    microseconds a call, most of an address's judgement): None where `ipaddress` raises
+    (an octet empty, not ASCII digits, longer than three, with a leading zero or above
+    255; a text without `:` is no IPv6 address either), else the answers `_judge` reads.
+    `str` of the address is the text itself: a quad `ipaddress` accepts is written as
+    it writes it, so the special ranges of `ipaddress` read on the text: loopback
+    127.0.0.0/8, unspecified 0.0.0.0, link-local 169.254.0.0/16, multicast
+    224.0.0.0/4 (a first octet of 224 to 239)."""
+    if _QUAD.fullmatch(text) is None:
+        return None
+    first = int(text[:text.index(".")])
+    return _Quad(text, first == 127, text == "0.0.0.0", text.startswith("169.254."),
+                 224 <= first <= 239)
+
+
+def _same_address(
+    addr: ipaddress.IPv4Address | ipaddress.IPv6Address | _Quad, server: str
+) -> bool:
     """`addr` (an IPv4-mapped address already as the IPv4 one) is the server's."""
     return str(addr) == server.removeprefix("::ffff:")

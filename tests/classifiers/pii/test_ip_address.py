@@ -9,7 +9,7 @@ import re
 import pytest
 
 from classifiers.base import REPORT_THRESHOLD
-from classifiers.pii.ip_address import IpAddressClassifier
+from classifiers.pii.ip_address import IpAddressClassifier, _quad
 from tests.builders.contexts import field_context as ctx
 from tests.classifiers._support import assert_not_reported, assert_reason_hides, assert_reported
 
@@ -221,3 +221,33 @@ def test_ipv4_mapped_netmasks_and_versions_are_judged_as_their_ipv4_form() -> No
     assert CLF.score("::ffff:255.255.255.0", ctx("ip")) is None
     for value in ("::ffff:1.0.0.0", "1.0.0.0"):
         assert_not_reported(CLF.score(value, ctx("data")))
+
+
+def test_dotted_quads_are_read_as_ipaddress_reads_them() -> None:
+    """`_quad`, the reading of an IPv4 candidate without `ipaddress`: None exactly where
+    `ipaddress.ip_address` raises, else the same text and the same special ranges, on
+    the edges of every range and of the octet rules, and random quads."""
+    octets = ["0", "00", "01", "1", "9", "10", "99", "100", "126", "127", "128", "169",
+              "223", "224", "239", "240", "253", "254", "255", "256", "300", "999", "010",
+              "001", "0000", "", "\u0663", "1\u0663", "+1", " 1"]
+    rng = random.Random(14)
+    texts = [".".join(rng.choice(octets) for _ in range(4)) for _ in range(20_000)]
+    texts += [".".join(str(rng.randrange(256)) for _ in range(4)) for _ in range(20_000)]
+    texts += ["127.0.0.1", "126.255.255.255", "128.0.0.0", "169.254.0.0", "169.253.255.255",
+              "169.255.0.0", "224.0.0.0", "223.255.255.255", "239.255.255.255", "240.0.0.0",
+              "0.0.0.0", "0.0.0.1", "255.255.255.255", "1.2.3", "1.2.3.4.5"]
+    accepted = 0
+    for text in texts:
+        quad = _quad(text)
+        try:
+            addr = ipaddress.ip_address(text)
+        except ValueError:
+            assert quad is None, text
+            continue
+        assert quad is not None, text
+        accepted += 1
+        assert (str(quad), quad.version, quad.is_loopback, quad.is_unspecified,
+                quad.is_link_local, quad.is_multicast) == (
+            str(addr), addr.version, addr.is_loopback, addr.is_unspecified,
+            addr.is_link_local, addr.is_multicast), text
+    assert 20_000 < accepted < len(texts)
