@@ -153,6 +153,12 @@ class ReassemblyStats:
     late_segments: int = 0  # segments of a connection already closed
 
 
+# Read for every flow made: a module constant costs a tenth of an enum member read off its
+# class (`EnumType.__getattr__`).
+_CLIENT: Final = Side.CLIENT
+_SERVER: Final = Side.SERVER
+
+
 @dataclass(slots=True, eq=False)
 class _Half:
     """State of one direction, tied to its sending endpoint (so `swap_roles` only has to
@@ -190,8 +196,8 @@ class Flow:
     first_ts_ns: int
     last_ts_ns: int
     # The half sent by the endpoint that was the client at creation, and its peer.
-    _a: _Half = field(default_factory=lambda: _Half(Side.CLIENT), repr=False)
-    _b: _Half = field(default_factory=lambda: _Half(Side.SERVER), repr=False)
+    _a: _Half = field(default_factory=lambda: _Half(_CLIENT), repr=False)
+    _b: _Half = field(default_factory=lambda: _Half(_SERVER), repr=False)
     # The number of the capture frame that last reached it (the order of the flows that
     # idle expiry and the end of input close, the same in every shard of a split scan),
     # and how many messages it gave: both make the engine's scan-order keys.
