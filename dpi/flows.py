@@ -421,7 +421,9 @@ class FlowRouter:
             return _NO
 
     def _joined(self, state: FlowState, side: Side) -> bytes:
-        return b"".join(chunk for s, chunk, _ in state.pending if s is side)[:MAX_PROBE_BYTES]
+        # A list, not a generator: `join` makes one of it anyway, and a flow's first
+        # probe (the common one) sees one chunk, which `join` then returns as it is.
+        return b"".join([chunk for s, chunk, _ in state.pending if s is side])[:MAX_PROBE_BYTES]
 
     def _candidates(self, flow: Flow) -> list[type[Dissector]]:
         ports = {flow.server[1], flow.client[1]}
