@@ -369,7 +369,7 @@ class Reassembler:
             ):
                 self.stats.late_segments += 1  # a straggler of the closed connection
                 return out
-            entry = self._open(seg, ts_ns, out)
+            entry = self._open(seg, ts_ns, out, reused=late is not None)
         flow, h, peer = entry
         self._lru.move_to_end(flow)
         flow.last_frame = self.frame
@@ -393,7 +393,9 @@ class Reassembler:
             self._segment(flow, h, peer, seg, ts_ns, out)
         return out
 
-    def _open(self, seg: Segment, ts_ns: int, out: list[StreamEvent]) -> _Entry:
+    def _open(self, seg: Segment, ts_ns: int, out: list[StreamEvent], *, reused: bool) -> _Entry:
+        """A new flow. `reused`: its 4-tuple is among the closed connections remembered,
+        which forget it (the only case where that lookup, which packs the key, is due)."""
         flags = seg.flags
         if flags & SYN:
             roles_from, partial = "syn", False
@@ -415,7 +417,8 @@ class Reassembler:
         entry = (flow, h, peer)
         self._table[key] = entry
         self._table[rkey] = (flow, peer, h)
-        self._closed.pop(key)
+        if reused:
+            self._closed.pop(key)
         self._lru[flow] = None
         self.stats.flows += 1
         if partial:
