@@ -89,16 +89,34 @@ class TransitionError(RuntimeError):
     """A status change `TRANSITIONS` does not allow: a bug in the router."""
 
 
+# Side -> Direction, the statuses, sides, directions and verdicts, as module constants:
+# an enum member read off its class goes through `EnumType.__getattr__`'s hook on every
+# read (about ten times a global read, ~0.2 us), and these are read for every segment
+# (`_DIRECTIONS`, `_ACTIVE`) or many times for every flow (the others).
+_ACTIVE = FlowStatus.ACTIVE
+_PROBING = FlowStatus.PROBING
+_OPAQUE = FlowStatus.OPAQUE
+_FAILED = FlowStatus.FAILED
+_CLIENT = Side.CLIENT
+_SERVER = Side.SERVER
+_REQUEST = Direction.REQUEST
+_RESPONSE = Direction.RESPONSE
+_YES = Probe.YES
+_NO = Probe.NO
+_NEED_MORE = Probe.NEED_MORE
+_DIRECTIONS = {_CLIENT: _REQUEST, _SERVER: _RESPONSE}
+
+
 @dataclass(slots=True, eq=False)
 class FlowState:
     """What the router knows of one flow."""
 
     flow: Flow
-    status: FlowStatus = FlowStatus.PROBING
+    status: FlowStatus = _PROBING
     dissector: Dissector | None = None
     # Bytes seen while probing, in arrival order: (side, data, ts_ns).
     pending: list[tuple[Side, bytes, int]] = field(default_factory=list)
-    pending_bytes: dict[Side, int] = field(default_factory=lambda: {Side.CLIENT: 0, Side.SERVER: 0})
+    pending_bytes: dict[Side, int] = field(default_factory=lambda: {_CLIENT: 0, _SERVER: 0})
     closed: set[Side] = field(default_factory=set)
     # A stream layer (TLS) under the dissector, once one was recognised.
     layer: StreamLayer | None = None
@@ -168,13 +186,6 @@ def format_endpoint(endpoint: tuple[bytes, int]) -> str:
     if len(ip) == 16:
         return f"[{ipaddress.IPv6Address(ip)}]:{port}"
     return f"{ipaddress.IPv4Address(ip)}:{port}"
-
-
-# Side -> Direction, and the status the common path checks, as module constants: an enum
-# member read off its class goes through `EnumType.__getattr__`'s hook on every read
-# (about ten times a global read), and these are read for every segment.
-_DIRECTIONS = {Side.CLIENT: Direction.REQUEST, Side.SERVER: Direction.RESPONSE}
-_ACTIVE = FlowStatus.ACTIVE
 
 
 class FlowRouter:
@@ -271,9 +282,9 @@ class FlowRouter:
         dissector = state.dissector
         if dissector is not None:
             held += dissector.held_bytes()
-        elif state.status is FlowStatus.PROBING:
+        elif state.status is _PROBING:
             pending = state.pending_bytes
-            held += pending[Side.CLIENT] + pending[Side.SERVER]
+            held += pending[_CLIENT] + pending[_SERVER]
         before = state.held
         if held == before:  # the common case: nothing held before or after
             if held:
@@ -339,7 +350,7 @@ class FlowRouter:
         layer = state.layer = factory.create()
         state.layer_checked = True
         pending, state.pending = state.pending, []
-        state.pending_bytes = {Side.CLIENT: 0, Side.SERVER: 0}
+        state.pending_bytes = {_CLIENT: 0, _SERVER: 0}
         yield state.flow, LayerSeen(layer.name, layer.info())
         for side, data, ts_ns in pending:
             if state.layer is not layer:
@@ -350,9 +361,9 @@ class FlowRouter:
 
     def _plain(self, state: FlowState, side: Side, data: bytes, ts_ns: int) -> Iterator[Routed]:
         status = state.status
-        if status is FlowStatus.ACTIVE:
+        if status is _ACTIVE:
             return self._guard(state, "feed", _DIRECTIONS[side], data, ts_ns)
-        if status is FlowStatus.PROBING:
+        if status is _PROBING:
             state.pending.append((side, data, ts_ns))
             state.pending_bytes[side] += len(data)
             return self._probe(state)
@@ -364,9 +375,9 @@ class FlowRouter:
             # The layer resyncs on its own records; the plaintext lost is of unknown size.
             yield from self._through_layer(state, layer, lambda: layer.gap(side, size))
             size = 0
-        if state.status is FlowStatus.ACTIVE:
+        if state.status is _ACTIVE:
             yield from self._guard(state, "gap", _DIRECTIONS[side], size)
-        elif state.status is FlowStatus.PROBING:
+        elif state.status is _PROBING:
             # What was held for that side is no longer contiguous with what follows;
             # the dissector will meet the rest as a mid-stream start.
             state.pending = [p for p in state.pending if p[0] is not side]
@@ -374,16 +385,16 @@ class FlowRouter:
 
     def _close_side(self, state: FlowState, side: Side, ts_ns: int) -> Iterator[Routed]:
         state.closed.add(side)
-        if state.status is FlowStatus.PROBING:
+        if state.status is _PROBING:
             yield from self._probe(state, final=True)
-        if state.status is FlowStatus.ACTIVE:
+        if state.status is _ACTIVE:
             yield from self._guard(state, "close", _DIRECTIONS[side], ts_ns)
 
     def _close_flow(self, state: FlowState, ts_ns: int) -> Iterator[Routed]:
-        if state.status is FlowStatus.PROBING:
+        if state.status is _PROBING:
             yield from self._probe(state, final=True)
-        if state.status is FlowStatus.ACTIVE:
-            for side in (Side.CLIENT, Side.SERVER):
+        if state.status is _ACTIVE:
+            for side in (_CLIENT, _SERVER):
                 if side not in state.closed:
                     state.closed.add(side)
                     yield from self._guard(state, "close", _DIRECTIONS[side], ts_ns)
@@ -391,10 +402,10 @@ class FlowRouter:
         if layer is not None:
             yield state.flow, LayerSeen(layer.name, layer.info(), True, layer.decrypting)
             state.layer = None
-            if state.status is FlowStatus.PROBING and not layer.decrypting:
-                state.move(FlowStatus.OPAQUE)
-        if state.status is FlowStatus.PROBING:
-            state.move(FlowStatus.OPAQUE)
+            if state.status is _PROBING and not layer.decrypting:
+                state.move(_OPAQUE)
+        if state.status is _PROBING:
+            state.move(_OPAQUE)
             yield state.flow, Unidentified(ended=True)
 
     # -- dissector choice --------------------------------------------------------------
@@ -407,10 +418,12 @@ class FlowRouter:
             return cls.probe(direction, data)
         except Exception as exc:  # noqa: BLE001 - isolated: a Bug
             yield flow, Bug(f"probe of {cls.name} failed", exc)
-            return Probe.NO
+            return _NO
 
     def _joined(self, state: FlowState, side: Side) -> bytes:
-        return b"".join(chunk for s, chunk, _ in state.pending if s is side)[:MAX_PROBE_BYTES]
+        # A list, not a generator: `join` makes one of it anyway, and a flow's first
+        # probe (the common one) sees one chunk, which `join` then returns as it is.
+        return b"".join([chunk for s, chunk, _ in state.pending if s is side])[:MAX_PROBE_BYTES]
 
     def _candidates(self, flow: Flow) -> list[type[Dissector]]:
         ports = {flow.server[1], flow.client[1]}
@@ -421,41 +434,41 @@ class FlowRouter:
         flow = state.flow
         if state.layer is not None and not state.layer.decrypting:
             return  # nothing readable will come: the flow is reported as encrypted
-        client_data = self._joined(state, Side.CLIENT)
-        server_data = self._joined(state, Side.SERVER)
+        client_data = self._joined(state, _CLIENT)
+        server_data = self._joined(state, _SERVER)
         if not state.layer_checked and state.layer is None and self.layers:
             layer_pending = False
             for factory in self.layers:
                 verdict = factory.probe(client_data, server_data)
-                if verdict is Probe.YES:
+                if verdict is _YES:
                     yield from self._attach_layer(state, factory)
                     return
-                layer_pending |= verdict is Probe.NEED_MORE
+                layer_pending |= verdict is _NEED_MORE
             state.layer_checked = not layer_pending
         undecided = False
         for cls in self._candidates(flow):
             verdicts = []
             if client_data:
-                verdicts.append((yield from self._safe_probe(flow, cls, Direction.REQUEST, client_data)))
+                verdicts.append((yield from self._safe_probe(flow, cls, _REQUEST, client_data)))
             if server_data:
-                verdicts.append((yield from self._safe_probe(flow, cls, Direction.RESPONSE, server_data)))
-            if Probe.YES in verdicts:
+                verdicts.append((yield from self._safe_probe(flow, cls, _RESPONSE, server_data)))
+            if _YES in verdicts:
                 yield from self._activate(state, cls)
                 return
-            if Probe.NEED_MORE in verdicts:
+            if _NEED_MORE in verdicts:
                 undecided = True
         if flow.roles_from != "syn" and server_data:
             # The port guess may be wrong: does the "server" speak a request?
             for cls in self._candidates(flow):
-                if (yield from self._safe_probe(flow, cls, Direction.REQUEST, server_data)) is Probe.YES:
+                if (yield from self._safe_probe(flow, cls, _REQUEST, server_data)) is _YES:
                     flow.swap_roles()
                     state.pending = [
-                        (Side.SERVER if s is Side.CLIENT else Side.CLIENT, d, t)
+                        (_SERVER if s is _CLIENT else _CLIENT, d, t)
                         for s, d, t in state.pending
                     ]
                     state.pending_bytes = {
-                        Side.CLIENT: state.pending_bytes[Side.SERVER],
-                        Side.SERVER: state.pending_bytes[Side.CLIENT],
+                        _CLIENT: state.pending_bytes[_SERVER],
+                        _SERVER: state.pending_bytes[_CLIENT],
                     }
                     yield from self._activate(state, cls)
                     return
@@ -463,12 +476,13 @@ class FlowRouter:
         # Give up when told to, when the probe window is full, or when every dissector
         # said NO to what both sides sent.
         if final or too_much or (not undecided and client_data and server_data):
-            state.move(FlowStatus.OPAQUE)
+            state.move(_OPAQUE)
             state.pending = []
             yield flow, Unidentified(ended=False)
-            log.info(
-                "flow %d to %s: no protocol recognised; skipped", flow.id, format_endpoint(flow.server)
-            )
+            if log.isEnabledFor(logging.INFO):  # format_endpoint costs microseconds
+                log.info(
+                    "flow %d to %s: no protocol recognised; skipped", flow.id, format_endpoint(flow.server)
+                )
 
     def _activate(
         self, state: FlowState, cls: type[Dissector], context: dict[str, str] | None = None
@@ -477,24 +491,24 @@ class FlowRouter:
         dissector.facts = self.facts
         if context:
             state.dissector.takeover(context)  # a Handoff's handshake facts, before any byte
-        state.move(FlowStatus.ACTIVE)
+        state.move(_ACTIVE)
         state.layer_checked = True
         yield state.flow, Identified(cls.name)
         pending, state.pending = state.pending, []
         for side, data, ts_ns in pending:
-            if state.status is not FlowStatus.ACTIVE:
-                if state.status is FlowStatus.PROBING:
+            if state.status is not _ACTIVE:
+                if state.status is _PROBING:
                     state.pending.append((side, data, ts_ns))
                 continue
             yield from self._guard(state, "feed", _DIRECTIONS[side], data, ts_ns)
-        if state.status is FlowStatus.PROBING and state.pending:
+        if state.status is _PROBING and state.pending:
             yield from self._probe(state)
 
     # -- dissector output --------------------------------------------------------------
 
     def _fail(self, state: FlowState) -> None:
-        if state.status is not FlowStatus.FAILED:  # a layer can break after its dissector
-            state.move(FlowStatus.FAILED)
+        if state.status is not _FAILED:  # a layer can break after its dissector
+            state.move(_FAILED)
         state.dissector = None
 
     def _guard(self, state: FlowState, method: str, *args: Any) -> Iterator[Routed]:
@@ -527,8 +541,8 @@ class FlowRouter:
     def _handoff(self, state: FlowState, handoff: Handoff) -> Iterator[Routed]:
         yield state.flow, Anomaly(kind=f"handoff_{handoff.protocol or 'probe'}")
         leftovers = [
-            (Side.CLIENT if direction is Direction.REQUEST else Side.SERVER, data, handoff.ts_ns)
-            for direction, data in sorted(handoff.leftover.items(), key=lambda kv: kv[0] != Direction.REQUEST)
+            (_CLIENT if direction is _REQUEST else _SERVER, data, handoff.ts_ns)
+            for direction, data in sorted(handoff.leftover.items(), key=lambda kv: kv[0] != _REQUEST)
             if data
         ]
         factory = self._layers_by_name.get(handoff.protocol)
@@ -542,22 +556,22 @@ class FlowRouter:
                 )
             return
         if handoff.protocol == "opaque":
-            state.move(FlowStatus.OPAQUE)
+            state.move(_OPAQUE)
             state.dissector = None
             return
         if handoff.protocol:
             cls = dissector_by_name(handoff.protocol)
             if cls is None:
-                state.move(FlowStatus.OPAQUE)
+                state.move(_OPAQUE)
                 state.dissector = None
                 return
             state.pending = leftovers
             yield from self._activate(state, cls, handoff.context)
             return
         state.dissector = None
-        state.move(FlowStatus.PROBING)
+        state.move(_PROBING)
         state.pending = leftovers
-        state.pending_bytes = {Side.CLIENT: 0, Side.SERVER: 0}
+        state.pending_bytes = {_CLIENT: 0, _SERVER: 0}
         for side, data, _ in leftovers:
             state.pending_bytes[side] += len(data)
         if leftovers:

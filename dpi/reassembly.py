@@ -153,6 +153,12 @@ class ReassemblyStats:
     late_segments: int = 0  # segments of a connection already closed
 
 
+# Read for every flow made: a module constant costs a tenth of an enum member read off its
+# class (`EnumType.__getattr__`).
+_CLIENT: Final = Side.CLIENT
+_SERVER: Final = Side.SERVER
+
+
 @dataclass(slots=True, eq=False)
 class _Half:
     """State of one direction, tied to its sending endpoint (so `swap_roles` only has to
@@ -190,8 +196,8 @@ class Flow:
     first_ts_ns: int
     last_ts_ns: int
     # The half sent by the endpoint that was the client at creation, and its peer.
-    _a: _Half = field(default_factory=lambda: _Half(Side.CLIENT), repr=False)
-    _b: _Half = field(default_factory=lambda: _Half(Side.SERVER), repr=False)
+    _a: _Half = field(default_factory=lambda: _Half(_CLIENT), repr=False)
+    _b: _Half = field(default_factory=lambda: _Half(_SERVER), repr=False)
     # The number of the capture frame that last reached it (the order of the flows that
     # idle expiry and the end of input close, the same in every shard of a split scan),
     # and how many messages it gave: both make the engine's scan-order keys.
@@ -363,7 +369,7 @@ class Reassembler:
             ):
                 self.stats.late_segments += 1  # a straggler of the closed connection
                 return out
-            entry = self._open(seg, ts_ns, out)
+            entry = self._open(seg, ts_ns, out, reused=late is not None)
         flow, h, peer = entry
         self._lru.move_to_end(flow)
         flow.last_frame = self.frame
@@ -387,7 +393,9 @@ class Reassembler:
             self._segment(flow, h, peer, seg, ts_ns, out)
         return out
 
-    def _open(self, seg: Segment, ts_ns: int, out: list[StreamEvent]) -> _Entry:
+    def _open(self, seg: Segment, ts_ns: int, out: list[StreamEvent], *, reused: bool) -> _Entry:
+        """A new flow. `reused`: its 4-tuple is among the closed connections remembered,
+        which forget it (the only case where that lookup, which packs the key, is due)."""
         flags = seg.flags
         if flags & SYN:
             roles_from, partial = "syn", False
@@ -409,7 +417,8 @@ class Reassembler:
         entry = (flow, h, peer)
         self._table[key] = entry
         self._table[rkey] = (flow, peer, h)
-        self._closed.pop(key)
+        if reused:
+            self._closed.pop(key)
         self._lru[flow] = None
         self.stats.flows += 1
         if partial:

@@ -53,18 +53,25 @@ class TraceObserver(Observer):
     def __init__(self) -> None:
         self.limit_apis: Counter[str] = Counter()  # "protocol api" -> hits
         self._pending: dict[int, Counter[str]] = {}  # flow id -> limit kinds not yet placed
-        self._last_api: dict[int, str] = {}  # flow id -> its last message's API
+        self._last_api: dict[int, tuple[str, str]] = {}  # flow id -> its last message's (protocol, API)
         self.unplaced = 0
 
+    # The flow lines name the server endpoint, which `ipaddress` formats at a cost of
+    # several microseconds: they are formatted only when INFO is logged (-v), not for
+    # every flow of every scan.
+
     def flow_identified(self, flow: Flow, protocol: str) -> None:
-        log.info("flow %d to %s: %s", flow.id, _endpoint(flow), protocol)
+        if log.isEnabledFor(logging.INFO):
+            log.info("flow %d to %s: %s", flow.id, _endpoint(flow), protocol)
 
     def flow_layer(self, flow: Flow, layer: str, info: dict[str, object]) -> None:
-        state = "decrypted" if info.get("decrypted") else "not decrypted"
-        log.info("flow %d to %s: %s, %s", flow.id, _endpoint(flow), layer, state)
+        if log.isEnabledFor(logging.INFO):
+            state = "decrypted" if info.get("decrypted") else "not decrypted"
+            log.info("flow %d to %s: %s, %s", flow.id, _endpoint(flow), layer, state)
 
     def flow_unidentified(self, flow: Flow) -> None:
-        log.info("flow %d to %s: no protocol recognised; skipped", flow.id, _endpoint(flow))
+        if log.isEnabledFor(logging.INFO):
+            log.info("flow %d to %s: no protocol recognised; skipped", flow.id, _endpoint(flow))
         self._forget(flow.id)
 
     def limit_hit(self, flow: Flow, kind: str) -> None:
@@ -72,15 +79,21 @@ class TraceObserver(Observer):
             oldest = next(iter(self._pending))
             self.unplaced += sum(self._pending.pop(oldest).values())
         self._pending.setdefault(flow.id, Counter())[kind] += 1
-        log.info("flow %d to %s: limit hit (%s)", flow.id, _endpoint(flow), kind)
+        if log.isEnabledFor(logging.INFO):
+            log.info("flow %d to %s: limit hit (%s)", flow.id, _endpoint(flow), kind)
 
     def message(self, flow: Flow, message: Message) -> None:
-        api = f"{message.protocol} {message.api}"
-        if len(self._last_api) < MAX_PENDING_FLOWS or flow.id in self._last_api:
-            self._last_api[flow.id] = api
-        pending = self._pending.pop(flow.id, None)
-        if pending:
-            self.limit_apis[api] += sum(pending.values())
+        # Called for every message: the API's name is kept as its two parts and joined
+        # only when a limit hit is placed on it; the pending hits (rare) are looked up
+        # only when some flow has any.
+        flow_id = flow.id
+        last_api = self._last_api
+        if len(last_api) < MAX_PENDING_FLOWS or flow_id in last_api:
+            last_api[flow_id] = (message.protocol, message.api)
+        if self._pending:
+            pending = self._pending.pop(flow_id, None)
+            if pending:
+                self.limit_apis[f"{message.protocol} {message.api}"] += sum(pending.values())
 
     def finish(self) -> None:
         """End of a group: hits with no message after them go to the flow's last API."""
@@ -89,7 +102,7 @@ class TraceObserver(Observer):
             if api is None:
                 self.unplaced += sum(pending.values())
             else:
-                self.limit_apis[api] += sum(pending.values())
+                self.limit_apis[f"{api[0]} {api[1]}"] += sum(pending.values())
         self._pending.clear()
         self._last_api.clear()
 

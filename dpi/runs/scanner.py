@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from operator import attrgetter
 from pathlib import Path
 
-from dpi.capture import CaptureError, open_capture
+from dpi.capture import CaptureError, CaptureReader, open_capture
 from dpi.decode import DuplicateFilter
 from dpi.engine import Engine
 from dpi.frames import Frame
@@ -263,6 +263,14 @@ class _SetReader:
                 frames = reader.frames()
                 if item.skip_records:
                     frames = self._skip(frames, item.skip_records, tally)
+                if not progress and self.tallies is None:
+                    # Nobody reads the count or the last frame (no progress bar, no
+                    # batch ledger): the frames are passed on by `yield from`, without
+                    # a loop of ours per frame.
+                    yield from frames
+                    if self.primary:
+                        self._file_read(reader, item)
+                    continue
                 frame: Frame | None = None
                 count = 0
                 for count, frame in enumerate(frames, 1):
@@ -275,11 +283,17 @@ class _SetReader:
                     tally.last = frame
                     tally.records += count
                 if self.primary:
-                    stats.warnings.extend(reader.warnings)
-                    stats.limits_hit.update(reader.limits_hit)
-                    stats.bytes_read += item.size - min(item.skip_bytes, item.size)
+                    self._file_read(reader, item)
                 if progress:
                     progress(item.size - reported)
+
+    def _file_read(self, reader: CaptureReader, item: Input) -> None:
+        """What belongs to a file read to its end: its reader's warnings and limit hits,
+        its bytes."""
+        stats = self.stats
+        stats.warnings.extend(reader.warnings)
+        stats.limits_hit.update(reader.limits_hit)
+        stats.bytes_read += item.size - min(item.skip_bytes, item.size)
 
     @staticmethod
     def _secrets_quietly(engine: Engine) -> Callable[[int, bytes, str], None]:
