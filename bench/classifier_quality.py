@@ -2,7 +2,7 @@
 
     python bench/classifier_quality.py                 # tables on stdout
     python bench/classifier_quality.py --json OUT      # also the figures as JSON
-    python bench/classifier_quality.py --repeat 20     # throughput on values met before
+    python bench/classifier_quality.py --repeat 20     # throughput with settling
     python bench/classifier_quality.py --explain       # ids of missed / false fields
     python bench/classifier_quality.py --engine re     # without Hyperscan even if installed
 
@@ -66,8 +66,8 @@ def render(report: Report, explain: bool = False, engine: str = "") -> str:
          f"{fl['ranking']['mean_hard_negative']:.3f}"),
         (f"throughput: value level {tp['value_level_values_per_second']:,} values/s, field "
          f"level {tp['field_level_values_per_second']:,} values/s")
-        + (f", values met before {tp['repeated_values_per_second']:,} values/s"
-           if tp["repeated_values_per_second"] else "")
+        + (f", with settling {tp['settled_values_per_second']:,} values/s"
+           if tp["settled_values_per_second"] else "")
         + " (one core" + (f", {engine} scan" if engine else "") + ")",
     ]
     if explain:
@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--corpus", type=Path, default=CORPUS)
     parser.add_argument("--json", type=Path, help="write the figures to this file")
     parser.add_argument("--repeat", type=int, default=10,
-                        help="replays per field for the throughput on values met before (1: skip)")
+                        help="replays per field for the settled-throughput figure (1: skip)")
     parser.add_argument("--explain", action="store_true", help="list missed and false fields")
     parser.add_argument("--engine", choices=("re", "hyperscan"),
                         help="engine of the required-pattern scan (default: Hyperscan when "

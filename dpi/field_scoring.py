@@ -6,10 +6,9 @@ Per message: its api and host are sanitized (dpi/identifiers.py) before anyone s
 them, its parts are decoded into their values by path (protocols/payload.py: a JSON
 body in one walk, `json_groups`; other parts as (path, value) pairs), and each
 value is scored by the classifiers (dpi/classify.py) in the context of its field and
-recorded on that field's evidence: every value, so that counts are exact and a scan
-split by connection counts what one process does. Parts that hold one field each (the
-columns of a MySQL row) are scored as one part of their location, so that they are
-each other's siblings.
+recorded on that field's evidence; a field settled on a data type only counts its
+values. Parts that hold one field each (the columns of a MySQL row) are scored as one
+part of their location, so that they are each other's siblings.
 
 The work that depends only on a message's shape is done once: the fields of a part
 (its set of paths, per API) map to their inventory keys, contexts (sibling tokens
@@ -41,6 +40,9 @@ from dpi.identifiers import (
 )
 from dpi.inventory import (
     FIELD_TABLE_FULL,
+    RECHECK_EVERY,
+    SETTLE_CLEAN_AFTER,
+    SETTLE_HIT_AFTER,
     FieldEvidence,
     FieldKey,
     Inventory,
@@ -241,16 +243,35 @@ class FieldScorer:
                         known.evidence = evidence
                 if not evidence.host and host:
                     evidence.host = host
-                # Every value is scored (the memo makes a value met before in its
-                # context cost one lookup): counts are what the classifiers found, and a
-                # scan split by connection counts what one process does. (Fields used to
-                # settle: stop scoring after 64 hits, sample after 256 misses; that cost
-                # exactness in split scans and undercounted real traffic, see README.)
                 count = len(values)
-                evidence.seen += count
-                if carried and any(type(text) is CarrierValue for text in values):
+                settled_type = evidence.settled_type
+                if settled_type:
+                    # `inventory.repeat`, inline, the client numbered once per message.
+                    evidence.seen += count
+                    evidence.scored += count
+                    if number == -2:
+                        number = inventory.clients.of_address(client)
+                    evidence.types[settled_type].repeat(ts_ns, number, count)
+                    continue
+                seen = evidence.seen
+                if evidence.types or seen + count <= SETTLE_CLEAN_AFTER:
+                    evidence.seen = seen + count  # `to_score`'s common case, inline
+                    scored = values
+                elif (
+                    seen >= SETTLE_CLEAN_AFTER
+                    and (seen + count) // RECHECK_EVERY == seen // RECHECK_EVERY
+                ):
+                    # A field settled clean, its values between two multiples of
+                    # RECHECK_EVERY: none is due (`to_score` gives nothing), only counted.
+                    evidence.seen = seen + count
+                    continue
+                else:
+                    scored = evidence.to_score(values)
+                    if not scored:  # a clean field's values between two rechecks
+                        continue
+                if carried and any(type(text) is CarrierValue for text in scored):
                     # Values that carry others (rare: a message with one has `carried`).
-                    self._score_carriers(inventory, evidence, values, slot.ctx, ts_ns, client)
+                    self._score_carriers(inventory, evidence, scored, slot.ctx, ts_ns, client)
                     continue
                 # The classifiers' plan for the context: made when a value first needs
                 # it, right before the scorers it picks are bound to the same context.
@@ -259,34 +280,53 @@ class FieldScorer:
                 plan = slot.plan
                 if plan is None:
                     plan = slot.plan = plan_of(slot.ctx)
-                mask = plan.mask
-                if not mask:
+                if not plan.mask and not evidence.types:
                     # No classifier can report here: every value a miss, only counted.
-                    evidence.scored += count
+                    evidence.scored += len(scored)
                     continue
                 # The binary fallback's value: its runs scored one by one, one value per
                 # payload (dpi/printable_scoring.py).
                 if type(values[0]) is PrintableText:
                     ctx = slot.ctx
-                    for text in values:
+                    for i, text in enumerate(scored, 1):
                         findings = score_runs(classifiers, text, ctx)
                         inventory.record(evidence, findings, text, ts_ns, client)
+                        if evidence.settled_type:
+                            if i < len(scored):  # settled now: the rest only count
+                                inventory.repeat(evidence, ts_ns, client, len(scored) - i)
+                            break
                     continue
-                evidence.scored += count  # each value scored once (`hit` adds none)
-                salt = plan.salt
-                for text in values:
+                mask, salt = plan.mask, plan.salt
+                # Each value adds one to `evidence.scored`: its growth counts the values
+                # done (no `enumerate` per field).
+                scored_before = evidence.scored
+                for text in scored:
                     # `classifiers.findings(text, plan)`, its memo lookup inline: most values
-                    # were met before in their context (`ClassifierSet.findings`). (A
-                    # plain loop: batching the lookups with `map` measured slower.)
-                    memo_key = hash(text) ^ salt
-                    found = memo_get(memo_key)
-                    if found is None:
-                        found = memoized(text, plan, memo_key)
+                    # were met before in their context (`ClassifierSet.findings`).
+                    if mask:
+                        memo_key = hash(text) ^ salt
+                        found = memo_get(memo_key)
+                        if found is None:
+                            found = memoized(text, plan, memo_key)
+                    else:
+                        found = ()
                     if found:
                         # `inventory.record` of a hit, the client numbered once per message.
                         if number == -2:
                             number = inventory.clients.of_address(client)
                         inventory.hit(evidence, found, text, ts_ns, number)
+                    else:
+                        # `record` of a miss, inline: counted; it can settle only a field
+                        # with evidence, once SETTLE_HIT_AFTER values are scored.
+                        evidence.scored = scored_now = evidence.scored + 1
+                        if scored_now < SETTLE_HIT_AFTER or not evidence.types:
+                            continue
+                        evidence.settle()
+                    if evidence.settled_type:
+                        rest = len(scored) - (evidence.scored - scored_before)
+                        if rest:  # settled now: the rest only count
+                            inventory.repeat(evidence, ts_ns, client, rest)
+                        break
         if host_before is not None:  # one value, one hit per type (dpi.identifiers)
             evidence = inventory.fields.get((protocol, server, api, direction, HEADER, HOST_FIELD))
             left = unscored_host_hits(names.host_hits, host_before, evidence)
@@ -308,7 +348,8 @@ class FieldScorer:
         value of the field: a data type found in it or in any value inside it (each
         judged in its own context, `_inside_contexts`) is one hit, with the best such
         finding, whose value gives the sample. A type is thus present in the share of
-        the field's values that carry it, however many other values sit beside it."""
+        the field's values that carry it, however many other values sit beside it.
+        Such a field does not settle (`Inventory.record_each`)."""
         classifiers = self.classifiers
         plan = classifiers.plan(ctx)
         for text in values:
@@ -355,8 +396,8 @@ class FieldScorer:
         location merged into one: the columns of a MySQL row, each a part of its own,
         are fields of one record, siblings of each other (a `name` column next to a
         `surname` one); so are the headers of a message. Grouped by path, the inventory
-        key and the context are looked up once per field, not once per value. And
-        whether a value carries others (`CarrierValue`)."""
+        key, the context and the settled state are looked up once per field, not once
+        per value. And whether a value carries others (`CarrierValue`)."""
         stats = self.stats
         limits = self.limits
         carried = False

@@ -11,9 +11,8 @@ Everything kept is mergeable (sums, minima, maxima, set unions, the first hits),
 partial inventories of separate files or workers merge exactly, in any order. That
 includes the confidence: a row's is the mean over the first CONFIDENCE_SAMPLE hits in
 scan order (`Inventory.order`, a key the engine gives each message that is the same in a
-one-process scan and in every worker of a split one), so a scan split over workers
-reports what one process does. Every value of every field is scored (nothing settles or
-is sampled: a field's state never depends on how many of its values one part has seen).
+one-process scan and in every worker of a split one), not over whatever a field scored
+before it settled, so a scan split over workers reports what one process does.
 
 Client addresses are never kept: each is replaced by a keyed BLAKE2b hash under the
 inventory's `salt` before it is stored (spec: state between scans holds salted hashes
@@ -39,6 +38,7 @@ the inventory is read (rows, explain) or stored, with their evidence merged exac
 
 from __future__ import annotations
 
+import math
 import os
 from array import array
 from collections import Counter, deque
@@ -82,18 +82,32 @@ MAX_FIELDS = 500_000
 EVICT_SHARE = 8
 # The start of the warning a scan gives when the table was full (the engine writes it).
 FIELD_TABLE_FULL = "inventory field table full"
+# A field whose values matched nothing after this many is "settled clean": from then on
+# only a sample of its values is scored, one in RECHECK_EVERY, sparser as the evidence
+# grows (keeps scans of repetitive traffic fast while a rare sensitive value in a busy
+# field is still likely to be found; a field that ever hits is scored in full again).
+SETTLE_CLEAN_AFTER = 256
+RECHECK_EVERY = 16
+# (values seen, one value in N scored beyond that): the sparser sampling of long-clean fields.
+# Every N is a multiple of RECHECK_EVERY: values between two multiples of it are never
+# due, whatever the field's interval (the field scorer skips them without `to_score`).
+RECHECK_BACKOFF = ((65_536, 256), (4_096, 64))
 # Weak evidence needs repeating: a field whose hits are all weak (a bare checksum with no
 # name or context: one random number in ten passes Luhn) is reported only after this
 # many hits, so that one or two lucky values never make a row (3 chance passes in a row
 # are 1 in 1,000 for a mod-10 check).
 WEAK_CONFIDENCE = 0.6
 MIN_WEAK_HITS = 3
+# A field whose values all hit one type after this many is "settled" for it: further
+# values count as hits without being scored again.
+SETTLE_HIT_AFTER = 64
+SETTLE_HIT_SHARE = 0.97
 CONF_UNIT = 1_000_000
 # A row's confidence is the mean over its first CONFIDENCE_SAMPLE hits in scan order
-# (every hit of a row with fewer): each part of a split scan keeps its own first ones,
-# and the first of the whole scan are among them. (63: the sample fields kept when
-# they still settled after 64 values, 97% of them hits; kept so confidences stay.)
-CONFIDENCE_SAMPLE = 63
+# (every hit of a row with fewer). As many as a field must have scored for its type
+# before it settles (64 values, 97% of them hits: 63), so every part of a split scan
+# has scored its own first ones, and the first of the whole scan are among them.
+CONFIDENCE_SAMPLE = math.ceil(SETTLE_HIT_SHARE * SETTLE_HIT_AFTER)
 # Bytes of one scan-order key as the sample keeps it (`key_bytes`; dpi/engine.py's keys
 # take ~170 bits): 28 bytes a sampled hit with its confidence, not ~90 as ints.
 KEY_BYTES = 24
@@ -207,6 +221,17 @@ class TypeEvidence:
         """The reported confidence: the mean over the sample (the first hits)."""
         return round(self.conf_sum / CONF_UNIT / max(len(self.confs), 1), 2)
 
+    def repeat(self, ts_ns: int, client: int, times: int = 1) -> None:
+        """More hits of a settled field: counted, not re-scored. They come after the
+        CONFIDENCE_SAMPLE hits scored before it settled: the sample is complete."""
+        self.hits += times
+        # Files need not come in time order (several sensors): first seen is a minimum.
+        if ts_ns < self.first_ns:  # noqa: PLR1730 - cheaper than min() per message
+            self.first_ns = ts_ns
+        if ts_ns > self.last_ns:  # noqa: PLR1730 - cheaper than max() per message
+            self.last_ns = ts_ns
+        self.clients.add(client)
+
     def merge(self, other: TypeEvidence, numbers: Callable[[int], int]) -> None:
         """Adds `other`'s evidence; `numbers` maps its client numbers to this side's."""
         if other.hits == 0:
@@ -232,9 +257,42 @@ class FieldEvidence:
     seen: int = 0
     scored: int = 0
     types: dict[str, TypeEvidence] = field(default_factory=dict)
+    settled_type: str = ""
     # Set when the field table evicts it: holders of a reference (the engine's message
     # shapes) look the key up again instead of adding to a field no longer reported.
     evicted: bool = False
+
+    def to_score(self, values: list[str]) -> list[str]:
+        """Counts `values` as seen and returns those that must be scored: all of them,
+        or one in RECHECK_EVERY once the field is settled clean (see SETTLE_* above).
+        A field that settles on a type while these are scored counts the rest itself
+        (the caller stops scoring when `settled_type` is set)."""
+        start = self.seen
+        count = len(values)
+        self.seen = start + count
+        if self.types or start + count <= SETTLE_CLEAN_AFTER:
+            return values
+        every = RECHECK_EVERY
+        for threshold, interval in RECHECK_BACKOFF:
+            if start >= threshold:
+                every = interval
+                break
+        if start >= SETTLE_CLEAN_AFTER:
+            # Value j of `values` is the field's (start + 1 + j)th: the ones at multiples
+            # of `every` are a slice (the common case: nothing, or one value).
+            return values[(start // every + 1) * every - start - 1 :: every]
+        return [
+            value
+            for i, value in enumerate(values, start + 1)
+            if i <= SETTLE_CLEAN_AFTER or i % every == 0
+        ]
+
+    def settle(self) -> None:
+        if self.settled_type or self.scored < SETTLE_HIT_AFTER or len(self.types) != 1:
+            return
+        (data_type, evidence), = self.types.items()
+        if evidence.hits >= SETTLE_HIT_SHARE * self.scored:
+            self.settled_type = data_type
 
 
 def best_per_type(found: Sequence[tuple[Finding, str]]) -> list[tuple[Finding, str]]:
@@ -460,9 +518,11 @@ class Inventory:
     ) -> None:
         """One scored value of a field and what the classifiers found in it. `client` is
         the packed address; only its number in `self.clients` is kept."""
-        evidence.scored += 1
         if findings:
             self.hit(evidence, findings, value, ts_ns, self.clients.of_address(client))
+        else:
+            evidence.scored += 1
+            evidence.settle()
 
     def hit(
         self,
@@ -472,10 +532,9 @@ class Inventory:
         ts_ns: int,
         number: int,
     ) -> None:
-        """The findings (not empty) of a value already counted in `evidence.scored`
-        (`record` counts it; the field scorer counts a field's values at once), its client
-        already numbered (`number`, of `self.clients`): the field scorer numbers a
-        message's client once."""
+        """`record` of a value with findings (not empty) whose client is already numbered
+        (`number`, of `self.clients`): the field scorer numbers a message's client once."""
+        evidence.scored = scored = evidence.scored + 1
         order = self.order
         self.order = order + 1
         if len(findings) > 1:
@@ -486,6 +545,8 @@ class Inventory:
             if typed is None:
                 typed = types[finding.data_type] = TypeEvidence(category=str(finding.category))
             typed.add(finding, value, ts_ns, number, order)
+        if scored >= SETTLE_HIT_AFTER:  # `settle` does nothing below
+            evidence.settle()
 
     def record_each(
         self,
@@ -497,7 +558,8 @@ class Inventory:
         """`record` of one value whose findings were made in several values (a value and
         the values it carries, `protocols._embedded.CarrierValue`): each finding with
         the value it was found in, whose part is its sample. One scored value still.
-"""
+        The field is not settled by it: a type that every carrier shows (a session key)
+        must not stop the values inside from being looked at (a phone that comes later)."""
         evidence.scored += 1
         if found:
             number = self.clients.of_address(client)
@@ -505,6 +567,11 @@ class Inventory:
             self.order = order + 1
             for finding, value in best_per_type(found) if len(found) > 1 else found:
                 _add(evidence, finding, value, ts_ns, number, order)
+
+    def repeat(self, evidence: FieldEvidence, ts_ns: int, client: bytes, times: int = 1) -> None:
+        typed = evidence.types[evidence.settled_type]
+        evidence.scored += times
+        typed.repeat(ts_ns, self.clients.of_address(client), times)
 
     def merge(self, other: Inventory) -> None:
         """Adds `other` (same salt) into this one. Associative; ties (equal sample times,
@@ -555,6 +622,9 @@ class Inventory:
                 mine = self.fields[new] = FieldEvidence(host=theirs.host)
                 self._candidates.append(new)
             _add_evidence(mine, theirs, _same_number)
+            # Settled only if both were, on one type; `record` settles it again if so.
+            if mine.settled_type != theirs.settled_type:
+                mine.settled_type = ""
 
     def decided(self) -> list[tuple[FieldKey, FieldEvidence, str, TypeEvidence]]:
         """(field, evidence, data type, type evidence) for every reported row, sorted."""
@@ -622,6 +692,7 @@ class Inventory:
                     "validated_share": round(typed.validated / typed.hits, 3),
                     "min_share": self.min_share.get(data_type, 0.5),
                     "reasons": dict(typed.reasons.most_common()),
+                    "settled": evidence.settled_type == data_type,
                 }
             )
         return out

@@ -187,7 +187,7 @@ def _type_from_obj(obj: Any, index: ClientIndex, version: int, numbered: bool) -
         _check(all(conf <= CONF_UNIT for conf in confs), "confidence")
     else:
         keys, confs = _sample_from_obj(obj[10], obj[11], conf_sum)
-        # Every hit is offered to the sample: it holds the
+        # Every hit is offered to the sample before a field can settle: it holds the
         # first CONFIDENCE_SAMPLE, or all when there are fewer.
         _check(len(confs) == min(hits, CONFIDENCE_SAMPLE), "confidence sample")
     return TypeEvidence(
@@ -222,7 +222,7 @@ def inventory_to_obj(
             evidence.host,
             evidence.seen,
             evidence.scored,
-            "",  # was the type a field had settled on: fields no longer settle
+            evidence.settled_type,
             {
                 data_type: _type_to_obj(typed, inventory.clients, ranked, numbered)
                 for data_type, typed in evidence.types.items()
@@ -258,7 +258,6 @@ def inventory_from_obj(obj: Any, salt: bytes, version: int = FORMAT_VERSION) -> 
     for entry in fields:
         _check(isinstance(entry, list) and len(entry) == 6, "field")
         raw_key, host, seen, scored, settled, types = entry
-        _str(settled, "settled type")  # read by older versions: checked, not used
         _check(isinstance(raw_key, list) and len(raw_key) == 6, "field key")
         key: FieldKey = tuple(_str(part, "field key") for part in raw_key)  # type: ignore[assignment]
         _check(isinstance(types, dict), "field types")
@@ -266,6 +265,7 @@ def inventory_from_obj(obj: Any, salt: bytes, version: int = FORMAT_VERSION) -> 
             host=_str(host, "host"),
             seen=_int(seen, "seen"),
             scored=_int(scored, "scored"),
+            settled_type=_str(settled, "settled type"),
             types={
                 _str(dt, "data type"): _type_from_obj(t, inventory.clients, version, numbered)
                 for dt, t in types.items()

@@ -1,7 +1,7 @@
 """Classifier quality on the labelled corpus (tests/corpus/fields.jsonl), both levels.
 
-Field level: the inventory's decision after all the values of a field (min_share);
-value level: one value and its field path through `ClassifierSet`. The
+Field level: the inventory's decision after all the values of a field (min_share,
+settling); value level: one value and its field path through `ClassifierSet`. The
 thresholds are the issue's: field-level precision >= 0.98 and recall >= 0.95 (PCI and
 SECRET >= 0.99 / 0.98), value-level precision >= 0.95 and recall >= 0.90, at most 1% of
 hard-negative fields flagged, and no data type below 0.9 on either level. Throughput is

@@ -4,8 +4,8 @@
   `ClassifierSet.context` then `ClassifierSet.score` (same reporting threshold); the
   value's predicted types are the findings' types, its truth is the field's label.
 - Field level: every value of a field goes through the inventory exactly as in a scan
-  (`Inventory.field`, the memoized `ClassifierSet.findings`, `Inventory.record`, then
-  `decided`/`rows`), so `min_share` decides; a field's predicted types are its rows.
+  (`Inventory.field`, `should_score`/`repeat`, `Inventory.record`, then `decided`/`rows`),
+  so `min_share` and settling decide; a field's predicted types are its rows.
 
 Per data type and overall (micro-averaged): precision, recall, F1. Also the share of
 hard-negative fields with any row, the expected calibration error of row confidence (10
@@ -210,10 +210,9 @@ class FieldResult(LevelResult):
 def field_level(cases: list[Case], classifiers: ClassifierSet, repeat: int = 1) -> FieldResult:
     """Every value of each field through the inventory's evidence and decision code.
 
-    Each value goes the engine's way (`FieldScorer.score`): looked up in the memo of
-    its field context, scored when not there, recorded. `repeat` replays each field's
-    values that many times (as further messages of the same API would), which measures
-    the memo: a value met before in its context costs a lookup.
+    `repeat` replays each field's values that many times (as further messages of the
+    same API would), which exercises settling: a field settled after SETTLE_HIT_AFTER
+    values is counted without re-scoring, a clean one is only rechecked now and then.
     """
     inventory = Inventory({c.data_type: c.min_share for c in classifiers.classifiers})
     by_server: dict[str, Case] = {}
@@ -226,7 +225,9 @@ def field_level(cases: list[Case], classifiers: ClassifierSet, repeat: int = 1) 
         key = (case.protocol, server, case.api, "request", case.location, case.path)
         siblings = part_siblings(case)
         for _ in range(repeat):
-            # Each value arrives in its own message, the way the engine's loop sees it.
+            # Each value arrives in its own message, the way the engine's loop sees it
+            # (`FieldScorer.score`): settled fields are only counted, the rest go through
+            # `to_score` (which thins out fields settled clean) and `record`.
             for text in field_values(case):
                 if not text or text.isspace():
                     continue
@@ -234,11 +235,15 @@ def field_level(cases: list[Case], classifiers: ClassifierSet, repeat: int = 1) 
                 evidence = inventory.field(key, "")
                 if evidence is None:
                     continue
-                evidence.seen += 1
+                if evidence.settled_type:
+                    evidence.seen += 1
+                    inventory.repeat(evidence, _TS_NS, _CLIENT, 1)
+                    continue
                 ctx = classifiers.context(case.protocol, case.location, case.path, case.api,
                                           siblings)
-                found = classifiers.findings(text, classifiers.plan(ctx))
-                inventory.record(evidence, found, text, _TS_NS, _CLIENT)
+                for scored in evidence.to_score([text]):
+                    inventory.record(evidence, classifiers.score(scored, ctx), scored, _TS_NS,
+                                     _CLIENT)
     rows = [FieldRow(by_server[r.server], r.data_type, r.confidence) for r in inventory.rows()]
     seconds = time.process_time() - start
 
@@ -326,7 +331,7 @@ class Report:
     field: FieldResult
     ece: float
     rank: dict[str, float]
-    repeated_values_per_second: float = 0.0
+    settled_values_per_second: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
@@ -356,7 +361,7 @@ class Report:
             "throughput": {
                 "value_level_values_per_second": round(self.value.values_per_second),
                 "field_level_values_per_second": round(self.field.values_per_second),
-                "repeated_values_per_second": round(self.repeated_values_per_second),
+                "settled_values_per_second": round(self.settled_values_per_second),
             },
             **self.extra,
         }
@@ -364,8 +369,7 @@ class Report:
 
 def evaluate(cases: list[Case] | None = None, classifiers: ClassifierSet | None = None,
              repeat: int = 1) -> Report:
-    """Both levels on the corpus; `repeat` > 1 also measures throughput on values met
-    before (each field's values `repeat` times: the memo's case)."""
+    """Both levels on the corpus; `repeat` > 1 also measures throughput with settling."""
     cases = load() if cases is None else cases
     classifiers = classifiers or ClassifierSet()
     value = value_level(cases, classifiers)
@@ -373,6 +377,6 @@ def evaluate(cases: list[Case] | None = None, classifiers: ClassifierSet | None 
     report = Report(cases, value, fields, calibration_error(fields.rows),
                     ranking(cases, fields.rows))
     if repeat > 1:
-        repeated = field_level(cases, classifiers, repeat=repeat)
-        report.repeated_values_per_second = repeated.values_per_second
+        settled = field_level(cases, classifiers, repeat=repeat)
+        report.settled_values_per_second = settled.values_per_second
     return report

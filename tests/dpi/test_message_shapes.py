@@ -1,5 +1,5 @@
 """The per-message work hoisted out of the hot path (issue 14, item 2): message shapes
-cached per API, HTTP/1 header parts shared. Each is
+cached per API, the clean-field sampling as a slice, HTTP/1 header parts shared. Each is
 checked against what the uncached computation gives on real bytes."""
 
 from __future__ import annotations
@@ -8,10 +8,13 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
 
 import dpi.field_scoring as scoring_module
 from dpi.api import scan_engine
 from dpi.engine import Engine
+from dpi.inventory import RECHECK_BACKOFF, RECHECK_EVERY, SETTLE_CLEAN_AFTER, FieldEvidence
 from protocols.base import Direction, Location, Message
 from protocols.http1 import Http1Dissector, http1
 from tests.builders.conversation import Conversation, http_request, http_response
@@ -67,6 +70,47 @@ def test_the_shape_cache_is_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(scoring_module, "MAX_SHAPE_APIS", 1)
     one_api = scan_engine(capture, strict=True)
     assert len(one_api.scorer._shapes) == 1 and _outputs(one_api) == reference
+
+
+def _sampled_reference(start: int, values: list[str]) -> list[str]:
+    """`FieldEvidence.to_score` as first written: one comprehension over every value."""
+    if start + len(values) <= SETTLE_CLEAN_AFTER:
+        return values
+    every = RECHECK_EVERY
+    for threshold, interval in RECHECK_BACKOFF:
+        if start >= threshold:
+            every = interval
+            break
+    return [v for i, v in enumerate(values, start + 1) if i <= SETTLE_CLEAN_AFTER or i % every == 0]
+
+
+@given(
+    start=st.one_of(
+        st.integers(0, 600), st.integers(3_900, 4_400), st.integers(65_000, 66_000),
+        st.integers(0, 10**7),
+    ),
+    count=st.integers(1, 700),
+)
+def test_clean_field_sampling_picks_the_same_values(start: int, count: int) -> None:
+    values = [f"v{i}" for i in range(count)]
+    evidence = FieldEvidence(seen=start)
+    assert evidence.to_score(values) == _sampled_reference(start, values)
+    assert evidence.seen == start + count
+
+
+@given(
+    start=st.one_of(
+        st.integers(SETTLE_CLEAN_AFTER, 600), st.integers(3_900, 4_400),
+        st.integers(65_000, 66_000), st.integers(SETTLE_CLEAN_AFTER, 10**7),
+    ),
+    count=st.integers(1, 2 * RECHECK_EVERY),
+)
+def test_clean_values_between_multiples_of_recheck_every_are_never_due(
+    start: int, count: int
+) -> None:
+    """The field scorer counts these without `to_score` (dpi/field_scoring.py)."""
+    assume((start + count) // RECHECK_EVERY == start // RECHECK_EVERY)
+    assert _sampled_reference(start, [f"v{i}" for i in range(count)]) == []
 
 
 def _request(headers: str) -> bytes:
