@@ -46,6 +46,7 @@ from dpi.inventory import (
     FieldEvidence,
     FieldKey,
     Inventory,
+    recheck_interval,
 )
 from dpi.limits import INVENTORY_LIMIT
 from dpi.map_keys import PATH_LOCATIONS, template
@@ -265,6 +266,14 @@ class FieldScorer:
                     # RECHECK_EVERY: none is due (`to_score` gives nothing), only counted.
                     evidence.seen = seen + count
                     continue
+                elif not (carried or type(values[0]) is PrintableText):
+                    # No hit yet, values past SETTLE_CLEAN_AFTER: checked one by one, so
+                    # that the field is scored in full from its first hit on.
+                    plan = slot.plan
+                    if plan is None:
+                        plan = slot.plan = plan_of(slot.ctx)
+                    self._score_sampled(inventory, evidence, values, plan, ts_ns, client)
+                    continue
                 else:
                     scored = evidence.to_score(values)
                     if not scored:  # a clean field's values between two rechecks
@@ -333,6 +342,34 @@ class FieldScorer:
             inventory.identifier_hits((protocol, server, api, direction), left, host, ts_ns, client)
         if inventory.lost_fields != self._lost_reported:
             self._report_lost_fields(inventory)
+
+    def _score_sampled(
+        self,
+        inventory: Inventory,
+        evidence: FieldEvidence,
+        values: list[str],
+        plan: ContextPlan,
+        ts_ns: int,
+        client: bytes,
+    ) -> None:
+        """The values of a field with no hit yet that reach past SETTLE_CLEAN_AFTER: those
+        `FieldEvidence.to_score` would pick are scored in order, and from the first that
+        hits on, every one (a field that hits is scored in full); once the field settles
+        on a type, the rest only count. `to_score` fixes its sample before any value is
+        scored, which left a long array's later hits uncounted: one npm registry answer
+        (`versions.{key}.contributors[].email` of 715 addresses in one body) counted 284."""
+        start = evidence.seen
+        end = start + len(values)
+        evidence.seen = end
+        every = recheck_interval(start)
+        findings = self.classifiers.findings
+        for at, text in enumerate(values, start + 1):
+            if evidence.settled_type:
+                inventory.repeat(evidence, ts_ns, client, end - at + 1)
+                return
+            if not evidence.types and at > SETTLE_CLEAN_AFTER and at % every:
+                continue  # not due: a clean field's values between two rechecks
+            inventory.record(evidence, findings(text, plan), text, ts_ns, client)
 
     def _score_carriers(
         self,

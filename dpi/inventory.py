@@ -272,11 +272,7 @@ class FieldEvidence:
         self.seen = start + count
         if self.types or start + count <= SETTLE_CLEAN_AFTER:
             return values
-        every = RECHECK_EVERY
-        for threshold, interval in RECHECK_BACKOFF:
-            if start >= threshold:
-                every = interval
-                break
+        every = recheck_interval(start)
         if start >= SETTLE_CLEAN_AFTER:
             # Value j of `values` is the field's (start + 1 + j)th: the ones at multiples
             # of `every` are a slice (the common case: nothing, or one value).
@@ -293,6 +289,15 @@ class FieldEvidence:
         (data_type, evidence), = self.types.items()
         if evidence.hits >= SETTLE_HIT_SHARE * self.scored:
             self.settled_type = data_type
+
+
+def recheck_interval(seen: int) -> int:
+    """One value in how many a clean field that has seen `seen` values scores (beyond
+    its first SETTLE_CLEAN_AFTER)."""
+    for threshold, interval in RECHECK_BACKOFF:
+        if seen >= threshold:
+            return interval
+    return RECHECK_EVERY
 
 
 def best_per_type(found: Sequence[tuple[Finding, str]]) -> list[tuple[Finding, str]]:
