@@ -46,7 +46,6 @@ from dpi.inventory import (
     FieldEvidence,
     FieldKey,
     Inventory,
-    recheck_interval,
 )
 from dpi.limits import INVENTORY_LIMIT
 from dpi.map_keys import PATH_LOCATIONS, template
@@ -256,31 +255,23 @@ class FieldScorer:
                     continue
                 seen = evidence.seen
                 if evidence.types or seen + count <= SETTLE_CLEAN_AFTER:
-                    evidence.seen = seen + count  # `to_score`'s common case, inline
-                    scored = values
+                    evidence.seen = seen + count  # `due`'s common case, inline: all of them
                 elif (
                     seen >= SETTLE_CLEAN_AFTER
                     and (seen + count) // RECHECK_EVERY == seen // RECHECK_EVERY
                 ):
                     # A field settled clean, its values between two multiples of
-                    # RECHECK_EVERY: none is due (`to_score` gives nothing), only counted.
+                    # RECHECK_EVERY: none is due (`due` gives nothing), only counted.
                     evidence.seen = seen + count
                     continue
-                elif not (carried or type(values[0]) is PrintableText):
-                    # No hit yet, values past SETTLE_CLEAN_AFTER: checked one by one, so
-                    # that the field is scored in full from its first hit on.
-                    plan = slot.plan
-                    if plan is None:
-                        plan = slot.plan = plan_of(slot.ctx)
-                    self._score_sampled(inventory, evidence, values, plan, ts_ns, client)
-                    continue
                 else:
-                    scored = evidence.to_score(values)
-                    if not scored:  # a clean field's values between two rechecks
-                        continue
-                if carried and any(type(text) is CarrierValue for text in scored):
+                    # No hit yet, values past SETTLE_CLEAN_AFTER: the sample is taken
+                    # value by value (`_score_sampled`).
+                    self._score_sampled(inventory, evidence, values, slot, carried, ts_ns, client)
+                    continue
+                if carried and any(type(text) is CarrierValue for text in values):
                     # Values that carry others (rare: a message with one has `carried`).
-                    self._score_carriers(inventory, evidence, scored, slot.ctx, ts_ns, client)
+                    self._score_carriers(inventory, evidence, values, slot.ctx, ts_ns, client)
                     continue
                 # The classifiers' plan for the context: made when a value first needs
                 # it, right before the scorers it picks are bound to the same context.
@@ -291,25 +282,25 @@ class FieldScorer:
                     plan = slot.plan = plan_of(slot.ctx)
                 if not plan.mask and not evidence.types:
                     # No classifier can report here: every value a miss, only counted.
-                    evidence.scored += len(scored)
+                    evidence.scored += count
                     continue
                 # The binary fallback's value: its runs scored one by one, one value per
                 # payload (dpi/printable_scoring.py).
                 if type(values[0]) is PrintableText:
                     ctx = slot.ctx
-                    for i, text in enumerate(scored, 1):
+                    for i, text in enumerate(values, 1):
                         findings = score_runs(classifiers, text, ctx)
                         inventory.record(evidence, findings, text, ts_ns, client)
                         if evidence.settled_type:
-                            if i < len(scored):  # settled now: the rest only count
-                                inventory.repeat(evidence, ts_ns, client, len(scored) - i)
+                            if i < count:  # settled now: the rest only count
+                                inventory.repeat(evidence, ts_ns, client, count - i)
                             break
                     continue
                 mask, salt = plan.mask, plan.salt
                 # Each value adds one to `evidence.scored`: its growth counts the values
                 # done (no `enumerate` per field).
                 scored_before = evidence.scored
-                for text in scored:
+                for text in values:
                     # `classifiers.findings(text, plan)`, its memo lookup inline: most values
                     # were met before in their context (`ClassifierSet.findings`).
                     if mask:
@@ -332,7 +323,7 @@ class FieldScorer:
                             continue
                         evidence.settle()
                     if evidence.settled_type:
-                        rest = len(scored) - (evidence.scored - scored_before)
+                        rest = count - (evidence.scored - scored_before)
                         if rest:  # settled now: the rest only count
                             inventory.repeat(evidence, ts_ns, client, rest)
                         break
@@ -348,28 +339,38 @@ class FieldScorer:
         inventory: Inventory,
         evidence: FieldEvidence,
         values: list[str],
-        plan: ContextPlan,
+        slot: _ShapeField,
+        carried: bool,
         ts_ns: int,
         client: bytes,
     ) -> None:
-        """The values of a field with no hit yet that reach past SETTLE_CLEAN_AFTER: those
-        `FieldEvidence.to_score` would pick are scored in order, and from the first that
-        hits on, every one (a field that hits is scored in full); once the field settles
-        on a type, the rest only count. `to_score` fixes its sample before any value is
-        scored, which left a long array's later hits uncounted: one npm registry answer
-        (`versions.{key}.contributors[].email` of 715 addresses in one body) counted 284."""
-        start = evidence.seen
-        end = start + len(values)
-        evidence.seen = end
-        every = recheck_interval(start)
-        findings = self.classifiers.findings
-        for at, text in enumerate(values, start + 1):
+        """The values of a field with no hit yet that reach past SETTLE_CLEAN_AFTER:
+        those due (`FieldEvidence.due`) scored one by one, each as `score` scores a
+        field's values (carriers, the binary fallback's runs, a context where no
+        classifier can report, plain values), so that from the first hit on every one
+        is; once the field settles on a type, the rest only count."""
+        classifiers = self.classifiers
+        ctx = slot.ctx
+        plan = slot.plan
+        if plan is None:
+            plan = slot.plan = classifiers.plan(ctx)
+        carriers = carried and any(type(text) is CarrierValue for text in values)
+        printable = type(values[0]) is PrintableText
+        count = len(values)
+        for at in evidence.due(count):
+            text = values[at]
+            if carriers:
+                self._score_carriers(inventory, evidence, [text], ctx, ts_ns, client)
+            elif not plan.mask:
+                evidence.scored += 1  # no classifier can report here: a miss
+            elif printable:
+                inventory.record(evidence, score_runs(classifiers, text, ctx), text, ts_ns, client)
+            else:
+                inventory.record(evidence, classifiers.findings(text, plan), text, ts_ns, client)
             if evidence.settled_type:
-                inventory.repeat(evidence, ts_ns, client, end - at + 1)
+                if at + 1 < count:  # settled now: the rest only count
+                    inventory.repeat(evidence, ts_ns, client, count - at - 1)
                 return
-            if not evidence.types and at > SETTLE_CLEAN_AFTER and at % every:
-                continue  # not due: a clean field's values between two rechecks
-            inventory.record(evidence, findings(text, plan), text, ts_ns, client)
 
     def _score_carriers(
         self,

@@ -227,7 +227,7 @@ def field_level(cases: list[Case], classifiers: ClassifierSet, repeat: int = 1) 
         for _ in range(repeat):
             # Each value arrives in its own message, the way the engine's loop sees it
             # (`FieldScorer.score`): settled fields are only counted, the rest go through
-            # `to_score` (which thins out fields settled clean) and `record`.
+            # `due` (which thins out fields settled clean) and `record`.
             for text in field_values(case):
                 if not text or text.isspace():
                     continue
@@ -241,8 +241,8 @@ def field_level(cases: list[Case], classifiers: ClassifierSet, repeat: int = 1) 
                     continue
                 ctx = classifiers.context(case.protocol, case.location, case.path, case.api,
                                           siblings)
-                for scored in evidence.to_score([text]):
-                    inventory.record(evidence, classifiers.score(scored, ctx), scored, _TS_NS,
+                for _ in evidence.due(1):
+                    inventory.record(evidence, classifiers.score(text, ctx), text, _TS_NS,
                                      _CLIENT)
     rows = [FieldRow(by_server[r.server], r.data_type, r.confidence) for r in inventory.rows()]
     seconds = time.process_time() - start

@@ -73,7 +73,8 @@ def test_the_shape_cache_is_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 
 
 def _sampled_reference(start: int, values: list[str]) -> list[str]:
-    """`FieldEvidence.to_score` as first written: one comprehension over every value."""
+    """The values a clean field's sample takes, as first written (`to_score`, now
+    `FieldEvidence.due`): one comprehension over every value."""
     if start + len(values) <= SETTLE_CLEAN_AFTER:
         return values
     every = RECHECK_EVERY
@@ -94,7 +95,7 @@ def _sampled_reference(start: int, values: list[str]) -> list[str]:
 def test_clean_field_sampling_picks_the_same_values(start: int, count: int) -> None:
     values = [f"v{i}" for i in range(count)]
     evidence = FieldEvidence(seen=start)
-    assert evidence.to_score(values) == _sampled_reference(start, values)
+    assert [values[at] for at in evidence.due(count)] == _sampled_reference(start, values)
     assert evidence.seen == start + count
 
 
@@ -108,7 +109,7 @@ def test_clean_field_sampling_picks_the_same_values(start: int, count: int) -> N
 def test_clean_values_between_multiples_of_recheck_every_are_never_due(
     start: int, count: int
 ) -> None:
-    """The field scorer counts these without `to_score` (dpi/field_scoring.py)."""
+    """The field scorer counts these without `due` (dpi/field_scoring.py)."""
     assume((start + count) // RECHECK_EVERY == start // RECHECK_EVERY)
     assert _sampled_reference(start, [f"v{i}" for i in range(count)]) == []
 
