@@ -81,8 +81,8 @@ MAX_SIBLING_NAMES = 256
 # memo of scored values (findings only, never values). Each is cleared when full.
 MAX_CONTEXTS = 100_000
 MAX_SHAPES = 50_000
-# Class strings of short ASCII values (`_scored_short`): shapes, never values; at most
-# GATE_MAX_LEN bytes each, about 1.5 MB full.
+# Class strings of short ASCII values (`_scored`, `_by_shape`): shapes, never values;
+# at most GATE_MAX_LEN bytes each, about 1.5 MB full.
 MAX_SHAPE_STRINGS = 8192
 MAX_MEMO = 65_536
 _HASH_BITS = (1 << 64) - 1
