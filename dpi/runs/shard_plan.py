@@ -10,13 +10,13 @@ server's values are spread over the workers, each settles at its own point, and 
 counts of settled fields can differ by a few values (every value is still read once).
 
 So shards are made of servers, told apart as the reassembler tells a flow's server
-without a handshake: the port rule (`dpi.reassembly.sender_is_client`). Every worker
-makes the same plan from the same bytes, with no coordination: the first SAMPLE_BYTES of
-captured frames, weighed per server by the work they make (`_weight`); the servers seen
-there go to shards largest first, each to the lightest shard so far (longest-processing-
-time first, ties in endpoint order); a server first seen later goes by a hash of its
-endpoint. Connections whose two
-ports are equal name no server by that rule and are spread by connection.
+without a handshake: the port rule (`dpi.reassembly.sender_is_client`). The run makes one
+plan per file (`dpi/runs/parallel.py`) and every shard's task carries it: from the first
+SAMPLE_BYTES of captured frames, weighed per server by the work they make (`_weight`),
+the servers seen there go to shards largest first, each to the lightest shard so far
+(longest-processing-time first, ties in endpoint order); a server first seen later goes
+by a hash of its endpoint. Connections whose two ports are equal name no server by that
+rule and are spread by connection.
 
 When the sample cannot be balanced (one server carries most of it, or there are fewer
 servers than shards), the plan splits by connection instead, as before: every core is

@@ -51,7 +51,7 @@ from dpi.runs.codec import (
 )
 from dpi.runs.evidence import Evidence, evidence_from_obj, evidence_to_obj, observers_for
 from dpi.runs.scanner import Input, Tally, scan_inputs
-from dpi.runs.shard_plan import plan_shards
+from dpi.runs.shard_plan import ShardPlan
 from dpi.runs.sharding import apply_shard
 from dpi.runs.sources import describe, local_copy
 
@@ -72,6 +72,9 @@ class FileTask:
     # Flow shard `shard` of `shards` (dpi/runs/sharding.py); 1 shard: the whole file.
     shard: int = 0
     shards: int = 1
+    # Which shard reads which server (dpi/runs/shard_plan.py), made once for the file by
+    # the run so that every shard applies the same one; None: split by connection.
+    plan: ShardPlan | None = None
 
 
 def record_digest(salt: bytes, frame: Frame | None) -> str:
@@ -120,9 +123,7 @@ def _read(spec: EngineSpec, path: Path, task: FileTask, skip: bool) -> tuple[Eng
     # Its place in the run's file order, as a one-process scan of the files counts them:
     # the scan-order keys of the confidence samples (dpi/inventory.py) merge across files.
     engine.stream = task.index
-    shard = None
-    if task.shards > 1:
-        shard = apply_shard(engine, task.shard, task.shards, plan_shards(path, task.shards))
+    shard = apply_shard(engine, task.shard, task.shards, task.plan) if task.shards > 1 else None
     tallies: dict[Path, Tally] = {}
     source = Input(path, task.size, task.skip_records, task.skip_bytes) if skip else Input(path, task.size)
     scanned = scan_inputs(engine, [source], None, separate_files=True, tallies=tallies)

@@ -210,7 +210,7 @@ def _shard(cport: int, count: int) -> int:
 def _shard_apis(path: Path, shard: int, shards: int) -> set[str]:
     st = path.stat()
     task = FileTask(index=0, location=str(path), size=st.st_size, mtime_ns=st.st_mtime_ns,
-                    shard=shard, shards=shards)  # fmt: skip
+                    shard=shard, shards=shards, plan=plan_shards(path, shards))  # fmt: skip
     inventory = decode(scan_file(EngineSpec(salt_hex="00" * 16), task))[0]
     return {r.api for r in inventory.rows() if r.data_type == "EMAIL_ADDRESS"}
 

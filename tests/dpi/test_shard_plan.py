@@ -13,7 +13,7 @@ import pytest
 from dpi.cli import main
 from dpi.decode import Segment
 from dpi.outputs.contract import to_csv
-from dpi.runs import parallel, worker
+from dpi.runs import parallel
 from dpi.runs.shard_plan import (
     ShardPlan,
     balance,
@@ -123,9 +123,9 @@ def test_jobs_count_a_settled_field_as_one_process_does(
     assert _counts(plain) == {"10.0.0.5:8080": LOGINS, "10.0.0.6:8080": LOGINS}
     assert plan_shards(logins, 2).by_server
     assert _scan(str(logins), "--jobs", "2") == plain
-    # What the plan is for: split by connection, each shard sees about 40 values of a
-    # server's field, too few to settle, scores the odd one and counts one fewer.
-    monkeypatch.setattr(worker, "plan_shards", lambda path, count: ShardPlan(count))
+    # What the plan is for: split by connection (a task without a plan), each shard
+    # sees about 40 values of a server's field, too few to settle, scores the odd one
+    # and counts one fewer.
     st = logins.stat()
     spec = EngineSpec(salt_hex="00" * 16)
     shards = [scan_file(spec, FileTask(index=0, location=str(logins), size=st.st_size,
@@ -133,3 +133,19 @@ def test_jobs_count_a_settled_field_as_one_process_does(
               for i in range(2)]  # fmt: skip
     by_connection = to_csv(decode(merge_shards(*shards))[0].rows())
     assert _counts(by_connection) == {"10.0.0.5:8080": LOGINS - 1, "10.0.0.6:8080": LOGINS - 1}
+
+
+def test_the_run_plans_a_local_file_once_and_splits_an_object_by_connection(logins: Path) -> None:
+    local, remote = (
+        [t.plan for t in parallel.shard_tasks([task], 2, 0)[0]]
+        for task in (_task(logins), _task(logins, "s3://bucket/logins.pcap"))
+    )
+    assert local == [plan_shards(logins, 2)] * 2 and local[0] is local[1]
+    assert local[0] is not None and local[0].by_server
+    assert remote == [ShardPlan(2)] * 2  # not fetched twice: by connection
+
+
+def _task(path: Path, location: str = "") -> FileTask:
+    st = path.stat()
+    return FileTask(index=0, location=location or str(path), size=st.st_size,
+                    mtime_ns=st.st_mtime_ns)  # fmt: skip

@@ -87,9 +87,11 @@ def capture(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _task(path: Path, shard: int = 0, shards: int = 1) -> FileTask:
+    """Shard `shard` of `shards` with the file's plan, as the run makes it."""
     st = path.stat()
+    plan = plan_shards(path, shards) if shards > 1 else None
     return FileTask(index=0, location=str(path), size=st.st_size, mtime_ns=st.st_mtime_ns,
-                    shard=shard, shards=shards)
+                    shard=shard, shards=shards, plan=plan)
 
 
 def _outcome(result: dict[str, Any]) -> tuple[str, dict[str, Any], list[dict[str, Any]]]:
@@ -129,6 +131,8 @@ def test_two_balanced_servers_make_two_shards_of_servers_and_three_of_connection
     assert {(bytes(ip), port) for ip, port in two.servers} == {
         (bytes([10, 0, 0, 5]), 8080), (bytes([10, 0, 0, 6]), 8080)}
     assert not three.by_server  # two servers cannot fill three shards
+    assert [[t.plan for t in unit] for unit in parallel.shard_tasks([_task(capture)], 2, 0)] == [
+        [two, two]]  # one plan per file, carried by each of its shards' tasks
 
 
 @pytest.mark.parametrize("count", [2, 3])
