@@ -53,6 +53,8 @@ __all__ = [
     "ReassemblyStats",
     "Side",
     "StreamEvent",
+    "sender_is_client",
+    "server_rank",
 ]
 
 _MASK: Final = 0xFFFFFFFF
@@ -62,7 +64,7 @@ _WRAP: Final = 0x100000000
 _CONTROL: Final = SYN | FIN | RST
 
 # Ports that name the server whatever their number: the protocols this tool dissects and
-# the usual homes of HTTP APIs, databases and brokers (see `_sender_is_client`).
+# the usual homes of HTTP APIs, databases and brokers (see `sender_is_client`).
 COMMON_SERVER_PORTS: Final = frozenset(
     {
         21, 22, 23, 25, 53, 80, 110, 143, 443, 465, 587, 993, 995,
@@ -264,7 +266,8 @@ _Key: TypeAlias = tuple[bytes, bytes, int, int]  # (src ip, dst ip, src port, ds
 _Entry: TypeAlias = tuple[Flow, _Half, _Half]  # flow, half sent by the key's src, its peer
 
 
-def _server_rank(port: int) -> int:
+def server_rank(port: int) -> int:
+    """How surely `port` is a server's: 0 (a common server port) to 3 (ephemeral)."""
     if port in COMMON_SERVER_PORTS:
         return 0
     if port < 1024:  # IANA well-known ports
@@ -274,11 +277,11 @@ def _server_rank(port: int) -> int:
     return 3
 
 
-def _sender_is_client(sport: int, dport: int) -> bool:
+def sender_is_client(sport: int, dport: int) -> bool:
     """The "port" rule, for flows without a SYN: the server is the endpoint whose port is
     a common server port, else well-known (< 1024), else below the ephemeral range; on a
     tie the lower port; on equal ports the receiver of the first segment seen."""
-    rs, rd = _server_rank(sport), _server_rank(dport)
+    rs, rd = server_rank(sport), server_rank(dport)
     if rs != rd:
         return rs > rd
     return sport >= dport
@@ -399,19 +402,19 @@ class Reassembler:
         flags = seg.flags
         if flags & SYN:
             roles_from, partial = "syn", False
-            sender_is_client = not flags & ACK
+            client_sends = not flags & ACK
         else:
             roles_from, partial = "port", True
-            sender_is_client = _sender_is_client(seg.sport, seg.dport)
+            client_sends = sender_is_client(seg.sport, seg.dport)
         while len(self._lru) >= self.limits.max_flows:
             oldest = next(iter(self._lru))
             self.stats.evicted_flows += 1
             self._end(oldest, ts_ns, "evicted", out)
         src, dst = (seg.src, seg.sport), (seg.dst, seg.dport)
-        client, server = (src, dst) if sender_is_client else (dst, src)
+        client, server = (src, dst) if client_sends else (dst, src)
         flow = Flow(self._next_id, client, server, roles_from, partial, ts_ns, ts_ns)
         self._next_id += 1
-        h, peer = (flow._a, flow._b) if sender_is_client else (flow._b, flow._a)
+        h, peer = (flow._a, flow._b) if client_sends else (flow._b, flow._a)
         key = (seg.src, seg.dst, seg.sport, seg.dport)
         rkey = (seg.dst, seg.src, seg.dport, seg.sport)
         entry = (flow, h, peer)

@@ -55,6 +55,8 @@ from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from typing import Any
 
 from dpi.build import EngineSpec
+from dpi.runs.shard_plan import ShardPlan, plan_shards
+from dpi.runs.sources import is_url, local_copy
 from dpi.runs.worker import (
     Decoded,
     FileTask,
@@ -163,12 +165,28 @@ def shard_counts(sizes: list[int], parallelism: int, min_shard_bytes: int | None
 def shard_tasks(
     tasks: list[FileTask], parallelism: int, min_shard_bytes: int | None = None
 ) -> list[list[FileTask]]:
-    """Per file, its tasks: the file itself, or one per flow shard."""
+    """Per file, its tasks: the file itself, or one per flow shard, all with the file's
+    one plan."""
     sizes = [task.size - min(task.skip_bytes, task.size) for task in tasks]
-    return [
-        [dataclasses.replace(task, shard=i, shards=count) for i in range(count)] if count > 1 else [task]
-        for task, count in zip(tasks, shard_counts(sizes, parallelism, min_shard_bytes))
-    ]
+    units = []
+    for task, count in zip(tasks, shard_counts(sizes, parallelism, min_shard_bytes)):
+        if count > 1:
+            plan = _plan(task.location, count)
+            units.append([dataclasses.replace(task, shard=i, shards=count, plan=plan)
+                          for i in range(count)])  # fmt: skip
+        else:
+            units.append([task])
+    return units
+
+
+def _plan(location: str, count: int) -> ShardPlan:
+    """A local file's plan, made here once: workers that each made their own could
+    disagree after a read error in one of them, and then read a server twice or never.
+    An object (a URL) is split by connection: planning would mean fetching it here too."""
+    if is_url(location):
+        return ShardPlan(count)
+    with local_copy(location) as path:  # the path itself for a local file
+        return plan_shards(path, count)
 
 
 def run_serial(spec: EngineSpec, tasks: list[FileTask]) -> Iterator[Decoded]:

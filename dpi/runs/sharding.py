@@ -2,10 +2,12 @@
 
 Every worker reads and decodes the whole capture (record slicing and decoding are cheap
 next to dissection and classification) and hands the reassembler only the TCP segments
-whose connection hashes to its shard. The hash is over the unordered pair of endpoints
-(address, port) of the segment the decoder gives: the inner packet for tunnels, the
-reassembled datagram for IP fragments (every worker reassembles fragments, so the
-datagram lands in one shard whole). Both directions of a connection hash alike.
+whose connection its shard plan gives it (`dpi/runs/shard_plan.py`): all connections of
+a server to one shard where the capture's servers can be balanced over the shards (the
+merged inventory then equals the one-process scan's), else by a hash of the connection.
+Either way the shard is decided from the segment the decoder gives: the inner packet for
+tunnels, the reassembled datagram for IP fragments (every worker reassembles fragments,
+so the datagram lands in one shard whole). Both directions of a connection go alike.
 
 What is not a TCP segment of some flow (UDP datagrams for observers, undecodable
 frames, non-TCP frames) belongs to shard 0, so counts are not multiplied. The engine
@@ -22,31 +24,33 @@ message gets the scan-order key it gets in a one-process scan (dpi/engine.py
 
 from __future__ import annotations
 
-import zlib
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from dpi.decode import Segment
 from dpi.engine import Engine, ScanStats
-
-
-def shard_of(seg: Segment, count: int) -> int:
-    """The shard of a segment's connection: the same for both directions, in every
-    process (crc32, not Python's per-process salted hash())."""
-    crc32 = zlib.crc32
-    return (crc32(seg.src) + crc32(seg.dst) + seg.sport + seg.dport) % count
+from dpi.runs.shard_plan import ShardPlan
 
 
 @dataclass(slots=True)
 class ShardFilter:
-    """Shard `index` of `count`: decides per segment, counts the segments it skips."""
+    """Shard `index` of `count`: decides per segment, counts the segments it skips.
+    Without a plan, by connection."""
 
     index: int
     count: int
+    plan: ShardPlan | None = None
     skipped: int = 0  # TCP segments of other shards' flows
+    _shard_of: Callable[[Segment], int] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         if not 0 <= self.index < self.count:
             raise ValueError("shard index out of range")
+        if self.plan is None:
+            self.plan = ShardPlan(self.count)
+        elif self.plan.count != self.count:
+            raise ValueError("shard plan made for another count")
+        self._shard_of = self.plan.shard_of
 
     @property
     def primary(self) -> bool:
@@ -55,8 +59,7 @@ class ShardFilter:
         return self.index == 0
 
     def owns(self, seg: Segment) -> bool:
-        crc32 = zlib.crc32
-        if (crc32(seg.src) + crc32(seg.dst) + seg.sport + seg.dport) % self.count == self.index:
+        if self._shard_of(seg) == self.index:
             return True
         self.skipped += 1
         return False
@@ -73,9 +76,10 @@ class ShardFilter:
             stats.decode_errors = 0
 
 
-def apply_shard(engine: Engine, index: int, count: int) -> ShardFilter:
-    """Make `engine` scan shard `index` of `count` (before its first frame)."""
-    shard = ShardFilter(index, count)
+def apply_shard(engine: Engine, index: int, count: int, plan: ShardPlan | None = None) -> ShardFilter:
+    """Make `engine` scan shard `index` of `count` of `plan` (by connection without one),
+    before its first frame."""
+    shard = ShardFilter(index, count, plan)
     engine.shard = shard
     if not shard.primary:
         engine.decoder.on_udp = None  # datagrams (DNS answers) are shard 0's

@@ -7,9 +7,10 @@ parent. Each file gets a fresh Engine (and a fresh schema registry), which makes
 file's result independent of which worker ran it and of the files that worker ran before.
 
 The unit of work is one file, or one shard of one file: a task may name shard `shard`
-of `shards`, and then the worker reads the whole file but handles only the flows that
-hash to that shard (`dpi/runs/sharding.py`); `merge_shards` puts the shards of one file back
-together into the file's result, which equals the one-process scan of that file. A
+of `shards`, and then the worker reads the whole file but handles only the flows of
+that shard (`dpi/runs/sharding.py`: by server where the servers balance over the
+shards); `merge_shards` puts the shards of one file back together into the file's
+result, which then equals the one-process scan of that file. A
 connection cut by a file boundary (tcpdump -G/-C rotation) is seen as two partial flows,
 as in a serial scan of separate files. A file whose size or modification time changed
 while it was read is reported `changed` and contributes nothing (it is still being
@@ -50,6 +51,7 @@ from dpi.runs.codec import (
 )
 from dpi.runs.evidence import Evidence, evidence_from_obj, evidence_to_obj, observers_for
 from dpi.runs.scanner import Input, Tally, scan_inputs
+from dpi.runs.shard_plan import ShardPlan
 from dpi.runs.sharding import apply_shard
 from dpi.runs.sources import describe, local_copy
 
@@ -70,6 +72,9 @@ class FileTask:
     # Flow shard `shard` of `shards` (dpi/runs/sharding.py); 1 shard: the whole file.
     shard: int = 0
     shards: int = 1
+    # Which shard reads which server (dpi/runs/shard_plan.py), made once for the file by
+    # the run so that every shard applies the same one; None: split by connection.
+    plan: ShardPlan | None = None
 
 
 def record_digest(salt: bytes, frame: Frame | None) -> str:
@@ -118,7 +123,7 @@ def _read(spec: EngineSpec, path: Path, task: FileTask, skip: bool) -> tuple[Eng
     # Its place in the run's file order, as a one-process scan of the files counts them:
     # the scan-order keys of the confidence samples (dpi/inventory.py) merge across files.
     engine.stream = task.index
-    shard = apply_shard(engine, task.shard, task.shards) if task.shards > 1 else None
+    shard = apply_shard(engine, task.shard, task.shards, task.plan) if task.shards > 1 else None
     tallies: dict[Path, Tally] = {}
     source = Input(path, task.size, task.skip_records, task.skip_bytes) if skip else Input(path, task.size)
     scanned = scan_inputs(engine, [source], None, separate_files=True, tallies=tallies)

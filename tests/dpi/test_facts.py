@@ -17,7 +17,7 @@ from dpi.decode import Segment
 from dpi.facts import FactStore
 from dpi.observer import Observer
 from dpi.reassembly import Flow
-from dpi.runs.sharding import shard_of
+from dpi.runs.shard_plan import connection_shard, plan_shards
 from dpi.runs.worker import EngineSpec, FileTask, decode, scan_file
 from protocols.base import Direction, DissectorOptions, FactKind, Learned, Message
 from protocols.kafka import KafkaDissector
@@ -39,15 +39,15 @@ def _capture(path: Path, *conversations: Conversation) -> Path:
     return merged.write(path)
 
 
-def _metadata(cport: int, ts: float) -> Conversation:
-    conv = Conversation(cport=cport, sport=9092, ts=ts).handshake()
+def _metadata(cport: int, ts: float, server: str = "10.0.0.5") -> Conversation:
+    conv = Conversation(server=server, cport=cport, sport=9092, ts=ts).handshake()
     conv.request(kb.metadata_request(12, ["orders"], 1))
     return conv.response(kb.metadata_response(12, {"orders": TOPIC_ID}, 1)).close()
 
 
-def _fetch(cport: int, ts: float) -> Conversation:
+def _fetch(cport: int, ts: float, server: str = "10.0.0.5") -> Conversation:
     records = kb.batch_v2([(None, json.dumps({"email": EMAIL}).encode(), [])])
-    conv = Conversation(cport=cport, sport=9092, ts=ts).handshake()
+    conv = Conversation(server=server, cport=cport, sport=9092, ts=ts).handshake()
     conv.request(kb.fetch_request(13, ["orders"], 7))
     return conv.response(kb.fetch_response(13, [("orders", [(0, records)])], 7)).close()
 
@@ -204,25 +204,40 @@ def test_each_scan_has_its_own_store(tmp_path: Path) -> None:
 def _shard(cport: int, count: int) -> int:
     seg = Segment(src=bytes([10, 0, 0, 1]), dst=bytes([10, 0, 0, 5]), sport=cport, dport=9092,
                   seq=0, ack=0, flags=0, payload=b"")  # fmt: skip
-    return shard_of(seg, count)
+    return connection_shard(seg, count)
+
+
+def _shard_apis(path: Path, shard: int, shards: int) -> set[str]:
+    st = path.stat()
+    task = FileTask(index=0, location=str(path), size=st.st_size, mtime_ns=st.st_mtime_ns,
+                    shard=shard, shards=shards, plan=plan_shards(path, shards))  # fmt: skip
+    inventory = decode(scan_file(EngineSpec(salt_hex="00" * 16), task))[0]
+    return {r.api for r in inventory.rows() if r.data_type == "EMAIL_ADDRESS"}
 
 
 def test_each_shard_keeps_its_own_facts(tmp_path: Path) -> None:
     """Flow shards (dpi/runs/sharding.py) are separate scans: a fact stays in the shard
-    of the connection that taught it, as before facts were events."""
+    of the connection that taught it, as before facts were events. One broker cannot be
+    balanced over two shards, so its connections are split (dpi/runs/shard_plan.py)."""
     fetch_port = 40002
     metadata_port = next(p for p in range(40010, 40100) if _shard(p, 2) != _shard(fetch_port, 2))
     path = _capture(tmp_path / "sharded.pcap", _metadata(metadata_port, 1_768_467_600.0),
                     _fetch(fetch_port, 1_768_467_601.0))  # fmt: skip
-    st = path.stat()
-    spec = EngineSpec(salt_hex="00" * 16)
+    assert _shard_apis(path, 0, 1) == {"orders"}
+    assert not plan_shards(path, 2).by_server
+    assert _shard_apis(path, _shard(fetch_port, 2), 2) == {f"topic-id:{TOPIC_ID}"}
+    assert _shard_apis(path, _shard(metadata_port, 2), 2) == set()
 
-    def apis(shard: int, shards: int) -> set[str]:
-        task = FileTask(index=0, location=str(path), size=st.st_size, mtime_ns=st.st_mtime_ns,
-                        shard=shard, shards=shards)  # fmt: skip
-        inventory = decode(scan_file(spec, task))[0]
-        return {r.api for r in inventory.rows() if r.data_type == "EMAIL_ADDRESS"}
 
-    assert apis(0, 1) == {"orders"}
-    assert apis(_shard(fetch_port, 2), 2) == {f"topic-id:{TOPIC_ID}"}
-    assert apis(_shard(metadata_port, 2), 2) == set()
+def test_a_brokers_connections_share_a_shard_where_brokers_balance(tmp_path: Path) -> None:
+    """Two brokers, each a metadata and a fetch connection: two shards of one broker
+    each, so the topic id learned on a broker's metadata connection names its fetch on
+    another connection, as in one process."""
+    conversations = []
+    for n, server in enumerate(("10.0.0.5", "10.0.0.6")):
+        ts = 1_768_467_600.0 + n * 0.1
+        conversations += [_metadata(40010 + n, ts, server), _fetch(40020 + n, ts + 1, server)]
+    path = _capture(tmp_path / "brokers.pcap", *conversations)
+    plan = plan_shards(path, 2)
+    assert plan.by_server and sorted(plan.servers.values()) == [0, 1]
+    assert _shard_apis(path, 0, 1) == _shard_apis(path, 0, 2) == _shard_apis(path, 1, 2) == {"orders"}

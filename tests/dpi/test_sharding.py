@@ -1,5 +1,7 @@
 """One capture on several cores: flow shards (dpi/runs/sharding.py) in workers, Dask and with
-a state, against the one-process scan of the same capture."""
+a state, against the one-process scan of the same capture. The capture's two servers carry
+eight flows each: two shards are made of servers, three of connections
+(dpi/runs/shard_plan.py), and both must add up to the one-process scan."""
 
 from __future__ import annotations
 
@@ -23,7 +25,8 @@ from dpi.decode import Segment
 from dpi.outputs.contract import to_csv
 from dpi.runs import parallel
 from dpi.runs.batch import BatchOptions, run_batch
-from dpi.runs.sharding import ShardFilter, shard_of
+from dpi.runs.shard_plan import ShardPlan, connection_shard, plan_shards
+from dpi.runs.sharding import ShardFilter
 from dpi.runs.worker import (
     EngineSpec,
     FileTask,
@@ -84,9 +87,11 @@ def capture(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _task(path: Path, shard: int = 0, shards: int = 1) -> FileTask:
+    """Shard `shard` of `shards` with the file's plan, as the run makes it."""
     st = path.stat()
+    plan = plan_shards(path, shards) if shards > 1 else None
     return FileTask(index=0, location=str(path), size=st.st_size, mtime_ns=st.st_mtime_ns,
-                    shard=shard, shards=shards)
+                    shard=shard, shards=shards, plan=plan)
 
 
 def _outcome(result: dict[str, Any]) -> tuple[str, dict[str, Any], list[dict[str, Any]]]:
@@ -111,10 +116,23 @@ def test_both_directions_of_a_connection_hash_to_one_shard() -> None:
         out = Segment(src=b"\x0a\x00\x00\x01", dst=b"\x0a\x00\x00\x05", sport=port, dport=8080,
                       seq=0, ack=0, flags=0, payload=b"")
         back = dataclasses.replace(out, src=out.dst, dst=out.src, sport=out.dport, dport=out.sport)
-        assert shard_of(out, 3) == shard_of(back, 3)
-        assert ShardFilter(shard_of(out, 3), 3).owns(back)
-        shards.add(shard_of(out, 3))
+        assert connection_shard(out, 3) == connection_shard(back, 3)
+        assert ShardFilter(connection_shard(out, 3), 3).owns(back)
+        assert ShardFilter(connection_shard(out, 3), 3, ShardPlan(3)).owns(back)
+        shards.add(connection_shard(out, 3))
     assert shards == {0, 1, 2}  # client ports spread the flows
+
+
+def test_two_balanced_servers_make_two_shards_of_servers_and_three_of_connections(
+    capture: Path,
+) -> None:
+    two, three = plan_shards(capture, 2), plan_shards(capture, 3)
+    assert two.by_server and sorted(two.servers.values()) == [0, 1]
+    assert {(bytes(ip), port) for ip, port in two.servers} == {
+        (bytes([10, 0, 0, 5]), 8080), (bytes([10, 0, 0, 6]), 8080)}
+    assert not three.by_server  # two servers cannot fill three shards
+    assert [[t.plan for t in unit] for unit in parallel.shard_tasks([_task(capture)], 2, 0)] == [
+        [two, two]]  # one plan per file, carried by each of its shards' tasks
 
 
 @pytest.mark.parametrize("count", [2, 3])

@@ -1,0 +1,151 @@
+"""Which worker reads which server's connections when N workers share one capture.
+
+A field's evidence (dpi/inventory.py) belongs to one server, and when a field settles
+(its values then only counted, no longer scored: dpi/field_scoring.py) depends on the
+order its values came in. A worker that reads every connection of a server sees that
+server's values in the order a one-process scan does, settles its fields at the same
+value, and learns the same facts from it (Kafka topic ids, prepared statements): the
+merged inventory equals the one-process scan's byte for byte. Split by connection, a
+server's values are spread over the workers, each settles at its own point, and the
+counts of settled fields can differ by a few values (every value is still read once).
+
+So shards are made of servers, told apart as the reassembler tells a flow's server
+without a handshake: the port rule (`dpi.reassembly.sender_is_client`). The run makes one
+plan per file (`dpi/runs/parallel.py`) and every shard's task carries it: from the first
+SAMPLE_BYTES of captured frames, weighed per server by the work they make (`_weight`),
+the servers seen there go to shards largest first, each to the lightest shard so far
+(longest-processing-time first, ties in endpoint order); a server first seen later goes
+by a hash of its endpoint. Connections whose two ports are equal name no server by that
+rule and are spread by connection.
+
+When the sample cannot be balanced (one server carries most of it, or there are fewer
+servers than shards), the plan splits by connection instead, as before: every core is
+used, at the cost of exact counts for fields that settle.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dpi.capture import CaptureError, open_capture
+from dpi.decode import Decoder, Segment
+from dpi.reassembly import server_rank
+
+# Captured bytes read to weigh the servers: a few percent of a big file's read time, and
+# enough frames (tens of thousands) to see its busy servers.
+SAMPLE_BYTES = 8 << 20
+# A plan by server is kept while its heaviest shard holds at most this many times an
+# even share of the sample's weight; above, using every core is worth more than exact
+# counts.
+BALANCE_SLACK = 1.25
+
+Endpoint = tuple[bytes, int]  # (packed address, port)
+
+# The work of a segment that ends a sender's write (PSH: usually the end of a message)
+# and of each payload byte, in units of MESSAGE_WEIGHT: the time a worker takes follows
+# messages and body bytes, not segments. On `bench/make_capture.py`'s 100 MB a shard with
+# 46% of the segments and 57% of the bytes (one server of large bodies) took 39% of the
+# time; messages plus bytes / 8 KiB predicted 38.5%, segments alone 46%.
+MESSAGE_WEIGHT = 8192
+PSH = 0x08
+
+# server_rank of every port, read by index: the plan asks it twice per segment.
+_RANKS = bytes(server_rank(port) for port in range(1 << 16))
+
+
+def connection_shard(seg: Segment, count: int) -> int:
+    """The shard of a segment's connection: the same for both directions, in every
+    process (crc32, not Python's per-process salted hash())."""
+    crc32 = zlib.crc32
+    return (crc32(seg.src) + crc32(seg.dst) + seg.sport + seg.dport) % count
+
+
+def server_of(seg: Segment) -> Endpoint | None:
+    """The server endpoint of a segment's connection by the port rule, None when both
+    ports are equal (the rule then needs the first segment, which a worker cannot know
+    of a connection it only sees part of)."""
+    sport, dport = seg.sport, seg.dport
+    rs, rd = _RANKS[sport], _RANKS[dport]
+    if rs > rd or (rs == rd and sport > dport):  # the sender is the client
+        return seg.dst, dport
+    if rs < rd or sport < dport:
+        return seg.src, sport
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class ShardPlan:
+    count: int
+    by_server: bool = False
+    # The sampled servers' shards (empty when by connection).
+    servers: dict[Endpoint, int] = field(default_factory=dict)
+
+    def shard_of(self, seg: Segment) -> int:
+        count = self.count
+        if not self.by_server:
+            return connection_shard(seg, count)
+        # server_of, inline: once per segment of the capture in every worker.
+        sport, dport = seg.sport, seg.dport
+        rs, rd = _RANKS[sport], _RANKS[dport]
+        if rs > rd or (rs == rd and sport > dport):
+            server = seg.dst, dport
+        elif rs < rd or sport < dport:
+            server = seg.src, sport
+        else:
+            return connection_shard(seg, count)
+        shard = self.servers.get(server)
+        if shard is None:
+            return (zlib.crc32(server[0]) + server[1]) % count
+        return shard
+
+
+def balance(weights: dict[Endpoint, int], spread: int, count: int) -> ShardPlan:
+    """The plan for `count` shards from the weight per server and the weight spread by
+    connection (`spread`, evenly over the shards)."""
+    loads = [spread / count] * count
+    servers: dict[Endpoint, int] = {}
+    for server, weight in sorted(weights.items(), key=lambda item: (-item[1], item[0])):
+        lightest = loads.index(min(loads))
+        loads[lightest] += weight
+        servers[server] = lightest
+    total = sum(loads)
+    if not servers or max(loads) > BALANCE_SLACK * total / count:
+        return ShardPlan(count)
+    return ShardPlan(count, by_server=True, servers=servers)
+
+
+def _weight(seg: Segment) -> int:
+    return len(seg.payload) + (MESSAGE_WEIGHT if seg.flags & PSH else 0)
+
+
+def plan_shards(path: Path, count: int) -> ShardPlan:
+    """The plan for `count` workers reading `path`, from its first SAMPLE_BYTES. A file
+    that cannot be read is split by connection (the scan itself reports why)."""
+    weights: Counter[Endpoint] = Counter()
+    spread = 0
+    decoder = Decoder()
+    read = 0
+    try:
+        with open_capture(path) as reader:
+            for frame in reader.frames():
+                size = len(frame.data)
+                read += size
+                try:
+                    seg = decoder.decode(frame)
+                except Exception:  # noqa: BLE001 - a damaged frame only weighs nothing
+                    seg = None
+                if seg is not None and seg.payload:
+                    weight = _weight(seg)
+                    server = server_of(seg)
+                    if server is None:
+                        spread += weight
+                    else:
+                        weights[server] += weight
+                if read >= SAMPLE_BYTES:
+                    break
+    except (CaptureError, OSError):
+        return ShardPlan(count)
+    return balance(weights, spread, count)

@@ -1,0 +1,151 @@
+"""Shard plans (dpi/runs/shard_plan.py): a server's connections in one shard where the
+servers balance, so that fields settle as in one process and `--jobs` changes nothing."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from dpi.cli import main
+from dpi.decode import Segment
+from dpi.outputs.contract import to_csv
+from dpi.runs import parallel
+from dpi.runs.shard_plan import (
+    ShardPlan,
+    balance,
+    connection_shard,
+    plan_shards,
+    server_of,
+)
+from dpi.runs.sharding import ShardFilter
+from dpi.runs.worker import EngineSpec, FileTask, decode, merge_shards, scan_file
+from tests.builders.conversation import T0, Conversation, http_request, http_response
+
+A, B = bytes([10, 0, 0, 5]), bytes([10, 0, 0, 6])
+CLIENT = bytes([10, 0, 1, 9])
+LOGINS = 80  # per server: more than SETTLE_HIT_AFTER (64) values of one field
+ODD = 70  # the login whose address is not an address, after the field settled
+
+
+def _seg(src: bytes, dst: bytes, sport: int, dport: int) -> Segment:
+    return Segment(src=src, dst=dst, sport=sport, dport=dport, seq=0, ack=0, flags=0, payload=b"")
+
+
+def test_the_server_is_named_by_the_reassemblers_port_rule() -> None:
+    assert server_of(_seg(CLIENT, A, 51000, 8080)) == (A, 8080)  # a common server port
+    assert server_of(_seg(A, CLIENT, 8080, 51000)) == (A, 8080)  # either direction
+    assert server_of(_seg(CLIENT, A, 51000, 700)) == (A, 700)  # well-known
+    assert server_of(_seg(CLIENT, A, 51000, 20000)) == (A, 20000)  # below the ephemeral range
+    assert server_of(_seg(CLIENT, A, 40001, 40000)) == (A, 40000)  # a tie: the lower port
+    assert server_of(_seg(CLIENT, A, 40000, 40000)) is None  # no rule: by connection
+
+
+def test_servers_go_to_the_lightest_shard_largest_first() -> None:
+    c = bytes([10, 0, 0, 7])
+    plan = balance({(A, 80): 50, (B, 80): 30, (c, 80): 25}, 0, 2)
+    assert plan.by_server and plan.servers == {(A, 80): 0, (B, 80): 1, (c, 80): 1}
+    # Ties go in endpoint order, whatever order the sample met them in.
+    assert balance({(B, 80): 10, (A, 80): 10}, 0, 2).servers == {(A, 80): 0, (B, 80): 1}
+    # Connections without a server weigh on every shard alike.
+    assert balance({(A, 80): 40, (B, 80): 40}, 20, 2).by_server
+
+
+def test_servers_that_cannot_be_balanced_are_split_by_connection() -> None:
+    assert not balance({(A, 80): 100}, 0, 2).by_server  # one server
+    assert not balance({(A, 80): 70, (B, 80): 30}, 0, 2).by_server  # 70% > 1.25 x 50%
+    assert not balance({(A, 80): 40, (B, 80): 40}, 0, 3).by_server  # fewer servers than shards
+    assert not balance({}, 100, 2).by_server
+
+
+def test_every_segment_belongs_to_exactly_one_shard() -> None:
+    plan = balance({(A, 8080): 10, (B, 8080): 10}, 0, 2)
+    unseen = bytes([10, 0, 0, 99])  # not in the sample: by a hash of its endpoint
+    for server in (A, B, unseen):
+        owners = set()
+        for port in range(41000, 41040):
+            out, back = _seg(CLIENT, server, port, 8080), _seg(server, CLIENT, 8080, port)
+            shards = [i for i in range(2) if ShardFilter(i, 2, plan).owns(out)]
+            assert len(shards) == 1 and ShardFilter(shards[0], 2, plan).owns(back)
+            owners.add(shards[0])
+        assert len(owners) == 1  # every connection of a server: one shard
+    spread = {plan.shard_of(_seg(bytes([10, 0, 1, n]), A, 41000, 41000)) for n in range(40)}
+    assert spread == {0, 1}  # equal ports: by connection
+    assert ShardPlan(2).shard_of(_seg(CLIENT, A, 41000, 8080)) == connection_shard(
+        _seg(A, CLIENT, 8080, 41000), 2)
+
+
+def test_a_plan_is_for_one_count() -> None:
+    with pytest.raises(ValueError, match="another count"):
+        ShardFilter(0, 3, ShardPlan(2))
+
+
+@pytest.fixture(scope="module")
+def logins(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two servers, LOGINS connections each, one login per connection; the field's
+    ODD-th value is not an address. The field settles on IP_ADDRESS after 64 values,
+    so a one-process scan counts the odd value with the rest."""
+    packets = []
+    for s, server in enumerate(("10.0.0.5", "10.0.0.6")):
+        for i in range(LOGINS):
+            conv = Conversation(client=f"10.0.{s + 2}.{i + 1}", cport=42000 + i, server=server,
+                                sport=8080, ts=T0 + i * 0.01 + s * 0.005)  # fmt: skip
+            value = "not recorded" if i == ODD else f"203.0.113.{i + 1}"
+            body = json.dumps({"last_login_ip": value}).encode()
+            conv.handshake().request(http_request("POST", "/api/logins", body))
+            packets += conv.response(http_response(b'{"ok":true}')).close().packets
+    packets.sort(key=lambda p: float(p.time))
+    merged = Conversation()
+    merged.packets = packets
+    return merged.write(tmp_path_factory.mktemp("plan") / "logins.pcap")
+
+
+def _scan(*args: str) -> str:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["scan", *args, "--no-progress", "-q"]) == 0
+    return out.getvalue()
+
+
+def _counts(csv_text: str) -> dict[str, int]:
+    rows = [line.split(",") for line in csv_text.splitlines()[1:]]
+    return {r[1]: int(r[9]) for r in rows if r[6] == "last_login_ip"}
+
+
+def test_jobs_count_a_settled_field_as_one_process_does(
+    logins: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(parallel, "MIN_SHARD_BYTES", 0)  # the capture is small
+    plain = _scan(str(logins))
+    assert _counts(plain) == {"10.0.0.5:8080": LOGINS, "10.0.0.6:8080": LOGINS}
+    assert plan_shards(logins, 2).by_server
+    assert _scan(str(logins), "--jobs", "2") == plain
+    # What the plan is for: split by connection (a task without a plan), each shard
+    # sees about 40 values of a server's field, too few to settle, scores the odd one
+    # and counts one fewer.
+    st = logins.stat()
+    spec = EngineSpec(salt_hex="00" * 16)
+    shards = [scan_file(spec, FileTask(index=0, location=str(logins), size=st.st_size,
+                                       mtime_ns=st.st_mtime_ns, shard=i, shards=2))
+              for i in range(2)]  # fmt: skip
+    by_connection = to_csv(decode(merge_shards(*shards))[0].rows())
+    assert _counts(by_connection) == {"10.0.0.5:8080": LOGINS - 1, "10.0.0.6:8080": LOGINS - 1}
+
+
+def test_the_run_plans_a_local_file_once_and_splits_an_object_by_connection(logins: Path) -> None:
+    local, remote = (
+        [t.plan for t in parallel.shard_tasks([task], 2, 0)[0]]
+        for task in (_task(logins), _task(logins, "s3://bucket/logins.pcap"))
+    )
+    assert local == [plan_shards(logins, 2)] * 2 and local[0] is local[1]
+    assert local[0] is not None and local[0].by_server
+    assert remote == [ShardPlan(2)] * 2  # not fetched twice: by connection
+
+
+def _task(path: Path, location: str = "") -> FileTask:
+    st = path.stat()
+    return FileTask(index=0, location=location or str(path), size=st.st_size,
+                    mtime_ns=st.st_mtime_ns)  # fmt: skip
