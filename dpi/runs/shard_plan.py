@@ -4,8 +4,8 @@ A field's evidence (dpi/inventory.py) belongs to one server, and when a field se
 (its values then only counted, no longer scored: dpi/field_scoring.py) depends on the
 order its values came in. A worker that reads every connection of a server sees that
 server's values in the order a one-process scan does, settles its fields at the same
-value, and learns the same facts from it (Kafka topic ids, prepared statements): the
-merged inventory equals the one-process scan's byte for byte. Split by connection, a
+value, and learns the same facts from it (a Kafka broker's topic ids): the merged
+inventory equals the one-process scan's byte for byte. Split by connection, a
 server's values are spread over the workers, each settles at its own point, and the
 counts of settled fields can differ by a few values (every value is still read once).
 
@@ -16,7 +16,9 @@ SAMPLE_BYTES of captured frames, weighed per server by the work they make (`_wei
 the servers seen there go to shards largest first, each to the lightest shard so far
 (longest-processing-time first, ties in endpoint order); a server first seen later goes
 by a hash of its endpoint. Connections whose two ports are equal name no server by that
-rule and are spread by connection.
+rule and are spread by connection. A connection whose handshake names the other side
+its server than the port rule does (a client sending from port 80, say) is still read
+whole by one worker; only its server's other connections may be read by another.
 
 When the sample cannot be balanced (one server carries most of it, or there are fewer
 servers than shards), the plan splits by connection instead, as before: every core is
