@@ -403,8 +403,9 @@ def measure_workload(workload: str, path: Path, info: dict[str, Any],
     for out in outputs.values():
         out.unlink(missing_ok=True)
     verdict = "identical" if same["identical"] else f"DIFFERENT (rows differing: {same['rows_differing']})"
+    split = f"; one file on {max(args.jobs)} workers is split {same['split']}"
     print(f"inventories of --jobs {', '.join(map(str, args.jobs))}: {verdict}, "
-          f"{same['rows']} rows; one file on {max(args.jobs)} workers is split {same['split']}")
+          f"{same['rows']} rows{split if max(args.jobs) > 1 else ''}")
     entry: dict[str, Any] = {
         "workload": workload,
         "capture": {k: info.get(k) for k in ("file", "bytes", "packets", "connections",
