@@ -68,10 +68,10 @@ STDERR_TAIL = 1500  # characters of a failing child's stderr worth showing
 
 
 def dpi_command() -> list[str]:
-    """The installed `dpi` entry point, else the same main() through this interpreter."""
-    path = shutil.which("dpi")
-    if path:
-        return [path]
+    """The `dpi` program of this tree: its main() through this interpreter, run from the
+    tree's root (`measure`), so that it imports this tree's code. An installed `dpi`
+    entry point could be another checkout's (an editable install of another worktree):
+    a run of the tenth round measured the main tree while meaning a branch."""
     return [sys.executable, "-c", "import sys; from dpi.cli import main; sys.exit(main())"]
 
 
@@ -144,10 +144,28 @@ def measure(name: str, cmd: list[str], info: dict[str, Any]) -> dict[str, Any]:
 
 
 def run_dpi(path: Path, info: dict[str, Any], extra: list[str], jobs: int = 1,
-            name: str = "dpi") -> dict[str, Any]:
+            name: str = "dpi", out: Path | None = None) -> dict[str, Any]:
     jobs_args = ["--jobs", str(jobs)] if jobs > 1 else []
-    return measure(name, [*dpi_command(), "scan", str(path), "--out", os.devnull,
+    return measure(name, [*dpi_command(), "scan", str(path), "--out", str(out or os.devnull),
                           "--no-progress", *jobs_args, *extra], info)
+
+
+def compare_outputs(path: Path, outputs: dict[int, Path]) -> dict[str, Any]:
+    """Whether the inventories of the --jobs runs are the same bytes (the issue asks for
+    it), and how dpi splits this file over the most workers asked for."""
+    from dpi.runs.shard_plan import plan_shards
+
+    texts = {jobs: out.read_bytes() for jobs, out in outputs.items() if out.is_file()}
+    first = next(iter(texts.values()), b"")
+    rows = first.count(b"\n") - 1
+    differing = {jobs: len(set(text.splitlines()) ^ set(first.splitlines())) // 2
+                 for jobs, text in texts.items()}
+    most = max(outputs)
+    split = "one process"
+    if most > 1:
+        split = "by server" if plan_shards(path, most).by_server else "by connection"
+    return {"identical": len(texts) == len(outputs) and not any(differing.values()),
+            "rows": rows, "rows_differing": differing, "split": split}
 
 
 def run_tshark(path: Path, info: dict[str, Any]) -> dict[str, Any] | None:
@@ -370,7 +388,9 @@ def measure_workload(workload: str, path: Path, info: dict[str, Any],
                      args: argparse.Namespace, record: dict[str, Any]) -> int:
     """dpi with each --jobs value and tshark on one capture; prints the table."""
     print(f"\n== workload {workload}: {path.name}", flush=True)
-    results = [run_dpi(path, info, args.dpi_arg, jobs, f"dpi --jobs {jobs}")
+    OUT_DIR.mkdir(exist_ok=True)
+    outputs = {jobs: OUT_DIR / f"{path.stem}.jobs{jobs}.csv" for jobs in args.jobs}
+    results = [run_dpi(path, info, args.dpi_arg, jobs, f"dpi --jobs {jobs}", outputs[jobs])
                for jobs in args.jobs]
     if not args.no_tshark:
         tshark = run_tshark(path, info)
@@ -379,11 +399,19 @@ def measure_workload(workload: str, path: Path, info: dict[str, Any],
         else:
             results.append(tshark)
     print_table(results)
+    same = compare_outputs(path, outputs)
+    for out in outputs.values():
+        out.unlink(missing_ok=True)
+    verdict = "identical" if same["identical"] else f"DIFFERENT (rows differing: {same['rows_differing']})"
+    split = f"; one file on {max(args.jobs)} workers is split {same['split']}"
+    print(f"inventories of --jobs {', '.join(map(str, args.jobs))}: {verdict}, "
+          f"{same['rows']} rows{split if max(args.jobs) > 1 else ''}")
     entry: dict[str, Any] = {
         "workload": workload,
         "capture": {k: info.get(k) for k in ("file", "bytes", "packets", "connections",
                                              "http_requests")},
         "results": results,
+        "outputs": same,
     }
     if args.profile:
         entry["profile_split_pct"] = split = profile_split(path)
