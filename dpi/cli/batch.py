@@ -16,6 +16,7 @@ import logging
 import sys
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -132,6 +133,12 @@ class _StopFlag:
         return self.signum != 0
 
 
+def _set_total(bar: Any, size: int) -> None:
+    """The bar's 100%: the bytes the run has to read, known once it has listed them."""
+    bar.total = size
+    bar.refresh()
+
+
 def scan(args: argparse.Namespace, config: Any, summary_tail: Callable[[], str] | None = None) -> int:
     """Batch scan. `summary_tail`: lines the caller adds at the end of the summary (the
     config used), before the `--strict` verdict, which stays the last line."""
@@ -184,7 +191,8 @@ def scan(args: argparse.Namespace, config: Any, summary_tail: Callable[[], str] 
     started = time.monotonic()
     try:
         outcome = run_batch(options, bar.update if bar is not None else None, stop.requested,
-                            row_filter=config.allowed)
+                            row_filter=config.allowed,
+                            total=partial(_set_total, bar) if bar is not None else None)
     except (BatchError, StateError, CodecError) as exc:
         err(f"error: {exc}")
         return EXIT_USAGE

@@ -209,13 +209,15 @@ def run_batch(
     progress: Callable[[int], None] | None = None,
     should_stop: Callable[[], bool] = lambda: False,
     row_filter: Callable[[list[Row]], list[Row]] | None = None,
+    total: Callable[[int], None] | None = None,
 ) -> BatchOutcome:
     """Scan what is new under `options.paths`; see the module docstring. `row_filter`:
     what the user's allow rules keep (dpi.toml), applied to the rows the state's history
-    records, as to every output."""
+    records, as to every output. `progress` gets the bytes read as they are read,
+    `total` the bytes there are to read, once known."""
     state = State.open(options.state, rebuild=options.rebuild_state) if options.state else None
     try:
-        return _run(options, state, progress, should_stop, row_filter)
+        return _run(options, state, progress, should_stop, row_filter, total)
     finally:
         if state is not None:
             state.close()
@@ -227,6 +229,7 @@ def _run(
     progress: Callable[[int], None] | None,
     should_stop: Callable[[], bool],
     row_filter: Callable[[list[Row]], list[Row]] | None = None,
+    total: Callable[[int], None] | None = None,
 ) -> BatchOutcome:
     salt = state.salt if state is not None else os.urandom(SALT_BYTES)
     inventory = state.inventory if state is not None else Inventory(salt=salt)
@@ -267,22 +270,28 @@ def _run(
     )
     tasks = [_task(i, planned) for i, planned in enumerate(todo)]
     by_location = {p.source.location: p for p in todo}
+    if total is not None:
+        total(sum(p.unread_bytes for p in todo))
     log.info("%d file(s) listed, %d to scan", len(sources), len(tasks))
     results: Iterator[Decoded]
+    # A local run reports the bytes its workers read as they read them; a Dask run, the
+    # bytes of each file when it is done.
+    per_file = progress if options.dask is not None else None
     if options.dask is not None:
         results = map(
             decode_result,
             run_dask(options.dask, spec, tasks, options.dask_batch, options.min_shard_bytes),
         )
     else:
-        results = run_local(spec, tasks, options.jobs or default_jobs(), options.min_shard_bytes)
+        results = run_local(spec, tasks, options.jobs or default_jobs(), options.min_shard_bytes,
+                            progress)  # fmt: skip
     last_save = time.monotonic()
     unsaved = False
     for result in results:
         _fold(result, salt, state, by_location, outcome)
         unsaved = True
-        if progress is not None:
-            progress(sum(by_location[f["location"]].unread_bytes for f in result.files))
+        if per_file is not None:
+            per_file(sum(by_location[f["location"]].unread_bytes for f in result.files))
         if state is not None and time.monotonic() - last_save >= options.checkpoint_seconds:
             state.save()
             last_save, unsaved = time.monotonic(), False

@@ -50,12 +50,14 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from functools import partial
 from multiprocessing import forkserver
 from typing import Any
 
 from dpi.build import EngineSpec
+from dpi.runs.run_progress import RunProgress
 from dpi.runs.shard_plan import ShardPlan, plan_shards
 from dpi.runs.sources import is_url, local_copy
 from dpi.runs.worker import (
@@ -66,6 +68,7 @@ from dpi.runs.worker import (
     merge_decoded_shards,
     merge_results,
     merge_shards,
+    report_reading,
     scan_file,
 )
 
@@ -84,10 +87,13 @@ DASK_CONNECT_TIMEOUT = "20s"
 PR_SET_PDEATHSIG = 1
 # Polling period of the run watch where a pidfd is not available.
 WATCH_SECONDS = 0.5
+# How often a waiting run reads the workers' count of bytes read, for its progress bar.
+PROGRESS_SECONDS = 0.25
 
 
-def _worker_init(run_pid: int) -> None:
-    """Initializer of every local worker process."""
+def _worker_init(run_pid: int, read: Any = None) -> None:
+    """Initializer of every local worker process; `read`: the run's shared count of
+    bytes read (`dpi/runs/run_progress.py`), None when nobody shows progress."""
     # Ctrl-C reaches the whole process group; the parent decides what to do with it,
     # workers just finish or get torn down.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -98,6 +104,13 @@ def _worker_init(run_pid: int) -> None:
     logsetup.configure()
     die_with_parent()
     watch_run(run_pid)
+    if read is not None:
+        report_reading(partial(_count_read, read))
+
+
+def _count_read(read: Any, count: float) -> None:
+    with read.get_lock():
+        read.value += count
 
 
 def die_with_parent() -> bool:
@@ -194,18 +207,28 @@ def _plan(location: str, count: int) -> ShardPlan:
         return plan_shards(path, count)
 
 
-def run_serial(spec: EngineSpec, tasks: list[FileTask]) -> Iterator[Decoded]:
-    for task in tasks:
-        yield decode_result(scan_file(spec, task))
+def run_serial(
+    spec: EngineSpec, tasks: list[FileTask], bar: RunProgress | None = None
+) -> Iterator[Decoded]:
+    for task, size in zip(tasks, _to_read(tasks)):
+        yield decode_result(scan_file(spec, task, bar.read if bar is not None else None))
+        if bar is not None:
+            bar.finished(size)
 
 
 def run_local(
-    spec: EngineSpec, tasks: list[FileTask], jobs: int, min_shard_bytes: int | None = None
+    spec: EngineSpec,
+    tasks: list[FileTask],
+    jobs: int,
+    min_shard_bytes: int | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> Iterator[Decoded]:
     """`jobs` worker processes (forkserver: clean, and forked from a process that has
-    already imported the engine); one decoded result per file, in file order."""
+    already imported the engine); one decoded result per file, in file order. The
+    bytes read go to `progress` as the workers read them."""
+    bar = RunProgress(progress, sum(_to_read(tasks))) if progress is not None else None
     if jobs <= 1 or sum(shard_counts(_to_read(tasks), jobs, min_shard_bytes)) <= 1:
-        yield from run_serial(spec, tasks)
+        yield from run_serial(spec, tasks, bar)
         return
     ctx = multiprocessing.get_context("forkserver")
     # The forkserver also builds one engine (dpi/runs/warm.py): what that loads is then
@@ -215,11 +238,12 @@ def run_local(
     forkserver.ensure_running()
     units = shard_tasks(tasks, jobs, min_shard_bytes)
     flat = [task for unit in units for task in unit]
+    read = ctx.Value("d", 0.0) if bar is not None else None
     pool = ProcessPoolExecutor(
         max_workers=min(jobs, len(flat)),
         mp_context=ctx,
         initializer=_worker_init,
-        initargs=(os.getpid(),),
+        initargs=(os.getpid(), read),
     )
     pending: deque[Future[Result]] = deque()
     queue = iter(flat)
@@ -228,7 +252,7 @@ def run_local(
             pending.append(pool.submit(scan_file, spec, task))
             if len(pending) >= jobs * WINDOW_PER_JOB:
                 break
-        for unit in units:
+        for unit, size in zip(units, _to_read(tasks)):
             futures = [pending.popleft() for _ in unit]
             for task in queue:
                 pending.append(pool.submit(scan_file, spec, task))
@@ -238,9 +262,16 @@ def run_local(
             # merged in shard order.
             at = {future: i for i, future in enumerate(futures)}
             shards: list[Decoded | None] = [None] * len(futures)
-            for future in as_completed(futures):
-                shards[at[future]] = decode_result(future.result())
+            waiting: set[Future[Result]] = set(futures)
+            while waiting:
+                finished, waiting = wait(waiting, PROGRESS_SECONDS, FIRST_COMPLETED)
+                for future in finished:
+                    shards[at[future]] = decode_result(future.result())
+                if bar is not None and read is not None:
+                    bar.reached(read.value)
             done = [shard for shard in shards if shard is not None]
+            if bar is not None:
+                bar.finished(size)
             yield merge_decoded_shards(done) if len(done) > 1 else done[0]
     finally:
         pool.shutdown(wait=True, cancel_futures=True)

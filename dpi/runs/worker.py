@@ -33,7 +33,7 @@ encoding in between.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -116,7 +116,20 @@ def _result(
     }
 
 
-def _read(spec: EngineSpec, path: Path, task: FileTask, skip: bool) -> tuple[Engine, int, Tally]:
+# Where a local worker process reports the bytes it reads, for the run's progress bar
+# (`dpi/runs/parallel.py` sets it in each worker); None elsewhere (Dask workers).
+_reading: Callable[[float], None] | None = None
+
+
+def report_reading(callback: Callable[[float], None] | None) -> None:
+    """This process's scans report the bytes they read to `callback` (None: nowhere)."""
+    global _reading  # one per worker process, set once by the pool's initializer
+    _reading = callback
+
+
+def _read(
+    spec: EngineSpec, path: Path, task: FileTask, skip: bool, reading: Callable[[float], None] | None
+) -> tuple[Engine, int, Tally]:
     salt = bytes.fromhex(spec.salt_hex)
     evidence = observers_for(spec.findings, spec.internal, spec.tls_coverage, salt)
     engine = build_engine(replace(spec, observers=(*spec.observers, *evidence)))
@@ -126,16 +139,27 @@ def _read(spec: EngineSpec, path: Path, task: FileTask, skip: bool) -> tuple[Eng
     shard = apply_shard(engine, task.shard, task.shards, task.plan) if task.shards > 1 else None
     tallies: dict[Path, Tally] = {}
     source = Input(path, task.size, task.skip_records, task.skip_bytes) if skip else Input(path, task.size)
-    scanned = scan_inputs(engine, [source], None, separate_files=True, tallies=tallies)
+    progress = None
+    if reading is not None:
+        # Every shard reads the whole file: its bytes count once over the shards.
+        share = 1 / task.shards
+
+        def progress(read: int) -> None:
+            reading(read * share)
+
+    scanned = scan_inputs(engine, [source], progress, separate_files=True, tallies=tallies)
     if shard is not None:
         shard.settle_stats(engine.stats)
     return engine, scanned, tallies.get(path, Tally())
 
 
-def scan_file(spec: EngineSpec, task: FileTask) -> Result:
+def scan_file(spec: EngineSpec, task: FileTask, reading: Callable[[float], None] | None = None) -> Result:
     """Scan one capture (or its appended part). Status: `scanned`, `unreadable` (not a
     capture, or no access), `changed` (grew or was replaced while read: left for the
-    next run), `vanished`."""
+    next run), `vanished`. The bytes read go to `reading` as they are read (else to
+    this process's `report_reading` callback)."""
+    if reading is None:
+        reading = _reading
     before = describe(task.location)
     if before is None:
         return _result(spec, None, task, "vanished")
@@ -143,14 +167,14 @@ def scan_file(spec: EngineSpec, task: FileTask) -> Result:
         return _result(spec, None, task, "changed")
     rewritten = False
     with local_copy(task.location) as path:
-        engine, scanned, tally = _read(spec, path, task, skip=task.skip_records > 0)
+        engine, scanned, tally = _read(spec, path, task, task.skip_records > 0, reading)
         if task.skip_records and (
             tally.records < task.skip_records
             or record_digest(bytes.fromhex(spec.salt_hex), tally.boundary) != task.boundary
         ):
             # Not the records read before: rewritten, not appended to. All of it again.
             rewritten = True
-            engine, scanned, tally = _read(spec, path, task, skip=False)
+            engine, scanned, tally = _read(spec, path, task, False, reading)
     after = describe(task.location)
     if after is None or (after.size, after.mtime_ns) != (task.size, task.mtime_ns):
         return _result(spec, None, task, "changed")

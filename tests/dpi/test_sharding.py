@@ -23,8 +23,9 @@ from scapy.utils import wrpcap
 from dpi.cli import main
 from dpi.decode import Segment
 from dpi.outputs.contract import to_csv
-from dpi.runs import parallel
+from dpi.runs import parallel, scanner
 from dpi.runs.batch import BatchOptions, run_batch
+from dpi.runs.run_progress import RunProgress
 from dpi.runs.shard_plan import ShardPlan, connection_shard, plan_shards
 from dpi.runs.sharding import ShardFilter
 from dpi.runs.worker import (
@@ -272,3 +273,34 @@ def test_dask_scans_one_file_in_shards_and_a_lost_shard_loses_the_file(
     assert outcome.scanned == 1 and to_csv(outcome.inventory.rows()) == plain
     assert outcome.stats.frames == len(list(_records(capture)))
     assert os.path.exists(state)
+
+
+def test_each_shard_reports_its_share_of_the_bytes_as_it_reads(
+    capture: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(scanner, "PROGRESS_EVERY", 4)  # the capture has few frames
+    spec = EngineSpec(salt_hex=SALT)
+    for i in range(2):
+        reported: list[float] = []
+        scan_file(spec, _task(capture, shard=i, shards=2), reported.append)
+        # Every shard reads the whole file: each counts half of its bytes, as it goes.
+        assert len(reported) > 2 and sum(reported) == pytest.approx(capture.stat().st_size / 2)
+
+
+def test_a_local_run_shows_its_progress_up_to_the_bytes_it_announced(capture: Path) -> None:
+    progress: list[int] = []
+    totals: list[int] = []
+    options = BatchOptions(paths=(str(capture),), jobs=2, settle_seconds=0, min_shard_bytes=0)
+    assert run_batch(options, progress.append, total=totals.append).scanned == 1
+    assert totals == [capture.stat().st_size]
+    assert sum(progress) == totals[0] and all(n > 0 for n in progress)
+
+
+def test_progress_never_goes_back_nor_past_the_total() -> None:
+    shown: list[int] = []
+    bar = RunProgress(shown.append, 100)
+    bar.reached(30)
+    bar.reached(20)  # an earlier reading of the counter: no step back
+    bar.finished(60)  # a file done: its bytes, whatever the workers said
+    bar.read(500)  # a grown file's reader also goes over the part an earlier run read
+    assert shown == [30, 30, 40]
