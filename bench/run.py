@@ -163,7 +163,7 @@ def compare_outputs(path: Path, outputs: dict[int, Path]) -> dict[str, Any]:
     most = max(outputs)
     split = "one process"
     if most > 1:
-        split = "by server" if plan_shards(path, most).by_server else "by connection"
+        split = "by server" if plan_shards(path, most).by_server else "by API"
     return {"identical": len(texts) == len(outputs) and not any(differing.values()),
             "rows": rows, "rows_differing": differing, "split": split}
 

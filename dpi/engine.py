@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import traceback
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -114,7 +114,13 @@ class Engine:
         # file's number) and where in it the messages now handled came (scan_position).
         self.stream = 0
         self._position = 0
-        self.observers = list(observers or []) + self.facts.learners()  # its learners last
+        self.learners = self.facts.learners()
+        self.observers = list(observers or []) + self.learners  # its learners last
+        # Set on the shards of a capture split by API (dpi/runs/sharding.py): every shard
+        # reads every flow, scores the messages `scores` gives it (the others only teach
+        # the learners), and one of them tells the observers of flows (`flow_observers`).
+        self.scores: Callable[[Message], bool] | None = None
+        self.flow_observers = self.observers
 
     @property
     def stream(self) -> int:
@@ -209,7 +215,7 @@ class Engine:
                 stats.anomalies[event.kind] += 1
                 if event.kind in LIMIT_ANOMALIES:
                     stats.limits_hit[event.kind] += 1
-                    for observer in self.observers:  # which API: dpi/scan_trace.py
+                    for observer in self.flow_observers:  # which API: dpi/scan_trace.py
                         observer.limit_hit(flow, event.kind)
             elif isinstance(event, Learned):
                 self.facts.learn(event)
@@ -221,18 +227,18 @@ class Engine:
                 stats.gap_bytes += event.size
             elif isinstance(event, Identified):
                 stats.flows_by_protocol[event.protocol] += 1
-                for observer in self.observers:
+                for observer in self.flow_observers:
                     observer.flow_identified(flow, event.protocol)
             elif isinstance(event, LayerSeen):
                 if event.ended:
                     stats.decrypted_flows += event.decrypting
                     stats.encrypted_flows += not event.decrypting
-                for observer in self.observers:
+                for observer in self.flow_observers:
                     observer.flow_layer(flow, event.name, event.info)
             elif isinstance(event, Unidentified):
                 stats.unidentified_flows += 1
                 if event.ended:
-                    for observer in self.observers:
+                    for observer in self.flow_observers:
                         observer.flow_unidentified(flow)
             elif isinstance(event, Bug):
                 self._bug(event.what, event.exc)
@@ -246,6 +252,11 @@ class Engine:
         flow.messages = number = flow.messages + 1
         inventory.order = message_order(self._position, flow.last_frame, number)
         message, names = self.scorer.admit(inventory, message)
+        scores = self.scores
+        if scores is not None and not scores(message):
+            for learner in self.learners:  # another shard's API: only what it teaches
+                learner.message(flow, message)
+            return
         for observer in self.observers:
             observer.message(flow, message)
         self.scorer.score(inventory, flow, message, names)

@@ -200,7 +200,8 @@ def _to_read(tasks: list[FileTask]) -> list[int]:
 def _plan(location: str, count: int) -> ShardPlan:
     """A local file's plan, made here once: workers that each made their own could
     disagree after a read error in one of them, and then read a server twice or never.
-    An object (a URL) is split by connection: planning would mean fetching it here too."""
+    An object (a URL) is split by API, which needs no plan: planning would mean fetching
+    it here too."""
     if is_url(location):
         return ShardPlan(count)
     with local_copy(location) as path:  # the path itself for a local file

@@ -3,11 +3,12 @@
 Every worker reads and decodes the whole capture (record slicing and decoding are cheap
 next to dissection and classification) and hands the reassembler only the TCP segments
 whose connection its shard plan gives it (`dpi/runs/shard_plan.py`): all connections of
-a server to one shard where the capture's servers can be balanced over the shards (the
-merged inventory then equals the one-process scan's), else by a hash of the connection.
-Either way the shard is decided from the segment the decoder gives: the inner packet for
-tunnels, the reassembled datagram for IP fragments (every worker reassembles fragments,
-so the datagram lands in one shard whole). Both directions of a connection go alike.
+a server to one shard where the capture's servers can be balanced over the shards. The
+shard is decided from the segment the decoder gives: the inner packet for tunnels, the
+reassembled datagram for IP fragments (every worker reassembles fragments, so the
+datagram lands in one shard whole). Both directions of a connection go alike. Where the
+servers cannot be balanced, every shard reads every segment and scores the messages of
+its APIs (`apply_shard` sets the engine up for it); shard 0 counts the flows.
 
 What is not a TCP segment of some flow (UDP datagrams for observers, undecodable
 frames, non-TCP frames) belongs to shard 0, so counts are not multiplied. The engine
@@ -26,10 +27,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 from dpi.decode import Segment
 from dpi.engine import Engine, ScanStats
-from dpi.runs.shard_plan import ShardPlan
+from dpi.runs.shard_plan import ShardPlan, api_shard
+from protocols.base import Message
 
 
 @dataclass(slots=True)
@@ -50,7 +53,11 @@ class ShardFilter:
             self.plan = ShardPlan(self.count)
         elif self.plan.count != self.count:
             raise ValueError("shard plan made for another count")
-        self._shard_of = self.plan.shard_of
+        # By API every shard reads every segment: `_everyone`'s answer is every index.
+        self._shard_of = self.plan.shard_of if self.plan.by_server else self._everyone
+
+    def _everyone(self, seg: Segment) -> int:
+        return self.index
 
     @property
     def primary(self) -> bool:
@@ -77,10 +84,29 @@ class ShardFilter:
 
 
 def apply_shard(engine: Engine, index: int, count: int, plan: ShardPlan | None = None) -> ShardFilter:
-    """Make `engine` scan shard `index` of `count` of `plan` (by connection without one),
-    before its first frame."""
+    """Make `engine` scan shard `index` of `count` of `plan` (by API without one), before
+    its first frame; `finish_shard` after its last."""
     shard = ShardFilter(index, count, plan)
     engine.shard = shard
     if not shard.primary:
         engine.decoder.on_udp = None  # datagrams (DNS answers) are shard 0's
+    if shard.plan is not None and not shard.plan.by_server:
+        engine.scores = partial(_scores, index, count)
+        if not shard.primary:
+            # Every shard reads every flow: shard 0 alone counts them and tells the
+            # observers of them. Here the engine counts into a scratch object; what
+            # scoring counts (values, damaged bodies, the field table) goes on into the
+            # scan's own, which the field scorer holds.
+            engine.flow_observers = []
+            engine.stats = ScanStats()
     return shard
+
+
+def _scores(index: int, count: int, message: Message) -> bool:
+    return api_shard(message, count) == index
+
+
+def finish_shard(engine: Engine, shard: ShardFilter) -> None:
+    """After the scan: the engine's stats as this shard's part of the one-process ones."""
+    engine.stats = engine.scorer.stats  # by API, off shard 0: only what scoring counted
+    shard.settle_stats(engine.stats)

@@ -52,7 +52,7 @@ from dpi.runs.codec import (
 from dpi.runs.evidence import Evidence, evidence_from_obj, evidence_to_obj, observers_for
 from dpi.runs.scanner import Input, Tally, scan_inputs
 from dpi.runs.shard_plan import ShardPlan
-from dpi.runs.sharding import apply_shard
+from dpi.runs.sharding import apply_shard, finish_shard
 from dpi.runs.sources import describe, local_copy
 
 Result = dict[str, Any]
@@ -149,7 +149,7 @@ def _read(
 
     scanned = scan_inputs(engine, [source], progress, separate_files=True, tallies=tallies)
     if shard is not None:
-        shard.settle_stats(engine.stats)
+        finish_shard(engine, shard)
     return engine, scanned, tallies.get(path, Tally())
 
 

@@ -1,5 +1,6 @@
 """Shard plans (dpi/runs/shard_plan.py): a server's connections in one shard where the
-servers balance, so that fields settle as in one process and `--jobs` changes nothing."""
+servers balance, else each API's messages scored in one shard, so that fields settle as
+in one process and `--jobs` changes nothing."""
 
 from __future__ import annotations
 
@@ -12,17 +13,15 @@ import pytest
 
 from dpi.cli import main
 from dpi.decode import Segment
-from dpi.outputs.contract import to_csv
 from dpi.runs import parallel
 from dpi.runs.shard_plan import (
     ShardPlan,
     balance,
-    connection_shard,
     plan_shards,
     server_of,
 )
 from dpi.runs.sharding import ShardFilter
-from dpi.runs.worker import EngineSpec, FileTask, decode, merge_shards, scan_file
+from dpi.runs.worker import EngineSpec, FileTask, decode, scan_file
 from tests.builders.conversation import T0, Conversation, http_request, http_response
 
 A, B = bytes([10, 0, 0, 5]), bytes([10, 0, 0, 6])
@@ -54,7 +53,7 @@ def test_servers_go_to_the_lightest_shard_largest_first() -> None:
     assert balance({(A, 80): 40, (B, 80): 40}, 20, 2).by_server
 
 
-def test_servers_that_cannot_be_balanced_are_split_by_connection() -> None:
+def test_servers_that_cannot_be_balanced_are_split_by_api() -> None:
     assert not balance({(A, 80): 100}, 0, 2).by_server  # one server
     assert not balance({(A, 80): 70, (B, 80): 30}, 0, 2).by_server  # 70% > 1.25 x 50%
     assert not balance({(A, 80): 40, (B, 80): 40}, 0, 3).by_server  # fewer servers than shards
@@ -74,8 +73,8 @@ def test_every_segment_belongs_to_exactly_one_shard() -> None:
         assert len(owners) == 1  # every connection of a server: one shard
     spread = {plan.shard_of(_seg(bytes([10, 0, 1, n]), A, 41000, 41000)) for n in range(40)}
     assert spread == {0, 1}  # equal ports: by connection
-    assert ShardPlan(2).shard_of(_seg(CLIENT, A, 41000, 8080)) == connection_shard(
-        _seg(A, CLIENT, 8080, 41000), 2)
+    # By API every shard reads every segment.
+    assert all(ShardFilter(i, 2, ShardPlan(2)).owns(_seg(CLIENT, A, 41000, 8080)) for i in range(2))
 
 
 def test_a_plan_is_for_one_count() -> None:
@@ -83,24 +82,37 @@ def test_a_plan_is_for_one_count() -> None:
         ShardFilter(0, 3, ShardPlan(2))
 
 
-@pytest.fixture(scope="module")
-def logins(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Two servers, LOGINS connections each, one login per connection; the field's
-    ODD-th value is not an address. The field settles on IP_ADDRESS after 64 values,
-    so a one-process scan counts the odd value with the rest."""
+def _logins(path: Path, endpoints: tuple[tuple[str, str], ...]) -> Path:
+    """LOGINS connections per (server, path), one login each; each field's ODD-th value
+    is not an address. The field settles on IP_ADDRESS after 64 values, so a
+    one-process scan counts the odd value with the rest."""
     packets = []
-    for s, server in enumerate(("10.0.0.5", "10.0.0.6")):
+    for s, (server, api_path) in enumerate(endpoints):
         for i in range(LOGINS):
             conv = Conversation(client=f"10.0.{s + 2}.{i + 1}", cport=42000 + i, server=server,
-                                sport=8080, ts=T0 + i * 0.01 + s * 0.005)  # fmt: skip
+                                sport=8080, ts=T0 + i * 0.01 + s * 0.003)  # fmt: skip
             value = "not recorded" if i == ODD else f"203.0.113.{i + 1}"
             body = json.dumps({"last_login_ip": value}).encode()
-            conv.handshake().request(http_request("POST", "/api/logins", body))
+            conv.handshake().request(http_request("POST", api_path, body))
             packets += conv.response(http_response(b'{"ok":true}')).close().packets
     packets.sort(key=lambda p: float(p.time))
     merged = Conversation()
     merged.packets = packets
-    return merged.write(tmp_path_factory.mktemp("plan") / "logins.pcap")
+    return merged.write(path)
+
+
+@pytest.fixture(scope="module")
+def logins(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two servers of one API: split by server."""
+    return _logins(tmp_path_factory.mktemp("plan") / "logins.pcap",
+                   (("10.0.0.5", "/api/logins"), ("10.0.0.6", "/api/logins")))  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def one_server(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One server of two APIs (whose names hash to different shards of two): by API."""
+    return _logins(tmp_path_factory.mktemp("plan") / "one_server.pcap",
+                   (("10.0.0.5", "/api/logins"), ("10.0.0.5", "/api/sessions")))  # fmt: skip
 
 
 def _scan(*args: str) -> str:
@@ -110,39 +122,47 @@ def _scan(*args: str) -> str:
     return out.getvalue()
 
 
-def _counts(csv_text: str) -> dict[str, int]:
+def _counts(csv_text: str) -> dict[tuple[str, str], int]:
     rows = [line.split(",") for line in csv_text.splitlines()[1:]]
-    return {r[1]: int(r[9]) for r in rows if r[6] == "last_login_ip"}
+    return {(r[1], r[3]): int(r[9]) for r in rows if r[6] == "last_login_ip"}
 
 
-def test_jobs_count_a_settled_field_as_one_process_does(
-    logins: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(parallel, "MIN_SHARD_BYTES", 0)  # the capture is small
-    plain = _scan(str(logins))
-    assert _counts(plain) == {"10.0.0.5:8080": LOGINS, "10.0.0.6:8080": LOGINS}
-    assert plan_shards(logins, 2).by_server
-    assert _scan(str(logins), "--jobs", "2") == plain
-    # What the plan is for: split by connection (a task without a plan), each shard
-    # sees about 40 values of a server's field, too few to settle, scores the odd one
-    # and counts one fewer.
-    st = logins.stat()
+def _shards(path: Path, plan: ShardPlan) -> list[dict[str, object]]:
+    st = path.stat()
     spec = EngineSpec(salt_hex="00" * 16)
-    shards = [scan_file(spec, FileTask(index=0, location=str(logins), size=st.st_size,
-                                       mtime_ns=st.st_mtime_ns, shard=i, shards=2))
-              for i in range(2)]  # fmt: skip
-    by_connection = to_csv(decode(merge_shards(*shards))[0].rows())
-    assert _counts(by_connection) == {"10.0.0.5:8080": LOGINS - 1, "10.0.0.6:8080": LOGINS - 1}
+    return [scan_file(spec, FileTask(index=0, location=str(path), size=st.st_size,
+                                     mtime_ns=st.st_mtime_ns, shard=i, shards=2, plan=plan))
+            for i in range(2)]  # fmt: skip
 
 
-def test_the_run_plans_a_local_file_once_and_splits_an_object_by_connection(logins: Path) -> None:
+@pytest.mark.parametrize("name", ["logins", "one_server"])
+def test_jobs_count_a_settled_field_as_one_process_does(
+    name: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path: Path = request.getfixturevalue(name)
+    monkeypatch.setattr(parallel, "MIN_SHARD_BYTES", 0)  # the capture is small
+    plain = _scan(str(path))
+    assert set(_counts(plain).values()) == {LOGINS} and len(_counts(plain)) == 2
+    plan = plan_shards(path, 2)
+    assert plan.by_server is (name == "logins")
+    assert _scan(str(path), "--jobs", "2") == plain
+    # Both shards did work: by server each read one server; by API each scored one API
+    # (split by connection, each shard saw about 40 values of a field, too few to
+    # settle, scored the odd one and counted one fewer).
+    per_shard = [decode(result)[1] for result in _shards(path, plan)]
+    assert all(stats.values > 0 for stats in per_shard)
+    if not plan.by_server:
+        assert [stats.flows for stats in per_shard] == [2 * LOGINS, 0]  # counted once
+
+
+def test_the_run_plans_a_local_file_once_and_splits_an_object_by_api(logins: Path) -> None:
     local, remote = (
         [t.plan for t in parallel.shard_tasks([task], 2, 0)[0]]
         for task in (_task(logins), _task(logins, "s3://bucket/logins.pcap"))
     )
     assert local == [plan_shards(logins, 2)] * 2 and local[0] is local[1]
     assert local[0] is not None and local[0].by_server
-    assert remote == [ShardPlan(2)] * 2  # not fetched twice: by connection
+    assert remote == [ShardPlan(2)] * 2  # not fetched twice: by API
 
 
 def _task(path: Path, location: str = "") -> FileTask:
