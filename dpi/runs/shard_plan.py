@@ -22,8 +22,10 @@ settled fields differed by a few values.) Two splits keep each field whole:
   rule does (a client sending from port 80, say) is still read whole by one worker;
   only its server's other connections may be read by another.
 - **By API**, when the servers cannot be balanced (one carries most of the sample, or
-  there are fewer servers than shards) and for objects named by a URL (not fetched to
-  be planned): every worker reads, reassembles and dissects every connection, and
+  there are fewer servers than shards), when the sample holds Kafka (a client learns
+  topic ids from one broker's Metadata and fetches from another, and Avro schemas from
+  a Schema Registry, a server of its own: facts that cross servers), and for objects
+  named by a URL (not fetched to be planned): every worker reads, reassembles and dissects every connection, and
   scores only the messages of its APIs (`api_shard`); one worker (shard 0) counts and
   reports the flows. Dissection is done in every worker and APIs hash unevenly, so this
   gains less (20 MB of the shared workload, forced by API: workers of 1.6 s and 2.6 s
@@ -41,7 +43,8 @@ from pathlib import Path
 from dpi.capture import CaptureError, open_capture
 from dpi.decode import Decoder, Segment
 from dpi.reassembly import server_rank
-from protocols.base import Message
+from protocols.base import Direction, Message, Probe
+from protocols.kafka import KafkaDissector
 
 # Captured bytes read to weigh the servers: a few percent of a big file's read time, and
 # enough frames (tens of thousands) to see its busy servers.
@@ -49,6 +52,9 @@ SAMPLE_BYTES = 8 << 20
 # A plan by server is kept while its heaviest shard holds at most this many times an
 # even share of the sample's weight; above, splitting by API uses the cores better.
 BALANCE_SLACK = 1.25
+
+# Connections whose first request the plan probes for Kafka, at most.
+MAX_PROBED = 65_536
 
 Endpoint = tuple[bytes, int]  # (packed address, port)
 
@@ -144,6 +150,7 @@ def plan_shards(path: Path, count: int) -> ShardPlan:
     spread = 0
     decoder = Decoder()
     read = 0
+    probed: set[tuple[bytes, int, Endpoint]] = set()  # connections whose request was probed
     try:
         with open_capture(path) as reader:
             for frame in reader.frames():
@@ -160,8 +167,23 @@ def plan_shards(path: Path, count: int) -> ShardPlan:
                         spread += weight
                     else:
                         weights[server] += weight
+                        if _kafka_request(seg, server, probed):
+                            return ShardPlan(count)  # facts cross servers: by API
                 if read >= SAMPLE_BYTES:
                     break
     except (CaptureError, OSError):
         return ShardPlan(count)
     return balance(weights, spread, count)
+
+
+def _kafka_request(seg: Segment, server: Endpoint, probed: set[tuple[bytes, int, Endpoint]]) -> bool:
+    """Whether `seg` opens a Kafka request: the first client segment of each connection
+    in the sample is probed as the router would (a connection seen from its middle may
+    not tell; the others do)."""
+    if (seg.dst, seg.dport) != server:
+        return False  # sent by the server
+    key = (seg.src, seg.sport, server)
+    if key in probed or len(probed) >= MAX_PROBED:
+        return False
+    probed.add(key)
+    return KafkaDissector.probe(Direction.REQUEST, seg.payload) is Probe.YES

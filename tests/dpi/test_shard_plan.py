@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 import pytest
+from scapy.utils import rdpcap
 
 from dpi.cli import main
 from dpi.decode import Segment
@@ -22,6 +23,7 @@ from dpi.runs.shard_plan import (
 )
 from dpi.runs.sharding import ShardFilter
 from dpi.runs.worker import EngineSpec, FileTask, decode, scan_file
+from tests.builders import kafka as kb
 from tests.builders.conversation import T0, Conversation, http_request, http_response
 
 A, B = bytes([10, 0, 0, 5]), bytes([10, 0, 0, 6])
@@ -125,6 +127,19 @@ def _scan(*args: str) -> str:
 def _counts(csv_text: str) -> dict[tuple[str, str], int]:
     rows = [line.split(",") for line in csv_text.splitlines()[1:]]
     return {(r[1], r[3]): int(r[9]) for r in rows if r[6] == "last_login_ip"}
+
+
+def test_a_capture_with_kafka_is_split_by_api(logins: Path, tmp_path: Path) -> None:
+    """Kafka facts cross servers (topic ids from one broker's Metadata, Avro schemas
+    from a Schema Registry): balanced servers or not, a capture with a Kafka request in
+    its sample is split by API, where every shard learns every fact."""
+    kafka = Conversation(server="10.0.0.7", cport=43000, sport=9092, ts=T0 + 0.5).handshake()
+    kafka.request(kb.metadata_request(12, ["orders"], 1))
+    kafka.response(kb.metadata_response(12, {"orders": kb.TOPIC_ID}, 1)).close()
+    with_kafka = Conversation()
+    with_kafka.packets = sorted([*rdpcap(str(logins)), *kafka.packets], key=lambda p: float(p.time))
+    path = with_kafka.write(tmp_path / "with-kafka.pcap")
+    assert plan_shards(logins, 2).by_server and not plan_shards(path, 2).by_server
 
 
 def _shards(path: Path, plan: ShardPlan) -> list[dict[str, object]]:
