@@ -36,7 +36,7 @@ from dpi.runs.shard_plan import ApiOwners, ShardPlan
 @dataclass(slots=True)
 class ShardFilter:
     """Shard `index` of `count`: decides per segment, counts the segments it skips.
-    Without a plan, by connection."""
+    Without a plan, split by API (every segment read)."""
 
     index: int
     count: int
