@@ -128,8 +128,13 @@ class TlsCoverage(Observer):
         return coverage
 
     def rows(self) -> list[dict[str, object]]:
-        """One dict per flow, in order of first sight, keys in `COLUMNS` order."""
-        return [{c: row[c] for c in COLUMNS} for row in self._rows.values()]
+        """One dict per flow, keys in `COLUMNS` order, sorted by their values in that
+        order (server first): the same list however the scan was split (the order in
+        which flows were first seen differs between a one-process scan and the shards
+        of a split one, which merge one after the other)."""
+        rows = [{c: row[c] for c in COLUMNS} for row in self._rows.values()]
+        rows.sort(key=lambda row: tuple(row.values()))
+        return rows
 
     def summary(self) -> dict[str, int]:
         """Flow counts: total, decrypted, and not decrypted per reason."""

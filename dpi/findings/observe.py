@@ -163,14 +163,18 @@ class FindingsObserver(Observer):
                 self._servers[flow.server] = name
         return name
 
-    def _endpoint(self, flow: Flow) -> Endpoint | None:
+    def _endpoint(self, flow: Flow, count: bool = True) -> Endpoint | None:
+        """The flow's server's record; the flow counted there on its first flow event
+        (`count`). Messages never count a flow: it was counted when identified, and a
+        shard of a capture split by API sees the messages of flows that shard 0 counts
+        (dpi/runs/shard_plan.py)."""
         address, port = flow.server
         endpoint = self.endpoints.get(address)
         if endpoint is None:
             if len(self.endpoints) >= MAX_ENDPOINTS:
                 return None
             endpoint = self.endpoints[address] = Endpoint(address)
-        if flow.id not in self._flows:
+        if count and flow.id not in self._flows:
             self._flows[flow.id] = (0, 0)
             if len(self._flows) > MAX_FLOWS:
                 self._flows.popitem(last=False)
@@ -242,7 +246,7 @@ class FindingsObserver(Observer):
         self.dns.add_datagram(sport, payload)
 
     def message(self, flow: Flow, message: Message) -> None:
-        endpoint = self._endpoint(flow)
+        endpoint = self._endpoint(flow, count=False)
         if endpoint is not None and message.host:
             _add_name(endpoint.hosts, message.host.lower())
         protocol = message.protocol

@@ -27,18 +27,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import partial
 
 from dpi.decode import Segment
 from dpi.engine import Engine, ScanStats
-from dpi.runs.shard_plan import ShardPlan, api_shard
-from protocols.base import Message
+from dpi.runs.shard_plan import ApiOwners, ShardPlan
 
 
 @dataclass(slots=True)
 class ShardFilter:
     """Shard `index` of `count`: decides per segment, counts the segments it skips.
-    Without a plan, by connection."""
+    Without a plan, split by API (every segment read)."""
 
     index: int
     count: int
@@ -91,7 +89,7 @@ def apply_shard(engine: Engine, index: int, count: int, plan: ShardPlan | None =
     if not shard.primary:
         engine.decoder.on_udp = None  # datagrams (DNS answers) are shard 0's
     if shard.plan is not None and not shard.plan.by_server:
-        engine.scores = partial(_scores, index, count)
+        engine.scores = ApiOwners(index, count)
         if not shard.primary:
             # Every shard reads every flow: shard 0 alone counts them and tells the
             # observers of them. Here the engine counts into a scratch object; what
@@ -100,10 +98,6 @@ def apply_shard(engine: Engine, index: int, count: int, plan: ShardPlan | None =
             engine.flow_observers = []
             engine.stats = ScanStats()
     return shard
-
-
-def _scores(index: int, count: int, message: Message) -> bool:
-    return api_shard(message, count) == index
 
 
 def finish_shard(engine: Engine, shard: ShardFilter) -> None:

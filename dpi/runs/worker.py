@@ -73,7 +73,7 @@ class FileTask:
     shard: int = 0
     shards: int = 1
     # Which shard reads which server (dpi/runs/shard_plan.py), made once for the file by
-    # the run so that every shard applies the same one; None: split by connection.
+    # the run so that every shard applies the same one; None: split by API.
     plan: ShardPlan | None = None
 
 
@@ -141,11 +141,18 @@ def _read(
     source = Input(path, task.size, task.skip_records, task.skip_bytes) if skip else Input(path, task.size)
     progress = None
     if reading is not None:
-        # Every shard reads the whole file: its bytes count once over the shards.
+        # Every shard reads the whole file: its bytes count once over the shards. The
+        # reader's count starts at the file's start: the part an earlier run read (a
+        # grown file) is not this run's work.
         share = 1 / task.shards
+        before = task.skip_bytes if skip else 0
 
         def progress(read: int) -> None:
-            reading(read * share)
+            nonlocal before
+            passed = min(before, read)
+            before -= passed
+            if read > passed:
+                reading((read - passed) * share)
 
     scanned = scan_inputs(engine, [source], progress, separate_files=True, tallies=tallies)
     if shard is not None:

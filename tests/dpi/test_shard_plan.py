@@ -8,6 +8,8 @@ import contextlib
 import io
 import json
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from scapy.utils import rdpcap
@@ -16,6 +18,7 @@ from dpi.cli import main
 from dpi.decode import Segment
 from dpi.runs import parallel
 from dpi.runs.shard_plan import (
+    ApiOwners,
     ShardPlan,
     balance,
     plan_shards,
@@ -184,3 +187,19 @@ def _task(path: Path, location: str = "") -> FileTask:
     st = path.stat()
     return FileTask(index=0, location=location or str(path), size=st.st_size,
                     mtime_ns=st.st_mtime_ns)  # fmt: skip
+
+
+def test_every_shard_gives_each_api_to_the_same_least_loaded_shard() -> None:
+    def message(api: str, body: int) -> Any:
+        return SimpleNamespace(protocol="http", api=api, parts=[SimpleNamespace(data=b"x" * body)])
+
+    traffic = [message("GET /big", 50_000), message("GET /a", 10), message("GET /b", 10),
+               message("GET /big", 50_000), message("GET /a", 10), message("GET /c", 10)]  # fmt: skip
+    shards = [ApiOwners(i, 2) for i in range(2)]
+    owners: dict[str, set[int]] = {}
+    for m in traffic:
+        scored = [i for i, owns in enumerate(shards) if owns(m)]
+        assert len(scored) == 1  # one shard scores each message, the same for every shard
+        owners.setdefault(m.api, set()).add(scored[0])
+    # /big first, to shard 0; the next APIs to shard 1, the lighter, until it is not.
+    assert owners == {"GET /big": {0}, "GET /a": {1}, "GET /b": {1}, "GET /c": {1}}

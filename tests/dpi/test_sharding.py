@@ -20,6 +20,7 @@ from scapy.layers.l2 import Ether
 from scapy.packet import Raw
 from scapy.utils import wrpcap
 
+from dpi import capture as capture_module
 from dpi.cli import main
 from dpi.decode import Segment
 from dpi.outputs.contract import to_csv
@@ -34,6 +35,7 @@ from dpi.runs.worker import (
     decode_result,
     merge_decoded_shards,
     merge_shards,
+    record_digest,
     scan_file,
 )
 from tests.builders.conversation import T0, Conversation, http_request, http_response
@@ -280,6 +282,7 @@ def test_each_shard_reports_its_share_of_the_bytes_as_it_reads(
     capture: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(scanner, "PROGRESS_EVERY", 4)  # the capture has few frames
+    monkeypatch.setattr(capture_module, "_CHUNK", 4096)  # and is read in one chunk
     spec = EngineSpec(salt_hex=SALT)
     for i in range(2):
         reported: list[float] = []
@@ -305,3 +308,22 @@ def test_progress_never_goes_back_nor_past_the_total() -> None:
     bar.finished(60)  # a file done: its bytes, whatever the workers said
     bar.read(500)  # a grown file's reader also goes over the part an earlier run read
     assert shown == [30, 30, 40]
+
+
+def test_a_grown_file_reports_only_the_bytes_this_run_reads(
+    capture: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file read on past the records an earlier run read: the progress is the new
+    part, not the reader's position from the start of the file."""
+    from dpi.capture import open_capture
+
+    monkeypatch.setattr(scanner, "PROGRESS_EVERY", 4)
+    with open_capture(capture) as reader:
+        first = [frame for _, frame in zip(range(10), reader.frames(), strict=False)]
+    read_before = 24 + sum(16 + len(frame.data) for frame in first)  # classic pcap
+    task = dataclasses.replace(_task(capture), skip_records=10, skip_bytes=read_before,
+                               boundary=record_digest(bytes.fromhex(SALT), first[-1]))  # fmt: skip
+    reported: list[float] = []
+    result = scan_file(EngineSpec(salt_hex=SALT), task, reported.append)
+    assert result["files"][0]["rewritten"] is False  # read on, not again
+    assert sum(reported) == capture.stat().st_size - read_before

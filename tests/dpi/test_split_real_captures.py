@@ -1,6 +1,7 @@
 """Every real capture the project keeps (the shared set, the held-out set, the samples),
 split in two and in three shards whatever its size, merges to the one-process scan: the
-same rows and counters (dpi/runs/shard_plan.py picks by server or by API). Run in this
+same rows and counters, the same findings (`--findings`) and the same TLS coverage list
+(`--tls-coverage`); dpi/runs/shard_plan.py picks by server or by API. Run in this
 process, shard by shard, as a worker runs them."""
 
 from __future__ import annotations
@@ -9,9 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from dpi.findings.model import findings_to_csv
+from dpi.findings.run import FindingsRun
 from dpi.outputs.contract import to_csv
 from dpi.runs.shard_plan import plan_shards
-from dpi.runs.worker import EngineSpec, FileTask, decode, merge_shards, scan_file
+from dpi.runs.worker import EngineSpec, FileTask, decode_result, merge_shards, scan_file
 
 ROOT = Path(__file__).resolve().parents[2]
 CAPTURES = sorted(
@@ -20,14 +23,14 @@ CAPTURES = sorted(
     for path in (ROOT / folder).rglob("*")
     if path.suffix in (".pcap", ".pcapng")
 )
-SPEC = EngineSpec(salt_hex="00" * 16)
+SPEC = EngineSpec(salt_hex="00" * 16, findings=True, tls_coverage=True)
 COUNTERS = ("frames", "tcp_segments", "non_tcp", "decode_errors", "flows", "partial_flows",
             "gaps", "gap_bytes", "messages", "flows_by_protocol", "values", "unidentified_flows",
             "encrypted_flows", "decrypted_flows", "protocol_errors", "bugs", "anomalies",
             "limits_hit")  # fmt: skip
 
 
-def _outcome(path: Path, shards: int) -> tuple[str, dict[str, object]]:
+def _outcome(path: Path, shards: int) -> tuple[str, dict[str, object], str, list[dict[str, object]]]:
     st = path.stat()
     plan = plan_shards(path, shards) if shards > 1 else None
     results = [
@@ -35,8 +38,15 @@ def _outcome(path: Path, shards: int) -> tuple[str, dict[str, object]]:
                                  mtime_ns=st.st_mtime_ns, shard=i, shards=shards, plan=plan))
         for i in range(shards)
     ]  # fmt: skip
-    inventory, stats, _ = decode(merge_shards(*results) if shards > 1 else results[0])
-    return to_csv(inventory.rows()), {k: getattr(stats, k) for k in COUNTERS}
+    decoded = decode_result(merge_shards(*results) if shards > 1 else results[0])
+    rows = decoded.inventory.rows()
+    run = FindingsRun()
+    assert decoded.evidence.findings is not None and decoded.evidence.tls_coverage is not None
+    decoded.evidence.findings.networks = run.networks  # as `dpi scan --findings` does
+    run.observer = decoded.evidence.findings
+    findings = findings_to_csv(run.compute(rows))  # the `--findings` file
+    return (to_csv(rows), {k: getattr(decoded.stats, k) for k in COUNTERS}, findings,
+            decoded.evidence.tls_coverage.rows())  # fmt: skip
 
 
 def test_the_set_is_there() -> None:
