@@ -34,7 +34,7 @@ from dpi.engine import ScanStats
 from dpi.inventory import SALT_BYTES, Inventory, Row
 from dpi.runs.codec import merge_stats
 from dpi.runs.evidence import Evidence, plan_evidence
-from dpi.runs.parallel import run_dask, run_local
+from dpi.runs.parallel import bytes_to_read, run_dask, run_local
 from dpi.runs.sources import Source, head_of, list_sources
 from dpi.runs.state import LedgerEntry, State
 from dpi.runs.worker import Decoded, FileTask, decode_result
@@ -270,8 +270,8 @@ def _run(
     )
     tasks = [_task(i, planned) for i, planned in enumerate(todo)]
     by_location = {p.source.location: p for p in todo}
-    if total is not None:
-        total(sum(p.unread_bytes for p in todo))
+    if total is not None:  # what a local run's progress counts up to (`RunProgress`)
+        total(sum(bytes_to_read(tasks)))
     log.info("%d file(s) listed, %d to scan", len(sources), len(tasks))
     results: Iterator[Decoded]
     # A local run reports the bytes its workers read as they read them; a Dask run, the

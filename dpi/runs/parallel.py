@@ -182,7 +182,7 @@ def shard_tasks(
     """Per file, its tasks: the file itself, or one per flow shard, all with the file's
     one plan."""
     units = []
-    for task, count in zip(tasks, shard_counts(_to_read(tasks), parallelism, min_shard_bytes)):
+    for task, count in zip(tasks, shard_counts(bytes_to_read(tasks), parallelism, min_shard_bytes)):
         if count > 1:
             plan = _plan(task.location, count)
             units.append([dataclasses.replace(task, shard=i, shards=count, plan=plan)
@@ -192,7 +192,7 @@ def shard_tasks(
     return units
 
 
-def _to_read(tasks: list[FileTask]) -> list[int]:
+def bytes_to_read(tasks: list[FileTask]) -> list[int]:
     """The bytes each task has to scan (a grown file: what was appended)."""
     return [task.size - min(task.skip_bytes, task.size) for task in tasks]
 
@@ -211,7 +211,7 @@ def _plan(location: str, count: int) -> ShardPlan:
 def run_serial(
     spec: EngineSpec, tasks: list[FileTask], bar: RunProgress | None = None
 ) -> Iterator[Decoded]:
-    for task, size in zip(tasks, _to_read(tasks)):
+    for task, size in zip(tasks, bytes_to_read(tasks)):
         yield decode_result(scan_file(spec, task, bar.read if bar is not None else None))
         if bar is not None:
             bar.finished(size)
@@ -227,8 +227,8 @@ def run_local(
     """`jobs` worker processes (forkserver: clean, and forked from a process that has
     already imported the engine); one decoded result per file, in file order. The
     bytes read go to `progress` as the workers read them."""
-    bar = RunProgress(progress, sum(_to_read(tasks))) if progress is not None else None
-    if jobs <= 1 or sum(shard_counts(_to_read(tasks), jobs, min_shard_bytes)) <= 1:
+    bar = RunProgress(progress, sum(bytes_to_read(tasks))) if progress is not None else None
+    if jobs <= 1 or sum(shard_counts(bytes_to_read(tasks), jobs, min_shard_bytes)) <= 1:
         yield from run_serial(spec, tasks, bar)
         return
     ctx = multiprocessing.get_context("forkserver")
@@ -253,7 +253,7 @@ def run_local(
             pending.append(pool.submit(scan_file, spec, task))
             if len(pending) >= jobs * WINDOW_PER_JOB:
                 break
-        for unit, size in zip(units, _to_read(tasks)):
+        for unit, size in zip(units, bytes_to_read(tasks)):
             futures = [pending.popleft() for _ in unit]
             for task in queue:
                 pending.append(pool.submit(scan_file, spec, task))
