@@ -67,8 +67,9 @@ from dpi.runs.worker import (
     decode_result,
     merge_decoded_shards,
     merge_results,
-    merge_shards,
+    merge_unit,
     report_reading,
+    rescan_by_api,
     scan_file,
 )
 
@@ -271,9 +272,16 @@ def run_local(
                 if bar is not None and read is not None:
                     bar.reached(read.value)
             done = [shard for shard in shards if shard is not None]
+            merged = merge_decoded_shards(done) if len(done) > 1 else done[0]
+            again = rescan_by_api(unit, merged)
+            if again:  # rare: Kafka past the plan's sample (the pool runs it behind the rest)
+                log.info("%s: Kafka found past the sample, scanned again split by API",
+                         unit[0].location)  # fmt: skip
+                rescans = [pool.submit(scan_file, spec, task) for task in again]
+                merged = merge_decoded_shards([decode_result(f.result()) for f in rescans])
             if bar is not None:
                 bar.finished(size)
-            yield merge_decoded_shards(done) if len(done) > 1 else done[0]
+            yield merged
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
@@ -314,7 +322,7 @@ def run_dask(
             for unit in batch:
                 shards = [client.submit(scan_file, spec, task, pure=False) for task in unit]
                 if len(shards) > 1:
-                    shards = [client.submit(merge_shards, *shards, pure=False)]
+                    shards = [client.submit(merge_unit, spec, unit, *shards, pure=False)]
                 level.extend(shards)
             while len(level) > 1:
                 nxt = [

@@ -24,8 +24,9 @@ settled fields differed by a few values.) Two splits keep each field whole:
 - **By API**, when the servers cannot be balanced (one carries most of the sample, or
   there are fewer servers than shards), when the sample holds Kafka (a client learns
   topic ids from one broker's Metadata and fetches from another, and Avro schemas from
-  a Schema Registry, a server of its own: facts that cross servers), and for objects
-  named by a URL (not fetched to be planned): every worker reads, reassembles and
+  a Schema Registry, a server of its own: facts that cross servers; Kafka found only
+  past the sample has the file scanned again, by API: `worker.rescan_by_api`), and for
+  objects named by a URL (not fetched to be planned): every worker reads, reassembles and
   dissects every connection, and scores only the messages of its APIs (`ApiOwners`);
   one worker (shard 0) counts and reports the flows. Dissection is done in every worker
   and an API cannot be split, so this gains less (20 MB of the shared workload, forced

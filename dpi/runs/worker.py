@@ -267,6 +267,32 @@ def merge_shards(*shards: Result) -> Result:
     return encode_result(merge_decoded_shards([decode_result(result) for result in shards]))
 
 
+def rescan_by_api(unit: Sequence[FileTask], merged: Decoded) -> list[FileTask]:
+    """The tasks that scan a file again, split by API, when it was split by server and
+    its workers found Kafka that the plan's sample did not show (dpi/runs/shard_plan.py:
+    Kafka's facts cross servers, so a split by server can name a fetch `topic-id:...` or
+    read an Avro value as binary where one process would not); none otherwise."""
+    plan = unit[0].plan
+    if (
+        plan is None
+        or not plan.by_server
+        or merged.files[0]["status"] != "scanned"
+        or not merged.stats.flows_by_protocol.get("kafka")
+    ):
+        return []
+    return [replace(task, plan=ShardPlan(task.shards)) for task in unit]
+
+
+def merge_unit(spec: EngineSpec, unit: Sequence[FileTask], *shards: Result) -> Result:
+    """`merge_shards` of a file's shards, and its scan again by API when
+    `rescan_by_api` says so, here (a Dask task)."""
+    merged = merge_decoded_shards([decode_result(result) for result in shards])
+    again = rescan_by_api(unit, merged)
+    if again:
+        merged = merge_decoded_shards([decode_result(scan_file(spec, task)) for task in again])
+    return encode_result(merged)
+
+
 def merge_decoded_shards(shards: Sequence[Decoded]) -> Decoded:
     """`merge_shards` of decoded shards (in shard order): the same file result, decoded.
     The first shard's objects are reused for it."""

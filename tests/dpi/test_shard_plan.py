@@ -16,7 +16,7 @@ from scapy.utils import rdpcap
 
 from dpi.cli import main
 from dpi.decode import Segment
-from dpi.runs import parallel
+from dpi.runs import parallel, shard_plan
 from dpi.runs.shard_plan import (
     ApiOwners,
     ShardPlan,
@@ -25,7 +25,15 @@ from dpi.runs.shard_plan import (
     server_of,
 )
 from dpi.runs.sharding import ShardFilter
-from dpi.runs.worker import EngineSpec, FileTask, decode, scan_file
+from dpi.runs.worker import (
+    EngineSpec,
+    FileTask,
+    decode,
+    decode_result,
+    merge_decoded_shards,
+    rescan_by_api,
+    scan_file,
+)
 from tests.builders import kafka as kb
 from tests.builders.conversation import T0, Conversation, http_request, http_response
 
@@ -132,25 +140,60 @@ def _counts(csv_text: str) -> dict[tuple[str, str], int]:
     return {(r[1], r[3]): int(r[9]) for r in rows if r[6] == "last_login_ip"}
 
 
+def _with_kafka(logins: Path, path: Path, ts: float) -> Path:
+    """`logins` and, from `ts`, a client asking broker .7 for metadata and fetching an
+    e-mail address from broker .8 (a topic id learned on one server, used on another)."""
+    metadata = Conversation(server="10.0.0.7", cport=43000, sport=9092, ts=ts).handshake()
+    metadata.request(kb.metadata_request(12, ["orders"], 1))
+    metadata.response(kb.metadata_response(12, {"orders": kb.TOPIC_ID}, 1)).close()
+    records = kb.batch_v2([(None, json.dumps({"email": "dana@mail.example.net"}).encode(), [])])
+    fetch = Conversation(server="10.0.0.8", cport=43001, sport=9092, ts=ts + 1).handshake()
+    fetch.request(kb.fetch_request(13, ["orders"], 7))
+    fetch.response(kb.fetch_response(13, [("orders", [(0, records)])], 7)).close()
+    merged = Conversation()
+    merged.packets = sorted([*rdpcap(str(logins)), *metadata.packets, *fetch.packets],
+                            key=lambda p: float(p.time))  # fmt: skip
+    return merged.write(path)
+
+
 def test_a_capture_with_kafka_is_split_by_api(logins: Path, tmp_path: Path) -> None:
     """Kafka facts cross servers (topic ids from one broker's Metadata, Avro schemas
     from a Schema Registry): balanced servers or not, a capture with a Kafka request in
     its sample is split by API, where every shard learns every fact."""
-    kafka = Conversation(server="10.0.0.7", cport=43000, sport=9092, ts=T0 + 0.5).handshake()
-    kafka.request(kb.metadata_request(12, ["orders"], 1))
-    kafka.response(kb.metadata_response(12, {"orders": kb.TOPIC_ID}, 1)).close()
-    with_kafka = Conversation()
-    with_kafka.packets = sorted([*rdpcap(str(logins)), *kafka.packets], key=lambda p: float(p.time))
-    path = with_kafka.write(tmp_path / "with-kafka.pcap")
+    path = _with_kafka(logins, tmp_path / "with-kafka.pcap", T0 + 0.5)
     assert plan_shards(logins, 2).by_server and not plan_shards(path, 2).by_server
 
 
-def _shards(path: Path, plan: ShardPlan) -> list[dict[str, object]]:
+def test_kafka_past_the_sample_has_the_file_scanned_again_by_api(
+    logins: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Kafka that begins after the plan's sample: split by server, the fetch's worker
+    would not know the topic id the other broker answered (`topic-id:...` where one
+    process says `orders`); the run sees Kafka in the merged file and scans it again,
+    split by API (`worker.rescan_by_api`)."""
+    path = _with_kafka(logins, tmp_path / "late-kafka.pcap", T0 + 5)
+    monkeypatch.setattr(parallel, "MIN_SHARD_BYTES", 0)  # the capture is small
+    monkeypatch.setattr(shard_plan, "SAMPLE_BYTES", logins.stat().st_size // 2)  # no Kafka in it
+    assert plan_shards(path, 2).by_server
+    plain = _scan(str(path))
+    assert ",orders," in plain and "topic-id" not in plain
+    assert _scan(str(path), "--jobs", "2") == plain
+    # Without the second scan, split by server, the fetch is named by its topic id.
+    shards = [decode_result(r) for r in _shards(path, plan_shards(path, 2))]
+    merged = merge_decoded_shards(shards)
+    assert {r.api for r in merged.inventory.rows() if r.protocol == "kafka"} == {f"topic-id:{kb.TOPIC_ID}"}
+    assert rescan_by_api([_shard_task(path, i, plan_shards(path, 2)) for i in range(2)], merged)
+
+
+def _shard_task(path: Path, shard: int, plan: ShardPlan) -> FileTask:
     st = path.stat()
+    return FileTask(index=0, location=str(path), size=st.st_size, mtime_ns=st.st_mtime_ns,
+                    shard=shard, shards=plan.count, plan=plan)  # fmt: skip
+
+
+def _shards(path: Path, plan: ShardPlan) -> list[dict[str, object]]:
     spec = EngineSpec(salt_hex="00" * 16)
-    return [scan_file(spec, FileTask(index=0, location=str(path), size=st.st_size,
-                                     mtime_ns=st.st_mtime_ns, shard=i, shards=2, plan=plan))
-            for i in range(2)]  # fmt: skip
+    return [scan_file(spec, _shard_task(path, i, plan)) for i in range(plan.count)]
 
 
 @pytest.mark.parametrize("name", ["logins", "one_server"])
