@@ -54,7 +54,6 @@ __all__ = [
     "Side",
     "StreamEvent",
     "sender_is_client",
-    "server_rank",
 ]
 
 _MASK: Final = 0xFFFFFFFF
@@ -266,7 +265,7 @@ _Key: TypeAlias = tuple[bytes, bytes, int, int]  # (src ip, dst ip, src port, ds
 _Entry: TypeAlias = tuple[Flow, _Half, _Half]  # flow, half sent by the key's src, its peer
 
 
-def server_rank(port: int) -> int:
+def _server_rank(port: int) -> int:
     """How surely `port` is a server's: 0 (a common server port) to 3 (ephemeral)."""
     if port in COMMON_SERVER_PORTS:
         return 0
@@ -281,7 +280,7 @@ def sender_is_client(sport: int, dport: int) -> bool:
     """The "port" rule, for flows without a SYN: the server is the endpoint whose port is
     a common server port, else well-known (< 1024), else below the ephemeral range; on a
     tie the lower port; on equal ports the receiver of the first segment seen."""
-    rs, rd = server_rank(sport), server_rank(dport)
+    rs, rd = _server_rank(sport), _server_rank(dport)
     if rs != rd:
         return rs > rd
     return sport >= dport

@@ -43,7 +43,7 @@ from pathlib import Path
 
 from dpi.capture import CaptureError, open_capture
 from dpi.decode import Decoder, Segment
-from dpi.reassembly import server_rank
+from dpi.reassembly import sender_is_client
 from protocols.base import Direction, Message, Probe
 from protocols.kafka import KafkaDissector
 
@@ -69,10 +69,6 @@ Endpoint = tuple[bytes, int]  # (packed address, port)
 MESSAGE_WEIGHT = 8192
 PSH = 0x08
 
-# server_rank of every port, read by index: the plan asks it twice per segment.
-_RANKS = bytes(server_rank(port) for port in range(1 << 16))
-
-
 def connection_shard(seg: Segment, count: int) -> int:
     """The shard of a segment's connection: the same for both directions, in every
     process (crc32, not Python's per-process salted hash())."""
@@ -85,12 +81,9 @@ def server_of(seg: Segment) -> Endpoint | None:
     ports are equal (the rule then needs the first segment, which a worker cannot know
     of a connection it only sees part of)."""
     sport, dport = seg.sport, seg.dport
-    rs, rd = _RANKS[sport], _RANKS[dport]
-    if rs > rd or (rs == rd and sport > dport):  # the sender is the client
-        return seg.dst, dport
-    if rs < rd or sport < dport:
-        return seg.src, sport
-    return None
+    if sport == dport:
+        return None
+    return (seg.dst, dport) if sender_is_client(sport, dport) else (seg.src, sport)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,14 +97,8 @@ class ShardPlan:
         """By server: the shard of a segment's connection (by API every shard reads
         every segment, and this is not asked)."""
         count = self.count
-        # server_of, inline: once per segment of the capture in every worker.
-        sport, dport = seg.sport, seg.dport
-        rs, rd = _RANKS[sport], _RANKS[dport]
-        if rs > rd or (rs == rd and sport > dport):
-            server = seg.dst, dport
-        elif rs < rd or sport < dport:
-            server = seg.src, sport
-        else:
+        server = server_of(seg)
+        if server is None:
             return connection_shard(seg, count)
         shard = self.servers.get(server)
         if shard is None:
