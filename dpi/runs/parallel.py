@@ -228,8 +228,9 @@ def run_local(
     """`jobs` worker processes (forkserver: clean, and forked from a process that has
     already imported the engine); one decoded result per file, in file order. The
     bytes read go to `progress` as the workers read them."""
-    bar = RunProgress(progress, sum(bytes_to_read(tasks))) if progress is not None else None
-    if jobs <= 1 or sum(shard_counts(bytes_to_read(tasks), jobs, min_shard_bytes)) <= 1:
+    sizes = bytes_to_read(tasks)
+    bar = RunProgress(progress, sum(sizes)) if progress is not None else None
+    if jobs <= 1 or sum(shard_counts(sizes, jobs, min_shard_bytes)) <= 1:
         yield from run_serial(spec, tasks, bar)
         return
     ctx = multiprocessing.get_context("forkserver")
@@ -254,7 +255,7 @@ def run_local(
             pending.append(pool.submit(scan_file, spec, task))
             if len(pending) >= jobs * WINDOW_PER_JOB:
                 break
-        for unit, size in zip(units, bytes_to_read(tasks)):
+        for unit, size in zip(units, sizes):
             futures = [pending.popleft() for _ in unit]
             for task in queue:
                 pending.append(pool.submit(scan_file, spec, task))
