@@ -5,7 +5,9 @@ The value must be name-shaped: two to five words of letters (any script), with t
 apostrophes, hyphens and dots of real names, and no digits. The field decides whether
 it is the card's name: `cardholder`, `name_on_card`, `card_holder`, `cc_name`; or a
 name-like field (`name`, `holder`, `billing_name`) inside a card or payment object or
-next to card fields (a card number or a CVV). Names anywhere else are PERSON_NAME's business.
+next to card fields (a card number or a CVV) in its own object. Names anywhere else are
+PERSON_NAME's business: an order's `items[].name` is a product's even when the order's
+`payment.card_number` is in the same body.
 
 An account holder (`accountHolder`, `account_holder_name`) is a bank account's holder,
 a PERSON_NAME even next to card fields: the cardholder is the holder under `card`.
@@ -95,7 +97,11 @@ class CardholderNameClassifier(Classifier):
         holder = not _HOLDER_TOKENS.isdisjoint(names)
         card_name = "name" in names and not _CARD_TOKENS.isdisjoint(names)
         in_card = not _PAYMENT_TOKENS.isdisjoint(ctx.path_tokens)
-        near_card = not _CARD_SIBLINGS.isdisjoint(ctx.sibling_tokens)
+        # Card fields of the name's own object (`card.number` beside `card.name`), not
+        # anywhere in the body: an order's `items[].name` ("standing desk") is no
+        # cardholder because the order also carries `payment.card_number`. The whole
+        # part's names only when the object's keys are not known.
+        near_card = not _CARD_SIBLINGS.isdisjoint(ctx.object_tokens or ctx.sibling_tokens)
         if holder and ("cardholder" in names or "card" in names or in_card or near_card):
             confidence, reason = self.HINTED, "field name hint: cardholder"
         elif card_name or ({"name", "on", "card"} <= names):

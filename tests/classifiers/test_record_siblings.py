@@ -5,6 +5,7 @@ postal codes of more countries. Values are crafted."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from classifiers.base import REPORT_THRESHOLD
 from dpi.api import scan_engine
 from dpi.classify import ClassifierSet, object_tokens, sibling_tokens
 from tests.builders import mysql as my
-from tests.builders.conversation import Conversation
+from tests.builders.conversation import Conversation, http_request, http_response
 
 CS = ClassifierSet()
 
@@ -123,3 +124,37 @@ def test_a_name_column_without_person_columns_is_not_a_person(tmp_path: Path) ->
     rows = [("Garden Chair", "19"), ("Blue Lamp", "25"), ("Oak Table", "240")]
     engine = scan_engine(_contacts(tmp_path, ("name", "price"), rows))
     assert engine.inventory.rows() == []
+
+
+def test_product_names_of_an_order_paid_by_card_are_no_cardholders() -> None:
+    # The shared benchmark's orders: `items[].name` beside `payment.card_number` in the
+    # same body. Judged by the whole body's names, every product name ("standing desk")
+    # was a CARDHOLDER_NAME; the card fields of the name's own object decide.
+    order = {"order_id": "9f1c", "customer.name": "Ingrid Holm",
+             "customer.email": "ingrid@example.org", "items[].sku": "SKU-12345",
+             "items[].name": "standing desk", "items[].qty": "2",
+             "payment.card_number": "4111111111111111", "payment.brand": "visa"}
+    assert "CARDHOLDER_NAME" not in found(order, "items[].name")
+    assert "CARDHOLDER_NAME" not in found(order, "customer.name")
+    # A name in the card's own object, or in a flat body beside the card number, still is.
+    on_card = {**order, "payment.name": "Ingrid Holm"}
+    assert "CARDHOLDER_NAME" in found(on_card, "payment.name")
+    flat = {"name": "Ingrid Holm", "card_number": "4111111111111111", "cvv": "123"}
+    assert "CARDHOLDER_NAME" in found(flat, "name")
+
+
+def test_an_order_capture_reports_the_card_but_no_cardholder_for_its_products(
+    tmp_path: Path,
+) -> None:
+    conv = Conversation(sport=8080).handshake()
+    for n, product in enumerate(("standing desk", "wireless mouse", "desk lamp") * 3):
+        order = {"order_id": f"o-{n}", "customer": {"name": "Ingrid Holm"},
+                 "items": [{"sku": f"SKU-1000{n}", "name": product, "qty": 1}],
+                 "payment": {"card_number": "4111111111111111", "brand": "visa"}}
+        conv.request(http_request("POST", "/orders", json.dumps(order).encode()))
+        conv.response(http_response(b'{"ok": true}'))
+    engine = scan_engine(conv.close().write(tmp_path / "orders.pcap"))
+    found_types = {(r.field, r.data_type) for r in engine.inventory.rows()}
+    assert ("payment.card_number", "CARD_NUMBER") in found_types
+    assert ("customer.name", "PERSON_NAME") in found_types
+    assert not any(field == "items[].name" for field, _ in found_types)
