@@ -1,6 +1,7 @@
 """The speed benchmark: `dpi scan` against tshark on the same large captures, same run.
 
     python bench/run.py [--size-mb 100] [--workload both|own|shared] [--jobs 1 2] [--profile]
+                        [--stages]
     python bench/run.py --file F [--keep] [--json OUT]
     python bench/run.py --memory-series 50 100 200
     python bench/run.py --verify --size-mb 20      # checks our generator with tshark
@@ -16,7 +17,9 @@ mix their peaks as RUSAGE_CHILDREN would):
 2. when tshark is installed, the reference command of the shared bench (`TSHARK_ARGS`):
    it reassembles out-of-order segments and decodes every HTTP body.
 Then `dpi scan samples/rest-shop.pcap` (start-up cost), and with `--profile` a cProfile
-of one in-process scan, its own time split by pipeline stage (`STAGES`).
+of one in-process scan, its own time split by pipeline stage (`STAGES`); with `--stages`
+the wall time by stage, measured by switching the later stages off (`bench/stages.py`:
+no profiler's cost per call).
 
 `--memory-series` runs dpi on captures of several sizes to show that peak memory does
 not grow with the file. `--verify` checks a generated capture with tshark instead (the
@@ -46,6 +49,7 @@ OUT_DIR = HERE / "out"
 sys.path.insert(0, str(HERE))
 
 import make_capture
+import stages
 
 SHARED_GENERATOR = HERE / "workloads" / "make_http_pcap.py"
 # The reference tshark command of the shared bench (bench/workloads, its README).
@@ -316,6 +320,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="dpi --jobs values to run on each file (default 1 2)")
     parser.add_argument("--profile", action="store_true",
                         help="also profile one in-process scan and split its time by stage")
+    parser.add_argument("--stages", action="store_true",
+                        help="also time plain scans with the later stages switched off "
+                             "(bench/stages.py) and split the wall time by stage")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--file", type=Path, help="benchmark this capture instead of generating")
     parser.add_argument("--keep", action="store_true", help="keep the generated capture(s)")
@@ -417,6 +424,10 @@ def measure_workload(workload: str, path: Path, info: dict[str, Any],
         entry["profile_split_pct"] = split = profile_split(path)
         print("profile (own time by stage): "
               + ", ".join(f"{k} {v:.1f} %" for k, v in split.items()))
+    if args.stages:
+        best = stages.measure(path)
+        entry["stages_s"] = stages.split(best) | {"whole scan": best["full"]}
+        print("wall time by stage (stages switched off, fastest of 3): " + stages.describe(best))
     record["workloads"].append(entry)
     return 0 if all(r["ok"] for r in results) else 1
 
