@@ -5,7 +5,8 @@
 cProfile (`bench/run.py --profile`) adds a fixed cost to every Python call, so it charges
 the stages with many small calls (the field scorer's loop, the classifiers) more than
 they cost in a plain run. Here each variant is a plain scan in a child process of its
-own (no caches carried over), timed from the engine's first frame to its last:
+own (no caches carried over), timed around `dpi.api.scan_engine` (building the engine
+and scanning; not the interpreter's start nor writing an output):
 
 - `full`: the scan as `dpi scan` runs it;
 - `no classifiers`: every value a miss (`ClassifierSet.memoized` answers no finding), so
