@@ -98,6 +98,13 @@ class FieldContext:
     server: str = ""
     object_tokens: frozenset[str] = frozenset()
 
+    @property
+    def record_tokens(self) -> frozenset[str]:
+        """The tokens of the fields beside this one in its record: its own object's keys
+        when known (`items[].name` beside `items[].sku`, not the body's
+        `payment.card_number`), else every field name of the part."""
+        return self.object_tokens or self.sibling_tokens
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Finding:

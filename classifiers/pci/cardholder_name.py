@@ -99,9 +99,8 @@ class CardholderNameClassifier(Classifier):
         in_card = not _PAYMENT_TOKENS.isdisjoint(ctx.path_tokens)
         # Card fields of the name's own object (`card.number` beside `card.name`), not
         # anywhere in the body: an order's `items[].name` ("standing desk") is no
-        # cardholder because the order also carries `payment.card_number`. The whole
-        # part's names only when the object's keys are not known.
-        near_card = not _CARD_SIBLINGS.isdisjoint(ctx.object_tokens or ctx.sibling_tokens)
+        # cardholder because the order also carries `payment.card_number`.
+        near_card = not _CARD_SIBLINGS.isdisjoint(ctx.record_tokens)
         if holder and ("cardholder" in names or "card" in names or in_card or near_card):
             confidence, reason = self.HINTED, "field name hint: cardholder"
         elif card_name or ({"name", "on", "card"} <= names):

@@ -358,7 +358,7 @@ def _account_holder_name(ctx: FieldContext) -> bool:
         return False
     if not ctx.path_tokens.isdisjoint(_CARD_WORDS):
         return False
-    near = ctx.object_tokens or ctx.sibling_tokens
+    near = ctx.record_tokens
     return "account" in tokens or "iban" in near or near.isdisjoint(_CARD_WORDS | {"cvv"})
 
 
@@ -465,7 +465,7 @@ class PersonNameClassifier(Classifier):
         # it counts only when sibling fields describe a person.
         # Siblings of the field's own object when known: a team's `name` next to its
         # `members[].email` is no person's.
-        siblings = ctx.object_tokens or ctx.sibling_tokens
+        siblings = ctx.record_tokens
         if not siblings.isdisjoint(_PERSON_SIBLINGS):
             return 0.7, "name shape, generic field name hint, person siblings"
         if _element_of_people(ctx):

@@ -69,6 +69,7 @@ Endpoint = tuple[bytes, int]  # (packed address, port)
 MESSAGE_WEIGHT = 8192
 PSH = 0x08
 
+
 def connection_shard(seg: Segment, count: int) -> int:
     """The shard of a segment's connection: the same for both directions, in every
     process (crc32, not Python's per-process salted hash())."""
