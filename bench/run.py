@@ -1,7 +1,7 @@
 """The speed benchmark: `dpi scan` against tshark on the same large captures, same run.
 
     python bench/run.py [--size-mb 100] [--workload both|own|shared] [--jobs 1 2] [--profile]
-                        [--stages]
+                        [--stages] [--floor]
     python bench/run.py --file F [--keep] [--json OUT]
     python bench/run.py --memory-series 50 100 200
     python bench/run.py --verify --size-mb 20      # checks our generator with tshark
@@ -19,7 +19,9 @@ mix their peaks as RUSAGE_CHILDREN would):
 Then `dpi scan samples/rest-shop.pcap` (start-up cost), and with `--profile` a cProfile
 of one in-process scan, its own time split by pipeline stage (`STAGES`); with `--stages`
 the wall time by stage, measured by switching the later stages off (`bench/stages.py`:
-no profiler's cost per call).
+no profiler's cost per call); with `--floor` the floor (`bench/floor.py`: the least a
+pure-Python scan of this traffic does, with and without matching values) in the same run,
+as two more rows of the table.
 
 `--memory-series` runs dpi on captures of several sizes to show that peak memory does
 not grow with the file. `--verify` checks a generated capture with tshark instead (the
@@ -172,6 +174,13 @@ def compare_outputs(path: Path, outputs: dict[int, Path]) -> dict[str, Any]:
             "rows": rows, "rows_differing": differing, "split": split}
 
 
+def run_floor(path: Path, info: dict[str, Any]) -> list[dict[str, Any]]:
+    """bench/floor.py on `path`, whole and framing only, as rows of the table."""
+    floor = [sys.executable, str(HERE / "floor.py"), str(path)]
+    return [measure("floor", floor, info),
+            measure("floor framing", [*floor, "--framing-only"], info)]
+
+
 def run_tshark(path: Path, info: dict[str, Any]) -> dict[str, Any] | None:
     tshark = shutil.which("tshark")
     if tshark is None:
@@ -259,9 +268,9 @@ def print_table(results: list[dict[str, Any]]) -> None:
     ok = {r["tool"]: r for r in results if r.get("ok")}
     if "tshark" in ok:
         for name, r in ok.items():
-            if name.startswith("dpi"):
+            if name.startswith(("dpi", "floor")):
                 ratio = ok["tshark"]["wall_s"] / r["wall_s"]
-                print(f"{name} is {ratio:.2f}x tshark's speed (tshark wall / dpi wall)")
+                print(f"{name} is {ratio:.2f}x tshark's speed (tshark wall / {name} wall)")
     for r in results:
         if not r.get("ok"):
             print(f"\n{r['tool']} failed; its stderr ends with:\n{r.get('error', '')}",
@@ -323,6 +332,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stages", action="store_true",
                         help="also time plain scans with the later stages switched off "
                              "(bench/stages.py) and split the wall time by stage")
+    parser.add_argument("--floor", action="store_true",
+                        help="also time bench/floor.py (the least a Python scan does) on "
+                             "each file")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--file", type=Path, help="benchmark this capture instead of generating")
     parser.add_argument("--keep", action="store_true", help="keep the generated capture(s)")
@@ -405,6 +417,8 @@ def measure_workload(workload: str, path: Path, info: dict[str, Any],
             print("tshark is not installed: no baseline", file=sys.stderr)
         else:
             results.append(tshark)
+    if args.floor:
+        results.extend(run_floor(path, info))
     print_table(results)
     same = compare_outputs(path, outputs)
     for out in outputs.values():
