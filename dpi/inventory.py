@@ -276,10 +276,18 @@ class FieldEvidence:
         return self._due(start, count, recheck_interval(start))
 
     def _due(self, start: int, count: int, every: int) -> Iterator[int]:
-        for at in range(count):
+        at = 0
+        while at < count:
             place = start + 1 + at  # the field's value number
             if self.types or place <= SETTLE_CLEAN_AFTER or place % every == 0:
                 yield at
+                at += 1
+            else:
+                # Clean and past SETTLE_CLEAN_AFTER: nothing is due before the next
+                # multiple of `every` (only a recorded hit changes that, and the caller
+                # records only what is yielded), so the values between are stepped over
+                # at once, not one by one (a long array's field has hundreds).
+                at += every - place % every
 
     def settle(self) -> None:
         if self.settled_type or self.scored < SETTLE_HIT_AFTER or len(self.types) != 1:

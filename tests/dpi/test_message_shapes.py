@@ -14,7 +14,13 @@ from hypothesis import strategies as st
 import dpi.field_scoring as scoring_module
 from dpi.api import scan_engine
 from dpi.engine import Engine
-from dpi.inventory import RECHECK_BACKOFF, RECHECK_EVERY, SETTLE_CLEAN_AFTER, FieldEvidence
+from dpi.inventory import (
+    RECHECK_BACKOFF,
+    RECHECK_EVERY,
+    SETTLE_CLEAN_AFTER,
+    FieldEvidence,
+    TypeEvidence,
+)
 from protocols.base import Direction, Location, Message
 from protocols.http1 import Http1Dissector, http1
 from tests.builders.conversation import Conversation, http_request, http_response
@@ -97,6 +103,33 @@ def test_clean_field_sampling_picks_the_same_values(start: int, count: int) -> N
     evidence = FieldEvidence(seen=start)
     assert [values[at] for at in evidence.due(count)] == _sampled_reference(start, values)
     assert evidence.seen == start + count
+
+
+@given(
+    start=st.one_of(
+        st.integers(0, 600), st.integers(3_900, 4_400), st.integers(65_000, 66_000),
+        st.integers(0, 10**7),
+    ),
+    count=st.integers(1, 700),
+    hit_at=st.integers(0, 40),
+)
+def test_a_hit_while_sampling_makes_every_later_value_due(
+    start: int, count: int, hit_at: int
+) -> None:
+    """A value found sensitive mid-array (recorded before the next is asked for) makes
+    the field's later values all due, as the one-by-one sample did: the sample steps
+    over the values between two due ones only while the field stays clean."""
+    values = [f"v{i}" for i in range(count)]
+    sampled = _sampled_reference(start, values)
+    assume(hit_at < len(sampled))
+    evidence = FieldEvidence(seen=start)
+    due = []
+    for at in evidence.due(count):
+        due.append(values[at])
+        if len(due) == hit_at + 1:
+            evidence.types["EMAIL_ADDRESS"] = TypeEvidence("PII")
+    hit = values.index(sampled[hit_at])
+    assert due == sampled[: hit_at + 1] + values[hit + 1:]
 
 
 @given(
