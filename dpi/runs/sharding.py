@@ -35,21 +35,19 @@ from dpi.runs.shard_plan import ApiOwners, ShardPlan
 
 @dataclass(slots=True)
 class ShardFilter:
-    """Shard `index` of `count`: decides per segment, counts the segments it skips.
-    Without a plan, split by API (every segment read)."""
+    """Shard `index` of `count` of `plan`: decides per segment, counts the segments it
+    skips."""
 
     index: int
     count: int
-    plan: ShardPlan | None = None
+    plan: ShardPlan
     skipped: int = 0  # TCP segments of other shards' flows
     _shard_of: Callable[[Segment], int] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         if not 0 <= self.index < self.count:
             raise ValueError("shard index out of range")
-        if self.plan is None:
-            self.plan = ShardPlan(self.count)
-        elif self.plan.count != self.count:
+        if self.plan.count != self.count:
             raise ValueError("shard plan made for another count")
         # By API every shard reads every segment: `_everyone`'s answer is every index.
         self._shard_of = self.plan.shard_of if self.plan.by_server else self._everyone
@@ -84,11 +82,11 @@ class ShardFilter:
 def apply_shard(engine: Engine, index: int, count: int, plan: ShardPlan | None = None) -> ShardFilter:
     """Make `engine` scan shard `index` of `count` of `plan` (by API without one), before
     its first frame; `finish_shard` after its last."""
-    shard = ShardFilter(index, count, plan)
+    shard = ShardFilter(index, count, plan or ShardPlan(count))
     engine.shard = shard
     if not shard.primary:
         engine.decoder.on_udp = None  # datagrams (DNS answers) are shard 0's
-    if shard.plan is not None and not shard.plan.by_server:
+    if not shard.plan.by_server:
         engine.scores = ApiOwners(index, count)
         if not shard.primary:
             # Every shard reads every flow: shard 0 alone counts them and tells the
