@@ -82,7 +82,7 @@ class ShardFilter:
 def apply_shard(engine: Engine, index: int, count: int, plan: ShardPlan | None = None) -> ShardFilter:
     """Make `engine` scan shard `index` of `count` of `plan` (by API without one), before
     its first frame; `finish_shard` after its last."""
-    shard = ShardFilter(index, count, plan or ShardPlan(count))
+    shard = ShardFilter(index, count, plan if plan is not None else ShardPlan(count))
     engine.shard = shard
     if not shard.primary:
         engine.decoder.on_udp = None  # datagrams (DNS answers) are shard 0's
