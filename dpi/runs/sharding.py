@@ -32,6 +32,10 @@ from dpi.decode import Segment
 from dpi.engine import Engine, ScanStats
 from dpi.runs.shard_plan import ApiOwners, ShardPlan
 
+# Connection directions whose owner a shard remembers (~150 bytes each): as many as a
+# busy mirror keeps open at once, a few MB.
+MAX_OWNED_DIRECTIONS = 16_384
+
 
 @dataclass(slots=True)
 class ShardFilter:
@@ -43,6 +47,13 @@ class ShardFilter:
     plan: ShardPlan
     skipped: int = 0  # TCP segments of other shards' flows
     _shard_of: Callable[[Segment], int] = field(init=False, repr=False)
+    # Whether this shard owns a direction of a connection, by (src, dst, sport, dport):
+    # the plan's answer depends on those four only, and a connection sends many
+    # segments, so each direction asks the plan once, not once per segment (the port
+    # rule and the server lookup cost ~1.5 us; every worker asks it of every segment
+    # of the file). Bounded: emptied when full.
+    _owned: dict[tuple[bytes, bytes, int, int], bool] = field(
+        init=False, repr=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         if not 0 <= self.index < self.count:
@@ -62,10 +73,15 @@ class ShardFilter:
         return self.index == 0
 
     def owns(self, seg: Segment) -> bool:
-        if self._shard_of(seg) == self.index:
-            return True
-        self.skipped += 1
-        return False
+        key = (seg.src, seg.dst, seg.sport, seg.dport)
+        owned = self._owned.get(key)
+        if owned is None:
+            if len(self._owned) >= MAX_OWNED_DIRECTIONS:
+                self._owned.clear()
+            owned = self._owned[key] = self._shard_of(seg) == self.index
+        if not owned:
+            self.skipped += 1
+        return owned
 
     def settle_stats(self, stats: ScanStats) -> None:
         """After the scan: the engine counted every frame; keep the ones this shard owns

@@ -16,7 +16,7 @@ from scapy.utils import rdpcap
 
 from dpi.cli import main
 from dpi.decode import Segment
-from dpi.runs import parallel, shard_plan
+from dpi.runs import parallel, shard_plan, sharding
 from dpi.runs.shard_plan import (
     ApiOwners,
     ShardPlan,
@@ -88,6 +88,29 @@ def test_every_segment_belongs_to_exactly_one_shard() -> None:
     assert spread == {0, 1}  # equal ports: by connection
     # By API every shard reads every segment.
     assert all(ShardFilter(i, 2, ShardPlan(2)).owns(_seg(CLIENT, A, 41000, 8080)) for i in range(2))
+
+
+def test_a_shard_remembers_owners_as_the_plan_gives_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`owns` asks the plan once per direction of a connection and counts every segment
+    it skips; emptied when full, it asks again and answers alike."""
+    monkeypatch.setattr(sharding, "MAX_OWNED_DIRECTIONS", 3)
+    plan = balance({(A, 8080): 10, (B, 8080): 10}, 0, 2)
+    shard = ShardFilter(0, 2, plan)
+    asked = []
+    plan_of = shard._shard_of
+    shard._shard_of = lambda seg: asked.append(seg) or plan_of(seg)
+    segments = [_seg(CLIENT, server, port, 8080) for server in (A, B) for port in (41000, 41001)]
+    for _ in range(3):  # every segment three times: a connection's many segments
+        answers = [shard.owns(seg) for seg in segments]
+        assert answers == [plan.shard_of(seg) == 0 for seg in segments]
+    assert shard.skipped == 3 * answers.count(False) > 0
+    assert len(asked) > len(segments)  # four directions, room for three: asked again
+    assert len(shard._owned) <= 3
+    monkeypatch.undo()
+    roomy = ShardFilter(0, 2, plan)
+    for seg in segments * 3:
+        roomy.owns(seg)
+    assert len(roomy._owned) == len(segments)
 
 
 def test_a_plan_is_for_one_count() -> None:
