@@ -25,7 +25,6 @@ message gets the scan-order key it gets in a one-process scan (dpi/engine.py
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from dpi.decode import Segment
@@ -46,7 +45,6 @@ class ShardFilter:
     count: int
     plan: ShardPlan
     skipped: int = 0  # TCP segments of other shards' flows
-    _shard_of: Callable[[Segment], int] = field(init=False, repr=False)
     # Whether this shard owns a direction of a connection, by (src, dst, sport, dport):
     # the plan's answer depends on those four only, and a connection sends many
     # segments, so each direction asks the plan once, not once per segment (the port
@@ -60,11 +58,6 @@ class ShardFilter:
             raise ValueError("shard index out of range")
         if self.plan.count != self.count:
             raise ValueError("shard plan made for another count")
-        # By API every shard reads every segment: `_everyone`'s answer is every index.
-        self._shard_of = self.plan.shard_of if self.plan.by_server else self._everyone
-
-    def _everyone(self, seg: Segment) -> int:
-        return self.index
 
     @property
     def primary(self) -> bool:
@@ -73,12 +66,15 @@ class ShardFilter:
         return self.index == 0
 
     def owns(self, seg: Segment) -> bool:
+        plan = self.plan
+        if not plan.by_server:
+            return True  # by API every shard reads every segment
         key = (seg.src, seg.dst, seg.sport, seg.dport)
         owned = self._owned.get(key)
         if owned is None:
             if len(self._owned) >= MAX_OWNED_DIRECTIONS:
                 self._owned.clear()
-            owned = self._owned[key] = self._shard_of(seg) == self.index
+            owned = self._owned[key] = plan.shard_of(seg) == self.index
         if not owned:
             self.skipped += 1
         return owned

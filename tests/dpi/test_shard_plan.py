@@ -97,12 +97,14 @@ def test_a_shard_remembers_owners_as_the_plan_gives_them(monkeypatch: pytest.Mon
     plan = balance({(A, 8080): 10, (B, 8080): 10}, 0, 2)
     shard = ShardFilter(0, 2, plan)
     asked = []
-    plan_of = shard._shard_of
-    shard._shard_of = lambda seg: asked.append(seg) or plan_of(seg)
+    plan_of = ShardPlan.shard_of
+    monkeypatch.setattr(ShardPlan, "shard_of",
+                        lambda self, seg: asked.append(seg) or plan_of(self, seg))
     segments = [_seg(CLIENT, server, port, 8080) for server in (A, B) for port in (41000, 41001)]
+    expected = [plan_of(plan, seg) == 0 for seg in segments]
     for _ in range(3):  # every segment three times: a connection's many segments
         answers = [shard.owns(seg) for seg in segments]
-        assert answers == [plan.shard_of(seg) == 0 for seg in segments]
+        assert answers == expected
     assert shard.skipped == 3 * answers.count(False) > 0
     assert len(asked) > len(segments)  # four directions, room for three: asked again
     assert len(shard._owned) <= 3
