@@ -37,6 +37,10 @@ from pathlib import Path
 
 import orjson
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the project's checksums
+
+from classifiers._checksums import digits_only, luhn_valid
+
 RECORD = struct.Struct("<IIII")
 PORTS_SEQ = struct.Struct(">HHI")
 PCAP_MAGIC = b"\xd4\xc3\xb2\xa1"  # classic pcap, little-endian, microseconds
@@ -52,14 +56,6 @@ PATTERNS = {
     "DATE": r"\d{4}-\d{2}-\d{2}",
 }
 COMBINED = re.compile("|".join(f"(?P<{name}>{rx})" for name, rx in PATTERNS.items()))
-
-
-def _luhn(text: str) -> bool:
-    total = 0
-    for i, ch in enumerate(reversed([c for c in text if c.isdigit()])):
-        digit = int(ch) * (2 if i % 2 else 1)
-        total += digit - 9 if digit > 9 else digit
-    return total % 10 == 0
 
 
 class _Direction:
@@ -90,7 +86,7 @@ class Floor:
         if match is None:
             return
         kind = match.lastgroup or ""
-        if kind == "CARD" and not _luhn(text):
+        if kind == "CARD" and not luhn_valid(digits_only(text)):
             return
         key = (api, path, kind)
         self.found[key] = self.found.get(key, 0) + 1
